@@ -1,0 +1,62 @@
+// Enums generated from the op table (ops.def): one enumerator per elementwise op.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace ejit {
+
+/// How a unary op treats dtypes (see ops.def).
+enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
+/// How a binary op treats dtypes (see ops.def).
+enum class BinaryKind : uint8_t { Arith, ArithNoBool, Div, Compare, Logical };
+
+enum class UnaryOp : uint8_t {
+#define EJIT_UNARY_OP(Name, name, Kind, expr) Name,
+#include "ejit/ops.def"
+};
+enum class BinaryOp : uint8_t {
+#define EJIT_BINARY_OP(Name, name, Kind, expr) Name,
+#include "ejit/ops.def"
+};
+
+inline constexpr int kNumUnaryOps = 0
+#define EJIT_UNARY_OP(Name, name, Kind, expr) +1
+#include "ejit/ops.def"
+    ;
+inline constexpr int kNumBinaryOps = 0
+#define EJIT_BINARY_OP(Name, name, Kind, expr) +1
+#include "ejit/ops.def"
+    ;
+
+/// The op's public name ("exp").
+constexpr std::string_view name(UnaryOp op) {
+  constexpr std::string_view names[] = {
+#define EJIT_UNARY_OP(Name, name, Kind, expr) #name,
+#include "ejit/ops.def"
+  };
+  return names[static_cast<int>(op)];
+}
+constexpr std::string_view name(BinaryOp op) {
+  constexpr std::string_view names[] = {
+#define EJIT_BINARY_OP(Name, name, Kind, expr) #name,
+#include "ejit/ops.def"
+  };
+  return names[static_cast<int>(op)];
+}
+constexpr UnaryKind kind(UnaryOp op) {
+  constexpr UnaryKind kinds[] = {
+#define EJIT_UNARY_OP(Name, name, Kind, expr) UnaryKind::Kind,
+#include "ejit/ops.def"
+  };
+  return kinds[static_cast<int>(op)];
+}
+constexpr BinaryKind kind(BinaryOp op) {
+  constexpr BinaryKind kinds[] = {
+#define EJIT_BINARY_OP(Name, name, Kind, expr) BinaryKind::Kind,
+#include "ejit/ops.def"
+  };
+  return kinds[static_cast<int>(op)];
+}
+
+}  // namespace ejit

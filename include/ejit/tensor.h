@@ -1,0 +1,138 @@
+// Tensor: a reference-counted handle to an n-dimensional array that ops execute on at once.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <optional>
+#include <type_traits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ejit/device.h"
+#include "ejit/dtype.h"
+#include "ejit/error.h"
+#include "ejit/scalar.h"
+#include "ejit/shape.h"
+#include "ejit/tensor_impl.h"
+
+namespace ejit {
+
+/// A handle to a contiguous row-major array. Copies share the data; memory returns to
+/// the allocator when the last handle (and the last view of its storage) goes away.
+class Tensor {
+ public:
+  /// An undefined handle; most operations on it throw ejit::Error.
+  Tensor() = default;
+  /// Adopts a TensorImpl that already holds one reference (internal).
+  explicit Tensor(detail::TensorImpl* impl) : impl_(impl) {}
+  Tensor(const Tensor& o) : impl_(o.impl_) { if (impl_) impl_->retain(); }
+  Tensor(Tensor&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
+  Tensor& operator=(const Tensor& o) { Tensor(o).swap(*this); return *this; }
+  Tensor& operator=(Tensor&& o) noexcept { Tensor(std::move(o)).swap(*this); return *this; }
+  ~Tensor() { if (impl_) impl_->release(); }
+  void swap(Tensor& o) noexcept { std::swap(impl_, o.impl_); }
+
+  /// Fresh uninitialized tensor (internal building block of the ops).
+  static Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu());
+
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl()->shape; }
+  int rank() const { return impl()->shape.rank(); }
+  /// Size of one dim; negative axes count from the end.
+  int64_t dim(int64_t axis) const;
+  int64_t numel() const { return impl()->numel; }
+  DType dtype() const { return impl()->dtype; }
+  Device device() const { return impl()->storage->device; }
+  size_t nbytes() const { return numel() * itemsize(dtype()); }
+
+  /// The single value of a one-element tensor, converted to T.
+  template <class T> T item() const;
+  /// All values in row-major order, converted to T.
+  template <class T> std::vector<T> to_vector() const;
+  /// One element, converted to T; negative indices count from the end.
+  template <class T> T at(std::initializer_list<int64_t> index) const;
+  /// Typed pointer to the data; throws unless T matches dtype().
+  template <class T> const T* data() const;
+  template <class T> T* data();
+  const void* raw_data() const { return impl()->storage->data; }
+  void* raw_data() { return impl()->storage->data; }
+
+  /// True when both handles see the same memory (e.g. a reshape of the other).
+  bool shares_storage(const Tensor& o) const { return impl()->storage == o.impl()->storage; }
+
+  // Method forms of common ops (see ops.h).
+  Tensor reshape(const Shape& shape) const;
+  Tensor astype(DType dtype) const;
+  Tensor transpose() const;
+  Tensor slice(int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step = 1) const;
+  Tensor sum(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+  Tensor mean(std::vector<int64_t> axes = {}, bool keepdims = false) const;
+
+  /// NumPy-like text, long tensors elided.
+  std::string str() const;
+
+  detail::TensorImpl* impl() const {
+    if (!impl_) throw Error("[tensor] use of an undefined tensor");
+    return impl_;
+  }
+
+ private:
+  const void* element_ptr(std::initializer_list<int64_t> index) const;
+  void read_converted(DType to, void* dst, int64_t offset, int64_t count) const;
+
+  detail::TensorImpl* impl_ = nullptr;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// ---- template definitions ----
+
+template <class T> T Tensor::item() const {
+  if (numel() != 1)
+    throw Error("[item] tensor of shape " + shape().str() + " has " + std::to_string(numel()) +
+                " elements, not 1");
+  T v;
+  if constexpr (std::is_same_v<T, bool>) {
+    bool b; read_converted(DType::Bool, &b, 0, 1); v = b;
+  } else {
+    read_converted(dtype_of<T>, &v, 0, 1);
+  }
+  return v;
+}
+
+template <class T> std::vector<T> Tensor::to_vector() const {
+  if constexpr (std::is_same_v<T, bool>) {
+    std::vector<char> tmp(numel());
+    read_converted(DType::Bool, tmp.data(), 0, numel());
+    return std::vector<bool>(tmp.begin(), tmp.end());
+  } else {
+    std::vector<T> out(numel());
+    read_converted(dtype_of<T>, out.data(), 0, numel());
+    return out;
+  }
+}
+
+template <class T> T Tensor::at(std::initializer_list<int64_t> index) const {
+  const char* base = static_cast<const char*>(raw_data());
+  int64_t offset = (static_cast<const char*>(element_ptr(index)) - base) / static_cast<int64_t>(itemsize(dtype()));
+  if constexpr (std::is_same_v<T, bool>) {
+    bool b; read_converted(DType::Bool, &b, offset, 1); return b;
+  } else {
+    T v; read_converted(dtype_of<T>, &v, offset, 1); return v;
+  }
+}
+
+template <class T> const T* Tensor::data() const {
+  if (dtype() != dtype_of<T>)
+    throw Error("[data] tensor has dtype " + std::string(name(dtype())) + ", asked for " +
+                std::string(name(dtype_of<T>)));
+  return static_cast<const T*>(raw_data());
+}
+
+template <class T> T* Tensor::data() {
+  return const_cast<T*>(static_cast<const Tensor*>(this)->data<T>());
+}
+
+}  // namespace ejit

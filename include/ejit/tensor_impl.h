@@ -1,0 +1,44 @@
+// The reference-counted storage and tensor bodies behind the Tensor handle (detail).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "ejit/device.h"
+#include "ejit/dtype.h"
+#include "ejit/shape.h"
+
+namespace ejit::detail {
+
+/// A block of device memory shared by the tensors that view it (reshape shares it).
+struct Storage {
+  std::atomic<int32_t> refs{1};
+  void* data = nullptr;
+  size_t nbytes = 0;
+  Device device;
+
+  /// Fresh storage from the caching allocator; contents uninitialized.
+  static Storage* allocate(size_t nbytes, Device device);
+  void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release();
+};
+
+/// A contiguous row-major view of a Storage with a shape and a dtype.
+struct TensorImpl {
+  std::atomic<int32_t> refs{1};
+  bool weak = false;  // made from a C++ scalar: does not widen dtypes in promotion
+  DType dtype = DType::F32;
+  Storage* storage = nullptr;
+  Shape shape;
+  int64_t numel = 0;
+
+  TensorImpl(Storage* s, const Shape& sh, DType dt) : dtype(dt), storage(s), shape(sh), numel(sh.numel()) {}
+  ~TensorImpl() { storage->release(); }
+  void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+}  // namespace ejit::detail

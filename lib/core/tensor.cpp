@@ -1,0 +1,69 @@
+// Storage and Tensor basics: allocation, element reads, printing.
+#include "ejit/tensor.h"
+
+#include <ostream>
+
+#include "allocator.h"
+#include "check.h"
+#include "convert.h"
+
+namespace ejit {
+namespace detail {
+
+Storage* Storage::allocate(size_t nbytes, Device device) {
+  if (!device.is_cpu()) fail("tensor", "device {} is not available: this build runs on the CPU only", device.str());
+  auto* s = new Storage;
+  try {
+    s->data = cpu_allocate(nbytes, &s->nbytes);
+  } catch (const std::bad_alloc&) {
+    delete s;
+    fail("tensor", "out of memory allocating {} bytes", nbytes);
+  }
+  s->device = device;
+  return s;
+}
+
+void Storage::release() {
+  if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    cpu_deallocate(data, nbytes);
+    delete this;
+  }
+}
+
+}  // namespace detail
+
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0) fail("tensor", "negative dimension in shape {}", shape);
+    if (d != 0 && n > (int64_t{1} << 50) / d) fail("tensor", "shape {} is too large", shape);
+    n *= d;
+  }
+  auto* storage = detail::Storage::allocate(static_cast<size_t>(n) * itemsize(dtype), device);
+  return Tensor(new detail::TensorImpl(storage, shape, dtype));
+}
+
+int64_t Tensor::dim(int64_t axis) const { return shape()[normalize_axis("dim", axis, rank(), shape())]; }
+
+const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
+  const Shape& s = shape();
+  if (static_cast<int>(index.size()) != s.rank())
+    fail("at", "{} indices given for a tensor of shape {}", index.size(), s);
+  int64_t offset = 0, i = 0;
+  for (int64_t idx : index) {
+    int64_t d = s[i];
+    if (idx < -d || idx >= d) fail("at", "index {} is out of range for dim {} of shape {}", idx, i, s);
+    offset = offset * d + (idx < 0 ? idx + d : idx);
+    ++i;
+  }
+  return static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
+}
+
+void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) const {
+  const char* src = static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
+  detail::convert_elements(dtype(), src, to, dst, count);
+}
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }
+
+}  // namespace ejit

@@ -1,0 +1,158 @@
+// The one thread pool: workers spin briefly for the next job, then sleep on a condition variable.
+#include <immintrin.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ejit/runtime.h"
+#include "parallel.h"
+
+namespace ejit::detail {
+namespace {
+
+thread_local bool t_in_pool_work = false;
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads) { start(threads); }
+  ~ThreadPool() { stop(); }
+
+  int threads() const { return threads_; }
+
+  void resize(int threads) {
+    std::lock_guard run(run_mu_);
+    stop();
+    start(threads);
+  }
+
+  void run(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) {
+    std::unique_lock run(run_mu_, std::try_to_lock);
+    if (t_in_pool_work || threads_ == 1 || !run.owns_lock()) {
+      for (int64_t c = 0; c < num_chunks; ++c) fn(ctx, c);
+      return;
+    }
+    {
+      std::lock_guard lock(mu_);
+      fn_ = fn, ctx_ = ctx, num_chunks_ = num_chunks, open_ = true, error_ = nullptr;
+      next_.store(0, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    work(fn, ctx, num_chunks);
+    while (done_.load(std::memory_order_acquire) < num_chunks) _mm_pause();
+    {
+      std::lock_guard lock(mu_);
+      open_ = false;
+    }
+    while (active_.load(std::memory_order_acquire) != 0) _mm_pause();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+ private:
+  void start(int threads) {
+    threads_ = threads < 1 ? 1 : threads;
+    stopping_ = false;
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+  }
+
+  void work(void (*fn)(void*, int64_t), void* ctx, int64_t num_chunks) {
+    bool was = t_in_pool_work;
+    t_in_pool_work = true;
+    for (;;) {
+      int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
+      if (c >= num_chunks) break;
+      try {
+        fn(ctx, c);
+      } catch (...) {
+        std::lock_guard lock(mu_);
+        if (!error_) error_ = std::current_exception();
+      }
+      done_.fetch_add(1, std::memory_order_release);
+    }
+    t_in_pool_work = was;
+  }
+
+  void worker_loop() {
+    uint64_t seen = generation_.load(std::memory_order_acquire);
+    for (;;) {
+      // Spin about 50 us for the next job (back-to-back ops), then sleep.
+      auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      while (generation_.load(std::memory_order_acquire) == seen) {
+        for (int i = 0; i < 64; ++i) _mm_pause();
+        if (std::chrono::steady_clock::now() > until) break;
+      }
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+      seen = generation_.load(std::memory_order_relaxed);
+      if (stopping_) return;
+      if (!open_) continue;
+      auto fn = fn_;
+      void* ctx = ctx_;
+      int64_t n = num_chunks_;
+      active_.fetch_add(1, std::memory_order_relaxed);
+      lock.unlock();
+      work(fn, ctx, n);
+      active_.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  int threads_ = 1;
+  std::vector<std::thread> workers_;
+  std::mutex run_mu_;  // one job at a time
+  std::mutex mu_;      // guards the job fields below and the sleep
+  std::condition_variable cv_;
+  std::atomic<uint64_t> generation_{0};
+  void (*fn_)(void*, int64_t) = nullptr;
+  void* ctx_ = nullptr;
+  int64_t num_chunks_ = 0;
+  bool open_ = false;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::atomic<int64_t> next_{0};
+  std::atomic<int64_t> done_{0};
+  std::atomic<int> active_{0};
+};
+
+int default_threads() {
+  if (const char* env = std::getenv("EJIT_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw ? static_cast<int>(hw) : 1;
+}
+
+ThreadPool& pool() {
+  static ThreadPool* p = new ThreadPool(default_threads());  // leaked: workers outlive statics
+  return *p;
+}
+
+}  // namespace
+
+void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) { pool().run(num_chunks, fn, ctx); }
+int pool_threads() { return t_in_pool_work ? 1 : pool().threads(); }
+
+}  // namespace ejit::detail
+
+namespace ejit {
+int num_threads() { return detail::pool().threads(); }
+void set_num_threads(int n) { detail::pool().resize(n); }
+}  // namespace ejit

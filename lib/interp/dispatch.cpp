@@ -1,0 +1,113 @@
+// Dtype promotion, broadcasting and loop planning shared by the interpreter's ops.
+#include "dispatch.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace ejit::detail {
+namespace {
+
+int category(DType t) { return t == DType::Bool ? 0 : is_integer(t) ? 1 : 2; }
+
+}  // namespace
+
+void check_defined(const char* op, const Tensor& t) {
+  if (!t.defined()) fail(op, "an operand is an undefined tensor");
+}
+
+Tensor scalar_operand(Scalar s) {
+  Tensor t = Tensor::empty(Shape{}, s.dtype());
+  switch (s.dtype()) {
+    case DType::Bool: *t.data<bool>() = s.to_int() != 0; break;
+    case DType::I64: *t.data<int64_t>() = s.to_int(); break;
+    default: *t.data<double>() = s.to_double(); break;
+  }
+  t.impl()->weak = true;
+  return t;
+}
+
+DType result_type(const Tensor& a, const Tensor& b) {
+  bool wa = a.impl()->weak, wb = b.impl()->weak;
+  if (wa == wb) return promote_types(a.dtype(), b.dtype());
+  DType strong = wa ? b.dtype() : a.dtype(), weak = wa ? a.dtype() : b.dtype();
+  if (category(weak) <= category(strong)) return strong;
+  return category(weak) == 2 ? kDefaultFloat : DType::I64;
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  if (a == b) return a;
+  int r = std::max(a.rank(), b.rank());
+  std::vector<int64_t> out(r);
+  for (int i = 0; i < r; ++i) {
+    int ia = i - (r - a.rank()), ib = i - (r - b.rank());
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da != db && da != 1 && db != 1) fail(op, "shapes {} and {} cannot broadcast (dim {}: {} vs {})", a, b, i, da, db);
+    out[i] = da == 1 ? db : da;
+  }
+  return Shape(out);
+}
+
+Tensor to_dtype(const Tensor& x, DType dtype) { return x.dtype() == dtype ? x : cast(x, dtype); }
+
+LoopPlan make_plan(const Shape& out, std::initializer_list<Shape> inputs) {
+  const int r = out.rank();
+  int64_t st[kMaxOperands][kMaxRank];
+  auto contiguous = strides_of(out);
+  std::copy(contiguous.begin(), contiguous.end(), st[0]);
+  int k = 1;
+  for (const Shape& in : inputs) {
+    auto cs = strides_of(in);
+    for (int d = 0; d < r; ++d) {
+      int id = d - (r - in.rank());
+      st[k][d] = (id < 0 || in[id] == 1) ? 0 : cs[id];
+    }
+    ++k;
+  }
+  const int64_t* ptrs[kMaxOperands] = {st[0], st[1], st[2], st[3]};
+  return plan_from_strides(out, ptrs, k);
+}
+
+LoopPlan plan_from_strides(const Shape& shape, const int64_t* const* strides, int nops) {
+  LoopPlan p;
+  p.nops = nops;
+  // Drop size-1 dims, then merge a dim into the previous one where every operand allows it.
+  for (int d = 0; d < shape.rank(); ++d) {
+    if (shape[d] == 1) continue;
+    int q = p.rank;
+    bool merge = q > 0;
+    for (int j = 0; merge && j < nops; ++j) merge = p.strides[j][q - 1] == strides[j][d] * shape[d];
+    if (merge) {
+      p.shape[q - 1] *= shape[d];
+      for (int j = 0; j < nops; ++j) p.strides[j][q - 1] = strides[j][d];
+    } else {
+      p.shape[q] = shape[d];
+      for (int j = 0; j < nops; ++j) p.strides[j][q] = strides[j][d];
+      ++p.rank;
+    }
+  }
+  return p;
+}
+
+void strided_copy(DType dtype, const Shape& shape, char* dst, const int64_t* dst_strides, const char* src,
+                  const int64_t* src_strides) {
+  if (shape.numel() == 0) return;
+  const int64_t* strides[2] = {dst_strides, src_strides};
+  LoopPlan plan = plan_from_strides(shape, strides, 2);
+  char* base[2] = {dst, const_cast<char*>(src)};
+  const size_t isz = itemsize(dtype);
+  size_t sizes[2] = {isz, isz};
+  run_plan(plan, base, sizes, kElementwiseGrain, [&](char** p, const int64_t* s, int64_t n) {
+    if (s[0] == 1 && s[1] == 1) return void(std::memcpy(p[0], p[1], n * isz));
+    auto loop = [&](auto tag) {
+      using U = decltype(tag);
+      U* d = reinterpret_cast<U*>(p[0]);
+      const U* x = reinterpret_cast<const U*>(p[1]);
+      for (int64_t i = 0; i < n; ++i) d[i * s[0]] = x[i * s[1]];
+    };
+    if (isz == 1) loop(uint8_t{});
+    else if (isz == 4) loop(uint32_t{});
+    else loop(uint64_t{});
+  });
+}
+
+}  // namespace ejit::detail

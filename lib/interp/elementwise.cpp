@@ -1,0 +1,130 @@
+// Elementwise ops of the table (unary, binary), where and cast: dtype rules, broadcasting, kernels.
+#include "dispatch.h"
+
+namespace ejit {
+namespace detail {
+namespace {
+
+int64_t unary_grain(UnaryOp op) {
+  return kind(op) == UnaryKind::Float ? kElementwiseGrain / 4 : kElementwiseGrain;
+}
+
+/// Runs a binary kernel on already-converted operands into a fresh output.
+Tensor run_binary(BinaryKernel kern, const Tensor& a, const Tensor& b, const Shape& out_shape, DType out_dtype,
+                  int64_t grain) {
+  Tensor out = Tensor::empty(out_shape, out_dtype);
+  if (out.numel() == 0) return out;
+  const size_t ia = itemsize(a.dtype()), io = itemsize(out_dtype);
+  const char* pa = static_cast<const char*>(a.raw_data());
+  const char* pb = static_cast<const char*>(b.raw_data());
+  char* po = static_cast<char*>(out.raw_data());
+  if (a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1) {  // flat: no index arithmetic
+    int64_t sa = a.numel() == 1 ? 0 : 1, sb = b.numel() == 1 ? 0 : 1;
+    parallel_for(out.numel(), grain, [&](int64_t lo, int64_t hi) {
+      kern(pa + lo * sa * ia, sa, pb + lo * sb * ia, sb, po + lo * io, hi - lo);
+    });
+    return out;
+  }
+  LoopPlan plan = make_plan(out_shape, {a.shape(), b.shape()});
+  char* base[3] = {po, const_cast<char*>(pa), const_cast<char*>(pb)};
+  size_t isz[3] = {io, ia, ia};
+  run_plan(plan, base, isz, grain, [&](char** p, const int64_t* s, int64_t n) { kern(p[1], s[1], p[2], s[2], p[0], n); });
+  return out;
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+Tensor unary(UnaryOp op, const Tensor& x) {
+  const char* opname = name(op).data();
+  check_defined(opname, x);
+  DType in = x.dtype();
+  switch (kind(op)) {
+    case UnaryKind::Float: if (!is_floating(in)) in = kDefaultFloat; break;
+    case UnaryKind::Numeric:
+      if (in == DType::Bool) fail(opname, "not defined for dtype bool (shape {})", x.shape());
+      break;
+    case UnaryKind::Predicate: break;
+  }
+  Tensor src = to_dtype(x, in);
+  UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
+  DType out_dtype = kind(op) == UnaryKind::Predicate ? DType::Bool : in;
+  Tensor out = Tensor::empty(x.shape(), out_dtype);
+  const char* ps = static_cast<const char*>(src.raw_data());
+  char* po = static_cast<char*>(out.raw_data());
+  const size_t is = itemsize(in), io = itemsize(out_dtype);
+  parallel_for(out.numel(), unary_grain(op), [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
+  return out;
+}
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  const char* opname = name(op).data();
+  check_defined(opname, a);
+  check_defined(opname, b);
+  DType compute = result_type(a, b);
+  switch (kind(op)) {
+    case BinaryKind::Arith: break;
+    case BinaryKind::ArithNoBool:
+      if (compute == DType::Bool)
+        fail(opname, "not defined for dtype bool (shapes {} and {})", a.shape(), b.shape());
+      break;
+    case BinaryKind::Div: if (!is_floating(compute)) compute = kDefaultFloat; break;
+    case BinaryKind::Compare: break;
+    case BinaryKind::Logical: compute = DType::Bool; break;
+  }
+  Shape out_shape = broadcast_shapes(opname, a.shape(), b.shape());
+  bool pred = kind(op) == BinaryKind::Compare || kind(op) == BinaryKind::Logical;
+  BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
+  return run_binary(kern, to_dtype(a, compute), to_dtype(b, compute), out_shape, pred ? DType::Bool : compute,
+                    kElementwiseGrain);
+}
+
+#define EJIT_UNARY_OP(Name, name, Kind, expr) \
+  Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }
+#define EJIT_BINARY_OP(Name, name, Kind, expr)                                                     \
+  Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }          \
+  Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, scalar_operand(b)); } \
+  Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, scalar_operand(a), b); }
+#include "ejit/ops.def"
+
+Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator!(const Tensor& x) { return logical_not(x); }
+
+Tensor cast(const Tensor& x, DType dtype) {
+  check_defined("cast", x);
+  if (x.dtype() == dtype) return x;
+  Tensor out = Tensor::empty(x.shape(), dtype);
+  UnaryKernel kern = kernels().cast[static_cast<int>(x.dtype())][static_cast<int>(dtype)];
+  const char* ps = static_cast<const char*>(x.raw_data());
+  char* po = static_cast<char*>(out.raw_data());
+  const size_t is = itemsize(x.dtype()), io = itemsize(dtype);
+  parallel_for(x.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  check_defined("where", cond);
+  check_defined("where", a);
+  check_defined("where", b);
+  DType dt = result_type(a, b);
+  Shape out_shape = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
+  Tensor c = to_dtype(cond, DType::Bool), ta = to_dtype(a, dt), tb = to_dtype(b, dt);
+  Tensor out = Tensor::empty(out_shape, dt);
+  if (out.numel() == 0) return out;
+  LoopPlan plan = make_plan(out_shape, {c.shape(), ta.shape(), tb.shape()});
+  char* base[4] = {static_cast<char*>(out.raw_data()), static_cast<char*>(c.raw_data()),
+                   static_cast<char*>(ta.raw_data()), static_cast<char*>(tb.raw_data())};
+  size_t isz[4] = {itemsize(dt), 1, itemsize(dt), itemsize(dt)};
+  WhereKernel kern = kernels().where[static_cast<int>(dt)];
+  run_plan(plan, base, isz, kElementwiseGrain, [&](char** p, const int64_t* s, int64_t n) {
+    kern(reinterpret_cast<const bool*>(p[1]), s[1], p[2], s[2], p[3], s[3], p[0], n);
+  });
+  return out;
+}
+
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, scalar_operand(b)); }
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, scalar_operand(a), b); }
+
+}  // namespace ejit

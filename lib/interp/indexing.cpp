@@ -1,0 +1,183 @@
+// Ops that select or assemble elements: slice, concat, stack, take, gather, pad.
+#include <algorithm>
+
+#include "dispatch.h"
+
+namespace ejit {
+
+using namespace detail;
+
+namespace {
+
+char* bytes(Tensor& t) { return static_cast<char*>(t.raw_data()); }
+const char* bytes(const Tensor& t) { return static_cast<const char*>(t.raw_data()); }
+
+/// Reads integer indices as i64 after checking the dtype.
+std::vector<int64_t> index_values(const char* op, const Tensor& indices) {
+  if (!is_integer(indices.dtype()))
+    fail(op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
+  return indices.to_vector<int64_t>();
+}
+
+int64_t checked_index(const char* op, int64_t i, int64_t n, int axis, const Shape& shape) {
+  if (i < -n || i >= n) fail(op, "index {} is out of range for dim {} of size {} (shape {})", i, axis, n, shape);
+  return i < 0 ? i + n : i;
+}
+
+}  // namespace
+
+Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step) {
+  check_defined("slice", x);
+  int ax = normalize_axis("slice", axis, x.rank(), x.shape());
+  const int64_t n = x.shape()[ax];
+  if (step == 0) fail("slice", "step must not be 0 (shape {}, axis {})", x.shape(), axis);
+  for (auto bound : {start, stop})
+    if (bound && (*bound < -n || *bound > n))
+      fail("slice", "bound {} is out of range for dim {} of size {} (shape {})", *bound, ax, n, x.shape());
+  auto norm = [&](int64_t v) { return v < 0 ? v + n : v; };
+  int64_t len;
+  int64_t b;
+  if (step > 0) {
+    b = start ? norm(*start) : 0;
+    int64_t e = stop ? norm(*stop) : n;
+    len = e > b ? (e - b + step - 1) / step : 0;
+  } else {
+    b = start ? std::min(norm(*start), n - 1) : n - 1;
+    int64_t e = stop ? norm(*stop) : -1;
+    len = b > e ? (b - e - step - 1) / (-step) : 0;
+  }
+  Shape out_shape = x.shape();
+  out_shape[ax] = len;
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  if (out.numel() == 0) return out;
+  auto src_strides = strides_of(x.shape());
+  const char* src = bytes(x) + b * src_strides[ax] * static_cast<int64_t>(itemsize(x.dtype()));
+  src_strides[ax] *= step;
+  auto dst_strides = strides_of(out_shape);
+  strided_copy(x.dtype(), out_shape, bytes(out), dst_strides.data(), src, src_strides.data());
+  return out;
+}
+
+Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  if (xs.empty()) fail("concat", "needs at least one tensor");
+  for (const Tensor& t : xs) check_defined("concat", t);
+  const Shape& first = xs[0].shape();
+  if (first.rank() == 0) fail("concat", "cannot concatenate rank-0 tensors");
+  int ax = normalize_axis("concat", axis, first.rank(), first);
+  DType dt = xs[0].dtype();
+  Shape out_shape = first;
+  out_shape[ax] = 0;
+  for (const Tensor& t : xs) {
+    bool ok = t.rank() == first.rank();
+    for (int d = 0; ok && d < first.rank(); ++d) ok = d == ax || t.shape()[d] == first[d];
+    if (!ok) fail("concat", "shapes {} and {} differ outside axis {}", first, t.shape(), ax);
+    out_shape[ax] += t.shape()[ax];
+    dt = promote_types(dt, t.dtype());
+  }
+  Tensor out = Tensor::empty(out_shape, dt);
+  auto dst_strides = strides_of(out_shape);
+  int64_t offset = 0;
+  for (const Tensor& t : xs) {
+    Tensor src = to_dtype(t, dt);
+    auto src_strides = strides_of(src.shape());
+    strided_copy(dt, src.shape(), bytes(out) + offset * dst_strides[ax] * static_cast<int64_t>(itemsize(dt)),
+                 dst_strides.data(), bytes(src), src_strides.data());
+    offset += t.shape()[ax];
+  }
+  return out;
+}
+
+Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
+  if (xs.empty()) fail("stack", "needs at least one tensor");
+  for (const Tensor& t : xs) {
+    check_defined("stack", t);
+    if (!(t.shape() == xs[0].shape())) fail("stack", "shapes {} and {} differ", xs[0].shape(), t.shape());
+  }
+  int ax = normalize_axis("stack", axis, xs[0].rank() + 1, xs[0].shape());
+  std::vector<Tensor> expanded;
+  for (const Tensor& t : xs) expanded.push_back(unsqueeze(t, ax));
+  return concat(expanded, ax);
+}
+
+Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
+  check_defined("take", x);
+  check_defined("take", indices);
+  if (x.rank() == 0) fail("take", "cannot take from a rank-0 tensor");
+  int ax = normalize_axis("take", axis, x.rank(), x.shape());
+  std::vector<int64_t> idx = index_values("take", indices);
+  const int64_t n = x.shape()[ax];
+  for (int64_t& i : idx) i = checked_index("take", i, n, ax, x.shape());
+  std::vector<int64_t> dims(x.shape().begin(), x.shape().begin() + ax);
+  dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
+  dims.insert(dims.end(), x.shape().begin() + ax + 1, x.shape().end());
+  Tensor out = Tensor::empty(Shape(dims), x.dtype());
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
+  for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
+  const size_t row = inner * itemsize(x.dtype());
+  const int64_t k = static_cast<int64_t>(idx.size());
+  parallel_for(outer * k, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) {
+      int64_t o = t / k, j = t % k;
+      std::memcpy(bytes(out) + t * row, bytes(x) + (o * n + idx[j]) * row, row);
+    }
+  });
+  return out;
+}
+
+Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
+  check_defined("gather", x);
+  check_defined("gather", indices);
+  if (indices.rank() != x.rank())
+    fail("gather", "indices of shape {} must have the rank of x {}", indices.shape(), x.shape());
+  if (x.rank() == 0) fail("gather", "cannot gather from a rank-0 tensor");
+  int ax = normalize_axis("gather", axis, x.rank(), x.shape());
+  Shape out_shape = x.shape();
+  for (int d = 0; d < x.rank(); ++d) {
+    if (d == ax) { out_shape[d] = indices.shape()[d]; continue; }
+    int64_t a = x.shape()[d], b = indices.shape()[d];
+    if (a != b && a != 1 && b != 1)
+      fail("gather", "x {} and indices {} cannot broadcast on dim {}", x.shape(), indices.shape(), d);
+    out_shape[d] = a == 1 ? b : a;
+  }
+  std::vector<int64_t> idx = index_values("gather", indices);
+  const int64_t n = x.shape()[ax];
+  for (int64_t& i : idx) i = checked_index("gather", i, n, ax, x.shape());
+  Tensor out = Tensor::empty(out_shape, x.dtype());
+  auto xs = strides_of(x.shape()), is = strides_of(indices.shape());
+  const size_t isz = itemsize(x.dtype());
+  const int r = x.rank();
+  std::vector<int64_t> counter(r, 0);
+  for (int64_t t = 0; t < out.numel(); ++t) {
+    int64_t xo = 0, io = 0;
+    for (int d = 0; d < r; ++d) {
+      io += (indices.shape()[d] == 1 ? 0 : counter[d]) * is[d];
+      if (d != ax) xo += (x.shape()[d] == 1 ? 0 : counter[d]) * xs[d];
+    }
+    xo += idx[io] * xs[ax];
+    std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz);
+    for (int d = r - 1; d >= 0 && ++counter[d] == out_shape[d]; --d) counter[d] = 0;
+  }
+  return out;
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widths, Scalar value) {
+  check_defined("pad", x);
+  if (static_cast<int>(widths.size()) != x.rank())
+    fail("pad", "{} (before, after) pairs given for shape {}", widths.size(), x.shape());
+  Shape out_shape = x.shape();
+  int64_t offset = 0;
+  for (int d = 0; d < x.rank(); ++d) {
+    auto [lo, hi] = widths[d];
+    if (lo < 0 || hi < 0) fail("pad", "negative width ({}, {}) for dim {} of shape {}", lo, hi, d, x.shape());
+    out_shape[d] += lo + hi;
+  }
+  Tensor out = full(out_shape, value, x.dtype());
+  auto dst_strides = strides_of(out_shape), src_strides = strides_of(x.shape());
+  for (int d = 0; d < x.rank(); ++d) offset += widths[d].first * dst_strides[d];
+  strided_copy(x.dtype(), x.shape(), bytes(out) + offset * static_cast<int64_t>(itemsize(x.dtype())),
+               dst_strides.data(), bytes(x), src_strides.data());
+  return out;
+}
+
+}  // namespace ejit

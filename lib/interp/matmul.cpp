@@ -1,0 +1,125 @@
+// matmul: NumPy rules (1-D promotion, broadcast batch dims); float GEMMs go to OpenBLAS in
+// blocks on ejit's pool, integer ones to plain loops.
+#include <algorithm>
+
+#include "blas.h"
+#include "dispatch.h"
+
+namespace ejit {
+namespace detail {
+namespace {
+
+constexpr int kRowMajor = 101, kNoTrans = 111;
+
+/// C[m,n] = A[m,k] @ B[k,n] with leading dims lda, ldb, ldc (row-major).
+template <class T>
+void gemm_block(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
+  const Blas& bl = blas();
+  if constexpr (std::is_same_v<T, float>) {
+    if (bl.sgemm) return bl.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (bl.dgemm) return bl.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    T* __restrict ci = c + i * ldc;
+    std::fill(ci, ci + n, T(0));
+    for (int64_t p = 0; p < k; ++p) {
+      const T aip = a[i * lda + p];
+      const T* __restrict bp = b + p * ldb;
+      for (int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+    }
+  }
+}
+
+/// Element offsets of each batch entry of an operand whose batch dims broadcast to `batch`.
+std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& operand_batch, int64_t matrix_size) {
+  LoopPlan p = make_plan(batch, {operand_batch});
+  std::vector<int64_t> offs;
+  offs.reserve(batch.numel());
+  int64_t counter[kMaxRank] = {};
+  int64_t off = 0;
+  for (int64_t i = 0; i < batch.numel(); ++i) {
+    offs.push_back(off * matrix_size);
+    for (int d = p.rank - 1; d >= 0; --d) {
+      off += p.strides[1][d];
+      if (++counter[d] < p.shape[d]) break;
+      off -= counter[d] * p.strides[1][d];
+      counter[d] = 0;
+    }
+  }
+  return offs;
+}
+
+template <class T>
+void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batch, const Shape& a_batch,
+                const Shape& b_batch, int64_t m, int64_t k, int64_t n) {
+  const T* pa = a.data<T>();
+  const T* pb = b.data<T>();
+  T* pc = out.data<T>();
+  const int64_t nb = batch.numel();
+  std::vector<int64_t> oa = batch_offsets(batch, a_batch, m * k), ob = batch_offsets(batch, b_batch, k * n);
+  // Enough blocks to keep every thread busy on big products; split the longer of m and n.
+  const double flops = 2.0 * nb * m * n * k;
+  const int64_t want = flops < 4e6 ? 1 : 2 * pool_threads();
+  const bool split_rows = m >= n;
+  const int64_t extent = split_rows ? m : n;
+  int64_t splits = std::clamp<int64_t>((want + nb - 1) / nb, 1, std::max<int64_t>(1, extent / 16));
+  int64_t block = (extent + splits - 1) / splits;
+  block = (block + 15) / 16 * 16;
+  splits = (extent + block - 1) / block;
+  parallel_chunks(nb * splits, [&](int64_t t) {
+    int64_t bi = t / splits, s = t % splits;
+    int64_t lo = s * block, len = std::min(extent, lo + block) - lo;
+    const T* A = pa + oa[bi];
+    const T* B = pb + ob[bi];
+    T* C = pc + bi * m * n;
+    if (split_rows) gemm_block(len, n, k, A + lo * k, k, B, n, C + lo * n, n);
+    else gemm_block(m, len, k, A, k, B + lo, n, C + lo, n);
+  });
+}
+
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  check_defined("matmul", a);
+  check_defined("matmul", b);
+  if (a.rank() == 0 || b.rank() == 0)
+    fail("matmul", "operands need at least one dim, got shapes {} and {}", a.shape(), b.shape());
+  DType dt = promote_types(a.dtype(), b.dtype());
+  if (dt == DType::Bool) fail("matmul", "not defined for dtype bool (shapes {} and {})", a.shape(), b.shape());
+  std::vector<int64_t> sa = a.shape().vec(), sb = b.shape().vec();
+  const bool vec_a = sa.size() == 1, vec_b = sb.size() == 1;
+  if (vec_a) sa.insert(sa.begin(), 1);
+  if (vec_b) sb.push_back(1);
+  const int64_t m = sa[sa.size() - 2], k = sa.back(), k2 = sb[sb.size() - 2], n = sb.back();
+  if (k != k2)
+    fail("matmul", "cannot multiply {} by {}: inner dims {} and {} differ", a.shape(), b.shape(), k, k2);
+  Shape a_batch(std::span<const int64_t>(sa.data(), sa.size() - 2));
+  Shape b_batch(std::span<const int64_t>(sb.data(), sb.size() - 2));
+  Shape batch = broadcast_shapes("matmul", a_batch, b_batch);
+  Shape full_shape = batch;
+  full_shape.push_back(m);
+  full_shape.push_back(n);
+  Tensor out = Tensor::empty(full_shape, dt);
+  if (out.numel() > 0) {
+    if (k == 0) {
+      out = zeros(full_shape, dt);
+    } else {
+      Tensor ta = to_dtype(a, dt), tb = to_dtype(b, dt);
+      visit_dtype(dt, [&](auto tag) {
+        using T = decltype(tag);
+        if constexpr (!std::is_same_v<T, bool>) run_matmul<T>(ta, tb, out, batch, a_batch, b_batch, m, k, n);
+      });
+    }
+  }
+  if (!vec_a && !vec_b) return out;
+  std::vector<int64_t> final_shape = batch.vec();
+  if (!vec_a) final_shape.push_back(m);
+  if (!vec_b) final_shape.push_back(n);
+  return reshape(out, Shape(final_shape));
+}
+
+}  // namespace ejit

@@ -1,0 +1,217 @@
+// vmath_check.cpp: accuracy sweep of ejit::vm (lib/interp/vmath.h) against double-precision libm.
+//
+// Build: g++ -std=c++20 -O2 -I lib test/unit/vmath_check.cpp -o vmath_check
+// (any -O3 / -mavx2 -mfma / -march flags may be added; do not add -ffast-math).
+// Usage: vmath_check [stride]   stride of the whole-range bit-pattern sweep (default 97;
+//        1 = exhaustive over all 2^32 floats, minutes). Exit status 1 if a bound fails.
+//
+// Error metric: |y - ref| / ulp(ref), where ref is the double libm result and ulp is
+// that of the float binade of ref (2^-149 at and below the subnormal range), so a
+// correctly rounded float scores <= 0.5. erf reports absolute error; gelu reports
+// |y - ref| / max(1, |ref|). NaN must map to NaN, infinities and the sign of zero
+// must match exactly.
+#include "interp/vmath.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <limits>
+#include <vector>
+
+namespace {
+
+using u32 = std::uint32_t;
+
+float from_u(u32 u) { return std::bit_cast<float>(u); }
+u32 to_u(float f) { return std::bit_cast<u32>(f); }
+
+// Vectorizable drivers: the loops below are what GCC turns into SIMD code, so the
+// check covers the same code path a vectorizing caller gets.
+#define EJIT_VM_DRIVER(name)                                                      \
+  [[gnu::noinline]] void run_##name(const float* in, float* out, std::size_t n) { \
+    for (std::size_t i = 0; i < n; ++i) out[i] = ejit::vm::name(in[i]);          \
+  }
+EJIT_VM_DRIVER(exp)
+EJIT_VM_DRIVER(expm1)
+EJIT_VM_DRIVER(log)
+EJIT_VM_DRIVER(log1p)
+EJIT_VM_DRIVER(tanh)
+EJIT_VM_DRIVER(sigmoid)
+EJIT_VM_DRIVER(sin)
+EJIT_VM_DRIVER(cos)
+EJIT_VM_DRIVER(erf)
+EJIT_VM_DRIVER(gelu)
+#undef EJIT_VM_DRIVER
+
+enum class Metric { kUlp, kAbs, kRelMax1 };
+
+struct Range {
+  float lo, hi;  // inclusive, same sign or straddling 0
+  u32 step;      // step in ordered bit space
+};
+
+struct Func {
+  const char* name;
+  void (*run)(const float*, float*, std::size_t);
+  double (*ref)(double);
+  Metric metric;
+  double bound;
+  float max_abs_arg;  // sweep only |x| <= this (trig)
+  std::vector<Range> dense;
+};
+
+// Ordered integer key of a float (monotone in value; -0 and +0 adjacent).
+std::int64_t key(float f) {
+  u32 u = to_u(f);
+  return (u & 0x80000000u) ? -std::int64_t(u & 0x7fffffffu) - 1 : std::int64_t(u);
+}
+float unkey(std::int64_t k) { return k < 0 ? from_u(u32(-(k + 1)) | 0x80000000u) : from_u(u32(k)); }
+
+double ulp_of(double r) {
+  r = std::fabs(r);
+  if (r == 0) return std::ldexp(1.0, -149);
+  int e;
+  std::frexp(r, &e);  // r = m * 2^e, m in [0.5, 1)
+  return std::ldexp(1.0, std::max(e - 1, -126) - 23);
+}
+
+struct Stat {
+  double max_err = 0, max_ulp = 0;
+  float worst_x = 0, worst_y = 0;
+  double worst_ref = 0;
+  long n = 0, bad_special = 0;
+  float bad_x = 0, bad_y = 0;
+  double bad_ref = 0;
+};
+
+void check(const Func& f, const std::vector<float>& in, Stat& st) {
+  std::vector<float> out(in.size());
+  f.run(in.data(), out.data(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    float x = in[i], y = out[i];
+    double r = f.ref(double(x));
+    float rf = float(r);
+    ++st.n;
+    bool special_ok = true;
+    double err = 0, ulp = 0;
+    if (std::isnan(r) || std::isnan(y)) {
+      special_ok = std::isnan(r) && std::isnan(y);
+    } else if (std::isinf(rf) || std::isinf(y)) {
+      special_ok = (y == rf);
+    } else if (r == 0 || y == 0) {
+      if (r == 0 && y == 0) special_ok = std::signbit(r) == std::signbit(y);
+    }
+    if (!special_ok) {
+      if (st.bad_special++ == 0) st.bad_x = x, st.bad_y = y, st.bad_ref = r;
+      continue;
+    }
+    if (std::isnan(r) || std::isinf(rf)) continue;
+    double d = std::fabs(double(y) - r);
+    ulp = d / ulp_of(r);
+    switch (f.metric) {
+      case Metric::kUlp: err = ulp; break;
+      case Metric::kAbs: err = d; break;
+      case Metric::kRelMax1: err = d / std::max(1.0, std::fabs(r)); break;
+    }
+    st.max_ulp = std::max(st.max_ulp, ulp);
+    if (err > st.max_err) st.max_err = err, st.worst_x = x, st.worst_y = y, st.worst_ref = r;
+  }
+}
+
+double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double ref_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  u32 stride = argc > 1 ? u32(std::strtoul(argv[1], nullptr, 10)) : 97;
+  if (stride == 0) stride = 97;
+  const float inf = std::numeric_limits<float>::infinity();
+  const float big = ejit::vm::kTrigMaxArg;
+
+  std::vector<Func> funcs = {
+      {"exp", run_exp, [](double x) { return std::exp(x); }, Metric::kUlp, 2.0, inf,
+       {{-104.5f, -86.0f, 3}, {86.0f, 89.0f, 1}, {-0.5f, 0.5f, 101}}},
+      {"expm1", run_expm1, [](double x) { return std::expm1(x); }, Metric::kUlp, 2.0, inf,
+       {{-1.1f, 1.1f, 101}, {0.3f, 1.1f, 7}, {-1.1f, -0.3f, 7}, {-20.0f, -15.0f, 17}, {86.0f, 89.0f, 3}}},
+      {"log", run_log, [](double x) { return std::log(x); }, Metric::kUlp, 2.0, inf,
+       {{0.5f, 2.0f, 7}, {0.0f, 0x1p-120f, 13}, {1e30f, inf, 101}}},
+      {"log1p", run_log1p, [](double x) { return std::log1p(x); }, Metric::kUlp, 2.0, inf,
+       {{-1.0f, -0.99f, 5}, {-1e-3f, 1e-3f, 101}, {-0.3f, 1.1f, 7}}},
+      {"tanh", run_tanh, [](double x) { return std::tanh(x); }, Metric::kUlp, 2.0, inf,
+       {{-10.0f, 10.0f, 97}, {0.5f, 0.8f, 3}, {-0.8f, -0.5f, 3}}},
+      {"sigmoid", run_sigmoid, ref_sigmoid, Metric::kUlp, 2.0, inf,
+       {{-104.5f, -80.0f, 3}, {-20.0f, 20.0f, 31}}},
+      {"sin", run_sin, [](double x) { return std::sin(x); }, Metric::kUlp, 2.0, big,
+       {{-4.0f, 4.0f, 31}, {4000.0f, big, 3}}},
+      {"cos", run_cos, [](double x) { return std::cos(x); }, Metric::kUlp, 2.0, big,
+       {{-4.0f, 4.0f, 31}, {4000.0f, big, 3}}},
+      {"erf", run_erf, [](double x) { return std::erf(x); }, Metric::kAbs, 1e-7, inf,
+       {{-6.0f, 6.0f, 31}}},
+      {"gelu", run_gelu, ref_gelu, Metric::kRelMax1, 3e-7, inf,
+       {{-12.0f, 12.0f, 31}}},
+  };
+
+  const float specials[] = {0.0f, -0.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(),
+                            -std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
+                            std::numeric_limits<float>::min(), -std::numeric_limits<float>::min(),
+                            std::numeric_limits<float>::max(), -std::numeric_limits<float>::max(),
+                            1.0f, -1.0f, 0.5f, -0.5f, 2.0f, 1e-10f, -1e-10f, 1e-30f, -1e-30f,
+                            88.72283f, 88.72284f, -87.33654f, -103.2789f, -103.9721f, -103.9720f,
+                            -100.0f, 100.0f, 0.625f, -0.625f, 0.9f, 1.2732395f, 9.0f, 44.0f, 3.1415927f,
+                            1.5707964f, 8192.0f, -8192.0f, 0x1p-126f, 0x1p-149f * 3};
+
+  int failures = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  std::printf("%-8s %12s %12s %14s  worst input (got / ref)\n", "func", "max err", "max ulp", "samples");
+  for (const Func& f : funcs) {
+    Stat st;
+    std::vector<float> in;
+    in.reserve(1 << 20);
+    auto flush = [&] {
+      check(f, in, st);
+      in.clear();
+    };
+    auto add = [&](float x) {
+      in.push_back(x);
+      if (in.size() == (1u << 20)) flush();
+    };
+    for (float s : specials)
+      if (!(std::fabs(s) > f.max_abs_arg)) add(s);
+    // Whole float range, every stride-th bit pattern (offset varies per function).
+    for (std::uint64_t u = 1 + (&f - funcs.data()); u < (1ull << 32); u += stride) {
+      float x = from_u(u32(u));
+      if (!(std::fabs(x) > f.max_abs_arg)) add(x);
+    }
+    // Dense windows around the delicate regions.
+    for (const Range& r : f.dense)
+      for (std::int64_t k = key(r.lo), e = key(r.hi); k <= e; k += r.step) add(unkey(k));
+    // Trig: floats closest to multiples of pi/2 (worst cancellation in the reduction).
+    if (f.max_abs_arg < inf) {
+      for (int q = 1; q * 1.5707963267948966 <= f.max_abs_arg; ++q) {
+        std::int64_t c = key(float(q * 1.5707963267948966));
+        for (std::int64_t k = c - 64; k <= c + 64; ++k) add(unkey(k)), add(-unkey(k));
+      }
+    }
+    flush();
+    bool ok = st.max_err <= f.bound && st.bad_special == 0;
+    if (!ok) ++failures;
+    std::printf("%-8s %12.4g %12.4g %14ld  x=%.9g (%.9g / %.9g)%s\n", f.name, st.max_err, st.max_ulp, st.n,
+                st.worst_x, st.worst_y, st.worst_ref, ok ? "" : "  FAIL");
+    if (st.bad_special)
+      std::printf("         %ld special-value mismatches, first: x=%.9g got %.9g ref %.9g\n", st.bad_special,
+                  st.bad_x, st.bad_y, st.bad_ref);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("bounds: ulp 2 (exp..cos, trig for |x| <= %g), erf abs 1e-7, gelu 3e-7 rel-to-max(1,|ref|); %.1f s\n",
+              double(big), secs);
+  std::printf("%s\n", failures ? "FAILED" : "OK");
+  return failures ? 1 : 0;
+}
