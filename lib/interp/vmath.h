@@ -54,6 +54,15 @@ inline constexpr i32 kMagicBits = 0x4B400000;
 #endif
 }
 
+/// c ? a : b without control flow. A plain ?: is lowered to a branch that GCC may
+/// jump-thread (e.g. constant-fold a clamped path) or leave with a possibly
+/// trapping arm, which blocks if-conversion and thus vectorization (except with
+/// AVX-512 masking). Both arms are always evaluated.
+[[gnu::always_inline]] inline float sel(bool c, float a, float b) {
+  i32 m = -i32(c);
+  return from_bits((bits(a) & m) | (bits(b) & ~m));
+}
+
 /// |x| by clearing the sign bit.
 [[gnu::always_inline]] inline float abs(float x) { return from_bits(bits(x) & 0x7fffffff); }
 
@@ -103,6 +112,50 @@ struct ExpReduced {
   return {bits(k) - kMagicBits, r, rlo, r * r * p};
 }
 
+/// e^x as hi + lo (|lo| <~ ulp(hi)), for callers that need better than the final
+/// rounding of exp. lo loses precision when hi is subnormal.
+[[gnu::always_inline]] inline float exp_hl(float x, float& lo) {
+  float xc = sel(x < -104.0f, -104.0f, x);  // NaN passes through both clamps
+  xc = sel(xc > 89.0f, 89.0f, xc);
+  ExpReduced e = exp_reduce(xc);
+  float s = 1.0f + e.r;  // Fast2Sum: |1| >= |r|
+  float err = (1.0f - s) + e.r;
+  float l = e.t + (err + e.rlo);
+  float y = s + l;
+  lo = scale((s - y) + l, e.n);
+  return scale(y, e.n);
+}
+
+/// Remainder a - q*b of a division q = a/b: exact with FMA, dropped (0) without.
+[[gnu::always_inline]] inline float div_rem(float a, float b, float q) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  return __builtin_fmaf(-q, b, a);
+#else
+  (void)a, (void)b, (void)q;
+  return 0.0f;
+#endif
+}
+
+/// Low part of z = r*r (exact with FMA, 0 without).
+[[gnu::always_inline]] inline float sqr_lo(float r, float z) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  return __builtin_fmaf(r, r, -z);
+#else
+  (void)r, (void)z;
+  return 0.0f;
+#endif
+}
+
+/// a * (hi + lo) for |lo| << |hi|: with FMA a*hi is never rounded on its own;
+/// without FMA hi + lo is rounded first (rounding a*hi alone could cost more).
+[[gnu::always_inline]] inline float mul_split(float a, float hi, float lo) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  return __builtin_fmaf(a, hi, a * lo);
+#else
+  return a * (hi + lo);
+#endif
+}
+
 /// log(1 + f) - f for f in [sqrt(.5)-1, sqrt(2)-1] (Cephes logf polynomial).
 [[gnu::always_inline]] inline float log1p_tail(float f) {
   float p = 7.0376836292e-2f;
@@ -126,23 +179,39 @@ struct ExpReduced {
   return float(iu >> 23);  // arithmetic shift
 }
 
+/// erf(x) = x * (kErfC0Hi + erf_small_tail(x^2)) for |x| < 0.9: float-aware
+/// near-minimax fit of erf(x)/x (relative error 3e-10), constant 2/sqrt(pi) split hi+lo.
+inline constexpr float kErfC0Hi = 1.12837923f;
+[[gnu::always_inline]] inline float erf_small_tail(float z) {
+  float p = 8.50305514e-05f;
+  p = fma(p, z, -0.000817326771f);
+  p = fma(p, z, 0.0052036508f);
+  p = fma(p, z, -0.0268604252f);
+  p = fma(p, z, 0.112837136f);
+  p = fma(p, z, -0.376126349f);
+  return fma(p, z, -5.89665525e-08f);
+}
+
 /// erfc(a) for a >= 0.9: exp(-a^2) * H(a), H = erfc*exp(x^2) fitted on [0.9, 4]
-/// in powers of (a - 2.45). Beyond a = 4 H is held at H(4); exp(-a^2) makes the
+/// in powers of (a - 2.45) (float-aware fit, relative error 5e-8). Beyond a = 4 H is held at H(4); exp(-a^2) makes the
 /// resulting error negligible (< 1e-14 absolute) and sends erfc to 0 for a > 10.
 [[gnu::always_inline]] inline float erfc_tail(float a);
 
-/// sin and cos of r in [-pi/4, pi/4]; sin uses r + rlo (Cephes sinf/cosf polys).
+/// sin and cos of r + rlo, |r| <= pi/4 (Cephes sinf/cosf minimax polynomials).
 [[gnu::always_inline]] inline float sin_poly(float r, float rlo, float z) {
   float p = -1.9515295891e-4f;
   p = fma(p, z, 8.3321608736e-3f);
   p = fma(p, z, -1.6666654611e-1f);
   return r + fma(r * z, p, rlo);
 }
-[[gnu::always_inline]] inline float cos_poly(float z) {
+/// cos(r + rlo) with z = r*r = exactly z + zlo: 1 - z/2 is summed compensated.
+[[gnu::always_inline]] inline float cos_poly(float r, float rlo, float z, float zlo) {
   float p = 2.443315711809948e-5f;
   p = fma(p, z, -1.388731625493765e-3f);
   p = fma(p, z, 4.166664568298827e-2f);
-  return fma(z * z, p, fma(-0.5f, z, 1.0f));
+  float t = fma(-0.5f, z, 1.0f);
+  float terr = (1.0f - t) - 0.5f * z;  // exact rounding error of t
+  return t + (fma(z * z, p, terr) - fma(0.5f, zlo, r * rlo));
 }
 
 /// Quadrant q (as the low bits of the returned int) and r = |x| - q*pi/2 as r + rlo.
@@ -155,45 +224,40 @@ struct ExpReduced {
 
 /// e^x. Overflow -> inf, gradual underflow is rounded once, exp(-inf) = 0.
 [[gnu::always_inline]] inline float exp(float x) {
-  using namespace detail;
-  float xc = x < -104.0f ? -104.0f : x;  // NaN passes through both clamps
-  xc = xc > 89.0f ? 89.0f : xc;
-  ExpReduced e = exp_reduce(xc);
-  float s = 1.0f + e.r;                  // Fast2Sum: |1| >= |r|
-  float err = (1.0f - s) + e.r;
-  return scale(s + (e.t + (err + e.rlo)), e.n);
+  float lo;
+  return detail::exp_hl(x, lo);
 }
 
 /// e^x - 1, accurate for tiny x (expm1(1e-10) == 1e-10); keeps -0.
 [[gnu::always_inline]] inline float expm1(float x) {
   using namespace detail;
-  float xc = x < -30.0f ? -30.0f : x;
-  xc = xc > 89.0f ? 89.0f : xc;
+  float xc = sel(x < -30.0f, -30.0f, x);
+  xc = sel(xc > 89.0f, 89.0f, xc);
   ExpReduced e = exp_reduce(xc);
   // expm1(x) = 2^n * ((1 - 2^-n) + expm1(r)); c = 1 - 2^-n as chi + clo exactly
   // (chi = 1, clo = -2^-n once 2^-n drops below half an ulp of 1).
-  i32 nm = e.n > 60 ? 60 : e.n;
+  i32 nm = e.n - ((e.n - 60) & -i32(e.n > 60));  // min(n, 60)
   float m = pow2i(-nm);
   float chi = 1.0f - m;
   float clo = (1.0f - chi) - m;
   float s = chi + e.r;  // Fast2Sum: chi == 0 or |chi| >= 0.5 > |r|
   float err = (chi - s) + e.r;
   float y = scale(s + (e.t + ((err + e.rlo) + clo)), e.n);
-  return x == 0.0f ? x : y;
+  return sel(x == 0.0f, x, y);
 }
 
 /// Natural log. log(0) = -inf, log(x<0) = NaN, log(inf) = inf; subnormals exact.
 [[gnu::always_inline]] inline float log(float x) {
   using namespace detail;
   bool sub = x < 0x1p-126f;
-  float xs = sub ? x * 0x1p23f : x;
+  float xs = sel(sub, x * 0x1p23f, x);
   float f;
-  float k = split_log(xs, f) - (sub ? 23.0f : 0.0f);
+  float k = split_log(xs, f) - sel(sub, 23.0f, 0.0f);
   float y = f + fma(k, kLn2Lo, log1p_tail(f));
   y = fma(k, kLn2Hi, y);
-  y = x == kInf ? x : y;
-  y = x == 0.0f ? -kInf : y;
-  return x >= 0.0f ? y : (x < 0.0f ? kNaN : x);  // NaN in -> same NaN out
+  y = sel(x == kInf, kInf, y);
+  y = sel(x == 0.0f, -kInf, y);
+  return sel(x >= 0.0f, y, kNaN);  // negative or NaN
 }
 
 /// log(1 + x), accurate for tiny x; log1p(-1) = -inf, log1p(x < -1) = NaN, keeps -0.
@@ -207,10 +271,10 @@ struct ExpReduced {
   float k = split_log(u, f);
   float y = f + fma(k, kLn2Lo, log1p_tail(f) + c / u);
   y = fma(k, kLn2Hi, y);
-  y = x == kInf ? x : y;
-  y = x == -1.0f ? -kInf : y;
-  y = x == 0.0f ? x : y;
-  return x >= -1.0f ? y : (x < -1.0f ? kNaN : x);
+  y = sel(x == kInf, kInf, y);
+  y = sel(x == -1.0f, -kInf, y);
+  y = sel(x == 0.0f, x, y);
+  return sel(x >= -1.0f, y, kNaN);  // x < -1 or NaN
 }
 
 /// Hyperbolic tangent; exactly +-1 for |x| >= ~9.01, keeps -0.
@@ -224,17 +288,33 @@ struct ExpReduced {
   p = fma(p, z, -5.37397155531e-2f);
   p = fma(p, z, 1.33314422036e-1f);
   p = fma(p, z, -3.33332819422e-1f);
-  float small = fma(x * z, p, x);
-  // Otherwise 1 - 2/(e^{2|x|} + 1); exp overflow to inf gives exactly 1.
-  float big = 1.0f - 2.0f / (vm::exp(2.0f * a) + 1.0f);
-  return a < 0.625f ? small : with_sign_of(big, x);  // NaN -> big -> NaN
+  float small = fma(a * z, p, a);  // on |x|: keeps tanh(-0) = -0 via the final sign
+  // Otherwise 1 - 2/(e^{2|x|} + 1), with e^{2|x|} = eh + el and the division and
+  // subtractions compensated. tanh rounds to 1 for |x| > 9.01, so clamp at 10.
+  float el, eh = exp_hl(2.0f * sel(a > 10.0f, 10.0f, a), el);
+  float d = eh + 1.0f;  // Fast2Sum: eh >= 1
+  float dl = ((eh - d) + 1.0f) + el;
+  float q = 2.0f / d;
+  float qc = (div_rem(2.0f, d, q) - q * dl) * (0.5f * q);  // (2/(d+dl)) - q
+  float b = 1.0f - q;
+  float big = b + (((1.0f - b) - q) - qc);
+  return with_sign_of(sel(a < 0.625f, small, big), x);  // NaN -> big -> NaN
 }
 
 /// Logistic 1/(1 + e^-x); sigmoid(-inf) = 0, sigmoid(inf) = 1, subnormal tail kept.
 [[gnu::always_inline]] inline float sigmoid(float x) {
   using namespace detail;
-  float e = vm::exp(-abs(x));  // never overflows
-  return (x >= 0.0f ? 1.0f : e) / (1.0f + e);
+  // x >= 0: 1/(1+e), x < 0: e/(1+e) with e = e^-|x| = eh + el (never overflows);
+  // the rounding of 1+e, of e and of the division are compensated.
+  float el, eh = exp_hl(-abs(x), el);
+  float d = 1.0f + eh;  // Fast2Sum: 1 >= eh
+  float dl = ((1.0f - d) + eh) + el;
+  bool pos = x >= 0.0f;
+  float num = sel(pos, 1.0f, eh);
+  float q = num / d;
+  float inv_d = sel(pos, q, 1.0f - q);  // ~= 1/d
+  float corr = (div_rem(num, d, q) + sel(pos, 0.0f, el)) - q * dl;
+  return fma(corr, inv_d, q);
 }
 
 /// Sine; < 2 ulp for |x| <= kTrigMaxArg, NaN for inf/NaN.
@@ -243,7 +323,7 @@ struct ExpReduced {
   float r, rlo;
   i32 q = trig_reduce(abs(x), r, rlo);
   float z = r * r;
-  float v = (q & 1) ? cos_poly(z) : sin_poly(r, rlo, z);
+  float v = sel(q & 1, cos_poly(r, rlo, z, sqr_lo(r, z)), sin_poly(r, rlo, z));
   return from_bits(bits(v) ^ ((q & 2) << 30) ^ (bits(x) & i32(0x80000000)));
 }
 
@@ -253,7 +333,7 @@ struct ExpReduced {
   float r, rlo;
   i32 q = trig_reduce(abs(x), r, rlo);
   float z = r * r;
-  float v = (q & 1) ? sin_poly(r, rlo, z) : cos_poly(z);
+  float v = sel(q & 1, sin_poly(r, rlo, z), cos_poly(r, rlo, z, sqr_lo(r, z)));
   return from_bits(bits(v) ^ (((q + 1) & 2) << 30));
 }
 
@@ -261,18 +341,10 @@ struct ExpReduced {
 [[gnu::always_inline]] inline float erf(float x) {
   using namespace detail;
   float a = abs(x);
-  // |x| < 0.9: x * P(x^2), minimax-like (Chebyshev) fit of erf(x)/x.
-  float z = x * x;
-  float p = 8.52940138e-05f;
-  p = fma(p, z, -0.000817963213f);
-  p = fma(p, z, 0.00520422682f);
-  p = fma(p, z, -0.0268606655f);
-  p = fma(p, z, 0.11283718f);
-  p = fma(p, z, -0.376126349f);
-  p = fma(p, z, 1.12837923f);
-  float small = x * p;
-  float big = with_sign_of(1.0f - erfc_tail(a), x);
-  return a < 0.9f ? small : big;
+  // |x| < 0.9: x * P(x^2); otherwise 1 - erfc(|x|).
+  float small = mul_split(a, kErfC0Hi, erf_small_tail(a * a));
+  float big = 1.0f - erfc_tail(a);
+  return with_sign_of(sel(a < 0.9f, small, big), x);  // on |x|: keeps erf(-0) = -0
 }
 
 /// GELU, exact erf form 0.5*x*(1 + erf(x/sqrt(2))); < 3e-7 absolute error
@@ -282,35 +354,28 @@ struct ExpReduced {
   using namespace detail;
   float u = x * 0.707106781186547524f;
   float a = abs(u);
-  float z = u * u;
-  float p = 8.52940138e-05f;
-  p = fma(p, z, -0.000817963213f);
-  p = fma(p, z, 0.00520422682f);
-  p = fma(p, z, -0.0268606655f);
-  p = fma(p, z, 0.11283718f);
-  p = fma(p, z, -0.376126349f);
-  p = fma(p, z, 1.12837923f);
   float ec = erfc_tail(a);
-  float one_plus_erf = a < 0.9f ? fma(u, p, 1.0f) : (x >= 0.0f ? 2.0f - ec : ec);
+  float small = 1.0f + mul_split(u, kErfC0Hi, erf_small_tail(u * u));
+  float one_plus_erf = sel(a < 0.9f, small, sel(x >= 0.0f, 2.0f - ec, ec));
   return 0.5f * x * one_plus_erf;
 }
 
 namespace detail {
 
 [[gnu::always_inline]] inline float erfc_tail(float a) {
-  float t = (a < 4.0f ? a : 4.0f) - 2.45f;
-  float h = -4.96189045e-07f;
-  h = fma(h, t, 1.99481246e-06f);
-  h = fma(h, t, -4.27062923e-06f);
-  h = fma(h, t, 1.57907398e-05f);
-  h = fma(h, t, -6.63294704e-05f);
-  h = fma(h, t, 0.000235629152f);
-  h = fma(h, t, -0.000799712492f);
-  h = fma(h, t, 0.00265697972f);
-  h = fma(h, t, -0.00851393864f);
-  h = fma(h, t, 0.0261765141f);
-  h = fma(h, t, -0.0769024119f);
-  h = fma(h, t, 0.214587077f);
+  float t = sel(a < 4.0f, a, 4.0f) - 2.45f;
+  float h = -4.75831115e-07f;
+  h = fma(h, t, 1.98662678e-06f);
+  h = fma(h, t, -4.40262875e-06f);
+  h = fma(h, t, 1.58394014e-05f);
+  h = fma(h, t, -6.60198712e-05f);
+  h = fma(h, t, 0.000235528205f);
+  h = fma(h, t, -0.000800027628f);
+  h = fma(h, t, 0.0026570647f);
+  h = fma(h, t, -0.00851380918f);
+  h = fma(h, t, 0.0261764899f);
+  h = fma(h, t, -0.0769024268f);
+  h = fma(h, t, 0.214587082f);
   return vm::exp(-(a * a)) * h;
 }
 

@@ -1,0 +1,29 @@
+// Helpers shared by the unit tests: closeness checks against double references.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
+
+#include "ejit/ejit.h"
+
+namespace ejit::test {
+
+/// True when got matches want within rel/abs tolerance; NaN matches NaN, inf matches inf.
+inline bool close(double got, double want, double rel, double abs_tol) {
+  if (std::isnan(want)) return std::isnan(got);
+  if (std::isinf(want)) return got == want;
+  return std::fabs(got - want) <= abs_tol + rel * std::fabs(want);
+}
+
+/// Checks every element of t against `want` (row-major), reporting the first mismatch.
+inline void check_values(const Tensor& t, const std::vector<double>& want, double rel = 1e-6, double abs_tol = 1e-6) {
+  std::vector<double> got = t.to_vector<double>();
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i << ": got " << got[i] << ", want " << want[i]);
+    REQUIRE(close(got[i], want[i], rel, abs_tol));
+  }
+}
+
+}  // namespace ejit::test
