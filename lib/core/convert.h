@@ -12,7 +12,8 @@
 
 namespace ejit::detail {
 
-template <class To, class From> inline To convert(From v) {
+/// Always inlined: kernels built for several ISAs must not share an out-of-line copy.
+template <class To, class From> [[gnu::always_inline]] inline To convert(From v) {
   if constexpr (std::is_same_v<To, bool>) {
     return v != From(0);
   } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {

@@ -101,7 +101,7 @@ struct Printer {
 
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
-  Printer p{*this, strides_of(shape()), numel() > kSummarizeAbove};
+  Printer p{*this, strides_of(shape()), numel() > kSummarizeAbove, {}};
   p.collect(0, 0);
   p.choose_style();
   for (double v : p.values) p.width = std::max(p.width, p.format_one(v).size());

@@ -59,7 +59,10 @@ class ThreadPool {
   void start(int threads) {
     threads_ = threads < 1 ? 1 : threads;
     stopping_ = false;
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+    // The generation is read here, not in the new thread: a stop() that comes before the
+    // thread first runs must still wake it.
+    uint64_t gen = generation_.load(std::memory_order_acquire);
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
   void stop() {
@@ -90,8 +93,7 @@ class ThreadPool {
     t_in_pool_work = was;
   }
 
-  void worker_loop() {
-    uint64_t seen = generation_.load(std::memory_order_acquire);
+  void worker_loop(uint64_t seen) {
     for (;;) {
       // Spin about 50 us for the next job (back-to-back ops), then sleep.
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
@@ -100,7 +102,7 @@ class ThreadPool {
         if (std::chrono::steady_clock::now() > until) break;
       }
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return generation_.load(std::memory_order_relaxed) != seen; });
+      cv_.wait(lock, [&] { return stopping_ || generation_.load(std::memory_order_relaxed) != seen; });
       seen = generation_.load(std::memory_order_relaxed);
       if (stopping_) return;
       if (!open_) continue;

@@ -9,70 +9,74 @@
 
 #include "vmath.h"
 
+/// Kernel helpers are always inlined: the kernel table is compiled once per ISA, and an
+/// out-of-line copy would be shared between those builds by the linker (wrong ISA).
+#define EJIT_KERNEL_INLINE [[gnu::always_inline]] inline
+
 namespace ejit::k {
 
 template <class T> inline constexpr bool is_float_v = std::is_floating_point_v<T>;
 
-template <class T> inline T abs(T x) {
+template <class T> EJIT_KERNEL_INLINE T abs(T x) {
   if constexpr (is_float_v<T>) return std::fabs(x);
   else return x < T(0) ? T(-x) : x;
 }
-template <class T> inline T sign(T x) {
+template <class T> EJIT_KERNEL_INLINE T sign(T x) {
   if constexpr (is_float_v<T>) return x > T(0) ? T(1) : x < T(0) ? T(-1) : x;  // keeps ±0 and NaN
   else return T((x > T(0)) - (x < T(0)));
 }
-template <class T> inline T relu(T x) { return x < T(0) ? T(0) : x; }  // keeps NaN
-template <class T> inline T floor(T x) {
+template <class T> EJIT_KERNEL_INLINE T relu(T x) { return x < T(0) ? T(0) : x; }  // keeps NaN
+template <class T> EJIT_KERNEL_INLINE T floor(T x) {
   if constexpr (is_float_v<T>) return std::floor(x);
   else return x;
 }
-template <class T> inline T ceil(T x) {
+template <class T> EJIT_KERNEL_INLINE T ceil(T x) {
   if constexpr (is_float_v<T>) return std::ceil(x);
   else return x;
 }
-template <class T> inline T round_half_even(T x) {
+template <class T> EJIT_KERNEL_INLINE T round_half_even(T x) {
   if constexpr (std::is_same_v<T, float>) return __builtin_roundevenf(x);
   else if constexpr (std::is_same_v<T, double>) return __builtin_roundeven(x);
   else return x;
 }
-template <class T> inline bool isfinite(T x) {
+template <class T> EJIT_KERNEL_INLINE bool isfinite(T x) {
   if constexpr (is_float_v<T>) return (x - x) == (x - x);  // inf - inf and NaN are NaN
   else return true;
 }
-inline float sqrt(float x) { return std::sqrt(x); }
-inline double sqrt(double x) { return std::sqrt(x); }
+EJIT_KERNEL_INLINE float sqrt(float x) { return std::sqrt(x); }
+EJIT_KERNEL_INLINE double sqrt(double x) { return std::sqrt(x); }
 
-inline float exp(float x) { return vm::exp(x); }
-inline double exp(double x) { return std::exp(x); }
-inline float expm1(float x) { return vm::expm1(x); }
-inline double expm1(double x) { return std::expm1(x); }
-inline float log(float x) { return vm::log(x); }
-inline double log(double x) { return std::log(x); }
-inline float log1p(float x) { return vm::log1p(x); }
-inline double log1p(double x) { return std::log1p(x); }
-inline float sin(float x) { return vm::sin(x); }  // kernels redo |x| > vm::kTrigMaxArg with libm
-inline double sin(double x) { return std::sin(x); }
-inline float cos(float x) { return vm::cos(x); }
-inline double cos(double x) { return std::cos(x); }
-inline float tanh(float x) { return vm::tanh(x); }
-inline double tanh(double x) { return std::tanh(x); }
-inline float sigmoid(float x) { return vm::sigmoid(x); }
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-inline float gelu(float x) { return vm::gelu(x); }
-inline double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); }
+EJIT_KERNEL_INLINE float exp(float x) { return vm::exp(x); }
+EJIT_KERNEL_INLINE double exp(double x) { return std::exp(x); }
+EJIT_KERNEL_INLINE float expm1(float x) { return vm::expm1(x); }
+EJIT_KERNEL_INLINE double expm1(double x) { return std::expm1(x); }
+EJIT_KERNEL_INLINE float log(float x) { return vm::log(x); }
+EJIT_KERNEL_INLINE double log(double x) { return std::log(x); }
+EJIT_KERNEL_INLINE float log1p(float x) { return vm::log1p(x); }
+EJIT_KERNEL_INLINE double log1p(double x) { return std::log1p(x); }
+EJIT_KERNEL_INLINE float sin(float x) { return vm::sin(x); }  // kernels redo |x| > vm::kTrigMaxArg with libm
+EJIT_KERNEL_INLINE double sin(double x) { return std::sin(x); }
+EJIT_KERNEL_INLINE float cos(float x) { return vm::cos(x); }
+EJIT_KERNEL_INLINE double cos(double x) { return std::cos(x); }
+EJIT_KERNEL_INLINE float tanh(float x) { return vm::tanh(x); }
+EJIT_KERNEL_INLINE double tanh(double x) { return std::tanh(x); }
+EJIT_KERNEL_INLINE float sigmoid(float x) { return vm::sigmoid(x); }
+EJIT_KERNEL_INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+EJIT_KERNEL_INLINE float gelu(float x) { return vm::gelu(x); }
+EJIT_KERNEL_INLINE double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); }
 
 /// NaN-propagating maximum / minimum (as NumPy's maximum / minimum).
-template <class T> inline T maximum(T a, T b) {
+template <class T> EJIT_KERNEL_INLINE T maximum(T a, T b) {
   if constexpr (is_float_v<T>) return (a > b || a != a) ? a : b;
   else return a > b ? a : b;
 }
-template <class T> inline T minimum(T a, T b) {
+template <class T> EJIT_KERNEL_INLINE T minimum(T a, T b) {
   if constexpr (is_float_v<T>) return (a < b || a != a) ? a : b;
   else return a < b ? a : b;
 }
 
 /// Remainder with the sign of the divisor (Python's %); integer x % 0 is 0, as in NumPy.
-template <class T> inline T mod(T a, T b) {
+template <class T> EJIT_KERNEL_INLINE T mod(T a, T b) {
   if constexpr (is_float_v<T>) {
     T r = std::fmod(a, b);
     return (r != T(0) && ((r < T(0)) != (b < T(0)))) ? r + b : r;
@@ -84,7 +88,7 @@ template <class T> inline T mod(T a, T b) {
 }
 
 /// a**b; integer powers by squaring (negative exponents give 0 unless |a| is 1).
-template <class T> inline T pow(T a, T b) {
+template <class T> EJIT_KERNEL_INLINE T pow(T a, T b) {
   if constexpr (is_float_v<T>) {
     return std::pow(a, b);
   } else {

@@ -1,4 +1,4 @@
-// vmath.h: branch-free, table-free float math (exp, log, tanh, sin, erf, ...) that GCC auto-vectorizes.
+// vmath.h: branch-free, table-free float math (exp, log, tanh, sin, erf, ...) that GCC vectorizes.
 //
 // Every function is a scalar `float f(float)` built only from +,-,*,/, fma (when the
 // target has it), compares/selects and 32-bit integer bit tricks, so a plain loop
@@ -192,9 +192,10 @@ inline constexpr float kErfC0Hi = 1.12837923f;
   return fma(p, z, -5.89665525e-08f);
 }
 
-/// erfc(a) for a >= 0.9: exp(-a^2) * H(a), H = erfc*exp(x^2) fitted on [0.9, 4]
-/// in powers of (a - 2.45) (float-aware fit, relative error 5e-8). Beyond a = 4 H is held at H(4); exp(-a^2) makes the
-/// resulting error negligible (< 1e-14 absolute) and sends erfc to 0 for a > 10.
+/// erfc(a) for a >= 0.9: exp(-a^2) * H(a), H = erfc(x)*exp(x^2) fitted on [0.9, 4]
+/// in powers of (a - 2.45) (float-aware fit, relative error 5e-8). Beyond a = 4, H
+/// is held at H(4): exp(-a^2) makes that error negligible (< 1e-14 absolute), and
+/// erfc reaches 0 for a > ~10.1.
 [[gnu::always_inline]] inline float erfc_tail(float a);
 
 /// sin and cos of r + rlo, |r| <= pi/4 (Cephes sinf/cosf minimax polynomials).

@@ -38,3 +38,13 @@ TEST_CASE("a kernel ISA was selected", "[runtime]") {
   std::string isa = kernel_isa();
   REQUIRE((isa == "generic" || isa == "avx2" || isa == "avx512"));
 }
+
+TEST_CASE("resizing the pool repeatedly never hangs", "[runtime]") {
+  int saved = num_threads();
+  Tensor x = ones({1 << 18});
+  for (int i = 0; i < 200; ++i) {
+    set_num_threads(1 + i % 3);
+    REQUIRE(sum(x).item<float>() == float(1 << 18));
+  }
+  set_num_threads(saved);
+}

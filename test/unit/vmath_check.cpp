@@ -2,8 +2,9 @@
 //
 // Build: g++ -std=c++20 -O2 -I lib test/unit/vmath_check.cpp -o vmath_check
 // (any -O3 / -mavx2 -mfma / -march flags may be added; do not add -ffast-math).
-// Usage: vmath_check [stride]   stride of the whole-range bit-pattern sweep (default 97;
-//        1 = exhaustive over all 2^32 floats, minutes). Exit status 1 if a bound fails.
+// Usage: vmath_check [stride [func]]  stride of the whole-range bit-pattern sweep (default 97,
+//        ~20 s; 1 = exhaustive over all 2^32 floats, ~30 min); func limits it to one function.
+//        Exit status 1 if a bound or an exact special-value identity fails.
 //
 // Error metric: |y - ref| / ulp(ref), where ref is the double libm result and ulp is
 // that of the float binade of ref (2^-149 at and below the subnormal range), so a
@@ -124,6 +125,54 @@ void check(const Func& f, const std::vector<float>& in, Stat& st) {
   }
 }
 
+// Exact identities the header promises (documented special values).
+int exact_checks() {
+  namespace vm = ejit::vm;
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto same = [](float a, float b) {
+    return (std::isnan(a) && std::isnan(b)) || (a == b && std::signbit(a) == std::signbit(b));
+  };
+  struct Case {
+    const char* what;
+    float got, want;
+  } cases[] = {
+      {"exp(inf)", vm::exp(inf), inf},          {"exp(-inf)", vm::exp(-inf), 0.0f},
+      {"exp(89)", vm::exp(89.0f), inf},         {"exp(-0)", vm::exp(-0.0f), 1.0f},
+      {"exp(nan)", vm::exp(nan), nan},          {"exp(-104)", vm::exp(-104.0f), 0.0f},
+      {"expm1(1e-10)", vm::expm1(1e-10f), 1e-10f}, {"expm1(-0)", vm::expm1(-0.0f), -0.0f},
+      {"expm1(-inf)", vm::expm1(-inf), -1.0f},  {"expm1(inf)", vm::expm1(inf), inf},
+      {"expm1(nan)", vm::expm1(nan), nan},      {"log(0)", vm::log(0.0f), -inf},
+      {"log(-0)", vm::log(-0.0f), -inf},        {"log(-1)", vm::log(-1.0f), nan},
+      {"log(inf)", vm::log(inf), inf},          {"log(1)", vm::log(1.0f), 0.0f},
+      {"log(nan)", vm::log(nan), nan},          {"log(-inf)", vm::log(-inf), nan},
+      {"log1p(-1)", vm::log1p(-1.0f), -inf},    {"log1p(-2)", vm::log1p(-2.0f), nan},
+      {"log1p(1e-10)", vm::log1p(1e-10f), 1e-10f}, {"log1p(-0)", vm::log1p(-0.0f), -0.0f},
+      {"log1p(inf)", vm::log1p(inf), inf},      {"log1p(nan)", vm::log1p(nan), nan},
+      {"tanh(-0)", vm::tanh(-0.0f), -0.0f},     {"tanh(inf)", vm::tanh(inf), 1.0f},
+      {"tanh(-inf)", vm::tanh(-inf), -1.0f},    {"tanh(20)", vm::tanh(20.0f), 1.0f},
+      {"tanh(-9.1)", vm::tanh(-9.1f), -1.0f},   {"tanh(nan)", vm::tanh(nan), nan},
+      {"sigmoid(-inf)", vm::sigmoid(-inf), 0.0f}, {"sigmoid(inf)", vm::sigmoid(inf), 1.0f},
+      {"sigmoid(0)", vm::sigmoid(0.0f), 0.5f},  {"sigmoid(nan)", vm::sigmoid(nan), nan},
+      {"sin(inf)", vm::sin(inf), nan},          {"sin(-inf)", vm::sin(-inf), nan},
+      {"cos(inf)", vm::cos(inf), nan},          {"cos(-inf)", vm::cos(-inf), nan},
+      {"sin(-0)", vm::sin(-0.0f), -0.0f},       {"cos(-0)", vm::cos(-0.0f), 1.0f},
+      {"sin(nan)", vm::sin(nan), nan},          {"erf(inf)", vm::erf(inf), 1.0f},
+      {"erf(-inf)", vm::erf(-inf), -1.0f},      {"erf(-0)", vm::erf(-0.0f), -0.0f},
+      {"erf(nan)", vm::erf(nan), nan},          {"gelu(inf)", vm::gelu(inf), inf},
+      {"gelu(-0)", vm::gelu(-0.0f), -0.0f},     {"gelu(nan)", vm::gelu(nan), nan},
+      {"gelu(-inf) (formula: -inf*0)", vm::gelu(-inf), nan},
+  };
+  int bad = 0;
+  for (const Case& c : cases)
+    if (!same(c.got, c.want)) ++bad, std::printf("exact check FAILED: %s = %.9g, want %.9g\n", c.what, c.got, c.want);
+  float s100 = vm::sigmoid(-100.0f);  // 3.72e-44: subnormal, must not flush to 0
+  if (!(std::fabs(s100 - 1.0 / (1.0 + std::exp(100.0))) <= 0x1p-149))
+    ++bad, std::printf("exact check FAILED: sigmoid(-100) = %g\n", s100);
+  std::printf("exact special-value checks: %zu, failed: %d\n", sizeof cases / sizeof cases[0] + 1, bad);
+  return bad;
+}
+
 double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double ref_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); }
 
@@ -132,6 +181,7 @@ double ref_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.7071067811865
 int main(int argc, char** argv) {
   u32 stride = argc > 1 ? u32(std::strtoul(argv[1], nullptr, 10)) : 97;
   if (stride == 0) stride = 97;
+  const char* only = argc > 2 ? argv[2] : nullptr;
   const float inf = std::numeric_limits<float>::infinity();
   const float big = ejit::vm::kTrigMaxArg;
 
@@ -168,10 +218,11 @@ int main(int argc, char** argv) {
                             -100.0f, 100.0f, 0.625f, -0.625f, 0.9f, 1.2732395f, 9.0f, 44.0f, 3.1415927f,
                             1.5707964f, 8192.0f, -8192.0f, 0x1p-126f, 0x1p-149f * 3};
 
-  int failures = 0;
+  int failures = exact_checks() ? 1 : 0;
   auto t0 = std::chrono::steady_clock::now();
   std::printf("%-8s %12s %12s %14s  worst input (got / ref)\n", "func", "max err", "max ulp", "samples");
   for (const Func& f : funcs) {
+    if (only && std::strcmp(only, f.name) != 0) continue;
     Stat st;
     std::vector<float> in;
     in.reserve(1 << 20);

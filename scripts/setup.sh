@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs ejit's build dependencies from Debian's packages (idempotent; needs root or sudo).
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build ccache pkg-config
+  libfmt-dev catch2
+  libopenblas0-serial       # matmul's BLAS, loaded at run time (docs/DESIGN-NOTES.md)
+  llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools   # the JIT layers
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+echo "setup: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
