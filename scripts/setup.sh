@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libfmt-dev catch2
+  libeigen3-dev             # a peer in bench/ (header-only)
   libopenblas0-serial       # matmul's BLAS, loaded at run time (docs/DESIGN-NOTES.md)
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools   # the JIT layers
 )
