@@ -73,6 +73,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
     if (!(labels.shape() == expect))
       fail("cross_entropy", "integer labels of shape {} do not match logits {} (expected {})", labels.shape(),
            lf.shape(), expect);
+    const int64_t classes = lf.shape()[lf.rank() - 1];
+    if (labels.numel() > 0) {
+      int64_t lo = min(labels).item<int64_t>(), hi = max(labels).item<int64_t>();
+      if (lo < 0 || hi >= classes)
+        fail("cross_entropy", "label {} is out of range for {} classes (logits {}, labels {})", lo < 0 ? lo : hi,
+             classes, lf.shape(), labels.shape());
+    }
     loss = -squeeze(gather(logp, unsqueeze(labels, -1), -1), {-1});
   } else if (is_floating(labels.dtype())) {
     if (!(labels.shape() == lf.shape()))

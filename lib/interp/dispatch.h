@@ -22,6 +22,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// x converted to dtype (x itself when it already has it).
 Tensor to_dtype(const Tensor& x, DType dtype);
 
+/// Which dims `axes` reduces (all when empty); throws naming `op` for bad or repeated axes.
+std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int64_t>& axes);
 /// The reduction behind sum/prod/max/min/argmax/argmin (op names the public op in errors).
 Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims);
 

@@ -93,6 +93,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
     check_defined("stack", t);
     if (!(t.shape() == xs[0].shape())) fail("stack", "shapes {} and {} differ", xs[0].shape(), t.shape());
   }
+  if (xs[0].rank() == kMaxRank) fail("stack", "shape {} already has the maximum rank {}", xs[0].shape(), kMaxRank);
   int ax = normalize_axis("stack", axis, xs[0].rank() + 1, xs[0].shape());
   std::vector<Tensor> expanded;
   for (const Tensor& t : xs) expanded.push_back(unsqueeze(t, ax));

@@ -99,6 +99,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     fail("matmul", "cannot multiply {} by {}: inner dims {} and {} differ", a.shape(), b.shape(), k, k2);
   Shape a_batch(std::span<const int64_t>(sa.data(), sa.size() - 2));
   Shape b_batch(std::span<const int64_t>(sb.data(), sb.size() - 2));
+  for (int i = 1; i <= std::min(a_batch.rank(), b_batch.rank()); ++i) {
+    int64_t da = a_batch[a_batch.rank() - i], db = b_batch[b_batch.rank() - i];
+    if (da != db && da != 1 && db != 1)
+      fail("matmul", "batch dims of {} and {} cannot broadcast ({} vs {})", a.shape(), b.shape(), da, db);
+  }
   Shape batch = broadcast_shapes("matmul", a_batch, b_batch);
   Shape full_shape = batch;
   full_shape.push_back(m);

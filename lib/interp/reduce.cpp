@@ -16,6 +16,8 @@ struct Layout {
   std::vector<int64_t> perm;  // kept dims then reduced dims
 };
 
+}  // namespace
+
 std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int64_t>& axes) {
   std::vector<bool> mask(x.rank(), axes.empty());
   for (int64_t a : axes) {
@@ -25,6 +27,8 @@ std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vecto
   }
   return mask;
 }
+
+namespace {
 
 Layout plan_layout(const Tensor& x, const std::vector<bool>& mask) {
   Layout l;
@@ -184,16 +188,22 @@ Tensor mean(const Tensor& x, std::vector<int64_t> axes, bool keepdims) {
   return s / static_cast<double>(reduced_count(x, axes));
 }
 
-Tensor var(const Tensor& x, std::vector<int64_t> axes, int64_t correction, bool keepdims) {
-  detail::check_defined("var", x);
+static Tensor var_impl(const char* op, const Tensor& x, const std::vector<int64_t>& axes, int64_t correction,
+                       bool keepdims) {
+  detail::check_defined(op, x);
+  detail::reduced_mask(op, x, axes);  // errors name this op, not the mean inside
   Tensor xf = as_float(x);
   Tensor d = xf - mean(xf, axes, /*keepdims=*/true);  // two-pass: stable for large means
-  Tensor ss = detail::reduce("var", ReduceOp::Sum, d * d, axes, keepdims);
+  Tensor ss = detail::reduce(op, ReduceOp::Sum, d * d, axes, keepdims);
   return ss / static_cast<double>(std::max<int64_t>(reduced_count(x, axes) - correction, 0));
 }
 
+Tensor var(const Tensor& x, std::vector<int64_t> axes, int64_t correction, bool keepdims) {
+  return var_impl("var", x, axes, correction, keepdims);
+}
+
 Tensor stddev(const Tensor& x, std::vector<int64_t> axes, int64_t correction, bool keepdims) {
-  return sqrt(var(x, std::move(axes), correction, keepdims));
+  return sqrt(var_impl("stddev", x, axes, correction, keepdims));
 }
 
 }  // namespace ejit

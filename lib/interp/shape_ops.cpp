@@ -109,6 +109,7 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> axes) {
 
 Tensor unsqueeze(const Tensor& x, int64_t axis) {
   check_defined("unsqueeze", x);
+  if (x.rank() == kMaxRank) fail("unsqueeze", "shape {} already has the maximum rank {}", x.shape(), kMaxRank);
   int d = normalize_axis("unsqueeze", axis, x.rank() + 1, x.shape());
   std::vector<int64_t> dims = x.shape().vec();
   dims.insert(dims.begin() + d, 1);

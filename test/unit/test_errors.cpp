@@ -95,7 +95,7 @@ TEST_CASE("errors: axis out of range", "[errors]") {
     REQUIRE_EJIT_ERROR(StartsWith("[prod]") && Contains("(2,3)"), prod(x, {-4}));
     REQUIRE_EJIT_ERROR(StartsWith("[mean]") && Contains("(2,3)") && Contains("axis 2"), mean(x, {2}));
     REQUIRE_EJIT_ERROR(StartsWith("[mean]") && Contains("(2,3)"), x.mean({-3}));
-    // var/stddev throw too (their message prefix is checked in a [!mayfail] case below).
+    // var/stddev throw too (their message prefix is checked below).
     REQUIRE_THROWS_AS(var(x, {2}), Error);
     REQUIRE_THROWS_AS(stddev(x, {-3}, 1), Error);
     CHECK(sum(x, {-1}).to_vector<float>() == std::vector<float>{6, 15});
@@ -137,7 +137,7 @@ TEST_CASE("errors: axis out of range", "[errors]") {
   check_usable(sx);
 }
 
-TEST_CASE("errors: var and stddev name themselves on a bad axis", "[errors][!mayfail]") {
+TEST_CASE("errors: var and stddev name themselves on a bad axis", "[errors]") {
   // Reported library bug: var() validates its axes through an internal mean(), so the
   // message starts with "[mean]" instead of the op the user called ("[var]" / "[stddev]").
   Tensor x = m23();
@@ -290,7 +290,7 @@ TEST_CASE("errors: matmul shape errors", "[errors]") {
   CHECK(matmul(a, transpose(a)).to_vector<float>() == std::vector<float>{14, 32, 32, 77});
 }
 
-TEST_CASE("errors: matmul batch mismatch names the operand shapes", "[errors][!mayfail]") {
+TEST_CASE("errors: matmul batch mismatch names the operand shapes", "[errors]") {
   // Reported: the message names only the batch dims, "(2,) and (3,)", not the operands.
   Tensor a = zeros({2, 2, 3}), b = zeros({3, 3, 4});
   CHECK_THROWS_AS(matmul(a, b), Error);
@@ -342,14 +342,14 @@ TEST_CASE("errors: cross_entropy with out-of-range labels", "[errors]") {
   check_usable(sl);
 }
 
-TEST_CASE("errors: cross_entropy label errors name cross_entropy", "[errors][!mayfail]") {
+TEST_CASE("errors: cross_entropy label errors name cross_entropy", "[errors]") {
   // Reported: the out-of-range check is the internal gather's, so the message starts with
   // "[gather] index 3 is out of range for dim 1 of size 3 (shape (2,3))".
   Tensor logits = tensor({1.f, 2.f, 3.f, 1.f, 4.f, 0.f}, {2, 3});
   CHECK_THROWS_WITH(cross_entropy(logits, tensor({0, 3})), StartsWith("[cross_entropy]") && Contains("(2,3)"));
 }
 
-TEST_CASE("errors: cross_entropy rejects negative class labels", "[errors][!mayfail]") {
+TEST_CASE("errors: cross_entropy rejects negative class labels", "[errors]") {
   // Reported: a label of -1 (or any of -C..-1) is silently read as class C-1 because the
   // internal gather wraps negative indices; PyTorch and the "class indices" contract reject it.
   // Here the loss comes out as -log_softmax([1,4,0])[2] = 4.0659 instead of an error.
@@ -464,7 +464,7 @@ TEST_CASE("errors: shapes above rank 16", "[errors]") {
   CHECK(unsqueeze(squeeze(x, {0}), -1).rank() == 16);
 }
 
-TEST_CASE("errors: ops that would exceed rank 16 name themselves", "[errors][!mayfail]") {
+TEST_CASE("errors: ops that would exceed rank 16 name themselves", "[errors]") {
   // Reported: these fail inside Shape's constructor, so the message starts with "[shape]"
   // and does not name the input shape.
   Tensor x = ones(Shape(std::vector<int64_t>(16, 1)));
