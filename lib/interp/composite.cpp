@@ -54,6 +54,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype) {
     fail("one_hot", "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
   if (depth < 0) fail("one_hot", "depth must be >= 0, got {}", depth);
   if (indices.numel() > 0) {
+    PauseRecording pause;  // validation reads: not user control flow
     int64_t lo = min(indices).item<int64_t>(), hi = max(indices).item<int64_t>();
     if (lo < 0 || hi >= depth)
       fail("one_hot", "index {} is out of range for depth {} (indices shape {})", lo < 0 ? lo : hi, depth,
@@ -75,6 +76,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduc
            lf.shape(), expect);
     const int64_t classes = lf.shape()[lf.rank() - 1];
     if (labels.numel() > 0) {
+      PauseRecording pause;  // validation reads: not user control flow
       int64_t lo = min(labels).item<int64_t>(), hi = max(labels).item<int64_t>();
       if (lo < 0 || hi >= classes)
         fail("cross_entropy", "label {} is out of range for {} classes (logits {}, labels {})", lo < 0 ? lo : hi,

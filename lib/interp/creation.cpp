@@ -20,6 +20,7 @@ template <class T> Tensor from_vector(const std::vector<T>& values, const Shape&
   } else if (!values.empty()) {
     std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   }
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 template Tensor from_vector(const std::vector<bool>&, const Shape&);
@@ -37,6 +38,7 @@ Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
     T* p = t.data<T>();
     parallel_for(t.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
   });
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 
@@ -61,6 +63,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
     for (int64_t i = 0; i < n; ++i)
       p[i] = all_int ? convert<T>(start.to_int() + i * step.to_int()) : convert<T>(s + static_cast<double>(i) * st);
   });
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 
@@ -75,18 +78,24 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
     T* p = t.data<T>();
     for (int64_t i = 0; i < num; ++i) p[i] = convert<T>(i == num - 1 && num > 1 ? stop : start + step * static_cast<double>(i));
   });
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 
 Tensor eye(int64_t n, int64_t m, DType dtype) {
   if (m < 0) m = n;
   if (n < 0) fail("eye", "size must be >= 0, got {}", n);
-  Tensor t = zeros(Shape{n, m}, dtype);
+  Tensor t;
+  {
+    PauseRecording pause;
+    t = zeros(Shape{n, m}, dtype);
+  }
   visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
   });
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 
@@ -108,6 +117,7 @@ Tensor random_tensor(const char* op, const Shape& shape, DType dtype, F&& sample
       }
     });
   });
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 

@@ -23,6 +23,7 @@ Tensor scalar_operand(Scalar s) {
     default: *t.data<double>() = s.to_double(); break;
   }
   t.impl()->weak = true;
+  record_op(PrimKind::Constant, {}, t);
   return t;
 }
 

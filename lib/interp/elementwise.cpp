@@ -56,6 +56,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   char* po = static_cast<char*>(out.raw_data());
   const size_t is = itemsize(in), io = itemsize(out_dtype);
   parallel_for(out.numel(), unary_grain(op), [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
+  record_op(PrimKind::Unary, {src}, out, static_cast<uint8_t>(op));
   return out;
 }
 
@@ -77,8 +78,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Shape out_shape = broadcast_shapes(opname, a.shape(), b.shape());
   bool pred = kind(op) == BinaryKind::Compare || kind(op) == BinaryKind::Logical;
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
-  return run_binary(kern, to_dtype(a, compute), to_dtype(b, compute), out_shape, pred ? DType::Bool : compute,
-                    kElementwiseGrain);
+  Tensor ca = to_dtype(a, compute), cb = to_dtype(b, compute);
+  Tensor out = run_binary(kern, ca, cb, out_shape, pred ? DType::Bool : compute, kElementwiseGrain);
+  record_op(PrimKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
+  return out;
 }
 
 #define EJIT_UNARY_OP(Name, name, Kind, expr) \
@@ -101,6 +104,7 @@ Tensor cast(const Tensor& x, DType dtype) {
   char* po = static_cast<char*>(out.raw_data());
   const size_t is = itemsize(x.dtype()), io = itemsize(dtype);
   parallel_for(x.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
+  record_op(PrimKind::Cast, {x}, out);
   return out;
 }
 
@@ -112,6 +116,7 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Shape out_shape = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
   Tensor c = to_dtype(cond, DType::Bool), ta = to_dtype(a, dt), tb = to_dtype(b, dt);
   Tensor out = Tensor::empty(out_shape, dt);
+  record_op(PrimKind::Where, {c, ta, tb}, out);
   if (out.numel() == 0) return out;
   LoopPlan plan = make_plan(out_shape, {c.shape(), ta.shape(), tb.shape()});
   char* base[4] = {static_cast<char*>(out.raw_data()), static_cast<char*>(c.raw_data()),

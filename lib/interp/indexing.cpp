@@ -16,6 +16,7 @@ const char* bytes(const Tensor& t) { return static_cast<const char*>(t.raw_data(
 std::vector<int64_t> index_values(const char* op, const Tensor& indices) {
   if (!is_integer(indices.dtype()))
     fail(op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
+  PauseRecording pause;  // reading indices is the op's work, not host control flow
   return indices.to_vector<int64_t>();
 }
 
@@ -49,6 +50,7 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   Shape out_shape = x.shape();
   out_shape[ax] = len;
   Tensor out = Tensor::empty(out_shape, x.dtype());
+  record_op(PrimKind::Slice, {x}, out, 0, {ax, b, step});
   if (out.numel() == 0) return out;
   auto src_strides = strides_of(x.shape());
   const char* src = bytes(x) + b * src_strides[ax] * static_cast<int64_t>(itemsize(x.dtype()));
@@ -77,12 +79,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   Tensor out = Tensor::empty(out_shape, dt);
   auto dst_strides = strides_of(out_shape);
   int64_t offset = 0;
-  for (const Tensor& t : xs) {
-    Tensor src = to_dtype(t, dt);
+  std::vector<Tensor> converted;
+  for (const Tensor& t : xs) converted.push_back(to_dtype(t, dt));
+  if (OpObserver* o = observer()) o->on_op(PrimOp{PrimKind::Concat, 0, converted, out, {ax}});
+  for (const Tensor& src : converted) {
     auto src_strides = strides_of(src.shape());
     strided_copy(dt, src.shape(), bytes(out) + offset * dst_strides[ax] * static_cast<int64_t>(itemsize(dt)),
                  dst_strides.data(), bytes(src), src_strides.data());
-    offset += t.shape()[ax];
+    offset += src.shape()[ax];
   }
   return out;
 }
@@ -123,6 +127,7 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
       std::memcpy(bytes(out) + t * row, bytes(x) + (o * n + idx[j]) * row, row);
     }
   });
+  record_op(PrimKind::Take, {x, indices}, out, 0, {ax});
   return out;
 }
 
@@ -159,6 +164,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
     std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz);
     for (int d = r - 1; d >= 0 && ++counter[d] == out_shape[d]; --d) counter[d] = 0;
   }
+  record_op(PrimKind::Gather, {x, indices}, out, 0, {ax});
   return out;
 }
 
@@ -173,11 +179,20 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widt
     if (lo < 0 || hi < 0) fail("pad", "negative width ({}, {}) for dim {} of shape {}", lo, hi, d, x.shape());
     out_shape[d] += lo + hi;
   }
-  Tensor out = full(out_shape, value, x.dtype());
+  Tensor out;
+  {
+    PauseRecording pause;
+    out = full(out_shape, value, x.dtype());
+  }
   auto dst_strides = strides_of(out_shape), src_strides = strides_of(x.shape());
   for (int d = 0; d < x.rank(); ++d) offset += widths[d].first * dst_strides[d];
   strided_copy(x.dtype(), x.shape(), bytes(out) + offset * static_cast<int64_t>(itemsize(x.dtype())),
                dst_strides.data(), bytes(x), src_strides.data());
+  std::vector<int64_t> low_high;
+  for (auto [lo, hi] : widths) low_high.push_back(lo);
+  for (auto [lo, hi] : widths) low_high.push_back(hi);
+  record_op(PrimKind::Pad, {x}, out, 0, std::move(low_high), false,
+            value.dtype() == DType::F64 ? value.to_double() : static_cast<double>(value.to_int()));
   return out;
 }
 

@@ -90,10 +90,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     fail("matmul", "operands need at least one dim, got shapes {} and {}", a.shape(), b.shape());
   DType dt = promote_types(a.dtype(), b.dtype());
   if (dt == DType::Bool) fail("matmul", "not defined for dtype bool (shapes {} and {})", a.shape(), b.shape());
-  std::vector<int64_t> sa = a.shape().vec(), sb = b.shape().vec();
-  const bool vec_a = sa.size() == 1, vec_b = sb.size() == 1;
-  if (vec_a) sa.insert(sa.begin(), 1);
-  if (vec_b) sb.push_back(1);
+  const bool vec_a = a.rank() == 1, vec_b = b.rank() == 1;
+  // 1-D operands become matrices first, so the recorded matmul always sees rank >= 2.
+  Tensor a2 = to_dtype(vec_a ? reshape(a, Shape{1, a.shape()[0]}) : a, dt);
+  Tensor b2 = to_dtype(vec_b ? reshape(b, Shape{b.shape()[0], 1}) : b, dt);
+  std::vector<int64_t> sa = a2.shape().vec(), sb = b2.shape().vec();
   const int64_t m = sa[sa.size() - 2], k = sa.back(), k2 = sb[sb.size() - 2], n = sb.back();
   if (k != k2)
     fail("matmul", "cannot multiply {} by {}: inner dims {} and {} differ", a.shape(), b.shape(), k, k2);
@@ -111,15 +112,16 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(full_shape, dt);
   if (out.numel() > 0) {
     if (k == 0) {
+      PauseRecording pause;
       out = zeros(full_shape, dt);
     } else {
-      Tensor ta = to_dtype(a, dt), tb = to_dtype(b, dt);
       visit_dtype(dt, [&](auto tag) {
         using T = decltype(tag);
-        if constexpr (!std::is_same_v<T, bool>) run_matmul<T>(ta, tb, out, batch, a_batch, b_batch, m, k, n);
+        if constexpr (!std::is_same_v<T, bool>) run_matmul<T>(a2, b2, out, batch, a_batch, b_batch, m, k, n);
       });
     }
   }
+  record_op(PrimKind::MatMul, {a2, b2}, out);
   if (!vec_a && !vec_b) return out;
   std::vector<int64_t> final_shape = batch.vec();
   if (!vec_a) final_shape.push_back(m);

@@ -112,16 +112,23 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
   std::vector<bool> mask = reduced_mask(op, x, axes);
   Layout l = plan_layout(x, mask);
   DType out_dtype = reduce_out_dtype(rop, x.dtype());
+  if (l.len == 0 && rop != ReduceOp::Sum && rop != ReduceOp::Prod)
+    fail(op, "cannot reduce over an empty dim (shape {}): the reduction has no identity", x.shape());
   Tensor out = Tensor::empty(l.out_shape, out_dtype);
-  if (l.len == 0) {
-    if (rop != ReduceOp::Sum && rop != ReduceOp::Prod)
-      fail(op, "cannot reduce over an empty dim (shape {}): the reduction has no identity", x.shape());
-    out = full(l.out_shape, rop == ReduceOp::Sum ? 0 : 1, out_dtype);
-  } else if (out.numel() > 0) {
-    Tensor src = l.needs_permute ? permute(x, l.perm) : x;
-    run_reduce(rop, x.dtype(), static_cast<const char*>(src.raw_data()), l.outer, l.len, l.inner,
-               static_cast<char*>(out.raw_data()));
+  {
+    PauseRecording pause;  // the fill / permute below are this op's own business
+    if (l.len == 0) {
+      out = full(l.out_shape, rop == ReduceOp::Sum ? 0 : 1, out_dtype);
+    } else if (out.numel() > 0) {
+      Tensor src = l.needs_permute ? permute(x, l.perm) : x;
+      run_reduce(rop, x.dtype(), static_cast<const char*>(src.raw_data()), l.outer, l.len, l.inner,
+                 static_cast<char*>(out.raw_data()));
+    }
   }
+  std::vector<int64_t> reduced_axes;
+  for (int d = 0; d < x.rank(); ++d)
+    if (mask[d]) reduced_axes.push_back(d);
+  record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
   return keepdims ? reshape(out, l.keep_shape) : out;
 }
 

@@ -31,7 +31,9 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     fail("reshape", "cannot reshape {} ({} elements) to {} ({} elements)", x.shape(), x.numel(), shape, s.numel());
   detail::Storage* storage = x.impl()->storage;
   storage->retain();
-  return Tensor(new detail::TensorImpl(storage, s, x.dtype()));
+  Tensor out(new detail::TensorImpl(storage, s, x.dtype()));
+  record_op(PrimKind::Reshape, {x}, out);
+  return out;
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
@@ -40,12 +42,13 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
   if (static_cast<int>(perm.size()) != r)
     fail("permute", "permutation of {} dims given for shape {}", perm.size(), x.shape());
   std::vector<bool> seen(r, false);
-  std::vector<int64_t> out_dims(r), src_strides(r);
+  std::vector<int64_t> out_dims(r), src_strides(r), norm_perm(r);
   auto strides = strides_of(x.shape());
   for (int i = 0; i < r; ++i) {
     int d = normalize_axis("permute", perm[i], r, x.shape());
     if (seen[d]) fail("permute", "dim {} repeats in the permutation for shape {}", perm[i], x.shape());
     seen[d] = true;
+    norm_perm[i] = d;
     out_dims[i] = x.shape()[d];
     src_strides[i] = strides[d];
   }
@@ -54,6 +57,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
   auto dst_strides = strides_of(out_shape);
   strided_copy(x.dtype(), out_shape, static_cast<char*>(out.raw_data()), dst_strides.data(),
                static_cast<const char*>(x.raw_data()), src_strides.data());
+  record_op(PrimKind::Permute, {x}, out, 0, std::move(norm_perm));
   return out;
 }
 
@@ -90,6 +94,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   auto dst_strides = strides_of(shape);
   strided_copy(x.dtype(), shape, static_cast<char*>(out.raw_data()), dst_strides.data(),
                static_cast<const char*>(x.raw_data()), src_strides.data());
+  record_op(PrimKind::BroadcastTo, {x}, out);
   return out;
 }
 
