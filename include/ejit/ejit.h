@@ -9,3 +9,4 @@
 #include "ejit/runtime.h"
 #include "ejit/shape.h"
 #include "ejit/tensor.h"
+#include "ejit/trace.h"

@@ -1,0 +1,85 @@
+// Traces: the ops a thread executed, captured while they ran eagerly, as a small SSA graph.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ejit/tensor.h"
+
+namespace ejit {
+
+/// The kind of a trace node (a primitive; composites such as softmax arrive as their parts).
+enum class NodeKind : uint8_t {
+  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather
+};
+
+/// Type of a trace value.
+struct ValueType {
+  Shape shape;
+  DType dtype = DType::F32;
+  friend bool operator==(const ValueType&, const ValueType&) = default;
+};
+
+/// One primitive: value ids in, one value id out, attributes.
+struct TraceNode {
+  NodeKind kind;
+  uint8_t sub = 0;                  // UnaryOp / BinaryOp / reduction kind (sum, prod, max, min, argmax, argmin)
+  std::vector<int> inputs;
+  int output = -1;
+  std::vector<int64_t> ints;        // Reduce: axes; Permute: perm; Slice: axis, start, step; Concat/Take/Gather:
+                                    // axis; Pad: low dims then high dims
+  double value = 0;                 // Pad: fill value
+  Tensor constant;                  // Constant: the baked-in value
+};
+
+/// A recorded trace: values 0..n, the nodes producing them, which are inputs and outputs.
+class Trace {
+ public:
+  std::vector<ValueType> values;
+  std::vector<TraceNode> nodes;
+  std::vector<int> inputs;   // values fed by arguments / captured tensors, in first-use order
+  std::vector<int> outputs;
+  /// Why this trace cannot be compiled as it is (e.g. a host read of a traced value), or empty.
+  std::string not_compilable;
+
+  /// Structural hash: ops, attributes, wiring, types and constant contents; no pointers.
+  uint64_t hash() const;
+  /// Structural equality (what hash() summarizes).
+  bool same_structure(const Trace& o) const;
+  /// The trace as a func.func in the ejit dialect (MLIR text).
+  std::string to_mlir(std::string_view function_name = "trace") const;
+  /// Writes to_mlir() to a file; throws ejit::Error naming the path on failure.
+  void save(const std::string& path, std::string_view function_name = "trace") const;
+  /// Removes nodes whose results no output needs.
+  void prune();
+};
+
+/// Records, on this thread, every op executed while it is alive; ops still run eagerly and
+/// return real values. Tensors that enter without being produced inside become inputs.
+class Recorder {
+ public:
+  Recorder();
+  ~Recorder();
+  Recorder(const Recorder&) = delete;
+  Recorder& operator=(const Recorder&) = delete;
+
+  /// Declares tensors as inputs in this order (call before using them; function arguments).
+  void add_inputs(const std::vector<Tensor>& args);
+  /// Stops recording and returns the trace computing `outputs`.
+  Trace finish(const std::vector<Tensor>& outputs);
+  /// The tensors bound to trace.inputs, in order (arguments first, then captured tensors).
+  const std::vector<Tensor>& input_tensors() const { return input_tensors_; }
+
+ private:
+  class Observer;
+  Observer* observer_;
+  std::vector<Tensor> input_tensors_;
+  void* previous_;
+};
+
+/// True while a Recorder is active on this thread.
+bool is_recording();
+
+}  // namespace ejit

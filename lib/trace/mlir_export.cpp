@@ -1,0 +1,150 @@
+// Trace::to_mlir(): the trace as MLIR text in the ejit dialect (a func.func).
+#include <cmath>
+#include <cstring>
+
+#include "../core/check.h"
+#include "../core/convert.h"
+#include "ejit/op_kind.h"
+#include "ejit/trace.h"
+
+namespace ejit {
+namespace {
+
+const char* element_type(DType t) {
+  constexpr const char* names[] = {"i1", "i32", "i64", "f32", "f64"};
+  return names[static_cast<int>(t)];
+}
+
+std::string type_str(const ValueType& v) {
+  std::string s = "tensor<";
+  for (int64_t d : v.shape) s += std::to_string(d) + "x";
+  return s + element_type(v.dtype) + ">";
+}
+
+std::string element_str(const Tensor& t, int64_t i) {
+  const char* p = static_cast<const char*>(t.raw_data()) + i * itemsize(t.dtype());
+  switch (t.dtype()) {
+    case DType::Bool: return *reinterpret_cast<const bool*>(p) ? "true" : "false";
+    case DType::I32: return std::to_string(*reinterpret_cast<const int32_t*>(p));
+    case DType::I64: return std::to_string(*reinterpret_cast<const int64_t*>(p));
+    case DType::F32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      if (std::isfinite(v)) return fmt::format("{:.9e}", v);
+      uint32_t bits;
+      std::memcpy(&bits, p, 4);
+      return fmt::format("0x{:08X}", bits);
+    }
+    case DType::F64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      if (std::isfinite(v)) return fmt::format("{:.17e}", v);
+      uint64_t bits;
+      std::memcpy(&bits, p, 8);
+      return fmt::format("0x{:016X}", bits);
+    }
+  }
+  return "";
+}
+
+void dense_list(std::string& out, const Tensor& t, int dim, int64_t& next) {
+  if (dim == t.rank()) {
+    out += element_str(t, next++);
+    return;
+  }
+  out += '[';
+  for (int64_t i = 0; i < t.shape()[dim]; ++i) {
+    if (i) out += ", ";
+    dense_list(out, t, dim + 1, next);
+  }
+  out += ']';
+}
+
+std::string dense_str(const Tensor& t) {
+  bool splat = t.numel() > 0;
+  const size_t isz = itemsize(t.dtype());
+  const char* p = static_cast<const char*>(t.raw_data());
+  for (int64_t i = 1; splat && i < t.numel(); ++i) splat = std::memcmp(p, p + i * isz, isz) == 0;
+  if (splat) return "dense<" + element_str(t, 0) + ">";
+  std::string out = "dense<";
+  int64_t next = 0;
+  dense_list(out, t, 0, next);
+  return out + ">";
+}
+
+std::string i64_array(const std::vector<int64_t>& v, size_t begin, size_t end) {
+  std::string s = "array<i64";
+  for (size_t i = begin; i < end; ++i) s += (i == begin ? ": " : ", ") + std::to_string(v[i]);
+  return s + ">";
+}
+
+const char* reduce_name(uint8_t sub) {
+  constexpr const char* names[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
+  return names[sub];
+}
+
+}  // namespace
+
+std::string Trace::to_mlir(std::string_view function_name) const {
+  std::vector<std::string> names(values.size());
+  for (size_t i = 0; i < inputs.size(); ++i) names[inputs[i]] = "%arg" + std::to_string(i);
+  for (const TraceNode& n : nodes) names[n.output] = "%" + std::to_string(n.output);
+
+  std::string out = fmt::format("func.func @{}(", function_name);
+  for (size_t i = 0; i < inputs.size(); ++i)
+    out += fmt::format("{}{}: {}", i ? ", " : "", names[inputs[i]], type_str(values[inputs[i]]));
+  out += ") -> (";
+  for (size_t i = 0; i < outputs.size(); ++i) out += (i ? ", " : "") + type_str(values[outputs[i]]);
+  out += ") {\n";
+
+  for (const TraceNode& n : nodes) {
+    std::string operands, operand_types;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      operands += (i ? ", " : "") + names[n.inputs[i]];
+      operand_types += (i ? ", " : "") + type_str(values[n.inputs[i]]);
+    }
+    const std::string result_type = type_str(values[n.output]);
+    std::string op, attrs;
+    switch (n.kind) {
+      case NodeKind::Constant:
+        out += fmt::format("  {} = ejit.constant {} : {}\n", names[n.output], dense_str(n.constant), result_type);
+        continue;
+      case NodeKind::Unary: op = name(static_cast<UnaryOp>(n.sub)); break;
+      case NodeKind::Binary: op = name(static_cast<BinaryOp>(n.sub)); break;
+      case NodeKind::Cast: op = "cast"; break;
+      case NodeKind::Where: op = "where"; break;
+      case NodeKind::Reduce:
+        op = reduce_name(n.sub);
+        attrs = fmt::format("{{axes = {}, keepdims = false}}", i64_array(n.ints, 0, n.ints.size()));
+        break;
+      case NodeKind::MatMul: op = "matmul"; break;
+      case NodeKind::Reshape: op = "reshape"; break;
+      case NodeKind::Permute: op = "permute", attrs = "{perm = " + i64_array(n.ints, 0, n.ints.size()) + "}"; break;
+      case NodeKind::BroadcastTo: op = "broadcast_to"; break;
+      case NodeKind::Slice:
+        op = "slice", attrs = fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64}}", n.ints[0],
+                                          n.ints[1], n.ints[2]);
+        break;
+      case NodeKind::Concat: op = "concat", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
+      case NodeKind::Pad: {
+        size_t r = n.ints.size() / 2;
+        op = "pad", attrs = fmt::format("{{low = {}, high = {}, value = {:.17e} : f64}}", i64_array(n.ints, 0, r),
+                                        i64_array(n.ints, r, 2 * r), n.value);
+        break;
+      }
+      case NodeKind::Take: op = "take", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
+      case NodeKind::Gather: op = "gather", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
+    }
+    out += fmt::format("  {} = ejit.{} {}{}{} : {} -> {}\n", names[n.output], op, operands, attrs.empty() ? "" : " ",
+                       attrs, operand_types, result_type);
+  }
+  out += "  return";
+  for (size_t i = 0; i < outputs.size(); ++i) out += (i ? ", " : " ") + names[outputs[i]];
+  if (!outputs.empty()) {
+    out += " :";
+    for (size_t i = 0; i < outputs.size(); ++i) out += (i ? ", " : " ") + type_str(values[outputs[i]]);
+  }
+  return out + "\n}\n";
+}
+
+}  // namespace ejit

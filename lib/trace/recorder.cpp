@@ -1,0 +1,94 @@
+// Recorder: turns the primitives a thread executes into a Trace, as they run.
+#include <unordered_map>
+
+#include "../core/check.h"
+#include "../core/observer.h"
+#include "ejit/trace.h"
+
+namespace ejit {
+
+class Recorder::Observer final : public detail::OpObserver {
+ public:
+  explicit Observer(Recorder& owner) : owner_(owner) {}
+
+  int value_of(const Tensor& t) {
+    auto it = ids_.find(t.impl());
+    if (it != ids_.end()) return it->second;
+    int id = new_value(t);
+    trace_.inputs.push_back(id);
+    owner_.input_tensors_.push_back(t);
+    depends_on_input_[id] = true;
+    return id;
+  }
+
+  void on_op(detail::PrimOp op) override {
+    TraceNode node{static_cast<NodeKind>(op.kind), op.sub, {}, -1, std::move(op.ints), op.value, {}};
+    bool dep = false;
+    for (const Tensor& in : op.inputs) {
+      int id = value_of(in);
+      node.inputs.push_back(id);
+      dep |= depends_on_input_[id];
+    }
+    if (node.kind == NodeKind::Constant) node.constant = op.output;
+    node.output = new_value(op.output);
+    depends_on_input_[node.output] = dep;
+    trace_.nodes.push_back(std::move(node));
+  }
+
+  void on_host_read(const Tensor& t) override {
+    auto it = ids_.find(t.impl());
+    if (it == ids_.end() || !depends_on_input_[it->second] || !trace_.not_compilable.empty()) return;
+    trace_.not_compilable = fmt::format(
+        "the values of a traced tensor of shape {} were read on the host (item/to_vector/at) after {} ops: "
+        "C++ control flow may depend on them", t.shape(), trace_.nodes.size());
+  }
+
+  Trace take(const std::vector<Tensor>& outputs) {
+    for (const Tensor& t : outputs) trace_.outputs.push_back(value_of(t));
+    trace_.prune();
+    return std::move(trace_);
+  }
+
+ private:
+  int new_value(const Tensor& t) {
+    int id = static_cast<int>(trace_.values.size());
+    trace_.values.push_back({t.shape(), t.dtype()});
+    ids_[t.impl()] = id;
+    alive_.push_back(t);  // keeps the address from being reused while recording
+    depends_on_input_.push_back(false);
+    return id;
+  }
+
+  Recorder& owner_;
+  Trace trace_;
+  std::unordered_map<const detail::TensorImpl*, int> ids_;
+  std::vector<Tensor> alive_;
+  std::vector<bool> depends_on_input_;
+};
+
+Recorder::Recorder() : observer_(new Observer(*this)), previous_(detail::set_observer(observer_)) {}
+
+Recorder::~Recorder() {
+  if (observer_) detail::set_observer(static_cast<detail::OpObserver*>(previous_));
+  delete observer_;
+}
+
+void Recorder::add_inputs(const std::vector<Tensor>& args) {
+  for (const Tensor& t : args) {
+    if (!t.defined()) fail("trace", "an argument is an undefined tensor");
+    observer_->value_of(t);
+  }
+}
+
+Trace Recorder::finish(const std::vector<Tensor>& outputs) {
+  if (!observer_) fail("trace", "finish() was already called on this recorder");
+  detail::set_observer(static_cast<detail::OpObserver*>(previous_));
+  Trace t = observer_->take(outputs);
+  delete observer_;
+  observer_ = nullptr;
+  return t;
+}
+
+bool is_recording() { return detail::observer() != nullptr; }
+
+}  // namespace ejit

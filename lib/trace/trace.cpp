@@ -1,0 +1,77 @@
+// Trace: structural hash and equality, dead-node pruning, saving.
+#include <cstring>
+#include <fstream>
+
+#include "../core/check.h"
+#include "ejit/trace.h"
+
+namespace ejit {
+namespace {
+
+struct Hasher {
+  uint64_t h = 0xcbf29ce484222325ull;
+  void bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+  }
+  template <class T> void pod(const T& v) { bytes(&v, sizeof v); }
+  void type(const ValueType& t) {
+    pod(t.dtype);
+    pod(t.shape.rank());
+    bytes(t.shape.data(), t.shape.rank() * sizeof(int64_t));
+  }
+};
+
+bool same_constant(const Tensor& a, const Tensor& b) {
+  return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
+}
+
+}  // namespace
+
+uint64_t Trace::hash() const {
+  Hasher h;
+  h.pod(values.size());
+  for (const ValueType& v : values) h.type(v);
+  for (const TraceNode& n : nodes) {
+    h.pod(n.kind), h.pod(n.sub), h.pod(n.output), h.pod(n.value);
+    h.pod(n.inputs.size());
+    h.bytes(n.inputs.data(), n.inputs.size() * sizeof(int));
+    h.pod(n.ints.size());
+    h.bytes(n.ints.data(), n.ints.size() * sizeof(int64_t));
+    if (n.kind == NodeKind::Constant) h.bytes(n.constant.raw_data(), n.constant.nbytes());
+  }
+  h.bytes(inputs.data(), inputs.size() * sizeof(int));
+  h.pod(-1);
+  h.bytes(outputs.data(), outputs.size() * sizeof(int));
+  return h.h;
+}
+
+bool Trace::same_structure(const Trace& o) const {
+  if (values != o.values || inputs != o.inputs || outputs != o.outputs || nodes.size() != o.nodes.size()) return false;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const TraceNode &a = nodes[i], &b = o.nodes[i];
+    if (a.kind != b.kind || a.sub != b.sub || a.inputs != b.inputs || a.output != b.output || a.ints != b.ints ||
+        a.value != b.value)
+      return false;
+    if (a.kind == NodeKind::Constant && !same_constant(a.constant, b.constant)) return false;
+  }
+  return true;
+}
+
+void Trace::prune() {
+  std::vector<bool> live(values.size(), false);
+  for (int o : outputs) live[o] = true;
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
+    if (live[it->output])
+      for (int in : it->inputs) live[in] = true;
+  std::erase_if(nodes, [&](const TraceNode& n) { return !live[n.output]; });
+}
+
+void Trace::save(const std::string& path, std::string_view function_name) const {
+  std::ofstream f(path);
+  if (!f) fail("save_trace", "cannot open '{}' for writing", path);
+  f << to_mlir(function_name);
+  if (!f.flush()) fail("save_trace", "cannot write '{}'", path);
+}
+
+}  // namespace ejit
