@@ -1,0 +1,103 @@
+// jit(): record a function's ops on the first call for a signature, compile the trace to
+// fused native code, and replay the compiled code on later calls.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "ejit/tensor.h"
+
+namespace ejit {
+
+/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm or all).
+enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM };
+
+/// Counters of one jitted function's cache.
+struct CacheStats {
+  uint64_t hits = 0;          // calls that ran compiled code
+  uint64_t misses = 0;        // calls that recorded (and compiled, or decided to stay eager)
+  uint64_t eager_calls = 0;   // calls that ran eagerly (uncompilable trace for that signature)
+  double compile_ms = 0;      // total compile time
+};
+
+/// compare(): compiled vs interpreted on the same inputs.
+struct Comparison {
+  double max_abs_error = 0, max_rel_error = 0;
+  double interpreted_ms = 0, compiled_ms = 0;
+  bool compiled = false;  // false when this signature runs eagerly (see reason)
+  std::string reason;
+};
+
+namespace detail {
+
+/// The type-erased engine behind jit(): signature cache, recording, compiling, running.
+class JitCore {
+ public:
+  using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+  explicit JitCore(Fn fn, std::string name);
+  ~JitCore();
+  std::vector<Tensor> call(const std::vector<Tensor>& args);
+  std::string ir(Stage stage) const;
+  CacheStats stats() const;
+  Comparison compare(const std::vector<Tensor>& args, int repeat);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+template <class R> std::vector<Tensor> to_outputs(R&& r) {
+  using T = std::decay_t<R>;
+  if constexpr (std::is_same_v<T, Tensor>) return {r};
+  else if constexpr (std::is_same_v<T, std::vector<Tensor>>) return r;
+  else return std::apply([](auto&&... t) { return std::vector<Tensor>{Tensor(t)...}; }, r);
+}
+
+template <class R> R from_outputs(const std::vector<Tensor>& v) {
+  if constexpr (std::is_same_v<R, Tensor>) return v.at(0);
+  else if constexpr (std::is_same_v<R, std::vector<Tensor>>) return v;
+  else return [&]<size_t... I>(std::index_sequence<I...>) { return R{v.at(I)...}; }(std::make_index_sequence<std::tuple_size_v<R>>());
+}
+
+}  // namespace detail
+
+/// A jitted function: call it like the original. Thread-safe; each signature compiles once.
+template <class F> class Jitted {
+ public:
+  Jitted(F fn, std::string name) : fn_(std::move(fn)), core_(std::make_shared<detail::JitCore>(make_core_fn(), std::move(name))) {}
+
+  template <class... A> auto operator()(const A&... args) const {
+    using R = std::decay_t<std::invoke_result_t<F, const A&...>>;
+    return detail::from_outputs<R>(core_->call({Tensor(args)...}));
+  }
+  /// IR of the most recently compiled signature at a stage ("" before any compile).
+  std::string ir(Stage stage) const { return core_->ir(stage); }
+  CacheStats stats() const { return core_->stats(); }
+  /// Runs interpreter and compiled code on the same inputs; errors and times (median of repeat).
+  template <class... A> Comparison compare(int repeat, const A&... args) const { return core_->compare({Tensor(args)...}, repeat); }
+
+ private:
+  detail::JitCore::Fn make_core_fn() {
+    return [fn = fn_](const std::vector<Tensor>& a) {
+      return [&]<size_t... I>(std::index_sequence<I...>) {
+        return detail::to_outputs(fn(a[I]...));
+      }(std::make_index_sequence<arity()>());
+    };
+  }
+  static constexpr size_t arity() { return arity_of(&F::operator()); }
+  template <class C, class R, class... Args> static constexpr size_t arity_of(R (C::*)(Args...) const) { return sizeof...(Args); }
+  template <class C, class R, class... Args> static constexpr size_t arity_of(R (C::*)(Args...)) { return sizeof...(Args); }
+
+  F fn_;
+  std::shared_ptr<detail::JitCore> core_;
+};
+
+/// Wraps a callable taking Tensors and returning a Tensor, a std::vector<Tensor> or a tuple.
+template <class F> Jitted<F> jit(F fn, std::string name = "fn") { return Jitted<F>(std::move(fn), std::move(name)); }
+
+}  // namespace ejit

@@ -1,0 +1,351 @@
+// Lowers ejit ops on tensors to linalg/tensor/arith/math: elementwise ops (with NumPy
+// broadcasting) become linalg.generic, reductions linalg.generic with reduction loops,
+// matmul linalg.matmul/batch_matmul, shape ops tensor reshapes, transposes and slices.
+#include "EjitToLinalg.h"
+
+#include "EjitOps.h"
+#include "ScalarOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::ejit {
+namespace {
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// An operand broadcast to `outShape`: size-1 dims that broadcast are collapsed away so
+/// the indexing map stays a projected permutation (what fusion and vectorization want).
+std::pair<Value, AffineMap> broadcastOperand(OpBuilder& b, Location loc, Value v, ArrayRef<int64_t> outShape) {
+  auto t = tensorType(v);
+  const int64_t r = outShape.size(), k = t.getRank(), off = r - k;
+  SmallVector<AffineExpr> exprs;
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  SmallVector<int64_t> kept;
+  bool collapse = false;
+  for (int64_t j = 0; j < k; ++j) {
+    pending.push_back(j);
+    if (t.getDimSize(j) != outShape[j + off]) {
+      collapse = true;
+      continue;
+    }
+    groups.push_back(pending);
+    pending.clear();
+    exprs.push_back(b.getAffineDimExpr(j + off));
+    kept.push_back(t.getDimSize(j));
+  }
+  if (!pending.empty() && !groups.empty()) groups.back().append(pending.begin(), pending.end());
+  if (collapse)
+    v = b.create<tensor::CollapseShapeOp>(loc, RankedTensorType::get(kept, t.getElementType()), v, groups);
+  return {v, AffineMap::get(r, 0, exprs, b.getContext())};
+}
+
+using ScalarBody = function_ref<Value(OpBuilder&, Location, ValueRange)>;
+
+/// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic.
+Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, ValueRange operands, ScalarBody body) {
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  for (Value v : operands) {
+    auto [bv, map] = broadcastOperand(b, loc, v, resultType.getShape());
+    ins.push_back(bv);
+    maps.push_back(map);
+  }
+  maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
+  Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(), resultType.getElementType());
+  SmallVector<utils::IteratorType> iters(resultType.getRank(), utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{resultType}, ins, ValueRange{init}, maps, iters, [&](OpBuilder& nb, Location nl, ValueRange args) {
+        nb.create<linalg::YieldOp>(nl, body(nb, nl, args.drop_back()));
+      });
+  return generic.getResult(0);
+}
+
+template <class Op> struct UnaryLowering : OpConversionPattern<Op> {
+  UnaryLowering(MLIRContext* ctx, ::ejit::UnaryOp kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
+    std::string why;
+    bool failed = false;
+    Value r = elementwise(rw, op.getLoc(), tensorType(op.getResult()), {a.getX()},
+                          [&](OpBuilder& b, Location l, ValueRange s) {
+                            Value v = buildUnary(b, l, kind, s[0], &why);
+                            failed |= !v;
+                            return v ? v : s[0];
+                          });
+    if (failed) return rw.notifyMatchFailure(op, why);
+    rw.replaceOp(op, r);
+    return success();
+  }
+  ::ejit::UnaryOp kind;
+};
+
+template <class Op> struct BinaryLowering : OpConversionPattern<Op> {
+  BinaryLowering(MLIRContext* ctx, ::ejit::BinaryOp kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
+    std::string why;
+    // Check support first so that no IR is built for an op that cannot lower.
+    {
+      OpBuilder probe(op.getContext());
+      Block scratch;
+      probe.setInsertionPointToStart(&scratch);
+      Type et = tensorType(a.getLhs()).getElementType();
+      Value x = scratch.addArgument(et, op.getLoc()), y = scratch.addArgument(et, op.getLoc());
+      bool ok = buildBinary(probe, op.getLoc(), kind, x, y, &why) != nullptr;
+      while (!scratch.empty()) scratch.back().erase();
+      if (!ok) return rw.notifyMatchFailure(op, why);
+    }
+    Value r = elementwise(rw, op.getLoc(), tensorType(op.getResult()), {a.getLhs(), a.getRhs()},
+                          [&](OpBuilder& b, Location l, ValueRange s) { return buildBinary(b, l, kind, s[0], s[1], &why); });
+    rw.replaceOp(op, r);
+    return success();
+  }
+  ::ejit::BinaryOp kind;
+};
+
+struct CastLowering : OpConversionPattern<CastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(CastOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    auto rt = tensorType(op.getResult());
+    rw.replaceOp(op, elementwise(rw, op.getLoc(), rt, {a.getX()}, [&](OpBuilder& b, Location l, ValueRange s) {
+                   return buildCast(b, l, s[0], rt.getElementType());
+                 }));
+    return success();
+  }
+};
+
+struct WhereLowering : OpConversionPattern<WhereOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WhereOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    rw.replaceOp(op, elementwise(rw, op.getLoc(), tensorType(op.getResult()),
+                                 {a.getCondition(), a.getTrueValue(), a.getFalseValue()},
+                                 [&](OpBuilder& b, Location l, ValueRange s) {
+                                   return b.create<arith::SelectOp>(l, s[0], s[1], s[2]).getResult();
+                                 }));
+    return success();
+  }
+};
+
+struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(BroadcastToOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    rw.replaceOp(op, elementwise(rw, op.getLoc(), tensorType(op.getResult()), {a.getX()},
+                                 [](OpBuilder&, Location, ValueRange s) { return s[0]; }));
+    return success();
+  }
+};
+
+struct ConstantLowering : OpConversionPattern<ConstantOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConstantOp op, OpAdaptor, ConversionPatternRewriter& rw) const override {
+    auto attr = dyn_cast<TypedAttr>(op.getValue());
+    if (!attr) return rw.notifyMatchFailure(op, "constant value is not a typed attribute");
+    rw.replaceOpWithNewOp<arith::ConstantOp>(op, attr);
+    return success();
+  }
+};
+
+template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
+  ReduceLowering(MLIRContext* ctx, StringRef kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    auto in = tensorType(a.getX());
+    auto rt = tensorType(op.getResult());
+    if (op.getKeepdims()) return rw.notifyMatchFailure(op, "keepdims reductions are reshaped by the recorder");
+    const int64_t r = in.getRank();
+    SmallVector<bool> reduced(r, false);
+    for (int64_t ax : op.getAxes()) reduced[ax] = true;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iters;
+    for (int64_t d = 0; d < r; ++d) {
+      iters.push_back(reduced[d] ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (!reduced[d]) outExprs.push_back(rw.getAffineDimExpr(d));
+    }
+    Type acc = rt.getElementType();
+    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), acc);
+    Value identity = buildReduceInit(rw, loc, kind, acc);
+    Value filled = rw.create<linalg::FillOp>(loc, identity, init).getResult(0);
+    SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, rw.getContext())};
+    auto generic = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rt}, ValueRange{a.getX()}, ValueRange{filled}, maps, iters,
+        [&](OpBuilder& b, Location l, ValueRange args) {
+          Value x = buildCast(b, l, args[0], acc);
+          b.create<linalg::YieldOp>(l, buildReduceStep(b, l, kind, args[1], x));
+        });
+    rw.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+  std::string kind;
+};
+
+struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    auto in = tensorType(a.getX());
+    auto rt = tensorType(op.getResult());
+    auto all = [](int64_t rank) {
+      ReassociationIndices g;
+      for (int64_t i = 0; i < rank; ++i) g.push_back(i);
+      return SmallVector<ReassociationIndices>{g};
+    };
+    Value v = a.getX();
+    if (in == rt) return rw.replaceOp(op, v), success();
+    // Through a 1-D (or 0-D) tensor: collapse everything, then expand to the target.
+    if (in.getRank() != 1) {
+      auto flat = RankedTensorType::get(in.getRank() == 0 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{in.getNumElements()},
+                                        in.getElementType());
+      if (rt.getRank() == 0) flat = rt;
+      if (in.getRank() > 0 || rt.getRank() == 0)
+        v = rw.create<tensor::CollapseShapeOp>(loc, flat, v, in.getRank() == 0 || rt.getRank() == 0
+                                                                ? SmallVector<ReassociationIndices>{}
+                                                                : all(in.getRank()));
+    }
+    if (tensorType(v) != rt)
+      v = rw.create<tensor::ExpandShapeOp>(loc, rt, v, tensorType(v).getRank() == 0 ? SmallVector<ReassociationIndices>{}
+                                                                                     : all(rt.getRank()));
+    rw.replaceOp(op, v);
+    return success();
+  }
+};
+
+struct PermuteLowering : OpConversionPattern<PermuteOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(PermuteOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    auto rt = tensorType(op.getResult());
+    Value init = rw.create<tensor::EmptyOp>(op.getLoc(), rt.getShape(), rt.getElementType());
+    rw.replaceOp(op, rw.create<linalg::TransposeOp>(op.getLoc(), a.getX(), init, op.getPerm()).getResult());
+    return success();
+  }
+};
+
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MatmulOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    auto lt = tensorType(a.getLhs()), rt = tensorType(a.getRhs()), ot = tensorType(op.getResult());
+    if (lt.getRank() != rt.getRank() || lt.getShape().drop_back(2) != rt.getShape().drop_back(2))
+      return rw.notifyMatchFailure(op, "matmul with broadcast batch dims is not compiled yet");
+    Type et = ot.getElementType();
+    Value zero = buildReduceInit(rw, loc, "sum", et);
+    auto fillOf = [&](RankedTensorType t) {
+      Value e = rw.create<tensor::EmptyOp>(loc, t.getShape(), et);
+      return rw.create<linalg::FillOp>(loc, zero, e).getResult(0);
+    };
+    if (ot.getRank() == 2) {
+      rw.replaceOp(op, rw.create<linalg::MatmulOp>(loc, TypeRange{ot}, ValueRange{a.getLhs(), a.getRhs()},
+                                                    ValueRange{fillOf(ot)})
+                           .getResult(0));
+      return success();
+    }
+    // Batched: collapse the batch dims into one, batch_matmul, expand back.
+    const int64_t nb = ot.getRank() - 2;
+    ReassociationIndices batch;
+    for (int64_t i = 0; i < nb; ++i) batch.push_back(i);
+    SmallVector<ReassociationIndices> groups = {batch, {nb}, {nb + 1}};
+    int64_t bsz = 1;
+    for (int64_t i = 0; i < nb; ++i) bsz *= ot.getDimSize(i);
+    auto c3 = [&](Value v) {
+      auto t = tensorType(v);
+      auto t3 = RankedTensorType::get({bsz, t.getDimSize(nb), t.getDimSize(nb + 1)}, et);
+      return nb == 1 ? v : rw.create<tensor::CollapseShapeOp>(loc, t3, v, groups).getResult();
+    };
+    auto o3 = RankedTensorType::get({bsz, ot.getDimSize(nb), ot.getDimSize(nb + 1)}, et);
+    Value r = rw.create<linalg::BatchMatmulOp>(loc, TypeRange{o3}, ValueRange{c3(a.getLhs()), c3(a.getRhs())},
+                                               ValueRange{fillOf(o3)})
+                  .getResult(0);
+    if (nb != 1) r = rw.create<tensor::ExpandShapeOp>(loc, ot, r, groups);
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    if (op.getStep() <= 0) return rw.notifyMatchFailure(op, "slices with negative steps are not compiled yet");
+    auto rt = tensorType(op.getResult());
+    const int64_t r = rt.getRank(), axis = op.getAxis();
+    SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
+    for (int64_t d = 0; d < r; ++d) sizes.push_back(rw.getIndexAttr(rt.getDimSize(d)));
+    offsets[axis] = rw.getIndexAttr(op.getStart());
+    strides[axis] = rw.getIndexAttr(op.getStep());
+    rw.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, rt, a.getX(), offsets, sizes, strides);
+    return success();
+  }
+};
+
+/// Writes `pieces` into a tensor at the given offsets along dims.
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    auto rt = tensorType(op.getResult());
+    const int64_t r = rt.getRank(), axis = op.getAxis();
+    Value acc = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    int64_t offset = 0;
+    for (Value in : a.getInputs()) {
+      auto t = tensorType(in);
+      SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
+      for (int64_t d = 0; d < r; ++d) sizes.push_back(rw.getIndexAttr(t.getDimSize(d)));
+      offsets[axis] = rw.getIndexAttr(offset);
+      offset += t.getDimSize(axis);
+      acc = rw.create<tensor::InsertSliceOp>(loc, in, acc, offsets, sizes, strides);
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
+struct PadLowering : OpConversionPattern<PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(PadOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    auto rt = tensorType(op.getResult()), in = tensorType(a.getX());
+    Type et = rt.getElementType();
+    double v = op.getValue().convertToDouble();
+    Value fillValue = isa<FloatType>(et)
+                          ? rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(et, v)).getResult()
+                          : rw.create<arith::ConstantOp>(loc, rw.getIntegerAttr(et, static_cast<int64_t>(v))).getResult();
+    Value filled = rw.create<linalg::FillOp>(loc, fillValue, rw.create<tensor::EmptyOp>(loc, rt.getShape(), et).getResult())
+                       .getResult(0);
+    SmallVector<OpFoldResult> offsets, sizes, strides(in.getRank(), rw.getIndexAttr(1));
+    for (int64_t d = 0; d < in.getRank(); ++d) {
+      offsets.push_back(rw.getIndexAttr(op.getLow()[d]));
+      sizes.push_back(rw.getIndexAttr(in.getDimSize(d)));
+    }
+    rw.replaceOpWithNewOp<tensor::InsertSliceOp>(op, a.getX(), filled, offsets, sizes, strides);
+    return success();
+  }
+};
+
+}  // namespace
+
+void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
+  MLIRContext* ctx = patterns.getContext();
+#define EJIT_UNARY_OP(Name, name, Kind, expr) patterns.add<UnaryLowering<Name##Op>>(ctx, ::ejit::UnaryOp::Name);
+#define EJIT_BINARY_OP(Name, name, Kind, expr) patterns.add<BinaryLowering<Name##Op>>(ctx, ::ejit::BinaryOp::Name);
+#include "ejit/ops.def"
+  patterns.add<ReduceLowering<SumOp>>(ctx, "sum");
+  patterns.add<ReduceLowering<ProdOp>>(ctx, "prod");
+  patterns.add<ReduceLowering<MaxOp>>(ctx, "max");
+  patterns.add<ReduceLowering<MinOp>>(ctx, "min");
+  patterns.add<CastLowering, WhereLowering, BroadcastToLowering, ConstantLowering, ReshapeLowering, PermuteLowering,
+               MatmulLowering, SliceLowering, ConcatLowering, PadLowering>(ctx);
+}
+
+LogicalResult lowerEjitToLinalg(Operation* root) {
+  MLIRContext* ctx = root->getContext();
+  ConversionTarget target(*ctx);
+  target.addIllegalDialect<EjitDialect>();
+  target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect, math::MathDialect, tensor::TensorDialect,
+                         func::FuncDialect>();
+  RewritePatternSet patterns(ctx);
+  populateEjitToLinalgPatterns(patterns);
+  return applyPartialConversion(root, target, std::move(patterns));
+}
+
+}  // namespace mlir::ejit

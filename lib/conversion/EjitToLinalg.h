@@ -1,0 +1,14 @@
+// ejit -> linalg/tensor/arith/math on tensors.
+#pragma once
+
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::ejit {
+
+/// Patterns lowering every ejit op that has a lowering (argmax/argmin, take, gather and
+/// negative-step slices do not yet: conversion fails on them, and callers run eagerly).
+void populateEjitToLinalgPatterns(RewritePatternSet& patterns);
+/// Applies them to `root`; fails, with a diagnostic naming the op, if any ejit op remains.
+LogicalResult lowerEjitToLinalg(Operation* root);
+
+}  // namespace mlir::ejit

@@ -1,0 +1,674 @@
+// The ejit ops' verifiers and folders. Elementwise ops get theirs from the op table
+// (include/ejit/ops.def) through X-macros; structural ops are written one by one.
+#include "EjitOps.h"
+
+#include "EjitFoldMath.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <numeric>
+#include <optional>
+#include <string>
+
+using namespace mlir;
+using namespace mlir::ejit;
+
+#define GET_OP_CLASSES
+#include "ejit/EjitOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A shape as ejit's runtime errors print it: (4,3), (3,), ().
+std::string str(ArrayRef<int64_t> shape) {
+  std::string s = "(";
+  for (auto [i, d] : llvm::enumerate(shape)) {
+    if (i)
+      s += ',';
+    s += std::to_string(d);
+  }
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+/// An attribute list such as axes or perm: [0, 2].
+std::string list(ArrayRef<int64_t> values) {
+  std::string s = "[";
+  for (auto [i, v] : llvm::enumerate(values)) {
+    if (i)
+      s += ", ";
+    s += std::to_string(v);
+  }
+  return s + "]";
+}
+
+RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+ArrayRef<int64_t> shapeOf(Value v) { return tensorType(v).getShape(); }
+Type elementOf(Value v) { return tensorType(v).getElementType(); }
+
+/// NumPy broadcasting of two shapes (aligned on the right; equal dims or one of them
+/// 1); nullopt when they do not broadcast.
+std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
+                                                    ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < a.size() ? a[a.size() - 1 - i] : 1;
+    int64_t db = i < b.size() ? b[b.size() - 1 - i] : 1;
+    if (da != db && da != 1 && db != 1)
+      return std::nullopt;
+    out[rank - 1 - i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+/// True if `from` broadcasts to exactly `to` (broadcast_to's rule).
+bool broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  if (from.size() > to.size())
+    return false;
+  size_t lead = to.size() - from.size();
+  for (auto [i, d] : llvm::enumerate(from))
+    if (d != 1 && d != to[lead + i])
+      return false;
+  return true;
+}
+
+/// Checks that an axis attribute lies in [0, rank).
+LogicalResult verifyAxis(Operation *op, int64_t axis, ArrayRef<int64_t> shape) {
+  if (axis < 0 || axis >= static_cast<int64_t>(shape.size()))
+    return op->emitOpError() << "axis " << axis << " is out of range for shape "
+                             << str(shape);
+  return success();
+}
+
+LogicalResult verifySameElementType(Operation *op, Value result, Value operand) {
+  if (elementOf(result) != elementOf(operand))
+    return op->emitOpError()
+           << "result element type " << elementOf(result)
+           << " differs from operand element type " << elementOf(operand);
+  return success();
+}
+
+LogicalResult verifyResultShape(Operation *op, Value result,
+                                ArrayRef<int64_t> expected) {
+  if (shapeOf(result) != expected)
+    return op->emitOpError() << "result shape " << str(shapeOf(result))
+                             << " should be " << str(expected);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Splat constant folding of elementwise ops, evaluated with the op table's `expr`
+// column in the element type's C++ type (EjitFoldMath.h gives the helpers).
+//===----------------------------------------------------------------------===//
+
+template <class... Ts> struct TypeList {};
+using AllTypes = TypeList<bool, int32_t, int64_t, float, double>;
+using NumericTypes = TypeList<int32_t, int64_t, float, double>;
+using FloatTypes = TypeList<float, double>;
+
+/// The dtype kinds of ops.def: the element types their operands take, and whether
+/// the result is i1 (bool) or keeps the operand type. Mirrors the ODS classes.
+namespace kinds {
+struct Float {
+  using Types = FloatTypes;
+  static constexpr bool boolResult = false;
+};
+struct Numeric {
+  using Types = NumericTypes;
+  static constexpr bool boolResult = false;
+};
+struct Predicate {
+  using Types = AllTypes;
+  static constexpr bool boolResult = true;
+};
+struct Arith {
+  using Types = AllTypes;
+  static constexpr bool boolResult = false;
+};
+struct ArithNoBool {
+  using Types = NumericTypes;
+  static constexpr bool boolResult = false;
+};
+struct Div {
+  using Types = FloatTypes;
+  static constexpr bool boolResult = false;
+};
+struct Compare {
+  using Types = AllTypes;
+  static constexpr bool boolResult = true;
+};
+struct Logical {
+  using Types = TypeList<bool>;
+  static constexpr bool boolResult = true;
+};
+} // namespace kinds
+
+template <class T> bool isElementType(Type t) {
+  if constexpr (std::is_same_v<T, bool>)
+    return t.isInteger(1);
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return t.isInteger(32);
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return t.isInteger(64);
+  else if constexpr (std::is_same_v<T, float>)
+    return t.isF32();
+  else
+    return t.isF64();
+}
+
+/// Calls fn(T{}) for the C++ type T of `element` if it is one of `Ts`.
+template <class... Ts, class Fn>
+OpFoldResult visitElementType(TypeList<Ts...>, Type element, Fn fn) {
+  OpFoldResult result;
+  (void)((isElementType<Ts>(element) ? (result = fn(Ts{}), true) : false) || ...);
+  return result;
+}
+
+template <class Kind, class Fn>
+OpFoldResult foldUnarySplat(Attribute operand, RankedTensorType resultType, Fn fn) {
+  auto x = dyn_cast_if_present<SplatElementsAttr>(operand);
+  if (!x)
+    return {};
+  return visitElementType(
+      typename Kind::Types{}, x.getElementType(), [&](auto zero) -> OpFoldResult {
+        using T = decltype(zero);
+        using R = std::conditional_t<Kind::boolResult, bool, T>;
+        if (!isElementType<R>(resultType.getElementType()))
+          return {};
+        return DenseElementsAttr::get(resultType,
+                                      static_cast<R>(fn(x.getSplatValue<T>())));
+      });
+}
+
+template <class Kind, class Fn>
+OpFoldResult foldBinarySplat(Attribute lhs, Attribute rhs,
+                             RankedTensorType resultType, Fn fn) {
+  auto a = dyn_cast_if_present<SplatElementsAttr>(lhs);
+  auto b = dyn_cast_if_present<SplatElementsAttr>(rhs);
+  if (!a || !b || a.getElementType() != b.getElementType())
+    return {};
+  return visitElementType(
+      typename Kind::Types{}, a.getElementType(), [&](auto zero) -> OpFoldResult {
+        using T = decltype(zero);
+        using R = std::conditional_t<Kind::boolResult, bool, T>;
+        if (!isElementType<R>(resultType.getElementType()))
+          return {};
+        return DenseElementsAttr::get(
+            resultType,
+            static_cast<R>(fn(a.getSplatValue<T>(), b.getSplatValue<T>())));
+      });
+}
+
+LogicalResult verifyUnary(Operation *op, bool boolResult) {
+  Value x = op->getOperand(0), result = op->getResult(0);
+  if (shapeOf(result) != shapeOf(x))
+    return op->emitOpError() << "result shape " << str(shapeOf(result))
+                             << " differs from operand shape " << str(shapeOf(x));
+  if (!boolResult)
+    return verifySameElementType(op, result, x);
+  return success();
+}
+
+LogicalResult verifyBinary(Operation *op, bool boolResult) {
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1),
+        result = op->getResult(0);
+  if (elementOf(lhs) != elementOf(rhs))
+    return op->emitOpError() << "operand element types " << elementOf(lhs)
+                             << " and " << elementOf(rhs) << " differ";
+  auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
+  if (!shape)
+    return op->emitOpError() << "operand shapes " << str(shapeOf(lhs)) << " and "
+                             << str(shapeOf(rhs)) << " do not broadcast";
+  if (shapeOf(result) != ArrayRef<int64_t>(*shape))
+    return op->emitOpError() << "result shape " << str(shapeOf(result))
+                             << " is not the broadcast " << str(*shape)
+                             << " of operand shapes " << str(shapeOf(lhs))
+                             << " and " << str(shapeOf(rhs));
+  if (!boolResult)
+    return verifySameElementType(op, result, lhs);
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops: one verifier and one folder per op table row.
+//===----------------------------------------------------------------------===//
+
+// The GCC warning about `*` on bools (mul's row is "and" on i1, as intended).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wint-in-bool-context"
+#pragma GCC diagnostic ignored "-Wbool-operation"
+
+#define EJIT_UNARY_OP(Name, name, Kind, expr)                                  \
+  LogicalResult Name##Op::verify() {                                           \
+    return verifyUnary(*this, kinds::Kind::boolResult);                        \
+  }                                                                            \
+  OpFoldResult Name##Op::fold(FoldAdaptor adaptor) {                           \
+    return foldUnarySplat<kinds::Kind>(adaptor.getX(), getType(), [](auto x) { \
+      using namespace ::mlir::ejit::fold_math;                                 \
+      using T [[maybe_unused]] = decltype(x);                                  \
+      return expr;                                                             \
+    });                                                                        \
+  }
+#define EJIT_BINARY_OP(Name, name, Kind, expr)                                 \
+  LogicalResult Name##Op::verify() {                                           \
+    return verifyBinary(*this, kinds::Kind::boolResult);                       \
+  }                                                                            \
+  OpFoldResult Name##Op::fold(FoldAdaptor adaptor) {                           \
+    return foldBinarySplat<kinds::Kind>(                                       \
+        adaptor.getLhs(), adaptor.getRhs(), getType(), [](auto a, auto b) {    \
+          using namespace ::mlir::ejit::fold_math;                             \
+          using T [[maybe_unused]] = decltype(a);                              \
+          return expr;                                                         \
+        });                                                                    \
+  }
+#include "ejit/ops.def"
+
+#pragma GCC diagnostic pop
+
+//===----------------------------------------------------------------------===//
+// cast, where, constant
+//===----------------------------------------------------------------------===//
+
+LogicalResult CastOp::verify() {
+  if (getType().getShape() != getX().getType().getShape())
+    return emitOpError() << "result shape " << str(getType().getShape())
+                         << " differs from operand shape "
+                         << str(getX().getType().getShape());
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getX().getType() == getType())
+    return getX();
+  return {};
+}
+
+LogicalResult WhereOp::verify() {
+  Value cond = getCondition(), a = getTrueValue(), b = getFalseValue();
+  if (elementOf(a) != elementOf(b))
+    return emitOpError() << "value element types " << elementOf(a) << " and "
+                         << elementOf(b) << " differ";
+  auto ab = broadcastShapes(shapeOf(a), shapeOf(b));
+  auto shape = ab ? broadcastShapes(shapeOf(cond), *ab) : std::nullopt;
+  if (!shape)
+    return emitOpError() << "shapes " << str(shapeOf(cond)) << ", "
+                         << str(shapeOf(a)) << " and " << str(shapeOf(b))
+                         << " do not broadcast";
+  if (getType().getShape() != ArrayRef<int64_t>(*shape))
+    return emitOpError() << "result shape " << str(getType().getShape())
+                         << " is not the broadcast " << str(*shape)
+                         << " of shapes " << str(shapeOf(cond)) << ", "
+                         << str(shapeOf(a)) << " and " << str(shapeOf(b));
+  return verifySameElementType(*this, getResult(), a);
+}
+
+OpFoldResult WhereOp::fold(FoldAdaptor adaptor) {
+  auto cond = dyn_cast_if_present<SplatElementsAttr>(adaptor.getCondition());
+  if (!cond)
+    return {};
+  Value picked = cond.getSplatValue<bool>() ? getTrueValue() : getFalseValue();
+  if (picked.getType() == getType())
+    return picked;
+  return {};
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The reduction rules shared by all six ops: axes valid, result shape from axes and
+/// keepdims, result element type `element`; `nonEmpty` rejects reducing a 0-size dim.
+LogicalResult verifyReduction(Operation *op, ArrayRef<int64_t> axes,
+                              bool keepdims, Type element, bool nonEmpty) {
+  Value x = op->getOperand(0), result = op->getResult(0);
+  ArrayRef<int64_t> shape = shapeOf(x);
+  if (axes.empty())
+    return op->emitOpError() << "needs at least one axis";
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    if (failed(verifyAxis(op, axis, shape)))
+      return failure();
+    if (i > 0 && axis <= axes[i - 1])
+      return op->emitOpError() << "axes " << list(axes)
+                               << " must be sorted and unique";
+    if (nonEmpty && shape[axis] == 0)
+      return op->emitOpError() << "cannot reduce the empty dim " << axis
+                               << " of shape " << str(shape);
+  }
+  SmallVector<int64_t> expected;
+  for (auto [d, n] : llvm::enumerate(shape)) {
+    if (!llvm::is_contained(axes, static_cast<int64_t>(d)))
+      expected.push_back(n);
+    else if (keepdims)
+      expected.push_back(1);
+  }
+  if (failed(verifyResultShape(op, result, expected)))
+    return failure();
+  if (elementOf(result) != element)
+    return op->emitOpError() << "result element type " << elementOf(result)
+                             << " should be " << element;
+  return success();
+}
+
+/// Sums and products of i1/i32/i64 are i64; floats keep their type.
+Type accumulatorType(Value x) {
+  Type element = elementOf(x);
+  if (isa<IntegerType>(element))
+    return IntegerType::get(x.getContext(), 64);
+  return element;
+}
+
+LogicalResult verifyArgReduction(Operation *op, ArrayRef<int64_t> axes,
+                                 bool keepdims) {
+  if (axes.size() != 1)
+    return op->emitOpError() << "takes exactly one axis, got " << list(axes);
+  return verifyReduction(op, axes, keepdims,
+                         IntegerType::get(op->getContext(), 64),
+                         /*nonEmpty=*/true);
+}
+
+} // namespace
+
+LogicalResult SumOp::verify() {
+  return verifyReduction(*this, getAxes(), getKeepdims(),
+                         accumulatorType(getX()), /*nonEmpty=*/false);
+}
+LogicalResult ProdOp::verify() {
+  return verifyReduction(*this, getAxes(), getKeepdims(),
+                         accumulatorType(getX()), /*nonEmpty=*/false);
+}
+LogicalResult MaxOp::verify() {
+  return verifyReduction(*this, getAxes(), getKeepdims(), elementOf(getX()),
+                         /*nonEmpty=*/true);
+}
+LogicalResult MinOp::verify() {
+  return verifyReduction(*this, getAxes(), getKeepdims(), elementOf(getX()),
+                         /*nonEmpty=*/true);
+}
+LogicalResult ArgMaxOp::verify() {
+  return verifyArgReduction(*this, getAxes(), getKeepdims());
+}
+LogicalResult ArgMinOp::verify() {
+  return verifyArgReduction(*this, getAxes(), getKeepdims());
+}
+
+//===----------------------------------------------------------------------===//
+// matmul
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  ArrayRef<int64_t> a = getLhs().getType().getShape(),
+                    b = getRhs().getType().getShape();
+  if (a.size() < 2 || b.size() < 2)
+    return emitOpError() << "operands of shapes " << str(a) << " and " << str(b)
+                         << " must have rank 2 or more";
+  if (elementOf(getLhs()) != elementOf(getRhs()))
+    return emitOpError() << "operand element types " << elementOf(getLhs())
+                         << " and " << elementOf(getRhs()) << " differ";
+  if (a.back() != b[b.size() - 2])
+    return emitOpError() << "cannot multiply " << str(a) << " by " << str(b)
+                         << ": inner dims " << a.back() << " and "
+                         << b[b.size() - 2] << " differ";
+  auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
+  if (!batch)
+    return emitOpError() << "batch dims of " << str(a) << " and " << str(b)
+                         << " do not broadcast";
+  SmallVector<int64_t> expected = *batch;
+  expected.push_back(a[a.size() - 2]);
+  expected.push_back(b.back());
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), getLhs());
+}
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  RankedTensorType in = getX().getType(), out = getType();
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError() << "cannot reshape " << str(in.getShape()) << " ("
+                         << in.getNumElements() << " elements) to "
+                         << str(out.getShape()) << " (" << out.getNumElements()
+                         << " elements)";
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getX().getType() == getType())
+    return getX();
+  // reshape(reshape(x)) is one reshape of x.
+  if (auto inner = getX().getDefiningOp<ReshapeOp>()) {
+    if (inner.getX().getType() == getType())
+      return inner.getX();
+    getXMutable().assign(inner.getX());
+    return getResult();
+  }
+  if (auto dense = dyn_cast_if_present<DenseElementsAttr>(adaptor.getX()))
+    return dense.reshape(getType());
+  return {};
+}
+
+LogicalResult PermuteOp::verify() {
+  ArrayRef<int64_t> in = getX().getType().getShape(), perm = getPerm();
+  if (perm.size() != in.size())
+    return emitOpError() << "perm " << list(perm) << " has " << perm.size()
+                         << " entries for shape " << str(in);
+  SmallVector<bool> seen(in.size(), false);
+  SmallVector<int64_t> expected;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(in.size()) || seen[p])
+      return emitOpError() << "perm " << list(perm)
+                           << " is not a permutation of 0.." << in.size() - 1;
+    seen[p] = true;
+    expected.push_back(in[p]);
+  }
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+OpFoldResult PermuteOp::fold(FoldAdaptor adaptor) {
+  ArrayRef<int64_t> perm = getPerm();
+  auto isIdentity = [](ArrayRef<int64_t> p) {
+    for (auto [i, v] : llvm::enumerate(p))
+      if (v != static_cast<int64_t>(i))
+        return false;
+    return true;
+  };
+  if (isIdentity(perm))
+    return getX();
+  // permute(permute(x, inner), perm) is permute(x, inner[perm[i]]).
+  if (auto inner = getX().getDefiningOp<PermuteOp>()) {
+    SmallVector<int64_t> composed;
+    for (int64_t p : perm)
+      composed.push_back(inner.getPerm()[p]);
+    if (isIdentity(composed))
+      return inner.getX();
+    getXMutable().assign(inner.getX());
+    setPerm(composed);
+    return getResult();
+  }
+  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX()))
+    return splat.resizeSplat(getType());
+  return {};
+}
+
+LogicalResult BroadcastToOp::verify() {
+  ArrayRef<int64_t> in = getX().getType().getShape(),
+                    out = getType().getShape();
+  if (!broadcastsTo(in, out))
+    return emitOpError() << "cannot broadcast " << str(in) << " to " << str(out);
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+OpFoldResult BroadcastToOp::fold(FoldAdaptor adaptor) {
+  if (getX().getType() == getType())
+    return getX();
+  // Broadcasting is transitive: broadcast_to(broadcast_to(x)) is one broadcast_to.
+  if (auto inner = getX().getDefiningOp<BroadcastToOp>()) {
+    getXMutable().assign(inner.getX());
+    return getResult();
+  }
+  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX()))
+    return splat.resizeSplat(getType());
+  return {};
+}
+
+LogicalResult SliceOp::verify() {
+  ArrayRef<int64_t> in = getX().getType().getShape(),
+                    out = getType().getShape();
+  int64_t axis = getAxisAttr().getInt(), start = getStartAttr().getInt(),
+          step = getStepAttr().getInt();
+  if (failed(verifyAxis(*this, axis, in)))
+    return failure();
+  if (step == 0)
+    return emitOpError() << "step must not be 0";
+  if (out.size() != in.size())
+    return emitOpError() << "result shape " << str(out)
+                         << " should have the rank of operand shape " << str(in);
+  for (size_t d = 0; d < in.size(); ++d)
+    if (static_cast<int64_t>(d) != axis && out[d] != in[d])
+      return emitOpError() << "result shape " << str(out) << " differs from "
+                           << str(in) << " outside axis " << axis;
+  int64_t n = in[axis], count = out[axis];
+  if (count > 0) {
+    int64_t last;
+    if (start < 0 || start >= n || llvm::MulOverflow(count - 1, step, last) ||
+        llvm::AddOverflow(start, last, last) || last < 0 || last >= n)
+      return emitOpError() << count << " elements from " << start << " by step "
+                           << step << " leave [0, " << n << ") on dim " << axis
+                           << " of shape " << str(in);
+  }
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor) {
+  if (getX().getType() == getType() && getStartAttr().getInt() == 0 &&
+      getStepAttr().getInt() == 1)
+    return getX();
+  return {};
+}
+
+LogicalResult ConcatOp::verify() {
+  OperandRange inputs = getInputs();
+  if (inputs.empty())
+    return emitOpError() << "needs at least one operand";
+  ArrayRef<int64_t> first = shapeOf(inputs[0]);
+  int64_t axis = getAxisAttr().getInt();
+  if (failed(verifyAxis(*this, axis, first)))
+    return failure();
+  SmallVector<int64_t> expected(first);
+  expected[axis] = 0;
+  for (auto [i, input] : llvm::enumerate(inputs)) {
+    ArrayRef<int64_t> shape = shapeOf(input);
+    if (elementOf(input) != elementOf(inputs[0]))
+      return emitOpError() << "operand " << i << " has element type "
+                           << elementOf(input) << ", operand 0 has "
+                           << elementOf(inputs[0]);
+    bool compatible = shape.size() == first.size();
+    for (size_t d = 0; compatible && d < shape.size(); ++d)
+      compatible = static_cast<int64_t>(d) == axis || shape[d] == first[d];
+    if (!compatible)
+      return emitOpError() << "operand " << i << " of shape " << str(shape)
+                           << " does not match operand 0 of shape " << str(first)
+                           << " outside axis " << axis;
+    expected[axis] += shape[axis];
+  }
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), inputs[0]);
+}
+
+OpFoldResult ConcatOp::fold(FoldAdaptor) {
+  if (getInputs().size() == 1 && getInputs()[0].getType() == getType())
+    return getInputs()[0];
+  return {};
+}
+
+LogicalResult PadOp::verify() {
+  ArrayRef<int64_t> in = getX().getType().getShape(), low = getLow(),
+                    high = getHigh();
+  if (low.size() != in.size() || high.size() != in.size())
+    return emitOpError() << "low " << list(low) << " and high " << list(high)
+                         << " need one width per dim of shape " << str(in);
+  SmallVector<int64_t> expected;
+  for (size_t d = 0; d < in.size(); ++d) {
+    if (low[d] < 0 || high[d] < 0)
+      return emitOpError() << "negative width (" << low[d] << ", " << high[d]
+                           << ") for dim " << d << " of shape " << str(in);
+    expected.push_back(in[d] + low[d] + high[d]);
+  }
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+OpFoldResult PadOp::fold(FoldAdaptor) {
+  auto isZero = [](int64_t w) { return w == 0; };
+  if (llvm::all_of(getLow(), isZero) && llvm::all_of(getHigh(), isZero) &&
+      getX().getType() == getType())
+    return getX();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult TakeOp::verify() {
+  ArrayRef<int64_t> x = getX().getType().getShape(),
+                    idx = getIndices().getType().getShape();
+  if (x.empty())
+    return emitOpError() << "cannot take from a rank-0 tensor";
+  int64_t axis = getAxisAttr().getInt();
+  if (failed(verifyAxis(*this, axis, x)))
+    return failure();
+  SmallVector<int64_t> expected(x.take_front(axis));
+  llvm::append_range(expected, idx);
+  llvm::append_range(expected, x.drop_front(axis + 1));
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), getX());
+}
+
+LogicalResult GatherOp::verify() {
+  ArrayRef<int64_t> x = getX().getType().getShape(),
+                    idx = getIndices().getType().getShape();
+  if (idx.size() != x.size())
+    return emitOpError() << "indices of shape " << str(idx)
+                         << " must have the rank of x " << str(x);
+  if (x.empty())
+    return emitOpError() << "cannot gather from a rank-0 tensor";
+  int64_t axis = getAxisAttr().getInt();
+  if (failed(verifyAxis(*this, axis, x)))
+    return failure();
+  SmallVector<int64_t> expected;
+  for (size_t d = 0; d < x.size(); ++d) {
+    if (static_cast<int64_t>(d) == axis) {
+      expected.push_back(idx[d]);
+      continue;
+    }
+    if (x[d] != idx[d] && x[d] != 1 && idx[d] != 1)
+      return emitOpError() << "x " << str(x) << " and indices " << str(idx)
+                           << " do not broadcast on dim " << d;
+    expected.push_back(x[d] == 1 ? idx[d] : x[d]);
+  }
+  if (failed(verifyResultShape(*this, getResult(), expected)))
+    return failure();
+  return verifySameElementType(*this, getResult(), getX());
+}

@@ -1,0 +1,246 @@
+// The CPU pipeline. MLIR text in (from Trace::to_mlir plus a memref ABI wrapper), an ORC
+// JIT'd function out. Stages are separate pass-manager runs so each can be dumped.
+#include "CpuCompiler.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "../conversion/EjitToLinalg.h"
+#include "EjitDialect.h"
+#include "EjitOps.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace ejit::detail {
+namespace {
+
+const char* kElementTypes[] = {"i1", "i32", "i64", "f32", "f64"};
+
+std::string memref_type(const ValueType& v) {
+  std::string s = "memref<";
+  for (int64_t d : v.shape) s += std::to_string(d) + "x";
+  return s + kElementTypes[static_cast<int>(v.dtype)] + ">";
+}
+std::string tensor_type(const ValueType& v) {
+  std::string s = "tensor<";
+  for (int64_t d : v.shape) s += std::to_string(d) + "x";
+  return s + kElementTypes[static_cast<int>(v.dtype)] + ">";
+}
+
+/// The trace as a private function plus @kernel(inputs..., outputs...) on memrefs that
+/// calls it and writes each result into its output buffer (destination passing).
+std::string module_text(const Trace& t) {
+  std::string trace_fn = t.to_mlir("trace");
+  trace_fn.replace(0, std::string("func.func @").size(), "func.func private @");
+  std::string s = "module {\n" + trace_fn + "func.func @kernel(";
+  size_t n = 0;
+  for (size_t i = 0; i < t.inputs.size(); ++i) s += fmt::format("{}%in{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.inputs[i]]));
+  for (size_t i = 0; i < t.outputs.size(); ++i) s += fmt::format("{}%out{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.outputs[i]]));
+  s += ") attributes {llvm.emit_c_interface} {\n";
+  std::string args, arg_types, result_types;
+  for (size_t i = 0; i < t.inputs.size(); ++i) {
+    const ValueType& v = t.values[t.inputs[i]];
+    s += fmt::format("  %t{} = bufferization.to_tensor %in{} restrict : {}\n", i, i, memref_type(v));
+    args += fmt::format("{}%t{}", i ? ", " : "", i);
+    arg_types += (i ? ", " : "") + tensor_type(v);
+  }
+  for (size_t i = 0; i < t.outputs.size(); ++i) result_types += (i ? ", " : "") + tensor_type(t.values[t.outputs[i]]);
+  s += fmt::format("  %r:{} = func.call @trace({}) : ({}) -> ({})\n", t.outputs.size(), args, arg_types, result_types);
+  for (size_t i = 0; i < t.outputs.size(); ++i) {
+    const ValueType& v = t.values[t.outputs[i]];
+    s += fmt::format("  bufferization.materialize_in_destination %r#{} in restrict writable %out{} : ({}, {}) -> ()\n",
+                     i, i, tensor_type(v), memref_type(v));
+  }
+  return s + "  return\n}\n}\n";
+}
+
+struct Globals {
+  std::mutex mu;  // one compile at a time: the context and pass registry are shared
+  mlir::MLIRContext context;
+  Globals() : context(make_registry()) {
+    context.loadAllAvailableDialects();
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    mlir::registerAllPasses();
+  }
+  static mlir::DialectRegistry make_registry() {
+    mlir::DialectRegistry r;
+    mlir::registerAllDialects(r);
+    mlir::registerAllExtensions(r);
+    r.insert<mlir::ejit::EjitDialect>();
+    mlir::registerBuiltinDialectTranslation(r);
+    mlir::registerLLVMDialectTranslation(r);
+    return r;
+  }
+};
+
+Globals& globals() {
+  static Globals* g = new Globals;  // leaked: engines may outlive static destruction order
+  return *g;
+}
+
+std::string print(mlir::Operation* op) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  op->print(os);
+  return s;
+}
+
+bool dump_requested(Stage s) {
+  const char* env = std::getenv("EJIT_DUMP");
+  if (!env) return false;
+  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
+  std::string list = std::string(",") + env + ",";
+  return list.find(",all,") != std::string::npos ||
+         list.find(std::string(",") + names[static_cast<int>(s)] + ",") != std::string::npos;
+}
+
+/// Calls the JIT'd @kernel with memref descriptors built from ejit tensors.
+class EngineExecutable final : public CpuExecutable {
+ public:
+  EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs)
+      : engine_(std::move(engine)), outs_(std::move(outs)) {
+    auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
+    if (!fn) throw Error("[jit] compiled module has no kernel entry point");
+    fn_ = *fn;
+  }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    std::vector<Tensor> outputs;
+    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype));
+    // One descriptor per memref: {allocated, aligned, offset, sizes..., strides...}.
+    const size_t n = inputs.size() + outputs.size();
+    std::vector<std::vector<int64_t>> descs(n);
+    std::vector<void*> desc_ptrs(n), args(n);
+    auto fill = [&](size_t i, const Tensor& t) {
+      auto& d = descs[i];
+      auto ptr = reinterpret_cast<int64_t>(t.raw_data());
+      d = {ptr, ptr, 0};
+      for (int64_t s : t.shape()) d.push_back(s);
+      for (int64_t s : strides_of(t.shape())) d.push_back(s);
+      desc_ptrs[i] = d.data();
+      args[i] = &desc_ptrs[i];
+    };
+    for (size_t i = 0; i < inputs.size(); ++i) fill(i, inputs[i]);
+    for (size_t i = 0; i < outputs.size(); ++i) fill(inputs.size() + i, outputs[i]);
+    fn_(args.data());
+    return outputs;
+  }
+
+ private:
+  std::unique_ptr<mlir::ExecutionEngine> engine_;
+  std::vector<ValueType> outs_;
+  void (*fn_)(void**) = nullptr;
+};
+
+}  // namespace
+
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
+  auto t0 = std::chrono::steady_clock::now();
+  CompileResult result;
+  Globals& g = globals();
+  std::lock_guard lock(g.mu);
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&g.context, [&](mlir::Diagnostic& d) {
+    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
+    return mlir::success();
+  });
+  auto stage_done = [&](Stage s, mlir::Operation* op) {
+    bool want = dump_requested(s);
+    if (!keep_ir && !want) return;
+    std::string text = print(op);
+    constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
+    if (want) fmt::print(stderr, "// ----- EJIT_DUMP stage {} -----\n{}\n", names[static_cast<int>(s)], text);
+    if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
+  };
+  auto fail_with = [&](std::string what) {
+    result.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
+    return std::move(result);
+  };
+  // `pipeline` is a pass list for the module (no builtin.module(...) anchor).
+  auto run_pipeline = [&](mlir::ModuleOp m, const char* pipeline) {
+    mlir::PassManager pm(&g.context);
+    std::string err;
+    llvm::raw_string_ostream es(err);
+    if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
+      diagnostics += err;
+      return false;
+    }
+    return mlir::succeeded(pm.run(m));
+  };
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(module_text(trace), &g.context);
+  if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
+  if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
+  stage_done(Stage::Ejit, *module);
+  if (mlir::failed(mlir::ejit::lowerEjitToLinalg(*module))) return fail_with("[jit] an op has no CPU lowering yet");
+  stage_done(Stage::Linalg, *module);
+  if (!run_pipeline(*module, "inline, symbol-dce, canonicalize, cse, "
+                             "func.func(linalg-fuse-elementwise-ops), canonicalize, cse"))
+    return fail_with("[jit] fusion failed");
+  stage_done(Stage::Fused, *module);
+  if (!run_pipeline(*module, "one-shot-bufferize{bufferize-function-boundaries=1 "
+                             "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
+                             "buffer-deallocation-pipeline, func.func(convert-linalg-to-loops), canonicalize, cse"))
+    return fail_with("[jit] bufferization failed");
+  stage_done(Stage::Loops, *module);
+  {  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm
+    mlir::RewritePatternSet patterns(&g.context);
+    mlir::populateMathPolynomialApproximationPatterns(patterns, {});
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*module, std::move(patterns))))
+      return fail_with("[jit] math approximation failed");
+  }
+  if (!run_pipeline(*module, "lower-affine, convert-scf-to-cf, expand-strided-metadata, "
+                             "convert-math-to-llvm, convert-math-to-libm, finalize-memref-to-llvm, "
+                             "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
+                             "convert-cf-to-llvm, reconcile-unrealized-casts"))
+    return fail_with("[jit] lowering to the LLVM dialect failed");
+  stage_done(Stage::LLVMDialect, *module);
+
+  std::string llvm_ir;
+  bool want_llvm = keep_ir || dump_requested(Stage::LLVM);
+  auto optimize = mlir::makeOptimizingTransformer(3, 0, nullptr);
+  auto transformer = [&](llvm::Module* m) -> llvm::Error {
+    if (auto err = optimize(m)) return err;
+    if (want_llvm) {
+      llvm::raw_string_ostream os(llvm_ir);
+      m->print(os, nullptr);
+    }
+    return llvm::Error::success();
+  };
+  mlir::ExecutionEngineOptions options;
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  auto engine = mlir::ExecutionEngine::create(*module, options);
+  if (!engine) {
+    std::string err = llvm::toString(engine.takeError());
+    return fail_with("[jit] LLVM code generation failed: " + err);
+  }
+  if (dump_requested(Stage::LLVM)) fmt::print(stderr, "// ----- EJIT_DUMP stage llvm -----\n{}\n", llvm_ir);
+  if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
+  std::vector<ValueType> outs;
+  for (int o : trace.outputs) outs.push_back(trace.values[o]);
+  result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs));
+  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace ejit::detail

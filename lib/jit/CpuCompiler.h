@@ -1,0 +1,31 @@
+// Compiles a Trace to native CPU code: ejit -> linalg -> fused -> loops -> LLVM -> ORC JIT.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ejit/jit.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// A compiled trace: call run() with the trace's inputs; outputs are freshly allocated.
+class CpuExecutable {
+ public:
+  virtual ~CpuExecutable() = default;
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) const = 0;
+};
+
+struct CompileResult {
+  std::unique_ptr<CpuExecutable> executable;  // null when compilation failed
+  std::string error;                           // why, naming the op
+  std::array<std::string, 6> ir;               // per Stage, when requested
+  double milliseconds = 0;
+};
+
+/// Compiles `trace`; keeps the IR of each stage when keep_ir (or EJIT_DUMP asks for it).
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir);
+
+}  // namespace ejit::detail

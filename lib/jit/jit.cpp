@@ -1,0 +1,211 @@
+// jit(): the signature cache, recording on a miss, compiling, and replay on a hit.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <mutex>
+#include <unordered_map>
+
+#include "../core/check.h"
+#include "CpuCompiler.h"
+#include "ejit/jit.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+namespace {
+
+/// The cache key: argument shapes, dtypes and aliasing (f(a, a) records differently from
+/// f(a, b)). Devices and the target join it with the GPU back end.
+struct Key {
+  std::vector<ValueType> types;
+  std::vector<int> alias;  // index of the first argument with the same tensor
+  bool operator==(const Key&) const = default;
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    for (const auto& t : k.types) {
+      mix(static_cast<uint64_t>(t.dtype));
+      for (int64_t d : t.shape) mix(static_cast<uint64_t>(d));
+      mix(0xff);
+    }
+    for (int a : k.alias) mix(static_cast<uint64_t>(a));
+    return h;
+  }
+};
+
+Key make_key(const std::vector<Tensor>& args) {
+  Key k;
+  for (size_t i = 0; i < args.size(); ++i) {
+    k.types.push_back({args[i].shape(), args[i].dtype()});
+    int first = static_cast<int>(i);
+    for (size_t j = 0; j < i; ++j)
+      if (args[j].impl() == args[i].impl()) first = static_cast<int>(j), j = i;
+    k.alias.push_back(first);
+  }
+  return k;
+}
+
+bool log_cache() {
+  static const bool on = [] {
+    const char* e = std::getenv("EJIT_LOG");
+    return e && std::string(e).find("cache") != std::string::npos;
+  }();
+  return on;
+}
+
+std::string key_str(const Key& k) {
+  std::string s;
+  for (const auto& t : k.types) s += (s.empty() ? "" : ", ") + fmt::format("{}{}", name(t.dtype), t.shape);
+  return "(" + s + ")";
+}
+
+}  // namespace
+
+struct JitCore::Impl {
+  struct Entry {
+    std::unique_ptr<CpuExecutable> executable;  // null: this signature runs eagerly
+    std::string eager_reason;
+    std::vector<int> arg_of_input;    // per trace input: argument index, or -1 for a captured tensor
+    std::vector<Tensor> captured;     // per trace input (undefined where it is an argument)
+    std::array<std::string, 6> ir;
+  };
+
+  Fn fn;
+  std::string name;
+  mutable std::mutex mu;
+  std::unordered_map<Key, std::shared_ptr<Entry>, KeyHash> cache;
+  std::unordered_map<Key, bool, KeyHash> compiling;
+  std::shared_ptr<Entry> last_compiled;
+  CacheStats stats;
+
+  std::vector<Tensor> inputs_for(const Entry& e, const std::vector<Tensor>& args) const {
+    std::vector<Tensor> in;
+    for (size_t i = 0; i < e.arg_of_input.size(); ++i) in.push_back(e.arg_of_input[i] >= 0 ? args[e.arg_of_input[i]] : e.captured[i]);
+    return in;
+  }
+
+  std::vector<Tensor> record_and_compile(const Key& key, const std::vector<Tensor>& args) {
+    Recorder rec;
+    rec.add_inputs(args);
+    std::vector<Tensor> outs = fn(args);
+    Trace trace = rec.finish(outs);
+    auto entry = std::make_shared<Entry>();
+    for (const Tensor& t : rec.input_tensors()) {
+      int arg = -1;
+      for (size_t j = 0; j < args.size() && arg < 0; ++j)
+        if (args[j].impl() == t.impl()) arg = static_cast<int>(j);
+      entry->arg_of_input.push_back(arg);
+      entry->captured.push_back(arg < 0 ? t : Tensor());
+    }
+    if (!trace.not_compilable.empty()) {
+      entry->eager_reason = trace.not_compilable;
+    } else {
+      CompileResult r = compile_for_cpu(trace, /*keep_ir=*/true);
+      std::lock_guard lock(mu);
+      stats.compile_ms += r.milliseconds;
+      if (r.executable) entry->executable = std::move(r.executable), entry->ir = std::move(r.ir);
+      else entry->eager_reason = r.error;
+    }
+    if (log_cache())
+      fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", name, key_str(key),
+                 entry->executable ? fmt::format("compiled {} ops", trace.nodes.size())
+                                   : "stays eager: " + entry->eager_reason);
+    std::lock_guard lock(mu);
+    cache[key] = entry;
+    compiling.erase(key);
+    if (entry->executable) last_compiled = entry;
+    return outs;
+  }
+};
+
+JitCore::JitCore(Fn fn, std::string name) : impl_(std::make_unique<Impl>()) {
+  impl_->fn = std::move(fn);
+  impl_->name = std::move(name);
+}
+JitCore::~JitCore() = default;
+
+std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
+  for (const Tensor& a : args)
+    if (!a.defined()) fail("jit", "{}: an argument is an undefined tensor", impl_->name);
+  Key key = make_key(args);
+  std::shared_ptr<Impl::Entry> entry;
+  {
+    std::unique_lock lock(impl_->mu);
+    auto it = impl_->cache.find(key);
+    if (it != impl_->cache.end()) {
+      entry = it->second;
+      ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
+    } else if (impl_->compiling.count(key)) {
+      ++impl_->stats.eager_calls;  // another thread is compiling this signature: run eagerly meanwhile
+      lock.unlock();
+      return impl_->fn(args);
+    } else {
+      ++impl_->stats.misses;
+      impl_->compiling[key] = true;
+    }
+  }
+  if (!entry) {
+    try {
+      return impl_->record_and_compile(key, args);
+    } catch (...) {
+      std::lock_guard lock(impl_->mu);
+      impl_->compiling.erase(key);
+      throw;
+    }
+  }
+  if (!entry->executable) return impl_->fn(args);
+  if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, key_str(key));
+  return entry->executable->run(impl_->inputs_for(*entry, args));
+}
+
+std::string JitCore::ir(Stage stage) const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->last_compiled ? impl_->last_compiled->ir[static_cast<int>(stage)] : "";
+}
+
+CacheStats JitCore::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
+  Comparison c;
+  call(args);  // make sure this signature is recorded (and compiled if it can be)
+  std::shared_ptr<Impl::Entry> entry;
+  {
+    std::lock_guard lock(impl_->mu);
+    entry = impl_->cache.at(make_key(args));
+  }
+  c.compiled = entry->executable != nullptr;
+  c.reason = entry->eager_reason;
+  auto time_ms = [&](auto&& f) {
+    std::vector<double> t;
+    for (int r = 0; r < std::max(repeat, 1); ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      f();
+      t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  };
+  std::vector<Tensor> eager, compiled;
+  c.interpreted_ms = time_ms([&] { eager = impl_->fn(args); });
+  if (!c.compiled) return c;
+  c.compiled_ms = time_ms([&] { compiled = entry->executable->run(impl_->inputs_for(*entry, args)); });
+  for (size_t i = 0; i < eager.size(); ++i) {
+    auto e = eager[i].to_vector<double>(), k = compiled[i].to_vector<double>();
+    for (size_t j = 0; j < e.size(); ++j) {
+      if (std::isnan(e[j]) && std::isnan(k[j])) continue;
+      if (e[j] == k[j]) continue;
+      double abs_err = std::fabs(e[j] - k[j]);
+      c.max_abs_error = std::max(c.max_abs_error, abs_err);
+      c.max_rel_error = std::max(c.max_rel_error, abs_err / std::max(std::fabs(e[j]), 1e-30));
+    }
+  }
+  return c;
+}
+
+}  // namespace ejit::detail

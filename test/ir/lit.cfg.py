@@ -1,0 +1,22 @@
+# lit configuration for the ejit dialect's IR tests (test/ir/*.mlir).
+import os
+import sys
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "EJIT_IR"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "op_table_coverage.py"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ejit_obj_root, "test", "ir")
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()  # FileCheck, not, count from llvm_tools_dir
+
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+llvm_config.add_tool_substitutions(["ejit-opt"], [config.ejit_tools_dir])
+config.substitutions.append(("%python", sys.executable))
+config.substitutions.append(("%ejit_src", config.ejit_src_root))

@@ -1,0 +1,104 @@
+// jit(): compiled results equal the interpreter's; the cache hits, misses and falls back.
+#include <ejit/jit.h>
+
+#include "test_util.h"
+
+using namespace ejit;
+
+namespace {
+
+/// Max relative difference (with an absolute floor) between two tensors.
+double max_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  REQUIRE(a.dtype() == b.dtype());
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) && std::isnan(y[i])) continue;
+    if (x[i] == y[i]) continue;
+    m = std::max(m, std::fabs(x[i] - y[i]) / std::max(1.0, std::fabs(x[i])));
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("a jitted elementwise chain equals the interpreter and hits the cache", "[jit]") {
+  auto f = jit([](const Tensor& a, const Tensor& b, const Tensor& c) {
+    return exp(a * b) + tanh(c) * 0.5f - a / (1 + b * b);
+  });
+  Tensor a = randn({37, 53}, 1), b = randn({37, 53}, 2), c = randn({53}, 3);
+  Tensor eager = exp(a * b) + tanh(c) * 0.5f - a / (1 + b * b);
+  Tensor first = f(a, b, c);   // miss: eager while recording, then compiled
+  Tensor second = f(a, b, c);  // hit
+  REQUIRE(max_diff(eager, first) == 0);
+  REQUIRE(max_diff(eager, second) < 1e-5);
+  CacheStats s = f.stats();
+  REQUIRE(s.misses == 1);
+  REQUIRE(s.hits == 1);
+  REQUIRE(f.ir(Stage::Ejit).find("ejit.exp") != std::string::npos);
+  REQUIRE(f.ir(Stage::Linalg).find("linalg.generic") != std::string::npos);
+  REQUIRE(f.ir(Stage::LLVM).find("define") != std::string::npos);
+  // A new shape is a new entry; the old one stays valid.
+  Tensor a2 = randn({8}, 4), b2 = randn({8}, 5), c2 = randn({8}, 6);
+  REQUIRE(max_diff(exp(a2 * b2) + tanh(c2) * 0.5f - a2 / (1 + b2 * b2), f(a2, b2, c2)) == 0);
+  f(a2, b2, c2);
+  f(a, b, c);
+  s = f.stats();
+  REQUIRE(s.misses == 2);
+  REQUIRE(s.hits == 3);
+}
+
+TEST_CASE("reductions, softmax and layer norm compile and match", "[jit]") {
+  Tensor x = randn({64, 100}, 7);
+  auto sm = jit([](const Tensor& t) { return softmax(t); });
+  sm(x);
+  REQUIRE(max_diff(softmax(x), sm(x)) < 1e-5);
+  auto ln = jit([](const Tensor& t) { return layer_norm(t); });
+  ln(x);
+  REQUIRE(max_diff(layer_norm(x), ln(x)) < 1e-4);
+  auto red = jit([](const Tensor& t) { return sum(t, {0}) + max(t, {0}) * mean(t, {0}); });
+  red(x);
+  REQUIRE(max_diff(sum(x, {0}) + max(x, {0}) * mean(x, {0}), red(x)) < 1e-5);
+  REQUIRE(red.stats().hits == 1);
+}
+
+TEST_CASE("compare() reports errors and times of both modes", "[jit]") {
+  auto f = jit([](const Tensor& a) { return sigmoid(a) * a; });
+  Comparison c = f.compare(3, randn({1000}, 1));
+  REQUIRE(c.compiled);
+  REQUIRE(c.max_abs_error < 1e-5);
+  REQUIRE(c.interpreted_ms > 0);
+  REQUIRE(c.compiled_ms > 0);
+}
+
+TEST_CASE("host control flow on a traced value keeps the function eager and correct", "[jit]") {
+  auto f = jit([](const Tensor& a) { return sum(a).item<float>() > 0 ? a * 2.f : a * 3.f; });
+  Tensor pos = tensor({1.f, 2.f}), neg = tensor({-1.f, -2.f});
+  REQUIRE(f(pos).to_vector<float>() == std::vector<float>{2.f, 4.f});
+  REQUIRE(f(neg).to_vector<float>() == std::vector<float>{-3.f, -6.f});  // same signature, other branch
+  REQUIRE(f(neg).to_vector<float>() == std::vector<float>{-3.f, -6.f});
+  REQUIRE(f.stats().hits == 0);
+  REQUIRE(f.stats().eager_calls == 2);
+}
+
+TEST_CASE("an op without a CPU lowering falls back to eager execution", "[jit]") {
+  auto f = jit([](const Tensor& a) { return argmax(a, 1); });
+  Tensor x = randn({4, 5}, 2);
+  REQUIRE(f(x).to_vector<int64_t>() == argmax(x, 1).to_vector<int64_t>());
+  REQUIRE(f(x).to_vector<int64_t>() == argmax(x, 1).to_vector<int64_t>());
+  REQUIRE(f.stats().eager_calls == 1);
+  Comparison c = f.compare(1, x);
+  REQUIRE_FALSE(c.compiled);
+  REQUIRE_THAT(c.reason, Catch::Matchers::Contains("argmax"));
+}
+
+TEST_CASE("captured tensors are inputs, read on every call", "[jit]") {
+  Tensor w = full({3}, 2.f);
+  auto f = jit([&w](const Tensor& a) { return a * w; });
+  Tensor x = tensor({1.f, 2.f, 3.f});
+  f(x);
+  REQUIRE(f(x).to_vector<float>() == std::vector<float>{2.f, 4.f, 6.f});
+  w.data<float>()[0] = 10.f;  // the same tensor, new contents
+  REQUIRE(f(x).to_vector<float>() == std::vector<float>{10.f, 4.f, 6.f});
+}
