@@ -15,7 +15,7 @@ class Ejit_UnaryOp<string mnemonic, string name, Type operandType, Type resultTy
                    string rule, string exampleIn, string exampleOut>
     : Ejit_Op<mnemonic> {
   let summary = "elementwise " # mnemonic # " (op table row " # name # ")";
-  let description = "Applies `" # mnemonic # "` to every element, as the eager `ejit::"
+  let description = "\n    Applies `" # mnemonic # "` to every element, as the eager `ejit::"
     # mnemonic # "` does. " # rule # [{ The result has the operand's shape.
 
     Example:
@@ -56,7 +56,7 @@ class Ejit_BinaryOp<string mnemonic, string name, Type operandType, Type resultT
                     string rule, string exampleIn, string exampleOut>
     : Ejit_Op<mnemonic> {
   let summary = "elementwise " # mnemonic # " with broadcasting (op table row " # name # ")";
-  let description = "Applies `" # mnemonic # "` to pairs of elements, as the eager `ejit::"
+  let description = "\n    Applies `" # mnemonic # "` to pairs of elements, as the eager `ejit::"
     # mnemonic # "` does. " # rule # [{ Both operands have the same element type (the
     recorder inserts `ejit.cast` ops to promote them); their shapes broadcast as in NumPy
     to the result shape.
@@ -175,7 +175,7 @@ def Ejit_ConstantOp : Ejit_Op<"constant", [ConstantLike, AllTypesMatch<["value",
 class Ejit_ReduceOp<string mnemonic, string rule, string exampleIn, string exampleOut>
     : Ejit_Op<mnemonic> {
   let summary = mnemonic # " over axes";
-  let description = "Reduces `x` with `" # mnemonic # "` over `axes` (non-negative, "
+  let description = "\n    Reduces `x` with `" # mnemonic # "` over `axes` (non-negative, "
     # "sorted, unique, not empty). " # rule # [{ With `keepdims` the reduced dims stay
     with size 1, otherwise they are removed.
 
@@ -205,7 +205,7 @@ def Ejit_MinOp : Ejit_ReduceOp<"min",
 
 class Ejit_ArgReduceOp<string mnemonic, string rule> : Ejit_Op<mnemonic> {
   let summary = mnemonic # " along one axis";
-  let description = "The i64 index along the single axis in `axes` of the " # rule
+  let description = "\n    The i64 index along the single axis in `axes` of the " # rule
     # [{ (the first one among ties; NaN counts as extreme). Reducing an empty dim is an
     error. With `keepdims` the reduced dim stays with size 1.
 

@@ -1,5 +1,8 @@
-// The ejit ops' verifiers and folders. Elementwise ops get theirs from the op table
-// (include/ejit/ops.def) through X-macros; structural ops are written one by one.
+// The ejit dialect and its ops' verifiers and folders. Elementwise ops get theirs from
+// the op table (include/ejit/ops.def) through X-macros; structural ops are written one
+// by one. (One file: the dialect's registration needs every op class, and each MLIR
+// translation unit costs about 20 s of header parsing here.)
+#include "EjitDialect.h"
 #include "EjitOps.h"
 
 #include "EjitFoldMath.h"
@@ -16,8 +19,38 @@
 using namespace mlir;
 using namespace mlir::ejit;
 
+#include "ejit/EjitOpsDialect.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "ejit/EjitOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Dialect
+//===----------------------------------------------------------------------===//
+
+void EjitDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "ejit/EjitOps.cpp.inc"
+      >();
+}
+
+/// Folded values become `ejit.constant` ops (when they are element attributes of an
+/// ejit tensor type).
+Operation *EjitDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || elements.getType() != type)
+    return nullptr;
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape())
+    return nullptr;
+  Type element = tensor.getElementType();
+  if (!element.isInteger(1) && !element.isInteger(32) && !element.isInteger(64) &&
+      !element.isF32() && !element.isF64())
+    return nullptr;
+  return builder.create<ConstantOp>(loc, tensor, elements);
+}
 
 //===----------------------------------------------------------------------===//
 // Helpers

@@ -128,7 +128,10 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
   std::vector<int64_t> reduced_axes;
   for (int d = 0; d < x.rank(); ++d)
     if (mask[d]) reduced_axes.push_back(d);
-  record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
+  if (reduced_axes.empty())  // nothing to reduce (rank 0): an identity, or a cast for int sums
+    record_op(out.dtype() == x.dtype() ? PrimKind::Reshape : PrimKind::Cast, {x}, out);
+  else
+    record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
   return keepdims ? reshape(out, l.keep_shape) : out;
 }
 

@@ -9,12 +9,18 @@
 #include <fmt/format.h>
 
 #include "../conversion/EjitToLinalg.h"
+#include "../core/parallel.h"
 #include "EjitDialect.h"
 #include "EjitOps.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -113,11 +119,39 @@ bool dump_requested(Stage s) {
          list.find(std::string(",") + names[static_cast<int>(s)] + ",") != std::string::npos;
 }
 
+/// Gives @kernel two leading index arguments (lo, hi). When its body is a single loop nest
+/// whose outer loop is parallel (a fused elementwise trace, say), that loop runs over
+/// [lo, hi) so ejit's pool can call the kernel on chunks; returns the loop's trip count,
+/// or 0 when the kernel must run whole (lo and hi are then ignored).
+int64_t split_outer_loop(mlir::ModuleOp module) {
+  auto kernel = module.lookupSymbol<mlir::func::FuncOp>("kernel");
+  mlir::OpBuilder b(module.getContext());
+  mlir::Location loc = kernel.getLoc();
+  kernel.insertArgument(0, b.getIndexType(), {}, loc);
+  kernel.insertArgument(1, b.getIndexType(), {}, loc);
+  mlir::scf::ParallelOp loop;
+  int loops = 0;
+  bool allocates = false;
+  for (mlir::Operation& op : kernel.getBody().front()) {
+    if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) loop = p, ++loops;
+    else if (llvm::isa<mlir::scf::ForOp, mlir::memref::AllocOp, mlir::memref::CopyOp>(op)) allocates = true;
+  }
+  if (loops != 1 || allocates) return 0;
+  auto lb = mlir::getConstantIntValue(loop.getLowerBound()[0]);
+  auto ub = mlir::getConstantIntValue(loop.getUpperBound()[0]);
+  auto step = mlir::getConstantIntValue(loop.getStep()[0]);
+  if (!lb || !ub || !step || *lb != 0 || *step != 1) return 0;
+  const unsigned n = loop.getNumLoops();
+  loop->setOperand(0, kernel.getArgument(0));
+  loop->setOperand(n, kernel.getArgument(1));
+  return *ub;
+}
+
 /// Calls the JIT'd @kernel with memref descriptors built from ejit tensors.
 class EngineExecutable final : public CpuExecutable {
  public:
-  EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs)
-      : engine_(std::move(engine)), outs_(std::move(outs)) {
+  EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
+      : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
     auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
     if (!fn) throw Error("[jit] compiled module has no kernel entry point");
     fn_ = *fn;
@@ -129,7 +163,7 @@ class EngineExecutable final : public CpuExecutable {
     // One descriptor per memref: {allocated, aligned, offset, sizes..., strides...}.
     const size_t n = inputs.size() + outputs.size();
     std::vector<std::vector<int64_t>> descs(n);
-    std::vector<void*> desc_ptrs(n), args(n);
+    std::vector<void*> desc_ptrs(n), args(n + 2);
     auto fill = [&](size_t i, const Tensor& t) {
       auto& d = descs[i];
       auto ptr = reinterpret_cast<int64_t>(t.raw_data());
@@ -137,18 +171,34 @@ class EngineExecutable final : public CpuExecutable {
       for (int64_t s : t.shape()) d.push_back(s);
       for (int64_t s : strides_of(t.shape())) d.push_back(s);
       desc_ptrs[i] = d.data();
-      args[i] = &desc_ptrs[i];
+      args[i + 2] = &desc_ptrs[i];
     };
     for (size_t i = 0; i < inputs.size(); ++i) fill(i, inputs[i]);
     for (size_t i = 0; i < outputs.size(); ++i) fill(inputs.size() + i, outputs[i]);
-    fn_(args.data());
+    int64_t work = 0;
+    for (const Tensor& o : outputs) work += o.numel();
+    if (extent_ <= 1 || work < 2 * kChunkElements) {
+      int64_t lo = 0, hi = extent_;
+      args[0] = &lo, args[1] = &hi;
+      fn_(args.data());
+      return outputs;
+    }
+    const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent_));
+    parallel_for(extent_, grain, [&](int64_t lo, int64_t hi) {
+      std::vector<void*> a = args;
+      a[0] = &lo, a[1] = &hi;
+      fn_(a.data());
+    });
     return outputs;
   }
+
+  static constexpr int64_t kChunkElements = 1 << 14;
 
  private:
   std::unique_ptr<mlir::ExecutionEngine> engine_;
   std::vector<ValueType> outs_;
   void (*fn_)(void**) = nullptr;
+  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
 };
 
 }  // namespace
@@ -197,10 +247,11 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
                              "func.func(linalg-fuse-elementwise-ops), canonicalize, cse"))
     return fail_with("[jit] fusion failed");
   stage_done(Stage::Fused, *module);
-  if (!run_pipeline(*module, "one-shot-bufferize{bufferize-function-boundaries=1 "
+  if (!run_pipeline(*module, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
                              "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
-                             "buffer-deallocation-pipeline, func.func(convert-linalg-to-loops), canonicalize, cse"))
+                             "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
     return fail_with("[jit] bufferization failed");
+  const int64_t parallel_extent = split_outer_loop(*module);
   stage_done(Stage::Loops, *module);
   {  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm
     mlir::RewritePatternSet patterns(&g.context);
@@ -217,7 +268,13 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
 
   std::string llvm_ir;
   bool want_llvm = keep_ir || dump_requested(Stage::LLVM);
-  auto optimize = mlir::makeOptimizingTransformer(3, 0, nullptr);
+  // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
+  auto tm_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tm_builder) return fail_with("[jit] cannot detect the host CPU: " + llvm::toString(tm_builder.takeError()));
+  tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tm_builder->createTargetMachine();
+  if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
+  auto optimize = mlir::makeOptimizingTransformer(3, 0, tm->get());
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
     if (auto err = optimize(m)) return err;
     if (want_llvm) {
@@ -229,7 +286,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = mlir::ExecutionEngine::create(*module, options);
+  auto engine = mlir::ExecutionEngine::create(*module, options, std::move(*tm));
   if (!engine) {
     std::string err = llvm::toString(engine.takeError());
     return fail_with("[jit] LLVM code generation failed: " + err);
@@ -238,7 +295,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
   std::vector<ValueType> outs;
   for (int o : trace.outputs) outs.push_back(trace.values[o]);
-  result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs));
+  result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
