@@ -213,7 +213,12 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
     diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
     return mlir::success();
   });
+  std::string timings;  // EJIT_LOG=compile: milliseconds per stage
+  auto last = std::chrono::steady_clock::now();
   auto stage_done = [&](Stage s, mlir::Operation* op) {
+    auto now = std::chrono::steady_clock::now();
+    timings += fmt::format(" {}={:.1f}", static_cast<int>(s), std::chrono::duration<double, std::milli>(now - last).count());
+    last = now;
     bool want = dump_requested(s);
     if (!keep_ir && !want) return;
     std::string text = print(op);
@@ -297,6 +302,10 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   for (int o : trace.outputs) outs.push_back(trace.values[o]);
   result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
+    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage (0=ejit .. 4=llvm-dialect):{} llvm+jit={:.1f}\n",
+               trace.nodes.size(), result.milliseconds, timings,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last).count());
   return result;
 }
 
