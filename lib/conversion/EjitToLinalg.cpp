@@ -13,6 +13,9 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::ejit {
+#define GEN_PASS_DEF_CONVERTEJITTOLINALG
+#include "ConversionPasses.h.inc"
+
 namespace {
 
 RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
@@ -347,5 +350,13 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
   populateEjitToLinalgPatterns(patterns);
   return applyPartialConversion(root, target, std::move(patterns));
 }
+
+namespace {
+struct ConvertEjitToLinalg : impl::ConvertEjitToLinalgBase<ConvertEjitToLinalg> {
+  void runOnOperation() override {
+    if (failed(lowerEjitToLinalg(getOperation()))) signalPassFailure();
+  }
+};
+}  // namespace
 
 }  // namespace mlir::ejit

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
 
 namespace mlir::ejit {
 
@@ -10,5 +11,11 @@ namespace mlir::ejit {
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns);
 /// Applies them to `root`; fails, with a diagnostic naming the op, if any ejit op remains.
 LogicalResult lowerEjitToLinalg(Operation* root);
+
+#define GEN_PASS_DECL
+#include "ConversionPasses.h.inc"
+/// Registers convert-ejit-to-linalg (for ejit-opt).
+#define GEN_PASS_REGISTRATION
+#include "ConversionPasses.h.inc"
 
 }  // namespace mlir::ejit

@@ -3,6 +3,7 @@
 // lit tests in test/ir).
 #include "EjitDialect.h"
 #include "EjitPasses.h"
+#include "EjitToLinalg.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -109,6 +110,7 @@ static void registerDialects(DialectRegistry &registry) {
 int main(int argc, char **argv) {
   registerAllPasses();
   ejit::registerEjitPasses();
+  ejit::registerEjitConversionPasses();
 
   DialectRegistry registry;
   registerDialects(registry);

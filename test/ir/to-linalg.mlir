@@ -1,0 +1,88 @@
+// RUN: ejit-opt %s --convert-ejit-to-linalg --split-input-file | FileCheck %s
+// The ejit -> linalg lowering: one check group per op family.
+
+// CHECK-LABEL: func.func @unary
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: math.exp
+// CHECK-NOT: ejit.
+func.func @unary(%arg0: tensor<4x3xf32>) -> tensor<4x3xf32> {
+  %0 = ejit.exp %arg0 : tensor<4x3xf32> -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// Broadcast operands are collapsed, so every indexing map is a projected permutation.
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @broadcast
+// CHECK: %[[C:.*]] = tensor.collapse_shape %arg1 {{\[\[}}0, 1]] : tensor<4x1xf32> into tensor<4xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[ROW]], #[[COL]], #[[ID]]]
+// CHECK-SAME: ins(%arg0, %[[C]] : tensor<3xf32>, tensor<4xf32>)
+// CHECK: arith.addf
+func.func @broadcast(%arg0: tensor<3xf32>, %arg1: tensor<4x1xf32>) -> tensor<4x3xf32> {
+  %0 = ejit.add %arg0, %arg1 : tensor<3xf32>, tensor<4x1xf32> -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @int_mod
+// CHECK: arith.remsi
+// CHECK: arith.select
+func.func @int_mod(%arg0: tensor<5xi32>, %arg1: tensor<5xi32>) -> tensor<5xi32> {
+  %0 = ejit.mod %arg0, %arg1 : tensor<5xi32>, tensor<5xi32> -> tensor<5xi32>
+  return %0 : tensor<5xi32>
+}
+
+// -----
+
+// Reductions: a filled init and a reduction loop; integer sums accumulate in i64.
+// CHECK-LABEL: func.func @sum_rows
+// CHECK: %[[Z:.*]] = arith.constant 0 : i64
+// CHECK: linalg.fill ins(%[[Z]] : i64)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.extsi
+// CHECK: arith.addi
+func.func @sum_rows(%arg0: tensor<4x3xi32>) -> tensor<4xi64> {
+  %0 = ejit.sum %arg0 {axes = array<i64: 1>, keepdims = false} : tensor<4x3xi32> -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @max_cols
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: iterator_types = ["reduction", "parallel"]
+// CHECK: arith.maximumf
+func.func @max_cols(%arg0: tensor<4x3xf32>) -> tensor<3xf32> {
+  %0 = ejit.max %arg0 {axes = array<i64: 0>, keepdims = false} : tensor<4x3xf32> -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @shapes
+// CHECK: tensor.collapse_shape
+// CHECK: tensor.expand_shape
+// CHECK: linalg.transpose
+// CHECK: linalg.matmul
+func.func @shapes(%arg0: tensor<2x3xf32>, %arg1: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %0 = ejit.reshape %arg0 : tensor<2x3xf32> -> tensor<3x2xf32>
+  %1 = ejit.permute %0 {perm = array<i64: 1, 0>} : tensor<3x2xf32> -> tensor<2x3xf32>
+  %2 = ejit.matmul %1, %0 : tensor<2x3xf32>, tensor<3x2xf32> -> tensor<2x2xf32>
+  return %2 : tensor<2x2xf32>
+}
+
+// -----
+
+// Casts saturate and map NaN to 0, as the interpreter does.
+// CHECK-LABEL: func.func @cast
+// CHECK: arith.cmpf uno
+// CHECK: arith.fptosi
+// CHECK: arith.select
+func.func @cast(%arg0: tensor<4xf32>) -> tensor<4xi32> {
+  %0 = ejit.cast %arg0 : tensor<4xf32> -> tensor<4xi32>
+  return %0 : tensor<4xi32>
+}
