@@ -9,14 +9,21 @@
 #include <fmt/format.h>
 
 #include "../conversion/EjitToLinalg.h"
+#include "../core/allocator.h"
 #include "../core/parallel.h"
 #include "EjitDialect.h"
 #include "EjitOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -119,32 +126,101 @@ bool dump_requested(Stage s) {
          list.find(std::string(",") + names[static_cast<int>(s)] + ",") != std::string::npos;
 }
 
-/// Gives @kernel two leading index arguments (lo, hi). When its body is a single loop nest
-/// whose outer loop is parallel (a fused elementwise trace, say), that loop runs over
-/// [lo, hi) so ejit's pool can call the kernel on chunks; returns the loop's trip count,
-/// or 0 when the kernel must run whole (lo and hi are then ignored).
+/// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
+/// top-level loop run only over [lo, hi) of its outer dimension, so that ejit's pool can
+/// call the kernel on chunks of rows. Safe means: the body is parallel loops with the same
+/// outer trip count (plus allocations and constants), and every access to a buffer the
+/// kernel writes uses the outer induction variable as its first index — then row i of
+/// every output depends only on row i of every temporary (fused elementwise traces,
+/// row-wise softmax and layer norm). Returns the trip count, or 0 when the kernel must run
+/// whole (lo and hi are then ignored).
 int64_t split_outer_loop(mlir::ModuleOp module) {
   auto kernel = module.lookupSymbol<mlir::func::FuncOp>("kernel");
   mlir::OpBuilder b(module.getContext());
   mlir::Location loc = kernel.getLoc();
   kernel.insertArgument(0, b.getIndexType(), {}, loc);
   kernel.insertArgument(1, b.getIndexType(), {}, loc);
-  mlir::scf::ParallelOp loop;
-  int loops = 0;
-  bool allocates = false;
+  // The buffer a view (expand/collapse_shape) looks at.
+  auto root = [](mlir::Value v) {
+    while (mlir::Operation* def = v.getDefiningOp()) {
+      if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(def)) v = e.getSrc();
+      else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(def)) v = c.getSrc();
+      else break;
+    }
+    return v;
+  };
+  auto is_temporary = [&](mlir::Value v) { return root(v).getDefiningOp<mlir::memref::AllocOp>() != nullptr; };
+  auto same_rows = [](mlir::Value view, mlir::Value src) {  // dim 0 still means "row"
+    auto a = llvm::cast<mlir::MemRefType>(view.getType()), s = llvm::cast<mlir::MemRefType>(src.getType());
+    return a.getRank() > 0 && s.getRank() > 0 && a.getDimSize(0) == s.getDimSize(0);
+  };
+  std::vector<mlir::scf::ParallelOp> loops;
+  std::optional<int64_t> extent;
+  llvm::DenseSet<mlir::Value> written;  // roots of buffers the kernel writes
   for (mlir::Operation& op : kernel.getBody().front()) {
-    if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) loop = p, ++loops;
-    else if (llvm::isa<mlir::scf::ForOp, mlir::memref::AllocOp, mlir::memref::CopyOp>(op)) allocates = true;
+    if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) {
+      auto lb = mlir::getConstantIntValue(p.getLowerBound()[0]);
+      auto ub = mlir::getConstantIntValue(p.getUpperBound()[0]);
+      auto step = mlir::getConstantIntValue(p.getStep()[0]);
+      if (!lb || !ub || !step || *lb != 0 || *step != 1 || (extent && *extent != *ub)) return 0;
+      extent = *ub;
+      loops.push_back(p);
+    } else if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) {
+      if (!same_rows(e.getResult(), e.getSrc())) return 0;
+    } else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(op)) {
+      if (!same_rows(c.getResult(), c.getSrc())) return 0;
+    } else if (auto cp = llvm::dyn_cast<mlir::memref::CopyOp>(op)) {
+      // A whole-buffer copy is fine between per-call temporaries (rows outside [lo, hi)
+      // are never read), never into an output.
+      if (!is_temporary(cp.getTarget())) return 0;
+      written.insert(root(cp.getTarget()));
+    } else if (!llvm::isa<mlir::memref::AllocOp, mlir::memref::DeallocOp, mlir::arith::ConstantOp,
+                          mlir::func::ReturnOp>(op)) {
+      return 0;
+    }
   }
-  if (loops != 1 || allocates) return 0;
-  auto lb = mlir::getConstantIntValue(loop.getLowerBound()[0]);
-  auto ub = mlir::getConstantIntValue(loop.getUpperBound()[0]);
-  auto step = mlir::getConstantIntValue(loop.getStep()[0]);
-  if (!lb || !ub || !step || *lb != 0 || *step != 1) return 0;
-  const unsigned n = loop.getNumLoops();
-  loop->setOperand(0, kernel.getArgument(0));
-  loop->setOperand(n, kernel.getArgument(1));
-  return *ub;
+  if (loops.empty()) return 0;
+  bool unknown_access = false;
+  for (mlir::scf::ParallelOp p : loops)
+    p.walk([&](mlir::Operation* op) {
+      if (auto st = llvm::dyn_cast<mlir::memref::StoreOp>(op)) written.insert(root(st.getMemRef()));
+      else if (!llvm::isa<mlir::memref::LoadOp>(op) && llvm::isa_and_nonnull<mlir::memref::MemRefDialect>(op->getDialect()))
+        unknown_access = true;
+    });
+  if (unknown_access) return 0;
+  for (mlir::scf::ParallelOp p : loops) {
+    mlir::Value iv = p.getInductionVars()[0];
+    bool rowwise = true;
+    p.walk([&](mlir::Operation* op) {
+      mlir::Value m;
+      mlir::ValueRange idx;
+      if (auto ld = llvm::dyn_cast<mlir::memref::LoadOp>(op)) m = ld.getMemRef(), idx = ld.getIndices();
+      else if (auto st = llvm::dyn_cast<mlir::memref::StoreOp>(op)) m = st.getMemRef(), idx = st.getIndices();
+      else return;
+      if (written.contains(root(m)) && (idx.empty() || idx[0] != iv)) rowwise = false;
+    });
+    if (!rowwise) return 0;
+  }
+  for (mlir::scf::ParallelOp p : loops) {
+    const unsigned n = p.getNumLoops();
+    p->setOperand(0, kernel.getArgument(0));
+    p->setOperand(n, kernel.getArgument(1));
+  }
+  return *extent;
+}
+
+/// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
+/// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
+void* jit_malloc(size_t n) {
+  size_t capacity;
+  char* p = static_cast<char*>(cpu_allocate(n + 64, &capacity));
+  *reinterpret_cast<size_t*>(p) = capacity;
+  return p + 64;
+}
+void jit_free(void* ptr) {
+  if (!ptr) return;
+  char* p = static_cast<char*>(ptr) - 64;
+  cpu_deallocate(p, *reinterpret_cast<size_t*>(p));
 }
 
 /// Calls the JIT'd @kernel with memref descriptors built from ejit tensors.
@@ -152,6 +228,12 @@ class EngineExecutable final : public CpuExecutable {
  public:
   EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
       : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
+    engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_malloc), llvm::JITSymbolFlags::Exported};
+      map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
+      return map;
+    });
     auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
     if (!fn) throw Error("[jit] compiled module has no kernel entry point");
     fn_ = *fn;
@@ -248,9 +330,17 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   stage_done(Stage::Ejit, *module);
   if (mlir::failed(mlir::ejit::lowerEjitToLinalg(*module))) return fail_with("[jit] an op has no CPU lowering yet");
   stage_done(Stage::Linalg, *module);
-  if (!run_pipeline(*module, "inline, symbol-dce, canonicalize, cse, "
-                             "func.func(linalg-fuse-elementwise-ops), canonicalize, cse"))
-    return fail_with("[jit] fusion failed");
+  if (!run_pipeline(*module, "inline, symbol-dce, canonicalize, cse")) return fail_with("[jit] inlining failed");
+  {  // Elementwise fusion without upstream's reshape propagation, which would re-express
+     // row-wise kernels over expanded (n, 1, m) shapes and defeat row chunking.
+    mlir::RewritePatternSet patterns(&g.context);
+    mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
+    mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*module, std::move(patterns))))
+      return fail_with("[jit] fusion failed");
+  }
+  if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
   stage_done(Stage::Fused, *module);
   if (!run_pipeline(*module, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
                              "function-boundary-type-conversion=identity-layout-map}, canonicalize, "

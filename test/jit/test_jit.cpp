@@ -102,3 +102,25 @@ TEST_CASE("captured tensors are inputs, read on every call", "[jit]") {
   w.data<float>()[0] = 10.f;  // the same tensor, new contents
   REQUIRE(f(x).to_vector<float>() == std::vector<float>{10.f, 4.f, 6.f});
 }
+
+TEST_CASE("large kernels run on row chunks and still match", "[jit]") {
+  // Big enough (>= 32K output elements) for the pool to split kernels into row chunks.
+  Tensor x = randn({301, 203}, 9), col = randn({301, 1}, 10), row = randn({203}, 11);
+  auto fns = std::vector<std::pair<const char*, std::function<Tensor(const Tensor&)>>>{
+      {"softmax", [](const Tensor& t) { return softmax(t); }},
+      {"layer_norm", [](const Tensor& t) { return layer_norm(t); }},
+      {"log_softmax rows", [](const Tensor& t) { return log_softmax(t, 1); }},
+      {"softmax over columns (not row-wise)", [](const Tensor& t) { return softmax(t, 0); }},
+      {"column sums broadcast back", [](const Tensor& t) { return t - sum(t, {0}, true) * 0.01f; }},
+  };
+  for (auto& [what, fn] : fns) {
+    INFO(what);
+    auto f = jit([fn = fn](const Tensor& t) { return fn(t); });
+    f(x);
+    REQUIRE(max_diff(fn(x), f(x)) < 1e-5);
+    REQUIRE(f.stats().hits == 1);
+  }
+  auto g = jit([](const Tensor& t, const Tensor& c, const Tensor& r) { return tanh(t * c + r) / (1 + exp(-t)); });
+  g(x, col, row);
+  REQUIRE(max_diff(tanh(x * col + row) / (1 + exp(-x)), g(x, col, row)) < 1e-5);
+}
