@@ -206,8 +206,13 @@ Value buildReduceInit(OpBuilder& b, Location loc, StringRef kind, Type t) {
 Value buildReduceStep(OpBuilder& b, Location loc, StringRef kind, Value acc, Value x) {
   Type t = acc.getType();
   bool fl = isa<FloatType>(t), bo = isBool(t);
-  if (kind == "sum") return fl ? Value(b.create<arith::AddFOp>(loc, acc, x)) : b.create<arith::AddIOp>(loc, acc, x);
-  if (kind == "prod") return fl ? Value(b.create<arith::MulFOp>(loc, acc, x)) : b.create<arith::MulIOp>(loc, acc, x);
+  // Float sums and products may be reassociated: LLVM then accumulates them in vector
+  // lanes (vectorized, and more accurate than one running scalar).
+  auto reassoc = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc);
+  if (kind == "sum")
+    return fl ? Value(b.create<arith::AddFOp>(loc, acc, x, reassoc)) : b.create<arith::AddIOp>(loc, acc, x);
+  if (kind == "prod")
+    return fl ? Value(b.create<arith::MulFOp>(loc, acc, x, reassoc)) : b.create<arith::MulIOp>(loc, acc, x);
   if (kind == "max") {
     if (fl) return b.create<arith::MaximumFOp>(loc, acc, x);
     return bo ? Value(b.create<arith::OrIOp>(loc, acc, x)) : b.create<arith::MaxSIOp>(loc, acc, x);
