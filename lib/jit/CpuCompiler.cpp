@@ -369,7 +369,8 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   auto tm = tm_builder->createTargetMachine();
   if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
-  auto optimize = mlir::makeOptimizingTransformer(3, 0, tm->get());
+  const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
+  auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, tm->get());
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
     if (auto err = optimize(m)) return err;
     if (want_llvm) {
