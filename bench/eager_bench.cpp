@@ -18,21 +18,10 @@
 #include "machine_peaks.h"
 
 using namespace ejit;
+using bench::median_ms;
 
 namespace {
 
-/// Median wall time of `reps` runs of f, in milliseconds (one warm-up run first).
-template <class F> double median_ms(int reps, F&& f) {
-  f();
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
 
 void section(const char* title) { fmt::print("\n== {} ==\n", title); }
 

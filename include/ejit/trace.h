@@ -22,6 +22,9 @@ struct ValueType {
   friend bool operator==(const ValueType&, const ValueType&) = default;
 };
 
+/// The MLIR type of a trace value: "tensor<2x3xf32>", or "memref<2x3xf32>" when memref.
+std::string mlir_type(const ValueType& v, bool memref = false);
+
 /// One primitive: value ids in, one value id out, attributes.
 struct TraceNode {
   NodeKind kind;

@@ -45,18 +45,8 @@
 namespace ejit::detail {
 namespace {
 
-const char* kElementTypes[] = {"i1", "i32", "i64", "f32", "f64"};
-
-std::string memref_type(const ValueType& v) {
-  std::string s = "memref<";
-  for (int64_t d : v.shape) s += std::to_string(d) + "x";
-  return s + kElementTypes[static_cast<int>(v.dtype)] + ">";
-}
-std::string tensor_type(const ValueType& v) {
-  std::string s = "tensor<";
-  for (int64_t d : v.shape) s += std::to_string(d) + "x";
-  return s + kElementTypes[static_cast<int>(v.dtype)] + ">";
-}
+std::string memref_type(const ValueType& v) { return mlir_type(v, /*memref=*/true); }
+std::string tensor_type(const ValueType& v) { return mlir_type(v); }
 
 /// The trace as a private function plus @kernel(inputs..., outputs...) on memrefs that
 /// calls it and writes each result into its output buffer (destination passing).

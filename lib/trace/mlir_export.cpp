@@ -15,11 +15,7 @@ const char* element_type(DType t) {
   return names[static_cast<int>(t)];
 }
 
-std::string type_str(const ValueType& v) {
-  std::string s = "tensor<";
-  for (int64_t d : v.shape) s += std::to_string(d) + "x";
-  return s + element_type(v.dtype) + ">";
-}
+std::string type_str(const ValueType& v) { return mlir_type(v); }
 
 std::string element_str(const Tensor& t, int64_t i) {
   const char* p = static_cast<const char*>(t.raw_data()) + i * itemsize(t.dtype());
@@ -84,6 +80,12 @@ const char* reduce_name(uint8_t sub) {
 }
 
 }  // namespace
+
+std::string mlir_type(const ValueType& v, bool memref) {
+  std::string s = memref ? "memref<" : "tensor<";
+  for (int64_t d : v.shape) s += std::to_string(d) + "x";
+  return s + element_type(v.dtype) + ">";
+}
 
 std::string Trace::to_mlir(std::string_view function_name) const {
   std::vector<std::string> names(values.size());
