@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ejit/tensor.h"
+#include "ejit/trace.h"
 
 namespace ejit {
 
@@ -32,6 +33,12 @@ struct Comparison {
   bool compiled = false;  // false when this signature runs eagerly (see reason)
   std::string reason;
 };
+
+/// Parses ejit-dialect MLIR text (as Trace::to_mlir writes it) back into a Trace; throws
+/// ejit::Error with the parser's line and column on malformed input.
+Trace parse_trace(std::string_view mlir_text);
+/// Reads a trace saved with Trace::save.
+Trace load_trace(const std::string& path);
 
 namespace detail {
 

@@ -28,6 +28,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, Scalar b);
 Tensor where(const Tensor& cond, Scalar a, const Tensor& b);
+/// Two C++ scalars give the default dtype of their category (f32, i64 or bool).
+Tensor where(const Tensor& cond, Scalar a, Scalar b);
 /// Converts to another dtype (floats to ints truncate toward zero; non-zero is true).
 Tensor cast(const Tensor& x, DType dtype);
 

@@ -29,6 +29,10 @@ Tensor scalar_operand(Scalar s) {
 
 DType result_type(const Tensor& a, const Tensor& b) {
   bool wa = a.impl()->weak, wb = b.impl()->weak;
+  if (wa && wb) {  // two C++ scalars: the default dtype of the higher category
+    int c = std::max(category(a.dtype()), category(b.dtype()));
+    return c == 2 ? kDefaultFloat : c == 1 ? DType::I64 : DType::Bool;
+  }
   if (wa == wb) return promote_types(a.dtype(), b.dtype());
   DType strong = wa ? b.dtype() : a.dtype(), weak = wa ? a.dtype() : b.dtype();
   if (category(weak) <= category(strong)) return strong;

@@ -131,5 +131,6 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
 
 Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, scalar_operand(b)); }
 Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, scalar_operand(a), b); }
+Tensor where(const Tensor& cond, Scalar a, Scalar b) { return where(cond, scalar_operand(a), scalar_operand(b)); }
 
 }  // namespace ejit

@@ -124,3 +124,26 @@ TEST_CASE("large kernels run on row chunks and still match", "[jit]") {
   g(x, col, row);
   REQUIRE(max_diff(tanh(x * col + row) / (1 + exp(-x)), g(x, col, row)) < 1e-5);
 }
+
+TEST_CASE("traces round-trip through MLIR text and files", "[jit][trace]") {
+  Recorder rec;
+  Tensor a = randn({3, 4}, 1), i = tensor({2, 0});
+  rec.add_inputs({a, i});
+  Tensor out = softmax(a) + take(a, i, 0).sum({0}) + pad(a, {{1, 0}, {0, 0}}, 2.f).slice(0, 1, {}) +
+               concat({a, a}, 0).slice(0, 0, 3) * where(a > 0.f, 1.f, -1.f) + cast(a, DType::I32).astype(DType::F32) +
+               matmul(a, transpose(a)).sum({1}, true) + permute(broadcast_to(a, {2, 3, 4}), {0, 2, 1}).sum({0, 2}).reshape({1, 4}) +
+               argmax(a, 1).astype(DType::F32).reshape({3, 1}) + gather(a, tensor<int64_t>({1, 0, 3}, {3, 1}), 1);
+  Trace t = rec.finish({out});
+  Trace back = parse_trace(t.to_mlir());
+  REQUIRE(back.same_structure(t));
+  REQUIRE(back.hash() == t.hash());
+  std::string path = "/tmp/ejit_trace_roundtrip.mlir";
+  t.save(path);
+  REQUIRE(load_trace(path).same_structure(t));
+}
+
+TEST_CASE("malformed trace files give a clear error with the position", "[jit][trace]") {
+  REQUIRE_THROWS_WITH(parse_trace("func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {\n  %0 = ejit.exp %a : tensor<3xf32> -> tensor<2xf32>\n  return %0 : tensor<2xf32>\n}\n"),
+                      Catch::Matchers::StartsWith("[load_trace] not valid ejit IR") && Catch::Matchers::Contains(":2:"));
+  REQUIRE_THROWS_WITH(load_trace("/nonexistent/trace.mlir"), Catch::Matchers::StartsWith("[load_trace] cannot open"));
+}

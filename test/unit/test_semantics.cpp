@@ -59,6 +59,9 @@ TEST_CASE("broadcasting follows NumPy", "[semantics][kernels]") {
   // where broadcasts all three operands.
   check_values(where(tensor({true, false}).reshape({2, 1}), tensor({1.f, 2.f, 3.f}), 0.f), {1, 2, 3, 0, 0, 0});
   check_values(where(tensor({1.f, 0.f, -2.f}) , 5, tensor({7, 8, 9})), {5, 8, 5});
+  REQUIRE(where(tensor({true, false}), 1.5, -1.0).dtype() == DType::F32);
+  check_values(where(tensor({true, false}), 1.5, -1.0), {1.5, -1.0});
+  REQUIRE(where(tensor({true}), 1, 2).dtype() == DType::I64);
 }
 
 TEST_CASE("mod takes the sign of the divisor; integer mod by zero is 0", "[semantics][kernels]") {
