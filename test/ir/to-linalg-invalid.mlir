@@ -1,8 +1,17 @@
-// RUN: ejit-opt %s --convert-ejit-to-linalg --verify-diagnostics
+// RUN: ejit-opt %s --convert-ejit-to-linalg --verify-diagnostics --split-input-file
 // An op without a lowering makes the conversion fail and names the op.
 
 func.func @argmax(%arg0: tensor<4x3xf32>) -> tensor<4xi64> {
   // expected-error @+1 {{failed to legalize operation 'ejit.argmax'}}
   %0 = ejit.argmax %arg0 {axes = array<i64: 1>, keepdims = false} : tensor<4x3xf32> -> tensor<4xi64>
   return %0 : tensor<4xi64>
+}
+
+// -----
+
+// matmul stays on the BLAS (eagerly) unless EJIT_CODEGEN_MATMUL=1.
+func.func @matmul(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
+  // expected-error @+1 {{failed to legalize operation 'ejit.matmul'}}
+  %0 = ejit.matmul %a, %b : tensor<2x3xf32>, tensor<3x2xf32> -> tensor<2x2xf32>
+  return %0 : tensor<2x2xf32>
 }

@@ -1,4 +1,4 @@
-// RUN: ejit-opt %s --convert-ejit-to-linalg --split-input-file | FileCheck %s
+// RUN: env EJIT_CODEGEN_MATMUL=1 ejit-opt %s --convert-ejit-to-linalg --split-input-file | FileCheck %s
 // The ejit -> linalg lowering: one check group per op family.
 
 // CHECK-LABEL: func.func @unary

@@ -91,6 +91,13 @@ TEST_CASE("an op without a CPU lowering falls back to eager execution", "[jit]")
   Comparison c = f.compare(1, x);
   REQUIRE_FALSE(c.compiled);
   REQUIRE_THAT(c.reason, Catch::Matchers::Contains("argmax"));
+  // matmul stays on the BLAS: compiled loops would be far slower (docs/DESIGN-NOTES.md).
+  auto mm = jit([](const Tensor& p, const Tensor& q) { return relu(matmul(p, q)); });
+  Tensor p = randn({8, 6}, 3), q = randn({6, 5}, 4);
+  REQUIRE(mm(p, q).to_vector<float>() == relu(matmul(p, q)).to_vector<float>());
+  Comparison cm = mm.compare(1, p, q);
+  REQUIRE_FALSE(cm.compiled);
+  REQUIRE_THAT(cm.reason, Catch::Matchers::Contains("matmul"));
 }
 
 TEST_CASE("captured tensors are inputs, read on every call", "[jit]") {
