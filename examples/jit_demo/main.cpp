@@ -22,9 +22,8 @@ void report(const char* what, const Comparison& c) {
 }
 
 Stage parse_stage(const std::string& s) {
-  const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
-  for (int i = 0; i < 6; ++i)
-    if (s == names[i]) return static_cast<Stage>(i);
+  for (int i = 0; i < kNumStages; ++i)
+    if (s == stage_name(static_cast<Stage>(i))) return static_cast<Stage>(i);
   throw Error("[jit_demo] unknown stage '" + s + "'");
 }
 

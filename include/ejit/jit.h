@@ -17,6 +17,13 @@ namespace ejit {
 
 /// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm or all).
 enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM };
+inline constexpr int kNumStages = 6;
+
+/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm").
+constexpr const char* stage_name(Stage s) {
+  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
+  return names[static_cast<int>(s)];
+}
 
 /// Counters of one jitted function's cache.
 struct CacheStats {

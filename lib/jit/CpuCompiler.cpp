@@ -110,10 +110,8 @@ std::string print(mlir::Operation* op) {
 bool dump_requested(Stage s) {
   const char* env = std::getenv("EJIT_DUMP");
   if (!env) return false;
-  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
   std::string list = std::string(",") + env + ",";
-  return list.find(",all,") != std::string::npos ||
-         list.find(std::string(",") + names[static_cast<int>(s)] + ",") != std::string::npos;
+  return list.find(",all,") != std::string::npos || list.find(std::string(",") + stage_name(s) + ",") != std::string::npos;
 }
 
 /// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
@@ -289,13 +287,12 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   auto last = std::chrono::steady_clock::now();
   auto stage_done = [&](Stage s, mlir::Operation* op) {
     auto now = std::chrono::steady_clock::now();
-    timings += fmt::format(" {}={:.1f}", static_cast<int>(s), std::chrono::duration<double, std::milli>(now - last).count());
+    timings += fmt::format(" {}={:.1f}", stage_name(s), std::chrono::duration<double, std::milli>(now - last).count());
     last = now;
     bool want = dump_requested(s);
     if (!keep_ir && !want) return;
     std::string text = print(op);
-    constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
-    if (want) fmt::print(stderr, "// ----- EJIT_DUMP stage {} -----\n{}\n", names[static_cast<int>(s)], text);
+    if (want) fmt::print(stderr, "// ----- EJIT_DUMP stage {} -----\n{}\n", stage_name(s), text);
     if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
   };
   auto fail_with = [&](std::string what) {
@@ -384,7 +381,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
-    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage (0=ejit .. 4=llvm-dialect):{} llvm+jit={:.1f}\n",
+    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm+jit={:.1f}\n",
                trace.nodes.size(), result.milliseconds, timings,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last).count());
   return result;

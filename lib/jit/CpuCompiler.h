@@ -21,7 +21,7 @@ class CpuExecutable {
 struct CompileResult {
   std::unique_ptr<CpuExecutable> executable;  // null when compilation failed
   std::string error;                           // why, naming the op
-  std::array<std::string, 6> ir;               // per Stage, when requested
+  std::array<std::string, kNumStages> ir;               // per Stage, when requested
   double milliseconds = 0;
 };
 

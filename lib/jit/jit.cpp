@@ -70,7 +70,7 @@ struct JitCore::Impl {
     std::string eager_reason;
     std::vector<int> arg_of_input;    // per trace input: argument index, or -1 for a captured tensor
     std::vector<Tensor> captured;     // per trace input (undefined where it is an argument)
-    std::array<std::string, 6> ir;
+    std::array<std::string, kNumStages> ir;
   };
 
   Fn fn;
