@@ -85,4 +85,12 @@ class Recorder {
 /// True while a Recorder is active on this thread.
 bool is_recording();
 
+/// Runs the trace with the eager ops on `inputs` (bound to trace.inputs in order) and
+/// returns its outputs: the interpreter for traces loaded from files. Throws ejit::Error
+/// when the inputs' count, shapes or dtypes differ from the trace's.
+std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs);
+
+/// Throws ejit::Error "[op] ..." unless `inputs` match the trace's input shapes and dtypes.
+void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, std::string_view op = "eval_trace");
+
 }  // namespace ejit
