@@ -1,6 +1,7 @@
 // ejit: the one header an application includes.
 #pragma once
 
+#include "ejit/autodiff.h"
 #include "ejit/dtype.h"
 #include "ejit/error.h"
 #include "ejit/format.h"
@@ -10,3 +11,4 @@
 #include "ejit/shape.h"
 #include "ejit/tensor.h"
 #include "ejit/trace.h"
+#include "ejit/variable.h"

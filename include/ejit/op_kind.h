@@ -12,48 +12,48 @@ enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
 enum class BinaryKind : uint8_t { Arith, ArithNoBool, Div, Compare, Logical };
 
 enum class UnaryOp : uint8_t {
-#define EJIT_UNARY_OP(Name, name, Kind, expr) Name,
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Name,
 #include "ejit/ops.def"
 };
 enum class BinaryOp : uint8_t {
-#define EJIT_BINARY_OP(Name, name, Kind, expr) Name,
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) Name,
 #include "ejit/ops.def"
 };
 
 inline constexpr int kNumUnaryOps = 0
-#define EJIT_UNARY_OP(Name, name, Kind, expr) +1
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) +1
 #include "ejit/ops.def"
     ;
 inline constexpr int kNumBinaryOps = 0
-#define EJIT_BINARY_OP(Name, name, Kind, expr) +1
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) +1
 #include "ejit/ops.def"
     ;
 
 /// The op's public name ("exp").
 constexpr std::string_view name(UnaryOp op) {
   constexpr std::string_view names[] = {
-#define EJIT_UNARY_OP(Name, name, Kind, expr) #name,
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) #name,
 #include "ejit/ops.def"
   };
   return names[static_cast<int>(op)];
 }
 constexpr std::string_view name(BinaryOp op) {
   constexpr std::string_view names[] = {
-#define EJIT_BINARY_OP(Name, name, Kind, expr) #name,
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) #name,
 #include "ejit/ops.def"
   };
   return names[static_cast<int>(op)];
 }
 constexpr UnaryKind kind(UnaryOp op) {
   constexpr UnaryKind kinds[] = {
-#define EJIT_UNARY_OP(Name, name, Kind, expr) UnaryKind::Kind,
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) UnaryKind::Kind,
 #include "ejit/ops.def"
   };
   return kinds[static_cast<int>(op)];
 }
 constexpr BinaryKind kind(BinaryOp op) {
   constexpr BinaryKind kinds[] = {
-#define EJIT_BINARY_OP(Name, name, Kind, expr) BinaryKind::Kind,
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) BinaryKind::Kind,
 #include "ejit/ops.def"
   };
   return kinds[static_cast<int>(op)];

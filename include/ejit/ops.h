@@ -13,8 +13,8 @@
 namespace ejit {
 
 // ---- elementwise (one declaration per ops.def row) ----
-#define EJIT_UNARY_OP(Name, name, Kind, expr) Tensor name(const Tensor& x);
-#define EJIT_BINARY_OP(Name, name, Kind, expr) \
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Tensor name(const Tensor& x);
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) \
   Tensor name(const Tensor& a, const Tensor& b); \
   Tensor name(const Tensor& a, Scalar b);        \
   Tensor name(Scalar a, const Tensor& b);

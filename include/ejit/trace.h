@@ -79,7 +79,6 @@ class Recorder {
   class Observer;
   Observer* observer_;
   std::vector<Tensor> input_tensors_;
-  void* previous_;
 };
 
 /// True while a Recorder is active on this thread.

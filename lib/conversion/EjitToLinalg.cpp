@@ -337,8 +337,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
 
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
   MLIRContext* ctx = patterns.getContext();
-#define EJIT_UNARY_OP(Name, name, Kind, expr) patterns.add<UnaryLowering<Name##Op>>(ctx, ::ejit::UnaryOp::Name);
-#define EJIT_BINARY_OP(Name, name, Kind, expr) patterns.add<BinaryLowering<Name##Op>>(ctx, ::ejit::BinaryOp::Name);
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) patterns.add<UnaryLowering<Name##Op>>(ctx, ::ejit::UnaryOp::Name);
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) patterns.add<BinaryLowering<Name##Op>>(ctx, ::ejit::BinaryOp::Name);
 #include "ejit/ops.def"
   patterns.add<ReduceLowering<SumOp>>(ctx, "sum");
   patterns.add<ReduceLowering<ProdOp>>(ctx, "prod");

@@ -87,6 +87,7 @@ Value buildUnary(OpBuilder& b, Location loc, UnaryOp op, Value x, std::string* w
       Value e = b.create<arith::AddFOp>(loc, one(), b.create<math::ErfOp>(loc, s));
       return b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, x, constantLike(b, loc, t, 0.5)), e);
     }
+    case UnaryOp::Erf: return b.create<math::ErfOp>(loc, x);
     case UnaryOp::LogicalNot: {
       Value tr = truth(b, loc, x);
       return b.create<arith::XOrIOp>(loc, tr, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));

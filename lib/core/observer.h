@@ -1,7 +1,10 @@
-// The hook through which ops report themselves to a recorder on the same thread.
+// The hook through which ops report themselves to recorders and gradient tapes on the
+// same thread.
 //
-// lib/interp calls record_op() after each primitive executes; lib/trace installs the
-// observer. Core knows nothing about traces, interp nothing about the recorder.
+// lib/interp calls record_op() after each primitive executes; lib/trace (Recorder) and
+// lib/autodiff (GradientTape) install observers. Several can be active at once (a tape
+// inside a jitted function, nested tapes); each sees every op. Core knows nothing about
+// traces or tapes, interp nothing about either.
 #pragma once
 
 #include <cstdint>
@@ -26,37 +29,46 @@ struct PrimOp {
   std::vector<int64_t> ints;         // axes, perm, (axis, start, step), low..high
   bool flag = false;                 // keepdims
   double value = 0;                  // pad value
+  bool stop_gradient = false;        // Reshape made by stop_gradient(): tapes see no dependence
 };
 
 class OpObserver {
  public:
   virtual ~OpObserver() = default;
-  virtual void on_op(PrimOp op) = 0;
+  virtual void on_op(const PrimOp& op) = 0;
   /// A host read of a tensor's values (item, to_vector, at, data): control flow may depend on it.
   virtual void on_host_read(const Tensor& t) = 0;
+  /// A Variable's value was read (tapes watch trainable ones; recorders bind them).
+  virtual void on_variable_read(const Tensor& /*value*/, bool /*trainable*/) {}
 };
 
-/// The observer of this thread, or null (the common case: one thread-local load).
-OpObserver* observer();
-/// Installs an observer for this thread; returns the previous one.
-OpObserver* set_observer(OpObserver* o);
+/// The active observers of this thread, oldest first, or null when there are none or
+/// reporting is paused (the common case: one thread-local load).
+const std::vector<OpObserver*>* observers();
+/// Adds / removes an observer of this thread (removal in any order).
+void add_observer(OpObserver* o);
+void remove_observer(OpObserver* o);
 
-/// Suspends reporting on this thread while alive (for an op's internal helper calls).
+/// Suspends reporting to every observer on this thread while alive (for an op's internal
+/// helper calls).
 class PauseRecording {
  public:
-  PauseRecording() : saved_(set_observer(nullptr)) {}
-  ~PauseRecording() { set_observer(saved_); }
+  PauseRecording();
+  ~PauseRecording();
   PauseRecording(const PauseRecording&) = delete;
   PauseRecording& operator=(const PauseRecording&) = delete;
-
- private:
-  OpObserver* saved_;
 };
+
+/// Sends a finished primitive to every active observer.
+inline void report_op(const PrimOp& op) {
+  if (const auto* list = observers())
+    for (size_t i = 0; i < list->size(); ++i) (*list)[i]->on_op(op);
+}
 
 /// Reports a primitive when an observer is installed.
 inline void record_op(PrimKind kind, std::initializer_list<Tensor> inputs, const Tensor& output, uint8_t sub = 0,
                       std::vector<int64_t> ints = {}, bool flag = false, double value = 0) {
-  if (OpObserver* o = observer()) o->on_op(PrimOp{kind, sub, inputs, output, std::move(ints), flag, value});
+  if (observers()) report_op(PrimOp{kind, sub, inputs, output, std::move(ints), flag, value});
 }
 
 }  // namespace ejit::detail

@@ -61,7 +61,8 @@ const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
 }
 
 void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) const {
-  if (detail::OpObserver* o = detail::observer()) o->on_host_read(*this);
+  if (const auto* list = detail::observers())
+    for (detail::OpObserver* o : *list) o->on_host_read(*this);
   const char* src = static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
   detail::convert_elements(dtype(), src, to, dst, count);
 }

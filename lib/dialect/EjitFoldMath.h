@@ -52,6 +52,7 @@ template <class T> T sin(T x) { return T(std::sin(double(x))); }
 template <class T> T cos(T x) { return T(std::cos(double(x))); }
 template <class T> T tanh(T x) { return T(std::tanh(double(x))); }
 template <class T> T sigmoid(T x) { return T(1.0 / (1.0 + std::exp(-double(x)))); }
+template <class T> T erf(T x) { return T(std::erf(double(x))); }
 template <class T> T gelu(T x) {
   double d = double(x);
   return T(0.5 * d * (1.0 + std::erf(d * 0.70710678118654752440)));

@@ -281,7 +281,7 @@ LogicalResult verifyBinary(Operation *op, bool boolResult) {
 #pragma GCC diagnostic ignored "-Wint-in-bool-context"
 #pragma GCC diagnostic ignored "-Wbool-operation"
 
-#define EJIT_UNARY_OP(Name, name, Kind, expr)                                  \
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...)                                  \
   LogicalResult Name##Op::verify() {                                           \
     return verifyUnary(*this, kinds::Kind::boolResult);                        \
   }                                                                            \
@@ -292,7 +292,7 @@ LogicalResult verifyBinary(Operation *op, bool boolResult) {
       return expr;                                                             \
     });                                                                        \
   }
-#define EJIT_BINARY_OP(Name, name, Kind, expr)                                 \
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                 \
   LogicalResult Name##Op::verify() {                                           \
     return verifyBinary(*this, kinds::Kind::boolResult);                       \
   }                                                                            \

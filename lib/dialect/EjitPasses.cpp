@@ -15,7 +15,7 @@ namespace {
 /// table, and where. (Unary ops keep the shape.)
 bool broadcastsOperands(Operation *op) {
   return isa<
-#define EJIT_BINARY_OP(Name, name, Kind, expr) Name##Op,
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) Name##Op,
 #include "ejit/ops.def"
       WhereOp>(op);
 }

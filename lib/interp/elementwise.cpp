@@ -84,9 +84,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-#define EJIT_UNARY_OP(Name, name, Kind, expr) \
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
   Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }
-#define EJIT_BINARY_OP(Name, name, Kind, expr)                                                     \
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                                     \
   Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }          \
   Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, scalar_operand(b)); } \
   Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, scalar_operand(a), b); }

@@ -81,7 +81,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   int64_t offset = 0;
   std::vector<Tensor> converted;
   for (const Tensor& t : xs) converted.push_back(to_dtype(t, dt));
-  if (OpObserver* o = observer()) o->on_op(PrimOp{PrimKind::Concat, 0, converted, out, {ax}});
+  if (observers()) report_op(PrimOp{PrimKind::Concat, 0, converted, out, {ax}});
   for (const Tensor& src : converted) {
     auto src_strides = strides_of(src.shape());
     strided_copy(dt, src.shape(), bytes(out) + offset * dst_strides[ax] * static_cast<int64_t>(itemsize(dt)),

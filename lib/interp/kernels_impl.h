@@ -16,7 +16,7 @@ template <class T> constexpr bool is_int_v = std::is_same_v<T, int32_t> || std::
 
 // ---- unary ----
 template <UnaryOp Op, class T> struct UnaryFn;
-#define EJIT_UNARY_OP(Name, name, Kind, expr) \
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
   template <class T> struct UnaryFn<UnaryOp::Name, T> { static auto apply(T x) { return expr; } };
 #include "ejit/ops.def"
 
@@ -42,7 +42,7 @@ template <UnaryOp Op, class T> constexpr bool unary_defined() {
 
 // ---- binary ----
 template <BinaryOp Op, class T> struct BinaryFn;
-#define EJIT_BINARY_OP(Name, name, Kind, expr) \
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) \
   template <class T> struct BinaryFn<BinaryOp::Name, T> { static auto apply(T a, T b) { return expr; } };
 #include "ejit/ops.def"
 
@@ -218,9 +218,9 @@ KernelTable make_table() {
   for_each_dtype([&](auto v) {
     using T = decltype(v);
     constexpr int d = static_cast<int>(dtype_of<T>);
-#define EJIT_UNARY_OP(Name, name, Kind, expr) \
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
     if constexpr (unary_defined<UnaryOp::Name, T>()) t.unary[int(UnaryOp::Name)][d] = unary_loop<UnaryOp::Name, T>;
-#define EJIT_BINARY_OP(Name, name, Kind, expr) \
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) \
     if constexpr (binary_defined<BinaryOp::Name, T>()) t.binary[int(BinaryOp::Name)][d] = binary_loop<BinaryOp::Name, T>;
 #include "ejit/ops.def"
     for_each_dtype([&](auto to) { t.cast[d][int(dtype_of<decltype(to)>)] = cast_loop<T, decltype(to)>; });

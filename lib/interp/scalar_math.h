@@ -62,6 +62,8 @@ EJIT_KERNEL_INLINE float tanh(float x) { return vm::tanh(x); }
 EJIT_KERNEL_INLINE double tanh(double x) { return std::tanh(x); }
 EJIT_KERNEL_INLINE float sigmoid(float x) { return vm::sigmoid(x); }
 EJIT_KERNEL_INLINE double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+EJIT_KERNEL_INLINE float erf(float x) { return vm::erf(x); }
+EJIT_KERNEL_INLINE double erf(double x) { return std::erf(x); }
 EJIT_KERNEL_INLINE float gelu(float x) { return vm::gelu(x); }
 EJIT_KERNEL_INLINE double gelu(double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); }
 

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "../core/check.h"
+#include "../core/observer.h"
 #include "CpuCompiler.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
@@ -131,6 +132,17 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   for (const Tensor& a : args)
     if (!a.defined()) fail("jit", "{}: an argument is an undefined tensor", impl_->name);
   Key key = make_key(args);
+  if (observers()) {
+    // An enclosing recorder or gradient tape must see this function's ops: run it inline.
+    {
+      std::lock_guard lock(impl_->mu);
+      ++impl_->stats.eager_calls;
+    }
+    if (log_cache())
+      fmt::print(stderr, "[ejit cache] {} {}: runs eagerly inside {}\n", impl_->name, key_str(key),
+                 is_recording() ? "an enclosing recording" : "a gradient tape");
+    return impl_->fn(args);
+  }
   std::shared_ptr<Impl::Entry> entry;
   {
     std::unique_lock lock(impl_->mu);

@@ -21,8 +21,8 @@ class Recorder::Observer final : public detail::OpObserver {
     return id;
   }
 
-  void on_op(detail::PrimOp op) override {
-    TraceNode node{static_cast<NodeKind>(op.kind), op.sub, {}, -1, std::move(op.ints), op.value, {}};
+  void on_op(const detail::PrimOp& op) override {
+    TraceNode node{static_cast<NodeKind>(op.kind), op.sub, {}, -1, op.ints, op.value, {}};
     bool dep = false;
     for (const Tensor& in : op.inputs) {
       int id = value_of(in);
@@ -66,10 +66,20 @@ class Recorder::Observer final : public detail::OpObserver {
   std::vector<bool> depends_on_input_;
 };
 
-Recorder::Recorder() : observer_(new Observer(*this)), previous_(detail::set_observer(observer_)) {}
+namespace {
+thread_local int t_recorders = 0;  // active Recorders on this thread
+}
+
+Recorder::Recorder() : observer_(new Observer(*this)) {
+  detail::add_observer(observer_);
+  ++t_recorders;
+}
 
 Recorder::~Recorder() {
-  if (observer_) detail::set_observer(static_cast<detail::OpObserver*>(previous_));
+  if (observer_) {
+    detail::remove_observer(observer_);
+    --t_recorders;
+  }
   delete observer_;
 }
 
@@ -82,13 +92,14 @@ void Recorder::add_inputs(const std::vector<Tensor>& args) {
 
 Trace Recorder::finish(const std::vector<Tensor>& outputs) {
   if (!observer_) fail("trace", "finish() was already called on this recorder");
-  detail::set_observer(static_cast<detail::OpObserver*>(previous_));
+  detail::remove_observer(observer_);
+  --t_recorders;
   Trace t = observer_->take(outputs);
   delete observer_;
   observer_ = nullptr;
   return t;
 }
 
-bool is_recording() { return detail::observer() != nullptr; }
+bool is_recording() { return t_recorders > 0; }
 
 }  // namespace ejit

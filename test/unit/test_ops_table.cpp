@@ -39,6 +39,7 @@ const std::map<std::string, std::function<double(double)>>& unary_refs() {
       {"tanh", [](double x) { return std::tanh(x); }},
       {"sigmoid", [](double x) { return 1.0 / (1.0 + std::exp(-x)); }},
       {"gelu", [](double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }},
+      {"erf", [](double x) { return std::erf(x); }},
       {"logical_not", [](double x) { return x == 0 ? 1.0 : 0.0; }},
       {"isnan", [](double x) { return std::isnan(x) ? 1.0 : 0.0; }},
       {"isfinite", [](double x) { return std::isfinite(x) ? 1.0 : 0.0; }},
@@ -172,7 +173,7 @@ TEST_CASE("long inputs take the vectorized and parallel paths with the same resu
   Tensor x = rand({n}, 7, DType::F32, -20.0, 20.0);
   Tensor y = rand({n}, 8, DType::F32, 0.01, 5.0);
   auto xv = x.to_vector<double>(), yv = y.to_vector<double>();
-  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Sin, UnaryOp::Gelu, UnaryOp::Expm1}) {
+  for (UnaryOp op : {UnaryOp::Exp, UnaryOp::Tanh, UnaryOp::Sigmoid, UnaryOp::Sin, UnaryOp::Gelu, UnaryOp::Erf, UnaryOp::Expm1}) {
     INFO("op " << name(op));
     auto got = unary(op, x).to_vector<double>();
     for (int64_t i = 0; i < n; i += 1) {
