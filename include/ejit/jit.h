@@ -15,13 +15,15 @@
 
 namespace ejit {
 
-/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm or all).
-enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM };
-inline constexpr int kNumStages = 6;
+/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm,asm
+/// or all). Asm is the host assembly of the optimized LLVM module; it costs a second code
+/// generation, so it is produced only when EJIT_DUMP names it (or `ejit dump --stage=asm`).
+enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM, Asm };
+inline constexpr int kNumStages = 7;
 
-/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm").
+/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm", "asm").
 constexpr const char* stage_name(Stage s) {
-  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm"};
+  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm", "asm"};
   return names[static_cast<int>(s)];
 }
 

@@ -17,7 +17,10 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -197,6 +200,21 @@ int64_t split_outer_loop(mlir::ModuleOp module) {
   return *extent;
 }
 
+/// The host assembly of an optimized module, as the JIT's code generator would emit it.
+/// Code generation rewrites IR, so it runs on a copy; `error` says why when it fails.
+std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, std::string& error) {
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(module);
+  llvm::SmallString<0> text;
+  llvm::raw_svector_ostream os(text);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    error = "the target cannot emit assembly";
+    return "";
+  }
+  pm.run(*copy);
+  return std::string(text.str());
+}
+
 /// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
 /// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
 void* jit_malloc(size_t n) {
@@ -273,7 +291,7 @@ class EngineExecutable final : public CpuExecutable {
 
 }  // namespace
 
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   auto t0 = std::chrono::steady_clock::now();
   CompileResult result;
   Globals& g = globals();
@@ -348,8 +366,9 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
     return fail_with("[jit] lowering to the LLVM dialect failed");
   stage_done(Stage::LLVMDialect, *module);
 
-  std::string llvm_ir;
+  std::string llvm_ir, assembly, asm_error;
   bool want_llvm = keep_ir || dump_requested(Stage::LLVM);
+  bool want_asm = keep_asm || dump_requested(Stage::Asm);
   // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
   auto tm_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tm_builder) return fail_with("[jit] cannot detect the host CPU: " + llvm::toString(tm_builder.takeError()));
@@ -357,13 +376,15 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   auto tm = tm_builder->createTargetMachine();
   if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
   const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
-  auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, tm->get());
+  llvm::TargetMachine* host = tm->get();
+  auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, host);
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
     if (auto err = optimize(m)) return err;
     if (want_llvm) {
       llvm::raw_string_ostream os(llvm_ir);
       m->print(os, nullptr);
     }
+    if (want_asm) assembly = emit_assembly(*m, *host, asm_error);
     return llvm::Error::success();
   };
   mlir::ExecutionEngineOptions options;
@@ -376,6 +397,11 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir) {
   }
   if (dump_requested(Stage::LLVM)) fmt::print(stderr, "// ----- EJIT_DUMP stage llvm -----\n{}\n", llvm_ir);
   if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
+  if (want_asm) {
+    if (!asm_error.empty()) return fail_with("[jit] cannot emit host assembly: " + asm_error);
+    if (dump_requested(Stage::Asm)) fmt::print(stderr, "// ----- EJIT_DUMP stage asm -----\n{}\n", assembly);
+    if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
+  }
   std::vector<ValueType> outs;
   for (int o : trace.outputs) outs.push_back(trace.values[o]);
   result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);

@@ -21,11 +21,13 @@ class CpuExecutable {
 struct CompileResult {
   std::unique_ptr<CpuExecutable> executable;  // null when compilation failed
   std::string error;                           // why, naming the op
-  std::array<std::string, kNumStages> ir;               // per Stage, when requested
+  std::array<std::string, kNumStages> ir;      // per Stage, when requested
   double milliseconds = 0;
 };
 
 /// Compiles `trace`; keeps the IR of each stage when keep_ir (or EJIT_DUMP asks for it).
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir);
+/// The host assembly (Stage::Asm) costs a second code generation: it is produced when
+/// keep_asm or EJIT_DUMP names it, and kept when keep_ir.
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm = false);
 
 }  // namespace ejit::detail
