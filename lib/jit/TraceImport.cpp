@@ -48,21 +48,36 @@ Tensor constant_tensor(mlir::DenseElementsAttr attr) {
 
 std::vector<int64_t> i64s(llvm::ArrayRef<int64_t> a) { return {a.begin(), a.end()}; }
 
+/// "name:line:col" for a parser location, or MLIR's own spelling of other locations.
+std::string location_str(mlir::Location loc) {
+  if (auto flc = llvm::dyn_cast<mlir::FileLineColLoc>(loc))
+    return fmt::format("{}:{}:{}", flc.getFilename().str(), flc.getLine(), flc.getColumn());
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  loc.print(os);
+  return s;
+}
+
+Trace parse_named(std::string_view text, const std::string& source_name);
+
 }  // namespace
 
-Trace parse_trace(std::string_view text) {
+Trace parse_trace(std::string_view text) { return parse_named(text, "<text>"); }
+
+namespace {
+
+/// parse_trace with diagnostics located as source_name:line:col.
+Trace parse_named(std::string_view text, const std::string& source_name) {
   mlir::MLIRContext ctx;
   ctx.getOrLoadDialect<mlir::ejit::EjitDialect>();
   ctx.getOrLoadDialect<mlir::func::FuncDialect>();
   std::string diagnostics;
   mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic& d) {
-    std::string loc;
-    llvm::raw_string_ostream os(loc);
-    d.getLocation().print(os);
-    diagnostics += (diagnostics.empty() ? "" : "; ") + loc + ": " + d.str();
+    diagnostics += (diagnostics.empty() ? "" : "; ") + location_str(d.getLocation()) + ": " + d.str();
     return mlir::success();
   });
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()), &ctx);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(llvm::StringRef(text.data(), text.size()), &ctx, source_name);
   if (!module) fail("load_trace", "not valid ejit IR: {}", diagnostics);
   mlir::func::FuncOp fn;
   module->walk([&](mlir::func::FuncOp f) {
@@ -91,7 +106,7 @@ Trace parse_trace(std::string_view text) {
     TraceNode n{};
     for (mlir::Value v : op.getOperands()) n.inputs.push_back(id_of(v));
     std::string name = op.getName().getStringRef().str();
-    if (name.rfind("ejit.", 0) != 0) fail("load_trace", "unexpected op '{}'", name);
+    if (name.rfind("ejit.", 0) != 0) fail("load_trace", "{}: unexpected op '{}'", location_str(op.getLoc()), name);
     std::string mnemonic = name.substr(5);
     bool found = false;
     for (int i = 0; i < kNumUnaryOps && !found; ++i)
@@ -129,7 +144,7 @@ Trace parse_trace(std::string_view text) {
         n.ints = i64s(pd.getLow());
         for (int64_t h : pd.getHigh()) n.ints.push_back(h);
         n.value = pd.getValue().convertToDouble();
-      } else fail("load_trace", "op '{}' has no trace form", name);
+      } else fail("load_trace", "{}: op '{}' has no trace form", location_str(op.getLoc()), name);
     }
     n.output = define(op.getResult(0));
     t.nodes.push_back(std::move(n));
@@ -137,12 +152,14 @@ Trace parse_trace(std::string_view text) {
   return t;
 }
 
+}  // namespace
+
 Trace load_trace(const std::string& path) {
   std::ifstream f(path);
   if (!f) fail("load_trace", "cannot open '{}'", path);
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse_trace(ss.str());
+  return parse_named(ss.str(), path);
 }
 
 }  // namespace ejit

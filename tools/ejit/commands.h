@@ -1,0 +1,20 @@
+// The ejit tool's subcommands and their help texts.
+#pragma once
+
+#include "args.h"
+
+namespace ejit::tool {
+
+extern const char* const kDumpHelp;
+extern const char* const kRunHelp;
+
+/// `ejit dump FILE --stage=S`: prints the IR of a trace file at a compiler stage.
+int cmd_dump(const Args& args);
+/// `ejit run FILE --mode=M ...`: runs a trace file interpreted, compiled, or both and compares.
+int cmd_run(const Args& args);
+
+/// Compiles traces with matmul too (jit() keeps them eager: as loops matmul is slow), unless
+/// the user set EJIT_CODEGEN_MATMUL.
+void enable_matmul_codegen();
+
+}  // namespace ejit::tool

@@ -1,0 +1,75 @@
+// ejit dump: a trace file's IR at one compiler stage (or all of them).
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "ejit/jit.h"
+#include "jit/CpuCompiler.h"
+
+namespace ejit::tool {
+
+const char* const kDumpHelp = R"(usage: ejit dump FILE.mlir [--stage=S]
+
+Compiles the trace in FILE.mlir (ejit dialect, as Trace::save writes it) for the CPU and
+prints its IR at stage S (default: ejit):
+  ejit          the trace after canonicalization, wrapped in the memref ABI function @kernel
+  linalg        lowered to linalg/tensor/arith/math
+  fused         after elementwise fusion
+  loops         bufferized, as parallel loops on memrefs
+  llvm-dialect  the MLIR LLVM dialect
+  llvm          LLVM IR after LLVM's optimizations
+  asm           host assembly (x86-64 for this CPU) of that LLVM IR
+  all           every stage, each after a "// ----- stage NAME -----" line
+  ptx           not available: the GPU back end (issue 4) is not built yet
+
+matmul is compiled as loops here (jit() keeps traces with a matmul eager, on the BLAS);
+set EJIT_CODEGEN_MATMUL=0 to see how jit() treats them. A stage that exists is printed
+even if a later stage fails; the failure is then an error.
+)";
+
+void enable_matmul_codegen() { setenv("EJIT_CODEGEN_MATMUL", "1", /*overwrite=*/0); }
+
+namespace {
+
+std::string stage_list() {
+  std::string s;
+  for (int i = 0; i < kNumStages; ++i) s += std::string(stage_name(static_cast<Stage>(i))) + ", ";
+  return s + "all";
+}
+
+}  // namespace
+
+int cmd_dump(const Args& a) {
+  const std::string& file = a.file();
+  const std::string stage = a.get("stage", "ejit");
+  if (stage == "ptx") throw UsageError("--stage=ptx: the GPU back end (issue 4) is not built yet");
+  std::vector<Stage> stages;
+  for (int i = 0; i < kNumStages; ++i)
+    if (stage == "all" || stage == stage_name(static_cast<Stage>(i))) stages.push_back(static_cast<Stage>(i));
+  if (stages.empty()) throw UsageError(fmt::format("unknown stage '{}' (expected one of {})", stage, stage_list()));
+
+  enable_matmul_codegen();
+  Trace trace = load_trace(file);
+  const bool want_asm = stage == "all" || stage == "asm";
+  detail::CompileResult r = detail::compile_for_cpu(trace, /*keep_ir=*/true, want_asm);
+  bool missing = false;
+  for (Stage s : stages) {
+    const std::string& text = r.ir[static_cast<int>(s)];
+    if (text.empty()) {
+      missing = true;
+      break;
+    }
+    if (stage == "all") fmt::print("// ----- stage {} -----\n", stage_name(s));
+    fmt::print("{}{}", text, text.back() == '\n' ? "" : "\n");
+  }
+  std::fflush(stdout);
+  const std::string why = fmt::format("{}: {}", file, r.error.empty() ? "compilation failed" : r.error);
+  if (missing || (stage == "all" && !r.executable)) throw Error(why);
+  if (!r.executable) fmt::print(stderr, "ejit: note: a later stage failed: {}\n", why);
+  return 0;
+}
+
+}  // namespace ejit::tool
