@@ -18,5 +18,7 @@ llvm_config.use_default_substitutions()  # FileCheck, not, count from llvm_tools
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(["ejit-opt"], [config.ejit_tools_dir])
+# %ejit: the command-line tool (tools/ejit); "ejit" alone would also match inside ejit-opt.
+config.substitutions.append(("%ejit\\b(?!_)", os.path.join(config.ejit_tools_dir, "ejit")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%ejit_src", config.ejit_src_root))
