@@ -81,17 +81,22 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-/// Per trace input, the exclusive upper bound of valid indices when it indexes a dim (take,
-/// gather), or 0.
+/// Per trace value, the exclusive upper bound of valid indices when it indexes a dim (take,
+/// gather), directly or through reshapes, permutes, broadcasts, slices and casts; or 0.
 std::vector<int64_t> index_limits(const Trace& t) {
   std::vector<int64_t> limit(t.values.size(), 0);
-  for (const TraceNode& n : t.nodes) {
-    if ((n.kind != NodeKind::Take && n.kind != NodeKind::Gather) || n.inputs.size() != 2 || n.ints.empty()) continue;
-    const Shape& x = t.values[n.inputs[0]].shape;
-    int64_t axis = n.ints[0] < 0 ? n.ints[0] + x.rank() : n.ints[0];
-    if (axis < 0 || axis >= x.rank()) continue;
-    int64_t& l = limit[n.inputs[1]];
-    l = l ? std::min(l, x[static_cast<int>(axis)]) : x[static_cast<int>(axis)];
+  auto bound = [&](int value, int64_t n) { limit[value] = limit[value] ? std::min(limit[value], n) : n; };
+  for (auto it = t.nodes.rbegin(); it != t.nodes.rend(); ++it) {  // consumers before producers
+    const TraceNode& n = *it;
+    if ((n.kind == NodeKind::Take || n.kind == NodeKind::Gather) && n.inputs.size() == 2 && !n.ints.empty()) {
+      const Shape& x = t.values[n.inputs[0]].shape;
+      int64_t axis = n.ints[0] < 0 ? n.ints[0] + x.rank() : n.ints[0];
+      if (axis >= 0 && axis < x.rank()) bound(n.inputs[1], x[static_cast<int>(axis)]);
+    } else if ((n.kind == NodeKind::Reshape || n.kind == NodeKind::Permute || n.kind == NodeKind::BroadcastTo ||
+                n.kind == NodeKind::Slice || n.kind == NodeKind::Cast) &&
+               n.inputs.size() == 1 && limit[n.output]) {
+      bound(n.inputs[0], limit[n.output]);
+    }
   }
   return limit;
 }
