@@ -1,6 +1,6 @@
 // jit_demo: the same functions run eagerly and compiled; results, times, cache and IR.
 //
-//   jit_demo [--size N] [--dump STAGE]   STAGE: ejit|linalg|fused|loops|llvm-dialect|llvm
+//   jit_demo [--size N] [--dump STAGE]   STAGE: ejit|linalg|fused|loops|llvm-dialect|llvm|asm
 #include <ejit/ejit.h>
 #include <ejit/jit.h>
 
@@ -58,7 +58,9 @@ int main(int argc, char** argv) try {
 
   CacheStats s = chain.stats();
   fmt::print("\nchain cache: {} hits, {} misses, {:.1f} ms compiling\n", s.hits, s.misses, s.compile_ms);
-  if (!dump.empty()) fmt::print("\nIR of the chain at stage {}:\n{}\n", dump, chain.ir(parse_stage(dump)));
+  if (dump == "asm" && chain.ir(Stage::Asm).empty())  // a second code generation: only when asked
+    fmt::print("\nasm is kept only when EJIT_DUMP names it: EJIT_DUMP=asm jit_demo (or: ejit dump FILE --stage=asm)\n");
+  else if (!dump.empty()) fmt::print("\nIR of the chain at stage {}:\n{}\n", dump, chain.ir(parse_stage(dump)));
   else fmt::print("(--dump ejit|linalg|fused|loops|llvm-dialect|llvm shows the chain's IR; EJIT_DUMP=all prints every stage)\n");
   return 0;
 } catch (const Error& e) {
