@@ -6,6 +6,7 @@
 // RUN: not %ejit dump %ejit_src/examples/traces/softmax.mlir --stage=ptx 2>&1 | FileCheck %s --check-prefix=PTX
 // RUN: not %ejit dump %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --mode=fast 2>&1 | FileCheck %s --check-prefix=MODE
+// RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --fast 2>&1 | FileCheck %s --check-prefix=OPTION
 // RUN: rm -rf %t && %ejit run %ejit_src/examples/traces/softmax.mlir --mode=interp --repeat=0 --outputs %t > /dev/null
 // RUN: not %ejit run %ejit_src/examples/traces/layer_norm.mlir --inputs %t/out0.npy 2>&1 | FileCheck %s --check-prefix=COUNT
@@ -18,10 +19,10 @@
 // RUN: %ejit dump --help | FileCheck %s --check-prefix=HELP-DUMP
 // RUN: %ejit help run | FileCheck %s --check-prefix=RUNHELP
 
-// MALFORMED: ejit: error: [load_trace] not valid ejit IR: {{.*}}tool-errors.mlir:[[@LINE+20]]:17: use of value '%a' expects different type than prior uses
 // STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, all)
 // PTX: ejit: error: --stage=ptx: the GPU back end (issue 4) is not built yet
 // MISSING: ejit: error: [load_trace] cannot open '{{.*}}does-not-exist.mlir'
+// CUDA: ejit: error: --device=cuda: the GPU back end (issue 4) is not built yet
 // MODE: ejit: error: unknown mode 'fast' (expected interp, compiled or compare)
 // OPTION: ejit: error: unknown option '--fast' for 'ejit run'
 // COUNT: ejit: error: [run] the trace takes 3 inputs, --inputs gives 1
@@ -37,6 +38,7 @@
 // RUNHELP: --rtol X --atol Y
 
 // The malformed trace the first RUN lines read (the operand type differs from %a's).
+// MALFORMED: ejit: error: [load_trace] not valid ejit IR: {{.*}}tool-errors.mlir:[[@LINE+2]]:17: use of value '%a' expects different type than prior uses
 func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {
   %0 = ejit.exp %a : tensor<3xf32> -> tensor<2xf32>
   return %0 : tensor<2xf32>

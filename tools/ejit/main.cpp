@@ -55,7 +55,7 @@ int run(int argc, char** argv) {
     return cmd_dump(a);
   }
   if (cmd == "run") {
-    Args a = parse_args(cmd, argc, argv, 2, {"mode", "inputs", "seed", "outputs", "repeat", "rtol", "atol"});
+    Args a = parse_args(cmd, argc, argv, 2, {"mode", "device", "inputs", "seed", "outputs", "repeat", "rtol", "atol"});
     if (a.help) return fmt::print("{}", kRunHelp), 0;
     return cmd_run(a);
   }

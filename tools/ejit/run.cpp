@@ -22,7 +22,7 @@
 namespace ejit::tool {
 
 const char* const kRunHelp = R"(usage: ejit run FILE.mlir [--mode=interp|compiled|compare] [--inputs a.npy,b.npy | --seed N]
-                [--outputs DIR] [--repeat N] [--rtol X] [--atol Y]
+                [--outputs DIR] [--repeat N] [--rtol X] [--atol Y] [--device=cpu]
 
 Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
   --mode=interp    the interpreter: each op with the eager kernels (eval_trace)
@@ -35,6 +35,7 @@ Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
                    and dtypes must match the trace's
   --seed N         random inputs (default seed 0): floats ~ N(0, 1); integers in [-5, 5],
                    or in [0, n) when they index a dim of size n (take, gather); bools 50/50
+  --device=cpu     the only device so far (cuda comes with the GPU back end, issue 4)
   --outputs DIR    writes out0.npy, out1.npy, ... (compiled results in compiled and compare
                    modes, the interpreter's in interp mode); DIR is created if missing
   --repeat N       timed runs per mode after one warm-up run (default 10); times are medians
@@ -190,6 +191,9 @@ int cmd_run(const Args& a) {
   const std::string mode = a.get("mode", "compare");
   if (mode != "interp" && mode != "compiled" && mode != "compare")
     throw UsageError(fmt::format("unknown mode '{}' (expected interp, compiled or compare)", mode));
+  const std::string device = a.get("device", "cpu");
+  if (device == "cuda") throw UsageError("--device=cuda: the GPU back end (issue 4) is not built yet");
+  if (device != "cpu") throw UsageError(fmt::format("unknown device '{}' (expected cpu; cuda comes with the GPU back end)", device));
   if (a.has("inputs") && a.has("seed")) throw UsageError("give --inputs or --seed, not both");
   const int64_t repeat = a.get_int("repeat", 10, 0);
   const uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0, 0));
