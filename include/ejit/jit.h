@@ -105,7 +105,11 @@ template <class F> class Jitted {
       }(std::make_index_sequence<arity()>());
     };
   }
-  static constexpr size_t arity() { return arity_of(&F::operator()); }
+  static constexpr size_t arity() {
+    if constexpr (std::is_pointer_v<F>) return arity_of(F{});
+    else return arity_of(&F::operator());
+  }
+  template <class R, class... Args> static constexpr size_t arity_of(R (*)(Args...)) { return sizeof...(Args); }
   template <class C, class R, class... Args> static constexpr size_t arity_of(R (C::*)(Args...) const) { return sizeof...(Args); }
   template <class C, class R, class... Args> static constexpr size_t arity_of(R (C::*)(Args...)) { return sizeof...(Args); }
 
@@ -113,7 +117,10 @@ template <class F> class Jitted {
   std::shared_ptr<detail::JitCore> core_;
 };
 
-/// Wraps a callable taking Tensors and returning a Tensor, a std::vector<Tensor> or a tuple.
-template <class F> Jitted<F> jit(F fn, std::string name = "fn") { return Jitted<F>(std::move(fn), std::move(name)); }
+/// Wraps a callable (lambda, function object or function) taking Tensors and returning a
+/// Tensor, a std::vector<Tensor> or a tuple.
+template <class F> Jitted<std::decay_t<F>> jit(F fn, std::string name = "fn") {
+  return Jitted<std::decay_t<F>>(std::move(fn), std::move(name));
+}
 
 }  // namespace ejit

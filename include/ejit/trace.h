@@ -88,6 +88,10 @@ bool is_recording();
 /// returns its outputs: the interpreter for traces loaded from files. Throws ejit::Error
 /// when the inputs' count, shapes or dtypes differ from the trace's.
 std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs);
+/// Runs one node with the eager ops; `result` is the type the trace gives its output.
+Tensor eval_node(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);
+/// The node's op as the ejit dialect spells it ("exp", "matmul", "argmax", ...).
+std::string node_name(const TraceNode& node);
 
 /// Throws ejit::Error "[op] ..." unless `inputs` match the trace's input shapes and dtypes.
 void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, std::string_view op = "eval_trace");

@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -215,6 +216,17 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
   return std::string(text.str());
 }
 
+/// Gives every use of a tensor.empty its own op. CSE merges identical empties; one shared by
+/// two results that are both returned made empty-tensor elimination and bufferization write
+/// one result over the other (seen with {s, log(s)} for a row sum s).
+void untie_empty_tensors(mlir::ModuleOp module) {
+  module.walk([](mlir::tensor::EmptyOp empty) {
+    mlir::OpBuilder b(empty);
+    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(empty->getUses())))
+      use.set(b.clone(*empty)->getResult(0));
+  });
+}
+
 /// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
 /// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
 void* jit_malloc(size_t n) {
@@ -347,6 +359,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   }
   if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
   stage_done(Stage::Fused, *module);
+  untie_empty_tensors(*module);
   if (!run_pipeline(*module, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
                              "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
                              "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))

@@ -8,7 +8,7 @@
 
 #include "../core/check.h"
 #include "../core/observer.h"
-#include "CpuCompiler.h"
+#include "Segments.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
 
@@ -104,7 +104,7 @@ struct JitCore::Impl {
     if (!trace.not_compilable.empty()) {
       entry->eager_reason = trace.not_compilable;
     } else {
-      CompileResult r = compile_for_cpu(trace, /*keep_ir=*/true);
+      CompileResult r = compile_trace(trace, /*keep_ir=*/true);
       std::lock_guard lock(mu);
       stats.compile_ms += r.milliseconds;
       if (r.executable) entry->executable = std::move(r.executable), entry->ir = std::move(r.ir);

@@ -9,7 +9,13 @@ namespace {
 
 constexpr const char* kReduceNames[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
 
-/// The node's op as the ejit dialect spells it ("exp", "matmul", ...), for messages.
+/// Slice from the recorded (axis, start, step) and the result's length along the axis.
+Tensor eval_slice(const Tensor& x, const std::vector<int64_t>& ints, int64_t count);
+
+std::string type_str(const Shape& s, DType d) { return fmt::format("{} {}", s, d); }
+
+}  // namespace
+
 std::string node_name(const TraceNode& n) {
   switch (n.kind) {
     case NodeKind::Constant: return "constant";
@@ -31,7 +37,7 @@ std::string node_name(const TraceNode& n) {
   return "node";
 }
 
-/// Slice from the recorded (axis, start, step) and the result's length along the axis.
+namespace {
 Tensor eval_slice(const Tensor& x, const std::vector<int64_t>& ints, int64_t count) {
   const int64_t axis = ints[0], start = ints[1], step = ints[2];
   if (count == 0) return slice(x, axis, 0, 0, 1);
@@ -39,6 +45,7 @@ Tensor eval_slice(const Tensor& x, const std::vector<int64_t>& ints, int64_t cou
   if (step > 0) return slice(x, axis, start, std::min(end, x.dim(axis)), step);
   return slice(x, axis, start, end < 0 ? std::nullopt : std::optional<int64_t>(end), step);
 }
+}  // namespace
 
 Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& out) {
   auto need = [&](size_t inputs, size_t ints) {
@@ -95,10 +102,6 @@ Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueT
   }
   fail("eval_trace", "unknown node kind {}", static_cast<int>(n.kind));
 }
-
-std::string type_str(const Shape& s, DType d) { return fmt::format("{} {}", s, d); }
-
-}  // namespace
 
 void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, std::string_view op) {
   if (inputs.size() != trace.inputs.size())

@@ -35,7 +35,7 @@ func.func @unary_numeric(%f: tensor<4x3xf32>, %i: tensor<4xi32>, %l: tensor<2x2x
 func.func @unary_float(%f: tensor<4x3xf32>, %d: tensor<5xf64>)
     -> (tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>,
         tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>,
-        tensor<4x3xf32>) {
+        tensor<4x3xf32>, tensor<5xf64>) {
   // CHECK-NEXT: ejit.exp %[[F]] : tensor<4x3xf32> -> tensor<4x3xf32>
   %0 = ejit.exp %f : tensor<4x3xf32> -> tensor<4x3xf32>
   // CHECK-NEXT: ejit.expm1 %[[D]] : tensor<5xf64> -> tensor<5xf64>
@@ -58,9 +58,11 @@ func.func @unary_float(%f: tensor<4x3xf32>, %d: tensor<5xf64>)
   %9 = ejit.sigmoid %d : tensor<5xf64> -> tensor<5xf64>
   // CHECK-NEXT: ejit.gelu %[[F]] : tensor<4x3xf32> -> tensor<4x3xf32>
   %10 = ejit.gelu %f : tensor<4x3xf32> -> tensor<4x3xf32>
-  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10 : tensor<4x3xf32>, tensor<5xf64>,
+  // CHECK-NEXT: ejit.erf %[[D]] : tensor<5xf64> -> tensor<5xf64>
+  %11 = ejit.erf %d : tensor<5xf64> -> tensor<5xf64>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<4x3xf32>, tensor<5xf64>,
       tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>,
-      tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>
+      tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>, tensor<4x3xf32>, tensor<5xf64>
 }
 
 // Kind Predicate: any type in, i1 out.

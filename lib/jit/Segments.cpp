@@ -1,0 +1,257 @@
+// Cutting a trace into compiled kernels and interpreter ops, and running the pieces in order.
+#include "Segments.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "ejit/op_kind.h"
+
+namespace ejit::detail {
+namespace {
+
+bool codegen_matmul() {
+  static const bool on = std::getenv("EJIT_CODEGEN_MATMUL") && std::string(std::getenv("EJIT_CODEGEN_MATMUL")) == "1";
+  return on;
+}
+
+/// A piece of the trace: one compiled kernel over several nodes, or one interpreter node.
+struct Step {
+  bool compiled = false;
+  std::vector<int> nodes;                  // indices into trace.nodes, in trace order
+  std::unique_ptr<CpuExecutable> kernel;   // compiled steps
+  std::vector<int> inputs, outputs;        // compiled steps: trace value ids in and out
+  Trace sub;                               // compiled steps: the kernel's own trace
+};
+
+/// EJIT_CHECK_KERNELS=1: every kernel's outputs are compared with the interpreter's (debugging).
+bool check_kernels() {
+  static const bool on = std::getenv("EJIT_CHECK_KERNELS") != nullptr;
+  return on;
+}
+
+/// Trace order, except that an interpreter node that does not depend on the kernel being
+/// gathered runs before it, so that the kernel can also take the ops after that node.
+std::vector<Step> partition(const Trace& t) {
+  std::vector<Step> steps;
+  Step open{true, {}, nullptr, {}, {}};
+  std::vector<char> in_open(t.values.size(), 0);
+  auto close = [&] {
+    for (int k : open.nodes) in_open[t.nodes[k].output] = 0;
+    if (!open.nodes.empty()) steps.push_back(std::move(open));
+    open = Step{true, {}, nullptr, {}, {}};
+  };
+  for (size_t k = 0; k < t.nodes.size(); ++k) {
+    const TraceNode& n = t.nodes[k];
+    if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
+    if (interpreter_reason(t, n).empty()) {
+      open.nodes.push_back(static_cast<int>(k));
+      in_open[n.output] = 1;
+      continue;
+    }
+    bool depends = false;
+    for (int v : n.inputs) depends |= in_open[v] != 0;
+    if (depends) close();
+    steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}});
+  }
+  close();
+  // Kernels of nothing but reshapes (free views eagerly) are not worth a compilation.
+  std::vector<Step> out;
+  for (Step& s : steps) {
+    bool only_views = s.compiled && std::all_of(s.nodes.begin(), s.nodes.end(),
+                                                [&](int k) { return t.nodes[k].kind == NodeKind::Reshape; });
+    if (!only_views) {
+      out.push_back(std::move(s));
+      continue;
+    }
+    for (int k : s.nodes) out.push_back(Step{false, {k}, nullptr, {}, {}});
+  }
+  return out;
+}
+
+/// The nodes of a compiled step as a trace of their own: values from outside become inputs
+/// (constants are copied in, so they fold), values used outside become outputs.
+Trace sub_trace(const Trace& t, Step& step, const std::vector<std::vector<int>>& consumers,
+                const std::vector<char>& is_output, const std::vector<int>& producer) {
+  Trace sub;
+  std::unordered_map<int, int> local;
+  std::set<int> members(step.nodes.begin(), step.nodes.end());
+  auto new_value = [&](int v) {
+    int id = static_cast<int>(sub.values.size());
+    sub.values.push_back(t.values[v]);
+    local[v] = id;
+    return id;
+  };
+  auto local_of = [&](int v) {
+    if (auto it = local.find(v); it != local.end()) return it->second;
+    int p = producer[v];
+    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant) {
+      TraceNode c = t.nodes[p];
+      c.output = new_value(v);
+      sub.nodes.push_back(std::move(c));
+      return local[v];
+    }
+    int id = new_value(v);
+    sub.inputs.push_back(id);
+    step.inputs.push_back(v);
+    return id;
+  };
+  for (int k : step.nodes) {
+    TraceNode n = t.nodes[k];
+    for (int& v : n.inputs) v = local_of(v);
+    n.output = new_value(t.nodes[k].output);
+    sub.nodes.push_back(std::move(n));
+  }
+  for (int k : step.nodes) {
+    const int v = t.nodes[k].output;
+    bool used_outside = is_output[v] != 0;
+    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
+    if (!used_outside) continue;
+    sub.outputs.push_back(local[v]);
+    step.outputs.push_back(v);
+  }
+  return sub;
+}
+
+class SegmentedExecutable final : public CpuExecutable {
+ public:
+  SegmentedExecutable(Trace trace, std::vector<Step> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
+    std::vector<int> last_use(trace_.values.size(), -1);
+    for (size_t s = 0; s < steps_.size(); ++s) {
+      const Step& st = steps_[s];
+      if (st.compiled) for (int v : st.inputs) last_use[v] = static_cast<int>(s);
+      else for (int v : trace_.nodes[st.nodes[0]].inputs) last_use[v] = static_cast<int>(s);
+    }
+    for (int v : trace_.outputs) last_use[v] = -1;
+    for (int v : trace_.inputs) last_use[v] = -1;
+    release_.resize(steps_.size());
+    for (size_t v = 0; v < last_use.size(); ++v)
+      if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
+  }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    std::vector<Tensor> v(trace_.values.size());
+    for (size_t i = 0; i < inputs.size(); ++i) v[trace_.inputs[i]] = inputs[i];
+    for (const TraceNode& n : trace_.nodes)
+      if (n.kind == NodeKind::Constant) v[n.output] = n.constant;
+    std::vector<Tensor> in;
+    for (size_t s = 0; s < steps_.size(); ++s) {
+      const Step& st = steps_[s];
+      in.clear();
+      if (st.compiled) {
+        for (int id : st.inputs) in.push_back(v[id]);
+        std::vector<Tensor> out = st.kernel->run(in);
+        if (check_kernels()) {
+          std::vector<Tensor> want = eval_trace(st.sub, in);
+          for (size_t i = 0; i < out.size(); ++i) {
+            auto a = out[i].to_vector<double>(), b = want[i].to_vector<double>();
+            double m = 0;
+            for (size_t j = 0; j < a.size(); ++j) m = std::max(m, std::fabs(a[j] - b[j]));
+            fmt::print(stderr, "[ejit check] step {} output {} (value {}): max abs diff {}\n", s, i, st.outputs[i], m);
+          }
+        }
+        for (size_t i = 0; i < out.size(); ++i) v[st.outputs[i]] = std::move(out[i]);
+      } else {
+        const TraceNode& n = trace_.nodes[st.nodes[0]];
+        for (int id : n.inputs) in.push_back(v[id]);
+        v[n.output] = eval_node(n, in, trace_.values[n.output]);
+        if (check_kernels()) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
+      }
+      for (int id : release_[s]) v[id] = Tensor();
+    }
+    std::vector<Tensor> outputs;
+    for (int id : trace_.outputs) outputs.push_back(v[id]);
+    return outputs;
+  }
+
+ private:
+  Trace trace_;
+  std::vector<Step> steps_;
+  std::vector<std::vector<int>> release_;  // per step: values no later step reads
+};
+
+}  // namespace
+
+std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
+  auto type_of = [&](int i) { return trace.values[n.inputs[i]]; };
+  switch (n.kind) {
+    case NodeKind::MatMul: {
+      if (!codegen_matmul()) return "matmul runs on the BLAS";
+      const Shape &a = type_of(0).shape, &b = type_of(1).shape;
+      bool same_batch = a.rank() == b.rank();
+      for (int d = 0; same_batch && d + 2 < a.rank(); ++d) same_batch = a[d] == b[d];
+      return same_batch ? "" : "matmul with broadcast batch dims has no CPU lowering yet";
+    }
+    case NodeKind::Take: return "take has no CPU lowering yet";
+    case NodeKind::Gather: return "gather has no CPU lowering yet";
+    case NodeKind::Reduce: return n.sub >= 4 ? node_name(n) + " has no CPU lowering yet" : "";
+    case NodeKind::Slice: return n.ints.size() > 2 && n.ints[2] <= 0 ? "slices with negative steps have no CPU lowering yet" : "";
+    case NodeKind::Binary:
+      return static_cast<BinaryOp>(n.sub) == BinaryOp::Pow && is_integer(type_of(0).dtype) ? "integer pow has no CPU lowering yet" : "";
+    default: return "";
+  }
+}
+
+CompileResult compile_trace(const Trace& trace, bool keep_ir) {
+  std::vector<Step> steps = partition(trace);
+  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir);
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int> producer(trace.values.size(), -1);
+  std::vector<std::vector<int>> consumers(trace.values.size());
+  std::vector<char> is_output(trace.values.size(), 0);
+  for (size_t k = 0; k < trace.nodes.size(); ++k) {
+    producer[trace.nodes[k].output] = static_cast<int>(k);
+    for (int v : trace.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
+  }
+  for (int v : trace.outputs) is_output[v] = 1;
+
+  CompileResult result;
+  std::set<std::string> interpreted;  // reasons, for the log and the error
+  std::vector<Step> final_steps;
+  int kernels = 0;
+  for (Step& step : steps) {
+    if (!step.compiled) {
+      interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]]));
+      final_steps.push_back(std::move(step));
+      continue;
+    }
+    Trace sub = sub_trace(trace, step, consumers, is_output, producer);
+    CompileResult r = compile_for_cpu(sub, keep_ir);
+    if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
+      interpreted.insert(r.error);
+      for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}});
+      continue;
+    }
+    ++kernels;
+    for (int s = 0; s < kNumStages; ++s)
+      if (!r.ir[s].empty()) result.ir[s] += fmt::format("// ---- kernel {} ({} ops)\n{}\n", kernels, step.nodes.size(), r.ir[s]);
+    step.kernel = std::move(r.executable);
+    step.sub = std::move(sub);
+    final_steps.push_back(std::move(step));
+  }
+  std::string reasons;
+  for (const std::string& r : interpreted) reasons += (reasons.empty() ? "" : "; ") + r;
+  if (kernels == 0) {
+    result.error = "[jit] no op of this trace compiles (" + reasons + ")";
+    return result;
+  }
+  for (std::string& ir : result.ir)
+    if (!ir.empty())
+      ir = fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons) + ir;
+  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
+    fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}) in {:.1f} ms\n",
+               trace.nodes.size(), kernels,
+               std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),
+               reasons, result.milliseconds);
+  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps));
+  return result;
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,83 @@
+// Gradients under jit(): a training step's forward and backward compile together and give
+// the eager step's numbers; jitted functions called under a tape are differentiated.
+#include <ejit/autodiff.h>
+#include <ejit/jit.h>
+
+#include "test_util.h"
+
+using namespace ejit;
+using ejit::test::check_values;
+
+namespace {
+
+using Params = std::vector<Tensor>;  // w1, b1, w2, b2
+
+std::vector<Tensor> sgd_step(const Tensor& x, const Tensor& labels, const Tensor& w1, const Tensor& b1,
+                             const Tensor& w2, const Tensor& b2) {
+  GradientTape tape;
+  for (const Tensor* p : {&w1, &b1, &w2, &b2}) tape.watch(*p);
+  Tensor h = relu(matmul(x, w1) + b1);
+  Tensor loss = cross_entropy(matmul(h, w2) + b2, labels);
+  std::vector<Tensor> g = tape.gradient(loss, {w1, b1, w2, b2});
+  const float lr = 0.5f;
+  return {loss, w1 - g[0] * lr, b1 - g[1] * lr, w2 - g[2] * lr, b2 - g[3] * lr};
+}
+
+void require_close(const Tensor& a, const Tensor& b, double tol) {
+  REQUIRE(a.shape() == b.shape());
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    INFO("element " << i << ": " << x[i] << " vs " << y[i]);
+    REQUIRE(std::fabs(x[i] - y[i]) <= tol * (1 + std::fabs(y[i])));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a jitted training step (forward + backward + SGD) compiles and equals the eager step", "[jit][autodiff]") {
+  Tensor x = randn({64, 20}, 1);
+  Tensor labels = cast(rand({64}, 2, DType::F32, 0.0, 5.0), DType::I64);
+  Params eager = {randn({20, 32}, 3) * 0.3f, zeros({32}), randn({32, 5}, 4) * 0.3f, zeros({5})};
+  Params compiled = eager;
+  auto step = jit(sgd_step, "sgd_step");
+  for (int it = 0; it < 5; ++it) {
+    auto e = sgd_step(x, labels, eager[0], eager[1], eager[2], eager[3]);
+    auto c = step(x, labels, compiled[0], compiled[1], compiled[2], compiled[3]);
+    INFO("iteration " << it);
+    require_close(c[0], e[0], 1e-5);
+    for (int p = 0; p < 4; ++p) require_close(c[p + 1], e[p + 1], 1e-5);
+    eager.assign(e.begin() + 1, e.end());
+    compiled.assign(c.begin() + 1, c.end());
+  }
+  CacheStats s = step.stats();
+  CHECK(s.misses == 1);
+  CHECK(s.hits == 4);
+  CHECK(s.eager_calls == 0);
+  // Kernels for the elementwise work, the BLAS and the interpreter between them.
+  std::string ir = step.ir(Stage::Linalg);
+  CHECK_THAT(ir, Catch::Contains("kernels; between them the interpreter runs:") && Catch::Contains("matmul runs on the BLAS") &&
+                     Catch::Contains("gather"));
+  CHECK_THAT(ir, Catch::Contains("linalg.generic"));
+  // The loss went down.
+  CHECK(sgd_step(x, labels, compiled[0], compiled[1], compiled[2], compiled[3])[0].item<float>() <
+        sgd_step(x, labels, randn({20, 32}, 3) * 0.3f, zeros({32}), randn({32, 5}, 4) * 0.3f, zeros({5}))[0].item<float>());
+}
+
+TEST_CASE("value_and_grad inside jit compiles; a jitted function under a tape is differentiated", "[jit][autodiff]") {
+  auto loss = [](const Tensor& w, const Tensor& t) { return sum(square(tanh(t * w) - 0.5f)); };
+  Tensor w = randn({3, 4}, 5), t = randn({3, 4}, 6);
+  auto jitted_grad = jit([&](const Tensor& a, const Tensor& b) { return value_and_grad(loss)(a, b).second; });
+  Tensor want = grad(loss)(w, t);
+  jitted_grad(w, t);
+  require_close(jitted_grad(w, t), want, 1e-5);
+  CHECK(jitted_grad.stats().hits == 1);
+
+  auto f = jit([&](const Tensor& a, const Tensor& b) { return loss(a, b); });
+  f(w, t), f(w, t);  // compiled
+  GradientTape tape;
+  tape.watch(w);
+  Tensor y = f(w, t);  // under a tape the function runs eagerly, so the tape sees its ops
+  require_close(tape.gradient(y, {w})[0], want, 1e-6);
+  CHECK(f.stats().eager_calls == 1);
+  require_close(grad([&](const Tensor& a) { return f(a, t); })(w), want, 1e-6);
+}
