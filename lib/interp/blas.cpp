@@ -3,8 +3,12 @@
 // Debian's OpenBLAS picks its kernels when it is loaded, and on these machines its CPU
 // detection falls back to generic SSE kernels (about 4x slower). Loading it ourselves lets
 // ejit set OPENBLAS_CORETYPE first (SkylakeX on AVX-512 CPUs, Haswell on AVX2 CPUs) unless
-// the user set it. The serial build is preferred: ejit's pool splits the work, so the BLAS
-// never runs a second pool of spinning threads against it.
+// the user set it. ejit's pool splits the work and calls the BLAS from its threads, so the
+// BLAS runs single-threaded (openblas_set_num_threads(1)): never a second pool of spinning
+// threads. Debian's serial build is NOT safe to call from two threads at once (its buffer
+// pool is unlocked: 1-3% of concurrent 256x784x512 sgemms came out wrong), so the pthread
+// build, which locks it, is preferred; a sequential build found instead is called from one
+// thread at a time.
 #include "blas.h"
 
 #include <dlfcn.h>
@@ -30,8 +34,8 @@ Blas load() {
     if (const char* core = core_type_for_this_cpu()) setenv("OPENBLAS_CORETYPE", core, 0);
   std::string tried;
   const char* env = std::getenv("EJIT_BLAS");
-  for (const char* path : {env, "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0", "libopenblas.so.0",
-                           "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"}) {
+  for (const char* path : {env, "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.so.0",
+                           "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0"}) {
     if (!path) continue;
     void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -45,9 +49,13 @@ Blas load() {
       continue;
     }
     if (auto set_threads = reinterpret_cast<void (*)(int)>(dlsym(h, "openblas_set_num_threads"))) set_threads(1);
+    // 0: sequential build (unlocked), 1: pthreads, 2: OpenMP.
+    auto get_parallel = reinterpret_cast<int (*)()>(dlsym(h, "openblas_get_parallel"));
+    b.concurrent_calls = get_parallel && get_parallel() != 0;
     std::string core = "?";
     if (auto get_core = reinterpret_cast<char* (*)()>(dlsym(h, "openblas_get_corename"))) core = get_core();
-    b.description = std::string("OpenBLAS (") + path + ", core " + core + ")";
+    b.description = std::string("OpenBLAS (") + path + ", core " + core +
+                    (b.concurrent_calls ? "" : ", sequential build: one call at a time") + ")";
     return b;
   }
   b.description = "built-in loops (no OpenBLAS found: tried " + tried + ")";

@@ -14,6 +14,7 @@ struct Blas {
   SgemmFn sgemm = nullptr;
   DgemmFn dgemm = nullptr;
   std::string description;  // library path and core type, or why none was loaded
+  bool concurrent_calls = true;  // false: calls must not overlap (a sequential OpenBLAS build)
 };
 
 /// The BLAS, loaded on first use; sgemm/dgemm are null when none could be loaded.

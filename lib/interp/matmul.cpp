@@ -2,6 +2,8 @@
 // blocks on ejit's pool, integer ones to plain loops.
 #include <algorithm>
 
+#include <mutex>
+
 #include "blas.h"
 #include "dispatch.h"
 
@@ -15,6 +17,9 @@ constexpr int kRowMajor = 101, kNoTrans = 111;
 template <class T>
 void gemm_block(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
   const Blas& bl = blas();
+  static std::mutex unsafe_blas;  // serializes calls into a BLAS that cannot take concurrent ones
+  std::unique_lock<std::mutex> lock(unsafe_blas, std::defer_lock);
+  if (!bl.concurrent_calls) lock.lock();
   if constexpr (std::is_same_v<T, float>) {
     if (bl.sgemm) return bl.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
   } else if constexpr (std::is_same_v<T, double>) {
@@ -60,7 +65,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batc
   std::vector<int64_t> oa = batch_offsets(batch, a_batch, m * k), ob = batch_offsets(batch, b_batch, k * n);
   // Enough blocks to keep every thread busy on big products; split the longer of m and n.
   const double flops = 2.0 * nb * m * n * k;
-  const int64_t want = flops < 4e6 ? 1 : 2 * pool_threads();
+  const int64_t want = flops < 4e6 || !blas().concurrent_calls ? 1 : 2 * pool_threads();
   const bool split_rows = m >= n;
   const int64_t extent = split_rows ? m : n;
   int64_t splits = std::clamp<int64_t>((want + nb - 1) / nb, 1, std::max<int64_t>(1, extent / 16));

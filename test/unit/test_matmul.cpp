@@ -59,3 +59,13 @@ TEST_CASE("large f32 matmuls split across threads agree with a double reference"
   }
   REQUIRE(!matmul_backend().empty());
 }
+
+TEST_CASE("large matmuls give the same result on every call (the BLAS runs on several pool threads)", "[matmul]") {
+  // Debian's sequential OpenBLAS called from two threads at once got 1-3% of these wrong.
+  Tensor x = randn({256, 784}, 1), w = randn({784, 512}, 2);
+  const std::vector<float> first = matmul(x, w).to_vector<float>();
+  int mismatches = 0;
+  for (int i = 0; i < 150; ++i) mismatches += matmul(x, w).to_vector<float>() != first;
+  INFO("backend: " << matmul_backend());
+  REQUIRE(mismatches == 0);
+}
