@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ejit/tensor.h"
+#include "ejit/variable.h"
 
 namespace ejit {
 
@@ -70,15 +71,24 @@ class Recorder {
 
   /// Declares tensors as inputs in this order (call before using them; function arguments).
   void add_inputs(const std::vector<Tensor>& args);
-  /// Stops recording and returns the trace computing `outputs`.
+  /// Stops recording and returns the trace computing `outputs`, followed by the last value
+  /// assigned to each variable in assigned_variables().
   Trace finish(const std::vector<Tensor>& outputs);
   /// The tensors bound to trace.inputs, in order (arguments first, then captured tensors).
   const std::vector<Tensor>& input_tensors() const { return input_tensors_; }
+  /// Per trace input: the Variable whose value it is (undefined for other tensors). A replay
+  /// reads such inputs from the variable at that time.
+  const std::vector<Variable>& input_variables() const { return input_variables_; }
+  /// Variables assigned while recording, in first-assignment order; their final values are
+  /// the trace's last outputs.
+  const std::vector<Variable>& assigned_variables() const { return assigned_variables_; }
 
  private:
   class Observer;
   Observer* observer_;
   std::vector<Tensor> input_tensors_;
+  std::vector<Variable> input_variables_;
+  std::vector<Variable> assigned_variables_;
 };
 
 /// True while a Recorder is active on this thread.

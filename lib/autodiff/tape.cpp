@@ -57,8 +57,8 @@ struct GradientTape::Impl final : detail::OpObserver {
     tracked.insert(op.output.impl());
   }
   void on_host_read(const Tensor&) override {}
-  void on_variable_read(const Tensor& value, bool trainable) override {
-    if (active() && trainable && watch_variables) watch(value);
+  void on_variable_read(const Variable& v, const Tensor& value) override {
+    if (active() && v.trainable() && watch_variables) watch(value);
   }
 
   std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources, const Tensor& seed);

@@ -13,6 +13,10 @@
 
 #include "ejit/tensor.h"
 
+namespace ejit {
+class Variable;
+}
+
 namespace ejit::detail {
 
 /// Primitive kinds that reach a trace. Composites (softmax...) arrive as their parts.
@@ -38,8 +42,11 @@ class OpObserver {
   virtual void on_op(const PrimOp& op) = 0;
   /// A host read of a tensor's values (item, to_vector, at, data): control flow may depend on it.
   virtual void on_host_read(const Tensor& t) = 0;
-  /// A Variable's value was read (tapes watch trainable ones; recorders bind them).
-  virtual void on_variable_read(const Tensor& /*value*/, bool /*trainable*/) {}
+  /// A Variable's value was read (tapes watch trainable ones; recorders bind the trace input
+  /// to the variable, so compiled code reads its value of the moment).
+  virtual void on_variable_read(const Variable& /*v*/, const Tensor& /*value*/) {}
+  /// A Variable was assigned a new value (recorders write it back after compiled calls).
+  virtual void on_variable_assign(const Variable& /*v*/, const Tensor& /*value*/) {}
 };
 
 /// The active observers of this thread, oldest first, or null when there are none or

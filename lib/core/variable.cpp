@@ -20,7 +20,7 @@ const Variable::State& Variable::state(const char* op) const {
 Tensor Variable::value() const {
   const State& s = state("variable");
   if (const auto* list = detail::observers())
-    for (detail::OpObserver* o : *list) o->on_variable_read(s.value, s.trainable);
+    for (detail::OpObserver* o : *list) o->on_variable_read(*this, s.value);
   return s.value;
 }
 
@@ -31,6 +31,8 @@ void Variable::assign(const Tensor& v) {
     fail("assign", "variable '{}' holds {}{}, the new value is {}{}", s.name, s.value.dtype(), s.value.shape(),
          v.dtype(), v.shape());
   state_->value = v;
+  if (const auto* list = detail::observers())
+    for (detail::OpObserver* o : *list) o->on_variable_assign(*this, v);
 }
 
 void Variable::assign_add(const Tensor& delta) { assign(cast(value() + delta, dtype())); }

@@ -71,6 +71,9 @@ struct JitCore::Impl {
     std::string eager_reason;
     std::vector<int> arg_of_input;    // per trace input: argument index, or -1 for a captured tensor
     std::vector<Tensor> captured;     // per trace input (undefined where it is an argument)
+    std::vector<Variable> variable;   // per trace input: the variable read there (its value of the moment)
+    std::vector<Variable> assigned;   // written back from the last outputs after each call
+    size_t user_outputs = 0;
     std::array<std::string, kNumStages> ir;
   };
 
@@ -84,8 +87,19 @@ struct JitCore::Impl {
 
   std::vector<Tensor> inputs_for(const Entry& e, const std::vector<Tensor>& args) const {
     std::vector<Tensor> in;
-    for (size_t i = 0; i < e.arg_of_input.size(); ++i) in.push_back(e.arg_of_input[i] >= 0 ? args[e.arg_of_input[i]] : e.captured[i]);
+    for (size_t i = 0; i < e.arg_of_input.size(); ++i)
+      in.push_back(e.arg_of_input[i] >= 0 ? args[e.arg_of_input[i]]
+                   : e.variable[i].defined() ? e.variable[i].value()
+                                             : e.captured[i]);
     return in;
+  }
+
+  /// Runs the compiled code; assigns the variables the function assigns; the user's outputs.
+  std::vector<Tensor> run(const Entry& e, const std::vector<Tensor>& args) const {
+    std::vector<Tensor> out = e.executable->run(inputs_for(e, args));
+    for (size_t i = 0; i < e.assigned.size(); ++i) Variable(e.assigned[i]).assign(out[e.user_outputs + i]);
+    out.resize(e.user_outputs);
+    return out;
   }
 
   std::vector<Tensor> record_and_compile(const Key& key, const std::vector<Tensor>& args) {
@@ -94,13 +108,18 @@ struct JitCore::Impl {
     std::vector<Tensor> outs = fn(args);
     Trace trace = rec.finish(outs);
     auto entry = std::make_shared<Entry>();
-    for (const Tensor& t : rec.input_tensors()) {
+    for (size_t i = 0; i < rec.input_tensors().size(); ++i) {
+      const Tensor& t = rec.input_tensors()[i];
+      const Variable& v = rec.input_variables()[i];
       int arg = -1;
-      for (size_t j = 0; j < args.size() && arg < 0; ++j)
+      for (size_t j = 0; j < args.size() && arg < 0 && !v.defined(); ++j)
         if (args[j].impl() == t.impl()) arg = static_cast<int>(j);
       entry->arg_of_input.push_back(arg);
-      entry->captured.push_back(arg < 0 ? t : Tensor());
+      entry->captured.push_back(arg < 0 && !v.defined() ? t : Tensor());
+      entry->variable.push_back(v);
     }
+    entry->assigned = rec.assigned_variables();
+    entry->user_outputs = outs.size();
     if (!trace.not_compilable.empty()) {
       entry->eager_reason = trace.not_compilable;
     } else {
@@ -170,7 +189,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   }
   if (!entry->executable) return impl_->fn(args);
   if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, key_str(key));
-  return entry->executable->run(impl_->inputs_for(*entry, args));
+  return impl_->run(*entry, args);
 }
 
 std::string JitCore::ir(Stage stage) const {
@@ -204,9 +223,13 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
     return t[t.size() / 2];
   };
   std::vector<Tensor> eager, compiled;
+  if (!entry->assigned.empty()) {  // each run would assign the variables again
+    c.reason = "compare() does not run functions that assign variables";
+    return c;
+  }
   c.interpreted_ms = time_ms([&] { eager = impl_->fn(args); });
   if (!c.compiled) return c;
-  c.compiled_ms = time_ms([&] { compiled = entry->executable->run(impl_->inputs_for(*entry, args)); });
+  c.compiled_ms = time_ms([&] { compiled = impl_->run(*entry, args); });
   for (size_t i = 0; i < eager.size(); ++i) {
     auto e = eager[i].to_vector<double>(), k = compiled[i].to_vector<double>();
     for (size_t j = 0; j < e.size(); ++j) {

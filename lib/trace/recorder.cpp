@@ -17,6 +17,7 @@ class Recorder::Observer final : public detail::OpObserver {
     int id = new_value(t);
     trace_.inputs.push_back(id);
     owner_.input_tensors_.push_back(t);
+    owner_.input_variables_.emplace_back();
     depends_on_input_[id] = true;
     return id;
   }
@@ -43,8 +44,25 @@ class Recorder::Observer final : public detail::OpObserver {
         "C++ control flow may depend on them", t.shape(), trace_.nodes.size());
   }
 
+  void on_variable_read(const Variable& v, const Tensor& value) override {
+    if (ids_.count(value.impl())) return;  // already a value of this trace (assigned inside, or read before)
+    value_of(value);
+    owner_.input_variables_.back() = v;
+  }
+
+  void on_variable_assign(const Variable& v, const Tensor& value) override {
+    for (size_t i = 0; i < owner_.assigned_variables_.size(); ++i)
+      if (owner_.assigned_variables_[i].same(v)) {
+        assigned_values_[i] = value;
+        return;
+      }
+    owner_.assigned_variables_.push_back(v);
+    assigned_values_.push_back(value);
+  }
+
   Trace take(const std::vector<Tensor>& outputs) {
     for (const Tensor& t : outputs) trace_.outputs.push_back(value_of(t));
+    for (const Tensor& t : assigned_values_) trace_.outputs.push_back(value_of(t));
     trace_.prune();
     return std::move(trace_);
   }
@@ -64,6 +82,7 @@ class Recorder::Observer final : public detail::OpObserver {
   std::unordered_map<const detail::TensorImpl*, int> ids_;
   std::vector<Tensor> alive_;
   std::vector<bool> depends_on_input_;
+  std::vector<Tensor> assigned_values_;  // per owner_.assigned_variables_
 };
 
 namespace {
