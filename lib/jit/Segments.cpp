@@ -197,9 +197,9 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
   }
 }
 
-CompileResult compile_trace(const Trace& trace, bool keep_ir) {
+CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
   std::vector<Step> steps = partition(trace);
-  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir);
+  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
 
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int> producer(trace.values.size(), -1);
@@ -222,7 +222,7 @@ CompileResult compile_trace(const Trace& trace, bool keep_ir) {
       continue;
     }
     Trace sub = sub_trace(trace, step, consumers, is_output, producer);
-    CompileResult r = compile_for_cpu(sub, keep_ir);
+    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}});

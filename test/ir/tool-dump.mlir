@@ -43,9 +43,10 @@
 // ASM: {{v[a-z0-9]+ps}} {{.*}}%{{[yz]mm[0-9]+}}
 
 // ALL: // ----- stage ejit -----
-// ALL: ejit.matmul
+// ALL: kernels; between them the interpreter runs: matmul runs on the BLAS
+// ALL: ejit.relu
 // ALL: // ----- stage linalg -----
-// ALL: linalg.matmul
+// ALL: linalg.generic
 // ALL: // ----- stage fused -----
 // ALL: // ----- stage loops -----
 // ALL: // ----- stage llvm-dialect -----

@@ -13,8 +13,4 @@ int cmd_dump(const Args& args);
 /// `ejit run FILE --mode=M ...`: runs a trace file interpreted, compiled, or both and compares.
 int cmd_run(const Args& args);
 
-/// Compiles traces with matmul too (jit() keeps them eager: as loops matmul is slow), unless
-/// the user set EJIT_CODEGEN_MATMUL.
-void enable_matmul_codegen();
-
 }  // namespace ejit::tool

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "ejit/jit.h"
-#include "jit/CpuCompiler.h"
+#include "jit/Segments.h"
 
 namespace ejit::tool {
 
@@ -25,12 +25,11 @@ prints its IR at stage S (default: ejit):
   all           every stage, each after a "// ----- stage NAME -----" line
   ptx           not available: the GPU back end (issue 4) is not built yet
 
-matmul is compiled as loops here (jit() keeps traces with a matmul eager, on the BLAS);
-set EJIT_CODEGEN_MATMUL=0 to see how jit() treats them. A stage that exists is printed
-even if a later stage fails; the failure is then an error.
+The trace is compiled as jit() compiles it: ops without a CPU lowering (matmul, which runs
+on the BLAS; take, gather, argmax, ...) run on the interpreter between compiled kernels,
+and each stage shows every kernel. EJIT_CODEGEN_MATMUL=1 compiles matmul as loops. A stage
+that exists is printed even if a later stage fails; the failure is then an error.
 )";
-
-void enable_matmul_codegen() { setenv("EJIT_CODEGEN_MATMUL", "1", /*overwrite=*/0); }
 
 namespace {
 
@@ -51,10 +50,9 @@ int cmd_dump(const Args& a) {
     if (stage == "all" || stage == stage_name(static_cast<Stage>(i))) stages.push_back(static_cast<Stage>(i));
   if (stages.empty()) throw UsageError(fmt::format("unknown stage '{}' (expected one of {})", stage, stage_list()));
 
-  enable_matmul_codegen();
   Trace trace = load_trace(file);
   const bool want_asm = stage == "all" || stage == "asm";
-  detail::CompileResult r = detail::compile_for_cpu(trace, /*keep_ir=*/true, want_asm);
+  detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/true, want_asm);
   bool missing = false;
   for (Stage s : stages) {
     const std::string& text = r.ir[static_cast<int>(s)];

@@ -17,7 +17,7 @@
 #include "ejit/jit.h"
 #include "ejit/npy.h"
 #include "ejit/ops.h"
-#include "jit/CpuCompiler.h"
+#include "jit/Segments.h"
 
 namespace ejit::tool {
 
@@ -200,7 +200,6 @@ int cmd_run(const Args& a) {
   const bool user_tol = a.has("rtol") || a.has("atol");
   const double rtol = a.get_double("rtol", 1e-4), atol = a.get_double("atol", 1e-5);
 
-  enable_matmul_codegen();
   Trace trace = load_trace(file);
   std::vector<Tensor> inputs = a.has("inputs") ? file_inputs(trace, a.get("inputs", "")) : random_inputs(trace, seed);
   fmt::print("{}: {} ({}), {}, {}\n", file, count(inputs.size(), "input"),
@@ -210,7 +209,7 @@ int cmd_run(const Args& a) {
   Timed interp, compiled;
   if (mode != "compiled") interp = time_runs([&] { return eval_trace(trace, inputs); }, repeat);
   if (mode != "interp") {
-    detail::CompileResult r = detail::compile_for_cpu(trace, /*keep_ir=*/false);
+    detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/false);
     if (!r.executable) throw Error(fmt::format("{}: cannot compile: {}", file, r.error));
     fmt::print("compiled in {:.1f} ms\n", r.milliseconds);
     const detail::CpuExecutable& exe = *r.executable;
