@@ -60,12 +60,13 @@ std::vector<Step> partition(const Trace& t) {
     steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}});
   }
   close();
-  // Kernels of nothing but reshapes (free views eagerly) are not worth a compilation.
+  // A kernel of one op (plus reshapes, free views eagerly) fuses nothing: the interpreter's
+  // kernel is as fast, and a compilation costs 60-100 ms of LLVM.
   std::vector<Step> out;
   for (Step& s : steps) {
-    bool only_views = s.compiled && std::all_of(s.nodes.begin(), s.nodes.end(),
-                                                [&](int k) { return t.nodes[k].kind == NodeKind::Reshape; });
-    if (!only_views) {
+    const auto ops = std::count_if(s.nodes.begin(), s.nodes.end(),
+                                   [&](int k) { return t.nodes[k].kind != NodeKind::Reshape; });
+    if (!s.compiled || ops > 1 || steps.size() == 1) {
       out.push_back(std::move(s));
       continue;
     }
