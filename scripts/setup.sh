@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libfmt-dev catch2
+  nlohmann-json3-dev        # JSON of safetensors checkpoint headers (header-only)
   libeigen3-dev             # a peer in bench/ (header-only)
   libopenblas0-pthread      # matmul's BLAS, loaded at run time, run single-threaded in ejit's pool (docs/DESIGN-NOTES.md)
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools   # the JIT layers

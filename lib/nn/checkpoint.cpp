@@ -1,0 +1,349 @@
+// Checkpoints as safetensors files: writing (atomic), reading (validated), matching by path.
+#include "ejit/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "../core/check.h"
+#include "../core/observer.h"
+
+#ifndef EJIT_VERSION
+#define EJIT_VERSION "unknown"
+#endif
+
+namespace ejit {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "safetensors support assumes a little-endian host");
+
+using json = nlohmann::json;
+constexpr const char* kOp = "checkpoint";
+constexpr uint64_t kMaxHeader = 100'000'000;  // the limit Python's safetensors applies
+constexpr const char* kFormatVersion = "1";
+
+const char* st_dtype(DType t) {
+  constexpr const char* names[] = {"BOOL", "I32", "I64", "F32", "F64"};
+  return names[static_cast<int>(t)];
+}
+
+std::optional<DType> dtype_of_st(const std::string& s) {
+  for (DType t : {DType::Bool, DType::I32, DType::I64, DType::F32, DType::F64})
+    if (s == st_dtype(t)) return t;
+  return std::nullopt;
+}
+
+std::string sys_error() { return std::strerror(errno); }
+
+std::atomic<int64_t> g_fault_after{-1};
+std::atomic<bool> g_fault_crash{false};
+
+/// Writes all of `bytes` to fd, honouring the test fault hook.
+void write_all(int fd, const std::string& bytes, const std::string& tmp) {
+  size_t limit = bytes.size();
+  int64_t fault = g_fault_after.exchange(-1);
+  if (fault >= 0) limit = std::min(limit, static_cast<size_t>(fault));
+  for (size_t done = 0; done < limit;) {
+    ssize_t n = ::write(fd, bytes.data() + done, limit - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail(kOp, "error while writing '{}': {}", tmp, sys_error());
+    done += static_cast<size_t>(n);
+  }
+  if (fault >= 0) {
+    if (g_fault_crash.load()) ::_exit(77);
+    fail(kOp, "simulated failure after {} bytes of '{}'", limit, tmp);
+  }
+}
+
+/// Writes bytes to PATH.tmp-<pid>, fsyncs, renames over path, fsyncs the folder.
+void write_atomically(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail(kOp, "cannot create '{}': {}", tmp, sys_error());
+  try {
+    write_all(fd, bytes, tmp);
+    if (::fsync(fd) != 0) fail(kOp, "cannot flush '{}': {}", tmp, sys_error());
+    if (::close(fd) != 0) {
+      fd = -1;
+      fail(kOp, "cannot close '{}': {}", tmp, sys_error());
+    }
+    fd = -1;
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail(kOp, "cannot rename '{}' to '{}': {}", tmp, path, sys_error());
+  } catch (...) {
+    if (fd >= 0) ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  // Make the rename itself durable (best effort: some file systems refuse fsync on folders).
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+/// Checks an object name: non-empty, no empty segment ("a//b", "/a", "a/").
+void check_name(const std::string& name) {
+  if (name.empty() || name.front() == '/' || name.back() == '/' || name.find("//") != std::string::npos)
+    fail(kOp, "object name '{}' must be non-empty with no empty path segment", name);
+}
+
+std::string join(const std::vector<std::string>& names, size_t max = 20) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < max; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > max) out += fmt::format(", ... ({} in all)", names.size());
+  return out;
+}
+
+}  // namespace
+
+// ---- safetensors bytes ----
+
+std::string safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>& tensors,
+                              const std::map<std::string, std::string>& metadata) {
+  json header = json::object();
+  std::set<std::string> seen;
+  uint64_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    if (name == "__metadata__") fail(kOp, "'__metadata__' cannot name a tensor");
+    if (!seen.insert(name).second) fail(kOp, "two tensors are named '{}'", name);
+    if (!t.defined()) fail(kOp, "tensor '{}' is undefined", name);
+    if (!t.device().is_cpu()) fail(kOp, "tensor '{}' is on {}; copy it to the CPU first", name, t.device().str());
+    header[name] = {
+        {"dtype", st_dtype(t.dtype())}, {"shape", t.shape().vec()}, {"data_offsets", {offset, offset + t.nbytes()}}};
+    offset += t.nbytes();
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const json::exception& e) {  // a name that is not valid UTF-8
+    fail(kOp, "cannot write the header: {}", e.what());
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
+  out.reserve(8 + text.size() + offset);
+  out += text;
+  for (const auto& [name, t] : tensors) out.append(static_cast<const char*>(t.raw_data()), t.nbytes());
+  return out;
+}
+
+SafeTensors parse_safetensors(const std::string& bytes, const std::string& what) {
+  if (bytes.size() < 8) fail(kOp, "{}: truncated file ({} bytes, not even a header length)", what, bytes.size());
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  if (n > kMaxHeader) fail(kOp, "{}: corrupt file: header length {} is implausible", what, n);
+  if (n > bytes.size() - 8)
+    fail(kOp, "{}: truncated file: the header needs {} bytes, {} remain", what, n, bytes.size() - 8);
+  json header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n), nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    fail(kOp, "{}: corrupt file: the header is not a JSON object", what);
+
+  const size_t data_start = 8 + n, data_size = bytes.size() - data_start;
+  struct Item {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    uint64_t begin, end;
+  };
+  std::vector<Item> items;
+  SafeTensors out;
+  for (const auto& [key, v] : header.items()) {
+    const auto bad = [&](const std::string& why) { fail(kOp, "{}: corrupt entry '{}': {}", what, key, why); };
+    if (key == "__metadata__") {
+      if (!v.is_object()) bad("must be an object of strings");
+      for (const auto& [k, s] : v.items()) {
+        if (!s.is_string()) bad(fmt::format("value of '{}' is not a string", k));
+        out.metadata[k] = s.get<std::string>();
+      }
+      continue;
+    }
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+      bad("needs 'dtype', 'shape' and 'data_offsets'");
+    const json &jd = v["dtype"], &js = v["shape"], &jo = v["data_offsets"];
+    if (!jd.is_string()) bad("'dtype' is not a string");
+    auto dtype = dtype_of_st(jd.get<std::string>());
+    if (!dtype) bad(fmt::format("dtype {} is not supported (ejit reads BOOL, I32, I64, F32, F64)", jd.dump()));
+    if (!js.is_array() || js.size() > static_cast<size_t>(kMaxRank)) bad("'shape' is not an array of at most 16 dims");
+    std::vector<int64_t> dims;
+    uint64_t numel = 1;
+    for (const json& d : js) {
+      if (!d.is_number_unsigned() || __builtin_mul_overflow(numel, d.get<uint64_t>(), &numel) ||
+          numel > (uint64_t{1} << 56))
+        bad("'shape' is not a list of sizes of a plausible tensor");
+      dims.push_back(d.get<int64_t>());
+    }
+    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
+      bad("'data_offsets' is not [begin, end]");
+    Item it{key, *dtype, Shape(dims), jo[0].get<uint64_t>(), jo[1].get<uint64_t>()};
+    if (it.end < it.begin) bad("'data_offsets' end before begin");
+    const uint64_t want = static_cast<uint64_t>(it.shape.numel()) * itemsize(it.dtype);
+    if (it.end - it.begin != want)
+      bad(fmt::format("{}{} needs {} bytes, its offsets span {}", it.dtype, it.shape, want, it.end - it.begin));
+    if (it.end > data_size)
+      fail(kOp, "{}: truncated file: entry '{}' ends at byte {} of the data, which has {}", what, key, it.end,
+           data_size);
+    items.push_back(std::move(it));
+  }
+  // As the spec asks: buffers back to back from 0 to the end of the file, no gaps, no overlap.
+  std::vector<const Item*> by_offset;
+  for (const Item& it : items) by_offset.push_back(&it);
+  std::stable_sort(by_offset.begin(), by_offset.end(), [](const Item* a, const Item* b) {
+    return std::pair(a->begin, a->end) < std::pair(b->begin, b->end);
+  });
+  uint64_t pos = 0;
+  for (const Item* it : by_offset) {
+    if (it->begin != pos)
+      fail(kOp, "{}: corrupt file: entry '{}' starts at {}, expected {}", what, it->name, it->begin, pos);
+    pos = it->end;
+  }
+  if (pos != data_size) fail(kOp, "{}: corrupt file: {} bytes of data follow the last entry", what, data_size - pos);
+
+  for (const Item* it : by_offset) {
+    Tensor t = Tensor::empty(it->shape, it->dtype);
+    std::memcpy(t.raw_data(), bytes.data() + data_start + it->begin, it->end - it->begin);
+    if (it->dtype == DType::Bool) {  // any non-zero byte is true
+      auto* p = static_cast<unsigned char*>(t.raw_data());
+      for (uint64_t i = 0; i < it->end - it->begin; ++i) p[i] = p[i] != 0;
+    }
+    out.tensors.emplace_back(it->name, std::move(t));
+  }
+  return out;
+}
+
+void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  write_atomically(path, safetensors_bytes(tensors, metadata));
+}
+
+SafeTensors load_safetensors(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(kOp, "cannot open '{}'", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) fail(kOp, "error while reading '{}'", path);
+  return parse_safetensors(ss.str(), "'" + path + "'");
+}
+
+void detail::set_checkpoint_save_fault(int64_t after_bytes, bool crash) {
+  g_fault_crash = crash;
+  g_fault_after = after_bytes;
+}
+
+// ---- Checkpoint ----
+
+std::string RestoreReport::str() const {
+  std::string out = fmt::format("restored {} variables", restored.size());
+  if (!unmatched_file_entries.empty())
+    out += fmt::format("\n{} file entries matched no variable: {}", unmatched_file_entries.size(),
+                       join(unmatched_file_entries));
+  if (!unmatched_variables.empty())
+    out += fmt::format("\n{} variables are not in the file: {}", unmatched_variables.size(), join(unmatched_variables));
+  return out;
+}
+
+Checkpoint::Checkpoint(std::initializer_list<Entry> objects) : Checkpoint(std::vector<Entry>(objects)) {}
+
+Checkpoint::Checkpoint(std::vector<Entry> objects) : objects_(std::move(objects)) {
+  std::set<std::string> names;
+  for (const Entry& e : objects_) {
+    check_name(e.name);
+    if (!names.insert(e.name).second) fail(kOp, "two objects are named '{}'", e.name);
+  }
+}
+
+std::vector<std::pair<std::string, Variable>> Checkpoint::named_variables() const {
+  std::vector<std::pair<std::string, Variable>> out;
+  std::set<std::string> keys;
+  for (const Entry& e : objects_) {
+    for (auto& [path, var] : e.object.get().named_variables()) {
+      std::string key = e.name + "/" + path;
+      if (path.empty()) fail(kOp, "object '{}' lists a variable with an empty path", e.name);
+      if (!var.defined()) fail(kOp, "variable '{}' is undefined", key);
+      if (!keys.insert(key).second) fail(kOp, "two variables have the key '{}'", key);
+      out.emplace_back(std::move(key), var);
+    }
+  }
+  return out;
+}
+
+void Checkpoint::save(const std::string& path) const {
+  detail::PauseRecording pause;  // reading values to save them is no op of a tape or trace
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [key, var] : named_variables()) tensors.emplace_back(key, var.value());
+  json objects = json::array();
+  for (const Entry& e : objects_) objects.push_back(e.name);
+  std::map<std::string, std::string> metadata{{"format", "ejit.checkpoint"},
+                                              {"format_version", kFormatVersion},
+                                              {"ejit_version", EJIT_VERSION},
+                                              {"objects", objects.dump()}};
+  save_safetensors(path, tensors, metadata);
+}
+
+RestoreReport Checkpoint::restore(const std::string& path, bool strict) const {
+  detail::PauseRecording pause;
+  SafeTensors file = load_safetensors(path);
+  // Files from other tools carry no ejit metadata; they are matched by key all the same.
+  const auto meta = [&](const char* k) {
+    auto it = file.metadata.find(k);
+    return it == file.metadata.end() ? std::string() : it->second;
+  };
+  if (meta("format") == "ejit.checkpoint" && meta("format_version") != kFormatVersion)
+    fail(kOp, "'{}' has checkpoint format version '{}'; this ejit reads version {}", path, meta("format_version"),
+         kFormatVersion);
+
+  // Match and validate everything first: nothing is assigned unless all of it fits.
+  auto vars = named_variables();
+  std::unordered_map<std::string, size_t> index;
+  for (size_t i = 0; i < vars.size(); ++i) index.emplace(vars[i].first, i);
+  RestoreReport report;
+  std::vector<std::pair<Variable, Tensor>> assignments;
+  std::vector<bool> matched(vars.size(), false);
+  std::vector<std::string> mismatches;
+  for (auto& [key, t] : file.tensors) {
+    auto it = index.find(key);
+    if (it == index.end()) {
+      report.unmatched_file_entries.push_back(key);
+      continue;
+    }
+    const Variable& v = vars[it->second].second;
+    matched[it->second] = true;
+    if (v.dtype() != t.dtype() || v.shape() != t.shape())
+      mismatches.push_back(
+          fmt::format("'{}' is {}{} in the file, {}{} in the object", key, t.dtype(), t.shape(), v.dtype(), v.shape()));
+    report.restored.push_back(key);
+    assignments.emplace_back(v, t);
+  }
+  for (size_t i = 0; i < vars.size(); ++i)
+    if (!matched[i]) report.unmatched_variables.push_back(vars[i].first);
+  if (!mismatches.empty())
+    fail(kOp, "'{}' does not fit the objects (nothing restored): {}", path, join(mismatches, 10));
+  if (strict && !report.complete()) {
+    std::string what;
+    if (!report.unmatched_file_entries.empty())
+      what += fmt::format("file entries matching no variable: {}", join(report.unmatched_file_entries));
+    if (!report.unmatched_variables.empty())
+      what += fmt::format("{}variables missing from the file: {}", what.empty() ? "" : "; ",
+                          join(report.unmatched_variables));
+    fail(kOp, "strict restore of '{}' (nothing restored): {}", path, what);
+  }
+  for (auto& [v, t] : assignments) v.assign(t);
+  return report;
+}
+
+}  // namespace ejit
