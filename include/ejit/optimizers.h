@@ -51,8 +51,8 @@ class Optimizer : public Trackable {
   const std::string& name() const { return name_; }
 
  protected:
-  /// Updates var from grad and its slots (in slot_names order). lr and step (the iteration
-  /// number, starting at 1) are scalars of var's dtype.
+  /// Updates var from grad (var's dtype) and its slots (in slot_names order). lr is a scalar
+  /// of var's dtype; step is the iteration number (i64 scalar, 1 on the first step).
   virtual void update(Variable var, const Tensor& grad, std::vector<Variable>& slots, const Tensor& lr,
                       const Tensor& step) = 0;
 

@@ -70,15 +70,15 @@ void Optimizer::apply_gradients(const std::vector<Tensor>& grads, const std::vec
   }
   iterations_.assign_add(scalar(int64_t{1}));
   Tensor step = iterations_.value(), lr = lr_.value();
-  Tensor step_as[2], lr_as[2];  // step and lr cast to f32, f64 (once each)
+  Tensor lr_as[2];  // lr cast to f32, f64 (once each)
   for (size_t i = 0; i < vars.size(); ++i) {
     if (!grads[i].defined()) continue;
     Variable v = vars[i];
     DType d = v.dtype();
     int k = d == DType::F64;
-    if (!step_as[k].defined()) step_as[k] = cast(step, d), lr_as[k] = lr.dtype() == d ? lr : cast(lr, d);
+    if (!lr_as[k].defined()) lr_as[k] = lr.dtype() == d ? lr : cast(lr, d);
     Tensor g = grads[i].dtype() == d ? grads[i] : cast(grads[i], d);
-    update(v, g, entry_for(v, "").slots, lr_as[k], step_as[k]);
+    update(v, g, entry_for(v, "").slots, lr_as[k], step);
   }
 }
 
@@ -126,8 +126,10 @@ void Adam::update(Variable var, const Tensor& grad, std::vector<Variable>& slots
   Tensor v = slots[1].value() * beta2_ + square(grad) * (1.0 - beta2_);
   slots[0].assign(m);
   slots[1].assign(v);
-  Tensor m_hat = m / (1.0 - pow(beta1_, step));
-  Tensor v_hat = v / (1.0 - pow(beta2_, step));
+  // Bias corrections in f64 (1 - 0.999^t loses digits in f32), then in var's dtype.
+  Tensor t = cast(step, DType::F64);
+  Tensor m_hat = m / cast(1.0 - pow(beta1_, t), var.dtype());
+  Tensor v_hat = v / cast(1.0 - pow(beta2_, t), var.dtype());
   Tensor w = var.value();
   if (weight_decay_ != 0.0) w = w - lr * weight_decay_ * w;  // decoupled: not part of the gradient
   var.assign(w - lr * m_hat / (sqrt(v_hat) + epsilon_));
