@@ -70,6 +70,8 @@ class Module : public Trackable {
 
   const std::string& type_name() const { return type_name_; }
   /// Training mode (the default) for this module and its sub-modules; eval() turns it off.
+  /// The mode is C++ state: a jitted function keeps the mode it was recorded in, so jit the
+  /// training step and the inference function separately.
   void train(bool on = true);
   void eval() { train(false); }
   bool training() const { return training_; }
@@ -107,9 +109,9 @@ class Dense : public Module {
   Dense(int64_t in, int64_t out, ActivationFn activation, bool use_bias = true,
         std::optional<uint64_t> seed = std::nullopt, Init init = Init::GlorotUniform);
   Tensor forward(const Tensor& x) override;
-  const Variable& kernel() const { return kernel_; }
+  Variable kernel() const { return kernel_; }
   /// Undefined without use_bias.
-  const Variable& bias() const { return bias_; }
+  Variable bias() const { return bias_; }
 
  private:
   int64_t in_, out_;
@@ -139,8 +141,8 @@ class LayerNorm : public Module {
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool affine = true);
   explicit LayerNorm(int64_t dim, double eps = 1e-5, bool affine = true) : LayerNorm(Shape{dim}, eps, affine) {}
   Tensor forward(const Tensor& x) override;
-  const Variable& gamma() const { return gamma_; }
-  const Variable& beta() const { return beta_; }
+  Variable gamma() const { return gamma_; }
+  Variable beta() const { return beta_; }
 
  private:
   Shape shape_;
@@ -175,7 +177,7 @@ class Embedding : public Module {
   /// Table initialized uniformly in [-0.05, 0.05) from `seed` (next_seed() when absent).
   Embedding(int64_t num_embeddings, int64_t dim, std::optional<uint64_t> seed = std::nullopt);
   Tensor forward(const Tensor& indices) override;
-  const Variable& embeddings() const { return table_; }
+  Variable embeddings() const { return table_; }
 
  private:
   Variable table_;

@@ -106,7 +106,6 @@ TEST_CASE("train() and eval() reach every sub-module", "[nn]") {
 
 TEST_CASE("Dense computes activation(x @ kernel + bias)", "[nn]") {
   nn::Dense d(3, 2, nn::Activation::Relu, true, 5);
-  d.kernel().value();  // defined
   Variable k = d.kernel(), b = d.bias();
   k.assign(tensor({1.f, -1.f, 2.f, 0.5f, -3.f, 1.f}, {3, 2}));
   b.assign(tensor({0.5f, -1.f}));
@@ -118,7 +117,7 @@ TEST_CASE("Dense computes activation(x @ kernel + bias)", "[nn]") {
   nn::Dense lin(3, 2, [](const Tensor& t) { return t * 2.0f; }, /*use_bias=*/false, 5);
   CHECK_FALSE(lin.bias().defined());
   CHECK(lin.trainable_variables().size() == 1);
-  Variable(lin.kernel()).assign(k.value());
+  lin.kernel().assign(k.value());
   Tensor y = lin(reshape(x, {2, 1, 3}));
   CHECK(y.shape() == Shape{2, 1, 2});
   check_values(y, {-8, 6, -8, 4});
@@ -172,8 +171,8 @@ TEST_CASE("Sequential chains its layers and names them by type", "[nn]") {
 TEST_CASE("LayerNorm normalizes the trailing dims, then scales and shifts", "[nn]") {
   nn::LayerNorm ln(3);
   CHECK(paths(ln) == std::vector<std::string>{"gamma", "beta"});
-  Variable(ln.gamma()).assign(tensor({1.f, 2.f, 1.f}));
-  Variable(ln.beta()).assign(tensor({0.f, 0.f, 1.f}));
+  ln.gamma().assign(tensor({1.f, 2.f, 1.f}));
+  ln.beta().assign(tensor({0.f, 0.f, 1.f}));
   Tensor x = tensor({1.f, 2.f, 3.f, 2.f, 4.f, 6.f}, {2, 3});
   // Row 0: mean 2, var 2/3; row 1: mean 4, var 8/3.
   double s0 = 1 / std::sqrt(2.0 / 3 + 1e-5), s1 = 1 / std::sqrt(8.0 / 3 + 1e-5);
@@ -229,7 +228,7 @@ TEST_CASE("Embedding takes rows of its table; gradients add up for repeated indi
   CHECK(paths(emb) == std::vector<std::string>{"embeddings"});
   Tensor table = emb.embeddings();
   CHECK(max(abs(table)).item<double>() <= 0.05);
-  Variable(emb.embeddings()).assign(reshape(arange(0, 15, 1, DType::F32), {5, 3}));
+  emb.embeddings().assign(reshape(arange(0, 15, 1, DType::F32), {5, 3}));
   Tensor idx = tensor({4, 0, 4}, {1, 3});
   Tensor y = emb(idx);
   CHECK(y.shape() == Shape{1, 3, 3});
