@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and run the demos: eager ops with values and timings, then
-# the same kind of functions eager vs compiled through jit().
+# The main job: set up, build, and run the demos: eager ops with values and timings, the
+# same kind of functions eager vs compiled through jit(), then an MLP trained on the UCI
+# digits with eager and with jitted steps, and a checkpoint round trip (examples/digits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,3 +9,5 @@ scripts/build.sh
 build/examples/eager_tour/eager_tour "$@"
 echo
 build/examples/jit_demo/jit_demo "$@"
+echo
+build/examples/digits/digits --data data/digits.csv --checkpoint build/digits.safetensors

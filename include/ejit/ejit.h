@@ -2,9 +2,15 @@
 #pragma once
 
 #include "ejit/autodiff.h"
+#include "ejit/checkpoint.h"
+#include "ejit/data.h"
 #include "ejit/dtype.h"
 #include "ejit/error.h"
 #include "ejit/format.h"
+#include "ejit/metrics.h"
+#include "ejit/nn.h"
+#include "ejit/npy.h"
+#include "ejit/optimizers.h"
 #include "ejit/ops.h"
 #include "ejit/random.h"
 #include "ejit/runtime.h"

@@ -32,7 +32,8 @@ struct CacheStats {
   uint64_t hits = 0;          // calls that ran compiled code
   uint64_t misses = 0;        // calls that recorded (and compiled, or decided to stay eager)
   uint64_t eager_calls = 0;   // calls that ran eagerly (uncompilable trace for that signature)
-  double compile_ms = 0;      // total compile time
+  double compile_ms = 0;      // total compile time (loading from the disk cache included)
+  uint64_t disk_hits = 0;     // compiles served by the on-disk kernel cache (EJIT_CACHE_DIR)
 };
 
 /// compare(): compiled vs interpreted on the same inputs.
@@ -91,7 +92,8 @@ template <class F> class Jitted {
     using R = std::decay_t<std::invoke_result_t<F, const A&...>>;
     return detail::from_outputs<R>(core_->call({Tensor(args)...}));
   }
-  /// IR of the most recently compiled signature at a stage ("" before any compile).
+  /// IR of the most recently compiled signature at a stage ("" before any compile). The IR
+  /// is made by compiling that trace again on the first call.
   std::string ir(Stage stage) const { return core_->ir(stage); }
   CacheStats stats() const { return core_->stats(); }
   /// Runs interpreter and compiled code on the same inputs; errors and times (median of repeat).

@@ -2,6 +2,10 @@
 // JIT'd function out. Stages are separate pass-manager runs so each can be dumped.
 #include "CpuCompiler.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
@@ -11,10 +15,13 @@
 #include "../conversion/EjitToLinalg.h"
 #include "../core/allocator.h"
 #include "../core/parallel.h"
+#include "DiskCache.h"
 #include "EjitDialect.h"
 #include "EjitOps.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -241,21 +248,52 @@ void jit_free(void* ptr) {
   cpu_deallocate(p, *reinterpret_cast<size_t*>(p));
 }
 
-/// Calls the JIT'd @kernel with memref descriptors built from ejit tensors.
+llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
+  llvm::orc::SymbolMap map;
+  map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_malloc), llvm::JITSymbolFlags::Exported};
+  map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
+  return map;
+}
+
+/// Calls the JIT'd @kernel with memref descriptors built from ejit tensors. The code lives in
+/// an MLIR ExecutionEngine (just compiled) or an LLJIT (an object file from the disk cache).
 class EngineExecutable final : public CpuExecutable {
  public:
   EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
       : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
-    engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-      llvm::orc::SymbolMap map;
-      map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_malloc), llvm::JITSymbolFlags::Exported};
-      map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
-      return map;
-    });
+    engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
     auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
     if (!fn) throw Error("[jit] compiled module has no kernel entry point");
     fn_ = *fn;
   }
+
+  /// Loads a cached object file; null (and `error`) when it cannot be linked.
+  static std::unique_ptr<EngineExecutable> load(const std::string& path, std::vector<ValueType> outs, int64_t extent,
+                                                std::string& error) {
+    auto fail = [&](llvm::Error e) {
+      error = llvm::toString(std::move(e));
+      return nullptr;
+    };
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    if (!buffer) return error = buffer.getError().message(), nullptr;
+    auto jit = llvm::orc::LLJITBuilder().create();
+    if (!jit) return fail(jit.takeError());
+    llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
+    if (!process) return fail(process.takeError());
+    lib.addGenerator(std::move(*process));
+    llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
+    if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
+    if (auto e = (*jit)->addObjectFile(std::move(*buffer))) return fail(std::move(e));
+    auto sym = (*jit)->lookup("_mlir__mlir_ciface_kernel");
+    if (!sym) return fail(sym.takeError());
+    std::unique_ptr<EngineExecutable> exe(new EngineExecutable(std::move(outs), extent));
+    exe->fn_ = sym->toPtr<void (*)(void**)>();
+    exe->lljit_ = std::move(*jit);
+    return exe;
+  }
+
+  mlir::ExecutionEngine* engine() const { return engine_.get(); }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     std::vector<Tensor> outputs;
@@ -295,11 +333,30 @@ class EngineExecutable final : public CpuExecutable {
   static constexpr int64_t kChunkElements = 1 << 14;
 
  private:
+  EngineExecutable(std::vector<ValueType> outs, int64_t extent) : outs_(std::move(outs)), extent_(extent) {}
+
   std::unique_ptr<mlir::ExecutionEngine> engine_;
+  std::unique_ptr<llvm::orc::LLJIT> lljit_;
   std::vector<ValueType> outs_;
   void (*fn_)(void**) = nullptr;
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
 };
+
+/// The host CPU and its features, as LLVM sees them (part of the disk cache key).
+const std::string& host_target() {
+  static const std::string t = [] {
+    auto b = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!b) return std::string("unknown-host");
+    return b->getTargetTriple().str() + "|" + b->getCPU() + "|" + b->getFeatures().getString();
+  }();
+  return t;
+}
+
+bool any_dump_requested() {
+  for (int s = 0; s < kNumStages; ++s)
+    if (dump_requested(static_cast<Stage>(s))) return true;
+  return false;
+}
 
 }  // namespace
 
@@ -341,7 +398,26 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     return mlir::succeeded(pm.run(m));
   };
 
-  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(module_text(trace), &g.context);
+  const std::string text = module_text(trace);
+  const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
+  std::vector<ValueType> outs;
+  for (int o : trace.outputs) outs.push_back(trace.values[o]);
+  // The disk cache serves calls that want no IR (IR is only made by compiling).
+  const bool use_disk = !keep_ir && !keep_asm && !any_dump_requested() && !disk_cache_dir().empty();
+  const std::string key = use_disk ? disk_cache_key(text, host_target(), opt_level) : "";
+  if (use_disk)
+    if (auto extent = disk_cache_read_extent(key)) {
+      std::string error;
+      if (auto exe = EngineExecutable::load(disk_cache_object_path(key), outs, *extent, error)) {
+        result.executable = std::move(exe);
+        result.from_disk_cache = true;
+        result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        return result;
+      }
+      if (std::getenv("EJIT_LOG")) fmt::print(stderr, "[ejit compile] ignoring a bad disk cache entry {}: {}\n", key, error);
+    }
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &g.context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
   if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
   stage_done(Stage::Ejit, *module);
@@ -388,7 +464,6 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   auto tm = tm_builder->createTargetMachine();
   if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
-  const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
   llvm::TargetMachine* host = tm->get();
   auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, host);
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
@@ -403,6 +478,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  options.enableObjectDump = use_disk;
   auto engine = mlir::ExecutionEngine::create(*module, options, std::move(*tm));
   if (!engine) {
     std::string err = llvm::toString(engine.takeError());
@@ -415,9 +491,15 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (dump_requested(Stage::Asm)) fmt::print(stderr, "// ----- EJIT_DUMP stage asm -----\n{}\n", assembly);
     if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
   }
-  std::vector<ValueType> outs;
-  for (int o : trace.outputs) outs.push_back(trace.values[o]);
-  result.executable = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
+  auto exe = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
+  if (use_disk) {  // the object exists once the kernel was looked up (compiled)
+    std::error_code ec;
+    std::filesystem::create_directories(disk_cache_dir(), ec);
+    const std::string tmp = disk_cache_object_path(key) + fmt::format(".tmp-{}", static_cast<long>(getpid()));
+    exe->engine()->dumpToObjectFile(tmp);
+    if (std::filesystem::exists(tmp, ec)) disk_cache_store(key, tmp, parallel_extent);
+  }
+  result.executable = std::move(exe);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
     fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm+jit={:.1f}\n",

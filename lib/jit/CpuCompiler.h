@@ -23,6 +23,7 @@ struct CompileResult {
   std::string error;                           // why, naming the op
   std::array<std::string, kNumStages> ir;      // per Stage, when requested
   double milliseconds = 0;
+  bool from_disk_cache = false;                // loaded from the on-disk cache, not compiled
 };
 
 /// Compiles `trace`; keeps the IR of each stage when keep_ir (or EJIT_DUMP asks for it).

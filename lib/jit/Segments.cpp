@@ -230,6 +230,7 @@ CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
       continue;
     }
     ++kernels;
+    result.from_disk_cache |= r.from_disk_cache;
     for (int s = 0; s < kNumStages; ++s)
       if (!r.ir[s].empty()) result.ir[s] += fmt::format("// ---- kernel {} ({} ops)\n{}\n", kernels, step.nodes.size(), r.ir[s]);
     step.kernel = std::move(r.executable);

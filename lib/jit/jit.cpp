@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "../core/check.h"
@@ -74,7 +75,8 @@ struct JitCore::Impl {
     std::vector<Variable> variable;   // per trace input: the variable read there (its value of the moment)
     std::vector<Variable> assigned;   // written back from the last outputs after each call
     size_t user_outputs = 0;
-    std::array<std::string, kNumStages> ir;
+    Trace trace;                                 // kept to make the IR on demand
+    std::optional<std::array<std::string, kNumStages>> ir;
   };
 
   Fn fn;
@@ -120,18 +122,21 @@ struct JitCore::Impl {
     }
     entry->assigned = rec.assigned_variables();
     entry->user_outputs = outs.size();
+    const size_t ops = trace.nodes.size();
+    bool from_disk = false;
     if (!trace.not_compilable.empty()) {
       entry->eager_reason = trace.not_compilable;
     } else {
-      CompileResult r = compile_trace(trace, /*keep_ir=*/true);
+      CompileResult r = compile_trace(trace, /*keep_ir=*/false);
       std::lock_guard lock(mu);
       stats.compile_ms += r.milliseconds;
-      if (r.executable) entry->executable = std::move(r.executable), entry->ir = std::move(r.ir);
+      if (r.from_disk_cache) ++stats.disk_hits, from_disk = true;
+      if (r.executable) entry->executable = std::move(r.executable), entry->trace = std::move(trace);
       else entry->eager_reason = r.error;
     }
     if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", name, key_str(key),
-                 entry->executable ? fmt::format("compiled {} ops", trace.nodes.size())
+                 entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
                                    : "stays eager: " + entry->eager_reason);
     std::lock_guard lock(mu);
     cache[key] = entry;
@@ -194,7 +199,10 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
 
 std::string JitCore::ir(Stage stage) const {
   std::lock_guard lock(impl_->mu);
-  return impl_->last_compiled ? impl_->last_compiled->ir[static_cast<int>(stage)] : "";
+  if (!impl_->last_compiled) return "";
+  Impl::Entry& e = *impl_->last_compiled;
+  if (!e.ir) e.ir = compile_trace(e.trace, /*keep_ir=*/true).ir;  // compiled again, for its IR
+  return (*e.ir)[static_cast<int>(stage)];
 }
 
 CacheStats JitCore::stats() const {

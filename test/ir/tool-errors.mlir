@@ -14,7 +14,7 @@
 // RUN:   | FileCheck %s --check-prefix=SHAPE
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --inputs %s 2>&1 | FileCheck %s --check-prefix=NPY
 // RUN: not %ejit frobnicate 2>&1 | FileCheck %s --check-prefix=COMMAND
-// RUN: not %ejit cache stats 2>&1 | FileCheck %s --check-prefix=CACHE
+// RUN: not %ejit cache stats extra 2>&1 | FileCheck %s --check-prefix=CACHE
 // RUN: %ejit --help | FileCheck %s --check-prefix=HELP
 // RUN: %ejit dump --help | FileCheck %s --check-prefix=HELP-DUMP
 // RUN: %ejit help run | FileCheck %s --check-prefix=RUNHELP
@@ -29,7 +29,7 @@
 // SHAPE: ejit: error: [run] input 0 ('{{.*}}out0.npy') is (256,1024) f32, the trace takes (32,64) f32
 // NPY: ejit: error: [npy] '{{.*}}tool-errors.mlir': not a .npy file
 // COMMAND: ejit: error: unknown command 'frobnicate' (see ejit --help)
-// CACHE: ejit: error: ejit cache: not available: no on-disk compiled-code cache yet
+// CACHE: ejit: error: ejit cache stats: unexpected argument 'extra'
 // HELP: usage: ejit <command> [options]
 // HELP: dump FILE.mlir --stage=S
 // HELP: run FILE.mlir --mode=M

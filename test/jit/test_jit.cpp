@@ -1,5 +1,9 @@
 // jit(): compiled results equal the interpreter's; the cache hits, misses and falls back.
 #include <ejit/jit.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "test_util.h"
 
@@ -194,4 +198,51 @@ TEST_CASE("malformed trace files give a clear error with the position", "[jit][t
   REQUIRE_THROWS_WITH(parse_trace("func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {\n  %0 = ejit.exp %a : tensor<3xf32> -> tensor<2xf32>\n  return %0 : tensor<2xf32>\n}\n"),
                       Catch::Matchers::StartsWith("[load_trace] not valid ejit IR") && Catch::Matchers::Contains(":2:"));
   REQUIRE_THROWS_WITH(load_trace("/nonexistent/trace.mlir"), Catch::Matchers::StartsWith("[load_trace] cannot open"));
+}
+
+TEST_CASE("compiled kernels are cached on disk and loaded by a new jit(), as in a new process", "[jit][cache]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("ejit-cache-test-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  const char* old = std::getenv("EJIT_CACHE_DIR");
+  const std::string saved = old ? old : "";
+  setenv("EJIT_CACHE_DIR", dir.c_str(), 1);
+  auto objects = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".o";
+    return n;
+  };
+  auto fn = [](const Tensor& a, const Tensor& b) { return tanh(a * b) + exp(-a) * 3.f; };
+  Tensor a = randn({40, 30}, 21), b = randn({30}, 22);
+  const Tensor want = fn(a, b);
+
+  auto first = jit(fn);
+  first(a, b);
+  CHECK(first.stats().disk_hits == 0);
+  REQUIRE(objects() == 1);
+
+  auto second = jit(fn);  // a new cache in memory: the kernel comes from the disk
+  REQUIRE(max_diff(want, second(a, b)) < 1e-6);
+  CHECK(second.stats().disk_hits == 1);
+  REQUIRE(max_diff(want, second(a, b)) < 1e-6);
+  CHECK(second.ir(Stage::Linalg).find("linalg.generic") != std::string::npos);  // IR made on demand
+
+  for (const auto& e : fs::directory_iterator(dir))  // a damaged entry is ignored and rewritten
+    if (e.path().extension() == ".o") std::ofstream(e.path()) << "not an object file";
+  auto third = jit(fn);
+  REQUIRE(max_diff(want, third(a, b)) < 1e-6);
+  CHECK(third.stats().disk_hits == 0);
+  auto fourth = jit(fn);
+  REQUIRE(max_diff(want, fourth(a, b)) < 1e-6);
+  CHECK(fourth.stats().disk_hits == 1);
+
+  setenv("EJIT_CACHE_DIR", "off", 1);
+  auto off = jit([](const Tensor& t) { return sin(t) * cos(t) + 1.f; });
+  off(a), off(a);
+  CHECK(off.stats().hits == 1);
+  CHECK(objects() == 1);
+
+  if (saved.empty()) unsetenv("EJIT_CACHE_DIR");
+  else setenv("EJIT_CACHE_DIR", saved.c_str(), 1);
+  fs::remove_all(dir);
 }

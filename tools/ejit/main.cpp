@@ -21,7 +21,7 @@ commands:
                                   (ejit, linalg, fused, loops, llvm-dialect, llvm, asm or all)
   run FILE.mlir --mode=M          run the trace interpreted, compiled, or both and compare
                                   (inputs from .npy files or random from a seed)
-  cache stats|clear               not available: there is no on-disk compiled-code cache yet
+  cache stats|clear               the on-disk cache of compiled kernels ($EJIT_CACHE_DIR)
   help [COMMAND]                  this text, or a command's (also: ejit COMMAND --help)
 
 Errors are one line on stderr ("ejit: error: ...") and exit code 2; `run --mode=compare`
@@ -45,6 +45,7 @@ int run(int argc, char** argv) {
     std::string topic = argc > 2 ? argv[2] : "";
     if (topic == "dump") fmt::print("{}", kDumpHelp);
     else if (topic == "run") fmt::print("{}", kRunHelp);
+    else if (topic == "cache") fmt::print("{}", kCacheHelp);
     else if (topic.empty()) fmt::print("{}", kHelp);
     else return error(fmt::format("unknown command '{}' (see ejit --help)", topic));
     return 0;
@@ -59,8 +60,12 @@ int run(int argc, char** argv) {
     if (a.help) return fmt::print("{}", kRunHelp), 0;
     return cmd_run(a);
   }
-  if (cmd == "cache")
-    return error("ejit cache: not available: no on-disk compiled-code cache yet (compiled code is cached in memory, per process)");
+  if (cmd == "cache") {
+    std::string action = argc > 2 ? argv[2] : "";
+    if (action == "--help" || action == "-h") return fmt::print("{}", kCacheHelp), 0;
+    if (argc > 3) return error(fmt::format("ejit cache {}: unexpected argument '{}'", action, argv[3]));
+    return cmd_cache(action);
+  }
   return error(fmt::format("unknown command '{}' (see ejit --help)", cmd));
 }
 

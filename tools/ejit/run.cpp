@@ -211,7 +211,7 @@ int cmd_run(const Args& a) {
   if (mode != "interp") {
     detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/false);
     if (!r.executable) throw Error(fmt::format("{}: cannot compile: {}", file, r.error));
-    fmt::print("compiled in {:.1f} ms\n", r.milliseconds);
+    fmt::print("{} in {:.1f} ms\n", r.from_disk_cache ? "loaded from the disk cache" : "compiled", r.milliseconds);
     const detail::CpuExecutable& exe = *r.executable;
     compiled = time_runs([&] { return exe.run(inputs); }, repeat);
   }
