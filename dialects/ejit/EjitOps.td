@@ -4,6 +4,14 @@
 #define EJIT_OPS_TD
 
 include "EjitDialect.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+/// Ops whose result type follows from the operands and attributes get inferReturnTypes
+/// (lib/dialect/EjitOps.cpp, the verifier's rules) and builders without a result type.
+/// The op's verifier runs first and keeps its messages; MLIR's check that the declared
+/// type is the inferred one comes after it. Not inferred: cast, reshape, broadcast_to
+/// and slice (their result type says what the attributes do not), constant (its value's).
+defvar Ejit_InferType = DeclareOpInterfaceMethods<InferTypeOpInterface>;
 
 //===----------------------------------------------------------------------===//
 // Elementwise unary ops. One def per EJIT_UNARY_OP row (EjitElementwise.td.in); the
@@ -13,7 +21,7 @@ include "EjitDialect.td"
 
 class Ejit_UnaryOp<string mnemonic, string name, Type operandType, Type resultType,
                    string rule, string exampleIn, string exampleOut>
-    : Ejit_Op<mnemonic> {
+    : Ejit_Op<mnemonic, [Ejit_InferType]> {
   let summary = "elementwise " # mnemonic # " (op table row " # name # ")";
   let description = "\n    Applies `" # mnemonic # "` to every element, as the eager `ejit::"
     # mnemonic # "` does. " # rule # [{ The result has the operand's shape.
@@ -54,7 +62,7 @@ class Ejit_UnaryPredicateOp<string mnemonic, string name>
 
 class Ejit_BinaryOp<string mnemonic, string name, Type operandType, Type resultType,
                     string rule, string exampleIn, string exampleOut>
-    : Ejit_Op<mnemonic> {
+    : Ejit_Op<mnemonic, [Ejit_InferType]> {
   let summary = "elementwise " # mnemonic # " with broadcasting (op table row " # name # ")";
   let description = "\n    Applies `" # mnemonic # "` to pairs of elements, as the eager `ejit::"
     # mnemonic # "` does. " # rule # [{ Both operands have the same element type (the
@@ -126,7 +134,7 @@ def Ejit_CastOp : Ejit_Op<"cast"> {
   let hasFolder = 1;
 }
 
-def Ejit_WhereOp : Ejit_Op<"where"> {
+def Ejit_WhereOp : Ejit_Op<"where", [Ejit_InferType]> {
   let summary = "elementwise select with three-way broadcasting";
   let description = [{
     Picks `true_value` where `condition` is true and `false_value` elsewhere. The
@@ -173,7 +181,7 @@ def Ejit_ConstantOp : Ejit_Op<"constant", [ConstantLike, AllTypesMatch<["value",
 //===----------------------------------------------------------------------===//
 
 class Ejit_ReduceOp<string mnemonic, string rule, string exampleIn, string exampleOut>
-    : Ejit_Op<mnemonic> {
+    : Ejit_Op<mnemonic, [Ejit_InferType]> {
   let summary = mnemonic # " over axes";
   let description = "\n    Reduces `x` with `" # mnemonic # "` over `axes` (non-negative, "
     # "sorted, unique, not empty). " # rule # [{ With `keepdims` the reduced dims stay
@@ -203,7 +211,8 @@ def Ejit_MinOp : Ejit_ReduceOp<"min",
     "The smallest element (NaN wins); keeps the element type. Reducing an empty dim is "
     # "an error.", "f32", "f32">;
 
-class Ejit_ArgReduceOp<string mnemonic, string rule> : Ejit_Op<mnemonic> {
+class Ejit_ArgReduceOp<string mnemonic, string rule>
+    : Ejit_Op<mnemonic, [Ejit_InferType]> {
   let summary = mnemonic # " along one axis";
   let description = "\n    The i64 index along the single axis in `axes` of the " # rule
     # [{ (the first one among ties; NaN counts as extreme). Reducing an empty dim is an
@@ -228,7 +237,7 @@ def Ejit_ArgMinOp : Ejit_ArgReduceOp<"argmin", "smallest element">;
 // matmul
 //===----------------------------------------------------------------------===//
 
-def Ejit_MatmulOp : Ejit_Op<"matmul"> {
+def Ejit_MatmulOp : Ejit_Op<"matmul", [Ejit_InferType]> {
   let summary = "batched matrix product";
   let description = [{
     NumPy's matmul on operands of rank 2 or more (the recorder reshapes 1-D
@@ -272,7 +281,7 @@ def Ejit_ReshapeOp : Ejit_Op<"reshape"> {
   let hasFolder = 1;
 }
 
-def Ejit_PermuteOp : Ejit_Op<"permute"> {
+def Ejit_PermuteOp : Ejit_Op<"permute", [Ejit_InferType]> {
   let summary = "reorders dims";
   let description = [{
     Result dim `i` is operand dim `perm[i]`; `perm` is a permutation of
@@ -331,7 +340,7 @@ def Ejit_SliceOp : Ejit_Op<"slice"> {
   let hasFolder = 1;
 }
 
-def Ejit_ConcatOp : Ejit_Op<"concat"> {
+def Ejit_ConcatOp : Ejit_Op<"concat", [Ejit_InferType]> {
   let summary = "joins tensors along an existing axis";
   let description = [{
     One or more operands of the same rank and element type, equal on every dim but
@@ -350,7 +359,7 @@ def Ejit_ConcatOp : Ejit_Op<"concat"> {
   let hasFolder = 1;
 }
 
-def Ejit_PadOp : Ejit_Op<"pad"> {
+def Ejit_PadOp : Ejit_Op<"pad", [Ejit_InferType]> {
   let summary = "pads every dim with a constant";
   let description = [{
     Adds `low[d]` elements before and `high[d]` after dim `d` (non-negative widths,
@@ -374,7 +383,7 @@ def Ejit_PadOp : Ejit_Op<"pad"> {
 // Indexing ops
 //===----------------------------------------------------------------------===//
 
-def Ejit_TakeOp : Ejit_Op<"take"> {
+def Ejit_TakeOp : Ejit_Op<"take", [Ejit_InferType]> {
   let summary = "NumPy take along an axis";
   let description = [{
     Picks slices of `x` along `axis` by integer indices (negative ones wrap once);
@@ -394,7 +403,7 @@ def Ejit_TakeOp : Ejit_Op<"take"> {
   let hasVerifier = 1;
 }
 
-def Ejit_GatherOp : Ejit_Op<"gather"> {
+def Ejit_GatherOp : Ejit_Op<"gather", [Ejit_InferType]> {
   let summary = "NumPy take_along_axis / PyTorch gather";
   let description = [{
     `out[..i..] = x[..indices[..i..]..]` along `axis` (negative indices wrap once).

@@ -1,6 +1,9 @@
-// The ejit dialect and its ops' verifiers and folders. Elementwise ops get theirs from
-// the op table (include/ejit/ops.def) through X-macros; structural ops are written one
-// by one. (One file: the dialect's registration needs every op class, and each MLIR
+// The ejit dialect and its ops' verifiers, result type inference and folders.
+// Elementwise ops get theirs from the op table (include/ejit/ops.def) through X-macros;
+// structural ops are written one by one. An inferable op's verifier and its
+// inferReturnTypes share one rule function (inferBinary, inferReduction...), which
+// checks the operands and attributes with the verifier's messages and gives the type.
+// (One file: the dialect's registration needs every op class, and each MLIR
 // translation unit costs about 20 s of header parsing here.)
 #include "EjitDialect.h"
 #include "EjitOps.h"
@@ -86,6 +89,88 @@ RankedTensorType tensorType(Value v) {
 ArrayRef<int64_t> shapeOf(Value v) { return tensorType(v).getShape(); }
 Type elementOf(Value v) { return tensorType(v).getElementType(); }
 
+/// An error being reported, or one that goes nowhere (type inference without a
+/// location). Either way it converts to failure.
+class RuleError {
+public:
+  RuleError() = default;
+  explicit RuleError(InFlightDiagnostic diag) : diag(std::move(diag)) {}
+  template <class T> RuleError &operator<<(T &&value) {
+    if (diag)
+      *diag << std::forward<T>(value);
+    return *this;
+  }
+  operator LogicalResult() const { return failure(); }
+  template <class T> operator FailureOr<T>() const { return failure(); }
+
+private:
+  std::optional<InFlightDiagnostic> diag;
+};
+
+/// Where the rules shared by a verifier and its op's inferReturnTypes report errors:
+/// the op being verified (emitOpError), or the location of the op being built, with the
+/// same "'ejit.add' op " prefix, so that both give the same message.
+class Emitter {
+public:
+  Emitter(Operation *op) : op(op) {}
+  Emitter(std::optional<Location> location, StringRef opName)
+      : location(location), opName(opName) {}
+  RuleError operator()() const {
+    if (op)
+      return RuleError(op->emitOpError());
+    if (!location)
+      return RuleError();
+    InFlightDiagnostic diag = emitError(*location);
+    diag << "'" << opName << "' op ";
+    return RuleError(std::move(diag));
+  }
+
+private:
+  Operation *op = nullptr;
+  std::optional<Location> location;
+  StringRef opName;
+};
+
+/// inferReturnTypes may be called on operands that were never verified (a builder's);
+/// checks that there are `count` (at least `count` with `variadic`) ranked tensors.
+LogicalResult checkOperands(const Emitter &emit, ValueRange operands, size_t count,
+                            bool variadic = false) {
+  if (variadic ? operands.size() < count : operands.size() != count)
+    return emit() << "expects " << (variadic ? "at least " : "") << count
+                  << " operands, got " << operands.size();
+  for (auto [i, v] : llvm::enumerate(operands))
+    if (!v || !isa<RankedTensorType>(v.getType()))
+      return emit() << "operand #" << i << " must be a ranked tensor";
+  return success();
+}
+
+/// Reads a required attribute from an op adaptor's properties (null when a builder
+/// left it out).
+template <class AttrT>
+FailureOr<AttrT> required(const Emitter &emit, Attribute attr, StringRef name) {
+  if (auto typed = dyn_cast_if_present<AttrT>(attr))
+    return typed;
+  return emit() << "needs the attribute '" << name << "'";
+}
+
+/// An attribute for inferReturnTypes: from the properties, or from the attribute
+/// dictionary when a builder gave it there (generic builders with NamedAttributes).
+Attribute property(Attribute fromProperties, DictionaryAttr attributes,
+                   StringRef name) {
+  if (fromProperties || !attributes)
+    return fromProperties;
+  return attributes.get(name);
+}
+
+/// The one inferred type of inferReturnTypes.
+LogicalResult setInferred(FailureOr<RankedTensorType> type,
+                          SmallVectorImpl<Type> &inferred) {
+  if (failed(type))
+    return failure();
+  inferred.assign(1, *type);
+  return success();
+}
+
 /// NumPy broadcasting of two shapes (aligned on the right; equal dims or one of them
 /// 1); nullopt when they do not broadcast.
 std::optional<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
@@ -114,9 +199,10 @@ bool broadcastsTo(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
 }
 
 /// Checks that an axis attribute lies in [0, rank).
-LogicalResult verifyAxis(Operation *op, int64_t axis, ArrayRef<int64_t> shape) {
+LogicalResult verifyAxis(const Emitter &emit, int64_t axis,
+                         ArrayRef<int64_t> shape) {
   if (axis < 0 || axis >= static_cast<int64_t>(shape.size()))
-    return op->emitOpError() << "axis " << axis << " is out of range for shape "
+    return emit() << "axis " << axis << " is out of range for shape "
                              << str(shape);
   return success();
 }
@@ -240,6 +326,36 @@ OpFoldResult foldBinarySplat(Attribute lhs, Attribute rhs,
       });
 }
 
+Type boolType(MLIRContext *context) { return IntegerType::get(context, 1); }
+
+/// An elementwise unary op's result: the operand's shape and element type (i1 for the
+/// Predicate kind).
+FailureOr<RankedTensorType> inferUnary(const Emitter &emit, ValueRange operands,
+                                       bool boolResult) {
+  if (failed(checkOperands(emit, operands, 1)))
+    return failure();
+  RankedTensorType x = tensorType(operands[0]);
+  return boolResult ? x.clone(boolType(x.getContext())) : x;
+}
+
+/// An elementwise binary op's result: the operands' element type (i1 for the Compare
+/// and Logical kinds), the broadcast of their shapes.
+FailureOr<RankedTensorType> inferBinary(const Emitter &emit, ValueRange operands,
+                                        bool boolResult) {
+  if (failed(checkOperands(emit, operands, 2)))
+    return failure();
+  Value lhs = operands[0], rhs = operands[1];
+  if (elementOf(lhs) != elementOf(rhs))
+    return emit() << "operand element types " << elementOf(lhs) << " and "
+                  << elementOf(rhs) << " differ";
+  auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
+  if (!shape)
+    return emit() << "operand shapes " << str(shapeOf(lhs)) << " and "
+                  << str(shapeOf(rhs)) << " do not broadcast";
+  return RankedTensorType::get(
+      *shape, boolResult ? boolType(lhs.getContext()) : elementOf(lhs));
+}
+
 LogicalResult verifyUnary(Operation *op, bool boolResult) {
   Value x = op->getOperand(0), result = op->getResult(0);
   if (shapeOf(result) != shapeOf(x))
@@ -253,16 +369,13 @@ LogicalResult verifyUnary(Operation *op, bool boolResult) {
 LogicalResult verifyBinary(Operation *op, bool boolResult) {
   Value lhs = op->getOperand(0), rhs = op->getOperand(1),
         result = op->getResult(0);
-  if (elementOf(lhs) != elementOf(rhs))
-    return op->emitOpError() << "operand element types " << elementOf(lhs)
-                             << " and " << elementOf(rhs) << " differ";
-  auto shape = broadcastShapes(shapeOf(lhs), shapeOf(rhs));
-  if (!shape)
-    return op->emitOpError() << "operand shapes " << str(shapeOf(lhs)) << " and "
-                             << str(shapeOf(rhs)) << " do not broadcast";
-  if (shapeOf(result) != ArrayRef<int64_t>(*shape))
+  auto inferred = inferBinary(op, op->getOperands(), boolResult);
+  if (failed(inferred))
+    return failure();
+  ArrayRef<int64_t> shape = inferred->getShape();
+  if (shapeOf(result) != shape)
     return op->emitOpError() << "result shape " << str(shapeOf(result))
-                             << " is not the broadcast " << str(*shape)
+                             << " is not the broadcast " << str(shape)
                              << " of operand shapes " << str(shapeOf(lhs))
                              << " and " << str(shapeOf(rhs));
   if (!boolResult)
@@ -285,6 +398,14 @@ LogicalResult verifyBinary(Operation *op, bool boolResult) {
   LogicalResult Name##Op::verify() {                                           \
     return verifyUnary(*this, kinds::Kind::boolResult);                        \
   }                                                                            \
+  LogicalResult Name##Op::inferReturnTypes(                                    \
+      MLIRContext *, std::optional<Location> location, ValueRange operands,    \
+      DictionaryAttr, OpaqueProperties, RegionRange,                           \
+      SmallVectorImpl<Type> &inferred) {                                       \
+    return setInferred(inferUnary(Emitter(location, getOperationName()),       \
+                                  operands, kinds::Kind::boolResult),          \
+                       inferred);                                              \
+  }                                                                            \
   OpFoldResult Name##Op::fold(FoldAdaptor adaptor) {                           \
     return foldUnarySplat<kinds::Kind>(adaptor.getX(), getType(), [](auto x) { \
       using namespace ::mlir::ejit::fold_math;                                 \
@@ -295,6 +416,14 @@ LogicalResult verifyBinary(Operation *op, bool boolResult) {
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                 \
   LogicalResult Name##Op::verify() {                                           \
     return verifyBinary(*this, kinds::Kind::boolResult);                       \
+  }                                                                            \
+  LogicalResult Name##Op::inferReturnTypes(                                    \
+      MLIRContext *, std::optional<Location> location, ValueRange operands,    \
+      DictionaryAttr, OpaqueProperties, RegionRange,                           \
+      SmallVectorImpl<Type> &inferred) {                                       \
+    return setInferred(inferBinary(Emitter(location, getOperationName()),      \
+                                   operands, kinds::Kind::boolResult),         \
+                       inferred);                                              \
   }                                                                            \
   OpFoldResult Name##Op::fold(FoldAdaptor adaptor) {                           \
     return foldBinarySplat<kinds::Kind>(                                       \
@@ -326,20 +455,42 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
   return {};
 }
 
-LogicalResult WhereOp::verify() {
-  Value cond = getCondition(), a = getTrueValue(), b = getFalseValue();
+namespace {
+/// where's result: the broadcast of the three shapes, the values' element type.
+FailureOr<RankedTensorType> inferWhere(const Emitter &emit, ValueRange operands) {
+  if (failed(checkOperands(emit, operands, 3)))
+    return failure();
+  Value cond = operands[0], a = operands[1], b = operands[2];
   if (elementOf(a) != elementOf(b))
-    return emitOpError() << "value element types " << elementOf(a) << " and "
-                         << elementOf(b) << " differ";
+    return emit() << "value element types " << elementOf(a) << " and "
+                  << elementOf(b) << " differ";
   auto ab = broadcastShapes(shapeOf(a), shapeOf(b));
   auto shape = ab ? broadcastShapes(shapeOf(cond), *ab) : std::nullopt;
   if (!shape)
-    return emitOpError() << "shapes " << str(shapeOf(cond)) << ", "
-                         << str(shapeOf(a)) << " and " << str(shapeOf(b))
-                         << " do not broadcast";
-  if (getType().getShape() != ArrayRef<int64_t>(*shape))
+    return emit() << "shapes " << str(shapeOf(cond)) << ", " << str(shapeOf(a))
+                  << " and " << str(shapeOf(b)) << " do not broadcast";
+  return RankedTensorType::get(*shape, elementOf(a));
+}
+} // namespace
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> location,
+                                        ValueRange operands, DictionaryAttr,
+                                        OpaqueProperties, RegionRange,
+                                        SmallVectorImpl<Type> &inferred) {
+  return setInferred(
+      inferWhere(Emitter(location, getOperationName()), operands), inferred);
+}
+
+LogicalResult WhereOp::verify() {
+  Value cond = getCondition(), a = getTrueValue(), b = getFalseValue();
+  auto inferred = inferWhere(getOperation(), (*this)->getOperands());
+  if (failed(inferred))
+    return failure();
+  ArrayRef<int64_t> shape = inferred->getShape();
+  if (getType().getShape() != shape)
     return emitOpError() << "result shape " << str(getType().getShape())
-                         << " is not the broadcast " << str(*shape)
+                         << " is not the broadcast " << str(shape)
                          << " of shapes " << str(shapeOf(cond)) << ", "
                          << str(shapeOf(a)) << " and " << str(shapeOf(b));
   return verifySameElementType(*this, getResult(), a);
@@ -363,23 +514,43 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 namespace {
 
-/// The reduction rules shared by all six ops: axes valid, result shape from axes and
-/// keepdims, result element type `element`; `nonEmpty` rejects reducing a 0-size dim.
-LogicalResult verifyReduction(Operation *op, ArrayRef<int64_t> axes,
-                              bool keepdims, Type element, bool nonEmpty) {
-  Value x = op->getOperand(0), result = op->getResult(0);
+/// The result element type of a reduction, from its operand's.
+enum class ReduceKind {
+  Accumulate, // sum, prod: i1/i32/i64 give i64, floats keep their type
+  Keep,       // max, min: the operand's type; reducing an empty dim is an error
+  Index,      // argmax, argmin: i64, one axis; reducing an empty dim is an error
+};
+
+/// The reduction rules shared by all six ops: axes valid (non-negative, sorted,
+/// unique, not empty), result shape from axes and keepdims, element type by `kind`.
+FailureOr<RankedTensorType> inferReduction(const Emitter &emit, ValueRange operands,
+                                           Attribute axesAttr, Attribute keepdimsAttr,
+                                           ReduceKind kind) {
+  if (failed(checkOperands(emit, operands, 1)))
+    return failure();
+  auto axesOr = required<DenseI64ArrayAttr>(emit, axesAttr, "axes");
+  if (failed(axesOr))
+    return failure();
+  auto keepdimsOr = required<BoolAttr>(emit, keepdimsAttr, "keepdims");
+  if (failed(keepdimsOr))
+    return failure();
+  ArrayRef<int64_t> axes = axesOr->asArrayRef();
+  bool keepdims = keepdimsOr->getValue();
+  Value x = operands[0];
   ArrayRef<int64_t> shape = shapeOf(x);
+  bool nonEmpty = kind != ReduceKind::Accumulate;
+  if (kind == ReduceKind::Index && axes.size() != 1)
+    return emit() << "takes exactly one axis, got " << list(axes);
   if (axes.empty())
-    return op->emitOpError() << "needs at least one axis";
+    return emit() << "needs at least one axis";
   for (auto [i, axis] : llvm::enumerate(axes)) {
-    if (failed(verifyAxis(op, axis, shape)))
+    if (failed(verifyAxis(emit, axis, shape)))
       return failure();
     if (i > 0 && axis <= axes[i - 1])
-      return op->emitOpError() << "axes " << list(axes)
-                               << " must be sorted and unique";
+      return emit() << "axes " << list(axes) << " must be sorted and unique";
     if (nonEmpty && shape[axis] == 0)
-      return op->emitOpError() << "cannot reduce the empty dim " << axis
-                               << " of shape " << str(shape);
+      return emit() << "cannot reduce the empty dim " << axis << " of shape "
+                    << str(shape);
   }
   SmallVector<int64_t> expected;
   for (auto [d, n] : llvm::enumerate(shape)) {
@@ -388,81 +559,109 @@ LogicalResult verifyReduction(Operation *op, ArrayRef<int64_t> axes,
     else if (keepdims)
       expected.push_back(1);
   }
-  if (failed(verifyResultShape(op, result, expected)))
+  Type element = elementOf(x);
+  if (kind == ReduceKind::Index ||
+      (kind == ReduceKind::Accumulate && isa<IntegerType>(element)))
+    element = IntegerType::get(x.getContext(), 64);
+  return RankedTensorType::get(expected, element);
+}
+
+template <class OpT>
+LogicalResult verifyReduction(OpT op, ReduceKind kind) {
+  Value result = op.getResult();
+  auto inferred = inferReduction(op.getOperation(), op->getOperands(),
+                                 op.getAxesAttr(), op.getKeepdimsAttr(), kind);
+  if (failed(inferred))
     return failure();
-  if (elementOf(result) != element)
-    return op->emitOpError() << "result element type " << elementOf(result)
-                             << " should be " << element;
+  if (failed(verifyResultShape(op, result, inferred->getShape())))
+    return failure();
+  if (elementOf(result) != inferred->getElementType())
+    return op.emitOpError() << "result element type " << elementOf(result)
+                            << " should be " << inferred->getElementType();
   return success();
 }
 
-/// Sums and products of i1/i32/i64 are i64; floats keep their type.
-Type accumulatorType(Value x) {
-  Type element = elementOf(x);
-  if (isa<IntegerType>(element))
-    return IntegerType::get(x.getContext(), 64);
-  return element;
-}
-
-LogicalResult verifyArgReduction(Operation *op, ArrayRef<int64_t> axes,
-                                 bool keepdims) {
-  if (axes.size() != 1)
-    return op->emitOpError() << "takes exactly one axis, got " << list(axes);
-  return verifyReduction(op, axes, keepdims,
-                         IntegerType::get(op->getContext(), 64),
-                         /*nonEmpty=*/true);
+template <class OpT>
+LogicalResult inferReductionTypes(std::optional<Location> location,
+                                  ValueRange operands, DictionaryAttr attributes,
+                                  OpaqueProperties properties, RegionRange regions,
+                                  SmallVectorImpl<Type> &inferred,
+                                  ReduceKind kind) {
+  typename OpT::Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferReduction(Emitter(location, OpT::getOperationName()), operands,
+                     property(adaptor.getProperties().axes, attributes, "axes"),
+                     property(adaptor.getProperties().keepdims, attributes,
+                              "keepdims"),
+                     kind),
+      inferred);
 }
 
 } // namespace
 
-LogicalResult SumOp::verify() {
-  return verifyReduction(*this, getAxes(), getKeepdims(),
-                         accumulatorType(getX()), /*nonEmpty=*/false);
-}
-LogicalResult ProdOp::verify() {
-  return verifyReduction(*this, getAxes(), getKeepdims(),
-                         accumulatorType(getX()), /*nonEmpty=*/false);
-}
-LogicalResult MaxOp::verify() {
-  return verifyReduction(*this, getAxes(), getKeepdims(), elementOf(getX()),
-                         /*nonEmpty=*/true);
-}
-LogicalResult MinOp::verify() {
-  return verifyReduction(*this, getAxes(), getKeepdims(), elementOf(getX()),
-                         /*nonEmpty=*/true);
-}
-LogicalResult ArgMaxOp::verify() {
-  return verifyArgReduction(*this, getAxes(), getKeepdims());
-}
-LogicalResult ArgMinOp::verify() {
-  return verifyArgReduction(*this, getAxes(), getKeepdims());
-}
+#define EJIT_REDUCTION(Op, kind)                                               \
+  LogicalResult Op::verify() { return verifyReduction(*this, kind); }          \
+  LogicalResult Op::inferReturnTypes(                                          \
+      MLIRContext *, std::optional<Location> location, ValueRange operands,    \
+      DictionaryAttr attributes, OpaqueProperties properties,                  \
+      RegionRange regions, SmallVectorImpl<Type> &inferred) {                  \
+    return inferReductionTypes<Op>(location, operands, attributes, properties, \
+                                   regions, inferred, kind);                   \
+  }
+EJIT_REDUCTION(SumOp, ReduceKind::Accumulate)
+EJIT_REDUCTION(ProdOp, ReduceKind::Accumulate)
+EJIT_REDUCTION(MaxOp, ReduceKind::Keep)
+EJIT_REDUCTION(MinOp, ReduceKind::Keep)
+EJIT_REDUCTION(ArgMaxOp, ReduceKind::Index)
+EJIT_REDUCTION(ArgMinOp, ReduceKind::Index)
+#undef EJIT_REDUCTION
 
 //===----------------------------------------------------------------------===//
 // matmul
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatmulOp::verify() {
-  ArrayRef<int64_t> a = getLhs().getType().getShape(),
-                    b = getRhs().getType().getShape();
+namespace {
+/// matmul's result: (batch..., m, n), the batch dims broadcast; the operands' type.
+FailureOr<RankedTensorType> inferMatmul(const Emitter &emit, ValueRange operands) {
+  if (failed(checkOperands(emit, operands, 2)))
+    return failure();
+  Value lhs = operands[0], rhs = operands[1];
+  ArrayRef<int64_t> a = shapeOf(lhs), b = shapeOf(rhs);
   if (a.size() < 2 || b.size() < 2)
-    return emitOpError() << "operands of shapes " << str(a) << " and " << str(b)
-                         << " must have rank 2 or more";
-  if (elementOf(getLhs()) != elementOf(getRhs()))
-    return emitOpError() << "operand element types " << elementOf(getLhs())
-                         << " and " << elementOf(getRhs()) << " differ";
+    return emit() << "operands of shapes " << str(a) << " and " << str(b)
+                  << " must have rank 2 or more";
+  if (elementOf(lhs) != elementOf(rhs))
+    return emit() << "operand element types " << elementOf(lhs) << " and "
+                  << elementOf(rhs) << " differ";
   if (a.back() != b[b.size() - 2])
-    return emitOpError() << "cannot multiply " << str(a) << " by " << str(b)
-                         << ": inner dims " << a.back() << " and "
-                         << b[b.size() - 2] << " differ";
+    return emit() << "cannot multiply " << str(a) << " by " << str(b)
+                  << ": inner dims " << a.back() << " and " << b[b.size() - 2]
+                  << " differ";
   auto batch = broadcastShapes(a.drop_back(2), b.drop_back(2));
   if (!batch)
-    return emitOpError() << "batch dims of " << str(a) << " and " << str(b)
-                         << " do not broadcast";
+    return emit() << "batch dims of " << str(a) << " and " << str(b)
+                  << " do not broadcast";
   SmallVector<int64_t> expected = *batch;
   expected.push_back(a[a.size() - 2]);
   expected.push_back(b.back());
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(lhs));
+}
+} // namespace
+
+LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> location,
+                                         ValueRange operands, DictionaryAttr,
+                                         OpaqueProperties, RegionRange,
+                                         SmallVectorImpl<Type> &inferred) {
+  return setInferred(
+      inferMatmul(Emitter(location, getOperationName()), operands), inferred);
+}
+
+LogicalResult MatmulOp::verify() {
+  auto inferred = inferMatmul(getOperation(), (*this)->getOperands());
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
     return failure();
   return verifySameElementType(*this, getResult(), getLhs());
 }
@@ -496,21 +695,48 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   return {};
 }
 
-LogicalResult PermuteOp::verify() {
-  ArrayRef<int64_t> in = getX().getType().getShape(), perm = getPerm();
+namespace {
+/// permute's result: dim i is the operand's dim perm[i].
+FailureOr<RankedTensorType> inferPermute(const Emitter &emit, ValueRange operands,
+                                         Attribute permAttr) {
+  if (failed(checkOperands(emit, operands, 1)))
+    return failure();
+  auto permOr = required<DenseI64ArrayAttr>(emit, permAttr, "perm");
+  if (failed(permOr))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(operands[0]), perm = permOr->asArrayRef();
   if (perm.size() != in.size())
-    return emitOpError() << "perm " << list(perm) << " has " << perm.size()
-                         << " entries for shape " << str(in);
+    return emit() << "perm " << list(perm) << " has " << perm.size()
+                  << " entries for shape " << str(in);
   SmallVector<bool> seen(in.size(), false);
   SmallVector<int64_t> expected;
   for (int64_t p : perm) {
     if (p < 0 || p >= static_cast<int64_t>(in.size()) || seen[p])
-      return emitOpError() << "perm " << list(perm)
-                           << " is not a permutation of 0.." << in.size() - 1;
+      return emit() << "perm " << list(perm) << " is not a permutation of 0.."
+                    << in.size() - 1;
     seen[p] = true;
     expected.push_back(in[p]);
   }
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult PermuteOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferPermute(Emitter(location, getOperationName()), operands,
+                   property(adaptor.getProperties().perm, attributes, "perm")),
+      inferred);
+}
+
+LogicalResult PermuteOp::verify() {
+  auto inferred = inferPermute(getOperation(), (*this)->getOperands(), getPermAttr());
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
     return failure();
   return verifySameElementType(*this, getResult(), getX());
 }
@@ -567,7 +793,7 @@ LogicalResult SliceOp::verify() {
                     out = getType().getShape();
   int64_t axis = getAxisAttr().getInt(), start = getStartAttr().getInt(),
           step = getStepAttr().getInt();
-  if (failed(verifyAxis(*this, axis, in)))
+  if (failed(verifyAxis(getOperation(), axis, in)))
     return failure();
   if (step == 0)
     return emitOpError() << "step must not be 0";
@@ -597,34 +823,59 @@ OpFoldResult SliceOp::fold(FoldAdaptor) {
   return {};
 }
 
-LogicalResult ConcatOp::verify() {
-  OperandRange inputs = getInputs();
+namespace {
+/// concat's result: operand 0's shape with dim `axis` the sum of the operands'.
+FailureOr<RankedTensorType> inferConcat(const Emitter &emit, ValueRange inputs,
+                                        Attribute axisAttr) {
   if (inputs.empty())
-    return emitOpError() << "needs at least one operand";
+    return emit() << "needs at least one operand";
+  if (failed(checkOperands(emit, inputs, 1, /*variadic=*/true)))
+    return failure();
+  auto axisOr = required<IntegerAttr>(emit, axisAttr, "axis");
+  if (failed(axisOr))
+    return failure();
   ArrayRef<int64_t> first = shapeOf(inputs[0]);
-  int64_t axis = getAxisAttr().getInt();
-  if (failed(verifyAxis(*this, axis, first)))
+  int64_t axis = axisOr->getInt();
+  if (failed(verifyAxis(emit, axis, first)))
     return failure();
   SmallVector<int64_t> expected(first);
   expected[axis] = 0;
   for (auto [i, input] : llvm::enumerate(inputs)) {
     ArrayRef<int64_t> shape = shapeOf(input);
     if (elementOf(input) != elementOf(inputs[0]))
-      return emitOpError() << "operand " << i << " has element type "
-                           << elementOf(input) << ", operand 0 has "
-                           << elementOf(inputs[0]);
+      return emit() << "operand " << i << " has element type " << elementOf(input)
+                    << ", operand 0 has " << elementOf(inputs[0]);
     bool compatible = shape.size() == first.size();
     for (size_t d = 0; compatible && d < shape.size(); ++d)
       compatible = static_cast<int64_t>(d) == axis || shape[d] == first[d];
     if (!compatible)
-      return emitOpError() << "operand " << i << " of shape " << str(shape)
-                           << " does not match operand 0 of shape " << str(first)
-                           << " outside axis " << axis;
+      return emit() << "operand " << i << " of shape " << str(shape)
+                    << " does not match operand 0 of shape " << str(first)
+                    << " outside axis " << axis;
     expected[axis] += shape[axis];
   }
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(inputs[0]));
+}
+} // namespace
+
+LogicalResult ConcatOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferConcat(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().axis, attributes, "axis")),
+      inferred);
+}
+
+LogicalResult ConcatOp::verify() {
+  auto inferred = inferConcat(getOperation(), getInputs(), getAxisAttr());
+  if (failed(inferred))
     return failure();
-  return verifySameElementType(*this, getResult(), inputs[0]);
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
+    return failure();
+  return verifySameElementType(*this, getResult(), getInputs()[0]);
 }
 
 OpFoldResult ConcatOp::fold(FoldAdaptor) {
@@ -633,20 +884,52 @@ OpFoldResult ConcatOp::fold(FoldAdaptor) {
   return {};
 }
 
-LogicalResult PadOp::verify() {
-  ArrayRef<int64_t> in = getX().getType().getShape(), low = getLow(),
-                    high = getHigh();
+namespace {
+/// pad's result: dim d grows by low[d] + high[d].
+FailureOr<RankedTensorType> inferPad(const Emitter &emit, ValueRange operands,
+                                     Attribute lowAttr, Attribute highAttr) {
+  if (failed(checkOperands(emit, operands, 1)))
+    return failure();
+  auto lowOr = required<DenseI64ArrayAttr>(emit, lowAttr, "low");
+  if (failed(lowOr))
+    return failure();
+  auto highOr = required<DenseI64ArrayAttr>(emit, highAttr, "high");
+  if (failed(highOr))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(operands[0]), low = lowOr->asArrayRef(),
+                    high = highOr->asArrayRef();
   if (low.size() != in.size() || high.size() != in.size())
-    return emitOpError() << "low " << list(low) << " and high " << list(high)
-                         << " need one width per dim of shape " << str(in);
+    return emit() << "low " << list(low) << " and high " << list(high)
+                  << " need one width per dim of shape " << str(in);
   SmallVector<int64_t> expected;
   for (size_t d = 0; d < in.size(); ++d) {
     if (low[d] < 0 || high[d] < 0)
-      return emitOpError() << "negative width (" << low[d] << ", " << high[d]
-                           << ") for dim " << d << " of shape " << str(in);
+      return emit() << "negative width (" << low[d] << ", " << high[d]
+                    << ") for dim " << d << " of shape " << str(in);
     expected.push_back(in[d] + low[d] + high[d]);
   }
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult PadOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferPad(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().low, attributes, "low"),
+           property(adaptor.getProperties().high, attributes, "high")),
+      inferred);
+}
+
+LogicalResult PadOp::verify() {
+  auto inferred =
+      inferPad(getOperation(), (*this)->getOperands(), getLowAttr(), getHighAttr());
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
     return failure();
   return verifySameElementType(*this, getResult(), getX());
 }
@@ -663,32 +946,65 @@ OpFoldResult PadOp::fold(FoldAdaptor) {
 // Indexing ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult TakeOp::verify() {
-  ArrayRef<int64_t> x = getX().getType().getShape(),
-                    idx = getIndices().getType().getShape();
+namespace {
+/// take's result: x.shape[:axis] + indices.shape + x.shape[axis+1:].
+FailureOr<RankedTensorType> inferTake(const Emitter &emit, ValueRange operands,
+                                      Attribute axisAttr) {
+  if (failed(checkOperands(emit, operands, 2)))
+    return failure();
+  auto axisOr = required<IntegerAttr>(emit, axisAttr, "axis");
+  if (failed(axisOr))
+    return failure();
+  ArrayRef<int64_t> x = shapeOf(operands[0]), idx = shapeOf(operands[1]);
   if (x.empty())
-    return emitOpError() << "cannot take from a rank-0 tensor";
-  int64_t axis = getAxisAttr().getInt();
-  if (failed(verifyAxis(*this, axis, x)))
+    return emit() << "cannot take from a rank-0 tensor";
+  int64_t axis = axisOr->getInt();
+  if (failed(verifyAxis(emit, axis, x)))
     return failure();
   SmallVector<int64_t> expected(x.take_front(axis));
   llvm::append_range(expected, idx);
   llvm::append_range(expected, x.drop_front(axis + 1));
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult TakeOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferTake(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().axis, attributes, "axis")),
+      inferred);
+}
+
+LogicalResult TakeOp::verify() {
+  auto inferred = inferTake(getOperation(), (*this)->getOperands(), getAxisAttr());
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
     return failure();
   return verifySameElementType(*this, getResult(), getX());
 }
 
-LogicalResult GatherOp::verify() {
-  ArrayRef<int64_t> x = getX().getType().getShape(),
-                    idx = getIndices().getType().getShape();
+namespace {
+/// gather's result: dim `axis` from indices, the other dims x and indices broadcast.
+FailureOr<RankedTensorType> inferGather(const Emitter &emit, ValueRange operands,
+                                        Attribute axisAttr) {
+  if (failed(checkOperands(emit, operands, 2)))
+    return failure();
+  auto axisOr = required<IntegerAttr>(emit, axisAttr, "axis");
+  if (failed(axisOr))
+    return failure();
+  ArrayRef<int64_t> x = shapeOf(operands[0]), idx = shapeOf(operands[1]);
   if (idx.size() != x.size())
-    return emitOpError() << "indices of shape " << str(idx)
-                         << " must have the rank of x " << str(x);
+    return emit() << "indices of shape " << str(idx) << " must have the rank of x "
+                  << str(x);
   if (x.empty())
-    return emitOpError() << "cannot gather from a rank-0 tensor";
-  int64_t axis = getAxisAttr().getInt();
-  if (failed(verifyAxis(*this, axis, x)))
+    return emit() << "cannot gather from a rank-0 tensor";
+  int64_t axis = axisOr->getInt();
+  if (failed(verifyAxis(emit, axis, x)))
     return failure();
   SmallVector<int64_t> expected;
   for (size_t d = 0; d < x.size(); ++d) {
@@ -697,11 +1013,30 @@ LogicalResult GatherOp::verify() {
       continue;
     }
     if (x[d] != idx[d] && x[d] != 1 && idx[d] != 1)
-      return emitOpError() << "x " << str(x) << " and indices " << str(idx)
-                           << " do not broadcast on dim " << d;
+      return emit() << "x " << str(x) << " and indices " << str(idx)
+                    << " do not broadcast on dim " << d;
     expected.push_back(x[d] == 1 ? idx[d] : x[d]);
   }
-  if (failed(verifyResultShape(*this, getResult(), expected)))
+  return RankedTensorType::get(expected, elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult GatherOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferGather(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().axis, attributes, "axis")),
+      inferred);
+}
+
+LogicalResult GatherOp::verify() {
+  auto inferred = inferGather(getOperation(), (*this)->getOperands(), getAxisAttr());
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
     return failure();
   return verifySameElementType(*this, getResult(), getX());
 }
