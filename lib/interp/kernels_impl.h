@@ -85,13 +85,33 @@ template <class From, class To> void cast_loop(const void* in, void* out, int64_
   for (int64_t i = 0; i < n; ++i) y[i] = convert<To>(x[i]);
 }
 
-template <class T> void where_loop(const bool* c, int64_t sc, const void* a_, int64_t sa, const void* b_, int64_t sb,
+template <class T> void where_loop(const bool* c_, int64_t sc, const void* a_, int64_t sa, const void* b_, int64_t sb,
                                    void* out, int64_t n) {
+  // As bytes, not bool, and restrict: GCC then vectorizes the select instead of branching
+  // on every element (4-5 ns per element on random masks).
+  const uint8_t* __restrict c = reinterpret_cast<const uint8_t*>(c_);
   const T* __restrict a = static_cast<const T*>(a_);
   const T* __restrict b = static_cast<const T*>(b_);
   T* __restrict y = static_cast<T*>(out);
+  // Both values are loaded before the select, so the loops vectorize (a conditional load
+  // does not); a scalar branch (where(m, x, 0.0), relu's gradient) gets its own loop.
   if (sc == 1 && sa == 1 && sb == 1) {
-    for (int64_t i = 0; i < n; ++i) y[i] = c[i] ? a[i] : b[i];
+    for (int64_t i = 0; i < n; ++i) {
+      const T av = a[i], bv = b[i];
+      y[i] = c[i] ? av : bv;
+    }
+  } else if (sc == 1 && sa == 1 && sb == 0) {
+    const T bv = b[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const T av = a[i];
+      y[i] = c[i] ? av : bv;
+    }
+  } else if (sc == 1 && sa == 0 && sb == 1) {
+    const T av = a[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const T bv = b[i];
+      y[i] = c[i] ? av : bv;
+    }
   } else {
     for (int64_t i = 0; i < n; ++i) y[i] = c[i * sc] ? a[i * sa] : b[i * sb];
   }
