@@ -65,7 +65,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batc
   std::vector<int64_t> oa = batch_offsets(batch, a_batch, m * k), ob = batch_offsets(batch, b_batch, k * n);
   // Enough blocks to keep every thread busy on big products; split the longer of m and n.
   const double flops = 2.0 * nb * m * n * k;
-  const int64_t want = flops < 4e6 || !blas().concurrent_calls ? 1 : 2 * pool_threads();
+  const int64_t want = flops < 1e6 || !blas().concurrent_calls ? 1 : 2 * pool_threads();
   const bool split_rows = m >= n;
   const int64_t extent = split_rows ? m : n;
   int64_t splits = std::clamp<int64_t>((want + nb - 1) / nb, 1, std::max<int64_t>(1, extent / 16));
