@@ -6,24 +6,37 @@
 
 #include "blas.h"
 #include "dispatch.h"
+#include "matmul.h"
 
 namespace ejit {
 namespace detail {
 namespace {
 
-constexpr int kRowMajor = 101, kNoTrans = 111;
+constexpr int kRowMajor = 101, kNoTrans = 111, kTrans = 112;
 
-/// C[m,n] = A[m,k] @ B[k,n] with leading dims lda, ldb, ldc (row-major).
+/// C[m,n] = op(A)[m,k] @ op(B)[k,n] with leading dims lda, ldb, ldc (row-major); op
+/// transposes a stored (k,m) A when ta, a stored (n,k) B when tb.
 template <class T>
-void gemm_block(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc) {
+void gemm_block(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb, T* c, int64_t ldc,
+                bool ta = false, bool tb = false) {
   const Blas& bl = blas();
   static std::mutex unsafe_blas;  // serializes calls into a BLAS that cannot take concurrent ones
   std::unique_lock<std::mutex> lock(unsafe_blas, std::defer_lock);
   if (!bl.concurrent_calls) lock.lock();
+  const int op_a = ta ? kTrans : kNoTrans, op_b = tb ? kTrans : kNoTrans;
   if constexpr (std::is_same_v<T, float>) {
-    if (bl.sgemm) return bl.sgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
+    if (bl.sgemm) return bl.sgemm(kRowMajor, op_a, op_b, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
   } else if constexpr (std::is_same_v<T, double>) {
-    if (bl.dgemm) return bl.dgemm(kRowMajor, kNoTrans, kNoTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+    if (bl.dgemm) return bl.dgemm(kRowMajor, op_a, op_b, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+  }
+  if (ta || tb) {  // no BLAS: plain loops over the transposed layouts
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        T acc = T(0);
+        for (int64_t p = 0; p < k; ++p) acc += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+        c[i * ldc + j] = acc;
+      }
+    return;
   }
   for (int64_t i = 0; i < m; ++i) {
     T* __restrict ci = c + i * ldc;
@@ -84,6 +97,48 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batc
 }
 
 }  // namespace
+
+Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  const bool direct = a.rank() == 2 && b.rank() == 2 && a.dtype() == b.dtype() && is_floating(a.dtype()) &&
+                      blas().concurrent_calls;
+  if (!direct) {
+    PauseRecording pause;
+    return matmul(trans_a ? transpose(a) : a, trans_b ? transpose(b) : b);
+  }
+  const int64_t m = a.dim(trans_a ? 1 : 0), k = a.dim(trans_a ? 0 : 1);
+  const int64_t k2 = b.dim(trans_b ? 1 : 0), n = b.dim(trans_b ? 0 : 1);
+  if (k != k2) fail("matmul", "cannot multiply {}{} by {}{}: inner dims {} and {} differ", a.shape(),
+                    trans_a ? "^T" : "", b.shape(), trans_b ? "^T" : "", k, k2);
+  if (k == 0 || m == 0 || n == 0) {
+    PauseRecording pause;
+    return zeros({m, n}, a.dtype());
+  }
+  Tensor out = Tensor::empty({m, n}, a.dtype());
+  visit_dtype(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* pc = out.data<T>();
+      const int64_t lda = a.dim(1), ldb = b.dim(1);
+      const int64_t want = 2.0 * m * n * k < 1e6 ? 1 : 2 * pool_threads();
+      const bool split_rows = m >= n;
+      const int64_t extent = split_rows ? m : n;
+      int64_t splits = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, extent / 16));
+      const int64_t block = ((extent + splits - 1) / splits + 15) / 16 * 16;
+      splits = (extent + block - 1) / block;
+      parallel_chunks(splits, [&](int64_t s) {
+        const int64_t lo = s * block, len = std::min(extent, lo + block) - lo;
+        if (split_rows)  // rows lo.. of op(A): columns of a stored (k,m) A
+          gemm_block(len, n, k, pa + (trans_a ? lo : lo * lda), lda, pb, ldb, pc + lo * n, n, trans_a, trans_b);
+        else  // columns lo.. of op(B): rows of a stored (n,k) B
+          gemm_block(m, len, k, pa, lda, pb + (trans_b ? lo * ldb : lo), ldb, pc + lo, n, trans_a, trans_b);
+      });
+    }
+  });
+  return out;
+}
+
 }  // namespace detail
 
 using namespace detail;

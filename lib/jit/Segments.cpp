@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "../interp/matmul.h"
 #include "ejit/op_kind.h"
 
 namespace ejit::detail {
@@ -35,9 +36,35 @@ bool check_kernels() {
   return on;
 }
 
+/// Transposes (permute [1, 0] of a matrix) whose only consumers are 2-D matmuls on the
+/// BLAS: the matmul reads the untransposed matrix with the BLAS's transpose flag instead of
+/// a copy (a backward pass has one per weight). Per value: the matrix it transposes, or -1.
+std::vector<int> transposes_into_gemm(const Trace& t) {
+  std::vector<int> from(t.values.size(), -1);
+  if (codegen_matmul()) return from;
+  std::vector<std::vector<int>> consumers(t.values.size());
+  for (size_t k = 0; k < t.nodes.size(); ++k)
+    for (int v : t.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
+  std::vector<char> is_output(t.values.size(), 0);
+  for (int v : t.outputs) is_output[v] = 1;
+  for (const TraceNode& n : t.nodes) {
+    if (n.kind != NodeKind::Permute || n.ints != std::vector<int64_t>{1, 0} || is_output[n.output] ||
+        consumers[n.output].empty())
+      continue;
+    bool all_matmul = true;
+    for (int c : consumers[n.output]) {
+      const TraceNode& m = t.nodes[c];
+      all_matmul &= m.kind == NodeKind::MatMul && t.values[m.inputs[0]].shape.rank() == 2 &&
+                    t.values[m.inputs[1]].shape.rank() == 2 && is_floating(t.values[m.output].dtype);
+    }
+    if (all_matmul) from[n.output] = n.inputs[0];
+  }
+  return from;
+}
+
 /// Trace order, except that an interpreter node that does not depend on the kernel being
 /// gathered runs before it, so that the kernel can also take the ops after that node.
-std::vector<Step> partition(const Trace& t) {
+std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from) {
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
@@ -49,13 +76,14 @@ std::vector<Step> partition(const Trace& t) {
   for (size_t k = 0; k < t.nodes.size(); ++k) {
     const TraceNode& n = t.nodes[k];
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
+    if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
     if (interpreter_reason(t, n).empty()) {
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
       continue;
     }
     bool depends = false;
-    for (int v : n.inputs) depends |= in_open[v] != 0;
+    for (int v : n.inputs) depends |= in_open[folded_from[v] >= 0 ? folded_from[v] : v] != 0;
     if (depends) close();
     steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}});
   }
@@ -121,12 +149,13 @@ Trace sub_trace(const Trace& t, Step& step, const std::vector<std::vector<int>>&
 
 class SegmentedExecutable final : public CpuExecutable {
  public:
-  SegmentedExecutable(Trace trace, std::vector<Step> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
+  SegmentedExecutable(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
+      : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)) {
     std::vector<int> last_use(trace_.values.size(), -1);
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
       if (st.compiled) for (int v : st.inputs) last_use[v] = static_cast<int>(s);
-      else for (int v : trace_.nodes[st.nodes[0]].inputs) last_use[v] = static_cast<int>(s);
+      else for (int v : trace_.nodes[st.nodes[0]].inputs) last_use[source(v)] = static_cast<int>(s);
     }
     for (int v : trace_.outputs) last_use[v] = -1;
     for (int v : trace_.inputs) last_use[v] = -1;
@@ -159,8 +188,11 @@ class SegmentedExecutable final : public CpuExecutable {
         for (size_t i = 0; i < out.size(); ++i) v[st.outputs[i]] = std::move(out[i]);
       } else {
         const TraceNode& n = trace_.nodes[st.nodes[0]];
-        for (int id : n.inputs) in.push_back(v[id]);
-        v[n.output] = eval_node(n, in, trace_.values[n.output]);
+        for (int id : n.inputs) in.push_back(v[source(id)]);
+        if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
+          v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
+        else
+          v[n.output] = eval_node(n, in, trace_.values[n.output]);
         if (check_kernels()) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
       }
       for (int id : release_[s]) v[id] = Tensor();
@@ -171,8 +203,12 @@ class SegmentedExecutable final : public CpuExecutable {
   }
 
  private:
+  /// The value a step reads for v: the untransposed matrix when v is a folded transpose.
+  int source(int v) const { return folded_from_[v] >= 0 ? folded_from_[v] : v; }
+
   Trace trace_;
   std::vector<Step> steps_;
+  std::vector<int> folded_from_;
   std::vector<std::vector<int>> release_;  // per step: values no later step reads
 };
 
@@ -199,7 +235,8 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
 }
 
 CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
-  std::vector<Step> steps = partition(trace);
+  const std::vector<int> folded_from = transposes_into_gemm(trace);
+  std::vector<Step> steps = partition(trace, folded_from);
   if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
 
   auto t0 = std::chrono::steady_clock::now();
@@ -252,7 +289,7 @@ CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
                trace.nodes.size(), kernels,
                std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),
                reasons, result.milliseconds);
-  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps));
+  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps), folded_from);
   return result;
 }
 

@@ -123,6 +123,26 @@ TEST_CASE("ops without a lowering run on the interpreter between compiled kernel
   REQUIRE(c2.to_vector<int64_t>() == a2.to_vector<int64_t>());
 }
 
+TEST_CASE("transposes feeding matmuls are read in place by the BLAS, and still match", "[jit]") {
+  Tensor x = randn({37, 23}, 31), g = randn({37, 19}, 32), w = randn({29, 23}, 33);
+  auto fn = [](const Tensor& a, const Tensor& b, const Tensor& c) {
+    Tensor at = transpose(a);                    // only matmuls read it: folded into the GEMM
+    Tensor ct = transpose(c);                    // also read by an elementwise op: computed
+    return std::tuple{matmul(at, b) * 2.f, matmul(a, ct) + sum(ct * 0.5f), matmul(transpose(b), a)};
+  };
+  for (DType dt : {DType::F32, DType::F64}) {
+    Tensor a = cast(x, dt), b = cast(g, dt), c = cast(w, dt);
+    auto f = jit(fn);
+    f(a, b, c);
+    auto [y1, y2, y3] = f(a, b, c);
+    auto [e1, e2, e3] = fn(a, b, c);
+    REQUIRE(f.stats().hits == 1);
+    REQUIRE(max_diff(e1, y1) < 1e-5);
+    REQUIRE(max_diff(e2, y2) < 1e-5);
+    REQUIRE(max_diff(e3, y3) < 1e-5);
+  }
+}
+
 TEST_CASE("several outputs, one computed from another, compile correctly", "[jit]") {
   // A row sum returned beside its log once came back as the sum twice (a shared tensor.empty).
   Tensor z = randn({64, 5}, 12);
