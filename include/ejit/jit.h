@@ -15,15 +15,17 @@
 
 namespace ejit {
 
-/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm,asm
-/// or all). Asm is the host assembly of the optimized LLVM module; it costs a second code
-/// generation, so it is produced only when EJIT_DUMP names it (or `ejit dump --stage=asm`).
-enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM, Asm };
-inline constexpr int kNumStages = 7;
+/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm,asm,
+/// ptx or all). Asm is the host assembly of the optimized LLVM module; it costs a second code
+/// generation, so it is produced only when asked (EJIT_DUMP, `ejit dump --stage=asm`, ir()).
+/// Ptx is the NVPTX assembly of the same loops mapped to GPU blocks and threads (made only
+/// when asked; it needs no GPU).
+enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM, Asm, PTX };
+inline constexpr int kNumStages = 8;
 
-/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm", "asm").
+/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm", "asm", "ptx").
 constexpr const char* stage_name(Stage s) {
-  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm", "asm"};
+  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm", "asm", "ptx"};
   return names[static_cast<int>(s)];
 }
 

@@ -37,7 +37,9 @@
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -50,7 +52,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ejit::detail {
@@ -93,6 +97,10 @@ struct Globals {
     context.loadAllAvailableDialects();
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
+    LLVMInitializeNVPTXTargetInfo();  // the ptx stage (LLVM's NVPTX back end)
+    LLVMInitializeNVPTXTarget();
+    LLVMInitializeNVPTXTargetMC();
+    LLVMInitializeNVPTXAsmPrinter();
     mlir::registerAllPasses();
   }
   static mlir::DialectRegistry make_registry() {
@@ -102,6 +110,8 @@ struct Globals {
     r.insert<mlir::ejit::EjitDialect>();
     mlir::registerBuiltinDialectTranslation(r);
     mlir::registerLLVMDialectTranslation(r);
+    mlir::registerGPUDialectTranslation(r);   // the ptx stage
+    mlir::registerNVVMDialectTranslation(r);
     return r;
   }
 };
@@ -221,6 +231,58 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
   }
   pm.run(*copy);
   return std::string(text.str());
+}
+
+/// NVPTX assembly of the kernel's parallel loops (a copy of the module at the loops stage):
+/// each top-level loop nest becomes a GPU kernel with 256 threads along its innermost dim
+/// and one block per element of the others, lowered through MLIR's NVVM pipeline for
+/// $EJIT_CUDA_ARCH (default sm_90). Returns "" and `error` on failure.
+std::string emit_ptx(mlir::ModuleOp loops, std::string& error) {
+  mlir::OwningOpRef<mlir::ModuleOp> m(loops.clone());
+  std::vector<mlir::scf::ParallelOp> top;
+  m->walk([&](mlir::scf::ParallelOp p) {
+    if (!p->getParentOfType<mlir::scf::ParallelOp>()) top.push_back(p);
+  });
+  for (mlir::scf::ParallelOp p : top) {
+    llvm::SmallVector<int64_t> sizes(p.getNumLoops(), 1);
+    auto inner = mlir::getConstantIntValue(p.getUpperBound().back());
+    sizes.back() = inner && *inner > 0 ? std::min<int64_t>(256, *inner) : 256;  // a tile that divides short dims
+    mlir::scf::tileParallelLoop(p, sizes, /*noMinMaxBounds=*/false);
+  }
+  {  // f32 transcendentals as polynomials, as on the CPU; the rest calls CUDA's libdevice
+    mlir::RewritePatternSet patterns(m->getContext());
+    mlir::populateMathPolynomialApproximationPatterns(patterns, {});
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*m, std::move(patterns)))) return error = "math approximation failed", "";
+  }
+  const char* env = std::getenv("EJIT_CUDA_ARCH");
+  const std::string chip = env && *env ? env : "sm_90";
+  const char* cuda = std::getenv("CUDA_HOME");
+  const std::string libdevice = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/nvvm/libdevice/libdevice.10.bc";
+  const std::string link = std::filesystem::exists(libdevice) ? " l=" + libdevice : "";
+  const std::string pipeline = fmt::format(
+      "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), gpu-kernel-outlining, "
+      "nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
+      "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}", chip, link);
+  mlir::PassManager pm(m->getContext());
+  llvm::raw_string_ostream es(error);
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)) || mlir::failed(pm.run(*m))) {
+    if (error.empty()) error = "the NVVM pipeline failed";
+    return "";
+  }
+  std::string ptx;
+  m->walk([&](mlir::gpu::BinaryOp binary) {
+    // The first object is for the target attached above (with libdevice); the NVVM pipeline
+    // attaches its own too.
+    if (binary.getObjects().empty()) return;
+    if (auto object = llvm::dyn_cast<mlir::gpu::ObjectAttr>(binary.getObjects()[0])) {
+      std::string text = object.getObject().getValue().str();
+      while (!text.empty() && text.back() == '\0') text.pop_back();
+      ptx += fmt::format("// ---- gpu module {}\n{}", binary.getName(), text);
+    }
+  });
+  if (ptx.empty())  // e.g. a full reduction: its loops are sequential, nothing maps to threads
+    ptx = "// no GPU kernel: every loop of this kernel is sequential (a reduction to a scalar)\n";
+  return ptx;
 }
 
 /// Gives every use of a tensor.empty its own op. CSE merges identical empties; one shared by
@@ -360,7 +422,7 @@ bool any_dump_requested() {
 
 }  // namespace
 
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm, bool keep_ptx) {
   auto t0 = std::chrono::steady_clock::now();
   CompileResult result;
   Globals& g = globals();
@@ -440,6 +502,13 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
                              "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
                              "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
     return fail_with("[jit] bufferization failed");
+  if (keep_ptx || dump_requested(Stage::PTX)) {
+    std::string ptx_error;
+    std::string ptx = emit_ptx(*module, ptx_error);
+    if (ptx.empty()) return fail_with("[jit] cannot generate PTX: " + ptx_error);
+    if (dump_requested(Stage::PTX)) fmt::print(stderr, "// ----- EJIT_DUMP stage ptx -----\n{}\n", ptx);
+    result.ir[static_cast<int>(Stage::PTX)] = std::move(ptx);
+  }
   const int64_t parallel_extent = split_outer_loop(*module);
   stage_done(Stage::Loops, *module);
   {  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm

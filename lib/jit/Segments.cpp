@@ -234,10 +234,10 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
   }
 }
 
-CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
+CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm, bool keep_ptx) {
   const std::vector<int> folded_from = transposes_into_gemm(trace);
   std::vector<Step> steps = partition(trace, folded_from);
-  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
+  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm, keep_ptx);
 
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int> producer(trace.values.size(), -1);
@@ -260,7 +260,7 @@ CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm) {
       continue;
     }
     Trace sub = sub_trace(trace, step, consumers, is_output, producer);
-    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
+    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm, keep_ptx);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}});

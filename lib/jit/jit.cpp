@@ -201,7 +201,9 @@ std::string JitCore::ir(Stage stage) const {
   std::lock_guard lock(impl_->mu);
   if (!impl_->last_compiled) return "";
   Impl::Entry& e = *impl_->last_compiled;
-  if (!e.ir) e.ir = compile_trace(e.trace, /*keep_ir=*/true).ir;  // compiled again, for its IR
+  const bool extra = stage == Stage::Asm || stage == Stage::PTX;  // made only when asked for
+  if (!e.ir || (extra && (*e.ir)[static_cast<int>(stage)].empty()))  // compiled again, for its IR
+    e.ir = compile_trace(e.trace, /*keep_ir=*/true, stage == Stage::Asm, stage == Stage::PTX).ir;
   return (*e.ir)[static_cast<int>(stage)];
 }
 

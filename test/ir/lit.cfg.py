@@ -8,7 +8,7 @@ from lit.llvm import llvm_config
 config.name = "EJIT_IR"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "op_table_coverage.py"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "op_table_coverage.py", "tool-ptxas.mlir.split.py"]
 
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ejit_obj_root, "test", "ir")
@@ -24,3 +24,9 @@ llvm_config.add_tool_substitutions(["ejit-opt"], [config.ejit_tools_dir])
 config.substitutions.append(("%ejit\\b(?!_)", os.path.join(config.ejit_tools_dir, "ejit")))
 config.substitutions.append(("%python", sys.executable))
 config.substitutions.append(("%ejit_src", config.ejit_src_root))
+
+# ptxas (CUDA toolkit) checks the ptx stage's output when it is installed.
+ptxas = os.environ.get("EJIT_PTXAS", "/usr/local/cuda/bin/ptxas")
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -3,7 +3,6 @@
 // RUN: not %ejit run %s 2>&1 | FileCheck %s --check-prefix=MALFORMED
 // RUN: not %ejit dump %s 2>&1 >/dev/null | count 1
 // RUN: not %ejit dump %ejit_src/examples/traces/softmax.mlir --stage=bogus 2>&1 | FileCheck %s --check-prefix=STAGE
-// RUN: not %ejit dump %ejit_src/examples/traces/softmax.mlir --stage=ptx 2>&1 | FileCheck %s --check-prefix=PTX
 // RUN: not %ejit dump %t.does-not-exist.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --mode=fast 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
@@ -19,8 +18,7 @@
 // RUN: %ejit dump --help | FileCheck %s --check-prefix=HELP-DUMP
 // RUN: %ejit help run | FileCheck %s --check-prefix=RUNHELP
 
-// STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, all)
-// PTX: ejit: error: --stage=ptx: the GPU back end (issue 4) is not built yet
+// STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, ptx, all)
 // MISSING: ejit: error: [load_trace] cannot open '{{.*}}does-not-exist.mlir'
 // CUDA: ejit: error: --device=cuda: the GPU back end (issue 4) is not built yet
 // MODE: ejit: error: unknown mode 'fast' (expected interp, compiled or compare)

@@ -246,6 +246,8 @@ TEST_CASE("compiled kernels are cached on disk and loaded by a new jit(), as in 
   CHECK(second.stats().disk_hits == 1);
   REQUIRE(max_diff(want, second(a, b)) < 1e-6);
   CHECK(second.ir(Stage::Linalg).find("linalg.generic") != std::string::npos);  // IR made on demand
+  CHECK(second.ir(Stage::Asm).find("kernel") != std::string::npos);
+  CHECK(second.ir(Stage::PTX).find(".visible .entry") != std::string::npos);  // NVPTX, no GPU needed
 
   for (const auto& e : fs::directory_iterator(dir))  // a damaged entry is ignored and rewritten
     if (e.path().extension() == ".o") std::ofstream(e.path()) << "not an object file";

@@ -23,7 +23,8 @@ prints its IR at stage S (default: ejit):
   llvm          LLVM IR after LLVM's optimizations
   asm           host assembly (x86-64 for this CPU) of that LLVM IR
   all           every stage, each after a "// ----- stage NAME -----" line
-  ptx           not available: the GPU back end (issue 4) is not built yet
+  ptx           NVPTX assembly of the same loops as GPU kernels ($EJIT_CUDA_ARCH, default
+                sm_90); needs no GPU (`ptxas` from the CUDA toolkit checks it)
 
 The trace is compiled as jit() compiles it: ops without a CPU lowering (matmul, which runs
 on the BLAS; take, gather, argmax, ...) run on the interpreter between compiled kernels,
@@ -44,15 +45,14 @@ std::string stage_list() {
 int cmd_dump(const Args& a) {
   const std::string& file = a.file();
   const std::string stage = a.get("stage", "ejit");
-  if (stage == "ptx") throw UsageError("--stage=ptx: the GPU back end (issue 4) is not built yet");
   std::vector<Stage> stages;
   for (int i = 0; i < kNumStages; ++i)
     if (stage == "all" || stage == stage_name(static_cast<Stage>(i))) stages.push_back(static_cast<Stage>(i));
   if (stages.empty()) throw UsageError(fmt::format("unknown stage '{}' (expected one of {})", stage, stage_list()));
 
   Trace trace = load_trace(file);
-  const bool want_asm = stage == "all" || stage == "asm";
-  detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/true, want_asm);
+  const bool want_asm = stage == "all" || stage == "asm", want_ptx = stage == "all" || stage == "ptx";
+  detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/true, want_asm, want_ptx);
   bool missing = false;
   for (Stage s : stages) {
     const std::string& text = r.ir[static_cast<int>(s)];
