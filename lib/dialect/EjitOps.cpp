@@ -223,6 +223,17 @@ LogicalResult verifyResultShape(Operation *op, Value result,
   return success();
 }
 
+/// A verifier that checks an op against its inference rule: the rule's own errors, then
+/// the declared result's shape and its element type against `operand`'s.
+LogicalResult verifyInferred(Operation *op, FailureOr<RankedTensorType> inferred,
+                             Value result, Value operand) {
+  if (failed(inferred))
+    return failure();
+  if (failed(verifyResultShape(op, result, inferred->getShape())))
+    return failure();
+  return verifySameElementType(op, result, operand);
+}
+
 //===----------------------------------------------------------------------===//
 // Splat constant folding of elementwise ops, evaluated with the op table's `expr`
 // column in the element type's C++ type (EjitFoldMath.h gives the helpers).
@@ -658,12 +669,9 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
 }
 
 LogicalResult MatmulOp::verify() {
-  auto inferred = inferMatmul(getOperation(), (*this)->getOperands());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getLhs());
+  return verifyInferred(
+      *this, inferMatmul(getOperation(), (*this)->getOperands()),
+      getResult(), getLhs());
 }
 
 //===----------------------------------------------------------------------===//
@@ -733,12 +741,9 @@ LogicalResult PermuteOp::inferReturnTypes(
 }
 
 LogicalResult PermuteOp::verify() {
-  auto inferred = inferPermute(getOperation(), (*this)->getOperands(), getPermAttr());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getX());
+  return verifyInferred(
+      *this, inferPermute(getOperation(), (*this)->getOperands(), getPermAttr()),
+      getResult(), getX());
 }
 
 OpFoldResult PermuteOp::fold(FoldAdaptor adaptor) {
@@ -870,12 +875,9 @@ LogicalResult ConcatOp::inferReturnTypes(
 }
 
 LogicalResult ConcatOp::verify() {
-  auto inferred = inferConcat(getOperation(), getInputs(), getAxisAttr());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getInputs()[0]);
+  return verifyInferred(
+      *this, inferConcat(getOperation(), getInputs(), getAxisAttr()),
+      getResult(), getInputs()[0]);
 }
 
 OpFoldResult ConcatOp::fold(FoldAdaptor) {
@@ -925,13 +927,9 @@ LogicalResult PadOp::inferReturnTypes(
 }
 
 LogicalResult PadOp::verify() {
-  auto inferred =
-      inferPad(getOperation(), (*this)->getOperands(), getLowAttr(), getHighAttr());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getX());
+  return verifyInferred(
+      *this, inferPad(getOperation(), (*this)->getOperands(), getLowAttr(), getHighAttr()),
+      getResult(), getX());
 }
 
 OpFoldResult PadOp::fold(FoldAdaptor) {
@@ -980,12 +978,9 @@ LogicalResult TakeOp::inferReturnTypes(
 }
 
 LogicalResult TakeOp::verify() {
-  auto inferred = inferTake(getOperation(), (*this)->getOperands(), getAxisAttr());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getX());
+  return verifyInferred(
+      *this, inferTake(getOperation(), (*this)->getOperands(), getAxisAttr()),
+      getResult(), getX());
 }
 
 namespace {
@@ -1033,10 +1028,7 @@ LogicalResult GatherOp::inferReturnTypes(
 }
 
 LogicalResult GatherOp::verify() {
-  auto inferred = inferGather(getOperation(), (*this)->getOperands(), getAxisAttr());
-  if (failed(inferred))
-    return failure();
-  if (failed(verifyResultShape(*this, getResult(), inferred->getShape())))
-    return failure();
-  return verifySameElementType(*this, getResult(), getX());
+  return verifyInferred(
+      *this, inferGather(getOperation(), (*this)->getOperands(), getAxisAttr()),
+      getResult(), getX());
 }

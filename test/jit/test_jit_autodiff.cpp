@@ -6,6 +6,7 @@
 #include "test_util.h"
 
 using namespace ejit;
+using ejit::test::require_close;
 using ejit::test::check_values;
 
 namespace {
@@ -21,15 +22,6 @@ std::vector<Tensor> sgd_step(const Tensor& x, const Tensor& labels, const Tensor
   std::vector<Tensor> g = tape.gradient(loss, {w1, b1, w2, b2});
   const float lr = 0.5f;
   return {loss, w1 - g[0] * lr, b1 - g[1] * lr, w2 - g[2] * lr, b2 - g[3] * lr};
-}
-
-void require_close(const Tensor& a, const Tensor& b, double tol) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  for (size_t i = 0; i < x.size(); ++i) {
-    INFO("element " << i << ": " << x[i] << " vs " << y[i]);
-    REQUIRE(std::fabs(x[i] - y[i]) <= tol * (1 + std::fabs(y[i])));
-  }
 }
 
 }  // namespace

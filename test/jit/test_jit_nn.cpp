@@ -9,17 +9,9 @@
 #include "test_util.h"
 
 using namespace ejit;
+using ejit::test::require_close;
 
 namespace {
-
-void require_close(const Tensor& a, const Tensor& b, double tol) {
-  REQUIRE(a.shape() == b.shape());
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  for (size_t i = 0; i < x.size(); ++i) {
-    INFO("element " << i << ": " << x[i] << " vs " << y[i]);
-    REQUIRE(std::fabs(x[i] - y[i]) <= tol * (1 + std::fabs(y[i])));
-  }
-}
 
 /// Every variable of both objects equal (same paths, values within tol).
 void require_same_state(const Trackable& got, const Trackable& want, double tol) {

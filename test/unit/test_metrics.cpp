@@ -4,19 +4,11 @@
 #include "test_util.h"
 
 using namespace ejit;
+using ejit::test::error_of;
 
 namespace {
 
 double result_of(const metrics::Metric& m) { return m.result().item<double>(); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

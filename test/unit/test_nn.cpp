@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 using namespace ejit;
+using ejit::test::error_of;
 using ejit::test::check_values;
 
 namespace {
@@ -38,15 +39,6 @@ std::vector<std::string> paths(const nn::Module& m) {
   std::vector<std::string> out;
   for (auto& [p, v] : m.named_variables()) out.push_back(p);
   return out;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 }  // namespace

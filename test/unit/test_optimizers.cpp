@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 using namespace ejit;
+using ejit::test::error_of;
 using ejit::test::check_values;
 
 namespace {
@@ -16,15 +17,6 @@ const std::vector<double> w0 = {1.0, -2.0};
 const std::vector<std::vector<double>> grads = {{0.5, -1.0}, {0.2, 0.3}, {-0.4, 0.1}};
 
 Tensor as_f32(const std::vector<double>& v) { return from_vector(std::vector<float>(v.begin(), v.end()), {2}); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 /// Adam/AdamW as PyTorch writes it, one element.
 struct AdamRef {

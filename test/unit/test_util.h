@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "ejit/ejit.h"
@@ -24,6 +26,26 @@ inline void check_values(const Tensor& t, const std::vector<double>& want, doubl
     INFO("element " << i << ": got " << got[i] << ", want " << want[i]);
     REQUIRE(close(got[i], want[i], rel, abs_tol));
   }
+}
+
+/// Tensors of one shape, elementwise within tol relative to (1 + |b|) (b is the reference).
+inline void require_close(const Tensor& a, const Tensor& b, double tol) {
+  REQUIRE(a.shape() == b.shape());
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    INFO("element " << i << ": " << x[i] << " vs " << y[i]);
+    REQUIRE(std::fabs(x[i] - y[i]) <= tol * (1 + std::fabs(y[i])));
+  }
+}
+
+/// The message of the ejit::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace ejit::test
