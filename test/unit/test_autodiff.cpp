@@ -307,3 +307,18 @@ TEST_CASE("tape recording costs one record per op that depends on a watched tens
   CHECK(tape.recorded_ops() == 2);
   check_values(tape.gradient(y, {x})[0], {7, 9});
 }
+
+TEST_CASE("autodiff entry points reject undefined tensors with a clear error", "[autodiff][errors]") {
+  CHECK_THROWS_WITH(stop_gradient(Tensor()), Catch::Contains("[stop_gradient] an undefined tensor"));
+  CHECK_THROWS_WITH(Variable(Tensor(), "w"), Catch::Contains("[variable] 'w': the initial value is an undefined tensor"));
+  Variable w(tensor({1.0}), "w");
+  CHECK_THROWS_WITH(w.assign(Tensor()), Catch::Contains("[assign] variable 'w': the new value is an undefined tensor"));
+  GradientTape tape;
+  CHECK_THROWS_WITH(tape.watch(Tensor()), Catch::Contains("[watch] an undefined tensor"));
+  CHECK_THROWS_WITH(tape.gradient(Tensor(), {w}), Catch::Contains("[gradient] the target is an undefined tensor"));
+  auto broken = custom_gradient([](const Tensor&) { return Tensor(); },
+                                [](const Tensor& dy, const Tensor&, const Tensor&) { return dy; });
+  CHECK_THROWS_WITH(broken(tensor({1.0})),
+                    Catch::Contains("[custom_gradient] the forward function returned an undefined tensor"));
+  check_values(w.value(), {1.0});  // unchanged, and the thread goes on
+}
