@@ -160,6 +160,8 @@ class SegmentedExecutable final : public CpuExecutable {
     for (int v : trace_.outputs) last_use[v] = -1;
     for (int v : trace_.inputs) last_use[v] = -1;
     release_.resize(steps_.size());
+    for (size_t k = 0; k < trace_.nodes.size(); ++k)
+      if (trace_.nodes[k].kind == NodeKind::Constant) constant_nodes_.push_back(static_cast<int>(k));
     for (size_t v = 0; v < last_use.size(); ++v)
       if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
   }
@@ -167,8 +169,7 @@ class SegmentedExecutable final : public CpuExecutable {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     std::vector<Tensor> v(trace_.values.size());
     for (size_t i = 0; i < inputs.size(); ++i) v[trace_.inputs[i]] = inputs[i];
-    for (const TraceNode& n : trace_.nodes)
-      if (n.kind == NodeKind::Constant) v[n.output] = n.constant;
+    for (int k : constant_nodes_) v[trace_.nodes[k].output] = trace_.nodes[k].constant;
     std::vector<Tensor> in;
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
@@ -209,6 +210,7 @@ class SegmentedExecutable final : public CpuExecutable {
   Trace trace_;
   std::vector<Step> steps_;
   std::vector<int> folded_from_;
+  std::vector<int> constant_nodes_;        // set before the steps run, on every call
   std::vector<std::vector<int>> release_;  // per step: values no later step reads
 };
 
