@@ -53,7 +53,7 @@ class Tensor {
   template <class T> std::vector<T> to_vector() const;
   /// One element, converted to T; negative indices count from the end.
   template <class T> T at(std::initializer_list<int64_t> index) const;
-  /// Typed pointer to the data; throws unless T matches dtype().
+  /// Typed pointer to the data; throws unless T matches dtype() and the tensor is on the CPU.
   template <class T> const T* data() const;
   template <class T> T* data();
   const void* raw_data() const { return impl()->storage->data; }
@@ -65,6 +65,9 @@ class Tensor {
   // Method forms of common ops (see ops.h).
   Tensor reshape(const Shape& shape) const;
   Tensor astype(DType dtype) const;
+  /// This tensor on `device`: itself when it is already there, else a copy. Copies to the
+  /// host wait for the device's queued work; copies to a device are queued.
+  Tensor to(Device device) const;
   Tensor transpose() const;
   Tensor slice(int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step = 1) const;
   Tensor sum(std::vector<int64_t> axes = {}, bool keepdims = false) const;
@@ -128,6 +131,9 @@ template <class T> const T* Tensor::data() const {
   if (dtype() != dtype_of<T>)
     throw Error("[data] tensor has dtype " + std::string(name(dtype())) + ", asked for " +
                 std::string(name(dtype_of<T>)));
+  if (!device().is_cpu())
+    throw Error("[data] tensor of shape " + shape().str() + " is on " + device().str() +
+                "; host pointers need .to(Device::cpu())");
   return static_cast<const T*>(raw_data());
 }
 

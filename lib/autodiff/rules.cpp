@@ -19,7 +19,11 @@ Shape keep_shape(const Shape& in, const std::vector<int64_t>& axes) {
 /// One-hot rows (dtype dt) of integer indices in [-n, n), negative ones wrapped.
 Tensor one_hot_wrapped(const Tensor& indices, int64_t n, DType dt) {
   Tensor idx = where(indices < 0, indices + n, indices);
-  return cast(eq(unsqueeze(idx, -1), arange(0, n, 1, idx.dtype())), dt);
+  Tensor columns = [&] {
+    DeviceScope on(idx.device());
+    return arange(0, n, 1, idx.dtype());
+  }();
+  return cast(eq(unsqueeze(idx, -1), columns), dt);
 }
 
 std::vector<Tensor> unary_vjp(UnaryOp op, const Tensor& x, const Tensor& y, const Tensor& g) {

@@ -101,6 +101,10 @@ struct Printer {
 
 std::string Tensor::str() const {
   if (!defined()) return "tensor(undefined)";
+  if (device().is_cuda()) {  // printed from a host copy, the device named
+    std::string host = to(Device::cpu()).str();
+    return host.substr(0, host.size() - 1) + fmt::format(", device={})", device().str());
+  }
   Printer p{*this, strides_of(shape()), numel() > kSummarizeAbove, {}};
   p.collect(0, 0);
   p.choose_style();

@@ -2,7 +2,9 @@
 #include "ejit/tensor.h"
 
 #include <ostream>
+#include <vector>
 
+#include "../cuda/runtime.h"
 #include "allocator.h"
 #include "check.h"
 #include "convert.h"
@@ -12,8 +14,17 @@ namespace ejit {
 namespace detail {
 
 Storage* Storage::allocate(size_t nbytes, Device device) {
-  if (!device.is_cpu()) fail("tensor", "device {} is not available: this build runs on the CPU only", device.str());
   auto* s = new Storage;
+  if (device.is_cuda()) {
+    try {
+      s->data = cuda::allocate(device.index, nbytes, &s->nbytes, "tensor");
+    } catch (...) {
+      delete s;
+      throw;
+    }
+    s->device = device;
+    return s;
+  }
   try {
     s->data = cpu_allocate(nbytes, &s->nbytes);
   } catch (const std::bad_alloc&) {
@@ -26,7 +37,8 @@ Storage* Storage::allocate(size_t nbytes, Device device) {
 
 void Storage::release() {
   if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    cpu_deallocate(data, nbytes);
+    if (device.is_cuda()) cuda::deallocate(device.index, data, nbytes);
+    else cpu_deallocate(data, nbytes);
     delete this;
   }
 }
@@ -64,7 +76,31 @@ void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) 
   if (const auto* list = detail::observers())
     for (detail::OpObserver* o : *list) o->on_host_read(*this);
   const char* src = static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
+  if (device().is_cuda()) {  // through a host copy of the elements asked for
+    std::vector<char> host(count * itemsize(dtype()));
+    cuda::copy_to_host(device().index, host.data(), src, host.size());
+    detail::convert_elements(dtype(), host.data(), to, dst, count);
+    return;
+  }
   detail::convert_elements(dtype(), src, to, dst, count);
+}
+
+Tensor Tensor::to(Device device) const {
+  if (this->device() == device) return *this;
+  if (device.is_cuda() && !cuda_available())
+    fail("to", "cannot move a tensor of shape {} to {}: no CUDA device: {}", shape(), device.str(),
+         cuda_unavailable_reason());
+  Tensor out = empty(shape(), dtype(), device);
+  out.impl()->weak = impl()->weak;
+  const Device from = this->device();
+  if (from.is_cpu()) {
+    cuda::copy_to_device(device.index, out.raw_data(), raw_data(), nbytes());
+  } else if (device.is_cpu()) {
+    cuda::copy_to_host(from.index, out.raw_data(), raw_data(), nbytes());
+  } else {  // between two GPUs, through the host
+    return to(Device::cpu()).to(device);
+  }
+  return out;
 }
 
 std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str(); }

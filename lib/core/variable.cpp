@@ -30,9 +30,11 @@ void Variable::assign(const Tensor& v) {
   if (v.shape() != s.value.shape() || v.dtype() != s.value.dtype())
     fail("assign", "variable '{}' holds {}{}, the new value is {}{}", s.name, s.value.dtype(), s.value.shape(),
          v.dtype(), v.shape());
-  state_->value = v;
+  // A variable stays on its device: a value from another one (a checkpoint read on the
+  // host, say) is copied there.
+  state_->value = v.device() == s.value.device() ? v : v.to(s.value.device());
   if (const auto* list = detail::observers())
-    for (detail::OpObserver* o : *list) o->on_variable_assign(*this, v);
+    for (detail::OpObserver* o : *list) o->on_variable_assign(*this, state_->value);
 }
 
 void Variable::assign_add(const Tensor& delta) { assign(cast(value() + delta, dtype())); }

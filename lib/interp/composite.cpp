@@ -60,7 +60,11 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype) {
       fail("one_hot", "index {} is out of range for depth {} (indices shape {})", lo < 0 ? lo : hi, depth,
            indices.shape());
   }
-  return cast(eq(unsqueeze(indices, -1), arange(0, depth, 1, indices.dtype())), dtype);
+  Tensor columns = [&] {
+    DeviceScope on(indices.device());
+    return arange(0, depth, 1, indices.dtype());
+  }();
+  return cast(eq(unsqueeze(indices, -1), columns), dtype);
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, Reduction reduction) {

@@ -10,6 +10,22 @@ namespace ejit {
 
 using namespace detail;
 
+namespace {
+
+/// A tensor filled on the host, moved to the default device (see DeviceScope).
+Tensor placed(const Tensor& t) {
+  const Device d = default_device();
+  return d.is_cpu() ? t : t.to(d);
+}
+
+/// Runs f with new tensors going to `device`.
+template <class F> Tensor on_device(Device device, F&& f) {
+  DeviceScope scope(device);
+  return f();
+}
+
+}  // namespace
+
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
   if (static_cast<int64_t>(values.size()) != shape.numel())
     fail("tensor", "{} values given for shape {} ({} elements)", values.size(), shape, shape.numel());
@@ -20,6 +36,7 @@ template <class T> Tensor from_vector(const std::vector<T>& values, const Shape&
   } else if (!values.empty()) {
     std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   }
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }
@@ -38,15 +55,18 @@ Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
     T* p = t.data<T>();
     parallel_for(t.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
   });
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }
 
 Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0, dtype); }
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1, dtype); }
-Tensor zeros_like(const Tensor& x) { return zeros(x.shape(), x.dtype()); }
-Tensor ones_like(const Tensor& x) { return ones(x.shape(), x.dtype()); }
-Tensor full_like(const Tensor& x, Scalar value) { return full(x.shape(), value, x.dtype()); }
+Tensor zeros_like(const Tensor& x) { return on_device(x.device(), [&] { return zeros(x.shape(), x.dtype()); }); }
+Tensor ones_like(const Tensor& x) { return on_device(x.device(), [&] { return ones(x.shape(), x.dtype()); }); }
+Tensor full_like(const Tensor& x, Scalar value) {
+  return on_device(x.device(), [&] { return full(x.shape(), value, x.dtype()); });
+}
 
 Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype) {
   bool all_int = start.dtype() != DType::F64 && stop.dtype() != DType::F64 && step.dtype() != DType::F64;
@@ -63,6 +83,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
     for (int64_t i = 0; i < n; ++i)
       p[i] = all_int ? convert<T>(start.to_int() + i * step.to_int()) : convert<T>(s + static_cast<double>(i) * st);
   });
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }
@@ -78,6 +99,7 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
     T* p = t.data<T>();
     for (int64_t i = 0; i < num; ++i) p[i] = convert<T>(i == num - 1 && num > 1 ? stop : start + step * static_cast<double>(i));
   });
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }
@@ -88,6 +110,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   Tensor t;
   {
     PauseRecording pause;
+    DeviceScope on_cpu(Device::cpu());
     t = zeros(Shape{n, m}, dtype);
   }
   visit_dtype(dtype, [&](auto tag) {
@@ -95,6 +118,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
     T* p = t.data<T>();
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
   });
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }
@@ -117,6 +141,7 @@ Tensor random_tensor(const char* op, const Shape& shape, DType dtype, F&& sample
       }
     });
   });
+  t = placed(t);
   record_op(PrimKind::Constant, {}, t);
   return t;
 }

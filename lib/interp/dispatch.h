@@ -5,6 +5,7 @@
 
 #include "../core/check.h"
 #include "../core/convert.h"
+#include "../core/device_ops.h"
 #include "../core/observer.h"
 #include "../core/parallel.h"
 #include "ejit/ops.h"

@@ -49,8 +49,10 @@ Tensor unary(UnaryOp op, const Tensor& x) {
     case UnaryKind::Predicate: break;
   }
   Tensor src = to_dtype(x, in);
-  UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
   DType out_dtype = kind(op) == UnaryKind::Predicate ? DType::Bool : in;
+  if (Device d = op_device(opname, {&src}); d.is_cuda())
+    return run_on_device(opname, {PrimKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
+  UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
   Tensor out = Tensor::empty(x.shape(), out_dtype);
   const char* ps = static_cast<const char*>(src.raw_data());
   char* po = static_cast<char*>(out.raw_data());
@@ -64,6 +66,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* opname = name(op).data();
   check_defined(opname, a);
   check_defined(opname, b);
+  const Device device = op_device(opname, {&a, &b});
   DType compute = result_type(a, b);
   switch (kind(op)) {
     case BinaryKind::Arith: break;
@@ -79,6 +82,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   bool pred = kind(op) == BinaryKind::Compare || kind(op) == BinaryKind::Logical;
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
   Tensor ca = to_dtype(a, compute), cb = to_dtype(b, compute);
+  if (device.is_cuda())
+    return run_on_device(opname, {PrimKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape,
+                                  pred ? DType::Bool : compute}, device);
   Tensor out = run_binary(kern, ca, cb, out_shape, pred ? DType::Bool : compute, kElementwiseGrain);
   record_op(PrimKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
   return out;
@@ -98,6 +104,8 @@ Tensor operator!(const Tensor& x) { return logical_not(x); }
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined("cast", x);
   if (x.dtype() == dtype) return x;
+  if (Device d = op_device("cast", {&x}); d.is_cuda())
+    return run_on_device("cast", {PrimKind::Cast, 0, {x}, {}, false, 0, x.shape(), dtype}, d);
   Tensor out = Tensor::empty(x.shape(), dtype);
   UnaryKernel kern = kernels().cast[static_cast<int>(x.dtype())][static_cast<int>(dtype)];
   const char* ps = static_cast<const char*>(x.raw_data());
@@ -114,7 +122,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_defined("where", b);
   DType dt = result_type(a, b);
   Shape out_shape = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
+  const Device device = op_device("where", {&cond, &a, &b});
   Tensor c = to_dtype(cond, DType::Bool), ta = to_dtype(a, dt), tb = to_dtype(b, dt);
+  if (device.is_cuda()) return run_on_device("where", {PrimKind::Where, 0, {c, ta, tb}, {}, false, 0, out_shape, dt}, device);
   Tensor out = Tensor::empty(out_shape, dt);
   record_op(PrimKind::Where, {c, ta, tb}, out);
   if (out.numel() == 0) return out;

@@ -49,6 +49,8 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   }
   Shape out_shape = x.shape();
   out_shape[ax] = len;
+  if (Device d = op_device("slice", {&x}); d.is_cuda())
+    return run_on_device("slice", {PrimKind::Slice, 0, {x}, {ax, b, step}, false, 0, out_shape, x.dtype()}, d);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   record_op(PrimKind::Slice, {x}, out, 0, {ax, b, step});
   if (out.numel() == 0) return out;
@@ -76,11 +78,14 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
     out_shape[ax] += t.shape()[ax];
     dt = promote_types(dt, t.dtype());
   }
+  const Device device = op_device("concat", xs);
+  std::vector<Tensor> converted;
+  for (const Tensor& t : xs) converted.push_back(to_dtype(t, dt));
+  if (device.is_cuda())
+    return run_on_device("concat", {PrimKind::Concat, 0, converted, {ax}, false, 0, out_shape, dt}, device);
   Tensor out = Tensor::empty(out_shape, dt);
   auto dst_strides = strides_of(out_shape);
   int64_t offset = 0;
-  std::vector<Tensor> converted;
-  for (const Tensor& t : xs) converted.push_back(to_dtype(t, dt));
   if (observers()) report_op(PrimOp{PrimKind::Concat, 0, converted, out, {ax}});
   for (const Tensor& src : converted) {
     auto src_strides = strides_of(src.shape());
@@ -109,12 +114,15 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
   check_defined("take", indices);
   if (x.rank() == 0) fail("take", "cannot take from a rank-0 tensor");
   int ax = normalize_axis("take", axis, x.rank(), x.shape());
+  const Device device = op_device("take", {&x, &indices});
   std::vector<int64_t> idx = index_values("take", indices);
   const int64_t n = x.shape()[ax];
   for (int64_t& i : idx) i = checked_index("take", i, n, ax, x.shape());
   std::vector<int64_t> dims(x.shape().begin(), x.shape().begin() + ax);
   dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
   dims.insert(dims.end(), x.shape().begin() + ax + 1, x.shape().end());
+  if (device.is_cuda())
+    return run_on_device("take", {PrimKind::Take, 0, {x, indices}, {ax}, false, 0, Shape(dims), x.dtype()}, device);
   Tensor out = Tensor::empty(Shape(dims), x.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
@@ -146,9 +154,12 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
       fail("gather", "x {} and indices {} cannot broadcast on dim {}", x.shape(), indices.shape(), d);
     out_shape[d] = a == 1 ? b : a;
   }
+  const Device device = op_device("gather", {&x, &indices});
   std::vector<int64_t> idx = index_values("gather", indices);
   const int64_t n = x.shape()[ax];
   for (int64_t& i : idx) i = checked_index("gather", i, n, ax, x.shape());
+  if (device.is_cuda())
+    return run_on_device("gather", {PrimKind::Gather, 0, {x, indices}, {ax}, false, 0, out_shape, x.dtype()}, device);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   auto xs = strides_of(x.shape()), is = strides_of(indices.shape());
   const size_t isz = itemsize(x.dtype());
@@ -179,20 +190,23 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widt
     if (lo < 0 || hi < 0) fail("pad", "negative width ({}, {}) for dim {} of shape {}", lo, hi, d, x.shape());
     out_shape[d] += lo + hi;
   }
+  std::vector<int64_t> low_high;
+  for (auto [lo, hi] : widths) low_high.push_back(lo);
+  for (auto [lo, hi] : widths) low_high.push_back(hi);
+  const double fill = value.dtype() == DType::F64 ? value.to_double() : static_cast<double>(value.to_int());
+  if (Device d = op_device("pad", {&x}); d.is_cuda())
+    return run_on_device("pad", {PrimKind::Pad, 0, {x}, low_high, false, fill, out_shape, x.dtype()}, d);
   Tensor out;
   {
     PauseRecording pause;
+    DeviceScope on_cpu(Device::cpu());
     out = full(out_shape, value, x.dtype());
   }
   auto dst_strides = strides_of(out_shape), src_strides = strides_of(x.shape());
   for (int d = 0; d < x.rank(); ++d) offset += widths[d].first * dst_strides[d];
   strided_copy(x.dtype(), x.shape(), bytes(out) + offset * static_cast<int64_t>(itemsize(x.dtype())),
                dst_strides.data(), bytes(x), src_strides.data());
-  std::vector<int64_t> low_high;
-  for (auto [lo, hi] : widths) low_high.push_back(lo);
-  for (auto [lo, hi] : widths) low_high.push_back(hi);
-  record_op(PrimKind::Pad, {x}, out, 0, std::move(low_high), false,
-            value.dtype() == DType::F64 ? value.to_double() : static_cast<double>(value.to_int()));
+  record_op(PrimKind::Pad, {x}, out, 0, std::move(low_high), false, fill);
   return out;
 }
 

@@ -111,6 +111,7 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
                     trans_a ? "^T" : "", b.shape(), trans_b ? "^T" : "", k, k2);
   if (k == 0 || m == 0 || n == 0) {
     PauseRecording pause;
+    DeviceScope on_cpu(Device::cpu());
     return zeros({m, n}, a.dtype());
   }
   Tensor out = Tensor::empty({m, n}, a.dtype());
@@ -169,19 +170,24 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   Shape full_shape = batch;
   full_shape.push_back(m);
   full_shape.push_back(n);
-  Tensor out = Tensor::empty(full_shape, dt);
-  if (out.numel() > 0) {
-    if (k == 0) {
+  const Device device = op_device("matmul", {&a2, &b2});
+  Tensor out;
+  if (device.is_cuda() && k != 0 && full_shape.numel() > 0) {
+    out = run_on_device("matmul", {PrimKind::MatMul, 0, {a2, b2}, {}, false, 0, full_shape, dt}, device);
+  } else {
+    out = Tensor::empty(full_shape, dt, device);
+    if (full_shape.numel() > 0 && k == 0) {
       PauseRecording pause;
+      DeviceScope on(device);
       out = zeros(full_shape, dt);
-    } else {
+    } else if (full_shape.numel() > 0) {
       visit_dtype(dt, [&](auto tag) {
         using T = decltype(tag);
         if constexpr (!std::is_same_v<T, bool>) run_matmul<T>(a2, b2, out, batch, a_batch, b_batch, m, k, n);
       });
     }
+    record_op(PrimKind::MatMul, {a2, b2}, out);
   }
-  record_op(PrimKind::MatMul, {a2, b2}, out);
   if (!vec_a && !vec_b) return out;
   std::vector<int64_t> final_shape = batch.vec();
   if (!vec_a) final_shape.push_back(m);

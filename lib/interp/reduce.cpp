@@ -114,10 +114,31 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
   DType out_dtype = reduce_out_dtype(rop, x.dtype());
   if (l.len == 0 && rop != ReduceOp::Sum && rop != ReduceOp::Prod)
     fail(op, "cannot reduce over an empty dim (shape {}): the reduction has no identity", x.shape());
+  if (Device d = op_device(op, {&x}); d.is_cuda()) {
+    std::vector<int64_t> reduced_axes;
+    for (int i = 0; i < x.rank(); ++i)
+      if (mask[i]) reduced_axes.push_back(i);
+    Tensor out;
+    if (reduced_axes.empty()) {
+      out = out_dtype == x.dtype() ? reshape(x, l.out_shape) : cast(x, out_dtype);
+    } else if (l.len == 0) {
+      {
+        PauseRecording pause;
+        DeviceScope on(d);
+        out = full(l.out_shape, rop == ReduceOp::Sum ? 0 : 1, out_dtype);
+      }
+      record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
+    } else {
+      out = run_on_device(op, {PrimKind::Reduce, static_cast<uint8_t>(rop), {x}, reduced_axes, false, 0, l.out_shape,
+                               out_dtype}, d);
+    }
+    return keepdims ? reshape(out, l.keep_shape) : out;
+  }
   Tensor out = Tensor::empty(l.out_shape, out_dtype);
   {
     PauseRecording pause;  // the fill / permute below are this op's own business
     if (l.len == 0) {
+      DeviceScope on_cpu(Device::cpu());
       out = full(l.out_shape, rop == ReduceOp::Sum ? 0 : 1, out_dtype);
     } else if (out.numel() > 0) {
       Tensor src = l.needs_permute ? permute(x, l.perm) : x;

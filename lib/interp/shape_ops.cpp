@@ -53,6 +53,8 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
     src_strides[i] = strides[d];
   }
   Shape out_shape(out_dims);
+  if (Device d = op_device("permute", {&x}); d.is_cuda())
+    return run_on_device("permute", {PrimKind::Permute, 0, {x}, norm_perm, false, 0, out_shape, x.dtype()}, d);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   auto dst_strides = strides_of(out_shape);
   strided_copy(x.dtype(), out_shape, static_cast<char*>(out.raw_data()), dst_strides.data(),
@@ -90,6 +92,8 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
     else if (x.shape()[xd] != 1)
       fail("broadcast_to", "cannot broadcast {} to {} (dim {}: {} vs {})", x.shape(), shape, d, x.shape()[xd], shape[d]);
   }
+  if (Device d = op_device("broadcast_to", {&x}); d.is_cuda())
+    return run_on_device("broadcast_to", {PrimKind::BroadcastTo, 0, {x}, {}, false, 0, shape, x.dtype()}, d);
   Tensor out = Tensor::empty(shape, x.dtype());
   auto dst_strides = strides_of(shape);
   strided_copy(x.dtype(), shape, static_cast<char*>(out.raw_data()), dst_strides.data(),

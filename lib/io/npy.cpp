@@ -147,7 +147,8 @@ std::string npy_bytes(const Tensor& t) {
   out += static_cast<char>(dict.size() & 0xFF);
   out += static_cast<char>(dict.size() >> 8);
   out += dict;
-  out.append(static_cast<const char*>(t.raw_data()), t.nbytes());
+  Tensor host = t.to(Device::cpu());
+  out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
   return out;
 }
 

@@ -1,6 +1,7 @@
 // The CPU pipeline. MLIR text in (from Trace::to_mlir plus a memref ABI wrapper), an ORC
 // JIT'd function out. Stages are separate pass-manager runs so each can be dumped.
 #include "CpuCompiler.h"
+#include "Pipeline.h"
 
 #include <unistd.h>
 
@@ -58,7 +59,6 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ejit::detail {
-namespace {
 
 std::string memref_type(const ValueType& v) { return mlir_type(v, /*memref=*/true); }
 std::string tensor_type(const ValueType& v) { return mlir_type(v); }
@@ -121,11 +121,59 @@ Globals& globals() {
   return *g;
 }
 
+std::mutex& compiler_mutex() { return globals().mu; }
+mlir::MLIRContext& compiler_context() { return globals().context; }
+
 std::string print(mlir::Operation* op) {
   std::string s;
   llvm::raw_string_ostream os(s);
   op->print(os);
   return s;
+}
+
+void untie_empty_tensors(mlir::ModuleOp module);
+
+bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics) {
+  mlir::PassManager pm(m.getContext());
+  std::string err;
+  llvm::raw_string_ostream es(err);
+  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
+    diagnostics += err;
+    return false;
+  }
+  return mlir::succeeded(pm.run(m));
+}
+
+bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<void(Stage, mlir::Operation*)>& stage_done,
+                    std::string& error, std::string& diagnostics) {
+  auto fail_with = [&](const char* what) { return error = what, false; };
+  auto run = [&](const char* pipeline) { return run_pipeline(module, pipeline, diagnostics); };
+  if (!run("canonicalize, cse")) return fail_with("[jit] canonicalization failed");
+  stage_done(Stage::Ejit, module);
+  if (mlir::failed(mlir::ejit::lowerEjitToLinalg(module))) return fail_with("[jit] an op has no lowering yet");
+  stage_done(Stage::Linalg, module);
+  if (!run("inline, symbol-dce, canonicalize, cse")) return fail_with("[jit] inlining failed");
+  {  // Elementwise fusion without upstream's reshape propagation, which would re-express
+     // row-wise kernels over expanded (n, 1, m) shapes and defeat row chunking.
+    mlir::RewritePatternSet patterns(module.getContext());
+    mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
+    mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns))))
+      return fail_with("[jit] fusion failed");
+  }
+  if (!run("canonicalize, cse")) return fail_with("[jit] canonicalization failed");
+  stage_done(Stage::Fused, module);
+  untie_empty_tensors(module);
+  // The GPU executor frees temporaries itself after the last launch: no deallocations there.
+  if (!run(for_gpu ? "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
+                     "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
+                     "func.func(convert-linalg-to-parallel-loops), canonicalize, cse"
+                   : "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
+                     "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
+                     "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
+    return fail_with("[jit] bufferization failed");
+  return true;
 }
 
 bool dump_requested(Stage s) {
@@ -134,6 +182,8 @@ bool dump_requested(Stage s) {
   std::string list = std::string(",") + env + ",";
   return list.find(",all,") != std::string::npos || list.find(std::string(",") + stage_name(s) + ",") != std::string::npos;
 }
+
+namespace {
 
 /// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
 /// top-level loop run only over [lo, hi) of its outer dimension, so that ejit's pool can
@@ -233,57 +283,7 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
   return std::string(text.str());
 }
 
-/// NVPTX assembly of the kernel's parallel loops (a copy of the module at the loops stage):
-/// each top-level loop nest becomes a GPU kernel with 256 threads along its innermost dim
-/// and one block per element of the others, lowered through MLIR's NVVM pipeline for
-/// $EJIT_CUDA_ARCH (default sm_90). Returns "" and `error` on failure.
-std::string emit_ptx(mlir::ModuleOp loops, std::string& error) {
-  mlir::OwningOpRef<mlir::ModuleOp> m(loops.clone());
-  std::vector<mlir::scf::ParallelOp> top;
-  m->walk([&](mlir::scf::ParallelOp p) {
-    if (!p->getParentOfType<mlir::scf::ParallelOp>()) top.push_back(p);
-  });
-  for (mlir::scf::ParallelOp p : top) {
-    llvm::SmallVector<int64_t> sizes(p.getNumLoops(), 1);
-    auto inner = mlir::getConstantIntValue(p.getUpperBound().back());
-    sizes.back() = inner && *inner > 0 ? std::min<int64_t>(256, *inner) : 256;  // a tile that divides short dims
-    mlir::scf::tileParallelLoop(p, sizes, /*noMinMaxBounds=*/false);
-  }
-  {  // f32 transcendentals as polynomials, as on the CPU; the rest calls CUDA's libdevice
-    mlir::RewritePatternSet patterns(m->getContext());
-    mlir::populateMathPolynomialApproximationPatterns(patterns, {});
-    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*m, std::move(patterns)))) return error = "math approximation failed", "";
-  }
-  const char* env = std::getenv("EJIT_CUDA_ARCH");
-  const std::string chip = env && *env ? env : "sm_90";
-  const char* cuda = std::getenv("CUDA_HOME");
-  const std::string libdevice = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/nvvm/libdevice/libdevice.10.bc";
-  const std::string link = std::filesystem::exists(libdevice) ? " l=" + libdevice : "";
-  const std::string pipeline = fmt::format(
-      "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), gpu-kernel-outlining, "
-      "nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
-      "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}", chip, link);
-  mlir::PassManager pm(m->getContext());
-  llvm::raw_string_ostream es(error);
-  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es)) || mlir::failed(pm.run(*m))) {
-    if (error.empty()) error = "the NVVM pipeline failed";
-    return "";
-  }
-  std::string ptx;
-  m->walk([&](mlir::gpu::BinaryOp binary) {
-    // The first object is for the target attached above (with libdevice); the NVVM pipeline
-    // attaches its own too.
-    if (binary.getObjects().empty()) return;
-    if (auto object = llvm::dyn_cast<mlir::gpu::ObjectAttr>(binary.getObjects()[0])) {
-      std::string text = object.getObject().getValue().str();
-      while (!text.empty() && text.back() == '\0') text.pop_back();
-      ptx += fmt::format("// ---- gpu module {}\n{}", binary.getName(), text);
-    }
-  });
-  if (ptx.empty())  // e.g. a full reduction: its loops are sequential, nothing maps to threads
-    ptx = "// no GPU kernel: every loop of this kernel is sequential (a reduction to a scalar)\n";
-  return ptx;
-}
+}  // namespace
 
 /// Gives every use of a tensor.empty its own op. CSE merges identical empties; one shared by
 /// two results that are both returned made empty-tensor elimination and bufferization write
@@ -295,6 +295,8 @@ void untie_empty_tensors(mlir::ModuleOp module) {
       use.set(b.clone(*empty)->getResult(0));
   });
 }
+
+namespace {
 
 /// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
 /// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
@@ -422,7 +424,7 @@ bool any_dump_requested() {
 
 }  // namespace
 
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm, bool keep_ptx) {
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   auto t0 = std::chrono::steady_clock::now();
   CompileResult result;
   Globals& g = globals();
@@ -481,33 +483,9 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm, b
 
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &g.context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
-  if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
-  stage_done(Stage::Ejit, *module);
-  if (mlir::failed(mlir::ejit::lowerEjitToLinalg(*module))) return fail_with("[jit] an op has no CPU lowering yet");
-  stage_done(Stage::Linalg, *module);
-  if (!run_pipeline(*module, "inline, symbol-dce, canonicalize, cse")) return fail_with("[jit] inlining failed");
-  {  // Elementwise fusion without upstream's reshape propagation, which would re-express
-     // row-wise kernels over expanded (n, 1, m) shapes and defeat row chunking.
-    mlir::RewritePatternSet patterns(&g.context);
-    mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
-    mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-    mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
-    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*module, std::move(patterns))))
-      return fail_with("[jit] fusion failed");
-  }
-  if (!run_pipeline(*module, "canonicalize, cse")) return fail_with("[jit] canonicalization failed");
-  stage_done(Stage::Fused, *module);
-  untie_empty_tensors(*module);
-  if (!run_pipeline(*module, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
-                             "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
-                             "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
-    return fail_with("[jit] bufferization failed");
-  if (keep_ptx || dump_requested(Stage::PTX)) {
-    std::string ptx_error;
-    std::string ptx = emit_ptx(*module, ptx_error);
-    if (ptx.empty()) ptx = "// cannot generate PTX: " + ptx_error + "\n";  // the CPU code is still built
-    if (dump_requested(Stage::PTX)) fmt::print(stderr, "// ----- EJIT_DUMP stage ptx -----\n{}\n", ptx);
-    result.ir[static_cast<int>(Stage::PTX)] = std::move(ptx);
+  {
+    std::string error;
+    if (!lower_to_loops(*module, /*for_gpu=*/false, stage_done, error, diagnostics)) return fail_with(error);
   }
   const int64_t parallel_extent = split_outer_loop(*module);
   stage_done(Stage::Loops, *module);

@@ -29,8 +29,7 @@ struct CompileResult {
 /// Compiles `trace`; keeps the IR of each stage when keep_ir (or EJIT_DUMP asks for it).
 /// The host assembly (Stage::Asm) costs a second code generation: it is produced when
 /// keep_asm or EJIT_DUMP names it, and kept when keep_ir.
-/// Stage::PTX (NVPTX for $EJIT_CUDA_ARCH, default sm_90, of the same loops) likewise when
-/// keep_ptx or EJIT_DUMP names it; the CPU executable is built either way.
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm = false, bool keep_ptx = false);
+/// (Stage::PTX comes from the GPU back end: see compile_trace and GpuProgram.h.)
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm = false);
 
 }  // namespace ejit::detail

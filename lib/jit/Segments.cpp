@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "../interp/matmul.h"
+#include "GpuProgram.h"
+#include "Pipeline.h"
 #include "ejit/op_kind.h"
 
 namespace ejit::detail {
@@ -237,9 +239,19 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
 }
 
 CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm, bool keep_ptx) {
+  CompileResult result = compile_cpu_steps(trace, keep_ir, keep_asm);
+  if (keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
+    std::string ptx = gpu_ptx_listing(trace);
+    if (dump_requested(Stage::PTX)) fmt::print(stderr, "// ----- EJIT_DUMP stage ptx -----\n{}\n", ptx);
+    result.ir[static_cast<int>(Stage::PTX)] = std::move(ptx);
+  }
+  return result;
+}
+
+CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm) {
   const std::vector<int> folded_from = transposes_into_gemm(trace);
   std::vector<Step> steps = partition(trace, folded_from);
-  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm, keep_ptx);
+  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
 
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int> producer(trace.values.size(), -1);
@@ -262,7 +274,7 @@ CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm, boo
       continue;
     }
     Trace sub = sub_trace(trace, step, consumers, is_output, producer);
-    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm, keep_ptx);
+    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}});

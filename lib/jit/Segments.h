@@ -13,6 +13,8 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& node);
 
 /// Compiles `trace` as one kernel when every op lowers, else as steps of kernels and
 /// interpreter ops. Fails (result.error) only when no op of the trace can be compiled.
+/// The CPU steps alone (compile_trace without the ptx stage).
+CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm = false);
 CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm = false, bool keep_ptx = false);
 
 }  // namespace ejit::detail

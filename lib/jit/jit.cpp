@@ -9,6 +9,7 @@
 
 #include "../core/check.h"
 #include "../core/observer.h"
+#include "GpuProgram.h"
 #include "Segments.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
@@ -16,10 +17,11 @@
 namespace ejit::detail {
 namespace {
 
-/// The cache key: argument shapes, dtypes and aliasing (f(a, a) records differently from
-/// f(a, b)). Devices and the target join it with the GPU back end.
+/// The cache key: argument shapes, dtypes, devices and aliasing (f(a, a) records
+/// differently from f(a, b)).
 struct Key {
   std::vector<ValueType> types;
+  std::vector<Device> devices;
   std::vector<int> alias;  // index of the first argument with the same tensor
   bool operator==(const Key&) const = default;
 };
@@ -34,6 +36,7 @@ struct KeyHash {
       mix(0xff);
     }
     for (int a : k.alias) mix(static_cast<uint64_t>(a));
+    for (const Device& d : k.devices) mix(d.is_cpu() ? 0xc0 : 0x100 + static_cast<uint64_t>(d.index));
     return h;
   }
 };
@@ -42,6 +45,7 @@ Key make_key(const std::vector<Tensor>& args) {
   Key k;
   for (size_t i = 0; i < args.size(); ++i) {
     k.types.push_back({args[i].shape(), args[i].dtype()});
+    k.devices.push_back(args[i].device());
     int first = static_cast<int>(i);
     for (size_t j = 0; j < i; ++j)
       if (args[j].impl() == args[i].impl()) first = static_cast<int>(j), j = i;
@@ -60,7 +64,11 @@ bool log_cache() {
 
 std::string key_str(const Key& k) {
   std::string s;
-  for (const auto& t : k.types) s += (s.empty() ? "" : ", ") + fmt::format("{}{}", name(t.dtype), t.shape);
+  for (size_t i = 0; i < k.types.size(); ++i) {
+    const auto& t = k.types[i];
+    s += (s.empty() ? "" : ", ") + fmt::format("{}{}", name(t.dtype), t.shape);
+    if (!k.devices[i].is_cpu()) s += "@" + k.devices[i].str();
+  }
   return "(" + s + ")";
 }
 
@@ -75,6 +83,7 @@ struct JitCore::Impl {
     std::vector<Variable> variable;   // per trace input: the variable read there (its value of the moment)
     std::vector<Variable> assigned;   // written back from the last outputs after each call
     size_t user_outputs = 0;
+    bool gpu = false;                            // a GPU program (its inputs are on a CUDA device)
     Trace trace;                                 // kept to make the IR on demand
     std::optional<std::array<std::string, kNumStages>> ir;
   };
@@ -127,7 +136,9 @@ struct JitCore::Impl {
     if (!trace.not_compilable.empty()) {
       entry->eager_reason = trace.not_compilable;
     } else {
-      CompileResult r = compile_trace(trace, /*keep_ir=*/false);
+      for (const Tensor& t : rec.input_tensors()) entry->gpu |= t.device().is_cuda();
+      for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
+      CompileResult r = entry->gpu ? compile_for_gpu(trace, /*keep_ir=*/false) : compile_trace(trace, /*keep_ir=*/false);
       std::lock_guard lock(mu);
       stats.compile_ms += r.milliseconds;
       if (r.from_disk_cache) ++stats.disk_hits, from_disk = true;
@@ -203,7 +214,8 @@ std::string JitCore::ir(Stage stage) const {
   Impl::Entry& e = *impl_->last_compiled;
   const bool extra = stage == Stage::Asm || stage == Stage::PTX;  // made only when asked for
   if (!e.ir || (extra && (*e.ir)[static_cast<int>(stage)].empty()))  // compiled again, for its IR
-    e.ir = compile_trace(e.trace, /*keep_ir=*/true, stage == Stage::Asm, stage == Stage::PTX).ir;
+    e.ir = e.gpu ? compile_for_gpu(e.trace, /*keep_ir=*/true).ir
+                 : compile_trace(e.trace, /*keep_ir=*/true, stage == Stage::Asm, stage == Stage::PTX).ir;
   return (*e.ir)[static_cast<int>(stage)];
 }
 
@@ -227,6 +239,7 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
     for (int r = 0; r < std::max(repeat, 1); ++r) {
       auto t0 = std::chrono::steady_clock::now();
       f();
+      for (const Tensor& a : args) synchronize(a.device());  // GPU work is queued: wait for it
       t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(t.begin(), t.end());

@@ -139,7 +139,10 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>&
   for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xFF);
   out.reserve(8 + text.size() + offset);
   out += text;
-  for (const auto& [name, t] : tensors) out.append(static_cast<const char*>(t.raw_data()), t.nbytes());
+  for (const auto& [name, t] : tensors) {
+    Tensor host = t.to(Device::cpu());
+    out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
+  }
   return out;
 }
 

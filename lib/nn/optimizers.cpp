@@ -31,6 +31,7 @@ Optimizer::Entry& Optimizer::entry_for(const Variable& v, const std::string& key
   // Zeros made here must not enter a trace being recorded: the slot's first read then binds
   // the trace input to the slot, so compiled replays read its current value.
   detail::PauseRecording pause;
+  DeviceScope beside(v.value().device());  // slots live where their variable does
   for (const std::string& s : slot_names_)
     e.slots.emplace_back(zeros(v.shape(), v.dtype()), key + "/" + s, /*trainable=*/false);
   entries_.push_back(std::move(e));

@@ -30,7 +30,7 @@ class Recorder::Observer final : public detail::OpObserver {
       node.inputs.push_back(id);
       dep |= depends_on_input_[id];
     }
-    if (node.kind == NodeKind::Constant) node.constant = op.output;
+    if (node.kind == NodeKind::Constant) node.constant = op.output.to(Device::cpu());  // traces keep host values
     node.output = new_value(op.output);
     depends_on_input_[node.output] = dep;
     trace_.nodes.push_back(std::move(node));

@@ -18,7 +18,7 @@
 // RUN: %ejit dump --help | FileCheck %s --check-prefix=HELP-DUMP
 // RUN: %ejit help run | FileCheck %s --check-prefix=RUNHELP
 
-// STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, ptx, all)
+// STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, ptx, gpu, all)
 // MISSING: ejit: error: [load_trace] cannot open '{{.*}}does-not-exist.mlir'
 // CUDA: ejit: error: --device=cuda: the GPU back end (issue 4) is not built yet
 // MODE: ejit: error: unknown mode 'fast' (expected interp, compiled or compare)

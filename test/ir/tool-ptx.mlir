@@ -1,14 +1,43 @@
-// `ejit dump --stage=ptx`: the loops of a trace as NVPTX kernels (no GPU needed).
+// `ejit dump --stage=ptx`: the GPU program of a trace — its steps and launches, and the
+// NVPTX of its kernels (no GPU needed). `--device=cuda --stage=gpu`: the outlined kernels.
 // RUN: %ejit dump %ejit_src/examples/traces/chain.mlir --stage=ptx | FileCheck %s
-// RUN: %ejit dump %ejit_src/examples/traces/layer_norm.mlir --stage=ptx | FileCheck %s --check-prefix=MULTI
+// RUN: %ejit dump %ejit_src/examples/traces/softmax.mlir --stage=ptx | FileCheck %s --check-prefix=SOFTMAX
 // RUN: env EJIT_CUDA_ARCH=sm_80 %ejit dump %ejit_src/examples/traces/chain.mlir --stage=ptx | FileCheck %s --check-prefix=ARCH
+// RUN: %ejit dump %ejit_src/examples/traces/chain.mlir --device=cuda --stage=gpu | FileCheck %s --check-prefix=GPU
+// RUN: %ejit dump %ejit_src/examples/traces/chain.mlir --device=cuda --stage=loops | FileCheck %s --check-prefix=LOOPS
 
-// CHECK: // ---- gpu module
+// The whole chain is one kernel: 1M elements in 4096 blocks of 256 threads; its
+// parameters are four memref descriptors (7 + 7 + 5 + 7 values).
+// CHECK: // GPU program for sm_90: 1 steps
+// CHECK-NEXT: step 0: fused kernels (1 launches) for mul
+// CHECK-NEXT: launch kernel_kernel grid (4096, 1, 1) block (256, 1, 1), 26 parameters
+// CHECK: // ---- PTX module 0
 // CHECK: .target sm_90
-// CHECK: .visible .entry
+// CHECK: .visible .entry kernel_kernel(
 // CHECK: ld.global.f32
 // CHECK: st.global.f32
 
-// MULTI-COUNT-6: .visible .entry
+// Softmax: the row max and the row sum are block reductions (one block per row), the
+// rest fused kernels; nothing runs on the host.
+// SOFTMAX: GPU program for sm_90: 4 steps
+// SOFTMAX-NEXT: step 0: max as a block reduction (1 launches)
+// SOFTMAX-NEXT: launch reduce_rows grid (256, 1, 1) block (256, 1, 1), 13 parameters
+// SOFTMAX-NEXT: step 1: fused kernels
+// SOFTMAX: step 2: sum as a block reduction (1 launches)
+// SOFTMAX-NOT: on the host
+// SOFTMAX: .visible .entry reduce_rows(
+// SOFTMAX: shfl.sync.bfly
 
 // ARCH: .target sm_80
+
+// GPU: func.func @kernel(
+// GPU: gpu.launch_func @kernel_kernel::@kernel_kernel blocks in
+// GPU: gpu.module @kernel_kernel
+// GPU: gpu.func @kernel_kernel({{.*}}) kernel
+// GPU: gpu.block_id x
+// GPU: gpu.thread_id x
+
+// The parallel loop is collapsed to one dimension of 1024 * 1024 and tiled by 256.
+// LOOPS: %[[STEP:.*]] = arith.muli %c1, %c256
+// LOOPS: scf.parallel (%{{.*}}) = (%c0) to (%c1048576) step (%[[STEP]])
+// LOOPS-NEXT: scf.parallel

@@ -7,14 +7,16 @@
 
 #include "commands.h"
 #include "ejit/jit.h"
+#include "jit/GpuProgram.h"
 #include "jit/Segments.h"
 
 namespace ejit::tool {
 
-const char* const kDumpHelp = R"(usage: ejit dump FILE.mlir [--stage=S]
+const char* const kDumpHelp = R"(usage: ejit dump FILE.mlir [--stage=S] [--device=cpu|cuda]
 
-Compiles the trace in FILE.mlir (ejit dialect, as Trace::save writes it) for the CPU and
-prints its IR at stage S (default: ejit):
+Compiles the trace in FILE.mlir (ejit dialect, as Trace::save writes it) for the CPU (or,
+with --device=cuda, for the GPU; no GPU is needed) and prints its IR at stage S (default:
+ejit):
   ejit          the trace after canonicalization, wrapped in the memref ABI function @kernel
   linalg        lowered to linalg/tensor/arith/math
   fused         after elementwise fusion
@@ -23,8 +25,14 @@ prints its IR at stage S (default: ejit):
   llvm          LLVM IR after LLVM's optimizations
   asm           host assembly (x86-64 for this CPU) of that LLVM IR
   all           every stage, each after a "// ----- stage NAME -----" line
-  ptx           NVPTX assembly of the same loops as GPU kernels ($EJIT_CUDA_ARCH, default
-                sm_90); needs no GPU (`ptxas` from the CUDA toolkit checks it)
+  ptx           the GPU program of the trace: its steps (fused kernels, block reductions,
+                cuBLAS matmuls, host fallbacks) and their NVPTX assembly ($EJIT_CUDA_ARCH,
+                default sm_90); needs no GPU (`ptxas` from the CUDA toolkit checks it)
+  gpu           (--device=cuda) the kernels outlined into gpu.modules, beside the host
+                launches the executor's plan is read from
+
+With --device=cuda the stages are those of the GPU program, per step: ejit, linalg, fused,
+loops (collapsed, tiled by 256), gpu and ptx.
 
 The trace is compiled as jit() compiles it: ops without a CPU lowering (matmul, which runs
 on the BLAS; take, gather, argmax, ...) run on the interpreter between compiled kernels,
@@ -51,8 +59,17 @@ int cmd_dump(const Args& a) {
   if (stages.empty()) throw UsageError(fmt::format("unknown stage '{}' (expected one of {})", stage, stage_list()));
 
   Trace trace = load_trace(file);
+  const std::string device = a.get("device", "cpu");
+  if (device != "cpu" && device != "cuda") throw UsageError(fmt::format("unknown device '{}' (cpu or cuda)", device));
   const bool want_asm = stage == "all" || stage == "asm", want_ptx = stage == "all" || stage == "ptx";
-  detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/true, want_asm, want_ptx);
+  detail::CompileResult r = device == "cuda" ? detail::compile_for_gpu(trace, /*keep_ir=*/true)
+                                             : detail::compile_trace(trace, /*keep_ir=*/true, want_asm, want_ptx);
+  if (stage == "all") {  // only the stages this back end has
+    std::vector<Stage> made;
+    for (Stage s : stages)
+      if (!r.ir[static_cast<int>(s)].empty() || (device == "cpu" && s != Stage::Gpu)) made.push_back(s);
+    stages = made;
+  }
   bool missing = false;
   for (Stage s : stages) {
     const std::string& text = r.ir[static_cast<int>(s)];

@@ -51,7 +51,7 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "dump") {
-    Args a = parse_args(cmd, argc, argv, 2, {"stage"});
+    Args a = parse_args(cmd, argc, argv, 2, {"stage", "device"});
     if (a.help) return fmt::print("{}", kDumpHelp), 0;
     return cmd_dump(a);
   }

@@ -1,0 +1,85 @@
+// Device names, the default device and its scopes.
+#include "ejit/device.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "../cuda/runtime.h"
+#include "check.h"
+
+namespace ejit {
+namespace {
+
+struct ScopeState {
+  bool active = false;
+  Device device;
+};
+thread_local ScopeState scope;
+
+void check_cuda_device(Device d, const char* op) {
+  if (!d.is_cuda()) return;
+  cuda::stream(d.index, op);  // throws "no CUDA device: ..." or "device cuda:N does not exist"
+}
+
+Device environment_default() {
+  const char* env = std::getenv("EJIT_DEFAULT_DEVICE");
+  const std::string v = env ? env : "auto";
+  if (v.empty() || v == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
+  Device d;
+  try {
+    d = Device::parse(v);
+  } catch (const Error&) {
+    fail("default_device", "EJIT_DEFAULT_DEVICE={} is not cpu, cuda, cuda:N or auto", v);
+  }
+  check_cuda_device(d, "default_device");
+  return d;
+}
+
+}  // namespace
+
+Device Device::parse(std::string_view text) {
+  if (text == "cpu") return cpu();
+  if (text == "cuda") return cuda(0);
+  if (text.substr(0, 5) == "cuda:" && text.size() > 5) {
+    int index = 0;
+    for (char c : text.substr(5)) {
+      if (c < '0' || c > '9' || index > 1000) fail("device", "'{}' is not a device (cpu, cuda or cuda:N)", text);
+      index = index * 10 + (c - '0');
+    }
+    return cuda(index);
+  }
+  fail("device", "'{}' is not a device (cpu, cuda or cuda:N)", text);
+}
+
+bool cuda_available() { return cuda::try_driver() != nullptr; }
+
+int cuda_device_count() { return cuda::device_count(); }
+
+std::string cuda_unavailable_reason() {
+  std::string why;
+  cuda::try_driver(&why);
+  return why;
+}
+
+Device default_device() {
+  if (scope.active) return scope.device;
+  static const Device from_environment = environment_default();
+  return from_environment;
+}
+
+DeviceScope::DeviceScope(Device device) : previous_(scope.device), had_previous_(scope.active) {
+  check_cuda_device(device, "DeviceScope");
+  scope.active = true;
+  scope.device = device;
+}
+
+DeviceScope::~DeviceScope() {
+  scope.active = had_previous_;
+  scope.device = previous_;
+}
+
+void synchronize(Device device) {
+  if (device.is_cuda()) cuda::synchronize(device.index);
+}
+
+}  // namespace ejit

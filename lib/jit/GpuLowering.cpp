@@ -1,0 +1,424 @@
+// Parallel loops to GPU kernels, PTX and a launch plan; reduction kernel templates.
+#include "GpuLowering.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "Pipeline.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace ejit::detail {
+namespace {
+
+constexpr int64_t kThreads = 256;
+
+/// Ops that stay on the host: they allocate, view or name buffers, or are the loops.
+bool is_host_op(mlir::Operation& op) {
+  return llvm::isa<mlir::arith::ConstantOp, mlir::memref::AllocOp, mlir::memref::ExpandShapeOp,
+                   mlir::memref::CollapseShapeOp, mlir::memref::SubViewOp, mlir::memref::CastOp,
+                   mlir::memref::ReinterpretCastOp, mlir::scf::ParallelOp, mlir::func::ReturnOp>(op);
+}
+
+/// memref.copy between two buffers as a parallel loop of loads and stores (a kernel).
+void copies_to_loops(mlir::func::FuncOp f) {
+  llvm::SmallVector<mlir::memref::CopyOp> copies;
+  for (mlir::Operation& op : f.getBody().front())
+    if (auto c = llvm::dyn_cast<mlir::memref::CopyOp>(op)) copies.push_back(c);
+  for (mlir::memref::CopyOp c : copies) {
+    mlir::OpBuilder b(c);
+    auto type = llvm::cast<mlir::MemRefType>(c.getSource().getType());
+    mlir::Location loc = c.getLoc();
+    if (type.getRank() == 0) {
+      auto p = b.create<mlir::scf::ParallelOp>(loc, mlir::ValueRange{b.create<mlir::arith::ConstantIndexOp>(loc, 0)},
+                                               mlir::ValueRange{b.create<mlir::arith::ConstantIndexOp>(loc, 1)},
+                                               mlir::ValueRange{b.create<mlir::arith::ConstantIndexOp>(loc, 1)});
+      b.setInsertionPoint(p.getBody()->getTerminator());
+      b.create<mlir::memref::StoreOp>(loc, b.create<mlir::memref::LoadOp>(loc, c.getSource()), c.getTarget());
+    } else {
+      llvm::SmallVector<mlir::Value> lbs, ubs, steps;
+      for (int64_t d : type.getShape()) {
+        lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
+        ubs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, d));
+        steps.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 1));
+      }
+      auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
+      b.setInsertionPoint(p.getBody()->getTerminator());
+      mlir::Value v = b.create<mlir::memref::LoadOp>(loc, c.getSource(), p.getInductionVars());
+      b.create<mlir::memref::StoreOp>(loc, v, c.getTarget(), p.getInductionVars());
+    }
+    c.erase();
+  }
+}
+
+/// Wraps each run of top-level device work that is not a parallel loop (a rank-0 store, a
+/// sequential reduction loop) in a one-iteration parallel loop: a one-thread kernel.
+bool serial_islands(mlir::func::FuncOp f, std::string& error) {
+  mlir::Block& body = f.getBody().front();
+  std::vector<std::vector<mlir::Operation*>> runs(1);
+  for (mlir::Operation& op : body) {
+    if (is_host_op(op)) {
+      if (!runs.back().empty()) runs.emplace_back();
+    } else {
+      runs.back().push_back(&op);
+    }
+  }
+  for (auto& run : runs) {
+    if (run.empty()) continue;
+    llvm::SmallPtrSet<mlir::Operation*, 16> members(run.begin(), run.end());
+    for (mlir::Operation* op : run)
+      for (mlir::Value r : op->getResults())
+        for (mlir::Operation* user : r.getUsers())
+          if (!members.contains(body.findAncestorOpInBlock(*user)))
+            return error = "a value computed on the host is used by a later kernel", false;
+    mlir::OpBuilder b(run.front());
+    mlir::Location loc = run.front()->getLoc();
+    auto c0 = b.create<mlir::arith::ConstantIndexOp>(loc, 0), c1 = b.create<mlir::arith::ConstantIndexOp>(loc, 1);
+    auto p = b.create<mlir::scf::ParallelOp>(loc, mlir::ValueRange{c0}, mlir::ValueRange{c1}, mlir::ValueRange{c1});
+    for (mlir::Operation* op : run) op->moveBefore(p.getBody()->getTerminator());
+  }
+  return true;
+}
+
+/// Every top-level parallel loop becomes one dimension (grid.x has room for 2^31 blocks; y
+/// and z only for 65535).
+void collapse(mlir::func::FuncOp f) {
+  mlir::IRRewriter rewriter(f.getContext());
+  llvm::SmallVector<mlir::scf::ParallelOp> loops;
+  for (mlir::Operation& op : f.getBody().front())
+    if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) loops.push_back(p);
+  for (mlir::scf::ParallelOp p : loops) {
+    if (p.getNumLoops() > 1) {
+      std::vector<unsigned> all(p.getNumLoops());
+      for (unsigned i = 0; i < all.size(); ++i) all[i] = i;
+      rewriter.setInsertionPoint(p);
+      mlir::collapseParallelLoops(rewriter, p, {all});
+    }
+  }
+}
+
+/// Tiles every top-level parallel loop by kThreads: one block of threads per tile.
+void tile(mlir::func::FuncOp f) {
+  llvm::SmallVector<mlir::scf::ParallelOp> loops;
+  for (mlir::Operation& op : f.getBody().front())
+    if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) loops.push_back(p);
+  for (mlir::scf::ParallelOp p : loops) {
+    auto ub = mlir::getConstantIntValue(p.getUpperBound()[0]);
+    int64_t tile = ub && *ub > 0 ? std::min(kThreads, *ub) : kThreads;
+    mlir::scf::tileParallelLoop(p, {tile}, /*noMinMaxBounds=*/false);
+  }
+}
+
+size_t element_bytes(mlir::Type t) {
+  if (t.isIndex()) return 8;
+  return std::max<size_t>(1, (t.getIntOrFloatBitWidth() + 7) / 8);
+}
+
+/// Reads the host function left after outlining into launches over buffer slots.
+bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>& module_index, std::string& error) {
+  llvm::DenseMap<mlir::Value, int> slot;
+  const int fixed = out.num_inputs + out.num_outputs;
+  for (unsigned i = 0; i < f.getNumArguments(); ++i) slot[f.getArgument(i)] = static_cast<int>(i);
+  auto view_of = [&](mlir::Value result, mlir::Value source) {
+    auto it = slot.find(source);
+    if (it == slot.end()) return error = "a view of an unknown buffer", false;
+    slot[result] = it->second;
+    return true;
+  };
+  for (mlir::Operation& op : f.getBody().front()) {
+    if (llvm::isa<mlir::arith::ConstantOp, mlir::func::ReturnOp>(op)) continue;
+    if (auto a = llvm::dyn_cast<mlir::memref::AllocOp>(op)) {
+      auto type = a.getType();
+      if (!type.hasStaticShape()) return error = "a temporary buffer of dynamic size", false;
+      slot[a.getResult()] = fixed + static_cast<int>(out.temp_bytes.size());
+      out.temp_bytes.push_back(std::max<size_t>(1, type.getNumElements() * element_bytes(type.getElementType())));
+      continue;
+    }
+    if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) { if (!view_of(e.getResult(), e.getSrc())) return false; continue; }
+    if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(op)) { if (!view_of(c.getResult(), c.getSrc())) return false; continue; }
+    if (auto s = llvm::dyn_cast<mlir::memref::SubViewOp>(op)) { if (!view_of(s.getResult(), s.getSource())) return false; continue; }
+    if (auto c = llvm::dyn_cast<mlir::memref::CastOp>(op)) { if (!view_of(c.getResult(), c.getSource())) return false; continue; }
+    if (auto r = llvm::dyn_cast<mlir::memref::ReinterpretCastOp>(op)) { if (!view_of(r.getResult(), r.getSource())) return false; continue; }
+    auto launch = llvm::dyn_cast<mlir::gpu::LaunchFuncOp>(op);
+    if (!launch) return error = "the host part has an op that is not a launch: " + op.getName().getStringRef().str(), false;
+    GpuLaunch l;
+    const std::string module = launch.getKernelModuleName().str();
+    if (!module_index.count(module)) module_index.emplace(module, static_cast<int>(module_index.size()));
+    l.module = module_index[module];
+    l.function = launch.getKernelName().str();
+    auto dims = [&](mlir::gpu::KernelDim3 d, int64_t* to) {
+      mlir::Value v[3] = {d.x, d.y, d.z};
+      for (int i = 0; i < 3; ++i) {
+        auto c = mlir::getConstantIntValue(v[i]);
+        if (!c) return false;
+        to[i] = *c;
+      }
+      return true;
+    };
+    if (!dims(launch.getGridSizeOperandValues(), l.grid) || !dims(launch.getBlockSizeOperandValues(), l.block))
+      return error = "a launch with a grid that is not constant", false;
+    if (l.grid[1] > 65535 || l.grid[2] > 65535) return error = "a launch grid beyond 65535 blocks in y or z", false;
+    for (mlir::Value v : launch.getKernelOperands()) {
+      GpuArg a;
+      if (auto mt = llvm::dyn_cast<mlir::MemRefType>(v.getType())) {
+        auto it = slot.find(v);
+        if (it == slot.end()) return error = "a kernel reads a buffer the plan does not know", false;
+        llvm::SmallVector<int64_t> strides;
+        int64_t offset;
+        if (mlir::failed(mlir::getStridesAndOffset(mt, strides, offset)) || mlir::ShapedType::isDynamic(offset) ||
+            llvm::any_of(strides, mlir::ShapedType::isDynamic) || !mt.hasStaticShape())
+          return error = "a kernel argument with a dynamic layout", false;
+        a.slot = it->second;
+        a.offset = offset;
+        a.sizes.assign(mt.getShape().begin(), mt.getShape().end());
+        a.strides.assign(strides.begin(), strides.end());
+      } else {
+        auto c = v.getDefiningOp<mlir::arith::ConstantOp>();
+        if (!c) return error = "a kernel argument that is not a constant", false;
+        mlir::Type t = v.getType();
+        if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(c.getValue())) {
+          a.kind = t.isIndex() || t.isInteger(64) ? GpuArg::Kind::I64 : GpuArg::Kind::I32;
+          if (!t.isIndex() && !t.isInteger(64) && !t.isInteger(32)) return error = "a kernel argument of a narrow integer type", false;
+          a.bits = i.getInt();
+        } else if (auto fl = llvm::dyn_cast<mlir::FloatAttr>(c.getValue())) {
+          if (t.isF32()) {
+            float x = static_cast<float>(fl.getValueAsDouble());
+            uint32_t b;
+            std::memcpy(&b, &x, 4);
+            a.kind = GpuArg::Kind::F32, a.bits = b;
+          } else {
+            double x = fl.getValueAsDouble();
+            std::memcpy(&a.bits, &x, 8);
+            a.kind = GpuArg::Kind::F64;
+          }
+        } else {
+          return error = "a kernel argument constant of an unknown kind", false;
+        }
+      }
+      l.args.push_back(std::move(a));
+    }
+    out.launches.push_back(std::move(l));
+  }
+  return true;
+}
+
+/// The gpu.binary objects of a lowered module: PTX text per gpu.module name.
+std::map<std::string, std::string> binaries(mlir::ModuleOp m) {
+  std::map<std::string, std::string> ptx;
+  m.walk([&](mlir::gpu::BinaryOp binary) {
+    if (binary.getObjects().empty()) return;
+    if (auto object = llvm::dyn_cast<mlir::gpu::ObjectAttr>(binary.getObjects()[0])) {
+      std::string text = object.getObject().getValue().str();
+      while (!text.empty() && text.back() == '\0') text.pop_back();
+      ptx[binary.getName().str()] = std::move(text);
+    }
+  });
+  return ptx;
+}
+
+/// gpu.module(s) of `m` to PTX for `chip`, libdevice linked when the toolkit has it.
+bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& diagnostics) {
+  {  // gpu.all_reduce to shuffles and shared memory; f32 transcendentals as polynomials
+    mlir::RewritePatternSet patterns(m.getContext());
+    mlir::populateGpuAllReducePatterns(patterns);
+    mlir::populateGpuShufflePatterns(patterns);
+    mlir::populateMathPolynomialApproximationPatterns(patterns, {});
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(m, std::move(patterns)))) return false;
+  }
+  const char* cuda = std::getenv("CUDA_HOME");
+  const std::string libdevice = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/nvvm/libdevice/libdevice.10.bc";
+  const std::string link = std::filesystem::exists(libdevice) ? " l=" + libdevice : "";
+  return run_pipeline(m, fmt::format("nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
+                                     "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}",
+                                     chip, link),
+                      diagnostics);
+}
+
+}  // namespace
+
+std::string default_cuda_arch() {
+  const char* env = std::getenv("EJIT_CUDA_ARCH");
+  return env && *env ? env : "sm_90";
+}
+
+bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,
+                         std::array<std::string, kNumStages>* ir) {
+  std::lock_guard lock(compiler_mutex());
+  mlir::MLIRContext& ctx = compiler_context();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic& d) {
+    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
+    return mlir::success();
+  });
+  auto fail_with = [&](std::string what) {
+    error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
+    return false;
+  };
+  auto keep = [&](Stage s, mlir::Operation* op) {
+    if (ir) (*ir)[static_cast<int>(s)] = print(op);
+  };
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(module_text(trace), &ctx);
+  if (!m) return fail_with("[gpu] the trace did not parse as ejit IR");
+  (*m)->setAttr("ejit.codegen_matmul", mlir::UnitAttr::get(&ctx));  // no BLAS between GPU kernels
+  if (!lower_to_loops(*m, /*for_gpu=*/true, keep, error, diagnostics)) return fail_with(error);
+  bool has_global = false;
+  m->walk([&](mlir::memref::GetGlobalOp) { has_global = true; });
+  if (has_global) return fail_with("[gpu] a constant array reached the kernel (constants must be inputs)");
+  auto kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
+  copies_to_loops(kernel);
+  collapse(kernel);
+  if (!run_pipeline(*m, "canonicalize", diagnostics)) return fail_with("[gpu] canonicalization failed");
+  // After canonicalization, which would inline a one-iteration loop again.
+  if (!serial_islands(kernel, error)) return fail_with("[gpu] " + error);
+  tile(kernel);
+  keep(Stage::Loops, *m);
+  if (!run_pipeline(*m, "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), canonicalize, "
+                        "gpu-launch-sink-index-computations, gpu-kernel-outlining, canonicalize", diagnostics))
+    return fail_with("[gpu] mapping the loops to GPU kernels failed");
+  keep(Stage::Gpu, *m);
+  out.num_inputs = static_cast<int>(trace.inputs.size());
+  out.num_outputs = static_cast<int>(trace.outputs.size());
+  std::map<std::string, int> module_index;
+  kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
+  if (!read_plan(kernel, out, module_index, error)) return fail_with("[gpu] " + error);
+  if (!lower_gpu_modules(*m, chip, diagnostics)) return fail_with("[gpu] the NVVM pipeline failed");
+  std::map<std::string, std::string> ptx = binaries(*m);
+  out.ptx.assign(module_index.size(), "");
+  for (auto& [name, index] : module_index) {
+    auto it = ptx.find(name);
+    if (it == ptx.end()) return fail_with("[gpu] no PTX for kernel module " + name);
+    out.ptx[index] = it->second;
+  }
+  if (ir) {
+    std::string all;
+    for (size_t i = 0; i < out.ptx.size(); ++i) all += fmt::format("// ---- PTX module {}\n{}", i, out.ptx[i]);
+    (*ir)[static_cast<int>(Stage::PTX)] = all;
+  }
+  return true;
+}
+
+std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chip, std::string& error) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  const std::string key = fmt::format("{}|{}|{}|{}", rows, op, static_cast<int>(dtype), chip);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const bool fl = is_floating(dtype);
+  const std::string t = dtype == DType::F32 ? "f32" : dtype == DType::F64 ? "f64" : dtype == DType::I32 ? "i32" : "i64";
+  const char* names[4] = {"add", "mul", "max", "min"};
+  std::string combine = fl ? (op == 0 ? "arith.addf" : op == 1 ? "arith.mulf" : op == 2 ? "arith.maximumf" : "arith.minimumf")
+                           : (op == 0 ? "arith.addi" : op == 1 ? "arith.muli" : op == 2 ? "arith.maxsi" : "arith.minsi");
+  std::string all_reduce = fl ? (op == 0 ? "add" : op == 1 ? "mul" : op == 2 ? "maximumf" : "minimumf")
+                              : (op == 0 ? "add" : op == 1 ? "mul" : op == 2 ? "maxsi" : "minsi");
+  std::string identity;
+  if (op == 0) identity = fl ? "0.0" : "0";
+  else if (op == 1) identity = fl ? "1.0" : "1";
+  else if (fl) identity = op == 2 ? (dtype == DType::F32 ? "0xFF800000" : "0xFFF0000000000000")
+                                  : (dtype == DType::F32 ? "0x7F800000" : "0x7FF0000000000000");
+  else if (dtype == DType::I32) identity = op == 2 ? "-2147483648" : "2147483647";
+  else identity = op == 2 ? "-9223372036854775808" : "9223372036854775807";
+  std::string body;
+  if (rows) {
+    // One block per (row, split): threads stride over the split's columns, then the block
+    // combines its partials (gpu.all_reduce: warp shuffles, then shared memory).
+    body = fmt::format(R"(
+    gpu.func @reduce_rows(%in: memref<?x{0}>, %out: memref<?x{0}>, %len: index, %chunk: index, %splits: index) kernel {{
+      %c0 = arith.constant 0 : index
+      %row = gpu.block_id x
+      %split = gpu.block_id y
+      %tid = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %base = arith.muli %row, %len : index
+      %lo = arith.muli %split, %chunk : index
+      %hi0 = arith.addi %lo, %chunk : index
+      %hi = arith.minui %hi0, %len : index
+      %start = arith.addi %lo, %tid : index
+      %init = arith.constant {1} : {0}
+      %acc = scf.for %c = %start to %hi step %nt iter_args(%a = %init) -> ({0}) {{
+        %i = arith.addi %base, %c : index
+        %v = memref.load %in[%i] : memref<?x{0}>
+        %n = {2} %a, %v : {0}
+        scf.yield %n : {0}
+      }}
+      %r = gpu.all_reduce {3} %acc uniform {{}} : ({0}) -> ({0})
+      %first = arith.cmpi eq, %tid, %c0 : index
+      scf.if %first {{
+        %o0 = arith.muli %row, %splits : index
+        %o = arith.addi %o0, %split : index
+        memref.store %r, %out[%o] : memref<?x{0}>
+      }}
+      gpu.return
+    }})", t, identity, combine, all_reduce);
+  } else {
+    // One thread per output element of (outer, inner); it walks the reduced dim, reading
+    // neighbouring columns in neighbouring threads.
+    body = fmt::format(R"(
+    gpu.func @reduce_cols(%in: memref<?x{0}>, %out: memref<?x{0}>, %len: index, %inner: index, %total: index) kernel {{
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %b = gpu.block_id x
+      %tid = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %g0 = arith.muli %b, %nt : index
+      %g = arith.addi %g0, %tid : index
+      %inside = arith.cmpi ult, %g, %total : index
+      scf.if %inside {{
+        %o = arith.divui %g, %inner : index
+        %j = arith.remui %g, %inner : index
+        %ol = arith.muli %o, %len : index
+        %oli = arith.muli %ol, %inner : index
+        %base = arith.addi %oli, %j : index
+        %init = arith.constant {1} : {0}
+        %acc = scf.for %r = %c0 to %len step %c1 iter_args(%a = %init) -> ({0}) {{
+          %ri = arith.muli %r, %inner : index
+          %i = arith.addi %base, %ri : index
+          %v = memref.load %in[%i] : memref<?x{0}>
+          %n = {2} %a, %v : {0}
+          scf.yield %n : {0}
+        }}
+        memref.store %acc, %out[%g] : memref<?x{0}>
+      }}
+      gpu.return
+    }})", t, identity, combine);
+  }
+  const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{} {{{}\n  }}\n}}\n",
+                                       rows ? "rows" : "cols", names[op], t, body);
+  std::lock_guard lock(compiler_mutex());
+  mlir::MLIRContext& ctx = compiler_context();
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic& d) {
+    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
+    return mlir::success();
+  });
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  if (!m) return error = "[gpu] the reduction template did not parse: " + diagnostics, "";
+  if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] the reduction template failed to lower: " + diagnostics, "";
+  auto ptx = binaries(*m);
+  if (ptx.size() != 1) return error = "[gpu] the reduction template made no PTX", "";
+  std::lock_guard cache_lock(mu);
+  return cache[key] = ptx.begin()->second;
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,633 @@
+// GPU programs: partitioning a trace into steps, running them on a device's stream, and
+// the per-op kernel cache behind eager ops on GPU tensors.
+#include "GpuProgram.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "../core/check.h"
+#include "../core/device_ops.h"
+#include "../cuda/cublas.h"
+#include "../cuda/runtime.h"
+#include "GpuLowering.h"
+#include "Pipeline.h"
+#include "Segments.h"
+#include "ejit/ops.h"
+
+namespace ejit::detail {
+namespace {
+
+constexpr int kSum = 0, kArgMax = 4;
+
+struct GpuStep {
+  enum class Kind { Kernels, Reduce, Gemm, Host, View } kind = Kind::Kernels;
+  std::vector<int> nodes;            // trace nodes the step computes
+  std::vector<int> inputs, outputs;  // Kernels and Reduce: trace values bound to the plan's slots
+  GpuKernels kernels;                // Kernels and Reduce
+  std::string what;                  // for the ptx listing and the log
+};
+
+bool log_compile() {
+  const char* e = std::getenv("EJIT_LOG");
+  return e && std::string(e).find("compile") != std::string::npos;
+}
+
+// ---- partition ----
+
+enum class Placement { Fuse, Reduce, Gemm, Host };
+
+/// Merged (size, reduced) runs of a reduction's input shape, size-1 dims dropped.
+std::vector<std::pair<int64_t, bool>> reduce_runs(const Shape& shape, const std::vector<int64_t>& axes) {
+  std::vector<bool> mask(shape.rank(), false);
+  for (int64_t a : axes) mask[a] = true;
+  std::vector<std::pair<int64_t, bool>> runs;
+  for (int d = 0; d < shape.rank(); ++d) {
+    if (shape[d] == 1) continue;
+    if (!runs.empty() && runs.back().second == mask[d]) runs.back().first *= shape[d];
+    else runs.emplace_back(shape[d], mask[d]);
+  }
+  return runs;
+}
+
+Placement place(const Trace& t, const TraceNode& n) {
+  const ValueType& in0 = n.inputs.empty() ? t.values[n.output] : t.values[n.inputs[0]];
+  switch (n.kind) {
+    case NodeKind::Reduce: {
+      if (n.sub >= kArgMax) return Placement::Host;
+      const DType dt = in0.dtype;
+      const bool supported = dt == t.values[n.output].dtype &&
+                             (dt == DType::F32 || dt == DType::F64 || dt == DType::I32 || dt == DType::I64);
+      bool reduces = false;
+      for (auto [size, reduced] : reduce_runs(in0.shape, n.ints)) reduces |= reduced;
+      return supported && reduces ? Placement::Reduce : Placement::Fuse;
+    }
+    case NodeKind::MatMul: {
+      const char* how = std::getenv("EJIT_GPU_MATMUL");  // "generated": never cuBLAS (tests, comparisons)
+      const bool generated = how && std::string(how) == "generated";
+      if (is_floating(t.values[n.output].dtype) && !generated && cuda::cublas_available()) return Placement::Gemm;
+      const Shape &a = in0.shape, &b = t.values[n.inputs[1]].shape;
+      bool same_batch = a.rank() == b.rank();
+      for (int d = 0; same_batch && d + 2 < a.rank(); ++d) same_batch = a[d] == b[d];
+      return same_batch ? Placement::Fuse : Placement::Host;
+    }
+    default: return interpreter_reason(t, n).empty() ? Placement::Fuse : Placement::Host;
+  }
+}
+
+/// The nodes of a group as a trace of their own. Values from outside become inputs;
+/// one-element constants are copied in (they fold into the kernel), larger ones are
+/// inputs too (their device copies live in the program).
+Trace group_trace(const Trace& t, const std::vector<int>& nodes, const std::vector<int>& producer,
+                  const std::vector<std::vector<int>>& consumers, const std::vector<char>& is_output,
+                  std::vector<int>& inputs, std::vector<int>& outputs) {
+  Trace sub;
+  std::unordered_map<int, int> local;
+  std::set<int> members(nodes.begin(), nodes.end());
+  auto new_value = [&](int v) {
+    int id = static_cast<int>(sub.values.size());
+    sub.values.push_back(t.values[v]);
+    local[v] = id;
+    return id;
+  };
+  auto local_of = [&](int v) {
+    if (auto it = local.find(v); it != local.end()) return it->second;
+    const int p = producer[v];
+    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && t.values[v].shape.numel() == 1) {
+      TraceNode c = t.nodes[p];
+      c.output = new_value(v);
+      sub.nodes.push_back(std::move(c));
+      return local[v];
+    }
+    const int id = new_value(v);
+    sub.inputs.push_back(id);
+    inputs.push_back(v);
+    return id;
+  };
+  for (int k : nodes) {
+    TraceNode n = t.nodes[k];
+    for (int& v : n.inputs) v = local_of(v);
+    n.output = new_value(t.nodes[k].output);
+    sub.nodes.push_back(std::move(n));
+  }
+  for (int k : nodes) {
+    const int v = t.nodes[k].output;
+    bool used_outside = is_output[v] != 0;
+    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
+    if (!used_outside) continue;
+    sub.outputs.push_back(local[v]);
+    outputs.push_back(v);
+  }
+  return sub;
+}
+
+GpuArg flat_buffer(int slot, int64_t n) {
+  GpuArg a;
+  a.slot = slot;
+  a.sizes = {n};
+  a.strides = {1};
+  return a;
+}
+
+GpuArg index_arg(int64_t v) {
+  GpuArg a;
+  a.kind = GpuArg::Kind::I64;
+  a.bits = v;
+  return a;
+}
+
+/// The launches of a reduction: each run of reduced dims, last first, by the rows kernel
+/// (reduced dims innermost: a block per row, split over several blocks when there are few
+/// long rows) or the cols kernel (a thread per output).
+bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip, GpuKernels& k, std::string& error) {
+  const ValueType& in = t.values[n.inputs[0]];
+  auto runs = reduce_runs(in.shape, n.ints);
+  k.num_inputs = 1, k.num_outputs = 1;
+  int module_rows = -1, module_cols = -1;
+  auto module = [&](bool rows) -> int {
+    int& index = rows ? module_rows : module_cols;
+    if (index >= 0) return index;
+    std::string ptx = reduction_ptx(rows, n.sub, in.dtype, chip, error);
+    if (ptx.empty()) return -1;
+    k.ptx.push_back(std::move(ptx));
+    return index = static_cast<int>(k.ptx.size()) - 1;
+  };
+  const size_t isz = itemsize(in.dtype);
+  int src = 0;
+  int64_t src_numel = in.shape.numel();
+  auto next_buffer = [&](int64_t numel, bool last) {
+    if (last) return 1;
+    k.temp_bytes.push_back(std::max<size_t>(1, numel * isz));
+    return 2 + static_cast<int>(k.temp_bytes.size()) - 1;
+  };
+  while (true) {
+    int last = -1;
+    for (int i = 0; i < static_cast<int>(runs.size()); ++i)
+      if (runs[i].second) last = i;
+    if (last < 0) break;
+    int64_t outer = 1, inner = 1;
+    for (int i = 0; i < last; ++i) outer *= runs[i].first;
+    for (int i = last + 1; i < static_cast<int>(runs.size()); ++i) inner *= runs[i].first;
+    const int64_t len = runs[last].first;
+    runs.erase(runs.begin() + last);
+    bool more = false;
+    for (auto& r : runs) more |= r.second;
+    const int64_t numel = outer * inner;
+    if (inner == 1) {
+      int64_t splits = 1;
+      if (outer < 1024 && len > 16384) splits = std::min<int64_t>((len + 8191) / 8192, std::max<int64_t>(1, 2048 / outer));
+      const int64_t chunk = (len + splits - 1) / splits;
+      auto threads = [](int64_t n) {
+        int64_t t = 32;
+        while (t < n && t < 256) t *= 2;
+        return t;
+      };
+      const int m = module(true);
+      if (m < 0) return false;
+      int partial_slot = splits > 1 ? next_buffer(outer * splits, false) : next_buffer(numel, !more);
+      GpuLaunch l;
+      l.module = m, l.function = "reduce_rows";
+      l.grid[0] = outer, l.grid[1] = splits;
+      l.block[0] = threads(chunk);
+      l.args = {flat_buffer(src, src_numel), flat_buffer(partial_slot, splits > 1 ? outer * splits : numel),
+                index_arg(len), index_arg(chunk), index_arg(splits)};
+      if (splits > 65535) return error = "[gpu] a reduction split into too many blocks", false;
+      k.launches.push_back(std::move(l));
+      if (splits > 1) {  // the partials of each row, reduced by one block per row
+        const int dst = next_buffer(numel, !more);
+        GpuLaunch l2;
+        l2.module = m, l2.function = "reduce_rows";
+        l2.grid[0] = outer;
+        l2.block[0] = threads(splits);
+        l2.args = {flat_buffer(partial_slot, outer * splits), flat_buffer(dst, numel), index_arg(splits),
+                   index_arg(splits), index_arg(1)};
+        k.launches.push_back(std::move(l2));
+        partial_slot = dst;
+      }
+      src = partial_slot;
+    } else {
+      const int m = module(false);
+      if (m < 0) return false;
+      const int dst = next_buffer(numel, !more);
+      GpuLaunch l;
+      l.module = m, l.function = "reduce_cols";
+      l.grid[0] = (numel + 255) / 256;
+      l.block[0] = 256;
+      l.args = {flat_buffer(src, src_numel), flat_buffer(dst, numel), index_arg(len), index_arg(inner), index_arg(numel)};
+      k.launches.push_back(std::move(l));
+      src = dst;
+    }
+    src_numel = numel;
+    // merge neighbouring kept runs (they are now adjacent)
+    for (size_t i = 0; i + 1 < runs.size();) {
+      if (!runs[i].second && !runs[i + 1].second) {
+        runs[i].first *= runs[i + 1].first;
+        runs.erase(runs.begin() + i + 1);
+      } else {
+        ++i;
+      }
+    }
+  }
+  return true;
+}
+
+// ---- the program ----
+
+class GpuProgram final : public CpuExecutable {
+ public:
+  GpuProgram(Trace trace, std::vector<GpuStep> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
+    std::vector<int> last_use(trace_.values.size(), -1);
+    for (size_t s = 0; s < steps_.size(); ++s)
+      for (int v : step_inputs(steps_[s])) last_use[v] = static_cast<int>(s);
+    for (int v : trace_.outputs) last_use[v] = -1;
+    release_.resize(steps_.size());
+    for (size_t v = 0; v < last_use.size(); ++v)
+      if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
+  }
+
+  const std::vector<GpuStep>& steps() const { return steps_; }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    Device device;
+    for (const Tensor& t : inputs)
+      if (t.device().is_cuda()) device = t.device();
+    if (device.is_cpu()) device = default_device();
+    if (device.is_cpu()) fail("jit", "a GPU program needs its inputs on a CUDA device");
+    const Loaded& loaded = load(device.index);
+    PauseRecording pause;  // the steps' helper ops are this program's own business
+    std::vector<Tensor> v(trace_.values.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const Tensor& in = inputs[i];
+      if (in.device() != device && in.rank() != 0)
+        fail("jit", "input {} (shape {}) is on {}, the others on {}", i, in.shape(), in.device().str(), device.str());
+      v[trace_.inputs[i]] = in.device() == device ? in : in.to(device);
+    }
+    for (auto& [value, tensor] : loaded.constants) v[value] = tensor;
+    for (size_t s = 0; s < steps_.size(); ++s) {
+      run_step(steps_[s], loaded.functions[s], device, v);
+      for (int id : release_[s]) v[id] = Tensor();
+    }
+    std::vector<Tensor> outputs;
+    for (int id : trace_.outputs) outputs.push_back(v[id]);
+    return outputs;
+  }
+
+ private:
+  struct Loaded {
+    std::vector<std::unique_ptr<cuda::Module>> modules;
+    std::vector<std::vector<cuda::CUfunction>> functions;  // per step, per launch
+    std::vector<std::pair<int, Tensor>> constants;          // value id, device copy
+  };
+
+  std::vector<int> step_inputs(const GpuStep& s) const {
+    if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce) return s.inputs;
+    return trace_.nodes[s.nodes[0]].inputs;
+  }
+
+  /// Loads the PTX modules on the device and copies the constants there, once per device.
+  const Loaded& load(int device) const {
+    std::lock_guard lock(mu_);
+    auto& slot = loaded_[device];
+    if (slot) return *slot;
+    auto l = std::make_unique<Loaded>();
+    for (const GpuStep& s : steps_) {
+      std::vector<cuda::CUfunction> fns;
+      std::vector<cuda::Module*> mods;
+      for (const std::string& ptx : s.kernels.ptx) {
+        l->modules.push_back(std::make_unique<cuda::Module>(device, ptx, "jit"));
+        mods.push_back(l->modules.back().get());
+      }
+      for (const GpuLaunch& launch : s.kernels.launches) fns.push_back(mods[launch.module]->function(launch.function));
+      l->functions.push_back(std::move(fns));
+    }
+    for (const TraceNode& n : trace_.nodes)
+      if (n.kind == NodeKind::Constant) l->constants.emplace_back(n.output, n.constant.to(Device::cuda(device)));
+    slot = std::move(l);
+    return *slot;
+  }
+
+  void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+    switch (s.kind) {
+      case GpuStep::Kind::Kernels:
+      case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);
+      case GpuStep::Kind::View: {
+        const TraceNode& n = trace_.nodes[s.nodes[0]];
+        v[n.output] = reshape(v[n.inputs[0]], trace_.values[n.output].shape);
+        return;
+      }
+      case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v);
+      case GpuStep::Kind::Host: {
+        const TraceNode& n = trace_.nodes[s.nodes[0]];
+        std::vector<Tensor> in;
+        for (int id : n.inputs) in.push_back(v[id].to(Device::cpu()));
+        Tensor out;
+        {
+          DeviceScope on_cpu(Device::cpu());
+          out = eval_node(n, in, trace_.values[n.output]);
+        }
+        v[n.output] = out.to(device);
+        return;
+      }
+    }
+  }
+
+  void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+    const GpuKernels& k = s.kernels;
+    std::vector<char*> base;
+    for (int id : s.inputs) base.push_back(static_cast<char*>(v[id].raw_data()));
+    for (int id : s.outputs) {
+      v[id] = Tensor::empty(trace_.values[id].shape, trace_.values[id].dtype, device);
+      base.push_back(static_cast<char*>(v[id].raw_data()));
+    }
+    std::vector<std::pair<void*, size_t>> temps;
+    struct Free {
+      int device;
+      std::vector<std::pair<void*, size_t>>& temps;
+      ~Free() { for (auto [p, c] : temps) cuda::deallocate(device, p, c); }
+    } free_temps{device.index, temps};
+    for (size_t bytes : k.temp_bytes) {
+      size_t capacity;
+      void* p = cuda::allocate(device.index, bytes, &capacity, "jit");
+      temps.emplace_back(p, capacity);
+      base.push_back(static_cast<char*>(p));
+    }
+    std::vector<int64_t> store;
+    std::vector<void*> params;
+    for (size_t i = 0; i < k.launches.size(); ++i) {
+      const GpuLaunch& l = k.launches[i];
+      if (l.grid[0] * l.grid[1] * l.grid[2] == 0) continue;  // an empty output
+      size_t count = 0;
+      for (const GpuArg& a : l.args) count += a.kind == GpuArg::Kind::Buffer ? 3 + 2 * a.sizes.size() : 1;
+      store.clear();
+      store.reserve(count);  // params point into it: no reallocation below
+      params.clear();
+      for (const GpuArg& a : l.args) {
+        if (a.kind != GpuArg::Kind::Buffer) {
+          store.push_back(a.bits);  // 4-byte kinds read the low half (little-endian)
+          continue;
+        }
+        const auto ptr = reinterpret_cast<int64_t>(base[a.slot]);
+        store.push_back(ptr);
+        store.push_back(ptr);
+        store.push_back(a.offset);
+        store.insert(store.end(), a.sizes.begin(), a.sizes.end());
+        store.insert(store.end(), a.strides.begin(), a.strides.end());
+      }
+      for (int64_t& x : store) params.push_back(&x);
+      cuda::launch(device.index, fns[i], l.grid, l.block, 0, params.data(), "jit");
+    }
+  }
+
+  void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const {
+    Tensor a = v[n.inputs[0]], b = v[n.inputs[1]];
+    const ValueType& out_type = trace_.values[n.output];
+    const Shape& full = out_type.shape;
+    const int r = full.rank();
+    const int64_t m = full[r - 2], nn = full[r - 1], k = a.shape()[a.rank() - 1];
+    const int64_t batch = full.numel() / std::max<int64_t>(1, m * nn);
+    auto batch_stride = [&](Tensor& x, int64_t rows, int64_t cols) -> int64_t {
+      const int64_t xb = x.numel() / std::max<int64_t>(1, rows * cols);
+      if (xb == batch) {
+        bool same = true;  // same batch dims (left-padded with ones)?
+        for (int i = 0; i < r - 2; ++i) {
+          int xi = i - (r - x.rank());
+          int64_t d = xi >= 0 ? x.shape()[xi] : 1;
+          same &= d == full[i];
+        }
+        if (same) return rows * cols;
+      }
+      if (xb == 1) return 0;
+      std::vector<int64_t> dims(full.begin(), full.end() - 2);
+      dims.push_back(rows), dims.push_back(cols);
+      x = broadcast_to(x, Shape(dims));  // batch dims broadcast both ways: materialize
+      return rows * cols;
+    };
+    const int64_t sa = batch_stride(a, m, k), sb = batch_stride(b, k, nn);
+    Tensor out = Tensor::empty(full, out_type.dtype, device);
+    cuda::gemm(device.index, out_type.dtype == DType::F64, batch, m, nn, k, a.raw_data(), sa, b.raw_data(), sb,
+               out.raw_data(), m * nn);
+    v[n.output] = out;
+  }
+
+  Trace trace_;
+  std::vector<GpuStep> steps_;
+  std::vector<std::vector<int>> release_;
+  mutable std::mutex mu_;
+  mutable std::map<int, std::unique_ptr<Loaded>> loaded_;
+};
+
+/// The chip to compile for: the device's own when one answers, else $EJIT_CUDA_ARCH.
+std::string target_chip() {
+  if (const char* env = std::getenv("EJIT_CUDA_ARCH"); env && *env) return env;
+  if (cuda_available()) return cuda::device_arch(0);
+  return default_cuda_arch();
+}
+
+std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std::array<std::string, kNumStages>& ir,
+                                          std::string& error) {
+  const std::string chip = target_chip();
+  std::vector<int> producer(trace.values.size(), -1);
+  std::vector<std::vector<int>> consumers(trace.values.size());
+  std::vector<char> is_output(trace.values.size(), 0);
+  for (size_t k = 0; k < trace.nodes.size(); ++k) {
+    producer[trace.nodes[k].output] = static_cast<int>(k);
+    for (int v : trace.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
+  }
+  for (int v : trace.outputs) is_output[v] = 1;
+  std::vector<GpuStep> steps;
+  std::vector<std::string> notes;
+  auto single = [&](int k, GpuStep::Kind kind, std::string what) {
+    GpuStep s;
+    s.kind = kind, s.nodes = {k}, s.what = std::move(what);
+    steps.push_back(std::move(s));
+  };
+  // A group of fusable nodes: one compiled kernel set, else each node alone, else the host.
+  std::function<void(const std::vector<int>&)> emit_group = [&](const std::vector<int>& nodes) {
+    if (nodes.empty()) return;
+    bool all_views = true;
+    for (int k : nodes) all_views &= trace.nodes[k].kind == NodeKind::Reshape;
+    if (all_views) {
+      for (int k : nodes) single(k, GpuStep::Kind::View, "reshape (a view)");
+      return;
+    }
+    GpuStep s;
+    s.kind = GpuStep::Kind::Kernels;
+    s.nodes = nodes;
+    Trace sub = group_trace(trace, nodes, producer, consumers, is_output, s.inputs, s.outputs);
+    std::array<std::string, kNumStages> sub_ir;
+    std::string why;
+    if (compile_gpu_kernels(sub, chip, s.kernels, why, keep_ir ? &sub_ir : nullptr)) {
+      std::string names;
+      for (int k : nodes) names += (names.empty() ? "" : ", ") + node_name(trace.nodes[k]);
+      s.what = fmt::format("fused kernels ({} launches) for {}", s.kernels.launches.size(), names);
+      if (keep_ir)
+        for (int st = 0; st < kNumStages; ++st)
+          if (!sub_ir[st].empty()) ir[st] += fmt::format("// ---- step {}: {}\n{}\n", steps.size(), s.what, sub_ir[st]);
+      steps.push_back(std::move(s));
+      return;
+    }
+    notes.push_back(why);
+    if (nodes.size() > 1) {
+      for (int k : nodes) emit_group({k});
+      return;
+    }
+    single(nodes[0], GpuStep::Kind::Host, node_name(trace.nodes[nodes[0]]) + " on the host (" + why + ")");
+  };
+  std::vector<int> open;
+  for (size_t k = 0; k < trace.nodes.size(); ++k) {
+    const TraceNode& n = trace.nodes[k];
+    if (n.kind == NodeKind::Constant) continue;
+    const Placement p = place(trace, n);
+    if (p == Placement::Fuse) {
+      open.push_back(static_cast<int>(k));
+      continue;
+    }
+    emit_group(open);
+    open.clear();
+    const int id = static_cast<int>(k);
+    if (p == Placement::Gemm) {
+      single(id, GpuStep::Kind::Gemm, "matmul on cuBLAS");
+    } else if (p == Placement::Host) {
+      notes.push_back(node_name(n) + " has no GPU kernel yet");
+      single(id, GpuStep::Kind::Host, node_name(n) + " on the host (no GPU kernel yet)");
+    } else {
+      GpuStep s;
+      s.kind = GpuStep::Kind::Reduce;
+      s.nodes = {id};
+      s.inputs = {n.inputs[0]};
+      s.outputs = {n.output};
+      if (!plan_reduction(trace, n, chip, s.kernels, error)) return nullptr;
+      s.what = fmt::format("{} as a block reduction ({} launches)", node_name(n), s.kernels.launches.size());
+      if (keep_ir) {
+        std::string ptx;
+        for (size_t i = 0; i < s.kernels.ptx.size(); ++i) ptx += fmt::format("// ---- PTX module {}\n{}", i, s.kernels.ptx[i]);
+        ir[static_cast<int>(Stage::PTX)] += fmt::format("// ---- step {}: {}\n{}\n", steps.size(), s.what, ptx);
+      }
+      steps.push_back(std::move(s));
+    }
+  }
+  emit_group(open);
+  if (log_compile() && !notes.empty()) {
+    std::string all;
+    for (const std::string& n : notes) all += "\n  " + n;
+    fmt::print(stderr, "[ejit compile] GPU program of {} ops: {} steps; notes:{}\n", trace.nodes.size(), steps.size(), all);
+  }
+  if (keep_ir) {
+    std::string summary = fmt::format("// GPU program for {}: {} steps\n", chip, steps.size());
+    for (size_t i = 0; i < steps.size(); ++i) {
+      summary += fmt::format("//   step {}: {}\n", i, steps[i].what);
+      for (const GpuLaunch& l : steps[i].kernels.launches) {
+        size_t params = 0;
+        for (const GpuArg& a : l.args) params += a.kind == GpuArg::Kind::Buffer ? 3 + 2 * a.sizes.size() : 1;
+        summary += fmt::format("//     launch {} grid ({}, {}, {}) block ({}, {}, {}), {} parameters\n", l.function,
+                               l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2], params);
+      }
+    }
+    for (std::string& s : ir) s = summary + s;
+  }
+  return std::make_unique<GpuProgram>(trace, std::move(steps));
+}
+
+// ---- eager ops on GPU tensors ----
+
+/// Per-op programs, keyed by the one-op trace's structure.
+struct OpCache {
+  std::mutex mu;
+  std::unordered_map<uint64_t, std::vector<std::pair<Trace, std::shared_ptr<CpuExecutable>>>> programs;
+};
+
+OpCache& op_cache() {
+  static OpCache* c = new OpCache;  // leaked: tensors may outlive static destruction
+  return *c;
+}
+
+Tensor run_device_op(const char* name, const DeviceOp& op, Device device) {
+  Trace t;
+  TraceNode node;
+  node.kind = static_cast<NodeKind>(op.kind);
+  node.sub = op.sub;
+  node.ints = op.ints;
+  node.value = op.value;
+  for (const Tensor& in : op.inputs) {
+    node.inputs.push_back(static_cast<int>(t.values.size()));
+    t.inputs.push_back(static_cast<int>(t.values.size()));
+    t.values.push_back({in.shape(), in.dtype()});
+  }
+  node.output = static_cast<int>(t.values.size());
+  t.values.push_back({op.shape, op.dtype});
+  t.outputs = {node.output};
+  t.nodes.push_back(std::move(node));
+  const uint64_t h = t.hash();
+  std::shared_ptr<CpuExecutable> exe;
+  OpCache& cache = op_cache();
+  {
+    std::lock_guard lock(cache.mu);
+    for (auto& [trace, program] : cache.programs[h])
+      if (trace.same_structure(t)) exe = program;
+  }
+  if (!exe) {
+    CompileResult r = compile_for_gpu(t, false);
+    if (!r.executable) fail(name, "cannot run on {}: {}", device.str(), r.error);
+    exe = std::move(r.executable);
+    std::lock_guard lock(cache.mu);
+    cache.programs[h].emplace_back(t, exe);
+  }
+  PauseRecording pause;
+  return exe->run(op.inputs)[0];
+}
+
+const bool registered = [] {
+  set_device_op_runner(&run_device_op);
+  return true;
+}();
+
+}  // namespace
+
+extern "C" int ejit_gpu_ops_anchor = 0;  // linked in by ejit::jit's users (see CMakeLists)
+
+CompileResult compile_for_gpu(const Trace& trace, bool keep_ir) {
+  (void)registered;
+  auto t0 = std::chrono::steady_clock::now();
+  CompileResult result;
+  std::string error;
+  bool dump = false;  // EJIT_DUMP names a stage: print it, as the CPU compiler does
+  for (int s = 0; s < kNumStages; ++s) dump |= dump_requested(static_cast<Stage>(s));
+  auto program = build_program(trace, keep_ir || dump, result.ir, error);
+  for (int s = 0; dump && s < kNumStages; ++s)
+    if (dump_requested(static_cast<Stage>(s)) && !result.ir[s].empty())
+      fmt::print(stderr, "// ----- EJIT_DUMP stage {} (GPU) -----\n{}\n", stage_name(static_cast<Stage>(s)), result.ir[s]);
+  if (!program) {
+    result.error = error;
+    return result;
+  }
+  result.executable = std::move(program);
+  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (log_compile()) fmt::print(stderr, "[ejit compile] GPU program of {} ops in {:.1f} ms\n", trace.nodes.size(), result.milliseconds);
+  return result;
+}
+
+std::vector<std::string> gpu_program_ptx(const Trace& trace, std::string& error) {
+  std::array<std::string, kNumStages> ir;
+  auto program = build_program(trace, false, ir, error);
+  std::vector<std::string> ptx;
+  if (!program) return ptx;
+  for (const GpuStep& s : program->steps())
+    for (const std::string& p : s.kernels.ptx) ptx.push_back(p);
+  return ptx;
+}
+
+std::string gpu_ptx_listing(const Trace& trace) {
+  std::array<std::string, kNumStages> ir;
+  std::string error;
+  auto program = build_program(trace, true, ir, error);
+  if (!program) return "// cannot generate PTX: " + error + "\n";
+  return ir[static_cast<int>(Stage::PTX)];
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,26 @@
+// A trace compiled for a CUDA device: a sequence of steps over the trace's values —
+// fused kernels (GpuLowering), block reductions, cuBLAS GEMMs, views, and the few ops with
+// no GPU lowering yet, which run on the host — and the runner behind eager GPU ops.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "CpuCompiler.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// Compiles `trace` for the GPU (PTX for $EJIT_CUDA_ARCH, default sm_90, or the device's
+/// own architecture when one answers). Needs no GPU: the executable loads its kernels on
+/// its first run, with inputs on a CUDA device. Keeps per-stage IR when keep_ir.
+CompileResult compile_for_gpu(const Trace& trace, bool keep_ir);
+
+/// Every PTX module the GPU program of `trace` uses (tests assemble each with ptxas), or
+/// an empty list and `error`.
+std::vector<std::string> gpu_program_ptx(const Trace& trace, std::string& error);
+
+/// The ptx stage's listing: each step of the GPU program and its PTX.
+std::string gpu_ptx_listing(const Trace& trace);
+
+}  // namespace ejit::detail

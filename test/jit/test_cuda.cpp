@@ -1,0 +1,176 @@
+// [cuda]: ops and jitted traces on a GPU against the CPU interpreter. Each test reports
+// "skipped: no CUDA device" where none answers (always in CI, which has no GPU).
+#include <ejit/jit.h>
+
+#include "op_chains.h"
+
+using namespace ejit;
+using namespace ejit::test;
+
+namespace {
+
+#define SKIP_WITHOUT_CUDA()                                                              \
+  if (!cuda_available()) {                                                               \
+    WARN("skipped: no CUDA device (" << cuda_unavailable_reason() << ")");               \
+    return;                                                                              \
+  }
+
+const Device kGpu = Device::cuda(0);
+
+/// The GPU result, back on the host, against the interpreter's.
+void require_same(const Tensor& gpu, const Tensor& cpu, const std::string& what, double rel = 2e-6, double abs_tol = 2e-6) {
+  INFO(what);
+  REQUIRE(gpu.device() == kGpu);
+  require_agree(gpu.to(Device::cpu()), cpu, rel, abs_tol, what);
+}
+
+}  // namespace
+
+TEST_CASE("cuda: tensors move to the GPU and back, every dtype", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  for (DType dt : kDTypes) {
+    Tensor x = inputs_for(dt, {3, 1000}, 7);
+    Tensor g = x.to(kGpu);
+    REQUIRE(g.device() == kGpu);
+    REQUIRE(g.shape() == x.shape());
+    REQUIRE(g.to(Device::cpu()).to_vector<double>() == x.to_vector<double>());
+    REQUIRE(g.at<double>({2, 999}) == x.at<double>({2, 999}));  // element reads copy to the host
+  }
+  Tensor g = ones({2, 2}).to(kGpu);
+  REQUIRE(g.str().find("device=cuda:0") != std::string::npos);
+  REQUIRE(error_of([&] { g.data<float>(); }).find("is on cuda:0") != std::string::npos);
+}
+
+TEST_CASE("cuda: ops on two devices are an error naming both", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  Tensor g = ones({2, 3}).to(kGpu), c = ones({2, 3});
+  std::string e = error_of([&] { g + c; });
+  REQUIRE(e.find("[add]") == 0);
+  REQUIRE(e.find("cuda:0") != std::string::npos);
+  REQUIRE(e.find("cpu") != std::string::npos);
+  // A 0-d CPU tensor joins a GPU op (a C++ scalar is one).
+  require_same(g * 2.f + ones({}), c * 2.f + 1.f, "scalar operands");
+  DeviceScope on(kGpu);
+  REQUIRE(zeros({4}).device() == kGpu);
+  REQUIRE(zeros_like(c).device() == Device::cpu());  // *_like follows its argument
+}
+
+TEST_CASE("cuda: every unary op of the table matches the interpreter", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  for (int i = 0; i < kNumUnaryOps; ++i) {
+    auto op = static_cast<UnaryOp>(i);
+    for (DType dt : kDTypes) {
+      if (kind(op) == UnaryKind::Numeric && dt == DType::Bool) continue;
+      Tensor x = inputs_for(dt, {37, 129}, 11 + i);
+      require_same(unary(op, x.to(kGpu)), unary(op, x), std::string(name(op)) + " on " + std::string(name(dt)), 4e-6, 4e-6);
+    }
+  }
+}
+
+TEST_CASE("cuda: every binary op of the table matches, broadcasting", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  const std::pair<Shape, Shape> shapes[] = {{{6, 5}, {6, 5}}, {{6, 1}, {1, 5}}, {{5}, {3, 5}}, {{}, {4}}};
+  for (int i = 0; i < kNumBinaryOps; ++i) {
+    auto op = static_cast<BinaryOp>(i);
+    for (DType dt : kDTypes) {
+      if (kind(op) == BinaryKind::ArithNoBool && dt == DType::Bool) continue;
+      for (const auto& [sa, sb] : shapes) {
+        Tensor a = inputs_for(dt, sa, 3 + i), b = inputs_for(dt, sb, 5 + i);
+        require_same(binary(op, a.to(kGpu), b.to(kGpu)), binary(op, a, b),
+                     std::string(name(op)) + " on " + std::string(name(dt)) + " " + sa.str() + " " + sb.str(), 1e-6, 1e-6);
+      }
+    }
+  }
+}
+
+TEST_CASE("cuda: reductions of every shape class match", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  const std::pair<Shape, std::vector<int64_t>> cases[] = {
+      {{64, 1000}, {1}}, {{1 << 22}, {0}}, {{1000, 64}, {0}}, {{8, 30, 5}, {1}}, {{8, 30, 5}, {0, 2}}, {{5, 7}, {}}, {{3, 0}, {1}}};
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64}) {
+    for (const auto& [shape, axes] : cases) {
+      Tensor x = inputs_for(dt, shape, 5);
+      const std::string what = fmt::format("{} {} over {} axes", name(dt), shape.str(), axes.size());
+      const double tol = dt == DType::F32 ? 2e-5 : 1e-12;  // summation order differs
+      require_same(sum(x.to(kGpu), axes), sum(x, axes), "sum " + what, tol, tol * 10);
+      if (shape.numel() == 0) continue;
+      require_same(max(x.to(kGpu), axes), max(x, axes), "max " + what);
+      require_same(min(x.to(kGpu), axes, true), min(x, axes, true), "min keepdims " + what);
+      require_same(argmax(x.to(kGpu), 0), argmax(x, 0), "argmax " + what);
+    }
+  }
+}
+
+TEST_CASE("cuda: matmul (cuBLAS or generated), shape ops and indexing match", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  Tensor a = randn({33, 70}, 1), b = randn({70, 20}, 2), c = randn({3, 33, 70}, 3), v = randn({70}, 4);
+  Tensor idx = from_vector<int64_t>({2, 0, 32, 5}, {4});
+  auto g = [](const Tensor& t) { return t.to(kGpu); };
+  require_same(matmul(g(a), g(b)), matmul(a, b), "matmul", 1e-5, 1e-5);
+  require_same(matmul(g(c), g(b)), matmul(c, b), "batched matmul, broadcast rhs", 1e-5, 1e-5);
+  require_same(matmul(g(a), g(v)), matmul(a, v), "matrix-vector", 1e-5, 1e-5);
+  require_same(matmul(g(a).astype(DType::I64), g(b).astype(DType::I64)), matmul(a.astype(DType::I64), b.astype(DType::I64)),
+               "integer matmul");
+  require_same(permute(g(c), {2, 0, 1}), permute(c, {2, 0, 1}), "permute");
+  require_same(g(c).slice(2, 1, 50, 3), c.slice(2, 1, 50, 3), "slice");
+  require_same(g(c).slice(1, std::nullopt, std::nullopt, -2), c.slice(1, std::nullopt, std::nullopt, -2), "reversed slice");
+  require_same(concat({g(a), g(a) * 2.f}, 1), concat({a, a * 2.f}, 1), "concat");
+  require_same(pad(g(a), {{1, 2}, {3, 0}}, -1.0), pad(a, {{1, 2}, {3, 0}}, -1.0), "pad");
+  require_same(broadcast_to(g(v), {4, 70}), broadcast_to(v, {4, 70}), "broadcast_to");
+  require_same(take(g(a), g(idx), 0), take(a, idx, 0), "take");
+  require_same(softmax(g(c), -1), softmax(c, -1), "softmax", 1e-5, 1e-6);
+  require_same(layer_norm(g(c)), layer_norm(c), "layer_norm", 1e-4, 1e-5);
+  REQUIRE(error_of([&] { take(g(a), g(from_vector<int64_t>({40}, {1})), 0); }).find("out of range") != std::string::npos);
+}
+
+TEST_CASE("cuda: 100 random op chains, jitted on the GPU, equal the interpreter", "[cuda][random]") {
+  SKIP_WITHOUT_CUDA();
+  const std::pair<Shape, Shape> shapes[] = {{{6, 8}, {6, 8}}, {{5, 1}, {5, 9}}, {{3, 4, 5}, {4, 5}}, {{}, {7}}};
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    const auto& [sa, sb] = shapes[seed % 4];
+    Tensor a = randn(sa, seed * 2 + 1), b = randn(sb, seed * 2 + 2);
+    auto f = jit([seed](const Tensor& x, const Tensor& y) { return random_chain(seed, x, y); });
+    Tensor eager = random_chain(seed, a, b);
+    f(a.to(kGpu), b.to(kGpu));
+    Tensor got = f(a.to(kGpu), b.to(kGpu));
+    INFO("seed " << seed);
+    REQUIRE(f.stats().hits == 1);
+    require_same(got, eager, "random chain", 2e-4, 2e-5);
+  }
+}
+
+TEST_CASE("cuda: gradients and a jitted training step on the GPU", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  Tensor w = randn({20, 10}, 1) * 0.1f, x = randn({32, 20}, 2);
+  Tensor labels = from_vector<int64_t>(std::vector<int64_t>(32, 3), {32});
+  auto loss = [&](const Tensor& wt, const Tensor& xt, const Tensor& lt) { return cross_entropy(matmul(xt, wt), lt); };
+  auto [l_cpu, g_cpu] = value_and_grad(loss)(w, x, labels);
+  auto [l_gpu, g_gpu] = value_and_grad(loss)(w.to(kGpu), x.to(kGpu), labels.to(kGpu));
+  require_same(l_gpu, l_cpu, "loss", 1e-5, 1e-6);
+  require_same(g_gpu, g_cpu, "gradient", 1e-4, 1e-6);
+  // The same step jitted: compiled once for the GPU, then replayed.
+  auto step = jit([&](const Tensor& wt, const Tensor& xt, const Tensor& lt) {
+    auto [l, g] = value_and_grad(loss)(wt, xt, lt);
+    return wt - g * 0.1f;
+  });
+  Tensor w_gpu = w.to(kGpu), w_cpu = w;
+  for (int i = 0; i < 3; ++i) {
+    w_gpu = step(w_gpu, x.to(kGpu), labels.to(kGpu));
+    w_cpu = w_cpu - value_and_grad(loss)(w_cpu, x, labels).second * 0.1f;
+  }
+  REQUIRE(step.stats().hits == 2);
+  require_same(w_gpu, w_cpu, "three SGD steps", 1e-4, 1e-6);
+}
+
+TEST_CASE("cuda: freed memory is reused, and out of memory is an error", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  synchronize(kGpu);
+  { Tensor t = Tensor::empty({1 << 20}, DType::F32, kGpu); }
+  Tensor again = Tensor::empty({1 << 20}, DType::F32, kGpu);  // from the cache
+  REQUIRE(again.device() == kGpu);
+  std::string e = error_of([] { Tensor::empty({int64_t{1} << 46}, DType::F32, Device::cuda(0)); });
+  INFO(e);
+  REQUIRE(e.find("[tensor]") == 0);
+  REQUIRE((e.find("out of memory") != std::string::npos || e.find("cuMemAlloc") != std::string::npos));
+  REQUIRE((ones({3}).to(kGpu) + 1.f).sum().item<float>() == 6.f);  // the device still works
+}
