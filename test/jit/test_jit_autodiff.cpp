@@ -55,7 +55,7 @@ TEST_CASE("a jitted training step (forward + backward + SGD) compiles and equals
         sgd_step(x, labels, randn({20, 32}, 3) * 0.3f, zeros({32}), randn({32, 5}, 4) * 0.3f, zeros({5}))[0].item<float>());
 }
 
-TEST_CASE("value_and_grad inside jit compiles; a jitted function under a tape is differentiated", "[jit][autodiff]") {
+TEST_CASE("value_and_grad inside jit compiles, a jitted function under a tape is differentiated", "[jit][autodiff]") {
   auto loss = [](const Tensor& w, const Tensor& t) { return sum(square(tanh(t * w) - 0.5f)); };
   Tensor w = randn({3, 4}, 5), t = randn({3, 4}, 6);
   auto jitted_grad = jit([&](const Tensor& a, const Tensor& b) { return value_and_grad(loss)(a, b).second; });

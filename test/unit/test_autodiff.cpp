@@ -278,7 +278,7 @@ TEST_CASE("persistent tapes, the reuse error, stop_gradient, unconnected sources
   }
 }
 
-TEST_CASE("trainable variables are watched when read; others are not", "[autodiff]") {
+TEST_CASE("trainable variables are watched when read, others are not", "[autodiff]") {
   Variable w(tensor({1.0, 2.0}), "w"), frozen(tensor({3.0, 4.0}), "frozen", /*trainable=*/false);
   GradientTape tape(true);
   Tensor y = sum(w * frozen);

@@ -65,7 +65,7 @@ TEST_CASE("modules track nested sub-modules and variables under path names", "[n
   CHECK(y.shape() == Shape{5, 3});
 }
 
-TEST_CASE("shared modules and tied variables are listed once; names are checked", "[nn]") {
+TEST_CASE("shared modules and tied variables are listed once, names are checked", "[nn]") {
   auto shared = std::make_shared<nn::Dense>(3, 3, nn::Activation::None, true, 7);
   nn::Module parent("parent");
   parent.register_module(shared, "a");
@@ -215,7 +215,7 @@ TEST_CASE("Dropout: seeded masks, new each call, scaled, off at inference", "[nn
   CHECK_THAT(error_of([&] { b(ones({2}, DType::I32)); }), Catch::StartsWith("[dropout] input must be f32 or f64"));
 }
 
-TEST_CASE("Embedding takes rows of its table; gradients add up for repeated indices", "[nn]") {
+TEST_CASE("Embedding takes rows of its table, gradients add up for repeated indices", "[nn]") {
   nn::Embedding emb(5, 3, 4);
   CHECK(paths(emb) == std::vector<std::string>{"embeddings"});
   Tensor table = emb.embeddings();

@@ -71,7 +71,7 @@ TEST_CASE("SGD with momentum and with Nesterov momentum", "[optim]") {
   CHECK_THAT(error_of([] { optim::SGD(0.1, 0.0, true); }), Catch::StartsWith("[sgd] nesterov needs a momentum > 0"));
 }
 
-TEST_CASE("Adam: first step moves by lr * sign(g); three steps with bias correction", "[optim]") {
+TEST_CASE("Adam: first step moves by lr * sign(g), three steps with bias correction", "[optim]") {
   Variable w(as_f32(w0), "w");
   optim::Adam opt(0.01);
   opt.apply_gradients({as_f32(grads[0])}, {w});

@@ -10,7 +10,7 @@ TEST_CASE("philox4x32-10 matches the Random123 known-answer vectors", "[random]"
   REQUIRE(f == std::array<uint32_t, 4>{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd});
 }
 
-TEST_CASE("same seed gives the same numbers; values follow the documented formula", "[random]") {
+TEST_CASE("same seed gives the same numbers, values follow the documented formula", "[random]") {
   Tensor a = randn({1000}, 42), b = randn({1000}, 42), c = randn({1000}, 43);
   REQUIRE(a.to_vector<float>() == b.to_vector<float>());
   REQUIRE(a.to_vector<float>() != c.to_vector<float>());

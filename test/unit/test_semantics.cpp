@@ -64,7 +64,7 @@ TEST_CASE("broadcasting follows NumPy", "[semantics][kernels]") {
   REQUIRE(where(tensor({true}), 1, 2).dtype() == DType::I64);
 }
 
-TEST_CASE("mod takes the sign of the divisor; integer mod by zero is 0", "[semantics][kernels]") {
+TEST_CASE("mod takes the sign of the divisor, integer mod by zero is 0", "[semantics][kernels]") {
   check_values(tensor({-7, 7, -7, 7}) % tensor({3, 3, -3, -3}), {2, 1, -1, -2});
   check_values(tensor({-7.5f, 7.5f}) % 2.f, {0.5, 1.5});
   check_values(tensor({5, -5}) % 0, {0, 0});
@@ -72,7 +72,7 @@ TEST_CASE("mod takes the sign of the divisor; integer mod by zero is 0", "[seman
   check_values(tensor({INT32_MIN}) % -1, {0});  // would trap in C++
 }
 
-TEST_CASE("round is half to even; floor, ceil and sign", "[semantics][kernels]") {
+TEST_CASE("round is half to even, floor, ceil and sign", "[semantics][kernels]") {
   check_values(round(tensor({0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, 2.6f})), {0, 2, 2, -0.0, -2, 2, 3});
   check_values(round(tensor({0.5, 1.5, 2.5, -2.5})), {0, 2, 2, -2});
   check_values(floor(tensor({-1.5f, 1.5f})), {-2, 1});
