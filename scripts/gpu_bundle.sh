@@ -52,6 +52,10 @@ export CUDA_HOME="$here/cuda" EJIT_BENCH_DIR="$here/bench" EJIT_CACHE_DIR=/tmp/e
   "$here/bin/ejit_jit_tests" "[cuda]" --durations yes 2>&1
   echo "== gpu_bench"
   "$here/bin/gpu_bench" 2>&1
+  for t in chain softmax layer_norm mlp train_step; do
+    echo "== ejit run $t.mlir --device=cuda (compiled on the GPU vs the interpreter)"
+    "$here/bin/ejit" run "$here/traces/$t.mlir" --device=cuda --repeat 20 2>&1
+  done
   echo "== ejit dump --device=cuda --stage=ptx (softmax), head"
   "$here/bin/ejit" dump "$here/traces/softmax.mlir" --device=cuda --stage=ptx 2>&1 | head -20
 } 2>&1 | tee "$log"

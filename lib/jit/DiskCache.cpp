@@ -40,6 +40,12 @@ std::string build_fingerprint() {
 }
 
 std::string meta_path(const std::string& key) { return disk_cache_dir() + "/" + key + ".meta"; }
+std::string text_path(const std::string& key) { return disk_cache_dir() + "/" + key + ".gpu"; }
+
+void enforce_size_limit(const std::string& dir);
+
+/// Files that hold compiled code (what the size limit and the stats count).
+bool is_entry(const fs::path& p) { return p.extension() == ".o" || p.extension() == ".gpu"; }
 
 }  // namespace
 
@@ -82,11 +88,17 @@ void disk_cache_store(const std::string& key, const std::string& tmp_object, int
   fs::rename(tmp_meta, meta_path(key), ec);
   if (!ec) fs::rename(tmp_object, disk_cache_object_path(key), ec);
   if (ec) fs::remove(tmp_object, ec), fs::remove(tmp_meta, ec);
-  // Size limit: drop the least recently written objects.
+  enforce_size_limit(dir);
+}
+
+namespace {
+void enforce_size_limit(const std::string& dir) {
+  std::error_code ec;
+  // Size limit: drop the least recently written entries.
   std::vector<std::pair<fs::file_time_type, fs::path>> objects;
   int64_t total = 0;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".o") {
+    if (is_entry(e.path())) {
       total += static_cast<int64_t>(e.file_size(ec));
       objects.emplace_back(e.last_write_time(ec), e.path());
     }
@@ -101,13 +113,37 @@ void disk_cache_store(const std::string& key, const std::string& tmp_object, int
   }
 }
 
+}  // namespace
+
+std::string disk_cache_read_text(const std::string& key) {
+  std::ifstream in(text_path(key), std::ios::binary);
+  if (!in) return "";
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void disk_cache_store_text(const std::string& key, const std::string& text) {
+  const std::string dir = disk_cache_dir();
+  if (dir.empty()) return;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const std::string tmp = text_path(key) + fmt::format(".tmp-{}", static_cast<long>(getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << text;
+    if (!out) return fs::remove(tmp, ec), void();
+  }
+  fs::rename(tmp, text_path(key), ec);
+  if (ec) fs::remove(tmp, ec);
+  enforce_size_limit(dir);
+}
+
 DiskCacheStats disk_cache_stats() {
   DiskCacheStats s;
   s.dir = disk_cache_dir();
   std::error_code ec;
   if (s.dir.empty()) return s;
   for (const auto& e : fs::directory_iterator(s.dir, ec))
-    if (e.path().extension() == ".o") ++s.entries, s.bytes += static_cast<int64_t>(e.file_size(ec));
+    if (is_entry(e.path())) ++s.entries, s.bytes += static_cast<int64_t>(e.file_size(ec));
   return s;
 }
 
@@ -118,8 +154,8 @@ int64_t disk_cache_clear() {
   if (dir.empty()) return 0;
   std::vector<fs::path> doomed;
   for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().extension() == ".o" || e.path().extension() == ".meta") doomed.push_back(e.path());
-  for (const auto& p : doomed) removed += p.extension() == ".o" && fs::remove(p, ec);
+    if (is_entry(e.path()) || e.path().extension() == ".meta") doomed.push_back(e.path());
+  for (const auto& p : doomed) removed += is_entry(p) && fs::remove(p, ec);
   for (const auto& p : doomed) fs::remove(p, ec);
   return removed;
 }

@@ -27,6 +27,10 @@ std::optional<int64_t> disk_cache_read_extent(const std::string& key);
 /// Publishes an object file written at `tmp_object` (renamed into place, atomically) with its
 /// metadata; keeps the folder under its size limit (oldest entries go first). Never throws.
 void disk_cache_store(const std::string& key, const std::string& tmp_object, int64_t extent);
+/// GPU entries: a text file per key (a fused kernel group's plan and PTX, or a reduction
+/// template's PTX). Reads "" when absent; stores atomically (tmp + rename), never throws.
+std::string disk_cache_read_text(const std::string& key);
+void disk_cache_store_text(const std::string& key, const std::string& text);
 DiskCacheStats disk_cache_stats();
 /// Removes every entry; returns how many.
 int64_t disk_cache_clear();

@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <sstream>
 
 #include <fmt/format.h>
 
+#include "DiskCache.h"
 #include "Pipeline.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -256,6 +258,66 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
 
 }  // namespace
 
+std::string serialize(const GpuKernels& k) {
+  std::string s = fmt::format("ejit-gpu-kernels 1\nio {} {}\ntemps {}", k.num_inputs, k.num_outputs, k.temp_bytes.size());
+  for (size_t b : k.temp_bytes) s += fmt::format(" {}", b);
+  s += fmt::format("\nptx {}\n", k.ptx.size());
+  for (const std::string& p : k.ptx) s += fmt::format("{}\n{}\n", p.size(), p);
+  s += fmt::format("launches {}\n", k.launches.size());
+  for (const GpuLaunch& l : k.launches) {
+    s += fmt::format("launch {} {} {} {} {} {} {} {} {}\n", l.module, l.function, l.grid[0], l.grid[1], l.grid[2],
+                     l.block[0], l.block[1], l.block[2], l.args.size());
+    for (const GpuArg& a : l.args) {
+      s += fmt::format("arg {} {} {} {} {}", static_cast<int>(a.kind), a.slot, a.offset, a.bits, a.sizes.size());
+      for (int64_t v : a.sizes) s += fmt::format(" {}", v);
+      for (int64_t v : a.strides) s += fmt::format(" {}", v);
+      s += "\n";
+    }
+  }
+  return s;
+}
+
+bool deserialize(const std::string& text, GpuKernels& k) {
+  std::istringstream in(text);
+  std::string word;
+  int version = 0;
+  size_t n = 0;
+  if (!(in >> word >> version) || word != "ejit-gpu-kernels" || version != 1) return false;
+  if (!(in >> word >> k.num_inputs >> k.num_outputs) || word != "io") return false;
+  if (!(in >> word >> n) || word != "temps") return false;
+  k.temp_bytes.resize(n);
+  for (size_t& b : k.temp_bytes)
+    if (!(in >> b)) return false;
+  if (!(in >> word >> n) || word != "ptx") return false;
+  k.ptx.resize(n);
+  for (std::string& p : k.ptx) {
+    size_t len = 0;
+    if (!(in >> len) || in.get() != '\n') return false;
+    p.resize(len);
+    if (!in.read(p.data(), static_cast<std::streamsize>(len))) return false;
+  }
+  if (!(in >> word >> n) || word != "launches") return false;
+  k.launches.resize(n);
+  for (GpuLaunch& l : k.launches) {
+    size_t args = 0;
+    if (!(in >> word >> l.module >> l.function >> l.grid[0] >> l.grid[1] >> l.grid[2] >> l.block[0] >> l.block[1] >>
+          l.block[2] >> args) || word != "launch" || l.module < 0 || static_cast<size_t>(l.module) >= k.ptx.size())
+      return false;
+    l.args.resize(args);
+    for (GpuArg& a : l.args) {
+      int kind = 0;
+      size_t rank = 0;
+      if (!(in >> word >> kind >> a.slot >> a.offset >> a.bits >> rank) || word != "arg" || kind < 0 || kind > 4 || rank > 64)
+        return false;
+      a.kind = static_cast<GpuArg::Kind>(kind);
+      a.sizes.resize(rank), a.strides.resize(rank);
+      for (int64_t& v : a.sizes) if (!(in >> v)) return false;
+      for (int64_t& v : a.strides) if (!(in >> v)) return false;
+    }
+  }
+  return true;
+}
+
 std::string default_cuda_arch() {
   const char* env = std::getenv("EJIT_CUDA_ARCH");
   return env && *env ? env : "sm_90";
@@ -277,7 +339,18 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
   auto keep = [&](Stage s, mlir::Operation* op) {
     if (ir) (*ir)[static_cast<int>(s)] = print(op);
   };
-  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(module_text(trace), &ctx);
+  const std::string text = module_text(trace);
+  const bool use_disk = !ir && !dump_requested(Stage::Ejit) && !disk_cache_dir().empty();
+  const std::string key = use_disk ? disk_cache_key(text, "gpu|" + chip, 0) : "";
+  if (use_disk) {
+    GpuKernels cached;
+    if (const std::string entry = disk_cache_read_text(key); !entry.empty() && deserialize(entry, cached)) {
+      out = std::move(cached);
+      out.from_disk_cache = true;
+      return true;
+    }
+  }
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!m) return fail_with("[gpu] the trace did not parse as ejit IR");
   (*m)->setAttr("ejit.codegen_matmul", mlir::UnitAttr::get(&ctx));  // no BLAS between GPU kernels
   if (!lower_to_loops(*m, /*for_gpu=*/true, keep, error, diagnostics)) return fail_with(error);
@@ -314,6 +387,7 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
     for (size_t i = 0; i < out.ptx.size(); ++i) all += fmt::format("// ---- PTX module {}\n{}", i, out.ptx[i]);
     (*ir)[static_cast<int>(Stage::PTX)] = all;
   }
+  if (use_disk) disk_cache_store_text(key, serialize(out));
   return true;
 }
 
@@ -405,6 +479,13 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
   }
   const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{} {{{}\n  }}\n}}\n",
                                        rows ? "rows" : "cols", names[op], t, body);
+  const bool use_disk = !disk_cache_dir().empty();
+  const std::string disk_key = use_disk ? disk_cache_key(text, "gpu-template|" + chip, 0) : "";
+  if (use_disk)
+    if (std::string ptx = disk_cache_read_text(disk_key); !ptx.empty()) {
+      std::lock_guard cache_lock(mu);
+      return cache[key] = ptx;
+    }
   std::lock_guard lock(compiler_mutex());
   mlir::MLIRContext& ctx = compiler_context();
   std::string diagnostics;
@@ -417,6 +498,7 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
   if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] the reduction template failed to lower: " + diagnostics, "";
   auto ptx = binaries(*m);
   if (ptx.size() != 1) return error = "[gpu] the reduction template made no PTX", "";
+  if (use_disk) disk_cache_store_text(disk_key, ptx.begin()->second);
   std::lock_guard cache_lock(mu);
   return cache[key] = ptx.begin()->second;
 }

@@ -43,12 +43,18 @@ struct GpuKernels {
   std::vector<GpuLaunch> launches;
   int num_inputs = 0, num_outputs = 0;
   std::vector<size_t> temp_bytes;    // temporaries: slot num_inputs + num_outputs + i
+  bool from_disk_cache = false;      // loaded from $EJIT_CACHE_DIR, not compiled
 };
+
+/// Text form of GpuKernels for the disk cache, and back (false for a malformed text).
+std::string serialize(const GpuKernels& k);
+bool deserialize(const std::string& text, GpuKernels& k);
 
 /// $EJIT_CUDA_ARCH, else "sm_90".
 std::string default_cuda_arch();
 
-/// Compiles a trace whose nodes all have a GPU lowering. Keeps the IR of the stages up to
+/// Compiles a trace whose nodes all have a GPU lowering, or loads it from the disk cache
+/// (keyed by the trace's MLIR text and the chip) when no IR is asked for. Keeps the IR of the stages up to
 /// loops, the GPU form (Stage::Gpu: outlined kernels and host launches) and the PTX
 /// in `ir` when it is given. On failure returns false with `error` naming the reason.
 bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,

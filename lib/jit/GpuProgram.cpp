@@ -430,7 +430,7 @@ std::string target_chip() {
 }
 
 std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std::array<std::string, kNumStages>& ir,
-                                          std::string& error) {
+                                          std::string& error, bool* from_disk = nullptr) {
   const std::string chip = target_chip();
   std::vector<int> producer(trace.values.size(), -1);
   std::vector<std::vector<int>> consumers(trace.values.size());
@@ -442,6 +442,8 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
   for (int v : trace.outputs) is_output[v] = 1;
   std::vector<GpuStep> steps;
   std::vector<std::string> notes;
+  int groups = 0;             // fused kernel groups compiled or loaded
+  bool all_from_disk = true;  // every one of them came from the disk cache
   auto single = [&](int k, GpuStep::Kind kind, std::string what) {
     GpuStep s;
     s.kind = kind, s.nodes = {k}, s.what = std::move(what);
@@ -463,6 +465,8 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
     std::array<std::string, kNumStages> sub_ir;
     std::string why;
     if (compile_gpu_kernels(sub, chip, s.kernels, why, keep_ir ? &sub_ir : nullptr)) {
+      ++groups;
+      all_from_disk &= s.kernels.from_disk_cache;
       std::string names;
       for (int k : nodes) names += (names.empty() ? "" : ", ") + node_name(trace.nodes[k]);
       s.what = fmt::format("fused kernels ({} launches) for {}", s.kernels.launches.size(), names);
@@ -513,6 +517,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
     }
   }
   emit_group(open);
+  if (from_disk) *from_disk = groups > 0 && all_from_disk;
   if (log_compile() && !notes.empty()) {
     std::string all;
     for (const std::string& n : notes) all += "\n  " + n;
@@ -598,7 +603,7 @@ CompileResult compile_for_gpu(const Trace& trace, bool keep_ir) {
   std::string error;
   bool dump = false;  // EJIT_DUMP names a stage: print it, as the CPU compiler does
   for (int s = 0; s < kNumStages; ++s) dump |= dump_requested(static_cast<Stage>(s));
-  auto program = build_program(trace, keep_ir || dump, result.ir, error);
+  auto program = build_program(trace, keep_ir || dump, result.ir, error, &result.from_disk_cache);
   for (int s = 0; dump && s < kNumStages; ++s)
     if (dump_requested(static_cast<Stage>(s)) && !result.ir[s].empty())
       fmt::print(stderr, "// ----- EJIT_DUMP stage {} (GPU) -----\n{}\n", stage_name(static_cast<Stage>(s)), result.ir[s]);

@@ -20,7 +20,7 @@
 
 // STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, ptx, gpu, all)
 // MISSING: ejit: error: [load_trace] cannot open '{{.*}}does-not-exist.mlir'
-// CUDA: ejit: error: --device=cuda: the GPU back end (issue 4) is not built yet
+// CUDA: ejit: error: --device=cuda: no CUDA device: {{.+}}
 // MODE: ejit: error: unknown mode 'fast' (expected interp, compiled or compare)
 // OPTION: ejit: error: unknown option '--fast' for 'ejit run'
 // COUNT: ejit: error: [run] the trace takes 3 inputs, --inputs gives 1

@@ -186,3 +186,28 @@ TEST_CASE("GPU: 40 random op chains assemble for sm_90", "[gpu][ptx][random]") {
     require_ptx_assembles(t, "random chain " + std::to_string(seed));
   }
 }
+
+TEST_CASE("GPU: compiled kernels come back from the disk cache", "[gpu]") {
+  const char* old = std::getenv("EJIT_CACHE_DIR");
+  const std::string saved = old ? old : "";
+  const std::string dir = std::filesystem::temp_directory_path() / ("ejit-gpu-cache-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  setenv("EJIT_CACHE_DIR", dir.c_str(), 1);
+  Tensor a = randn({300, 70}, 1), b = randn({70}, 2);
+  Trace t = record([](auto& x) { return softmax(exp(x[0] * x[1]) + tanh(x[0]) * 0.5f, -1); }, {a, b});
+  std::string error;
+  detail::CompileResult first = detail::compile_for_gpu(t, false);
+  REQUIRE(first.executable);
+  REQUIRE(!first.from_disk_cache);
+  const std::vector<std::string> compiled = detail::gpu_program_ptx(t, error);  // from the cache now
+  detail::CompileResult second = detail::compile_for_gpu(t, false);
+  REQUIRE(second.executable);
+  REQUIRE(second.from_disk_cache);
+  REQUIRE(!compiled.empty());
+  setenv("EJIT_CACHE_DIR", "off", 1);
+  const std::vector<std::string> fresh = detail::gpu_program_ptx(t, error);
+  REQUIRE(fresh == compiled);  // the same modules as a fresh compile
+  if (saved.empty()) unsetenv("EJIT_CACHE_DIR");
+  else setenv("EJIT_CACHE_DIR", saved.c_str(), 1);
+  std::filesystem::remove_all(dir);
+}

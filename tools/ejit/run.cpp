@@ -17,12 +17,13 @@
 #include "ejit/jit.h"
 #include "ejit/npy.h"
 #include "ejit/ops.h"
+#include "jit/GpuProgram.h"
 #include "jit/Segments.h"
 
 namespace ejit::tool {
 
 const char* const kRunHelp = R"(usage: ejit run FILE.mlir [--mode=interp|compiled|compare] [--inputs a.npy,b.npy | --seed N]
-                [--outputs DIR] [--repeat N] [--rtol X] [--atol Y] [--device=cpu]
+                [--outputs DIR] [--repeat N] [--rtol X] [--atol Y] [--device=cpu|cuda]
 
 Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
   --mode=interp    the interpreter: each op with the eager kernels (eval_trace)
@@ -35,7 +36,8 @@ Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
                    and dtypes must match the trace's
   --seed N         random inputs (default seed 0): floats ~ N(0, 1); integers in [-5, 5],
                    or in [0, n) when they index a dim of size n (take, gather); bools 50/50
-  --device=cpu     the only device so far (cuda comes with the GPU back end, issue 4)
+  --device=cuda    compiled mode runs the trace's GPU program on cuda:0 (inputs copied
+                   there, outputs back; times include waiting for the GPU)
   --outputs DIR    writes out0.npy, out1.npy, ... (compiled results in compiled and compare
                    modes, the interpreter's in interp mode); DIR is created if missing
   --repeat N       timed runs per mode after one warm-up run (default 10); times are medians
@@ -192,8 +194,9 @@ int cmd_run(const Args& a) {
   if (mode != "interp" && mode != "compiled" && mode != "compare")
     throw UsageError(fmt::format("unknown mode '{}' (expected interp, compiled or compare)", mode));
   const std::string device = a.get("device", "cpu");
-  if (device == "cuda") throw UsageError("--device=cuda: the GPU back end (issue 4) is not built yet");
-  if (device != "cpu") throw UsageError(fmt::format("unknown device '{}' (expected cpu; cuda comes with the GPU back end)", device));
+  if (device != "cpu" && device != "cuda") throw UsageError(fmt::format("unknown device '{}' (expected cpu or cuda)", device));
+  const bool gpu = device == "cuda";
+  if (gpu && !cuda_available()) throw Error("--device=cuda: no CUDA device: " + cuda_unavailable_reason());
   if (a.has("inputs") && a.has("seed")) throw UsageError("give --inputs or --seed, not both");
   const int64_t repeat = a.get_int("repeat", 10, 0);
   const uint64_t seed = static_cast<uint64_t>(a.get_int("seed", 0, 0));
@@ -209,11 +212,24 @@ int cmd_run(const Args& a) {
   Timed interp, compiled;
   if (mode != "compiled") interp = time_runs([&] { return eval_trace(trace, inputs); }, repeat);
   if (mode != "interp") {
-    detail::CompileResult r = detail::compile_trace(trace, /*keep_ir=*/false);
+    detail::CompileResult r = gpu ? detail::compile_for_gpu(trace, /*keep_ir=*/false)
+                                  : detail::compile_trace(trace, /*keep_ir=*/false);
     if (!r.executable) throw Error(fmt::format("{}: cannot compile: {}", file, r.error));
-    fmt::print("{} in {:.1f} ms\n", r.from_disk_cache ? "loaded from the disk cache" : "compiled", r.milliseconds);
+    fmt::print("{} in {:.1f} ms{}\n", r.from_disk_cache ? "loaded from the disk cache" : "compiled", r.milliseconds,
+               gpu ? " for the GPU" : "");
     const detail::CpuExecutable& exe = *r.executable;
-    compiled = time_runs([&] { return exe.run(inputs); }, repeat);
+    if (gpu) {
+      std::vector<Tensor> on_gpu;
+      for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));
+      compiled = time_runs([&] {
+        std::vector<Tensor> out = exe.run(on_gpu);
+        synchronize(Device::cuda(0));
+        return out;
+      }, repeat);
+      for (Tensor& t : compiled.outputs) t = t.to(Device::cpu());
+    } else {
+      compiled = time_runs([&] { return exe.run(inputs); }, repeat);
+    }
   }
   const std::vector<Tensor>& results = mode == "interp" ? interp.outputs : compiled.outputs;
   if (a.has("outputs")) write_outputs(a.get("outputs", "."), results);
