@@ -429,11 +429,8 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   CompileResult result;
   Globals& g = globals();
   std::lock_guard lock(g.mu);
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&g.context, [&](mlir::Diagnostic& d) {
-    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
-    return mlir::success();
-  });
+  CollectDiagnostics collected(g.context);
+  std::string& diagnostics = collected.text;
   std::string timings;  // EJIT_LOG=compile: milliseconds per stage
   auto last = std::chrono::steady_clock::now();
   auto stage_done = [&](Stage s, mlir::Operation* op) {
@@ -450,18 +447,6 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     result.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
     return std::move(result);
   };
-  // `pipeline` is a pass list for the module (no builtin.module(...) anchor).
-  auto run_pipeline = [&](mlir::ModuleOp m, const char* pipeline) {
-    mlir::PassManager pm(&g.context);
-    std::string err;
-    llvm::raw_string_ostream es(err);
-    if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
-      diagnostics += err;
-      return false;
-    }
-    return mlir::succeeded(pm.run(m));
-  };
-
   const std::string text = module_text(trace);
   const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
   std::vector<ValueType> outs;
@@ -498,7 +483,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   if (!run_pipeline(*module, "lower-affine, convert-scf-to-cf, expand-strided-metadata, "
                              "convert-math-to-llvm, convert-math-to-libm, finalize-memref-to-llvm, "
                              "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
-                             "convert-cf-to-llvm, reconcile-unrealized-casts"))
+                             "convert-cf-to-llvm, reconcile-unrealized-casts", diagnostics))
     return fail_with("[jit] lowering to the LLVM dialect failed");
   stage_done(Stage::LLVMDialect, *module);
 

@@ -327,11 +327,8 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
                          std::array<std::string, kNumStages>* ir) {
   std::lock_guard lock(compiler_mutex());
   mlir::MLIRContext& ctx = compiler_context();
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic& d) {
-    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
-    return mlir::success();
-  });
+  CollectDiagnostics collected(ctx);
+  std::string& diagnostics = collected.text;
   auto fail_with = [&](std::string what) {
     error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
     return false;
@@ -488,11 +485,8 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
     }
   std::lock_guard lock(compiler_mutex());
   mlir::MLIRContext& ctx = compiler_context();
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic& d) {
-    diagnostics += (diagnostics.empty() ? "" : "; ") + d.str();
-    return mlir::success();
-  });
+  CollectDiagnostics collected(ctx);
+  std::string& diagnostics = collected.text;
   mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!m) return error = "[gpu] the reduction template did not parse: " + diagnostics, "";
   if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] the reduction template failed to lower: " + diagnostics, "";

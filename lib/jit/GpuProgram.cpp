@@ -81,50 +81,11 @@ Placement place(const Trace& t, const TraceNode& n) {
   }
 }
 
-/// The nodes of a group as a trace of their own. Values from outside become inputs;
-/// one-element constants are copied in (they fold into the kernel), larger ones are
-/// inputs too (their device copies live in the program).
-Trace group_trace(const Trace& t, const std::vector<int>& nodes, const std::vector<int>& producer,
-                  const std::vector<std::vector<int>>& consumers, const std::vector<char>& is_output,
-                  std::vector<int>& inputs, std::vector<int>& outputs) {
-  Trace sub;
-  std::unordered_map<int, int> local;
-  std::set<int> members(nodes.begin(), nodes.end());
-  auto new_value = [&](int v) {
-    int id = static_cast<int>(sub.values.size());
-    sub.values.push_back(t.values[v]);
-    local[v] = id;
-    return id;
-  };
-  auto local_of = [&](int v) {
-    if (auto it = local.find(v); it != local.end()) return it->second;
-    const int p = producer[v];
-    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && t.values[v].shape.numel() == 1) {
-      TraceNode c = t.nodes[p];
-      c.output = new_value(v);
-      sub.nodes.push_back(std::move(c));
-      return local[v];
-    }
-    const int id = new_value(v);
-    sub.inputs.push_back(id);
-    inputs.push_back(v);
-    return id;
-  };
-  for (int k : nodes) {
-    TraceNode n = t.nodes[k];
-    for (int& v : n.inputs) v = local_of(v);
-    n.output = new_value(t.nodes[k].output);
-    sub.nodes.push_back(std::move(n));
-  }
-  for (int k : nodes) {
-    const int v = t.nodes[k].output;
-    bool used_outside = is_output[v] != 0;
-    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
-    if (!used_outside) continue;
-    sub.outputs.push_back(local[v]);
-    outputs.push_back(v);
-  }
-  return sub;
+/// The nodes of a group as a trace of their own: one-element constants are copied in (they
+/// fold into the kernel); larger ones are inputs (their device copies live in the program).
+Trace group_trace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses, std::vector<int>& inputs,
+                  std::vector<int>& outputs) {
+  return extract_subtrace(t, nodes, uses, [](const ValueType& v) { return v.shape.numel() == 1; }, inputs, outputs);
 }
 
 GpuArg flat_buffer(int slot, int64_t n) {
@@ -432,14 +393,7 @@ std::string target_chip() {
 std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std::array<std::string, kNumStages>& ir,
                                           std::string& error, bool* from_disk = nullptr) {
   const std::string chip = target_chip();
-  std::vector<int> producer(trace.values.size(), -1);
-  std::vector<std::vector<int>> consumers(trace.values.size());
-  std::vector<char> is_output(trace.values.size(), 0);
-  for (size_t k = 0; k < trace.nodes.size(); ++k) {
-    producer[trace.nodes[k].output] = static_cast<int>(k);
-    for (int v : trace.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
-  }
-  for (int v : trace.outputs) is_output[v] = 1;
+  const TraceUses uses(trace);
   std::vector<GpuStep> steps;
   std::vector<std::string> notes;
   int groups = 0;             // fused kernel groups compiled or loaded
@@ -461,7 +415,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
     GpuStep s;
     s.kind = GpuStep::Kind::Kernels;
     s.nodes = nodes;
-    Trace sub = group_trace(trace, nodes, producer, consumers, is_output, s.inputs, s.outputs);
+    Trace sub = group_trace(trace, nodes, uses, s.inputs, s.outputs);
     std::array<std::string, kNumStages> sub_ir;
     std::string why;
     if (compile_gpu_kernels(sub, chip, s.kernels, why, keep_ir ? &sub_ir : nullptr)) {

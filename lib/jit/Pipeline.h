@@ -10,6 +10,7 @@
 #include "ejit/jit.h"
 #include "ejit/trace.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 
 namespace ejit::detail {
@@ -24,6 +25,20 @@ mlir::MLIRContext& compiler_context();
 std::string module_text(const Trace& t);
 /// "memref<2x3xf32>" for a trace value.
 std::string memref_type(const ValueType& v);
+
+/// Collects the context's diagnostics, "; "-separated, while alive.
+class CollectDiagnostics {
+ public:
+  explicit CollectDiagnostics(mlir::MLIRContext& ctx)
+      : handler_(&ctx, [this](mlir::Diagnostic& d) {
+          text += (text.empty() ? "" : "; ") + d.str();
+          return mlir::success();
+        }) {}
+  std::string text;
+
+ private:
+  mlir::ScopedDiagnosticHandler handler_;
+};
 
 /// Textual IR of an op.
 std::string print(mlir::Operation* op);

@@ -44,11 +44,9 @@ bool check_kernels() {
 std::vector<int> transposes_into_gemm(const Trace& t) {
   std::vector<int> from(t.values.size(), -1);
   if (codegen_matmul()) return from;
-  std::vector<std::vector<int>> consumers(t.values.size());
-  for (size_t k = 0; k < t.nodes.size(); ++k)
-    for (int v : t.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
-  std::vector<char> is_output(t.values.size(), 0);
-  for (int v : t.outputs) is_output[v] = 1;
+  const TraceUses uses(t);
+  const auto& consumers = uses.consumers;
+  const auto& is_output = uses.is_output;
   for (const TraceNode& n : t.nodes) {
     if (n.kind != NodeKind::Permute || n.ints != std::vector<int64_t>{1, 0} || is_output[n.output] ||
         consumers[n.output].empty())
@@ -105,48 +103,9 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
   return out;
 }
 
-/// The nodes of a compiled step as a trace of their own: values from outside become inputs
-/// (constants are copied in, so they fold), values used outside become outputs.
-Trace sub_trace(const Trace& t, Step& step, const std::vector<std::vector<int>>& consumers,
-                const std::vector<char>& is_output, const std::vector<int>& producer) {
-  Trace sub;
-  std::unordered_map<int, int> local;
-  std::set<int> members(step.nodes.begin(), step.nodes.end());
-  auto new_value = [&](int v) {
-    int id = static_cast<int>(sub.values.size());
-    sub.values.push_back(t.values[v]);
-    local[v] = id;
-    return id;
-  };
-  auto local_of = [&](int v) {
-    if (auto it = local.find(v); it != local.end()) return it->second;
-    int p = producer[v];
-    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant) {
-      TraceNode c = t.nodes[p];
-      c.output = new_value(v);
-      sub.nodes.push_back(std::move(c));
-      return local[v];
-    }
-    int id = new_value(v);
-    sub.inputs.push_back(id);
-    step.inputs.push_back(v);
-    return id;
-  };
-  for (int k : step.nodes) {
-    TraceNode n = t.nodes[k];
-    for (int& v : n.inputs) v = local_of(v);
-    n.output = new_value(t.nodes[k].output);
-    sub.nodes.push_back(std::move(n));
-  }
-  for (int k : step.nodes) {
-    const int v = t.nodes[k].output;
-    bool used_outside = is_output[v] != 0;
-    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
-    if (!used_outside) continue;
-    sub.outputs.push_back(local[v]);
-    step.outputs.push_back(v);
-  }
-  return sub;
+/// The nodes of a compiled step as a trace of their own (constants copied in, so they fold).
+Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
+  return extract_subtrace(t, step.nodes, uses, [](const ValueType&) { return true; }, step.inputs, step.outputs);
 }
 
 class SegmentedExecutable final : public CpuExecutable {
@@ -218,6 +177,59 @@ class SegmentedExecutable final : public CpuExecutable {
 
 }  // namespace
 
+TraceUses::TraceUses(const Trace& t)
+    : producer(t.values.size(), -1), consumers(t.values.size()), is_output(t.values.size(), 0) {
+  for (size_t k = 0; k < t.nodes.size(); ++k) {
+    producer[t.nodes[k].output] = static_cast<int>(k);
+    for (int v : t.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
+  }
+  for (int v : t.outputs) is_output[v] = 1;
+}
+
+Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
+                       const std::function<bool(const ValueType&)>& inline_constant, std::vector<int>& inputs,
+                       std::vector<int>& outputs) {
+  const auto& [producer, consumers, is_output] = uses;
+  Trace sub;
+  std::unordered_map<int, int> local;
+  std::set<int> members(nodes.begin(), nodes.end());
+  auto new_value = [&](int v) {
+    int id = static_cast<int>(sub.values.size());
+    sub.values.push_back(t.values[v]);
+    local[v] = id;
+    return id;
+  };
+  auto local_of = [&](int v) {
+    if (auto it = local.find(v); it != local.end()) return it->second;
+    const int p = producer[v];
+    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && inline_constant(t.values[v])) {
+      TraceNode c = t.nodes[p];
+      c.output = new_value(v);
+      sub.nodes.push_back(std::move(c));
+      return local[v];
+    }
+    const int id = new_value(v);
+    sub.inputs.push_back(id);
+    inputs.push_back(v);
+    return id;
+  };
+  for (int k : nodes) {
+    TraceNode n = t.nodes[k];
+    for (int& v : n.inputs) v = local_of(v);
+    n.output = new_value(t.nodes[k].output);
+    sub.nodes.push_back(std::move(n));
+  }
+  for (int k : nodes) {
+    const int v = t.nodes[k].output;
+    bool used_outside = is_output[v] != 0;
+    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
+    if (!used_outside) continue;
+    sub.outputs.push_back(local[v]);
+    outputs.push_back(v);
+  }
+  return sub;
+}
+
 std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
   auto type_of = [&](int i) { return trace.values[n.inputs[i]]; };
   switch (n.kind) {
@@ -254,14 +266,7 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
   if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
 
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<int> producer(trace.values.size(), -1);
-  std::vector<std::vector<int>> consumers(trace.values.size());
-  std::vector<char> is_output(trace.values.size(), 0);
-  for (size_t k = 0; k < trace.nodes.size(); ++k) {
-    producer[trace.nodes[k].output] = static_cast<int>(k);
-    for (int v : trace.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
-  }
-  for (int v : trace.outputs) is_output[v] = 1;
+  const TraceUses uses(trace);
 
   CompileResult result;
   std::set<std::string> interpreted;  // reasons, for the log and the error
@@ -273,7 +278,7 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
       final_steps.push_back(std::move(step));
       continue;
     }
-    Trace sub = sub_trace(trace, step, consumers, is_output, producer);
+    Trace sub = sub_trace(trace, step, uses);
     CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
