@@ -581,6 +581,23 @@ std::vector<std::string> gpu_program_ptx(const Trace& trace, std::string& error)
   return ptx;
 }
 
+std::vector<GpuLaunchInfo> gpu_program_launches(const Trace& trace, std::string& error) {
+  std::array<std::string, kNumStages> ir;
+  auto program = build_program(trace, false, ir, error);
+  std::vector<GpuLaunchInfo> out;
+  if (!program) return out;
+  for (const GpuStep& s : program->steps())
+    for (const GpuLaunch& l : s.kernels.launches) {
+      GpuLaunchInfo info{s.kernels.ptx[l.module], l.function, {}};
+      for (const GpuArg& a : l.args) {
+        if (a.kind == GpuArg::Kind::Buffer) info.param_bytes.insert(info.param_bytes.end(), 3 + 2 * a.sizes.size(), 8);
+        else info.param_bytes.push_back(a.kind == GpuArg::Kind::I32 || a.kind == GpuArg::Kind::F32 ? 4 : 8);
+      }
+      out.push_back(std::move(info));
+    }
+  return out;
+}
+
 std::string gpu_ptx_listing(const Trace& trace) {
   std::array<std::string, kNumStages> ir;
   std::string error;

@@ -20,6 +20,17 @@ CompileResult compile_for_gpu(const Trace& trace, bool keep_ir);
 /// an empty list and `error`.
 std::vector<std::string> gpu_program_ptx(const Trace& trace, std::string& error);
 
+/// One launch of a GPU program as the executor will make it: the PTX module holding the
+/// kernel, its name, and the byte size of each parameter value it passes (8 for pointers,
+/// offsets, sizes, strides and i64/f64 scalars; 4 for i32/f32). Tests compare this with
+/// the kernel's .param list in the PTX.
+struct GpuLaunchInfo {
+  std::string ptx;
+  std::string function;
+  std::vector<int> param_bytes;
+};
+std::vector<GpuLaunchInfo> gpu_program_launches(const Trace& trace, std::string& error);
+
 /// The ptx stage's listing: each step of the GPU program and its PTX.
 std::string gpu_ptx_listing(const Trace& trace);
 

@@ -33,7 +33,10 @@ Trace record(F&& f, std::vector<Tensor> args) {
 }
 
 /// Builds the GPU program of `trace` and assembles each PTX module with ptxas.
+void require_launches_match_ptx(const Trace& trace, const std::string& what);
+
 void require_ptx_assembles(const Trace& trace, const std::string& what) {
+  require_launches_match_ptx(trace, what);
   INFO(what);
   std::string error;
   std::vector<std::string> modules = detail::gpu_program_ptx(trace, error);
@@ -60,6 +63,34 @@ void require_ptx_assembles(const Trace& trace, const std::string& what) {
 }
 
 std::string listing(const Trace& trace) { return detail::gpu_ptx_listing(trace); }
+
+/// Byte sizes of the .param list of `.entry function(` in PTX text.
+std::vector<int> ptx_params(const std::string& ptx, const std::string& function) {
+  std::vector<int> bytes;
+  size_t p = ptx.find(".entry " + function + "(");
+  if (p == std::string::npos) return {-1};
+  const size_t end = ptx.find(')', p);
+  for (size_t q = ptx.find(".param", p); q != std::string::npos && q < end; q = ptx.find(".param", q + 1)) {
+    const std::string type = ptx.substr(q + 7, 4);  // ".u64", ".f32", ".b8 " ...
+    bytes.push_back(type == ".u64" || type == ".b64" || type == ".f64" || type == ".s64" ? 8
+                    : type == ".u32" || type == ".b32" || type == ".f32" || type == ".s32" ? 4
+                                                                                           : 0);
+  }
+  return bytes;
+}
+
+/// Every launch passes exactly the parameters its kernel declares, in count and size: the
+/// executor builds cuLaunchKernel's argument list from the plan, so a mismatch would be a
+/// wrong read on the GPU.
+void require_launches_match_ptx(const Trace& trace, const std::string& what) {
+  INFO(what);
+  std::string error;
+  for (const detail::GpuLaunchInfo& l : detail::gpu_program_launches(trace, error)) {
+    INFO("kernel " << l.function);
+    REQUIRE(ptx_params(l.ptx, l.function) == l.param_bytes);
+  }
+  REQUIRE(error.empty());
+}
 
 int count(const std::string& s, const std::string& what) {
   int n = 0;
