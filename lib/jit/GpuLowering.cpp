@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "../conversion/ScalarOps.h"
 #include "DiskCache.h"
 #include "Pipeline.h"
 #include "llvm/ADT/DenseMap.h"
@@ -238,8 +239,31 @@ std::map<std::string, std::string> binaries(mlir::ModuleOp m) {
   return ptx;
 }
 
+/// arith.remf as libdevice's fmod (the NVVM conversion has no lowering of llvm.frem).
+void remf_to_libdevice(mlir::ModuleOp m) {
+  llvm::SmallVector<mlir::arith::RemFOp> rems;
+  m.walk([&](mlir::arith::RemFOp r) { rems.push_back(r); });
+  for (mlir::arith::RemFOp r : rems) {
+    auto gm = r->getParentOfType<mlir::gpu::GPUModuleOp>();
+    if (!gm) continue;
+    mlir::Type t = r.getType();
+    const std::string name = t.isF32() ? "__nv_fmodf" : "__nv_fmod";
+    auto fn = gm.lookupSymbol<mlir::func::FuncOp>(name);
+    if (!fn) {
+      mlir::OpBuilder b(gm.getBodyRegion());
+      fn = b.create<mlir::func::FuncOp>(gm.getLoc(), name, b.getFunctionType({t, t}, {t}));
+      fn.setPrivate();
+    }
+    mlir::OpBuilder b(r);
+    auto call = b.create<mlir::func::CallOp>(r.getLoc(), fn, mlir::ValueRange{r.getLhs(), r.getRhs()});
+    r.replaceAllUsesWith(call.getResult(0));
+    r.erase();
+  }
+}
+
 /// gpu.module(s) of `m` to PTX for `chip`, libdevice linked when the toolkit has it.
 bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& diagnostics) {
+  remf_to_libdevice(m);
   {  // gpu.all_reduce to shuffles and shared memory; f32 transcendentals as polynomials
     mlir::RewritePatternSet patterns(m.getContext());
     mlir::populateGpuAllReducePatterns(patterns);
@@ -495,6 +519,133 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
   if (use_disk) disk_cache_store_text(disk_key, ptx.begin()->second);
   std::lock_guard cache_lock(mu);
   return cache[key] = ptx.begin()->second;
+}
+
+std::string ElementwiseSpec::key() const {
+  std::string k = fmt::format("ew{}-{}-{}-r{}", kind, sub, static_cast<int>(output), rank);
+  for (DType d : inputs) k += fmt::format("-{}", static_cast<int>(d));
+  return k;
+}
+
+namespace {
+
+const char* mlir_scalar(DType d) {
+  switch (d) {
+    case DType::Bool: return "i1";
+    case DType::I32: return "i32";
+    case DType::I64: return "i64";
+    case DType::F32: return "f32";
+    case DType::F64: return "f64";
+  }
+  return "f32";
+}
+
+/// The kernel's text, its computation left as a call of @body (filled in by build_body).
+std::string elementwise_text(const ElementwiseSpec& s) {
+  const int k = static_cast<int>(s.inputs.size()), r = s.rank;
+  std::string params = fmt::format("%out: memref<?x{}>", mlir_scalar(s.output));
+  for (int i = 0; i < k; ++i) params += fmt::format(", %in{}: memref<?x{}>", i, mlir_scalar(s.inputs[i]));
+  params += ", %n: index";
+  for (int d = 0; d < r; ++d) params += fmt::format(", %z{}: index", d);
+  for (int i = 0; i < k; ++i)
+    for (int d = 0; d < r; ++d) params += fmt::format(", %s{}_{}: index", i, d);
+  std::string body_types, loads, args;
+  for (int i = 0; i < k; ++i) {
+    body_types += fmt::format("{}{}", i ? ", " : "", mlir_scalar(s.inputs[i]));
+    std::string off = "%c0";
+    // Coordinates of g, innermost dim first; each input's offset sums coordinate * stride.
+    for (int d = r - 1; d >= 0; --d) {
+      loads += fmt::format("        %p{0}_{1} = arith.muli %k{1}, %s{0}_{1} : index\n", i, d);
+      loads += fmt::format("        %o{0}_{1} = arith.addi {2}, %p{0}_{1} : index\n", i, d, off);
+      off = fmt::format("%o{}_{}", i, d);
+    }
+    loads += fmt::format("        %v{0} = memref.load %in{0}[{1}] : memref<?x{2}>\n", i, off, mlir_scalar(s.inputs[i]));
+    args += fmt::format("{}%v{}", i ? ", " : "", i);
+  }
+  std::string coords, rem = "%g";
+  for (int d = r - 1; d >= 0; --d) {
+    coords += fmt::format("        %k{0} = arith.remui {1}, %z{0} : index\n", d, rem);
+    coords += fmt::format("        %q{0} = arith.divui {1}, %z{0} : index\n", d, rem);
+    rem = fmt::format("%q{}", d);
+  }
+  return fmt::format(R"(module attributes {{gpu.container_module}} {{
+  gpu.module @ew {{
+    func.func private @body({0}) -> {1}
+    gpu.func @ew({2}) kernel {{
+      %c0 = arith.constant 0 : index
+      %b = gpu.block_id x
+      %t = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %g0 = arith.muli %b, %nt : index
+      %g = arith.addi %g0, %t : index
+      %inside = arith.cmpi ult, %g, %n : index
+      scf.if %inside {{
+{3}{4}        %r = func.call @body({5}) : ({0}) -> {1}
+        memref.store %r, %out[%g] : memref<?x{1}>
+      }}
+      gpu.return
+    }}
+  }}
+}}
+)", body_types, mlir_scalar(s.output), params, coords, loads, args);
+}
+
+/// Replaces the call of @body with the op's scalar computation.
+bool build_body(mlir::ModuleOp m, const ElementwiseSpec& s, std::string& why) {
+  mlir::func::CallOp call;
+  m.walk([&](mlir::func::CallOp c) { call = c; });
+  if (!call) return why = "no body call", false;
+  mlir::OpBuilder b(call);
+  mlir::Location loc = call.getLoc();
+  auto in = call.getOperands();
+  mlir::Type out_type = call.getResult(0).getType();
+  mlir::Value r;
+  switch (s.kind) {
+    case 0: r = mlir::ejit::buildUnary(b, loc, static_cast<UnaryOp>(s.sub), in[0], &why); break;
+    case 1: r = mlir::ejit::buildBinary(b, loc, static_cast<BinaryOp>(s.sub), in[0], in[1], &why); break;
+    case 2: r = mlir::ejit::buildCast(b, loc, in[0], out_type); break;
+    default: r = b.create<mlir::arith::SelectOp>(loc, in[0], in[1], in[2]); break;
+  }
+  if (!r) return false;
+  if (r.getType() != out_type) return why = "the op's result type differs from the kernel's", false;
+  call.getResult(0).replaceAllUsesWith(r);
+  mlir::Operation* decl = mlir::SymbolTable::lookupNearestSymbolFrom(call, call.getCalleeAttr());
+  call.erase();
+  if (decl) decl->erase();
+  return true;
+}
+
+}  // namespace
+
+std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  const std::string key = spec.key() + "|" + chip;
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const std::string text = elementwise_text(spec);
+  const bool use_disk = !disk_cache_dir().empty();
+  const std::string disk_key = use_disk ? disk_cache_key(text + spec.key(), "gpu-elementwise|" + chip, 0) : "";
+  std::string ptx = use_disk ? disk_cache_read_text(disk_key) : "";
+  if (ptx.empty()) {
+    std::lock_guard lock(compiler_mutex());
+    mlir::MLIRContext& ctx = compiler_context();
+    CollectDiagnostics collected(ctx);
+    mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+    if (!m) return error = "[gpu] the elementwise template did not parse: " + collected.text, "";
+    std::string why;
+    if (!build_body(*m, spec, why)) return error = "[gpu] no elementwise kernel: " + why, "";
+    if (!lower_gpu_modules(*m, chip, collected.text))
+      return error = "[gpu] the elementwise kernel failed to lower: " + collected.text, "";
+    auto all = binaries(*m);
+    if (all.size() != 1) return error = "[gpu] the elementwise kernel made no PTX", "";
+    ptx = all.begin()->second;
+    if (use_disk) disk_cache_store_text(disk_key, ptx);
+  }
+  std::lock_guard lock(mu);
+  return cache[key] = ptx;
 }
 
 }  // namespace ejit::detail

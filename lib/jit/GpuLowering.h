@@ -66,4 +66,21 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
 /// Returns the PTX of a module with kernel "reduce_rows" or "reduce_cols", cached per process.
 std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chip, std::string& error);
 
+/// A shape-generic elementwise kernel "ew" for eager GPU ops: out[g] = op(in_k[offset_k(g)])
+/// for g < n, where g's coordinates over `rank` dims and each input's strides (0 where it
+/// broadcasts) are kernel parameters — so one kernel serves every shape of an op and
+/// dtype. kind: 0 unary (sub = UnaryOp), 1 binary (BinaryOp), 2 cast, 3 where.
+/// Parameters: out and each input as 1-D memref descriptors (5 values each), then n, the
+/// rank sizes, and rank strides per input (all i64).
+struct ElementwiseSpec {
+  int kind = 0;
+  int sub = 0;
+  std::vector<DType> inputs;
+  DType output = DType::F32;
+  int rank = 1;
+  std::string key() const;
+};
+/// Its PTX for `chip`, cached in memory and in the disk cache; "" and `error` on failure.
+std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error);
+
 }  // namespace ejit::detail

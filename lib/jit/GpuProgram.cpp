@@ -16,6 +16,7 @@
 #include "../core/device_ops.h"
 #include "../cuda/cublas.h"
 #include "../cuda/runtime.h"
+#include "../interp/dispatch.h"
 #include "GpuLowering.h"
 #include "Pipeline.h"
 #include "Segments.h"
@@ -495,6 +496,65 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
 
 // ---- eager ops on GPU tensors ----
 
+/// Eager unary, binary, cast and where ops: one shape-generic kernel per op, dtypes and
+/// collapsed rank (see ElementwiseSpec), so a new shape costs no compilation. False when
+/// the op is not elementwise or its broadcast pattern needs more than kMaxEwRank dims.
+constexpr int kMaxEwRank = 6;
+
+bool run_elementwise(const DeviceOp& op, Device device, Tensor& out) {
+  int kind;
+  switch (op.kind) {
+    case PrimKind::Unary: kind = 0; break;
+    case PrimKind::Binary: kind = 1; break;
+    case PrimKind::Cast: kind = 2; break;
+    case PrimKind::Where: kind = 3; break;
+    default: return false;
+  }
+  const std::vector<Tensor>& in = op.inputs;
+  LoopPlan plan = in.size() == 1   ? make_plan(op.shape, {in[0].shape()})
+                  : in.size() == 2 ? make_plan(op.shape, {in[0].shape(), in[1].shape()})
+                                   : make_plan(op.shape, {in[0].shape(), in[1].shape(), in[2].shape()});
+  if (plan.rank > kMaxEwRank) return false;
+  ElementwiseSpec spec;
+  spec.kind = kind, spec.sub = op.sub, spec.output = op.dtype, spec.rank = std::max(plan.rank, 1);
+  for (const Tensor& t : in) spec.inputs.push_back(t.dtype());
+  static std::mutex mu;
+  static std::map<std::pair<std::string, int>, std::pair<std::unique_ptr<cuda::Module>, cuda::CUfunction>> loaded;
+  cuda::CUfunction fn;
+  {
+    std::lock_guard lock(mu);
+    auto& slot = loaded[{spec.key(), device.index}];
+    if (!slot.first) {
+      std::string error;
+      const std::string ptx = elementwise_ptx(spec, target_chip(), error);
+      if (ptx.empty()) return false;  // the per-shape program path reports the reason
+      slot.first = std::make_unique<cuda::Module>(device.index, ptx, "jit");
+      slot.second = slot.first->function("ew");
+    }
+    fn = slot.second;
+  }
+  out = Tensor::empty(op.shape, op.dtype, device);
+  const int64_t n = op.shape.numel();
+  if (n == 0) return true;
+  std::vector<int64_t> store;
+  store.reserve(5 * (in.size() + 1) + 1 + spec.rank * (in.size() + 1));
+  auto buffer = [&](const Tensor& t) {
+    const auto ptr = reinterpret_cast<int64_t>(t.raw_data());
+    store.insert(store.end(), {ptr, ptr, 0, t.numel(), 1});
+  };
+  buffer(out);
+  for (const Tensor& t : in) buffer(t);
+  store.push_back(n);
+  for (int d = 0; d < spec.rank; ++d) store.push_back(plan.rank ? plan.shape[d] : 1);
+  for (size_t k = 0; k < in.size(); ++k)
+    for (int d = 0; d < spec.rank; ++d) store.push_back(plan.rank ? plan.strides[k + 1][d] : 0);
+  std::vector<void*> params;
+  for (int64_t& x : store) params.push_back(&x);
+  const int64_t grid[3] = {(n + 255) / 256, 1, 1}, block[3] = {256, 1, 1};
+  cuda::launch(device.index, fn, grid, block, 0, params.data(), "jit");
+  return true;
+}
+
 /// Per-op programs, keyed by the one-op trace's structure.
 struct OpCache {
   std::mutex mu;
@@ -507,6 +567,7 @@ OpCache& op_cache() {
 }
 
 Tensor run_device_op(const char* name, const DeviceOp& op, Device device) {
+  if (Tensor out; run_elementwise(op, device, out)) return out;
   Trace t;
   TraceNode node;
   node.kind = static_cast<NodeKind>(op.kind);
@@ -596,6 +657,17 @@ std::vector<GpuLaunchInfo> gpu_program_launches(const Trace& trace, std::string&
       out.push_back(std::move(info));
     }
   return out;
+}
+
+std::string gpu_program_host_steps(const Trace& trace) {
+  std::array<std::string, kNumStages> ir;
+  std::string error;
+  auto program = build_program(trace, false, ir, error);
+  if (!program) return error;
+  std::string host;
+  for (const GpuStep& s : program->steps())
+    if (s.kind == GpuStep::Kind::Host) host += (host.empty() ? "" : "; ") + s.what;
+  return host;
 }
 
 std::string gpu_ptx_listing(const Trace& trace) {

@@ -30,6 +30,8 @@ struct GpuLaunchInfo {
   std::vector<int> param_bytes;
 };
 std::vector<GpuLaunchInfo> gpu_program_launches(const Trace& trace, std::string& error);
+/// What of the program runs on the host (ops with no GPU kernel): "" when nothing does.
+std::string gpu_program_host_steps(const Trace& trace);
 
 /// The ptx stage's listing: each step of the GPU program and its PTX.
 std::string gpu_ptx_listing(const Trace& trace);
