@@ -83,6 +83,22 @@ TEST_CASE("cuda: every binary op of the table matches, broadcasting", "[cuda]") 
   }
 }
 
+TEST_CASE("cuda: eager elementwise kernels serve every shape and broadcast pattern", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  // Shape-generic kernels: collapsed ranks 1 to 6 share kernels; 7 alternating broadcast
+  // dims take the per-shape program path.
+  const std::pair<Shape, Shape> shapes[] = {{{1000003}, {1}},          {{17, 1, 5}, {1, 9, 5}},
+                                            {{2, 1, 3, 1, 4}, {1, 5, 1, 6, 1}}, {{2, 1, 2, 1, 2, 1, 2}, {1, 2, 1, 2, 1, 2, 1}},
+                                            {{0, 4}, {4}},             {{}, {}}};
+  for (const auto& [sa, sb] : shapes) {
+    Tensor a = randn(sa, 1), b = randn(sb, 2);
+    const std::string what = sa.str() + " with " + sb.str();
+    require_same(a.to(kGpu) * b.to(kGpu) + 1.f, a * b + 1.f, "mul " + what);
+    require_same(where(a.to(kGpu) > b.to(kGpu), a.to(kGpu), b.to(kGpu)), where(a > b, a, b), "where " + what);
+    require_same(cast(a.to(kGpu) * 10.f, DType::I32), cast(a * 10.f, DType::I32), "cast " + what);
+  }
+}
+
 TEST_CASE("cuda: reductions of every shape class match", "[cuda]") {
   SKIP_WITHOUT_CUDA();
   const std::pair<Shape, std::vector<int64_t>> cases[] = {
