@@ -15,6 +15,7 @@
 #include "Pipeline.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -130,6 +131,14 @@ void tile(mlir::func::FuncOp f) {
     int64_t tile = ub && *ub > 0 ? std::min(kThreads, *ub) : kThreads;
     mlir::scf::tileParallelLoop(p, {tile}, /*noMinMaxBounds=*/false);
   }
+  // Fold the tile's step (1 * 256) into the affine.min bounding the last tile, so that the
+  // GPU mapping finds the block size (a constant result of that min). Only affine and
+  // arith patterns: full canonicalization would inline one-thread kernels again.
+  mlir::MLIRContext* ctx = f.getContext();
+  mlir::RewritePatternSet patterns(ctx);
+  mlir::affine::AffineMinOp::getCanonicalizationPatterns(patterns, ctx);
+  mlir::affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+  (void)mlir::applyPatternsAndFoldGreedily(f, std::move(patterns));
 }
 
 size_t element_bytes(mlir::Type t) {

@@ -432,6 +432,9 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
       return;
     }
     notes.push_back(why);
+    if (keep_ir)  // the stages reached, to show where it failed
+      for (int st = 0; st < kNumStages; ++st)
+        if (!sub_ir[st].empty()) ir[st] += fmt::format("// ---- failed group ({}):\n{}\n", why, sub_ir[st]);
     if (nodes.size() > 1) {
       for (int k : nodes) emit_group({k});
       return;

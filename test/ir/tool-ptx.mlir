@@ -5,6 +5,8 @@
 // RUN: env EJIT_CUDA_ARCH=sm_80 %ejit dump %ejit_src/examples/traces/chain.mlir --stage=ptx | FileCheck %s --check-prefix=ARCH
 // RUN: %ejit dump %ejit_src/examples/traces/chain.mlir --device=cuda --stage=gpu | FileCheck %s --check-prefix=GPU
 // RUN: %ejit dump %ejit_src/examples/traces/chain.mlir --device=cuda --stage=loops | FileCheck %s --check-prefix=LOOPS
+// RUN: %ejit dump %ejit_src/examples/traces/mlp.mlir --stage=ptx | FileCheck %s --check-prefix=ALLGPU
+// RUN: %ejit dump %ejit_src/examples/traces/train_step.mlir --stage=ptx | FileCheck %s --check-prefix=ALLGPU
 
 // The whole chain is one kernel: 1M elements in 4096 blocks of 256 threads; its
 // parameters are four memref descriptors (7 + 7 + 5 + 7 values).
@@ -41,3 +43,9 @@
 // LOOPS: %[[STEP:.*]] = arith.muli %c1, %c256
 // LOOPS: scf.parallel (%{{.*}}) = (%c0) to (%c1048576) step (%[[STEP]])
 // LOOPS-NEXT: scf.parallel
+
+// An MLP forward and an SGD step with its backward pass: every step on the GPU (sizes that
+// are not multiples of 256 leave a partial last block, bounded by an affine.min).
+// ALLGPU: // GPU program for sm_90
+// ALLGPU-NOT: on the host
+// ALLGPU: .visible .entry

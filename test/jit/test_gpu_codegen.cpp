@@ -193,6 +193,8 @@ TEST_CASE("GPU: shape ops, where, cast and generated matmul assemble", "[gpu][pt
       {"layer_norm", [](auto& x) { return layer_norm(x[2]); }},
       {"rank 0", [](auto& x) { return sum(x[0]) * 2.f + 1.f; }},
       {"reshape only", [](auto& x) { return reshape(x[0], {24}); }},
+      {"720 elements, broadcast", [](auto& x) { return broadcast_to(x[0].reshape({24, 1}), {24, 30}) * 2.f - x[0].reshape({24, 1}); }},
+      {"1000 elements", [](auto& x) { return exp(broadcast_to(x[1], {200, 6, 5}).reshape({1000, 6})); }},
   };
   for (const auto& [what, f] : cases) {
     Trace t = record(f, {a, b, c});
@@ -214,12 +216,16 @@ TEST_CASE("GPU: ops without a GPU kernel run on the host, and say so", "[gpu][pt
   require_ptx_assembles(t, "take and argmax");
 }
 
-TEST_CASE("GPU: 40 random op chains assemble for sm_90", "[gpu][ptx][random]") {
-  const std::pair<Shape, Shape> shapes[] = {{{6, 8}, {6, 8}}, {{5, 1}, {5, 9}}, {{3, 4, 5}, {4, 5}}, {{}, {7}}};
+TEST_CASE("GPU: 40 random op chains assemble for sm_90, all on the GPU", "[gpu][ptx][random]") {
+  // Sizes above 256 that are not multiples of it make partial last blocks.
+  const std::pair<Shape, Shape> shapes[] = {{{6, 8}, {6, 8}}, {{5, 1}, {5, 9}}, {{3, 4, 5}, {4, 5}}, {{}, {7}},
+                                            {{33, 70}, {70}}, {{300, 1}, {1, 7}}};
   for (uint64_t seed = 0; seed < 40; ++seed) {
-    const auto& [sa, sb] = shapes[seed % 4];
+    const auto& [sa, sb] = shapes[seed % 6];
     Tensor a = randn(sa, seed * 2 + 1), b = randn(sb, seed * 2 + 2);
     Trace t = record([seed](auto& x) { return random_chain(seed, x[0], x[1]); }, {a, b});
+    INFO("random chain " << seed);
+    REQUIRE(detail::gpu_program_host_steps(t) == "");
     require_ptx_assembles(t, "random chain " + std::to_string(seed));
   }
 }
