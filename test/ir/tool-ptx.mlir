@@ -40,9 +40,8 @@
 // GPU: gpu.thread_id x
 
 // The parallel loop is collapsed to one dimension of 1024 * 1024 and tiled by 256.
-// LOOPS: %[[STEP:.*]] = arith.muli %c1, %c256
-// LOOPS: scf.parallel (%{{.*}}) = (%c0) to (%c1048576) step (%[[STEP]])
-// LOOPS-NEXT: scf.parallel
+// LOOPS: scf.parallel (%{{.*}}) = (%c0) to (%c1048576) step (%c256)
+// LOOPS-NEXT: scf.parallel (%{{.*}}) = (%c0) to (%c256) step (%c1)
 
 // An MLP forward and an SGD step with its backward pass: every step on the GPU (sizes that
 // are not multiples of 256 leave a partial last block, bounded by an affine.min).
