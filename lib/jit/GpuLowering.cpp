@@ -291,6 +291,10 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
 
 }  // namespace
 
+namespace {
+const char* mlir_scalar(DType d);
+}  // namespace
+
 std::string serialize(const GpuKernels& k) {
   std::string s = fmt::format("ejit-gpu-kernels 1\nio {} {}\ntemps {}", k.num_inputs, k.num_outputs, k.temp_bytes.size());
   for (size_t b : k.temp_bytes) s += fmt::format(" {}", b);
@@ -421,16 +425,22 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
   return true;
 }
 
-std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chip, std::string& error) {
+std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error) {
   static std::mutex mu;
   static std::map<std::string, std::string> cache;
-  const std::string key = fmt::format("{}|{}|{}|{}", rows, op, static_cast<int>(dtype), chip);
+  const std::string key = fmt::format("{}|{}|{}|{}|{}", rows, op, static_cast<int>(input), static_cast<int>(dtype), chip);
   {
     std::lock_guard lock(mu);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
   }
   const bool fl = is_floating(dtype);
-  const std::string t = dtype == DType::F32 ? "f32" : dtype == DType::F64 ? "f64" : dtype == DType::I32 ? "i32" : "i64";
+  const std::string t = mlir_scalar(dtype), ti = mlir_scalar(input);
+  // The element as the accumulator's type: bool zero-extends, i32 sign-extends.
+  const std::string widen = input == dtype ? "" : fmt::format("arith.{} %x : {} to {}", input == DType::Bool ? "extui" : "extsi", ti, t);
+  auto load = [&](const char* index) {
+    return widen.empty() ? fmt::format("%v = memref.load %in[{}] : memref<?x{}>", index, t)
+                         : fmt::format("%x = memref.load %in[{}] : memref<?x{}>\n        %v = {}", index, ti, widen);
+  };
   const char* names[4] = {"add", "mul", "max", "min"};
   std::string combine = fl ? (op == 0 ? "arith.addf" : op == 1 ? "arith.mulf" : op == 2 ? "arith.maximumf" : "arith.minimumf")
                            : (op == 0 ? "arith.addi" : op == 1 ? "arith.muli" : op == 2 ? "arith.maxsi" : "arith.minsi");
@@ -448,7 +458,7 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
     // One block per (row, split): threads stride over the split's columns, then the block
     // combines its partials (gpu.all_reduce: warp shuffles, then shared memory).
     body = fmt::format(R"(
-    gpu.func @reduce_rows(%in: memref<?x{0}>, %out: memref<?x{0}>, %len: index, %chunk: index, %splits: index) kernel {{
+    gpu.func @reduce_rows(%in: memref<?x{5}>, %out: memref<?x{0}>, %len: index, %chunk: index, %splits: index) kernel {{
       %c0 = arith.constant 0 : index
       %row = gpu.block_id x
       %split = gpu.block_id y
@@ -462,7 +472,7 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
       %init = arith.constant {1} : {0}
       %acc = scf.for %c = %start to %hi step %nt iter_args(%a = %init) -> ({0}) {{
         %i = arith.addi %base, %c : index
-        %v = memref.load %in[%i] : memref<?x{0}>
+        {6}
         %n = {2} %a, %v : {0}
         scf.yield %n : {0}
       }}
@@ -474,12 +484,12 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
         memref.store %r, %out[%o] : memref<?x{0}>
       }}
       gpu.return
-    }})", t, identity, combine, all_reduce);
+    }})", t, identity, combine, all_reduce, "", ti, load("%i"));
   } else {
     // One thread per output element of (outer, inner); it walks the reduced dim, reading
     // neighbouring columns in neighbouring threads.
     body = fmt::format(R"(
-    gpu.func @reduce_cols(%in: memref<?x{0}>, %out: memref<?x{0}>, %len: index, %inner: index, %total: index) kernel {{
+    gpu.func @reduce_cols(%in: memref<?x{3}>, %out: memref<?x{0}>, %len: index, %inner: index, %total: index) kernel {{
       %c0 = arith.constant 0 : index
       %c1 = arith.constant 1 : index
       %b = gpu.block_id x
@@ -498,17 +508,17 @@ std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chi
         %acc = scf.for %r = %c0 to %len step %c1 iter_args(%a = %init) -> ({0}) {{
           %ri = arith.muli %r, %inner : index
           %i = arith.addi %base, %ri : index
-          %v = memref.load %in[%i] : memref<?x{0}>
+          {4}
           %n = {2} %a, %v : {0}
           scf.yield %n : {0}
         }}
         memref.store %acc, %out[%g] : memref<?x{0}>
       }}
       gpu.return
-    }})", t, identity, combine);
+    }})", t, identity, combine, ti, load("%i"));
   }
-  const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{} {{{}\n  }}\n}}\n",
-                                       rows ? "rows" : "cols", names[op], t, body);
+  const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{}_{} {{{}\n  }}\n}}\n",
+                                       rows ? "rows" : "cols", names[op], ti, t, body);
   const bool use_disk = !disk_cache_dir().empty();
   const std::string disk_key = use_disk ? disk_cache_key(text, "gpu-template|" + chip, 0) : "";
   if (use_disk)

@@ -63,8 +63,10 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
 /// A reduction kernel: "rows" reduces each row of a (rows, len) view with one block of
 /// threads per (row, split) and a shuffle/shared-memory tree; "cols" reduces (outer, len,
 /// inner) with one thread per output. op: 0 sum, 1 prod, 2 max, 3 min (ReduceOp order).
-/// Returns the PTX of a module with kernel "reduce_rows" or "reduce_cols", cached per process.
-std::string reduction_ptx(bool rows, int op, DType dtype, const std::string& chip, std::string& error);
+/// `input` is the element type read, `dtype` the accumulator and result (bool and i32
+/// sums and products widen to i64). Returns the PTX of a module with kernel "reduce_rows"
+/// or "reduce_cols", cached in memory and on disk.
+std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error);
 
 /// A shape-generic elementwise kernel "ew" for eager GPU ops: out[g] = op(in_k[offset_k(g)])
 /// for g < n, where g's coordinates over `rank` dims and each input's strides (0 where it

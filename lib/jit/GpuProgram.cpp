@@ -62,9 +62,10 @@ Placement place(const Trace& t, const TraceNode& n) {
   switch (n.kind) {
     case NodeKind::Reduce: {
       if (n.sub >= kArgMax) return Placement::Host;
-      const DType dt = in0.dtype;
-      const bool supported = dt == t.values[n.output].dtype &&
-                             (dt == DType::F32 || dt == DType::F64 || dt == DType::I32 || dt == DType::I64);
+      const DType dt = in0.dtype, out = t.values[n.output].dtype;
+      const bool same = dt == out && (dt == DType::F32 || dt == DType::F64 || dt == DType::I32 || dt == DType::I64);
+      const bool widening = out == DType::I64 && (dt == DType::Bool || dt == DType::I32);  // integer sums, products
+      const bool supported = same || widening;
       bool reduces = false;
       for (auto [size, reduced] : reduce_runs(in0.shape, n.ints)) reduces |= reduced;
       return supported && reduces ? Placement::Reduce : Placement::Fuse;
@@ -112,15 +113,17 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
   auto runs = reduce_runs(in.shape, n.ints);
   k.num_inputs = 1, k.num_outputs = 1;
   int module_rows = -1, module_cols = -1;
-  auto module = [&](bool rows) -> int {
-    int& index = rows ? module_rows : module_cols;
+  const DType acc = t.values[n.output].dtype;  // the first launch reads in.dtype, later ones partials
+  int module_rows_acc = -1, module_cols_acc = -1;
+  auto module = [&](bool rows, bool first) -> int {
+    int& index = first ? (rows ? module_rows : module_cols) : (rows ? module_rows_acc : module_cols_acc);
     if (index >= 0) return index;
-    std::string ptx = reduction_ptx(rows, n.sub, in.dtype, chip, error);
+    std::string ptx = reduction_ptx(rows, n.sub, first ? in.dtype : acc, acc, chip, error);
     if (ptx.empty()) return -1;
     k.ptx.push_back(std::move(ptx));
     return index = static_cast<int>(k.ptx.size()) - 1;
   };
-  const size_t isz = itemsize(in.dtype);
+  const size_t isz = itemsize(acc);
   int src = 0;
   int64_t src_numel = in.shape.numel();
   auto next_buffer = [&](int64_t numel, bool last) {
@@ -150,7 +153,7 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
         while (t < n && t < 256) t *= 2;
         return t;
       };
-      const int m = module(true);
+      const int m = module(true, src == 0);
       if (m < 0) return false;
       int partial_slot = splits > 1 ? next_buffer(outer * splits, false) : next_buffer(numel, !more);
       GpuLaunch l;
@@ -164,7 +167,9 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
       if (splits > 1) {  // the partials of each row, reduced by one block per row
         const int dst = next_buffer(numel, !more);
         GpuLaunch l2;
-        l2.module = m, l2.function = "reduce_rows";
+        const int m2 = module(true, false);
+        if (m2 < 0) return false;
+        l2.module = m2, l2.function = "reduce_rows";
         l2.grid[0] = outer;
         l2.block[0] = threads(splits);
         l2.args = {flat_buffer(partial_slot, outer * splits), flat_buffer(dst, numel), index_arg(splits),
@@ -174,7 +179,7 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
       }
       src = partial_slot;
     } else {
-      const int m = module(false);
+      const int m = module(false, src == 0);
       if (m < 0) return false;
       const int dst = next_buffer(numel, !more);
       GpuLaunch l;

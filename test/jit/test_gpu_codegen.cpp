@@ -158,15 +158,17 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
         INFO(what);
         const std::string l = listing(t);
         INFO(l.substr(0, 2000));
-        if (is_floating(dt) || op >= 2) {  // integer sums and products widen to i64: a fused kernel then
-          REQUIRE(l.find("block reduction") != std::string::npos);
-          REQUIRE(l.find(std::string("launch ") + c.kernel) != std::string::npos);
-        }
+        REQUIRE(l.find("block reduction") != std::string::npos);  // i32 sums and products widen to i64 there
+        REQUIRE(l.find(std::string("launch ") + c.kernel) != std::string::npos);
         REQUIRE(l.find("on the host") == std::string::npos);
         require_ptx_assembles(t, what);
       }
     }
   }
+  // Counting: a sum of bools is a block reduction into i64.
+  Trace count_true = record([](auto& a) { return sum(a[0] > 0.f); }, {randn({100000}, 3)});
+  REQUIRE(listing(count_true).find("sum as a block reduction") != std::string::npos);
+  require_ptx_assembles(count_true, "sum of bools");
   // A long full reduction is split over many blocks, then the partials are reduced.
   Trace full = record([](auto& a) { return sum(a[0]); }, {randn({1 << 22}, 1)});
   const std::string l = listing(full);
