@@ -425,6 +425,25 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
   return true;
 }
 
+/// PTX of a kernel template's text (one gpu.module), from the disk cache when it is there.
+static std::string template_ptx(const std::string& text, const std::string& chip, std::string& error) {
+  const bool use_disk = !disk_cache_dir().empty();
+  const std::string disk_key = use_disk ? disk_cache_key(text, "gpu-template|" + chip, 0) : "";
+  if (use_disk)
+    if (std::string ptx = disk_cache_read_text(disk_key); !ptx.empty()) return ptx;
+  std::lock_guard lock(compiler_mutex());
+  mlir::MLIRContext& ctx = compiler_context();
+  CollectDiagnostics collected(ctx);
+  std::string& diagnostics = collected.text;
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  if (!m) return error = "[gpu] a kernel template did not parse: " + diagnostics, "";
+  if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] a kernel template failed to lower: " + diagnostics, "";
+  auto ptx = binaries(*m);
+  if (ptx.size() != 1) return error = "[gpu] a kernel template made no PTX", "";
+  if (use_disk) disk_cache_store_text(disk_key, ptx.begin()->second);
+  return ptx.begin()->second;
+}
+
 std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error) {
   static std::mutex mu;
   static std::map<std::string, std::string> cache;
@@ -519,25 +538,76 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
   }
   const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{}_{} {{{}\n  }}\n}}\n",
                                        rows ? "rows" : "cols", names[op], ti, t, body);
-  const bool use_disk = !disk_cache_dir().empty();
-  const std::string disk_key = use_disk ? disk_cache_key(text, "gpu-template|" + chip, 0) : "";
-  if (use_disk)
-    if (std::string ptx = disk_cache_read_text(disk_key); !ptx.empty()) {
-      std::lock_guard cache_lock(mu);
-      return cache[key] = ptx;
-    }
-  std::lock_guard lock(compiler_mutex());
-  mlir::MLIRContext& ctx = compiler_context();
-  CollectDiagnostics collected(ctx);
-  std::string& diagnostics = collected.text;
-  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-  if (!m) return error = "[gpu] the reduction template did not parse: " + diagnostics, "";
-  if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] the reduction template failed to lower: " + diagnostics, "";
-  auto ptx = binaries(*m);
-  if (ptx.size() != 1) return error = "[gpu] the reduction template made no PTX", "";
-  if (use_disk) disk_cache_store_text(disk_key, ptx.begin()->second);
+  std::string ptx = template_ptx(text, chip, error);
+  if (ptx.empty()) return "";
   std::lock_guard cache_lock(mu);
-  return cache[key] = ptx.begin()->second;
+  return cache[key] = ptx;
+}
+
+std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  const std::string key = fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const std::string t = mlir_scalar(input);
+  const bool fl = is_floating(input);
+  const std::string better = fl ? fmt::format("arith.cmpf {}, %v, %best : {}", max ? "ogt" : "olt", t)
+                                : fmt::format("arith.cmpi {}, %v, %best : {}", max ? "sgt" : "slt", t);
+  const std::string first_nan = fl ? fmt::format("arith.cmpf uno, %x0, %x0 : {}", t) : "arith.constant false";
+  const std::string is_nan = fl ? fmt::format("arith.cmpf uno, %v, %v : {}", t) : "arith.constant false";
+  const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
+  gpu.module @reduce_arg_{0}_{1} {{
+    gpu.func @reduce_arg(%in: memref<?x{1}>, %out: memref<?xi64>, %len: index, %inner: index, %total: index) kernel {{
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %b = gpu.block_id x
+      %tid = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %g0 = arith.muli %b, %nt : index
+      %g = arith.addi %g0, %tid : index
+      %inside = arith.cmpi ult, %g, %total : index
+      scf.if %inside {{
+        %o = arith.divui %g, %inner : index
+        %j = arith.remui %g, %inner : index
+        %ol = arith.muli %o, %len : index
+        %oli = arith.muli %ol, %inner : index
+        %base = arith.addi %oli, %j : index
+        %x0 = memref.load %in[%base] : memref<?x{1}>
+        %nan0 = {2}
+        %r:3 = scf.for %r = %c1 to %len step %c1 iter_args(%best = %x0, %idx = %c0, %done = %nan0) -> ({1}, index, i1) {{
+          %ri = arith.muli %r, %inner : index
+          %i = arith.addi %base, %ri : index
+          %v = memref.load %in[%i] : memref<?x{1}>
+          %nan = {3}
+          %gt = {4}
+          %take0 = arith.ori %nan, %gt : i1
+          %notdone = arith.xori %done, %true : i1
+          %take = arith.andi %take0, %notdone : i1
+          %nb = arith.select %take, %v, %best : {1}
+          %ni = arith.select %take, %r, %idx : index
+          %nowdone = arith.andi %nan, %notdone : i1
+          %nd = arith.ori %done, %nowdone : i1
+          scf.yield %nb, %ni, %nd : {1}, index, i1
+        }}
+        %idx64 = arith.index_cast %r#1 : index to i64
+        memref.store %idx64, %out[%g] : memref<?xi64>
+      }}
+      gpu.return
+    }}
+  }}
+}}
+)", max ? "max" : "min", t, first_nan, is_nan, better);
+  // %true is needed inside the loop
+  std::string full = text;
+  const std::string anchor = "      %c1 = arith.constant 1 : index\n";
+  full.replace(full.find(anchor), anchor.size(), anchor + "      %true = arith.constant true\n");
+  std::string ptx = template_ptx(full, chip, error);
+  if (ptx.empty()) return "";
+  std::lock_guard lock(mu);
+  return cache[key] = ptx;
 }
 
 std::string ElementwiseSpec::key() const {

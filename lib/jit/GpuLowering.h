@@ -68,6 +68,11 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
 /// or "reduce_cols", cached in memory and on disk.
 std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error);
 
+/// argmax / argmin over the middle dim of (outer, len, inner): kernel "reduce_arg", one thread
+/// per output, the interpreter's rules (the first extreme wins; a NaN wins at once). Same
+/// parameters as "reduce_cols"; the output is i64.
+std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error);
+
 /// A shape-generic elementwise kernel "ew" for eager GPU ops: out[g] = op(in_k[offset_k(g)])
 /// for g < n, where g's coordinates over `rank` dims and each input's strides (0 where it
 /// broadcasts) are kernel parameters — so one kernel serves every shape of an op and

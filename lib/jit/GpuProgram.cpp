@@ -61,7 +61,11 @@ Placement place(const Trace& t, const TraceNode& n) {
   const ValueType& in0 = n.inputs.empty() ? t.values[n.output] : t.values[n.inputs[0]];
   switch (n.kind) {
     case NodeKind::Reduce: {
-      if (n.sub >= kArgMax) return Placement::Host;
+      if (n.sub >= kArgMax) {  // one run of reduced dims: a thread per output walks it
+        int runs = 0;
+        for (auto [size, reduced] : reduce_runs(in0.shape, n.ints)) runs += reduced;
+        return runs == 1 ? Placement::Reduce : Placement::Host;
+      }
       const DType dt = in0.dtype, out = t.values[n.output].dtype;
       const bool same = dt == out && (dt == DType::F32 || dt == DType::F64 || dt == DType::I32 || dt == DType::I64);
       const bool widening = out == DType::I64 && (dt == DType::Bool || dt == DType::I32);  // integer sums, products
@@ -112,6 +116,25 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
   const ValueType& in = t.values[n.inputs[0]];
   auto runs = reduce_runs(in.shape, n.ints);
   k.num_inputs = 1, k.num_outputs = 1;
+  if (n.sub >= kArgMax) {  // argmax / argmin: one run of reduced dims (see place)
+    int64_t outer = 1, len = 1, inner = 1;
+    bool after = false;
+    for (auto [size, reduced] : runs) {
+      if (reduced) len = size, after = true;
+      else (after ? inner : outer) *= size;
+    }
+    std::string ptx = arg_reduction_ptx(n.sub == kArgMax, in.dtype, chip, error);
+    if (ptx.empty()) return false;
+    k.ptx.push_back(std::move(ptx));
+    GpuLaunch l;
+    l.function = "reduce_arg";
+    const int64_t numel = outer * inner;
+    l.grid[0] = (numel + 255) / 256;
+    l.block[0] = 256;
+    l.args = {flat_buffer(0, in.shape.numel()), flat_buffer(1, numel), index_arg(len), index_arg(inner), index_arg(numel)};
+    k.launches.push_back(std::move(l));
+    return true;
+  }
   int module_rows = -1, module_cols = -1;
   const DType acc = t.values[n.output].dtype;  // the first launch reads in.dtype, later ones partials
   int module_rows_acc = -1, module_cols_acc = -1;
