@@ -610,6 +610,53 @@ std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, st
   return cache[key] = ptx;
 }
 
+std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, std::string& error) {
+  static std::mutex mu;
+  static std::map<std::string, std::string> cache;
+  const std::string key = fmt::format("{}|{}|{}", static_cast<int>(dtype), static_cast<int>(index_dtype), chip);
+  {
+    std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const std::string t = mlir_scalar(dtype), ti = mlir_scalar(index_dtype);
+  const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
+  gpu.module @take_{0}_{1} {{
+    gpu.func @take(%in: memref<?x{0}>, %idx: memref<?x{1}>, %out: memref<?x{0}>, %n: index, %k: index, %inner: index, %total: index) kernel {{
+      %c0 = arith.constant 0 : index
+      %b = gpu.block_id x
+      %tid = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %g0 = arith.muli %b, %nt : index
+      %g = arith.addi %g0, %tid : index
+      %inside = arith.cmpi ult, %g, %total : index
+      scf.if %inside {{
+        %i = arith.remui %g, %inner : index
+        %t = arith.divui %g, %inner : index
+        %j = arith.remui %t, %k : index
+        %o = arith.divui %t, %k : index
+        %raw0 = memref.load %idx[%j] : memref<?x{1}>
+        %raw = arith.index_cast %raw0 : {1} to index
+        %neg = arith.cmpi slt, %raw, %c0 : index
+        %up = arith.addi %raw, %n : index
+        %row = arith.select %neg, %up, %raw : index
+        %on = arith.muli %o, %n : index
+        %r = arith.addi %on, %row : index
+        %ri = arith.muli %r, %inner : index
+        %src = arith.addi %ri, %i : index
+        %v = memref.load %in[%src] : memref<?x{0}>
+        memref.store %v, %out[%g] : memref<?x{0}>
+      }}
+      gpu.return
+    }}
+  }}
+}}
+)", t, ti);
+  std::string ptx = template_ptx(text, chip, error);
+  if (ptx.empty()) return "";
+  std::lock_guard lock(mu);
+  return cache[key] = ptx;
+}
+
 std::string ElementwiseSpec::key() const {
   std::string k = fmt::format("ew{}-{}-{}-r{}", kind, sub, static_cast<int>(output), rank);
   for (DType d : inputs) k += fmt::format("-{}", static_cast<int>(d));

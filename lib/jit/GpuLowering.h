@@ -73,6 +73,12 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
 /// parameters as "reduce_cols"; the output is i64.
 std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error);
 
+/// take(x, indices, axis) as kernel "take": x viewed as (outer, n, inner), k indices;
+/// out[o, j, i] = x[o, idx[j] (negative ones wrapped), i], one thread per output element.
+/// Parameters: x, indices and out as 1-D memref descriptors, then n, k, inner, total.
+/// The caller checks the indices (the kernel does not).
+std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, std::string& error);
+
 /// A shape-generic elementwise kernel "ew" for eager GPU ops: out[g] = op(in_k[offset_k(g)])
 /// for g < n, where g's coordinates over `rank` dims and each input's strides (0 where it
 /// broadcasts) are kernel parameters — so one kernel serves every shape of an op and

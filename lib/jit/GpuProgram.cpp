@@ -28,7 +28,7 @@ namespace {
 constexpr int kSum = 0, kArgMax = 4;
 
 struct GpuStep {
-  enum class Kind { Kernels, Reduce, Gemm, Host, View } kind = Kind::Kernels;
+  enum class Kind { Kernels, Reduce, Take, Gemm, Host, View } kind = Kind::Kernels;
   std::vector<int> nodes;            // trace nodes the step computes
   std::vector<int> inputs, outputs;  // Kernels and Reduce: trace values bound to the plan's slots
   GpuKernels kernels;                // Kernels and Reduce
@@ -42,7 +42,7 @@ bool log_compile() {
 
 // ---- partition ----
 
-enum class Placement { Fuse, Reduce, Gemm, Host };
+enum class Placement { Fuse, Reduce, Take, Gemm, Host };
 
 /// Merged (size, reduced) runs of a reduction's input shape, size-1 dims dropped.
 std::vector<std::pair<int64_t, bool>> reduce_runs(const Shape& shape, const std::vector<int64_t>& axes) {
@@ -83,6 +83,7 @@ Placement place(const Trace& t, const TraceNode& n) {
       for (int d = 0; same_batch && d + 2 < a.rank(); ++d) same_batch = a[d] == b[d];
       return same_batch ? Placement::Fuse : Placement::Host;
     }
+    case NodeKind::Take: return Placement::Take;
     default: return interpreter_reason(t, n).empty() ? Placement::Fuse : Placement::Host;
   }
 }
@@ -276,7 +277,8 @@ class GpuProgram final : public CpuExecutable {
   };
 
   std::vector<int> step_inputs(const GpuStep& s) const {
-    if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce) return s.inputs;
+    if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take)
+      return s.inputs;
     return trace_.nodes[s.nodes[0]].inputs;
   }
 
@@ -306,6 +308,16 @@ class GpuProgram final : public CpuExecutable {
     switch (s.kind) {
       case GpuStep::Kind::Kernels:
       case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);
+      case GpuStep::Kind::Take: {  // the interpreter's index checks (a small read), then the kernel
+        const TraceNode& n = trace_.nodes[s.nodes[0]];
+        const Shape& xs = trace_.values[n.inputs[0]].shape;
+        const int axis = static_cast<int>(n.ints[0]);
+        const int64_t size = xs[axis];
+        for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
+          if (i < -size || i >= size)
+            fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
+        return run_kernels(s, fns, device, v);
+      }
       case GpuStep::Kind::View: {
         const TraceNode& n = trace_.nodes[s.nodes[0]];
         v[n.output] = reshape(v[n.inputs[0]], trace_.values[n.output].shape);
@@ -481,7 +493,32 @@ std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std:
     emit_group(open);
     open.clear();
     const int id = static_cast<int>(k);
-    if (p == Placement::Gemm) {
+    if (p == Placement::Take) {
+      GpuStep s;
+      s.kind = GpuStep::Kind::Take;
+      s.nodes = {id};
+      s.inputs = {n.inputs[0], n.inputs[1]};
+      s.outputs = {n.output};
+      const ValueType &x = trace.values[n.inputs[0]], &idx = trace.values[n.inputs[1]];
+      const int axis = static_cast<int>(n.ints[0]);
+      int64_t outer = 1, inner = 1;
+      for (int d = 0; d < axis; ++d) outer *= x.shape[d];
+      for (int d = axis + 1; d < x.shape.rank(); ++d) inner *= x.shape[d];
+      const int64_t k = idx.shape.numel(), total = outer * k * inner;
+      std::string ptx = take_ptx(x.dtype, idx.dtype, chip, error);
+      if (ptx.empty()) return nullptr;
+      s.kernels.ptx.push_back(std::move(ptx));
+      s.kernels.num_inputs = 2, s.kernels.num_outputs = 1;
+      GpuLaunch l;
+      l.function = "take";
+      l.grid[0] = (total + 255) / 256;
+      l.block[0] = 256;
+      l.args = {flat_buffer(0, x.shape.numel()), flat_buffer(1, k), flat_buffer(2, total), index_arg(x.shape[axis]),
+                index_arg(k), index_arg(inner), index_arg(total)};
+      s.kernels.launches.push_back(std::move(l));
+      s.what = "take as a kernel (indices checked on the host)";
+      steps.push_back(std::move(s));
+    } else if (p == Placement::Gemm) {
       single(id, GpuStep::Kind::Gemm, "matmul on cuBLAS");
     } else if (p == Placement::Host) {
       notes.push_back(node_name(n) + " has no GPU kernel yet");

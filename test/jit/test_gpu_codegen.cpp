@@ -210,11 +210,19 @@ TEST_CASE("GPU: shape ops, where, cast and generated matmul assemble", "[gpu][pt
 TEST_CASE("GPU: ops without a GPU kernel run on the host, and say so", "[gpu][ptx]") {
   Tensor x = randn({5, 7}, 1);
   Tensor idx = from_vector<int64_t>({2, 0, 4}, {3});
-  Trace t = record([&](auto& a) { return take(a[0], idx, 0).sum(); }, {x});
+  Trace t = record([&](auto& a) { return gather(a[0], idx.reshape({3, 1}).astype(DType::I32), 0).sum(); }, {x});
   const std::string l = listing(t);
   INFO(l.substr(0, 2000));
-  REQUIRE(l.find("take on the host") != std::string::npos);
-  require_ptx_assembles(t, "take");
+  REQUIRE(l.find("gather on the host") != std::string::npos);
+  require_ptx_assembles(t, "gather");
+  // take is a kernel, for every dtype and both index dtypes
+  for (DType dt : kDTypes)
+    for (DType it : {DType::I32, DType::I64}) {
+      Trace tk = record([&](auto& a) { return take(a[0], a[1], 1); }, {inputs_for(dt, {3, 50, 4}, 2), idx.astype(it)});
+      INFO("take of " << name(dt) << " by " << name(it));
+      REQUIRE(detail::gpu_program_host_steps(tk) == "");
+      require_ptx_assembles(tk, "take");
+    }
 }
 
 TEST_CASE("GPU: argmax and argmin are kernels (a thread per output)", "[gpu][ptx]") {
