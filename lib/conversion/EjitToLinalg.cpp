@@ -279,9 +279,24 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(SliceOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
-    if (op.getStep() <= 0) return rw.notifyMatchFailure(op, "slices with negative steps are not compiled yet");
     auto rt = tensorType(op.getResult());
     const int64_t r = rt.getRank(), axis = op.getAxis();
+    const int64_t start = static_cast<int64_t>(op.getStart()), step = static_cast<int64_t>(op.getStep());
+    if (step < 0) {  // a generic reading x[.., start + step * i, ..], not an extract_slice with a negative stride
+      Location loc = op.getLoc();
+      SmallVector<AffineExpr> reads;
+      for (int64_t d = 0; d < r; ++d)
+        reads.push_back(d == axis ? rw.getAffineConstantExpr(start) + rw.getAffineDimExpr(d) * step : rw.getAffineDimExpr(d));
+      SmallVector<AffineMap> maps = {AffineMap::get(r, 0, reads, rw.getContext()), rw.getMultiDimIdentityMap(r)};
+      Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+      SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+      auto generic = rw.create<linalg::GenericOp>(loc, TypeRange{rt}, ValueRange{a.getX()}, ValueRange{init}, maps, iters,
+                                                  [](OpBuilder& b, Location l, ValueRange args) {
+                                                    b.create<linalg::YieldOp>(l, args[0]);
+                                                  });
+      rw.replaceOp(op, generic.getResults());
+      return success();
+    }
     SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
     for (int64_t d = 0; d < r; ++d) sizes.push_back(rw.getIndexAttr(rt.getDimSize(d)));
     offsets[axis] = rw.getIndexAttr(op.getStart());

@@ -86,3 +86,16 @@ func.func @cast(%arg0: tensor<4xf32>) -> tensor<4xi32> {
   %0 = ejit.cast %arg0 : tensor<4xf32> -> tensor<4xi32>
   return %0 : tensor<4xi32>
 }
+
+// -----
+
+// A negative step reads x[start + step * i]: a generic with that affine map (extract_slice
+// has no negative strides).
+// CHECK: #[[REV:.*]] = affine_map<(d0, d1) -> (d0 * -2 + 4, d1)>
+// CHECK: func.func @reversed_slice
+// CHECK: linalg.generic {indexing_maps = [#[[REV]], #{{.*}}], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%{{.*}} : tensor<5x3xf32>) outs(%{{.*}} : tensor<3x3xf32>)
+func.func @reversed_slice(%x: tensor<5x3xf32>) -> tensor<3x3xf32> {
+  %0 = ejit.slice %x {axis = 0 : i64, start = 4 : i64, step = -2 : i64} : tensor<5x3xf32> -> tensor<3x3xf32>
+  return %0 : tensor<3x3xf32>
+}

@@ -185,6 +185,7 @@ TEST_CASE("GPU: shape ops, where, cast and generated matmul assemble", "[gpu][pt
       {"transpose", [](auto& x) { return transpose(x[0]); }},
       {"broadcast_to", [](auto& x) { return broadcast_to(x[0], {3, 4, 6}); }},
       {"slice", [](auto& x) { return x[2].slice(2, 1, 5, 2); }},
+      {"reversed slice", [](auto& x) { return x[2].slice(1, 3, std::nullopt, -2) * 2.f; }},
       {"concat", [](auto& x) { return concat({x[0], x[0] * 2.f}, 0); }},
       {"pad", [](auto& x) { return pad(x[0], {{1, 2}, {0, 3}}, 0.5); }},
       {"where", [](auto& x) { return where(x[0] > 0.f, x[0], x[0] * 0.1f); }},

@@ -65,3 +65,16 @@ TEST_CASE("1000 random op chains: compiled equals interpreted", "[jit][random]")
   }
   REQUIRE(compiled == 1000);  // every chain above has a lowering
 }
+
+TEST_CASE("slices with negative steps compile and match", "[jit][ops]") {
+  Tensor x = randn({7, 9}, 3);
+  auto f = jit([](const Tensor& a) {
+    return exp(a.slice(0, std::nullopt, std::nullopt, -1)) + a.slice(1, 8, 0, -2).sum({1}, true);
+  });
+  f(x);
+  Tensor got = f(x);
+  REQUIRE(f.stats().hits == 1);
+  REQUIRE(f.ir(Stage::Linalg).find("ejit.slice") == std::string::npos);  // lowered, not left to the interpreter
+  require_agree(got, exp(x.slice(0, std::nullopt, std::nullopt, -1)) + x.slice(1, 8, 0, -2).sum({1}, true), 2e-6, 2e-6,
+                "negative steps");
+}
