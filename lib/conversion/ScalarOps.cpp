@@ -43,6 +43,33 @@ Value truth(OpBuilder& b, Location loc, Value x) {
 
 }  // namespace
 
+/// a**b for integers as the interpreter computes it: squaring and multiplying over every
+/// bit of b (unrolled: no control flow in the body), wrapping on overflow; a negative b
+/// gives 0 unless |a| is 1.
+static Value integerPow(OpBuilder& b, Location loc, Value a, Value e) {
+  Type t = a.getType();
+  const unsigned bits = t.getIntOrFloatBitWidth();
+  Value one = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, 1));
+  Value zero = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, 0));
+  Value result = one, base = a;
+  for (unsigned i = 0; i < bits; ++i) {
+    Value shift = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, i));
+    Value bit = b.create<arith::AndIOp>(loc, b.create<arith::ShRUIOp>(loc, e, shift), one);
+    Value set = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, bit, zero);
+    result = b.create<arith::SelectOp>(loc, set, b.create<arith::MulIOp>(loc, result, base), result);
+    if (i + 1 < bits) base = b.create<arith::MulIOp>(loc, base, base);
+  }
+  Value minus_one = b.create<arith::ConstantOp>(loc, b.getIntegerAttr(t, -1));
+  Value odd = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, b.create<arith::AndIOp>(loc, e, one), zero);
+  Value of_minus_one = b.create<arith::SelectOp>(loc, odd, minus_one, one);
+  Value negative = b.create<arith::SelectOp>(
+      loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a, one), one,
+      b.create<arith::SelectOp>(loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, a, minus_one), of_minus_one,
+                                zero));
+  Value is_negative = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, e, zero);
+  return b.create<arith::SelectOp>(loc, is_negative, negative, result);
+}
+
 Value buildUnary(OpBuilder& b, Location loc, UnaryOp op, Value x, std::string* why) {
   Type t = x.getType();
   const bool fl = isa<FloatType>(t);
@@ -122,8 +149,7 @@ Value buildBinary(OpBuilder& b, Location loc, BinaryOp op, Value l, Value r, std
     case BinaryOp::Div: return b.create<arith::DivFOp>(loc, l, r);
     case BinaryOp::Pow:
       if (fl) return b.create<math::PowFOp>(loc, l, r);
-      *why = "integer pow is not compiled yet";
-      return nullptr;
+      return integerPow(b, loc, l, r);
     case BinaryOp::Mod: {
       Value zero = constantLike(b, loc, t, 0);
       if (fl) {

@@ -243,8 +243,6 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
     case NodeKind::Take: return "take has no CPU lowering yet";
     case NodeKind::Gather: return "gather has no CPU lowering yet";
     case NodeKind::Reduce: return n.sub >= 4 ? node_name(n) + " has no CPU lowering yet" : "";
-    case NodeKind::Binary:
-      return static_cast<BinaryOp>(n.sub) == BinaryOp::Pow && is_integer(type_of(0).dtype) ? "integer pow has no CPU lowering yet" : "";
     default: return "";
   }
 }
