@@ -293,6 +293,20 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
 
 namespace {
 const char* mlir_scalar(DType d);
+
+/// PTX made once per process per key (the kernel templates'): "" when not made yet.
+std::mutex memo_mutex;
+std::map<std::string, std::string> memo;
+std::string memo_lookup(const std::string& key) {
+  std::lock_guard lock(memo_mutex);
+  auto it = memo.find(key);
+  return it == memo.end() ? "" : it->second;
+}
+const std::string& memo_store(const std::string& key, const std::string& ptx) {
+  std::lock_guard lock(memo_mutex);
+  return memo[key] = ptx;
+}
+
 }  // namespace
 
 std::string serialize(const GpuKernels& k) {
@@ -445,13 +459,8 @@ static std::string template_ptx(const std::string& text, const std::string& chip
 }
 
 std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> cache;
-  const std::string key = fmt::format("{}|{}|{}|{}|{}", rows, op, static_cast<int>(input), static_cast<int>(dtype), chip);
-  {
-    std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
+  const std::string key = "reduce|" + fmt::format("{}|{}|{}|{}|{}", rows, op, static_cast<int>(input), static_cast<int>(dtype), chip);
+  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
   const bool fl = is_floating(dtype);
   const std::string t = mlir_scalar(dtype), ti = mlir_scalar(input);
   // The element as the accumulator's type: bool zero-extends, i32 sign-extends.
@@ -540,18 +549,12 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
                                        rows ? "rows" : "cols", names[op], ti, t, body);
   std::string ptx = template_ptx(text, chip, error);
   if (ptx.empty()) return "";
-  std::lock_guard cache_lock(mu);
-  return cache[key] = ptx;
+  return memo_store(key, ptx);
 }
 
 std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> cache;
-  const std::string key = fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
-  {
-    std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
+  const std::string key = "arg|" + fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
+  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
   const std::string t = mlir_scalar(input);
   const bool fl = is_floating(input);
   const std::string better = fl ? fmt::format("arith.cmpf {}, %v, %best : {}", max ? "ogt" : "olt", t)
@@ -606,18 +609,12 @@ std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, st
   full.replace(full.find(anchor), anchor.size(), anchor + "      %true = arith.constant true\n");
   std::string ptx = template_ptx(full, chip, error);
   if (ptx.empty()) return "";
-  std::lock_guard lock(mu);
-  return cache[key] = ptx;
+  return memo_store(key, ptx);
 }
 
 std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, std::string& error) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> cache;
-  const std::string key = fmt::format("{}|{}|{}", static_cast<int>(dtype), static_cast<int>(index_dtype), chip);
-  {
-    std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
+  const std::string key = "take|" + fmt::format("{}|{}|{}", static_cast<int>(dtype), static_cast<int>(index_dtype), chip);
+  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
   const std::string t = mlir_scalar(dtype), ti = mlir_scalar(index_dtype);
   const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
   gpu.module @take_{0}_{1} {{
@@ -653,8 +650,7 @@ std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, st
 )", t, ti);
   std::string ptx = template_ptx(text, chip, error);
   if (ptx.empty()) return "";
-  std::lock_guard lock(mu);
-  return cache[key] = ptx;
+  return memo_store(key, ptx);
 }
 
 std::string ElementwiseSpec::key() const {
@@ -754,13 +750,8 @@ bool build_body(mlir::ModuleOp m, const ElementwiseSpec& s, std::string& why) {
 }  // namespace
 
 std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error) {
-  static std::mutex mu;
-  static std::map<std::string, std::string> cache;
-  const std::string key = spec.key() + "|" + chip;
-  {
-    std::lock_guard lock(mu);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
-  }
+  const std::string key = "ew|" + spec.key() + "|" + chip;
+  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
   const std::string text = elementwise_text(spec);
   const bool use_disk = !disk_cache_dir().empty();
   const std::string disk_key = use_disk ? disk_cache_key(text + spec.key(), "gpu-elementwise|" + chip, 0) : "";
@@ -780,8 +771,7 @@ std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip
     ptx = all.begin()->second;
     if (use_disk) disk_cache_store_text(disk_key, ptx);
   }
-  std::lock_guard lock(mu);
-  return cache[key] = ptx;
+  return memo_store(key, ptx);
 }
 
 }  // namespace ejit::detail

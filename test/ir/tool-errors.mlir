@@ -7,6 +7,8 @@
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --mode=fast 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --fast 2>&1 | FileCheck %s --check-prefix=OPTION
+// RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=tpu 2>&1 | FileCheck %s --check-prefix=DEVICE
+// RUN: not %ejit dump %ejit_src/examples/traces/softmax.mlir --device=tpu 2>&1 | FileCheck %s --check-prefix=DEVICE
 // RUN: rm -rf %t && %ejit run %ejit_src/examples/traces/softmax.mlir --mode=interp --repeat=0 --outputs %t > /dev/null
 // RUN: not %ejit run %ejit_src/examples/traces/layer_norm.mlir --inputs %t/out0.npy 2>&1 | FileCheck %s --check-prefix=COUNT
 // RUN: not %ejit run %ejit_src/examples/traces/mlp.mlir --inputs %t/out0.npy,%t/out0.npy,%t/out0.npy,%t/out0.npy,%t/out0.npy 2>&1 \
@@ -20,6 +22,7 @@
 
 // STAGE: ejit: error: unknown stage 'bogus' (expected one of ejit, linalg, fused, loops, llvm-dialect, llvm, asm, ptx, gpu, all)
 // MISSING: ejit: error: [load_trace] cannot open '{{.*}}does-not-exist.mlir'
+// DEVICE: ejit: error: unknown device 'tpu' (expected cpu or cuda)
 // CUDA: ejit: error: --device=cuda: no CUDA device: {{.+}}
 // MODE: ejit: error: unknown mode 'fast' (expected interp, compiled or compare)
 // OPTION: ejit: error: unknown option '--fast' for 'ejit run'

@@ -65,3 +65,16 @@ TEST_CASE("a stub CUDA driver is reported, not crashed on", "[.cuda-stub]") {
   REQUIRE(cuda_unavailable_reason().find("cuInit failed") != std::string::npos);
   REQUIRE(error_of([] { ones({2}).to(Device::cuda(0)); }).find("cuInit failed") != std::string::npos);
 }
+
+TEST_CASE("a bad EJIT_DEFAULT_DEVICE is a clear error", "[.default-device-env]") {
+  // Run by ctest with EJIT_DEFAULT_DEVICE=gpu0 (the default device is read once per process).
+  const char* env = std::getenv("EJIT_DEFAULT_DEVICE");
+  if (!env || std::string(env) != "gpu0") {
+    WARN("skipped: EJIT_DEFAULT_DEVICE is not gpu0");
+    return;
+  }
+  REQUIRE(error_of([] { default_device(); }) ==
+          "[default_device] EJIT_DEFAULT_DEVICE=gpu0 is not cpu, cuda, cuda:N or auto");
+  DeviceScope cpu(Device::cpu());  // a scope still works
+  REQUIRE(ones({2}).device() == Device::cpu());
+}

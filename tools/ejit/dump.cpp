@@ -60,7 +60,7 @@ int cmd_dump(const Args& a) {
 
   Trace trace = load_trace(file);
   const std::string device = a.get("device", "cpu");
-  if (device != "cpu" && device != "cuda") throw UsageError(fmt::format("unknown device '{}' (cpu or cuda)", device));
+  if (device != "cpu" && device != "cuda") throw UsageError(fmt::format("unknown device '{}' (expected cpu or cuda)", device));
   const bool want_asm = stage == "all" || stage == "asm", want_ptx = stage == "all" || stage == "ptx";
   detail::CompileResult r = device == "cuda" ? detail::compile_for_gpu(trace, /*keep_ir=*/true)
                                              : detail::compile_trace(trace, /*keep_ir=*/true, want_asm, want_ptx);
