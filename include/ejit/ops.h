@@ -102,7 +102,8 @@ Tensor squeeze(const Tensor& x, std::vector<int64_t> axes = {});
 Tensor unsqueeze(const Tensor& x, int64_t axis);
 /// Elements start, start+step, ... before stop along `axis`, as Python's x[start:stop:step];
 /// a missing start/stop means the natural end for the step's direction (slice(x, 0, {}, {}, -1)
-/// reverses). Negative bounds count from the end; bounds outside [-n, n] and step 0 are errors.
+/// reverses). Negative bounds count from the end; bounds beyond the dim are clamped as in
+/// Python, NumPy and PyTorch (x[-10:10:2] of 5 elements is elements 0, 2, 4); step 0 is an error.
 Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop,
              int64_t step = 1);
 /// Joins tensors along an existing axis.

@@ -19,6 +19,12 @@
 
 namespace ejit {
 
+class Tensor;
+namespace detail {
+/// Tells this thread's recorders that C++ code is about to access t's values through `how`.
+void report_host_access(const Tensor& t, const char* how);
+}  // namespace detail
+
 /// A handle to a contiguous row-major array. Copies share the data; memory returns to
 /// the allocator when the last handle (and the last view of its storage) goes away.
 class Tensor {
@@ -54,8 +60,11 @@ class Tensor {
   /// One element, converted to T; negative indices count from the end.
   template <class T> T at(std::initializer_list<int64_t> index) const;
   /// Typed pointer to the data; throws unless T matches dtype() and the tensor is on the CPU.
+  /// Inside a jitted function this is a host access: that signature stays eager (the values
+  /// read now would otherwise be baked into the compiled code).
   template <class T> const T* data() const;
   template <class T> T* data();
+  /// The storage's address, unchecked and unobserved (for kernels and I/O code).
   const void* raw_data() const { return impl()->storage->data; }
   void* raw_data() { return impl()->storage->data; }
 
@@ -134,6 +143,7 @@ template <class T> const T* Tensor::data() const {
   if (!device().is_cpu())
     throw Error("[data] tensor of shape " + shape().str() + " is on " + device().str() +
                 "; host pointers need .to(Device::cpu())");
+  detail::report_host_access(*this, "data<T>()");
   return static_cast<const T*>(raw_data());
 }
 

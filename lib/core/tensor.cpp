@@ -72,9 +72,13 @@ const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
   return static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
 }
 
+void detail::report_host_access(const Tensor& t, const char* how) {
+  if (const auto* list = observers())
+    for (OpObserver* o : *list) o->on_host_read(t, how);
+}
+
 void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) const {
-  if (const auto* list = detail::observers())
-    for (detail::OpObserver* o : *list) o->on_host_read(*this);
+  detail::report_host_access(*this, "item/to_vector/at");
   const char* src = static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
   if (device().is_cuda()) {  // through a host copy of the elements asked for
     std::vector<char> host(count * itemsize(dtype()));

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 
+#include "../core/host_data.h"
 #include "dispatch.h"
 #include "ejit/random.h"
 
@@ -31,7 +32,7 @@ template <class T> Tensor from_vector(const std::vector<T>& values, const Shape&
     fail("tensor", "{} values given for shape {} ({} elements)", values.size(), shape, shape.numel());
   Tensor t = Tensor::empty(shape, dtype_of<T>);
   if constexpr (std::is_same_v<T, bool>) {
-    bool* p = t.data<bool>();
+    bool* p = detail::host_data<bool>(t);
     for (size_t i = 0; i < values.size(); ++i) p[i] = values[i];
   } else if (!values.empty()) {
     std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
@@ -52,7 +53,7 @@ Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
   visit_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
     T v = value.dtype() == DType::F64 ? convert<T>(value.to_double()) : convert<T>(value.to_int());
-    T* p = t.data<T>();
+    T* p = detail::host_data<T>(t);
     parallel_for(t.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
   });
   t = placed(t);
@@ -79,7 +80,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
   Tensor t = Tensor::empty(Shape{n}, dt);
   visit_dtype(dt, [&](auto tag) {
     using T = decltype(tag);
-    T* p = t.data<T>();
+    T* p = detail::host_data<T>(t);
     for (int64_t i = 0; i < n; ++i)
       p[i] = all_int ? convert<T>(start.to_int() + i * step.to_int()) : convert<T>(s + static_cast<double>(i) * st);
   });
@@ -96,7 +97,7 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
   double step = num > 1 ? (stop - start) / static_cast<double>(num - 1) : 0.0;
   visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    T* p = t.data<T>();
+    T* p = detail::host_data<T>(t);
     for (int64_t i = 0; i < num; ++i) p[i] = convert<T>(i == num - 1 && num > 1 ? stop : start + step * static_cast<double>(i));
   });
   t = placed(t);
@@ -115,7 +116,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
   }
   visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    T* p = t.data<T>();
+    T* p = detail::host_data<T>(t);
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
   });
   t = placed(t);
@@ -132,7 +133,7 @@ Tensor random_tensor(const char* op, const Shape& shape, DType dtype, F&& sample
   Tensor t = Tensor::empty(shape, dtype);
   visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);
-    T* p = t.data<T>();
+    T* p = detail::host_data<T>(t);
     parallel_for(t.numel(), 4096, [&](int64_t b, int64_t e) {
       const T hi = static_cast<T>(upper), below = std::nextafter(hi, -std::numeric_limits<T>::infinity());
       for (int64_t i = b; i < e; ++i) {

@@ -1,4 +1,5 @@
 // Dtype promotion, broadcasting and loop planning shared by the interpreter's ops.
+#include "../core/host_data.h"
 #include "dispatch.h"
 
 #include <algorithm>
@@ -18,9 +19,9 @@ void check_defined(const char* op, const Tensor& t) {
 Tensor scalar_operand(Scalar s) {
   Tensor t = Tensor::empty(Shape{}, s.dtype());
   switch (s.dtype()) {
-    case DType::Bool: *t.data<bool>() = s.to_int() != 0; break;
-    case DType::I64: *t.data<int64_t>() = s.to_int(); break;
-    default: *t.data<double>() = s.to_double(); break;
+    case DType::Bool: *detail::host_data<bool>(t) = s.to_int() != 0; break;
+    case DType::I64: *detail::host_data<int64_t>(t) = s.to_int(); break;
+    default: *detail::host_data<double>(t) = s.to_double(); break;
   }
   t.impl()->weak = true;
   record_op(PrimKind::Constant, {}, t);

@@ -32,21 +32,22 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   int ax = normalize_axis("slice", axis, x.rank(), x.shape());
   const int64_t n = x.shape()[ax];
   if (step == 0) fail("slice", "step must not be 0 (shape {}, axis {})", x.shape(), axis);
-  for (auto bound : {start, stop})
-    if (bound && (*bound < -n || *bound > n))
-      fail("slice", "bound {} is out of range for dim {} of size {} (shape {})", *bound, ax, n, x.shape());
-  auto norm = [&](int64_t v) { return v < 0 ? v + n : v; };
-  int64_t len;
-  int64_t b;
-  if (step > 0) {
-    b = start ? norm(*start) : 0;
-    int64_t e = stop ? norm(*stop) : n;
-    len = e > b ? (e - b + step - 1) / step : 0;
-  } else {
-    b = start ? std::min(norm(*start), n - 1) : n - 1;
-    int64_t e = stop ? norm(*stop) : -1;
-    len = b > e ? (b - e - step - 1) / (-step) : 0;
-  }
+  // Python's rules (PySlice_AdjustIndices): negative bounds count from the end, then bounds
+  // are clamped to the dim; a missing bound is the natural end for the step's direction.
+  auto clamp = [&](std::optional<int64_t> v, int64_t missing) {
+    if (!v) return missing;
+    int64_t i = *v < 0 ? *v + n : *v;
+    if (i < 0) return step < 0 ? int64_t{-1} : int64_t{0};
+    if (i >= n) return step < 0 ? n - 1 : n;
+    return i;
+  };
+  int64_t b = clamp(start, step > 0 ? 0 : n - 1);
+  const int64_t e = clamp(stop, step > 0 ? n : -1);
+  const uint64_t stride = step > 0 ? static_cast<uint64_t>(step) : 0 - static_cast<uint64_t>(step);
+  const uint64_t span = step > 0 ? static_cast<uint64_t>(e - b) : static_cast<uint64_t>(b - e);  // when positive
+  const int64_t len = (step > 0 ? e > b : b > e) ? static_cast<int64_t>((span - 1) / stride + 1) : 0;
+  if (len == 0) b = 0;      // nothing is read
+  if (len <= 1) step = 1;   // the same elements; keeps later step arithmetic (vjp) in range
   Shape out_shape = x.shape();
   out_shape[ax] = len;
   if (Device d = op_device("slice", {&x}); d.is_cuda())

@@ -4,6 +4,7 @@
 
 #include <mutex>
 
+#include "../core/host_data.h"
 #include "blas.h"
 #include "dispatch.h"
 #include "matmul.h"
@@ -71,9 +72,9 @@ std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& operand_batc
 template <class T>
 void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batch, const Shape& a_batch,
                 const Shape& b_batch, int64_t m, int64_t k, int64_t n) {
-  const T* pa = a.data<T>();
-  const T* pb = b.data<T>();
-  T* pc = out.data<T>();
+  const T* pa = detail::host_data<T>(a);
+  const T* pb = detail::host_data<T>(b);
+  T* pc = detail::host_data<T>(out);
   const int64_t nb = batch.numel();
   std::vector<int64_t> oa = batch_offsets(batch, a_batch, m * k), ob = batch_offsets(batch, b_batch, k * n);
   // Enough blocks to keep every thread busy on big products; split the longer of m and n.
@@ -118,9 +119,9 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   visit_dtype(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_floating_point_v<T>) {
-      const T* pa = a.data<T>();
-      const T* pb = b.data<T>();
-      T* pc = out.data<T>();
+      const T* pa = detail::host_data<T>(a);
+      const T* pb = detail::host_data<T>(b);
+      T* pc = detail::host_data<T>(out);
       const int64_t lda = a.dim(1), ldb = b.dim(1);
       const int64_t want = 2.0 * m * n * k < 1e6 ? 1 : 2 * pool_threads();
       const bool split_rows = m >= n;

@@ -33,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
@@ -144,6 +145,24 @@ bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& di
   return mlir::succeeded(pm.run(m));
 }
 
+/// Copies between strided buffers (pads, inner-axis slices, concat and stack on inner axes)
+/// become linalg.copy, hence parallel loops: LLVM lowering would turn such a memref.copy into
+/// a call to MLIR's runtime library (memrefCopy), which the JIT does not link. Copies between
+/// contiguous buffers stay memref.copy (a memcpy).
+void strided_copies_to_linalg(mlir::ModuleOp module) {
+  llvm::SmallVector<mlir::memref::CopyOp> strided;
+  module.walk([&](mlir::memref::CopyOp copy) {
+    auto src = llvm::cast<mlir::MemRefType>(copy.getSource().getType());
+    auto dst = llvm::cast<mlir::MemRefType>(copy.getTarget().getType());
+    if (!src.getLayout().isIdentity() || !dst.getLayout().isIdentity()) strided.push_back(copy);
+  });
+  for (mlir::memref::CopyOp copy : strided) {
+    mlir::OpBuilder b(copy);
+    b.create<mlir::linalg::CopyOp>(copy.getLoc(), mlir::ValueRange{copy.getSource()}, mlir::ValueRange{copy.getTarget()});
+    copy.erase();
+  }
+}
+
 bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<void(Stage, mlir::Operation*)>& stage_done,
                     std::string& error, std::string& diagnostics) {
   auto fail_with = [&](const char* what) { return error = what, false; };
@@ -167,12 +186,14 @@ bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<voi
   untie_empty_tensors(module);
   // The GPU executor frees temporaries itself after the last launch: no deallocations there.
   if (!run(for_gpu ? "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
-                     "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
-                     "func.func(convert-linalg-to-parallel-loops), canonicalize, cse"
+                     "function-boundary-type-conversion=identity-layout-map}, canonicalize"
                    : "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
                      "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
-                     "buffer-deallocation-pipeline, func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
+                     "buffer-deallocation-pipeline"))
     return fail_with("[jit] bufferization failed");
+  if (!for_gpu) strided_copies_to_linalg(module);
+  if (!run("func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
+    return fail_with("[jit] lowering to loops failed");
   return true;
 }
 
@@ -285,10 +306,18 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
 
 }  // namespace
 
-/// Gives every use of a tensor.empty its own op. CSE merges identical empties; one shared by
-/// two results that are both returned made empty-tensor elimination and bufferization write
-/// one result over the other (seen with {s, log(s)} for a row sum s).
+/// Gives every use of an init tensor its own op: each use of a tensor.empty, and each use of a
+/// linalg.fill of one (the init of a reduction). CSE merges identical inits; one shared by two
+/// results that are both returned made empty-tensor elimination and bufferization accumulate
+/// both results into one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s).
 void untie_empty_tensors(mlir::ModuleOp module) {
+  module.walk([](mlir::linalg::FillOp fill) {
+    if (!fill.hasPureTensorSemantics()) return;
+    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(fill->getResult(0).getUses()))) {
+      mlir::OpBuilder b(fill);
+      use.set(b.clone(*fill)->getResult(0));
+    }
+  });
   module.walk([](mlir::tensor::EmptyOp empty) {
     mlir::OpBuilder b(empty);
     for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(empty->getUses())))
@@ -327,7 +356,7 @@ class EngineExecutable final : public CpuExecutable {
       : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
     engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
     auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
-    if (!fn) throw Error("[jit] compiled module has no kernel entry point");
+    if (!fn) throw Error("[jit] the compiled kernel does not link: " + llvm::toString(fn.takeError()));
     fn_ = *fn;
   }
 
@@ -523,7 +552,12 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (dump_requested(Stage::Asm)) fmt::print(stderr, "// ----- EJIT_DUMP stage asm -----\n{}\n", assembly);
     if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
   }
-  auto exe = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
+  std::unique_ptr<EngineExecutable> exe;
+  try {
+    exe = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
+  } catch (const Error& e) {
+    return fail_with(e.what());
+  }
   if (use_disk) {  // the object exists once the kernel was looked up (compiled)
     std::error_code ec;
     std::filesystem::create_directories(disk_cache_dir(), ec);

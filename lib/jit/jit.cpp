@@ -138,7 +138,13 @@ struct JitCore::Impl {
     } else {
       for (const Tensor& t : rec.input_tensors()) entry->gpu |= t.device().is_cuda();
       for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
-      CompileResult r = entry->gpu ? compile_for_gpu(trace, /*keep_ir=*/false) : compile_trace(trace, /*keep_ir=*/false);
+      CompileResult r;
+      try {  // a compiler failure of any kind leaves this signature eager, with the reason
+        r = entry->gpu ? compile_for_gpu(trace, /*keep_ir=*/false) : compile_trace(trace, /*keep_ir=*/false);
+      } catch (const std::exception& e) {
+        r = CompileResult{};
+        r.error = std::string("[jit] the compiler failed: ") + e.what();
+      }
       std::lock_guard lock(mu);
       stats.compile_ms += r.milliseconds;
       if (r.from_disk_cache) ++stats.disk_hits, from_disk = true;

@@ -36,12 +36,12 @@ class Recorder::Observer final : public detail::OpObserver {
     trace_.nodes.push_back(std::move(node));
   }
 
-  void on_host_read(const Tensor& t) override {
+  void on_host_read(const Tensor& t, const char* how) override {
     auto it = ids_.find(t.impl());
     if (it == ids_.end() || !depends_on_input_[it->second] || !trace_.not_compilable.empty()) return;
     trace_.not_compilable = fmt::format(
-        "the values of a traced tensor of shape {} were read on the host (item/to_vector/at) after {} ops: "
-        "C++ control flow may depend on them", t.shape(), trace_.nodes.size());
+        "the values of a traced tensor of shape {} were read on the host ({}) after {} ops: "
+        "C++ control flow may depend on them", t.shape(), how, trace_.nodes.size());
   }
 
   void on_variable_read(const Variable& v, const Tensor& value) override {

@@ -1,0 +1,14 @@
+// Library-internal typed access to a CPU tensor's elements, without telling recorders.
+// Tensor::data<T>() reports a host access to recorders (a jitted function that reads raw
+// values stays eager); the interpreter's own kernels read and write through these instead.
+#pragma once
+
+#include "ejit/tensor.h"
+
+namespace ejit::detail {
+
+/// The elements of a CPU tensor whose dtype is T's (the caller has checked both).
+template <class T> const T* host_data(const Tensor& t) { return static_cast<const T*>(t.raw_data()); }
+template <class T> T* host_data(Tensor& t) { return static_cast<T*>(t.raw_data()); }
+
+}  // namespace ejit::detail

@@ -1,0 +1,136 @@
+// Compiled results that once were wrong, and compile failures that once escaped jit():
+// each case is checked against the interpreter.
+#include <ejit/jit.h>
+
+#include <cmath>
+
+#include "op_chains.h"
+
+using namespace ejit;
+using namespace ejit::test;
+
+namespace {
+
+/// Calls f twice (record + compile, then the compiled code) and checks every output against
+/// the eager run; requires that the second call ran compiled code.
+template <class F, class... A> void require_compiled_matches(F& f, const std::vector<Tensor>& eager, const A&... args) {
+  f(args...);
+  std::vector<Tensor> got = detail::to_outputs(f(args...));
+  INFO("hits " << f.stats().hits << ", eager calls " << f.stats().eager_calls);
+  REQUIRE(f.stats().hits == 1);
+  REQUIRE(got.size() == eager.size());
+  for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], eager[i], 2e-6, 2e-6, "output " + std::to_string(i));
+}
+
+}  // namespace
+
+TEST_CASE("several reductions of one type in one function keep their own results", "[jit][trust]") {
+  Tensor x = arange(0, 6, 1, DType::F32) + 1.f;             // sum 21
+  Tensor y = (arange(0, 6, 1, DType::F32) + 1.f) * 10.f;    // sum 210
+  Tensor m = randn({5, 7}, 3);
+  SECTION("sum(x), sum(y)") {
+    auto f = jit([](const Tensor& a, const Tensor& b) { return std::vector<Tensor>{sum(a), sum(b)}; });
+    require_compiled_matches(f, {sum(x), sum(y)}, x, y);
+  }
+  SECTION("sum(x), sum(x * 2), max(x), min(x)") {
+    auto fn = [](const Tensor& a) { return std::vector<Tensor>{sum(a), sum(a * 2.f), max(a), min(a), mean(a)}; };
+    auto f = jit(fn);
+    require_compiled_matches(f, fn(x), x);
+  }
+  SECTION("row and column sums, and products") {
+    auto fn = [](const Tensor& a) {
+      return std::vector<Tensor>{sum(a, {0}), sum(a, {1}), sum(a * a, {1}), prod(a, {1}), max(a, {0}), max(a, {1})};
+    };
+    auto f = jit(fn);
+    require_compiled_matches(f, fn(m), m);
+  }
+  SECTION("a loss and a rank-0 gradient from value_and_grad") {
+    Tensor w = full({}, 0.5f), data = randn({16}, 9);
+    auto loss = [](const Tensor& wt, const Tensor& d) { return sum(square(d * wt - 1.f)); };
+    auto step = [&](const Tensor& wt, const Tensor& d) {
+      auto [value, g] = value_and_grad(loss)(wt, d);
+      return std::vector<Tensor>{value, g};
+    };
+    auto f = jit(step);
+    require_compiled_matches(f, step(w, data), w, data);
+  }
+}
+
+TEST_CASE("strided copies compile: pads, inner-axis slices, concat and stack on inner axes", "[jit][trust]") {
+  Tensor x = randn({4, 6}, 5);
+  const std::vector<std::pair<std::string, std::function<Tensor(const Tensor&)>>> cases = {
+      {"pad inner", [](const Tensor& a) { return pad(a, {{0, 0}, {1, 1}}) * 2.f; }},
+      {"pad both", [](const Tensor& a) { return pad(exp(a), {{2, 1}, {0, 3}}, 1.5) + 1.f; }},
+      {"slice step 2", [](const Tensor& a) { return slice(a, 1, 0, 3, 2) + 1.f; }},
+      {"slice inner", [](const Tensor& a) { return slice(a, 1, 1, 3) * a.slice(1, 2, 4); }},
+      {"slice reversed", [](const Tensor& a) { return slice(a, 1, std::nullopt, std::nullopt, -2) - 1.f; }},
+      {"concat inner", [](const Tensor& a) { return concat({a, a * 2.f}, 1) + 1.f; }},
+      {"stack inner", [](const Tensor& a) { return stack({a, tanh(a)}, 1) * 3.f; }},
+      {"stack last", [](const Tensor& a) { return stack({a, a + 1.f}, 2) * 3.f; }},
+  };
+  for (const auto& [what, fn] : cases) {
+    INFO(what);
+    auto f = jit(fn);
+    require_compiled_matches(f, {fn(x)}, x);
+  }
+}
+
+TEST_CASE("a compile failure leaves the signature eager with its reason, never an exception", "[jit][trust]") {
+  // EJIT_OPT_LEVEL is read per compile; an invalid pipeline stage is simulated by an op
+  // chain the compiler refuses (a dump of a stage that cannot be made is not needed).
+  auto f = jit([](const Tensor& a) { return take(a, arange(0, 3, 1, DType::I64), 0); });  // one interpreter op only
+  Tensor x = randn({5}, 1);
+  Tensor got = f(x);
+  REQUIRE_NOTHROW(f(x));
+  require_agree(f(x), take(x, arange(0, 3, 1, DType::I64), 0), 0, 0, "take");
+  Comparison c = f.compare(1, x);
+  REQUIRE_FALSE(c.compiled);
+  REQUIRE(c.reason.find("take") != std::string::npos);
+}
+
+TEST_CASE("compiled f32 sin and cos stay accurate for large arguments", "[jit][trust]") {
+  std::vector<float> v;
+  for (float a : {33.f, 100.f, 1000.f, 1e4f, 12345.678f, 1e5f, 3e5f, 1e6f, 8191.9f, 8192.1f, 65536.f, 1e7f})
+    for (float s : {1.f, -1.f}) v.push_back(a * s);
+  for (int i = 0; i < 2000; ++i) v.push_back(std::ldexp(static_cast<float>(i % 97) + 0.37f * i, i % 17));
+  Tensor x = from_vector(v, {static_cast<int64_t>(v.size())});
+  auto fs = jit([](const Tensor& a) { return sin(a) * 1.f; });
+  auto fc = jit([](const Tensor& a) { return cos(a) * 1.f; });
+  fs(x), fc(x);
+  auto s = fs(x).to_vector<float>(), c = fc(x).to_vector<float>();
+  REQUIRE(fs.stats().hits == 1);
+  for (size_t i = 0; i < v.size(); ++i) {
+    INFO("x = " << v[i]);
+    // Against the double-precision result: within 2 ulp of f32 (plus a floor near zero).
+    REQUIRE(std::fabs(s[i] - std::sin(static_cast<double>(v[i]))) <= 2.5e-7 * std::fabs(std::sin(double(v[i]))) + 1.2e-7);
+    REQUIRE(std::fabs(c[i] - std::cos(static_cast<double>(v[i]))) <= 2.5e-7 * std::fabs(std::cos(double(v[i]))) + 1.2e-7);
+  }
+}
+
+TEST_CASE("a raw data read inside a jitted function keeps that signature eager", "[jit][trust]") {
+  auto f = jit([](const Tensor& a) {
+    const float first = a.data<float>()[0];  // a host value baked into C++ code
+    return a * first;
+  });
+  Tensor x1 = from_vector(std::vector<float>{2, 3}, {2}), x2 = from_vector(std::vector<float>{5, 7}, {2});
+  f(x1);
+  check_values(f(x2), {25, 35});  // the second call must read its own first element
+  Comparison c = f.compare(1, x2);
+  REQUIRE_FALSE(c.compiled);
+  REQUIRE(c.reason.find("data") != std::string::npos);
+}
+
+TEST_CASE("slices with clamped bounds compile and match", "[jit][trust]") {
+  Tensor x = randn({5, 5}, 8);
+  auto fn = [](const Tensor& a) {
+    return std::vector<Tensor>{slice(a, 1, -10, 10, 2) * 2.f, slice(a, 0, 7, -9, -2) + 1.f, slice(a, 1, 9, 12) + 0.f};
+  };
+  auto f = jit(fn);
+  f(x);
+  auto got = f(x);
+  REQUIRE(got[0].shape() == Shape{5, 3});
+  REQUIRE(got[1].shape() == Shape{3, 5});
+  REQUIRE(got[2].shape() == Shape{5, 0});
+  auto eager = fn(x);
+  for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], eager[i], 0, 0, "slice " + std::to_string(i));
+}
