@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "../conversion/AccurateTrig.h"
 #include "../conversion/EjitToLinalg.h"
 #include "../core/allocator.h"
 #include "../core/parallel.h"
@@ -505,6 +506,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   stage_done(Stage::Loops, *module);
   {  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm
     mlir::RewritePatternSet patterns(&g.context);
+    mlir::ejit::populateAccurateTrigPatterns(patterns);
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(*module, std::move(patterns))))
       return fail_with("[jit] math approximation failed");

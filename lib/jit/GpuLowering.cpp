@@ -1,5 +1,6 @@
 // Parallel loops to GPU kernels, PTX and a launch plan; reduction kernel templates.
 #include "GpuLowering.h"
+#include "../conversion/AccurateTrig.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -277,6 +278,7 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
     mlir::RewritePatternSet patterns(m.getContext());
     mlir::populateGpuAllReducePatterns(patterns);
     mlir::populateGpuShufflePatterns(patterns);
+    mlir::ejit::populateAccurateTrigPatterns(patterns);
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(m, std::move(patterns)))) return false;
   }
