@@ -83,4 +83,37 @@ inline Tensor random_chain(uint64_t seed, const Tensor& a, const Tensor& b) {
   return pool.back() + pool[pool.size() - 2];
 }
 
+/// A random chain of the structural ops (strided, inner-axis, reversed and clamped slices;
+/// concat, stack and pad on inner and outer axes) mixed with elementwise ops, returning
+/// several outputs among which several reductions of one type (row, column and full sums,
+/// maxima). a is (m, n); b broadcasts to it. The same for the same seed and shapes.
+inline std::vector<Tensor> random_structured_chain(uint64_t seed, const Tensor& a, const Tensor& b) {
+  std::mt19937_64 rng(seed);
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  const int64_t m = a.shape()[0], n = a.shape()[1];
+  std::vector<Tensor> pool = {a, a + b};  // every entry is (m, n)
+  auto any = [&] { return pool[pick(static_cast<int>(pool.size()))]; };
+  const int steps = 3 + pick(6);
+  for (int s = 0; s < steps; ++s) {
+    Tensor x = any(), y = any(), r;
+    const int64_t k = 1 + pick(3);
+    switch (pick(10)) {
+      case 0: r = slice(pad(x, {{0, 0}, {k, 2}}, 0.5), 1, k - 1, k - 1 + n) * 2.f; break;   // pad inner, shift back
+      case 1: r = pad(slice(exp(x * 0.1f), 1, 1, n), {{0, 0}, {1, 0}}, -1.0); break;      // inner slice, pad back
+      case 2: r = concat({slice(x, 1, 0, std::nullopt, 2), slice(y, 1, 1, std::nullopt, 2)}, 1) + 1.f; break;
+      case 3: r = slice(x, 1, std::nullopt, std::nullopt, -1) - y; break;                 // reversed columns
+      case 4: r = sum(stack({x, tanh(y)}, 1), {1}); break;                                 // stack on an inner axis
+      case 5: r = max(stack({x, y * 0.5f}, 2), {2}); break;                                // stack on the last axis
+      case 6: r = slice(concat({x, y}, 0), 0, m - m / 2, 2 * m - m / 2) * x; break;        // concat outer, slice
+      case 7: r = slice(x, 1, -100, 100) + slice(y, 0, -3 * m, 3 * m, 1); break;           // clamped bounds
+      case 8: r = slice(pad(x, {{k, k}, {0, 1}}), 0, k, k + m).slice(1, 0, n) / (abs(y) + 1.f); break;
+      default: r = softmax(x, -1) + sum(y, {1}, true) * 0.25f; break;
+    }
+    pool.push_back(r);
+  }
+  const Tensor& last = pool.back();
+  const Tensor& other = pool[pool.size() - 2];
+  return {last, sum(last), sum(other * 2.f), sum(last, {1}), sum(other, {0}), max(last, {1}), max(other, {1}), mean(last)};
+}
+
 }  // namespace ejit::test

@@ -3,6 +3,7 @@
 #include <ejit/jit.h>
 
 #include <cmath>
+#include <random>
 
 #include "op_chains.h"
 
@@ -133,4 +134,48 @@ TEST_CASE("slices with clamped bounds compile and match", "[jit][trust]") {
   REQUIRE(got[2].shape() == Shape{5, 0});
   auto eager = fn(x);
   for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], eager[i], 0, 0, "slice " + std::to_string(i));
+}
+
+TEST_CASE("200 random structural chains with several outputs: compiled equals interpreted", "[jit][trust][random]") {
+  std::mt19937_64 rng(77);
+  int compiled = 0;
+  for (uint64_t seed = 0; seed < 200; ++seed) {
+    const int64_t m = 2 + static_cast<int64_t>(rng() % 20), n = 2 + static_cast<int64_t>(rng() % 20);
+    const Shape other[] = {{n}, {m, 1}, {1, n}, {}, {m, n}};
+    Tensor a = randn({m, n}, seed), b = randn(other[rng() % 5], seed + 7);
+    auto fn = [seed](const Tensor& x, const Tensor& y) { return random_structured_chain(seed, x, y); };
+    auto f = jit(fn);
+    std::vector<Tensor> eager = fn(a, b);
+    f(a, b);
+    std::vector<Tensor> got = f(a, b);
+    compiled += f.stats().hits == 1;
+    INFO("seed " << seed << " shapes " << a.shape().str() << " " << b.shape().str());
+    REQUIRE(got.size() == eager.size());
+    for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], eager[i], 2e-5, 2e-5, "output " + std::to_string(i));
+  }
+  REQUIRE(compiled == 200);
+}
+
+TEST_CASE("compiled gradients of random structural chains equal the interpreter's", "[jit][trust][random][autodiff]") {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const int64_t m = 2 + static_cast<int64_t>(seed % 7), n = 3 + static_cast<int64_t>(seed % 5);
+    Tensor a = randn({m, n}, seed), b = randn({n}, seed + 3);
+    auto loss = [seed](const Tensor& x, const Tensor& y) {
+      std::vector<Tensor> outs = random_structured_chain(seed, x, y);
+      Tensor total = sum(outs[0] * outs[0]);
+      for (size_t i = 1; i < outs.size(); ++i) total = total + sum(outs[i]) * static_cast<float>(i);
+      return total;
+    };
+    auto step = [&](const Tensor& x, const Tensor& y) {
+      auto [value, grads] = value_and_grad(loss, {0, 1})(x, y);
+      return std::vector<Tensor>{value, grads[0], grads[1]};
+    };
+    auto f = jit(step);
+    std::vector<Tensor> eager = step(a, b);
+    f(a, b);
+    std::vector<Tensor> got = f(a, b);
+    INFO("seed " << seed);
+    REQUIRE(f.stats().hits == 1);
+    for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], eager[i], 1e-4, 1e-4, "output " + std::to_string(i));
+  }
 }
