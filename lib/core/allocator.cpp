@@ -9,6 +9,8 @@
 #include <bit>
 #include <cstdlib>
 #include <mutex>
+
+#include <pthread.h>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -39,7 +41,12 @@ struct Cache {
 };
 
 Cache& cache() {
-  static Cache* c = new Cache;  // never destroyed: tensors may die during static destruction
+  static Cache* c = [] {
+    // fork(): the child gets a copy of the lists; the lock is taken around fork() so that
+    // the copy is never caught mid-update by another thread.
+    pthread_atfork([] { cache().mu.lock(); }, [] { cache().mu.unlock(); }, [] { cache().mu.unlock(); });
+    return new Cache;  // never destroyed: tensors may die during static destruction
+  }();
   return *c;
 }
 

@@ -1,5 +1,6 @@
 // The one thread pool: workers spin briefly for the next job, then sleep on a condition variable.
 #include <immintrin.h>
+#include <pthread.h>
 
 #include <atomic>
 #include <chrono>
@@ -142,8 +143,27 @@ int default_threads() {
   return hw ? static_cast<int>(hw) : 1;
 }
 
+// The pool, and whether this process was fork()ed since it was made: a child has none of the
+// parent's threads (only the one that called fork), so it makes a pool of its own.
+std::atomic<ThreadPool*> g_pool{nullptr};
+std::atomic<bool> g_forked{false};
+std::mutex g_pool_mu;
+
 ThreadPool& pool() {
-  static ThreadPool* p = new ThreadPool(default_threads());  // leaked: workers outlive statics
+  ThreadPool* p = g_pool.load(std::memory_order_acquire);
+  if (p && !g_forked.load(std::memory_order_relaxed)) [[likely]] return *p;
+  std::lock_guard lock(g_pool_mu);
+  p = g_pool.load(std::memory_order_relaxed);
+  if (!p) {
+    pthread_atfork(nullptr, nullptr, [] { g_forked.store(true, std::memory_order_relaxed); });
+    p = new ThreadPool(default_threads());  // leaked: workers outlive statics
+  } else if (g_forked.load(std::memory_order_relaxed)) {
+    // The old pool's workers do not exist here and its locks may be held: it is left alone
+    // (leaked), and a new one with as many threads takes its place.
+    p = new ThreadPool(p->threads());
+    g_forked.store(false, std::memory_order_relaxed);
+  }
+  g_pool.store(p, std::memory_order_release);
   return *p;
 }
 

@@ -3,6 +3,7 @@
 #include "CpuCompiler.h"
 #include "Pipeline.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -92,10 +93,13 @@ std::string module_text(const Trace& t) {
   return s + "  return\n}\n}\n";
 }
 
+// fork(): the compiler lock is taken around fork(), so a child never starts with a compile
+// half done (or the lock held by a thread it does not have); the context runs passes on the
+// calling thread (no thread pool: a child would wait forever on the parent's threads).
 struct Globals {
   std::mutex mu;  // one compile at a time: the context and pass registry are shared
   mlir::MLIRContext context;
-  Globals() : context(make_registry()) {
+  Globals() : context(make_registry(), mlir::MLIRContext::Threading::DISABLED) {
     context.loadAllAvailableDialects();
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
@@ -119,7 +123,15 @@ struct Globals {
 };
 
 Globals& globals() {
-  static Globals* g = new Globals;  // leaked: engines may outlive static destruction order
+  static Globals* g = [] {
+    // The allocator registers its fork handler first, so that fork() takes the compiler
+    // lock before the allocator's (a compile may allocate while holding it).
+    size_t capacity = 0;
+    cpu_deallocate(cpu_allocate(64, &capacity), capacity);
+    auto* made = new Globals;  // leaked: engines may outlive static destruction order
+    pthread_atfork([] { globals().mu.lock(); }, [] { globals().mu.unlock(); }, [] { globals().mu.unlock(); });
+    return made;
+  }();
   return *g;
 }
 
