@@ -373,15 +373,14 @@ class EngineExecutable final : public CpuExecutable {
     fn_ = *fn;
   }
 
-  /// Loads a cached object file; null (and `error`) when it cannot be linked.
-  static std::unique_ptr<EngineExecutable> load(const std::string& path, std::vector<ValueType> outs, int64_t extent,
+  /// Links object code from the disk cache; null (and `error`) when it cannot be linked.
+  static std::unique_ptr<EngineExecutable> load(const std::string& object, std::vector<ValueType> outs, int64_t extent,
                                                 std::string& error) {
     auto fail = [&](llvm::Error e) {
       error = llvm::toString(std::move(e));
       return nullptr;
     };
-    auto buffer = llvm::MemoryBuffer::getFile(path);
-    if (!buffer) return error = buffer.getError().message(), nullptr;
+    std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-cached-kernel");
     auto jit = llvm::orc::LLJITBuilder().create();
     if (!jit) return fail(jit.takeError());
     llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
@@ -390,7 +389,7 @@ class EngineExecutable final : public CpuExecutable {
     lib.addGenerator(std::move(*process));
     llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
     if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
-    if (auto e = (*jit)->addObjectFile(std::move(*buffer))) return fail(std::move(e));
+    if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
     auto sym = (*jit)->lookup("_mlir__mlir_ciface_kernel");
     if (!sym) return fail(sym.takeError());
     std::unique_ptr<EngineExecutable> exe(new EngineExecutable(std::move(outs), extent));
@@ -497,9 +496,9 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   const bool use_disk = !keep_ir && !keep_asm && !any_dump_requested() && !disk_cache_dir().empty();
   const std::string key = use_disk ? disk_cache_key(text, host_target(), opt_level) : "";
   if (use_disk)
-    if (auto extent = disk_cache_read_extent(key)) {
+    if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
       std::string error;
-      if (auto exe = EngineExecutable::load(disk_cache_object_path(key), outs, *extent, error)) {
+      if (auto exe = EngineExecutable::load(entry->payload, outs, entry->extent, error)) {
         result.executable = std::move(exe);
         result.from_disk_cache = true;
         result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -572,12 +571,13 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   } catch (const Error& e) {
     return fail_with(e.what());
   }
-  if (use_disk) {  // the object exists once the kernel was looked up (compiled)
-    std::error_code ec;
-    std::filesystem::create_directories(disk_cache_dir(), ec);
-    const std::string tmp = disk_cache_object_path(key) + fmt::format(".tmp-{}", static_cast<long>(getpid()));
+  if (use_disk && disk_cache_writable()) {  // the object exists once the kernel was looked up (compiled)
+    const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
     exe->engine()->dumpToObjectFile(tmp);
-    if (std::filesystem::exists(tmp, ec)) disk_cache_store(key, tmp, parallel_extent);
+    if (auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false))
+      disk_cache_store(key, parallel_extent, (*object)->getBuffer());
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
   }
   result.executable = std::move(exe);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

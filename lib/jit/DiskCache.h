@@ -1,6 +1,9 @@
-// The on-disk cache of compiled kernels: object files keyed by the kernel's MLIR text, the
-// compiler build, LLVM's version, the host CPU and the options, so a new process skips
-// compilation. Under $EJIT_CACHE_DIR (default ~/.cache/ejit); EJIT_CACHE_DIR=off disables it.
+// The on-disk cache of compiled kernels: entries keyed by the kernel's MLIR text, the
+// compiler build, LLVM's version, the target and the options, so a new process skips
+// compilation. Under $EJIT_CACHE_DIR (default ~/.cache/ejit), in its own sub-folder;
+// EJIT_CACHE_DIR=off disables it. Entries are untrusted files: each is verified (a regular
+// file, size-capped, its key, extent and a SHA-256 of its contents) before use, and a bad
+// one is deleted so that the kernel compiles again.
 #pragma once
 
 #include <cstdint>
@@ -11,28 +14,38 @@
 namespace ejit::detail {
 
 struct DiskCacheStats {
-  std::string dir;  // empty when the cache is off
+  std::string dir;  // the entries' folder; empty when the cache is off
   int64_t entries = 0;
   int64_t bytes = 0;
 };
 
-/// The cache folder, or "" when the cache is off.
+/// One entry: the kernel's row-chunk extent (CPU kernels) and its payload (object code, or
+/// a GPU group's plan and PTX).
+struct DiskEntry {
+  int64_t extent = 0;
+  std::string payload;
+};
+
+/// The folder that holds the entries ($EJIT_CACHE_DIR/kernels-v2), or "" when the cache is off.
 std::string disk_cache_dir();
-/// Key of a kernel: its module text plus everything else that changes the object code.
+/// Key of a kernel: its module text plus everything else that changes the compiled code.
 std::string disk_cache_key(std::string_view module_text, std::string_view target, unsigned opt_level);
-/// Paths of an entry's object file and of its metadata (the kernel's row-chunk extent).
-std::string disk_cache_object_path(const std::string& key);
-/// Reads an entry's metadata; nullopt when absent or unreadable.
-std::optional<int64_t> disk_cache_read_extent(const std::string& key);
-/// Publishes an object file written at `tmp_object` (renamed into place, atomically) with its
-/// metadata; keeps the folder under its size limit (oldest entries go first). Never throws.
-void disk_cache_store(const std::string& key, const std::string& tmp_object, int64_t extent);
-/// GPU entries: a text file per key (a fused kernel group's plan and PTX, or a reduction
-/// template's PTX). Reads "" when absent; stores atomically (tmp + rename), never throws.
+/// Reads and verifies an entry. nullopt when absent; a damaged, foreign or unreadable entry
+/// is removed (logged with EJIT_LOG=cache) and reads as absent. Never throws.
+std::optional<DiskEntry> disk_cache_read(const std::string& key);
+/// Publishes an entry atomically (a temporary file renamed into place) and keeps the folder
+/// under its size limit (oldest entries go first). Does nothing when the folder is unusable.
+/// Never throws.
+void disk_cache_store(const std::string& key, int64_t extent, std::string_view payload);
+/// GPU entries (a fused group's plan and PTX, or a template's PTX) as text: "" when absent.
 std::string disk_cache_read_text(const std::string& key);
-void disk_cache_store_text(const std::string& key, const std::string& text);
+void disk_cache_store_text(const std::string& key, std::string_view text);
+/// Whether entries can be stored: the cache is on and its folder exists (or can be made) and
+/// is writable. Says so once per folder with EJIT_LOG=cache when it is not.
+bool disk_cache_writable();
 DiskCacheStats disk_cache_stats();
-/// Removes every entry; returns how many.
+/// Removes every entry (and stale temporary files of dead processes); returns how many
+/// entries. Touches nothing in the folder that is not named as ejit names its entries.
 int64_t disk_cache_clear();
 
 }  // namespace ejit::detail

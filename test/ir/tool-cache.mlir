@@ -4,8 +4,18 @@
 // RUN: env EJIT_CACHE_DIR=%t %ejit cache stats | FileCheck %s --check-prefix=ONE
 // RUN: env EJIT_CACHE_DIR=%t %ejit run %ejit_src/examples/traces/chain.mlir --mode=compiled --repeat=0 \
 // RUN:   | FileCheck %s --check-prefix=LOADED
+//
+// The same binary started by another path (a symlink) is the same build: it loads the kernel.
+// RUN: rm -rf %t.bin && mkdir -p %t.bin && ln -s %ejit %t.bin/other-name
+// RUN: env EJIT_CACHE_DIR=%t %t.bin/other-name run %ejit_src/examples/traces/chain.mlir --mode=compiled --repeat=0 \
+// RUN:   | FileCheck %s --check-prefix=LOADED
+//
+// Files that ejit did not write survive `clear`, in the folder and in its entries' sub-folder.
+// RUN: echo precious > %t/precious_build_output.o && echo mine > %t/kernels-v2/notes.meta
+// RUN: echo gpu > %t/kernels-v2/0123.gpu && echo x > %t/kernels-v2/0123456789abcdef0123456789abcdeg.entry
 // RUN: env EJIT_CACHE_DIR=%t %ejit cache clear | FileCheck %s --check-prefix=CLEAR
 // RUN: env EJIT_CACHE_DIR=%t %ejit cache stats | FileCheck %s --check-prefix=EMPTY
+// RUN: ls %t %t/kernels-v2 | FileCheck %s --check-prefix=KEPT
 // RUN: env EJIT_CACHE_DIR=off %ejit cache stats | FileCheck %s --check-prefix=OFF
 // RUN: not %ejit cache bogus 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not %ejit cache 2>&1 | FileCheck %s --check-prefix=NONE
@@ -14,6 +24,10 @@
 // ONE: kernels: 1
 // LOADED: loaded from the disk cache
 // CLEAR: removed 1 kernels
+// KEPT-DAG: precious_build_output.o
+// KEPT-DAG: notes.meta
+// KEPT-DAG: 0123.gpu
+// KEPT-DAG: 0123456789abcdef0123456789abcdeg.entry
 // OFF: disk cache: off
 // BAD: ejit: error: unknown cache action 'bogus' (expected stats or clear)
 // NONE: ejit: error: ejit cache needs an action: stats or clear

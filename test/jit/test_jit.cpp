@@ -229,7 +229,7 @@ TEST_CASE("compiled kernels are cached on disk and loaded by a new jit(), as in 
   setenv("EJIT_CACHE_DIR", dir.c_str(), 1);
   auto objects = [&] {
     int n = 0;
-    for (const auto& e : fs::directory_iterator(dir)) n += e.path().extension() == ".o";
+    for (const auto& e : fs::directory_iterator(dir / "kernels-v2")) n += e.path().extension() == ".entry";
     return n;
   };
   auto fn = [](const Tensor& a, const Tensor& b) { return tanh(a * b) + exp(-a) * 3.f; };
@@ -249,8 +249,8 @@ TEST_CASE("compiled kernels are cached on disk and loaded by a new jit(), as in 
   CHECK(second.ir(Stage::Asm).find("kernel") != std::string::npos);
   CHECK(second.ir(Stage::PTX).find(".visible .entry") != std::string::npos);  // NVPTX, no GPU needed
 
-  for (const auto& e : fs::directory_iterator(dir))  // a damaged entry is ignored and rewritten
-    if (e.path().extension() == ".o") std::ofstream(e.path()) << "not an object file";
+  for (const auto& e : fs::directory_iterator(dir / "kernels-v2"))  // a damaged entry is dropped and rewritten
+    if (e.path().extension() == ".entry") std::ofstream(e.path()) << "not an object file";
   auto third = jit(fn);
   REQUIRE(max_diff(want, third(a, b)) < 1e-6);
   CHECK(third.stats().disk_hits == 0);

@@ -10,11 +10,14 @@ const char* const kCacheHelp = R"(usage: ejit cache stats|clear
 
 The on-disk cache of compiled kernels: jit() and `ejit run` store each compiled kernel's
 object code there and load it in later processes instead of compiling again. It lives in
-$EJIT_CACHE_DIR (default ~/.cache/ejit; EJIT_CACHE_DIR=off disables it). Entries are keyed
-by the kernel's IR, the ejit build, LLVM's version, the host CPU and the options, so a
-rebuilt ejit or another CPU never reads a stale kernel; the folder is kept under 512 MB.
+the sub-folder kernels-v2 of $EJIT_CACHE_DIR (default ~/.cache/ejit; EJIT_CACHE_DIR=off
+disables it). Entries are keyed by the kernel's IR, the ejit build (its build ID), LLVM's
+version, the host CPU and the options, so a rebuilt ejit or another CPU never reads a stale
+kernel; each is verified (checksum, key, size) before use, and a damaged one is removed and
+compiled again. The folder is kept under 512 MB. Files that ejit did not name are never
+touched.
   stats   the folder, the number of kernels and their size
-  clear   removes every kernel
+  clear   removes every kernel (and temporary files of processes that died while saving)
 )";
 
 int cmd_cache(const std::string& action) {
