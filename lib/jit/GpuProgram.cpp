@@ -677,7 +677,9 @@ const bool registered = [] {
 
 }  // namespace
 
-extern "C" int ejit_gpu_ops_anchor = 0;  // linked in by ejit::jit's users (see CMakeLists)
+extern "C" {
+int ejit_gpu_ops_anchor = 0;  // linked in by ejit::jit's users (see CMakeLists)
+}
 
 CompileResult compile_for_gpu(const Trace& trace, bool keep_ir) {
   (void)registered;

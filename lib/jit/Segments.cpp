@@ -66,12 +66,12 @@ std::vector<int> transposes_into_gemm(const Trace& t) {
 /// gathered runs before it, so that the kernel can also take the ops after that node.
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from) {
   std::vector<Step> steps;
-  Step open{true, {}, nullptr, {}, {}};
+  Step open{true, {}, nullptr, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
   auto close = [&] {
     for (int k : open.nodes) in_open[t.nodes[k].output] = 0;
     if (!open.nodes.empty()) steps.push_back(std::move(open));
-    open = Step{true, {}, nullptr, {}, {}};
+    open = Step{true, {}, nullptr, {}, {}, {}};
   };
   for (size_t k = 0; k < t.nodes.size(); ++k) {
     const TraceNode& n = t.nodes[k];
@@ -85,7 +85,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
     bool depends = false;
     for (int v : n.inputs) depends |= in_open[folded_from[v] >= 0 ? folded_from[v] : v] != 0;
     if (depends) close();
-    steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}});
+    steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}, {}});
   }
   close();
   // A kernel of one op (plus reshapes, free views eagerly) fuses nothing: the interpreter's
@@ -98,7 +98,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
       out.push_back(std::move(s));
       continue;
     }
-    for (int k : s.nodes) out.push_back(Step{false, {k}, nullptr, {}, {}});
+    for (int k : s.nodes) out.push_back(Step{false, {k}, nullptr, {}, {}, {}});
   }
   return out;
 }
@@ -279,7 +279,7 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
     CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
-      for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}});
+      for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
       continue;
     }
     ++kernels;

@@ -63,13 +63,13 @@ bool log_cache() {
 }
 
 std::string key_str(const Key& k) {
-  std::string s;
+  std::string s = "(";
   for (size_t i = 0; i < k.types.size(); ++i) {
     const auto& t = k.types[i];
-    s += (s.empty() ? "" : ", ") + fmt::format("{}{}", name(t.dtype), t.shape);
-    if (!k.devices[i].is_cpu()) s += "@" + k.devices[i].str();
+    fmt::format_to(std::back_inserter(s), "{}{}{}", i ? ", " : "", name(t.dtype), t.shape);
+    if (!k.devices[i].is_cpu()) fmt::format_to(std::back_inserter(s), "@{}", k.devices[i].str());
   }
-  return "(" + s + ")";
+  return s + ")";
 }
 
 }  // namespace
