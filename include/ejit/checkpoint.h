@@ -86,7 +86,9 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
                       const std::map<std::string, std::string>& metadata = {});
 
 /// Reads and validates a whole safetensors file of dtypes BOOL, I32, I64, F32, F64 (others,
-/// such as F16, are an error). Throws ejit::Error "[checkpoint] ..." naming the file.
+/// such as F16, are an error). Throws ejit::Error "[checkpoint] ..." naming the file, also for
+/// a folder or anything but a regular file (a device, a FIFO, a link to one). The header is
+/// read first and checked against the file's size before any tensor is allocated.
 SafeTensors load_safetensors(const std::string& path);
 
 /// The bytes save_safetensors writes (for tests and in-memory use).
