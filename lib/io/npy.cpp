@@ -217,7 +217,7 @@ std::string npy_bytes(const Tensor& t) {
   out += static_cast<char>(dict.size() >> 8);
   out += dict;
   Tensor host = t.to(Device::cpu());
-  out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
+  if (host.nbytes() != 0) out.append(static_cast<const char*>(host.raw_data()), host.nbytes());  // null when empty
   return out;
 }
 

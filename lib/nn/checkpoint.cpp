@@ -243,7 +243,7 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>&
   out += text;
   for (const auto& [name, t] : tensors) {
     Tensor host = t.to(Device::cpu());
-    out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
+    if (host.nbytes() != 0) out.append(static_cast<const char*>(host.raw_data()), host.nbytes());  // null when empty
   }
   return out;
 }

@@ -179,6 +179,20 @@ TEST_CASE("untrusted files: a corpus of malformed .npy files", "[untrusted][npy]
   REQUIRE(message.size() < 1000);
 }
 
+TEST_CASE("untrusted files: zero-size .npy arrays write and read", "[untrusted][npy]") {
+  TempDir dir("npy-empty");
+  for (const Shape& shape : {Shape{0}, Shape{2, 0}, Shape{0, 1 << 20}}) {
+    INFO(shape.str());
+    Tensor t = zeros(shape);
+    const std::string path = dir / "empty.npy";
+    save_npy(path, t);  // npy_bytes once copied from the null data of an empty tensor
+    Tensor back = load_npy(path);
+    REQUIRE(back.shape() == shape);
+    REQUIRE(back.dtype() == DType::F32);
+    REQUIRE(parse_npy(npy_bytes(t)).shape() == shape);
+  }
+}
+
 TEST_CASE("untrusted files: a corpus of malformed safetensors files", "[untrusted][checkpoint]") {
   const auto entry = [](const std::string& name, const std::string& dtype, const std::string& shape,
                         const std::string& offsets) {
@@ -254,4 +268,22 @@ TEST_CASE("untrusted files: a corpus of malformed safetensors files", "[untruste
     REQUIRE_THROWS_WITH((Checkpoint{{"m", b}}.restore(path)), StartsWith("[checkpoint] '" + path + "'"));
     REQUIRE(b.vars[0].second.value().to_vector<float>() == std::vector<float>{0, 0});
   }
+}
+
+TEST_CASE("untrusted files: zero-size tensors in safetensors files", "[untrusted][checkpoint]") {
+  TempDir dir("safetensors-empty");
+  const std::string path = dir / "empty.safetensors";
+  // safetensors_bytes once copied from the null data of each empty tensor.
+  save_safetensors(path, {{"a", zeros({0})}, {"b", ones({2})}, {"c", zeros({3, 0}, DType::I64)}});
+  SafeTensors st = load_safetensors(path);
+  REQUIRE(st.tensors.size() == 3);
+  for (auto& [name, t] : st.tensors) {
+    INFO(name);
+    if (name == "b") REQUIRE(t.to_vector<float>() == std::vector<float>{1, 1});
+    else REQUIRE(t.numel() == 0);
+  }
+  Bag only_empty;
+  only_empty.vars = {{"e", Variable(zeros({0, 4}))}};
+  Checkpoint{{"m", only_empty}}.save(path);
+  REQUIRE(Checkpoint{{"m", only_empty}}.restore(path, true).complete());
 }
