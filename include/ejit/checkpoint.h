@@ -55,7 +55,8 @@ class Checkpoint {
 
   /// Writes every variable to `path` (safetensors). Atomic: the data goes to PATH.tmp-<pid>,
   /// is flushed to disk, then renamed over `path`, so an interrupted save leaves any previous
-  /// file whole. Throws ejit::Error "[checkpoint] ..." when it cannot write or when two
+  /// file whole. It first removes the PATH.tmp-<pid> files of saves whose process has died
+  /// (never those of a live process). Throws ejit::Error "[checkpoint] ..." when it cannot write or when two
   /// variables share a key.
   void save(const std::string& path) const;
 

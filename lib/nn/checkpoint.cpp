@@ -2,6 +2,7 @@
 #include "ejit/checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -66,8 +68,35 @@ void write_all(int fd, const std::string& bytes, const std::string& tmp) {
   }
 }
 
+/// Removes the PATH.tmp-<pid> files that saves killed before their rename left beside `path`:
+/// only those whose process is gone (kill(pid, 0) fails with ESRCH), never a live process's.
+/// Best effort: whatever cannot be listed or removed stays. In a folder shared with other hosts
+/// (or pid namespaces), another host's live save looks dead here; removing its file makes that
+/// save fail at its rename with an error, and the previous checkpoint stays whole.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp-";
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    // What write_atomically names: a pid in decimal (pid_max is at most 2^22 on Linux).
+    if (digits.size() > 9 || digits[0] == '0' ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // EPERM: alive, not ours
+    std::error_code type_ec, remove_ec;
+    if (it->symlink_status(type_ec).type() == fs::file_type::regular) fs::remove(it->path(), remove_ec);
+  }
+}
+
 /// Writes bytes to PATH.tmp-<pid>, fsyncs, renames over path, fsyncs the folder.
 void write_atomically(const std::string& path, const std::string& bytes) {
+  remove_stale_temporaries(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(kOp, "cannot create '{}': {}", tmp, sys_error());

@@ -1,6 +1,9 @@
 // Hostile and malformed input files: devices, FIFOs, folders and links are refused before any
-// read; corrupt .npy and safetensors files (a corpus generated here) are clear errors.
+// read; corrupt .npy and safetensors files (a corpus generated here) are clear errors; saves
+// clean up the temporary files of killed saves.
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -286,4 +289,49 @@ TEST_CASE("untrusted files: zero-size tensors in safetensors files", "[untrusted
   only_empty.vars = {{"e", Variable(zeros({0, 4}))}};
   Checkpoint{{"m", only_empty}}.save(path);
   REQUIRE(Checkpoint{{"m", only_empty}}.restore(path, true).complete());
+}
+
+TEST_CASE("untrusted files: a save removes the temporary files of dead saves, not of live ones",
+          "[untrusted][checkpoint]") {
+  TempDir dir("stale-tmp");
+  const std::string path = dir / "ckpt.safetensors";
+  int64_t pid_max = 4194304;  // Linux's largest pid_max
+  std::ifstream("/proc/sys/kernel/pid_max") >> pid_max;
+  // A process that has ended (and was reaped), and a pid that no process can have.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  REQUIRE(::waitpid(child, nullptr, 0) == child);
+  const std::string dead_child = path + ".tmp-" + std::to_string(child);
+  const std::string impossible = path + ".tmp-" + std::to_string(pid_max + 1);
+  // Kept: a live process's (pid 1 lives while anything does), names that are no pid, another
+  // checkpoint's, and a folder.
+  const std::string live = path + ".tmp-1", not_pid = path + ".tmp-abc";
+  const std::string zero_led = path + ".tmp-0" + std::to_string(child);
+  const std::string other = dir / "other.safetensors.tmp-" + std::to_string(pid_max + 1);
+  const std::string folder = path + ".tmp-" + std::to_string(pid_max + 2);
+  for (const std::string& p : {dead_child, impossible, live, not_pid, zero_led, other}) write_bytes(p, "partial");
+  fs::create_directory(folder);
+
+  Bag b;
+  b.vars = {{"w", Variable(ones({3}))}};
+  Checkpoint{{"m", b}}.save(path);
+  CHECK_FALSE(fs::exists(dead_child));
+  CHECK_FALSE(fs::exists(impossible));
+  CHECK(fs::exists(live));
+  CHECK(fs::exists(not_pid));
+  CHECK(fs::exists(zero_led));
+  CHECK(fs::exists(other));
+  CHECK(fs::is_directory(folder));
+  CHECK_FALSE(fs::exists(path + ".tmp-" + std::to_string(::getpid())));  // the save's own was renamed
+  REQUIRE(Checkpoint{{"m", b}}.restore(path, true).complete());
+
+  // A file in a relative path: its siblings are found in the working folder.
+  const fs::path cwd = fs::current_path();
+  fs::current_path(dir.path);
+  write_bytes("rel.safetensors.tmp-" + std::to_string(pid_max + 1), "partial");
+  Checkpoint{{"m", b}}.save("rel.safetensors");
+  const bool removed = !fs::exists("rel.safetensors.tmp-" + std::to_string(pid_max + 1));
+  fs::current_path(cwd);
+  CHECK(removed);
 }
