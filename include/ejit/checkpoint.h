@@ -55,7 +55,8 @@ class Checkpoint {
 
   /// Writes every variable to `path` (safetensors). Atomic: the data goes to PATH.tmp-<pid>,
   /// is flushed to disk, then renamed over `path`, so an interrupted save leaves any previous
-  /// file whole. Throws ejit::Error "[checkpoint] ..." when it cannot write or when two
+  /// file whole. It first removes the PATH.tmp-<pid> files of saves whose process has died
+  /// (never those of a live process). Throws ejit::Error "[checkpoint] ..." when it cannot write or when two
   /// variables share a key.
   void save(const std::string& path) const;
 
@@ -86,7 +87,9 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
                       const std::map<std::string, std::string>& metadata = {});
 
 /// Reads and validates a whole safetensors file of dtypes BOOL, I32, I64, F32, F64 (others,
-/// such as F16, are an error). Throws ejit::Error "[checkpoint] ..." naming the file.
+/// such as F16, are an error). Throws ejit::Error "[checkpoint] ..." naming the file, also for
+/// a folder or anything but a regular file (a device, a FIFO, a link to one). The header is
+/// read first and checked against the file's size before any tensor is allocated.
 SafeTensors load_safetensors(const std::string& path);
 
 /// The bytes save_safetensors writes (for tests and in-memory use).

@@ -12,8 +12,10 @@ namespace ejit {
 void save_npy(const std::string& path, const Tensor& t);
 
 /// Reads a .npy file of dtype bool, int32, int64, float32 or float64 (little-endian,
-/// C order). Throws ejit::Error "[npy] ..." on a missing or malformed file, Fortran
-/// order, big-endian data or another dtype.
+/// C order). Throws ejit::Error "[npy] ..." on a missing or malformed file, a folder or
+/// anything but a regular file (a device, a FIFO, a link to one), Fortran order, big-endian
+/// data or another dtype. The header is read first and checked against the file's size, so a
+/// corrupt file never makes it allocate more than the file holds.
 Tensor load_npy(const std::string& path);
 
 /// The bytes of a .npy file holding t (what save_npy writes).

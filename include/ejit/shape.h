@@ -12,6 +12,10 @@ namespace ejit {
 /// Highest rank a tensor may have.
 inline constexpr int kMaxRank = 16;
 
+/// Most elements a tensor may have, counting only its non-zero dims (so a zero-size tensor's
+/// strides fit too); byte sizes and strides then fit in int64 with room to spare.
+inline constexpr int64_t kMaxElements = int64_t{1} << 50;
+
 /// Dimensions of a tensor, outermost first. Rank 0 is a scalar; zero-size dims are allowed.
 class Shape {
  public:
@@ -27,7 +31,7 @@ class Shape {
   const int64_t* end() const { return dims_ + rank_; }
   const int64_t* data() const { return dims_; }
 
-  /// Product of the dims (1 for rank 0).
+  /// Product of the dims (1 for rank 0); throws ejit::Error "[shape] ..." when it overflows int64.
   int64_t numel() const;
   /// Appends a dim; throws ejit::Error past kMaxRank.
   void push_back(int64_t d);

@@ -13,7 +13,8 @@ Shape::Shape(std::span<const int64_t> dims) {
 
 int64_t Shape::numel() const {
   int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[i];
+  for (int i = 0; i < rank_; ++i)
+    if (__builtin_mul_overflow(n, dims_[i], &n)) fail("shape", "the element count of shape {} overflows int64", *this);
   return n;
 }
 

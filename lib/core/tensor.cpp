@@ -46,12 +46,14 @@ void Storage::release() {
 }  // namespace detail
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  int64_t n = 1;
+  int64_t n = 1, span = 1;  // span: the product of the non-zero dims, which the strides reach
   for (int64_t d : shape) {
     if (d < 0) fail("tensor", "negative dimension in shape {}", shape);
-    if (d != 0 && n > (int64_t{1} << 50) / d) fail("tensor", "shape {} is too large", shape);
-    n *= d;
+    if (d == 0) n = 0;
+    else if (span > kMaxElements / d) fail("tensor", "shape {} is too large", shape);
+    else span *= d;
   }
+  if (n != 0) n = span;
   auto* storage = detail::Storage::allocate(static_cast<size_t>(n) * itemsize(dtype), device);
   return Tensor(new detail::TensorImpl(storage, shape, dtype));
 }

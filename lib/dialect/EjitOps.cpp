@@ -144,6 +144,15 @@ LogicalResult checkOperands(const Emitter &emit, ValueRange operands, size_t cou
   return success();
 }
 
+/// The product of a static shape's dims, or nothing when it overflows int64.
+std::optional<int64_t> numElements(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    if (llvm::MulOverflow(n, d, n))
+      return std::nullopt;
+  return n;
+}
+
 /// Reads a required attribute from an op adaptor's properties (null when a builder
 /// left it out).
 template <class AttrT>
@@ -680,11 +689,17 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult ReshapeOp::verify() {
   RankedTensorType in = getX().getType(), out = getType();
-  if (in.getNumElements() != out.getNumElements())
+  // getNumElements() would wrap: (4611686018427387905, 4) would pass for (4,).
+  std::optional<int64_t> inCount = numElements(in.getShape()),
+                         outCount = numElements(out.getShape());
+  if (!inCount || !outCount)
+    return emitOpError() << "the element count of "
+                         << str((inCount ? out : in).getShape())
+                         << " overflows int64";
+  if (*inCount != *outCount)
     return emitOpError() << "cannot reshape " << str(in.getShape()) << " ("
-                         << in.getNumElements() << " elements) to "
-                         << str(out.getShape()) << " (" << out.getNumElements()
-                         << " elements)";
+                         << *inCount << " elements) to " << str(out.getShape())
+                         << " (" << *outCount << " elements)";
   return verifySameElementType(*this, getResult(), getX());
 }
 
@@ -857,7 +872,8 @@ FailureOr<RankedTensorType> inferConcat(const Emitter &emit, ValueRange inputs,
       return emit() << "operand " << i << " of shape " << str(shape)
                     << " does not match operand 0 of shape " << str(first)
                     << " outside axis " << axis;
-    expected[axis] += shape[axis];
+    if (llvm::AddOverflow(expected[axis], shape[axis], expected[axis]))
+      return emit() << "the sizes along axis " << axis << " overflow int64";
   }
   return RankedTensorType::get(expected, elementOf(inputs[0]));
 }
@@ -875,9 +891,10 @@ LogicalResult ConcatOp::inferReturnTypes(
 }
 
 LogicalResult ConcatOp::verify() {
-  return verifyInferred(
-      *this, inferConcat(getOperation(), getInputs(), getAxisAttr()),
-      getResult(), getInputs()[0]);
+  auto inferred = inferConcat(getOperation(), getInputs(), getAxisAttr());
+  if (failed(inferred)) // before getInputs()[0]: there may be no operand
+    return failure();
+  return verifyInferred(*this, inferred, getResult(), getInputs()[0]);
 }
 
 OpFoldResult ConcatOp::fold(FoldAdaptor) {
@@ -908,7 +925,12 @@ FailureOr<RankedTensorType> inferPad(const Emitter &emit, ValueRange operands,
     if (low[d] < 0 || high[d] < 0)
       return emit() << "negative width (" << low[d] << ", " << high[d]
                     << ") for dim " << d << " of shape " << str(in);
-    expected.push_back(in[d] + low[d] + high[d]);
+    int64_t size = 0;
+    if (llvm::AddOverflow(in[d], low[d], size) ||
+        llvm::AddOverflow(size, high[d], size))
+      return emit() << "padding dim " << d << " of shape " << str(in)
+                    << " overflows int64";
+    expected.push_back(size);
   }
   return RankedTensorType::get(expected, elementOf(operands[0]));
 }

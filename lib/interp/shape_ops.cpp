@@ -11,17 +11,23 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   check_defined("reshape", x);
   Shape s = shape;
   int infer = -1;
-  int64_t known = 1;
+  int64_t span = 1;  // the product of the known non-zero dims, bounded as Tensor::empty bounds it
+  bool zero = false;
   for (int d = 0; d < s.rank(); ++d) {
     if (s[d] == -1) {
       if (infer >= 0) fail("reshape", "more than one -1 in target shape {} (from {})", shape, x.shape());
       infer = d;
     } else if (s[d] < 0) {
       fail("reshape", "negative dim in target shape {} (from {})", shape, x.shape());
+    } else if (s[d] == 0) {
+      zero = true;
+    } else if (span > kMaxElements / s[d]) {
+      fail("reshape", "target shape {} is too large (from {})", shape, x.shape());
     } else {
-      known *= s[d];
+      span *= s[d];
     }
   }
+  const int64_t known = zero ? 0 : span;
   if (infer >= 0) {
     if (known == 0 || x.numel() % known != 0)
       fail("reshape", "cannot infer the -1 dim: shape {} does not fit {} elements of {}", shape, x.numel(), x.shape());

@@ -1,14 +1,15 @@
 // NumPy .npy read/write: the magic, a version, a Python-literal header dict, raw C-order data.
 #include "ejit/npy.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
 
 #include "../core/check.h"
+#include "../core/file.h"
 
 namespace ejit {
 namespace {
@@ -17,6 +18,8 @@ static_assert(std::endian::native == std::endian::little, ".npy support assumes 
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicLen = 6;
+// Headers are a small dict (NumPy itself refuses more than 10000 bytes by default).
+constexpr uint64_t kMaxHeader = 1 << 20;
 
 const char* descr_of(DType t) {
   constexpr const char* names[] = {"|b1", "<i4", "<i8", "<f4", "<f8"};
@@ -70,7 +73,9 @@ class HeaderParser {
 
  private:
   [[noreturn]] void bad(const std::string& why) {
-    fail("npy", "{}: malformed header ({} at offset {}): {}", what_, why, i_, std::string(s_));
+    constexpr size_t kShown = 200;  // enough for any valid header; a hostile one may be huge
+    fail("npy", "{}: malformed header ({} at offset {}): {}{}", what_, why, i_, std::string(s_.substr(0, kShown)),
+         s_.size() > kShown ? "..." : "");
   }
   void skip_ws() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
@@ -130,6 +135,70 @@ std::string shape_tuple(const Shape& s) {
   return out + (s.rank() == 1 ? ",)" : ")");
 }
 
+/// Where a .npy file's data lies and what it holds, from its preamble and header.
+struct Layout {
+  DType dtype;
+  Shape shape;
+  uint64_t data_start;
+  size_t nbytes;
+};
+
+/// Parses the preamble and header of a .npy file of `size` bytes and checks that the data they
+/// announce is there; read(offset, n) gives n bytes of the file (n already checked against
+/// size), so nothing is read or allocated beyond what the file holds.
+template <class Read>
+Layout parse_layout(uint64_t size, Read read, const std::string& what) {
+  const std::string pre = read(0, static_cast<size_t>(std::min<uint64_t>(size, 12)));
+  if (pre.size() < kMagicLen + 4 || std::memcmp(pre.data(), kMagic, kMagicLen) != 0)
+    fail("npy", "{}: not a .npy file (no \\x93NUMPY magic)", what);
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(pre[i]); };
+  const int major = byte(6), minor = byte(7);
+  uint64_t header_len, header_start;
+  if (major == 1) {
+    header_len = byte(8) | byte(9) << 8;
+    header_start = 10;
+  } else if (major == 2 || major == 3) {
+    if (pre.size() < 12) fail("npy", "{}: truncated header", what);
+    header_len = byte(8) | byte(9) << 8 | byte(10) << 16 | static_cast<uint64_t>(byte(11)) << 24;
+    header_start = 12;
+  } else {
+    fail("npy", "{}: unsupported format version {}.{} (ejit reads 1.0, 2.0 and 3.0)", what, major, minor);
+  }
+  if (header_len > kMaxHeader)
+    fail("npy", "{}: corrupt header: its length {} is implausible (ejit reads up to {} bytes)", what, header_len,
+         kMaxHeader);
+  if (size - header_start < header_len)
+    fail("npy", "{}: truncated header: it needs {} bytes, {} remain", what, header_len, size - header_start);
+  const std::string text = read(header_start, static_cast<size_t>(header_len));
+  auto h = HeaderParser(text, what).parse();
+  DType dtype = dtype_of_descr(h.descr, what);
+  if (h.fortran_order && h.shape.size() > 1)
+    fail("npy", "{}: Fortran-order arrays are not supported; save with np.ascontiguousarray", what);
+  if (h.shape.size() > static_cast<size_t>(kMaxRank))
+    fail("npy", "{}: rank {} is more than ejit's limit of {}", what, h.shape.size(), kMaxRank);
+  Shape shape(h.shape);
+  int64_t span = 1;  // the product of the non-zero dims, bounded as Tensor::empty bounds it
+  bool zero = false;
+  for (int64_t d : h.shape) {
+    if (d == 0) zero = true;
+    else if (span > kMaxElements / d) fail("npy", "{}: shape {} is too large for a tensor", what, shape);
+    else span *= d;
+  }
+  const uint64_t data_start = header_start + header_len;
+  const size_t nbytes = zero ? 0 : static_cast<size_t>(span) * itemsize(dtype);
+  if (size - data_start < nbytes)
+    fail("npy", "{}: truncated data: shape {} of {} needs {} bytes, the file has {}", what, shape, name(dtype), nbytes,
+         size - data_start);
+  return {dtype, shape, data_start, nbytes};
+}
+
+/// Any non-zero byte of a bool tensor read from a file is true.
+void normalize_bools(Tensor& t) {
+  if (t.dtype() != DType::Bool) return;
+  auto* p = static_cast<unsigned char*>(t.raw_data());
+  for (size_t i = 0; i < t.nbytes(); ++i) p[i] = p[i] != 0;
+}
+
 }  // namespace
 
 std::string npy_bytes(const Tensor& t) {
@@ -148,7 +217,7 @@ std::string npy_bytes(const Tensor& t) {
   out += static_cast<char>(dict.size() >> 8);
   out += dict;
   Tensor host = t.to(Device::cpu());
-  out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
+  if (host.nbytes() != 0) out.append(static_cast<const char*>(host.raw_data()), host.nbytes());  // null when empty
   return out;
 }
 
@@ -156,55 +225,32 @@ void save_npy(const std::string& path, const Tensor& t) {
   if (!t.defined()) fail("npy", "cannot save an undefined tensor to '{}'", path);
   std::string bytes = npy_bytes(t);
   std::ofstream f(path, std::ios::binary);
-  if (!f) fail("npy", "cannot open '{}' for writing", path);
+  if (!f) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) fail("npy", "cannot write '{}': it is a directory", path);
+    fail("npy", "cannot open '{}' for writing", path);
+  }
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!f) fail("npy", "error while writing '{}'", path);
 }
 
 Tensor parse_npy(const std::string& bytes, const std::string& what) {
-  if (bytes.size() < kMagicLen + 4 || std::memcmp(bytes.data(), kMagic, kMagicLen) != 0)
-    fail("npy", "{}: not a .npy file (no \\x93NUMPY magic)", what);
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
-  const int major = byte(6), minor = byte(7);
-  size_t header_len, header_start;
-  if (major == 1) {
-    header_len = byte(8) | byte(9) << 8;
-    header_start = 10;
-  } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) fail("npy", "{}: truncated header", what);
-    header_len = byte(8) | byte(9) << 8 | byte(10) << 16 | static_cast<size_t>(byte(11)) << 24;
-    header_start = 12;
-  } else {
-    fail("npy", "{}: unsupported format version {}.{} (ejit reads 1.0, 2.0 and 3.0)", what, major, minor);
-  }
-  if (bytes.size() < header_start + header_len) fail("npy", "{}: truncated header", what);
-  auto h = HeaderParser(std::string_view(bytes).substr(header_start, header_len), what).parse();
-  DType dtype = dtype_of_descr(h.descr, what);
-  if (h.fortran_order && h.shape.size() > 1)
-    fail("npy", "{}: Fortran-order arrays are not supported; save with np.ascontiguousarray", what);
-  if (h.shape.size() > static_cast<size_t>(kMaxRank))
-    fail("npy", "{}: rank {} is more than ejit's limit of {}", what, h.shape.size(), kMaxRank);
-  Shape shape(h.shape);
-  const size_t data_start = header_start + header_len;
-  const size_t nbytes = static_cast<size_t>(shape.numel()) * itemsize(dtype);
-  if (bytes.size() - data_start < nbytes)
-    fail("npy", "{}: truncated data: shape {} of {} needs {} bytes, the file has {}", what, shape, name(dtype), nbytes,
-         bytes.size() - data_start);
-  Tensor t = Tensor::empty(shape, dtype);
-  std::memcpy(t.raw_data(), bytes.data() + data_start, nbytes);
-  if (dtype == DType::Bool) {  // any non-zero byte is true
-    auto* p = static_cast<unsigned char*>(t.raw_data());
-    for (size_t i = 0; i < nbytes; ++i) p[i] = p[i] != 0;
-  }
+  const Layout l = parse_layout(
+      bytes.size(), [&](uint64_t offset, size_t n) { return bytes.substr(offset, n); }, what);
+  Tensor t = Tensor::empty(l.shape, l.dtype);
+  if (l.nbytes != 0) std::memcpy(t.raw_data(), bytes.data() + l.data_start, l.nbytes);
+  normalize_bools(t);
   return t;
 }
 
 Tensor load_npy(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("npy", "cannot open '{}'", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return parse_npy(ss.str(), "'" + path + "'");
+  detail::InputFile f("npy", path);
+  const Layout l = parse_layout(
+      f.size(), [&](uint64_t offset, size_t n) { return f.read(offset, n); }, "'" + path + "'");
+  Tensor t = Tensor::empty(l.shape, l.dtype);
+  f.read(l.data_start, t.raw_data(), l.nbytes);
+  normalize_bools(t);
+  return t;
 }
 
 }  // namespace ejit

@@ -2,6 +2,7 @@
 #include "ejit/checkpoint.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,14 +11,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 #include "../core/check.h"
+#include "../core/file.h"
 #include "../core/observer.h"
 
 #ifndef EJIT_VERSION
@@ -67,8 +68,35 @@ void write_all(int fd, const std::string& bytes, const std::string& tmp) {
   }
 }
 
+/// Removes the PATH.tmp-<pid> files that saves killed before their rename left beside `path`:
+/// only those whose process is gone (kill(pid, 0) fails with ESRCH), never a live process's.
+/// Best effort: whatever cannot be listed or removed stays. In a folder shared with other hosts
+/// (or pid namespaces), another host's live save looks dead here; removing its file makes that
+/// save fail at its rename with an error, and the previous checkpoint stays whole.
+void remove_stale_temporaries(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".tmp-";
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    // What write_atomically names: a pid in decimal (pid_max is at most 2^22 on Linux).
+    if (digits.size() > 9 || digits[0] == '0' ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // EPERM: alive, not ours
+    std::error_code type_ec, remove_ec;
+    if (it->symlink_status(type_ec).type() == fs::file_type::regular) fs::remove(it->path(), remove_ec);
+  }
+}
+
 /// Writes bytes to PATH.tmp-<pid>, fsyncs, renames over path, fsyncs the folder.
 void write_atomically(const std::string& path, const std::string& bytes) {
+  remove_stale_temporaries(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(kOp, "cannot create '{}': {}", tmp, sys_error());
@@ -109,6 +137,109 @@ std::string join(const std::vector<std::string>& names, size_t max = 20) {
   return out;
 }
 
+/// A safetensors file's table of contents, validated against the file's size.
+struct Contents {
+  struct Item {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    uint64_t begin, end;  // in the file, not in the data
+  };
+  std::vector<Item> items;  // by offset
+  std::map<std::string, std::string> metadata;
+};
+
+/// Parses and checks the header of a safetensors file of `size` bytes: its length, its JSON,
+/// each entry's dtype, shape and offsets (back to back from the start of the data to the end
+/// of the file, as the spec asks). read(offset, n) gives n bytes of the file, n already checked
+/// against size, so nothing is read or allocated beyond what the file holds.
+template <class Read>
+Contents parse_contents(uint64_t size, Read read, const std::string& what) {
+  if (size < 8) fail(kOp, "{}: truncated file ({} bytes, not even a header length)", what, size);
+  const std::string len = read(0, 8);
+  uint64_t n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(len[i])) << (8 * i);
+  if (n > kMaxHeader) fail(kOp, "{}: corrupt file: header length {} is implausible", what, n);
+  if (n > size - 8) fail(kOp, "{}: truncated file: the header needs {} bytes, {} remain", what, n, size - 8);
+  json header = json::parse(read(8, static_cast<size_t>(n)), nullptr, false);
+  if (header.is_discarded() || !header.is_object())
+    fail(kOp, "{}: corrupt file: the header is not a JSON object", what);
+
+  const uint64_t data_start = 8 + n, data_size = size - data_start;
+  Contents out;
+  for (const auto& [key, v] : header.items()) {
+    const auto bad = [&](const std::string& why) { fail(kOp, "{}: corrupt entry '{}': {}", what, key, why); };
+    if (key == "__metadata__") {
+      if (!v.is_object()) bad("must be an object of strings");
+      for (const auto& [k, s] : v.items()) {
+        if (!s.is_string()) bad(fmt::format("value of '{}' is not a string", k));
+        out.metadata[k] = s.template get<std::string>();
+      }
+      continue;
+    }
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+      bad("needs 'dtype', 'shape' and 'data_offsets'");
+    const json &jd = v["dtype"], &js = v["shape"], &jo = v["data_offsets"];
+    if (!jd.is_string()) bad("'dtype' is not a string");
+    auto dtype = dtype_of_st(jd.get<std::string>());
+    if (!dtype) bad(fmt::format("dtype {} is not supported (ejit reads BOOL, I32, I64, F32, F64)", jd.dump()));
+    if (!js.is_array() || js.size() > static_cast<size_t>(kMaxRank)) bad("'shape' is not an array of at most 16 dims");
+    std::vector<int64_t> dims;
+    uint64_t span = 1;  // the product of the non-zero dims, bounded as Tensor::empty bounds it
+    bool zero = false;
+    constexpr auto kMax = static_cast<uint64_t>(kMaxElements);
+    for (const json& d : js) {
+      // Checked one by one, so that no dim wraps to a negative int64 and no product overflows.
+      const uint64_t dim = d.is_number_unsigned() ? d.get<uint64_t>() : kMax + 1;
+      if (dim > kMax || (dim != 0 && span > kMax / dim)) bad("'shape' is not a list of sizes of a plausible tensor");
+      if (dim == 0) zero = true;
+      else span *= dim;
+      dims.push_back(static_cast<int64_t>(dim));
+    }
+    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
+      bad("'data_offsets' is not [begin, end]");
+    const uint64_t begin = jo[0].get<uint64_t>(), end = jo[1].get<uint64_t>();
+    if (end < begin) bad("'data_offsets' end before begin");
+    const uint64_t want = zero ? 0 : span * itemsize(*dtype);
+    if (end - begin != want)
+      bad(fmt::format("{}{} needs {} bytes, its offsets span {}", *dtype, Shape(dims), want, end - begin));
+    if (end > data_size)
+      fail(kOp, "{}: truncated file: entry '{}' ends at byte {} of the data, which has {}", what, key, end, data_size);
+    out.items.push_back({key, *dtype, Shape(dims), data_start + begin, data_start + end});
+  }
+  // As the spec asks: buffers back to back from 0 to the end of the file, no gaps, no overlap.
+  std::stable_sort(out.items.begin(), out.items.end(), [](const Contents::Item& a, const Contents::Item& b) {
+    return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
+  });
+  uint64_t pos = data_start;
+  for (const Contents::Item& it : out.items) {
+    if (it.begin != pos)
+      fail(kOp, "{}: corrupt file: entry '{}' starts at {}, expected {}", what, it.name, it.begin - data_start,
+           pos - data_start);
+    pos = it.end;
+  }
+  if (pos != size) fail(kOp, "{}: corrupt file: {} bytes of data follow the last entry", what, size - pos);
+  return out;
+}
+
+/// The tensors of checked contents, in offset order; read(offset, dst, n) copies n bytes of
+/// the file to dst.
+template <class Read>
+SafeTensors read_tensors(Contents& c, Read read) {
+  SafeTensors out;
+  out.metadata = std::move(c.metadata);
+  for (Contents::Item& it : c.items) {
+    Tensor t = Tensor::empty(it.shape, it.dtype);
+    read(it.begin, t.raw_data(), static_cast<size_t>(it.end - it.begin));
+    if (it.dtype == DType::Bool) {  // any non-zero byte is true
+      auto* p = static_cast<unsigned char*>(t.raw_data());
+      for (uint64_t i = 0; i < it.end - it.begin; ++i) p[i] = p[i] != 0;
+    }
+    out.tensors.emplace_back(std::move(it.name), std::move(t));
+  }
+  return out;
+}
+
 }  // namespace
 
 // ---- safetensors bytes ----
@@ -141,92 +272,17 @@ std::string safetensors_bytes(const std::vector<std::pair<std::string, Tensor>>&
   out += text;
   for (const auto& [name, t] : tensors) {
     Tensor host = t.to(Device::cpu());
-    out.append(static_cast<const char*>(host.raw_data()), host.nbytes());
+    if (host.nbytes() != 0) out.append(static_cast<const char*>(host.raw_data()), host.nbytes());  // null when empty
   }
   return out;
 }
 
 SafeTensors parse_safetensors(const std::string& bytes, const std::string& what) {
-  if (bytes.size() < 8) fail(kOp, "{}: truncated file ({} bytes, not even a header length)", what, bytes.size());
-  uint64_t n = 0;
-  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
-  if (n > kMaxHeader) fail(kOp, "{}: corrupt file: header length {} is implausible", what, n);
-  if (n > bytes.size() - 8)
-    fail(kOp, "{}: truncated file: the header needs {} bytes, {} remain", what, n, bytes.size() - 8);
-  json header = json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n), nullptr, false);
-  if (header.is_discarded() || !header.is_object())
-    fail(kOp, "{}: corrupt file: the header is not a JSON object", what);
-
-  const size_t data_start = 8 + n, data_size = bytes.size() - data_start;
-  struct Item {
-    std::string name;
-    DType dtype;
-    Shape shape;
-    uint64_t begin, end;
-  };
-  std::vector<Item> items;
-  SafeTensors out;
-  for (const auto& [key, v] : header.items()) {
-    const auto bad = [&](const std::string& why) { fail(kOp, "{}: corrupt entry '{}': {}", what, key, why); };
-    if (key == "__metadata__") {
-      if (!v.is_object()) bad("must be an object of strings");
-      for (const auto& [k, s] : v.items()) {
-        if (!s.is_string()) bad(fmt::format("value of '{}' is not a string", k));
-        out.metadata[k] = s.get<std::string>();
-      }
-      continue;
-    }
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
-      bad("needs 'dtype', 'shape' and 'data_offsets'");
-    const json &jd = v["dtype"], &js = v["shape"], &jo = v["data_offsets"];
-    if (!jd.is_string()) bad("'dtype' is not a string");
-    auto dtype = dtype_of_st(jd.get<std::string>());
-    if (!dtype) bad(fmt::format("dtype {} is not supported (ejit reads BOOL, I32, I64, F32, F64)", jd.dump()));
-    if (!js.is_array() || js.size() > static_cast<size_t>(kMaxRank)) bad("'shape' is not an array of at most 16 dims");
-    std::vector<int64_t> dims;
-    uint64_t numel = 1;
-    for (const json& d : js) {
-      if (!d.is_number_unsigned() || __builtin_mul_overflow(numel, d.get<uint64_t>(), &numel) ||
-          numel > (uint64_t{1} << 56))
-        bad("'shape' is not a list of sizes of a plausible tensor");
-      dims.push_back(d.get<int64_t>());
-    }
-    if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
-      bad("'data_offsets' is not [begin, end]");
-    Item it{key, *dtype, Shape(dims), jo[0].get<uint64_t>(), jo[1].get<uint64_t>()};
-    if (it.end < it.begin) bad("'data_offsets' end before begin");
-    const uint64_t want = static_cast<uint64_t>(it.shape.numel()) * itemsize(it.dtype);
-    if (it.end - it.begin != want)
-      bad(fmt::format("{}{} needs {} bytes, its offsets span {}", it.dtype, it.shape, want, it.end - it.begin));
-    if (it.end > data_size)
-      fail(kOp, "{}: truncated file: entry '{}' ends at byte {} of the data, which has {}", what, key, it.end,
-           data_size);
-    items.push_back(std::move(it));
-  }
-  // As the spec asks: buffers back to back from 0 to the end of the file, no gaps, no overlap.
-  std::vector<const Item*> by_offset;
-  for (const Item& it : items) by_offset.push_back(&it);
-  std::stable_sort(by_offset.begin(), by_offset.end(), [](const Item* a, const Item* b) {
-    return std::pair(a->begin, a->end) < std::pair(b->begin, b->end);
+  Contents c = parse_contents(
+      bytes.size(), [&](uint64_t offset, size_t n) { return bytes.substr(offset, n); }, what);
+  return read_tensors(c, [&](uint64_t offset, void* dst, size_t n) {
+    if (n != 0) std::memcpy(dst, bytes.data() + offset, n);  // dst is null for a zero-size tensor
   });
-  uint64_t pos = 0;
-  for (const Item* it : by_offset) {
-    if (it->begin != pos)
-      fail(kOp, "{}: corrupt file: entry '{}' starts at {}, expected {}", what, it->name, it->begin, pos);
-    pos = it->end;
-  }
-  if (pos != data_size) fail(kOp, "{}: corrupt file: {} bytes of data follow the last entry", what, data_size - pos);
-
-  for (const Item* it : by_offset) {
-    Tensor t = Tensor::empty(it->shape, it->dtype);
-    std::memcpy(t.raw_data(), bytes.data() + data_start + it->begin, it->end - it->begin);
-    if (it->dtype == DType::Bool) {  // any non-zero byte is true
-      auto* p = static_cast<unsigned char*>(t.raw_data());
-      for (uint64_t i = 0; i < it->end - it->begin; ++i) p[i] = p[i] != 0;
-    }
-    out.tensors.emplace_back(it->name, std::move(t));
-  }
-  return out;
 }
 
 void save_safetensors(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
@@ -235,12 +291,10 @@ void save_safetensors(const std::string& path, const std::vector<std::pair<std::
 }
 
 SafeTensors load_safetensors(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail(kOp, "cannot open '{}'", path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  if (f.bad()) fail(kOp, "error while reading '{}'", path);
-  return parse_safetensors(ss.str(), "'" + path + "'");
+  detail::InputFile f(kOp, path);
+  Contents c = parse_contents(
+      f.size(), [&](uint64_t offset, size_t n) { return f.read(offset, n); }, "'" + path + "'");
+  return read_tensors(c, [&](uint64_t offset, void* dst, size_t n) { f.read(offset, dst, n); });
 }
 
 void detail::set_checkpoint_save_fault(int64_t after_bytes, bool crash) {

@@ -341,6 +341,23 @@ func.func @reshape_count(%x: tensor<6xf32>) -> tensor<4xf32> {
 
 // -----
 
+func.func @reshape_count_overflow(%x: tensor<4xf32>) -> tensor<4611686018427387905x4xf32> {
+  // (2^62 + 1) * 4 wraps to 4 in int64: the count must be checked, not wrapped.
+  // expected-error @+1 {{'ejit.reshape' op the element count of (4611686018427387905,4) overflows int64}}
+  %0 = ejit.reshape %x : tensor<4xf32> -> tensor<4611686018427387905x4xf32>
+  return %0 : tensor<4611686018427387905x4xf32>
+}
+
+// -----
+
+func.func @reshape_operand_overflow(%x: tensor<4294967296x4294967296xf32>) -> tensor<0xf32> {
+  // expected-error @+1 {{'ejit.reshape' op the element count of (4294967296,4294967296) overflows int64}}
+  %0 = ejit.reshape %x : tensor<4294967296x4294967296xf32> -> tensor<0xf32>
+  return %0 : tensor<0xf32>
+}
+
+// -----
+
 func.func @reshape_type(%x: tensor<6xf32>) -> tensor<2x3xi32> {
   // expected-error @+1 {{'ejit.reshape' op result element type 'i32' differs from operand element type 'f32'}}
   %0 = ejit.reshape %x : tensor<6xf32> -> tensor<2x3xi32>
@@ -446,9 +463,18 @@ func.func @slice_other_dims(%x: tensor<5x3xf32>) -> tensor<2x2xf32> {
 // -----
 
 func.func @concat_nothing() -> tensor<2xf32> {
+  // The verifier must not read operand 0 (it once did, out of bounds).
   // expected-error @+1 {{'ejit.concat' op needs at least one operand}}
   %0 = "ejit.concat"() <{axis = 0 : i64}> : () -> tensor<2xf32>
   return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @concat_overflow(%a: tensor<9223372036854775807xf32>, %b: tensor<1xf32>) -> tensor<1xf32> {
+  // expected-error @+1 {{'ejit.concat' op the sizes along axis 0 overflow int64}}
+  %0 = ejit.concat %a, %b {axis = 0 : i64} : tensor<9223372036854775807xf32>, tensor<1xf32> -> tensor<1xf32>
+  return %0 : tensor<1xf32>
 }
 
 // -----
@@ -505,6 +531,14 @@ func.func @pad_negative(%x: tensor<2x3xf32>) -> tensor<1x3xf32> {
   // expected-error @+1 {{'ejit.pad' op negative width (-1, 0) for dim 0 of shape (2,3)}}
   %0 = ejit.pad %x {low = array<i64: -1, 0>, high = array<i64: 0, 0>, value = 0.0 : f64} : tensor<2x3xf32> -> tensor<1x3xf32>
   return %0 : tensor<1x3xf32>
+}
+
+// -----
+
+func.func @pad_overflow(%x: tensor<9223372036854775807xf32>) -> tensor<1xf32> {
+  // expected-error @+1 {{'ejit.pad' op padding dim 0 of shape (9223372036854775807,) overflows int64}}
+  %0 = ejit.pad %x {low = array<i64: 1>, high = array<i64: 0>, value = 0.0 : f64} : tensor<9223372036854775807xf32> -> tensor<1xf32>
+  return %0 : tensor<1xf32>
 }
 
 // -----

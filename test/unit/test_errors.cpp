@@ -492,3 +492,24 @@ TEST_CASE("errors: creation, broadcast_to and pad errors", "[errors]") {
   REQUIRE_EJIT_ERROR(StartsWith("[pad]") && Contains("(3,)"), pad(tensor({1.f, 2.f, 3.f}), {{-1, 0}}));
   CHECK(zeros({2, 0}).numel() == 0);
 }
+
+TEST_CASE("errors: shapes whose element count overflows int64 or exceeds the tensor limit", "[errors]") {
+  constexpr int64_t big = int64_t{1} << 62;
+  // (2^62 + 1) * 4 wraps to 4: such a reshape once made a 4-element view claim 2^64 + 4 elements.
+  REQUIRE_EJIT_ERROR(StartsWith("[shape]") && Contains("overflows int64"), Shape({big + 1, 4}).numel());
+  REQUIRE_EJIT_ERROR(StartsWith("[shape]") && Contains("overflows int64"), Shape({4, big, 4}).numel());
+  CHECK(Shape({big, 0, 4}).numel() == 0);  // no overflow on the way
+  Tensor x = tensor({1.f, 2.f, 3.f, 4.f});
+  Snapshot sx(x);
+  REQUIRE_EJIT_ERROR(StartsWith("[reshape]") && Contains("too large"), reshape(x, {big + 1, 4}));
+  REQUIRE_EJIT_ERROR(StartsWith("[reshape]") && Contains("too large"), reshape(x, {big + 1, -1}));
+  REQUIRE_EJIT_ERROR(StartsWith("[reshape]") && Contains("too large"), reshape(x, {-1, big, big}));
+  // Zero-size tensors too: their other dims still make strides, which must fit.
+  REQUIRE_EJIT_ERROR(StartsWith("[reshape]") && Contains("too large"), reshape(zeros({0}), {0, big, big}));
+  REQUIRE_EJIT_ERROR(StartsWith("[tensor]") && Contains("too large"), zeros({0, big, big}));
+  REQUIRE_EJIT_ERROR(StartsWith("[tensor]") && Contains("too large"), zeros({big, big, 0}));
+  REQUIRE_EJIT_ERROR(StartsWith("[shape]") && Contains("overflows"), (tensor({1.f, 2.f, 3.f, 4.f}, {big + 1, 4})));
+  check_usable(sx);
+  CHECK(reshape(zeros({0}), {0, 1 << 20, 1 << 20}).numel() == 0);
+  CHECK(zeros({3, 0, 1 << 20}).numel() == 0);
+}
