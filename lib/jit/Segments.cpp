@@ -293,6 +293,10 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
   std::string reasons;
   for (const std::string& r : interpreted) reasons += (reasons.empty() ? "" : "; ") + r;
   if (kernels == 0) {
+    // No reason given: no ops at all, or each would be a one-op kernel (see partition).
+    if (reasons.empty())
+      reasons = final_steps.empty() ? "the trace has no ops besides constants: its outputs are inputs or constants"
+                                    : "no two ops fuse, and a kernel of one op runs on the interpreter";
     result.error = "[jit] no op of this trace compiles (" + reasons + ")";
     return result;
   }

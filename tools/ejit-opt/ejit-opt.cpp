@@ -4,6 +4,7 @@
 #include "EjitDialect.h"
 #include "EjitPasses.h"
 #include "EjitToLinalg.h"
+#include "ParseLimits.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -53,7 +54,11 @@
 #include "mlir/Dialect/Vector/Transforms/SubsetOpInterfaceImpl.h"
 #include "mlir/InitAllPasses.h"
 #include "mlir/Interfaces/CastInterfaces.h"
+#include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
 
@@ -107,6 +112,9 @@ static void registerDialects(DialectRegistry &registry) {
   ub::registerConvertUBToLLVMInterface(registry);
 }
 
+/// MlirOptMain(argc, argv, ...), except that the input is first checked for nesting
+/// deeper than MLIR's recursive parser takes (it would overflow the stack): see
+/// ParseLimits.h.
 int main(int argc, char **argv) {
   registerAllPasses();
   ejit::registerEjitPasses();
@@ -114,7 +122,35 @@ int main(int argc, char **argv) {
 
   DialectRegistry registry;
   registerDialects(registry);
-  return asMainReturnCode(MlirOptMain(
+  auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
       argc, argv, "ejit optimizer driver: the ejit dialect and all MLIR passes\n",
-      registry));
+      registry);
+  MlirOptMainConfig config = MlirOptMainConfig::createFromCLOptions();
+  if (config.shouldShowDialects())
+    return asMainReturnCode(
+        MlirOptMain(argc, argv, inputFilename, outputFilename, registry));
+
+  llvm::InitLLVM initLLVM(argc, argv);
+  std::string errorMessage;
+  std::unique_ptr<llvm::MemoryBuffer> input =
+      openInputFile(inputFilename, &errorMessage);
+  if (!input) {
+    llvm::errs() << errorMessage << "\n";
+    return EXIT_FAILURE;
+  }
+  if (auto deep = ejit::findExcessiveNesting(input->getBuffer())) {
+    llvm::errs() << input->getBufferIdentifier() << ":" << deep->line << ":"
+                 << deep->column << ": error: " << deep->message << "\n";
+    return EXIT_FAILURE;
+  }
+  std::unique_ptr<llvm::ToolOutputFile> output =
+      openOutputFile(outputFilename, &errorMessage);
+  if (!output) {
+    llvm::errs() << errorMessage << "\n";
+    return EXIT_FAILURE;
+  }
+  if (failed(MlirOptMain(output->os(), std::move(input), registry, config)))
+    return EXIT_FAILURE;
+  output->keep();
+  return EXIT_SUCCESS;
 }

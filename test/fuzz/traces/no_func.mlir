@@ -1,0 +1,3 @@
+// EXPECT: no func.func in the IR
+module {
+}
