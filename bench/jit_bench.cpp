@@ -59,6 +59,12 @@ int main(int argc, char** argv) {
   fmt::print("softmax    interpreted {:6.2f} ms, compiled {:6.2f} ms (target 1.95 ms; LibTorch 2.2)\n", cs.interpreted_ms, cs.compiled_ms);
   fmt::print("layer_norm interpreted {:6.2f} ms, compiled {:6.2f} ms (target 1.3 ms; LibTorch 1.7)\n", cl.interpreted_ms, cl.compiled_ms);
 
+  fmt::print("\n== sin(a*8) * cos(b*1000) + sin(c), {} f32 (accurate reduction; compute-bound) ==\n", n);
+  auto trig = jit([](const Tensor& a, const Tensor& b, const Tensor& c) { return sin(a * 8.f) * cos(b * 1000.f) + sin(c); });
+  Comparison ct = trig.compare(reps, a, b, c);
+  fmt::print("interpreted {:6.2f} ms, compiled {:6.2f} ms ({:.1f}x), max abs error {:.1e}\n", ct.interpreted_ms,
+             ct.compiled_ms, ct.interpreted_ms / ct.compiled_ms, ct.max_abs_error);
+
   fmt::print("\n== overheads ==\n");
   Tensor s8 = ones({8});
   auto tiny = jit([](const Tensor& t) { return t + 1.f; });

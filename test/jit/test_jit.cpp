@@ -209,9 +209,11 @@ TEST_CASE("traces round-trip through MLIR text and files", "[jit][trace]") {
   Trace back = parse_trace(t.to_mlir());
   REQUIRE(back.same_structure(t));
   REQUIRE(back.hash() == t.hash());
-  std::string path = "/tmp/ejit_trace_roundtrip.mlir";
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("ejit_trace_roundtrip-" + std::to_string(getpid()) + ".mlir")).string();
   t.save(path);
   REQUIRE(load_trace(path).same_structure(t));
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("malformed trace files give a clear error with the position", "[jit][trace]") {
