@@ -5,11 +5,11 @@
 // CHECK-LABEL: func.func @sin_f32
 // CHECK-NOT: math.sin
 // CHECK: %[[XD:.*]] = arith.extf %{{.*}} : f32 to f64
-// CHECK: math.roundeven
+// CHECK: %[[SHIFTED:.*]] = arith.addf
 // CHECK: math.fma %{{.*}}, %{{.*}}, %[[XD]] : f64
 // CHECK: math.fma
 // CHECK: math.fma
-// CHECK: arith.fptosi
+// CHECK: arith.bitcast %[[SHIFTED]] : f64 to i64
 // CHECK: arith.truncf %{{.*}} : f64 to f32
 // CHECK-NOT: math.sin
 func.func @sin_f32(%x: f32) -> f32 {
