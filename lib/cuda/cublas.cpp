@@ -77,6 +77,16 @@ void gemm(int device, bool f64, int64_t batch, int64_t m, int64_t n, int64_t k, 
           const void* b, int64_t stride_b, void* c, int64_t stride_c) {
   std::string why;
   if (!cublas_available(&why)) fail("matmul", "{}", why);
+  // Empty products: cuBLAS rejects a leading dimension of 0, and a sum over k = 0 is 0.
+  if (batch == 0 || m == 0 || n == 0) return;
+  if (k == 0) {
+    const size_t elem = f64 ? sizeof(double) : sizeof(float);
+    if (stride_c == m * n) return zero_on_device(device, c, static_cast<size_t>(batch * m * n) * elem);
+    for (int64_t i = 0; i < batch; ++i)
+      zero_on_device(device, static_cast<char*>(c) + static_cast<size_t>(i * stride_c) * elem,
+                     static_cast<size_t>(m * n) * elem);
+    return;
+  }
   constexpr int64_t kMax = std::numeric_limits<int>::max();
   if (m > kMax || n > kMax || k > kMax || batch > kMax)
     fail("matmul", "({}, {}) x ({}, {}) exceeds cuBLAS's 32-bit sizes", m, k, k, n);

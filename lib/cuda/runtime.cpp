@@ -192,6 +192,12 @@ void copy_on_device(int device, void* dst, const void* src, size_t n) {
         "copy", "cuMemcpyDtoDAsync");
 }
 
+void zero_on_device(int device, void* dst, size_t n) {
+  if (n == 0) return;
+  CUstream st = stream(device, "zero");
+  check(driver("zero").cuMemsetD8Async(reinterpret_cast<CUdeviceptr>(dst), 0, n, st), "zero", "cuMemsetD8Async");
+}
+
 void synchronize(int device) {
   CUstream st = stream(device, "synchronize");
   check(driver("synchronize").cuStreamSynchronize(st), "synchronize", "cuStreamSynchronize");

@@ -50,6 +50,8 @@ void copy_to_device(int device, void* dst, const void* src, size_t n);
 void copy_to_host(int device, void* dst, const void* src, size_t n);
 /// Queues a device-to-device copy.
 void copy_on_device(int device, void* dst, const void* src, size_t n);
+/// Queues setting n bytes of device memory to zero.
+void zero_on_device(int device, void* dst, size_t n);
 /// Waits for every queued operation of the device.
 void synchronize(int device);
 

@@ -17,6 +17,7 @@
 #include "../conversion/AccurateTrig.h"
 #include "../conversion/EjitToLinalg.h"
 #include "../core/allocator.h"
+#include "../core/check.h"
 #include "../core/parallel.h"
 #include "DiskCache.h"
 #include "EjitDialect.h"
@@ -401,8 +402,12 @@ class EngineExecutable final : public CpuExecutable {
   mlir::ExecutionEngine* engine() const { return engine_.get(); }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
+      if (!inputs[i].device().is_cpu())
+        fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
+             inputs[i].device().str());
     std::vector<Tensor> outputs;
-    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype));
+    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype, Device::cpu()));
     // One descriptor per memref: {allocated, aligned, offset, sizes..., strides...}.
     const size_t n = inputs.size() + outputs.size();
     std::vector<std::vector<int64_t>> descs(n);

@@ -554,13 +554,13 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
   return memo_store(key, ptx);
 }
 
-std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error) {
-  const std::string key = "arg|" + fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
-  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
+std::string arg_reduction_text(bool max, DType input) {
   const std::string t = mlir_scalar(input);
   const bool fl = is_floating(input);
+  // Bools are i1: as signed 1-bit numbers true (-1) < false (0), so they compare unsigned.
+  const char* int_pred = input == DType::Bool ? (max ? "ugt" : "ult") : (max ? "sgt" : "slt");
   const std::string better = fl ? fmt::format("arith.cmpf {}, %v, %best : {}", max ? "ogt" : "olt", t)
-                                : fmt::format("arith.cmpi {}, %v, %best : {}", max ? "sgt" : "slt", t);
+                                : fmt::format("arith.cmpi {}, %v, %best : {}", int_pred, t);
   const std::string first_nan = fl ? fmt::format("arith.cmpf uno, %x0, %x0 : {}", t) : "arith.constant false";
   const std::string is_nan = fl ? fmt::format("arith.cmpf uno, %v, %v : {}", t) : "arith.constant false";
   const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
@@ -609,7 +609,13 @@ std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, st
   std::string full = text;
   const std::string anchor = "      %c1 = arith.constant 1 : index\n";
   full.replace(full.find(anchor), anchor.size(), anchor + "      %true = arith.constant true\n");
-  std::string ptx = template_ptx(full, chip, error);
+  return full;
+}
+
+std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error) {
+  const std::string key = "arg|" + fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
+  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
+  std::string ptx = template_ptx(arg_reduction_text(max, input), chip, error);
   if (ptx.empty()) return "";
   return memo_store(key, ptx);
 }

@@ -72,6 +72,8 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
 /// per output, the interpreter's rules (the first extreme wins; a NaN wins at once). Same
 /// parameters as "reduce_cols"; the output is i64.
 std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error);
+/// The MLIR of that kernel template (a gpu.module), before lowering.
+std::string arg_reduction_text(bool max, DType input);
 
 /// take(x, indices, axis) as kernel "take": x viewed as (outer, n, inner), k indices;
 /// out[o, j, i] = x[o, idx[j] (negative ones wrapped), i], one thread per output element.

@@ -7,6 +7,8 @@
 // RUN: %ejit run %ejit_src/examples/traces/softmax.mlir --mode=compiled --repeat=1 --inputs %t/out0.npy \
 // RUN:   --outputs %t/compiled | FileCheck %s --check-prefix=COMPILED
 // RUN: ls %t/compiled | FileCheck %s --check-prefix=FILES
+// The reference stays on the CPU whatever the default device (no GPU is needed for this).
+// RUN: env EJIT_DEFAULT_DEVICE=cuda:0 %ejit run %ejit_src/examples/traces/layer_norm.mlir --repeat 1 | FileCheck %s
 // Out of tolerance (here: none allowed at all) exits 1, with a note on stderr.
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --repeat=0 --rtol 0 --atol 0 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=STRICT

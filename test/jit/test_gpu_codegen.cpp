@@ -225,8 +225,16 @@ TEST_CASE("GPU: ops without a GPU kernel run on the host, and say so", "[gpu][pt
     }
 }
 
+TEST_CASE("GPU: argmax and argmin of bools compare them unsigned (true > false)", "[gpu][ptx]") {
+  // As signed 1-bit numbers true is -1: a signed compare would pick false as the maximum.
+  CHECK(detail::arg_reduction_text(true, DType::Bool).find("arith.cmpi ugt, %v, %best : i1") != std::string::npos);
+  CHECK(detail::arg_reduction_text(false, DType::Bool).find("arith.cmpi ult, %v, %best : i1") != std::string::npos);
+  CHECK(detail::arg_reduction_text(true, DType::I32).find("arith.cmpi sgt, %v, %best : i32") != std::string::npos);
+  CHECK(detail::arg_reduction_text(false, DType::I64).find("arith.cmpi slt, %v, %best : i64") != std::string::npos);
+}
+
 TEST_CASE("GPU: argmax and argmin are kernels (a thread per output)", "[gpu][ptx]") {
-  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64}) {
+  for (DType dt : {DType::Bool, DType::F32, DType::F64, DType::I32, DType::I64}) {
     for (int axis : {0, 1, 2}) {
       Tensor x = inputs_for(dt, {4, 300, 5}, 1);
       Trace t = record([&](auto& a) { return argmax(a[0], axis) + argmin(a[0], axis); }, {x});

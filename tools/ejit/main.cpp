@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "ejit/device.h"
 #include "ejit/error.h"
 
 namespace {
@@ -73,6 +74,9 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    // Traces, inputs and the interpreter (the reference) live on the CPU whatever
+    // EJIT_DEFAULT_DEVICE says; --device=cuda copies inputs to the GPU explicitly.
+    ejit::DeviceScope on_cpu(ejit::Device::cpu());
     return run(argc, argv);
   } catch (const std::exception& e) {  // ejit::Error, UsageError and anything else
     return error(e.what());
