@@ -1,6 +1,8 @@
 // Contexts, streams, the caching allocator, copies and PTX modules.
 #include "runtime.h"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include <map>
@@ -212,7 +214,8 @@ Module::Module(int device, const std::string& ptx, const char* op) : device_(dev
   if (r != CUDA_SUCCESS) {
     const char* msg = nullptr;
     driver(op).cuGetErrorString(r, &msg);
-    fail(op, "loading PTX on cuda:{} failed: {} {}", device, msg ? msg : "", log);
+    fail(op, "loading the PTX module of kernel(s) {} on cuda:{} failed: {}; the driver's JIT log: {}",
+         ptx_kernel_names(ptx), device, msg ? msg : "", log[0] ? log : "(empty)");
   }
 }
 
@@ -222,8 +225,30 @@ CUfunction Module::function(const std::string& name) const {
   return f;
 }
 
+std::string ptx_kernel_names(const std::string& ptx) {
+  std::string names;
+  for (size_t at = ptx.find(".entry"); at != std::string::npos; at = ptx.find(".entry", at + 6)) {
+    size_t b = at + 6;
+    while (b < ptx.size() && (ptx[b] == ' ' || ptx[b] == '\t')) ++b;
+    size_t e = b;
+    while (e < ptx.size() && (std::isalnum(static_cast<unsigned char>(ptx[e])) || ptx[e] == '_' || ptx[e] == '$')) ++e;
+    if (e > b) names += (names.empty() ? "" : ", ") + ptx.substr(b, e - b);
+  }
+  return names.empty() ? "(none)" : names;
+}
+
+void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char* op) {
+  const int64_t grid_max[3] = {(int64_t{1} << 31) - 1, 65535, 65535}, block_max[3] = {1024, 1024, 64};
+  bool ok = block[0] * block[1] * block[2] <= 1024;
+  for (int i = 0; i < 3; ++i) ok &= grid[i] >= 1 && grid[i] <= grid_max[i] && block[i] >= 1 && block[i] <= block_max[i];
+  if (!ok)
+    fail(op, "a launch of grid ({}, {}, {}) and block ({}, {}, {}) exceeds CUDA's limits (grid x < 2^31, y and z <= "
+             "65535; block (1024, 1024, 64), 1024 threads)", grid[0], grid[1], grid[2], block[0], block[1], block[2]);
+}
+
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
             void** params, const char* op) {
+  check_launch_dims(grid, block, op);
   CUstream st = stream(device, op);
   check(driver(op).cuLaunchKernel(f, static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
                                   static_cast<unsigned>(grid[2]), static_cast<unsigned>(block[0]),

@@ -66,7 +66,13 @@ class Module {
   CUmodule module_ = nullptr;
 };
 
+/// Checks a launch's dimensions against CUDA's limits (grid x < 2^31, y and z <= 65535;
+/// block x, y <= 1024, z <= 64, at most 1024 threads): ejit::Error naming `op` otherwise.
+void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char* op);
+/// The names of the kernels (.entry) a PTX module defines, comma-separated.
+std::string ptx_kernel_names(const std::string& ptx);
 /// Launches f on the device's stream; params points at each kernel parameter's value.
+/// The dimensions are checked first (check_launch_dims).
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
             void** params, const char* op);
 

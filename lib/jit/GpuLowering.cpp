@@ -147,6 +147,9 @@ size_t element_bytes(mlir::Type t) {
   return std::max<size_t>(1, (t.getIntOrFloatBitWidth() + 7) / 8);
 }
 
+/// The most bytes of kernel parameters PTX ISA 8.0 accepts.
+constexpr size_t kMaxKernelParamBytes = 4096;
+
 /// Reads the host function left after outlining into launches over buffer slots.
 bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>& module_index, std::string& error) {
   llvm::DenseMap<mlir::Value, int> slot;
@@ -230,6 +233,19 @@ bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>
       }
       l.args.push_back(std::move(a));
     }
+    // PTX ISA 8.0 (the ISA ejit targets) takes at most 4 KB of kernel parameters; a memref
+    // is passed as its descriptor (pointers, offset, sizes, strides: 8 bytes each).
+    size_t param_bytes = 0;
+    for (const GpuArg& a : l.args) {
+      const size_t size = a.kind == GpuArg::Kind::I32 || a.kind == GpuArg::Kind::F32 ? 4 : 8;
+      param_bytes = (param_bytes + size - 1) / size * size;  // each parameter aligned to its size
+      param_bytes += a.kind == GpuArg::Kind::Buffer ? 8 * (3 + 2 * a.sizes.size()) : size;
+    }
+    if (param_bytes > kMaxKernelParamBytes)
+      return error = fmt::format("kernel {} takes {} bytes of parameters, above PTX's {} ({} arguments)", l.function,
+                                 param_bytes, kMaxKernelParamBytes, l.args.size()),
+             false;
+    if (l.grid[0] > (int64_t{1} << 31) - 1) return error = "a launch grid beyond 2^31 - 1 blocks in x", false;
     out.launches.push_back(std::move(l));
   }
   return true;
@@ -284,11 +300,25 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
   }
   const char* cuda = std::getenv("CUDA_HOME");
   const std::string libdevice = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/nvvm/libdevice/libdevice.10.bc";
-  const std::string link = std::filesystem::exists(libdevice) ? " l=" + libdevice : "";
-  return run_pipeline(m, fmt::format("nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
-                                     "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}",
-                                     chip, link),
-                      diagnostics);
+  const bool have_libdevice = std::filesystem::exists(libdevice);
+  const std::string link = have_libdevice ? " l=" + libdevice : "";
+  if (!run_pipeline(m, fmt::format("nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
+                                   "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}",
+                                   chip, link),
+                    diagnostics))
+    return false;
+  // A call left unresolved (libdevice missing) would only fail when the driver loads the
+  // module ("unresolved extern function"): refuse it here, by name.
+  for (const auto& [name, ptx] : binaries(m))
+    if (size_t at = ptx.find(".extern .func"); at != std::string::npos) {
+      std::string line = ptx.substr(at, ptx.find('\n', at) - at);  // .extern .func (.param ...) NAME
+      const std::string callee = line.substr(line.find_last_of(" \t)") + 1);
+      diagnostics += fmt::format("kernel module {} calls {}, which is not linked in: {}", name, callee,
+                                 have_libdevice ? "libdevice does not define it"
+                                                : "libdevice was not found at " + libdevice + " (set CUDA_HOME)");
+      return false;
+    }
+  return true;
 }
 
 }  // namespace

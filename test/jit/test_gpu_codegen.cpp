@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../lib/jit/GpuLowering.h"
+#include "../../lib/cuda/runtime.h"
 #include "../../lib/jit/GpuProgram.h"
 #include "op_chains.h"
 
@@ -332,4 +333,73 @@ TEST_CASE("GPU: the shape-generic kernels of eager elementwise ops assemble", "[
     REQUIRE(rc == 0);
     std::filesystem::remove_all(dir);
   }
+}
+
+TEST_CASE("GPU: launch dimensions are checked against CUDA's limits before a launch", "[gpu]") {
+  const int64_t ok_grid[3] = {(int64_t{1} << 31) - 1, 65535, 1}, ok_block[3] = {256, 4, 1};
+  REQUIRE_NOTHROW(cuda::check_launch_dims(ok_grid, ok_block, "sum"));
+  const int64_t big_x[3] = {int64_t{1} << 31, 1, 1}, big_y[3] = {1, 65536, 1}, zero[3] = {0, 1, 1};
+  const int64_t wide[3] = {2048, 1, 1}, many[3] = {64, 32, 1}, deep[3] = {1, 1, 65};
+  for (const int64_t* g : {big_x, big_y, zero})
+    REQUIRE_THROWS_WITH(cuda::check_launch_dims(g, ok_block, "sum"),
+                        Catch::Matchers::StartsWith("[sum] a launch of grid") && Catch::Matchers::Contains("limits"));
+  for (const int64_t* b : {wide, many, deep})
+    REQUIRE_THROWS_WITH(cuda::check_launch_dims(ok_grid, b, "sum"), Catch::Matchers::StartsWith("[sum] a launch of grid"));
+}
+
+TEST_CASE("GPU: a module that fails to load would be named by its kernels", "[gpu]") {
+  std::string error;
+  const std::string ptx = detail::arg_reduction_ptx(true, DType::F32, "sm_90", error);
+  REQUIRE(error.empty());
+  CHECK(cuda::ptx_kernel_names(ptx) == "reduce_arg");
+  CHECK(cuda::ptx_kernel_names(".visible .entry a_1(\n.visible .entry b$2 (") == "a_1, b$2");
+  CHECK(cuda::ptx_kernel_names("no kernels") == "(none)");
+}
+
+TEST_CASE("GPU: a kernel that needs libdevice is refused at compile time when it is missing", "[gpu][ptx]") {
+  auto restore = [](const char* name, const char* old) {
+    if (old) setenv(name, old, 1);
+    else unsetenv(name);
+  };
+  const char* old_home = std::getenv("CUDA_HOME");
+  const char* old_cache = std::getenv("EJIT_CACHE_DIR");
+  const std::string saved_home = old_home ? old_home : "", saved_cache = old_cache ? old_cache : "";
+  setenv("CUDA_HOME", "/nonexistent-cuda-home", 1);
+  setenv("EJIT_CACHE_DIR", "off", 1);
+  // f32 mod calls libdevice's __nv_fmodf; the seed makes the trace new to this process.
+  Trace t = record([](auto& a) { return a[0] % (a[1] + 3.5f) + 0.25f; }, {randn({9, 11}, 41), randn({11}, 42)});
+  // The group that calls it runs on the host, with the reason, instead of failing to load.
+  const std::string host = detail::gpu_program_host_steps(t);
+  restore("CUDA_HOME", old_home ? saved_home.c_str() : nullptr);
+  restore("EJIT_CACHE_DIR", old_cache ? saved_cache.c_str() : nullptr);
+  INFO(host);
+  CHECK(host.find("calls __nv_fmodf, which is not linked in") != std::string::npos);
+  CHECK(host.find("libdevice was not found at /nonexistent-cuda-home") != std::string::npos);
+}
+
+TEST_CASE("GPU: a fused kernel over more than 4 KB of parameters is refused, not miscompiled", "[gpu][ptx]") {
+  std::vector<Tensor> xs;
+  for (int i = 0; i < 150; ++i) xs.push_back(randn({5, 3}, 100 + i));
+  Trace t = record(
+      [](auto& a) {
+        Tensor s = a[0] * 1.5f;
+        for (size_t i = 1; i < a.size(); ++i) s = s + a[i];
+        return s;
+      },
+      xs);
+  // The one fused group would take ~6 KB: it is refused and its ops become smaller kernels.
+  std::string error;
+  const std::vector<detail::GpuLaunchInfo> launches = detail::gpu_program_launches(t, error);
+  INFO(error);
+  REQUIRE(error.empty());
+  CHECK(launches.size() > 1);
+  for (const detail::GpuLaunchInfo& l : launches) {
+    size_t bytes = 0;
+    for (size_t b : l.param_bytes) bytes += b;
+    CHECK(bytes <= 4096);
+  }
+  CHECK(detail::gpu_program_host_steps(t) == "");
+  // A smaller sum of the same kind fits and stays one kernel.
+  Trace small = record([](auto& a) { return a[0] * 1.5f + a[1] + a[2]; }, {xs[0], xs[1], xs[2]});
+  CHECK(detail::gpu_program_launches(small, error).size() == 1);
 }
