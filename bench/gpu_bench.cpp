@@ -44,7 +44,11 @@ Tensor chain(const Tensor& a, const Tensor& b, const Tensor& c) { return exp(a *
 bool torch_times(int64_t n, double& eager_ms, double& compiled_ms) {
   const char* dir = std::getenv("EJIT_BENCH_DIR");
   const std::string script = std::string(dir && *dir ? dir : "bench") + "/torch_chain.py";
-  FILE* p = popen(fmt::format("python3 {} {} 2>/dev/null", script, n).c_str(), "r");
+  // Under the GPU bundle, python3 gets the machine's own library path back (the bundle's
+  // libstdc++ could break PyTorch's import).
+  const char* child_path = std::getenv("EJIT_CHILD_LD_LIBRARY_PATH");
+  const std::string env = child_path ? fmt::format("env LD_LIBRARY_PATH='{}' ", child_path) : "";
+  FILE* p = popen(fmt::format("{}python3 {} {} 2>/dev/null", env, script, n).c_str(), "r");
   if (!p) return false;
   char line[256];
   bool ok = false;

@@ -2,6 +2,8 @@
 #include "runtime.h"
 
 #include <cctype>
+#include <cstdlib>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -247,14 +249,26 @@ void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char
 }
 
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
-            void** params, const char* op) {
+            void** params, const char* op, const std::string& kernel) {
+  static const bool sync_each = [] {
+    const char* e = std::getenv("EJIT_CUDA_SYNC");
+    return e && std::string(e) == "1";
+  }();
   check_launch_dims(grid, block, op);
   CUstream st = stream(device, op);
-  check(driver(op).cuLaunchKernel(f, static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
-                                  static_cast<unsigned>(grid[2]), static_cast<unsigned>(block[0]),
-                                  static_cast<unsigned>(block[1]), static_cast<unsigned>(block[2]), shared_bytes, st,
-                                  params, nullptr),
-        op, "cuLaunchKernel");
+  const Driver& d = driver(op);
+  CUresult r = d.cuLaunchKernel(f, static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
+                                static_cast<unsigned>(grid[2]), static_cast<unsigned>(block[0]),
+                                static_cast<unsigned>(block[1]), static_cast<unsigned>(block[2]), shared_bytes, st,
+                                params, nullptr);
+  if (r == CUDA_SUCCESS && sync_each) r = d.cuStreamSynchronize(st);
+  if (r != CUDA_SUCCESS) {
+    const char* msg = nullptr;
+    d.cuGetErrorString(r, &msg);
+    fail(op, "kernel {} (grid ({}, {}, {}), block ({}, {}, {})) failed on cuda:{}: {}{}", kernel, grid[0], grid[1],
+         grid[2], block[0], block[1], block[2], device, msg ? msg : "unknown error",
+         sync_each ? "" : " (the error may come from an earlier launch: EJIT_CUDA_SYNC=1 names the kernel that failed)");
+  }
 }
 
 }  // namespace ejit::cuda

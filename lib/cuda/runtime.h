@@ -72,8 +72,10 @@ void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char
 /// The names of the kernels (.entry) a PTX module defines, comma-separated.
 std::string ptx_kernel_names(const std::string& ptx);
 /// Launches f on the device's stream; params points at each kernel parameter's value.
-/// The dimensions are checked first (check_launch_dims).
+/// The dimensions are checked first (check_launch_dims). `kernel` names it in errors. With
+/// EJIT_CUDA_SYNC=1 every launch is followed by a synchronization, so that a failing kernel
+/// is named by its own error instead of a later operation's (debugging; slow).
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
-            void** params, const char* op);
+            void** params, const char* op, const std::string& kernel);
 
 }  // namespace ejit::cuda

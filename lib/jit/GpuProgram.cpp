@@ -382,7 +382,7 @@ class GpuProgram final : public CpuExecutable {
         store.insert(store.end(), a.strides.begin(), a.strides.end());
       }
       for (int64_t& x : store) params.push_back(&x);
-      cuda::launch(device.index, fns[i], l.grid, l.block, 0, params.data(), "jit");
+      cuda::launch(device.index, fns[i], l.grid, l.block, 0, params.data(), "jit", l.function);
     }
   }
 
@@ -619,7 +619,7 @@ bool run_elementwise(const DeviceOp& op, Device device, Tensor& out) {
   std::vector<void*> params;
   for (int64_t& x : store) params.push_back(&x);
   const int64_t grid[3] = {(n + 255) / 256, 1, 1}, block[3] = {256, 1, 1};
-  cuda::launch(device.index, fn, grid, block, 0, params.data(), "jit");
+  cuda::launch(device.index, fn, grid, block, 0, params.data(), "jit", "elementwise " + spec.key());
   return true;
 }
 
