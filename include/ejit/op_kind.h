@@ -1,4 +1,5 @@
-// Enums generated from the op table (ops.def): one enumerator per elementwise op.
+// Enums generated from the op table (ops.def): one enumerator per elementwise op and per
+// reduction.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,8 @@ namespace ejit {
 enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
 /// How a binary op treats dtypes (see ops.def).
 enum class BinaryKind : uint8_t { Arith, ArithNoBool, Div, Compare, Logical };
+/// What a reduction gives (see ops.def).
+enum class ReduceKind : uint8_t { Accumulate, Keep, Index };
 
 enum class UnaryOp : uint8_t {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Name,
@@ -20,12 +23,21 @@ enum class BinaryOp : uint8_t {
 #include "ejit/ops.def"
 };
 
+enum class ReduceOp : uint8_t {
+#define EJIT_REDUCE_OP(Name, name, Kind) Name,
+#include "ejit/ops.def"
+};
+
 inline constexpr int kNumUnaryOps = 0
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) +1
 #include "ejit/ops.def"
     ;
 inline constexpr int kNumBinaryOps = 0
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...) +1
+#include "ejit/ops.def"
+    ;
+inline constexpr int kNumReduceOps = 0
+#define EJIT_REDUCE_OP(Name, name, Kind) +1
 #include "ejit/ops.def"
     ;
 
@@ -44,6 +56,13 @@ constexpr std::string_view name(BinaryOp op) {
   };
   return names[static_cast<int>(op)];
 }
+constexpr std::string_view name(ReduceOp op) {
+  constexpr std::string_view names[] = {
+#define EJIT_REDUCE_OP(Name, name, Kind) #name,
+#include "ejit/ops.def"
+  };
+  return names[static_cast<int>(op)];
+}
 constexpr UnaryKind kind(UnaryOp op) {
   constexpr UnaryKind kinds[] = {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) UnaryKind::Kind,
@@ -54,6 +73,13 @@ constexpr UnaryKind kind(UnaryOp op) {
 constexpr BinaryKind kind(BinaryOp op) {
   constexpr BinaryKind kinds[] = {
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...) BinaryKind::Kind,
+#include "ejit/ops.def"
+  };
+  return kinds[static_cast<int>(op)];
+}
+constexpr ReduceKind kind(ReduceOp op) {
+  constexpr ReduceKind kinds[] = {
+#define EJIT_REDUCE_OP(Name, name, Kind) ReduceKind::Kind,
 #include "ejit/ops.def"
   };
   return kinds[static_cast<int>(op)];

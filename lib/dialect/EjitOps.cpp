@@ -5,6 +5,7 @@
 // checks the operands and attributes with the verifier's messages and gives the type.
 // (One file: the dialect's registration needs every op class, and each MLIR
 // translation unit costs about 20 s of header parsing here.)
+#include "ejit/op_kind.h"
 #include "EjitDialect.h"
 #include "EjitOps.h"
 
@@ -534,12 +535,11 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 namespace {
 
-/// The result element type of a reduction, from its operand's.
-enum class ReduceKind {
-  Accumulate, // sum, prod: i1/i32/i64 give i64, floats keep their type
-  Keep,       // max, min: the operand's type; reducing an empty dim is an error
-  Index,      // argmax, argmin: i64, one axis; reducing an empty dim is an error
-};
+/// The result element type of a reduction follows its kind in the op table (ops.def):
+/// Accumulate (sum, prod: i1/i32/i64 give i64, floats keep their type), Keep (max, min: the
+/// operand's type; reducing an empty dim is an error), Index (argmax, argmin: i64, one
+/// axis; reducing an empty dim is an error).
+using ::ejit::ReduceKind;
 
 /// The reduction rules shared by all six ops: axes valid (non-negative, sorted,
 /// unique, not empty), result shape from axes and keepdims, element type by `kind`.
@@ -628,12 +628,8 @@ LogicalResult inferReductionTypes(std::optional<Location> location,
     return inferReductionTypes<Op>(location, operands, attributes, properties, \
                                    regions, inferred, kind);                   \
   }
-EJIT_REDUCTION(SumOp, ReduceKind::Accumulate)
-EJIT_REDUCTION(ProdOp, ReduceKind::Accumulate)
-EJIT_REDUCTION(MaxOp, ReduceKind::Keep)
-EJIT_REDUCTION(MinOp, ReduceKind::Keep)
-EJIT_REDUCTION(ArgMaxOp, ReduceKind::Index)
-EJIT_REDUCTION(ArgMinOp, ReduceKind::Index)
+#define EJIT_REDUCE_OP(Name, name, Kind) EJIT_REDUCTION(Name##Op, ReduceKind::Kind)
+#include "ejit/ops.def"
 #undef EJIT_REDUCTION
 
 //===----------------------------------------------------------------------===//

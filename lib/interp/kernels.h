@@ -21,10 +21,6 @@ using WhereKernel = void (*)(const bool* c, int64_t sc, const void* a, int64_t s
 /// Reduces the middle dim of an (outer, len, inner) array into (outer, inner); len >= 1.
 using ReduceKernel = void (*)(const void* in, int64_t outer, int64_t len, int64_t inner, void* out);
 
-/// Reduction kinds with a kernel. Sum/Prod of bool/ints accumulate and write i64; ArgMax
-/// and ArgMin write i64 indices (first of ties, NaN counts as the largest/smallest).
-enum class ReduceOp : uint8_t { Sum, Prod, Max, Min, ArgMax, ArgMin };
-inline constexpr int kNumReduceOps = 6;
 
 struct KernelTable {
   const char* isa;

@@ -158,7 +158,6 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
 
 }  // namespace detail
 
-using detail::ReduceOp;
 
 Tensor sum(const Tensor& x, std::vector<int64_t> axes, bool keepdims) {
   return detail::reduce("sum", ReduceOp::Sum, x, axes, keepdims);

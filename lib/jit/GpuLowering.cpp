@@ -490,8 +490,11 @@ static std::string template_ptx(const std::string& text, const std::string& chip
   return ptx.begin()->second;
 }
 
-std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error) {
-  const std::string key = "reduce|" + fmt::format("{}|{}|{}|{}|{}", rows, op, static_cast<int>(input), static_cast<int>(dtype), chip);
+std::string reduction_ptx(bool rows, ReduceOp op, DType input, DType dtype, const std::string& chip,
+                          std::string& error) {
+  if (kind(op) == ReduceKind::Index) return error = "[gpu] argmax/argmin have their own template", "";
+  const std::string key = "reduce|" + fmt::format("{}|{}|{}|{}|{}", rows, static_cast<int>(op), static_cast<int>(input),
+                                                  static_cast<int>(dtype), chip);
   if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
   const bool fl = is_floating(dtype);
   const std::string t = mlir_scalar(dtype), ti = mlir_scalar(input);
@@ -501,18 +504,23 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
     return widen.empty() ? fmt::format("%v = memref.load %in[{}] : memref<?x{}>", index, t)
                          : fmt::format("%x = memref.load %in[{}] : memref<?x{}>\n        %v = {}", index, ti, widen);
   };
-  const char* names[4] = {"add", "mul", "max", "min"};
-  std::string combine = fl ? (op == 0 ? "arith.addf" : op == 1 ? "arith.mulf" : op == 2 ? "arith.maximumf" : "arith.minimumf")
-                           : (op == 0 ? "arith.addi" : op == 1 ? "arith.muli" : op == 2 ? "arith.maxsi" : "arith.minsi");
-  std::string all_reduce = fl ? (op == 0 ? "add" : op == 1 ? "mul" : op == 2 ? "maximumf" : "minimumf")
-                              : (op == 0 ? "add" : op == 1 ? "mul" : op == 2 ? "maxsi" : "minsi");
+  // Per reduction: its kernel's tag, the combining op (float, integer) and gpu.all_reduce's.
+  struct Combine {
+    const char *tag, *float_op, *int_op, *float_all, *int_all;
+  };
+  const Combine c = op == ReduceOp::Sum    ? Combine{"add", "arith.addf", "arith.addi", "add", "add"}
+                    : op == ReduceOp::Prod ? Combine{"mul", "arith.mulf", "arith.muli", "mul", "mul"}
+                    : op == ReduceOp::Max  ? Combine{"max", "arith.maximumf", "arith.maxsi", "maximumf", "maxsi"}
+                                           : Combine{"min", "arith.minimumf", "arith.minsi", "minimumf", "minsi"};
+  const std::string combine = fl ? c.float_op : c.int_op, all_reduce = fl ? c.float_all : c.int_all;
+  const bool is_max = op == ReduceOp::Max;
   std::string identity;
-  if (op == 0) identity = fl ? "0.0" : "0";
-  else if (op == 1) identity = fl ? "1.0" : "1";
-  else if (fl) identity = op == 2 ? (dtype == DType::F32 ? "0xFF800000" : "0xFFF0000000000000")
-                                  : (dtype == DType::F32 ? "0x7F800000" : "0x7FF0000000000000");
-  else if (dtype == DType::I32) identity = op == 2 ? "-2147483648" : "2147483647";
-  else identity = op == 2 ? "-9223372036854775808" : "9223372036854775807";
+  if (op == ReduceOp::Sum) identity = fl ? "0.0" : "0";
+  else if (op == ReduceOp::Prod) identity = fl ? "1.0" : "1";
+  else if (fl) identity = is_max ? (dtype == DType::F32 ? "0xFF800000" : "0xFFF0000000000000")
+                                 : (dtype == DType::F32 ? "0x7F800000" : "0x7FF0000000000000");
+  else if (dtype == DType::I32) identity = is_max ? "-2147483648" : "2147483647";
+  else identity = is_max ? "-9223372036854775808" : "9223372036854775807";
   std::string body;
   if (rows) {
     // One block per (row, split): threads stride over the split's columns, then the block
@@ -578,7 +586,7 @@ std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std
     }})", t, identity, combine, ti, load("%i"));
   }
   const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{}_{} {{{}\n  }}\n}}\n",
-                                       rows ? "rows" : "cols", names[op], ti, t, body);
+                                       rows ? "rows" : "cols", c.tag, ti, t, body);
   std::string ptx = template_ptx(text, chip, error);
   if (ptx.empty()) return "";
   return memo_store(key, ptx);

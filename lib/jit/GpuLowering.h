@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ejit/jit.h"
+#include "ejit/op_kind.h"
 #include "ejit/trace.h"
 
 namespace ejit::detail {
@@ -66,7 +67,7 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
 /// `input` is the element type read, `dtype` the accumulator and result (bool and i32
 /// sums and products widen to i64). Returns the PTX of a module with kernel "reduce_rows"
 /// or "reduce_cols", cached in memory and on disk.
-std::string reduction_ptx(bool rows, int op, DType input, DType dtype, const std::string& chip, std::string& error);
+std::string reduction_ptx(bool rows, ReduceOp op, DType input, DType dtype, const std::string& chip, std::string& error);
 
 /// argmax / argmin over the middle dim of (outer, len, inner): kernel "reduce_arg", one thread
 /// per output, the interpreter's rules (the first extreme wins; a NaN wins at once). Same

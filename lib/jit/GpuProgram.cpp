@@ -25,7 +25,8 @@
 namespace ejit::detail {
 namespace {
 
-constexpr int kSum = 0, kArgMax = 4;
+/// Whether a Reduce node is argmax / argmin (one run of reduced dims, i64 positions).
+bool is_index_reduction(const TraceNode& n) { return kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index; }
 
 struct GpuStep {
   enum class Kind { Kernels, Reduce, Take, Gemm, Host, View } kind = Kind::Kernels;
@@ -61,7 +62,7 @@ Placement place(const Trace& t, const TraceNode& n) {
   const ValueType& in0 = n.inputs.empty() ? t.values[n.output] : t.values[n.inputs[0]];
   switch (n.kind) {
     case NodeKind::Reduce: {
-      if (n.sub >= kArgMax) {  // one run of reduced dims: a thread per output walks it
+      if (is_index_reduction(n)) {  // one run of reduced dims: a thread per output walks it
         int runs = 0;
         for (auto [size, reduced] : reduce_runs(in0.shape, n.ints)) runs += reduced;
         return runs == 1 ? Placement::Reduce : Placement::Host;
@@ -117,14 +118,14 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
   const ValueType& in = t.values[n.inputs[0]];
   auto runs = reduce_runs(in.shape, n.ints);
   k.num_inputs = 1, k.num_outputs = 1;
-  if (n.sub >= kArgMax) {  // argmax / argmin: one run of reduced dims (see place)
+  if (is_index_reduction(n)) {  // one run of reduced dims (see place)
     int64_t outer = 1, len = 1, inner = 1;
     bool after = false;
     for (auto [size, reduced] : runs) {
       if (reduced) len = size, after = true;
       else (after ? inner : outer) *= size;
     }
-    std::string ptx = arg_reduction_ptx(n.sub == kArgMax, in.dtype, chip, error);
+    std::string ptx = arg_reduction_ptx(static_cast<ReduceOp>(n.sub) == ReduceOp::ArgMax, in.dtype, chip, error);
     if (ptx.empty()) return false;
     k.ptx.push_back(std::move(ptx));
     GpuLaunch l;
@@ -142,7 +143,7 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
   auto module = [&](bool rows, bool first) -> int {
     int& index = first ? (rows ? module_rows : module_cols) : (rows ? module_rows_acc : module_cols_acc);
     if (index >= 0) return index;
-    std::string ptx = reduction_ptx(rows, n.sub, first ? in.dtype : acc, acc, chip, error);
+    std::string ptx = reduction_ptx(rows, static_cast<ReduceOp>(n.sub), first ? in.dtype : acc, acc, chip, error);
     if (ptx.empty()) return -1;
     k.ptx.push_back(std::move(ptx));
     return index = static_cast<int>(k.ptx.size()) - 1;

@@ -242,7 +242,8 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
     }
     case NodeKind::Take: return "take has no CPU lowering yet";
     case NodeKind::Gather: return "gather has no CPU lowering yet";
-    case NodeKind::Reduce: return n.sub >= 4 ? node_name(n) + " has no CPU lowering yet" : "";
+    case NodeKind::Reduce:
+      return kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index ? node_name(n) + " has no CPU lowering yet" : "";
     default: return "";
   }
 }

@@ -18,6 +18,7 @@
 #include "EjitOps.h"
 #include "ParseLimits.h"
 #include "ejit/jit.h"
+#include "ejit/op_kind.h"
 #include "ejit/ops.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -226,9 +227,8 @@ void Importer::import_op(mlir::Operation& op) {
     if (::ejit::name(static_cast<UnaryOp>(i)) == mnemonic) n.kind = NodeKind::Unary, n.sub = i, found = true;
   for (int i = 0; i < kNumBinaryOps && !found; ++i)
     if (::ejit::name(static_cast<BinaryOp>(i)) == mnemonic) n.kind = NodeKind::Binary, n.sub = i, found = true;
-  const char* reductions[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
-  for (int i = 0; i < 6 && !found; ++i)
-    if (mnemonic == reductions[i]) {
+  for (int i = 0; i < kNumReduceOps && !found; ++i)
+    if (::ejit::name(static_cast<ReduceOp>(i)) == mnemonic) {
       n.kind = NodeKind::Reduce, n.sub = i, found = true;
       auto axes = op.getAttrOfType<mlir::DenseI64ArrayAttr>("axes");
       auto keepdims = op.getAttrOfType<mlir::BoolAttr>("keepdims");

@@ -7,8 +7,6 @@
 namespace ejit {
 namespace {
 
-constexpr const char* kReduceNames[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
-
 /// Slice from the recorded (axis, start, step) and the result's length along the axis.
 Tensor eval_slice(const Tensor& x, const std::vector<int64_t>& ints, int64_t count);
 
@@ -23,7 +21,7 @@ std::string node_name(const TraceNode& n) {
     case NodeKind::Binary: return n.sub < kNumBinaryOps ? std::string(name(static_cast<BinaryOp>(n.sub))) : "binary";
     case NodeKind::Cast: return "cast";
     case NodeKind::Where: return "where";
-    case NodeKind::Reduce: return n.sub < 6 ? kReduceNames[n.sub] : "reduce";
+    case NodeKind::Reduce: return n.sub < kNumReduceOps ? std::string(name(static_cast<ReduceOp>(n.sub))) : "reduce";
     case NodeKind::MatMul: return "matmul";
     case NodeKind::Reshape: return "reshape";
     case NodeKind::Permute: return "permute";

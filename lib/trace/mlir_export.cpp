@@ -74,11 +74,6 @@ std::string i64_array(const std::vector<int64_t>& v, size_t begin, size_t end) {
   return s + ">";
 }
 
-const char* reduce_name(uint8_t sub) {
-  constexpr const char* names[] = {"sum", "prod", "max", "min", "argmax", "argmin"};
-  return names[sub];
-}
-
 }  // namespace
 
 std::string mlir_type(const ValueType& v, bool memref) {
@@ -116,7 +111,7 @@ std::string Trace::to_mlir(std::string_view function_name) const {
       case NodeKind::Cast: op = "cast"; break;
       case NodeKind::Where: op = "where"; break;
       case NodeKind::Reduce:
-        op = reduce_name(n.sub);
+        op = name(static_cast<ReduceOp>(n.sub));
         attrs = fmt::format("{{axes = {}, keepdims = false}}", i64_array(n.ints, 0, n.ints.size()));
         break;
       case NodeKind::MatMul: op = "matmul"; break;

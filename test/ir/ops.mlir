@@ -1,6 +1,7 @@
 // Round trip of the hand-written ops (cast, where, constant, reductions, matmul, shape
 // and indexing ops), in the exact text the trace exporter writes.
 // RUN: ejit-opt %s | ejit-opt | FileCheck %s
+// RUN: %python %S/op_table_coverage.py %ejit_src/include/ejit/ops.def %s REDUCE
 
 // CHECK-LABEL: func.func @cast_where_constant
 // CHECK-SAME: (%[[I:.*]]: tensor<4xi32>, %[[C:.*]]: tensor<2x1xi1>, %[[A:.*]]: tensor<3xf32>, %[[B:.*]]: tensor<2x3xf32>)
