@@ -7,6 +7,13 @@
 
 namespace ejit {
 
+/// The kind of a primitive op, as ops report themselves to recorders and tapes and as trace
+/// nodes record them (composites such as softmax arrive as their parts). `sub` beside it
+/// picks the UnaryOp, BinaryOp or ReduceOp.
+enum class NodeKind : uint8_t {
+  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather
+};
+
 /// How a unary op treats dtypes (see ops.def).
 enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
 /// How a binary op treats dtypes (see ops.def).

@@ -6,15 +6,11 @@
 #include <string_view>
 #include <vector>
 
+#include "ejit/op_kind.h"
 #include "ejit/tensor.h"
 #include "ejit/variable.h"
 
 namespace ejit {
-
-/// The kind of a trace node (a primitive; composites such as softmax arrive as their parts).
-enum class NodeKind : uint8_t {
-  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather
-};
 
 /// Type of a trace value.
 struct ValueType {

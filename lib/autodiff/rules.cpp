@@ -157,28 +157,28 @@ Tensor unbroadcast(const Tensor& g, const Shape& shape) {
 std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<bool>& need) {
   const std::vector<Tensor>& in = op.inputs;
   switch (op.kind) {
-    case PrimKind::Constant: return {};
-    case PrimKind::Unary: return unary_vjp(static_cast<UnaryOp>(op.sub), in[0], op.output, g);
-    case PrimKind::Binary: {
+    case NodeKind::Constant: return {};
+    case NodeKind::Unary: return unary_vjp(static_cast<UnaryOp>(op.sub), in[0], op.output, g);
+    case NodeKind::Binary: {
       auto r = binary_vjp(static_cast<BinaryOp>(op.sub), in[0], in[1], op.output, g, need);
       for (size_t i = 0; i < 2; ++i)
         if (r[i].defined()) r[i] = unbroadcast(r[i], in[i].shape());
       return r;
     }
-    case PrimKind::Cast: return {is_floating(in[0].dtype()) ? cast(g, in[0].dtype()) : Tensor()};
-    case PrimKind::Where:
+    case NodeKind::Cast: return {is_floating(in[0].dtype()) ? cast(g, in[0].dtype()) : Tensor()};
+    case NodeKind::Where:
       return {Tensor(), need[1] ? unbroadcast(where(in[0], g, 0.0), in[1].shape()) : Tensor(),
               need[2] ? unbroadcast(where(in[0], 0.0, g), in[2].shape()) : Tensor()};
-    case PrimKind::Reduce: return reduce_vjp(op, g);
-    case PrimKind::MatMul: return matmul_vjp(in[0], in[1], g, need);
-    case PrimKind::Reshape: return {reshape(g, in[0].shape())};
-    case PrimKind::Permute: return {permute(g, inverse(op.ints))};
-    case PrimKind::BroadcastTo: return {unbroadcast(g, in[0].shape())};
-    case PrimKind::Slice: return {slice_vjp(in[0], g, static_cast<int>(op.ints[0]), op.ints[1], op.ints[2])};
-    case PrimKind::Concat: return concat_vjp(op, g);
-    case PrimKind::Pad: return {pad_vjp(in[0], g, op.ints)};
-    case PrimKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
-    case PrimKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
+    case NodeKind::Reduce: return reduce_vjp(op, g);
+    case NodeKind::MatMul: return matmul_vjp(in[0], in[1], g, need);
+    case NodeKind::Reshape: return {reshape(g, in[0].shape())};
+    case NodeKind::Permute: return {permute(g, inverse(op.ints))};
+    case NodeKind::BroadcastTo: return {unbroadcast(g, in[0].shape())};
+    case NodeKind::Slice: return {slice_vjp(in[0], g, static_cast<int>(op.ints[0]), op.ints[1], op.ints[2])};
+    case NodeKind::Concat: return concat_vjp(op, g);
+    case NodeKind::Pad: return {pad_vjp(in[0], g, op.ints)};
+    case NodeKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
+    case NodeKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
   }
   return std::vector<Tensor>(in.size());
 }

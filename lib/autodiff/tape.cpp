@@ -11,7 +11,6 @@
 
 namespace ejit {
 
-using detail::PrimKind;
 using detail::PrimOp;
 
 namespace {
@@ -171,7 +170,7 @@ Tensor stop_gradient(const Tensor& t) {
     out = reshape(t, t.shape());
   }
   if (detail::observers()) {
-    PrimOp op{PrimKind::Reshape, 0, {t}, out, {}};
+    PrimOp op{NodeKind::Reshape, 0, {t}, out, {}};
     op.stop_gradient = true;
     detail::report_op(op);
   }
@@ -196,7 +195,7 @@ Tensor custom_gradient_call(const std::vector<Tensor>& inputs, const std::functi
   if (!is_floating(y.dtype())) return y;
   for (GradientTape::Impl* tape : t_tapes) {
     if (!tape->active() || !tape->depends(inputs)) continue;
-    tape->records.push_back({PrimOp{PrimKind::Constant, 0, inputs, y, {}}, backward});
+    tape->records.push_back({PrimOp{NodeKind::Constant, 0, inputs, y, {}}, backward});
     tape->tracked.insert(y.impl());
   }
   return y;

@@ -19,7 +19,7 @@ Device op_device(const char* op, const std::vector<Tensor>& operands);
 
 /// A primitive to run on a device: the PrimOp fields plus the result's shape and dtype.
 struct DeviceOp {
-  PrimKind kind;
+  NodeKind kind;
   uint8_t sub = 0;
   std::vector<Tensor> inputs;
   std::vector<int64_t> ints;

@@ -11,6 +11,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "ejit/op_kind.h"
 #include "ejit/tensor.h"
 
 namespace ejit {
@@ -19,14 +20,9 @@ class Variable;
 
 namespace ejit::detail {
 
-/// Primitive kinds that reach a trace. Composites (softmax...) arrive as their parts.
-enum class PrimKind : uint8_t {
-  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather
-};
-
 /// One executed primitive: inputs and output are the real tensors.
 struct PrimOp {
-  PrimKind kind;
+  NodeKind kind;
   uint8_t sub = 0;                   // UnaryOp / BinaryOp / ReduceOp
   std::vector<Tensor> inputs;
   Tensor output;
@@ -74,7 +70,7 @@ inline void report_op(const PrimOp& op) {
 }
 
 /// Reports a primitive when an observer is installed.
-inline void record_op(PrimKind kind, std::initializer_list<Tensor> inputs, const Tensor& output, uint8_t sub = 0,
+inline void record_op(NodeKind kind, std::initializer_list<Tensor> inputs, const Tensor& output, uint8_t sub = 0,
                       std::vector<int64_t> ints = {}, bool flag = false, double value = 0) {
   if (observers()) report_op(PrimOp{kind, sub, inputs, output, std::move(ints), flag, value});
 }

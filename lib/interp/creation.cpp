@@ -38,7 +38,7 @@ template <class T> Tensor from_vector(const std::vector<T>& values, const Shape&
     std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   }
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 template Tensor from_vector(const std::vector<bool>&, const Shape&);
@@ -57,7 +57,7 @@ Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
     parallel_for(t.numel(), kElementwiseGrain, [&](int64_t b, int64_t e) { std::fill(p + b, p + e, v); });
   });
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 
@@ -85,7 +85,7 @@ Tensor arange(Scalar start, Scalar stop, Scalar step, std::optional<DType> dtype
       p[i] = all_int ? convert<T>(start.to_int() + i * step.to_int()) : convert<T>(s + static_cast<double>(i) * st);
   });
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 
@@ -101,7 +101,7 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
     for (int64_t i = 0; i < num; ++i) p[i] = convert<T>(i == num - 1 && num > 1 ? stop : start + step * static_cast<double>(i));
   });
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 
@@ -120,7 +120,7 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
     for (int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
   });
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 
@@ -143,7 +143,7 @@ Tensor random_tensor(const char* op, const Shape& shape, DType dtype, F&& sample
     });
   });
   t = placed(t);
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 

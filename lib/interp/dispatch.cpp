@@ -24,7 +24,7 @@ Tensor scalar_operand(Scalar s) {
     default: *detail::host_data<double>(t) = s.to_double(); break;
   }
   t.impl()->weak = true;
-  record_op(PrimKind::Constant, {}, t);
+  record_op(NodeKind::Constant, {}, t);
   return t;
 }
 

@@ -51,14 +51,14 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   Tensor src = to_dtype(x, in);
   DType out_dtype = kind(op) == UnaryKind::Predicate ? DType::Bool : in;
   if (Device d = op_device(opname, {&src}); d.is_cuda())
-    return run_on_device(opname, {PrimKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
+    return run_on_device(opname, {NodeKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
   UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
   Tensor out = Tensor::empty(x.shape(), out_dtype);
   const char* ps = static_cast<const char*>(src.raw_data());
   char* po = static_cast<char*>(out.raw_data());
   const size_t is = itemsize(in), io = itemsize(out_dtype);
   parallel_for(out.numel(), unary_grain(op), [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
-  record_op(PrimKind::Unary, {src}, out, static_cast<uint8_t>(op));
+  record_op(NodeKind::Unary, {src}, out, static_cast<uint8_t>(op));
   return out;
 }
 
@@ -83,10 +83,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
   Tensor ca = to_dtype(a, compute), cb = to_dtype(b, compute);
   if (device.is_cuda())
-    return run_on_device(opname, {PrimKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape,
+    return run_on_device(opname, {NodeKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape,
                                   pred ? DType::Bool : compute}, device);
   Tensor out = run_binary(kern, ca, cb, out_shape, pred ? DType::Bool : compute, kElementwiseGrain);
-  record_op(PrimKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
+  record_op(NodeKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
   return out;
 }
 
@@ -105,14 +105,14 @@ Tensor cast(const Tensor& x, DType dtype) {
   check_defined("cast", x);
   if (x.dtype() == dtype) return x;
   if (Device d = op_device("cast", {&x}); d.is_cuda())
-    return run_on_device("cast", {PrimKind::Cast, 0, {x}, {}, false, 0, x.shape(), dtype}, d);
+    return run_on_device("cast", {NodeKind::Cast, 0, {x}, {}, false, 0, x.shape(), dtype}, d);
   Tensor out = Tensor::empty(x.shape(), dtype);
   UnaryKernel kern = kernels().cast[static_cast<int>(x.dtype())][static_cast<int>(dtype)];
   const char* ps = static_cast<const char*>(x.raw_data());
   char* po = static_cast<char*>(out.raw_data());
   const size_t is = itemsize(x.dtype()), io = itemsize(dtype);
   parallel_for(x.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) { kern(ps + lo * is, po + lo * io, hi - lo); });
-  record_op(PrimKind::Cast, {x}, out);
+  record_op(NodeKind::Cast, {x}, out);
   return out;
 }
 
@@ -124,9 +124,9 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Shape out_shape = broadcast_shapes("where", broadcast_shapes("where", cond.shape(), a.shape()), b.shape());
   const Device device = op_device("where", {&cond, &a, &b});
   Tensor c = to_dtype(cond, DType::Bool), ta = to_dtype(a, dt), tb = to_dtype(b, dt);
-  if (device.is_cuda()) return run_on_device("where", {PrimKind::Where, 0, {c, ta, tb}, {}, false, 0, out_shape, dt}, device);
+  if (device.is_cuda()) return run_on_device("where", {NodeKind::Where, 0, {c, ta, tb}, {}, false, 0, out_shape, dt}, device);
   Tensor out = Tensor::empty(out_shape, dt);
-  record_op(PrimKind::Where, {c, ta, tb}, out);
+  record_op(NodeKind::Where, {c, ta, tb}, out);
   if (out.numel() == 0) return out;
   LoopPlan plan = make_plan(out_shape, {c.shape(), ta.shape(), tb.shape()});
   char* base[4] = {static_cast<char*>(out.raw_data()), static_cast<char*>(c.raw_data()),

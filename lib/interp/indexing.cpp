@@ -51,9 +51,9 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   Shape out_shape = x.shape();
   out_shape[ax] = len;
   if (Device d = op_device("slice", {&x}); d.is_cuda())
-    return run_on_device("slice", {PrimKind::Slice, 0, {x}, {ax, b, step}, false, 0, out_shape, x.dtype()}, d);
+    return run_on_device("slice", {NodeKind::Slice, 0, {x}, {ax, b, step}, false, 0, out_shape, x.dtype()}, d);
   Tensor out = Tensor::empty(out_shape, x.dtype());
-  record_op(PrimKind::Slice, {x}, out, 0, {ax, b, step});
+  record_op(NodeKind::Slice, {x}, out, 0, {ax, b, step});
   if (out.numel() == 0) return out;
   auto src_strides = strides_of(x.shape());
   const char* src = bytes(x) + b * src_strides[ax] * static_cast<int64_t>(itemsize(x.dtype()));
@@ -83,11 +83,11 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   std::vector<Tensor> converted;
   for (const Tensor& t : xs) converted.push_back(to_dtype(t, dt));
   if (device.is_cuda())
-    return run_on_device("concat", {PrimKind::Concat, 0, converted, {ax}, false, 0, out_shape, dt}, device);
+    return run_on_device("concat", {NodeKind::Concat, 0, converted, {ax}, false, 0, out_shape, dt}, device);
   Tensor out = Tensor::empty(out_shape, dt);
   auto dst_strides = strides_of(out_shape);
   int64_t offset = 0;
-  if (observers()) report_op(PrimOp{PrimKind::Concat, 0, converted, out, {ax}});
+  if (observers()) report_op(PrimOp{NodeKind::Concat, 0, converted, out, {ax}});
   for (const Tensor& src : converted) {
     auto src_strides = strides_of(src.shape());
     strided_copy(dt, src.shape(), bytes(out) + offset * dst_strides[ax] * static_cast<int64_t>(itemsize(dt)),
@@ -123,7 +123,7 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
   dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
   dims.insert(dims.end(), x.shape().begin() + ax + 1, x.shape().end());
   if (device.is_cuda())
-    return run_on_device("take", {PrimKind::Take, 0, {x, indices}, {ax}, false, 0, Shape(dims), x.dtype()}, device);
+    return run_on_device("take", {NodeKind::Take, 0, {x, indices}, {ax}, false, 0, Shape(dims), x.dtype()}, device);
   Tensor out = Tensor::empty(Shape(dims), x.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
@@ -136,7 +136,7 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
       std::memcpy(bytes(out) + t * row, bytes(x) + (o * n + idx[j]) * row, row);
     }
   });
-  record_op(PrimKind::Take, {x, indices}, out, 0, {ax});
+  record_op(NodeKind::Take, {x, indices}, out, 0, {ax});
   return out;
 }
 
@@ -160,7 +160,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   const int64_t n = x.shape()[ax];
   for (int64_t& i : idx) i = checked_index("gather", i, n, ax, x.shape());
   if (device.is_cuda())
-    return run_on_device("gather", {PrimKind::Gather, 0, {x, indices}, {ax}, false, 0, out_shape, x.dtype()}, device);
+    return run_on_device("gather", {NodeKind::Gather, 0, {x, indices}, {ax}, false, 0, out_shape, x.dtype()}, device);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   auto xs = strides_of(x.shape()), is = strides_of(indices.shape());
   const size_t isz = itemsize(x.dtype());
@@ -176,7 +176,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
     std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz);
     for (int d = r - 1; d >= 0 && ++counter[d] == out_shape[d]; --d) counter[d] = 0;
   }
-  record_op(PrimKind::Gather, {x, indices}, out, 0, {ax});
+  record_op(NodeKind::Gather, {x, indices}, out, 0, {ax});
   return out;
 }
 
@@ -196,7 +196,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widt
   for (auto [lo, hi] : widths) low_high.push_back(hi);
   const double fill = value.dtype() == DType::F64 ? value.to_double() : static_cast<double>(value.to_int());
   if (Device d = op_device("pad", {&x}); d.is_cuda())
-    return run_on_device("pad", {PrimKind::Pad, 0, {x}, low_high, false, fill, out_shape, x.dtype()}, d);
+    return run_on_device("pad", {NodeKind::Pad, 0, {x}, low_high, false, fill, out_shape, x.dtype()}, d);
   Tensor out;
   {
     PauseRecording pause;
@@ -207,7 +207,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widt
   for (int d = 0; d < x.rank(); ++d) offset += widths[d].first * dst_strides[d];
   strided_copy(x.dtype(), x.shape(), bytes(out) + offset * static_cast<int64_t>(itemsize(x.dtype())),
                dst_strides.data(), bytes(x), src_strides.data());
-  record_op(PrimKind::Pad, {x}, out, 0, std::move(low_high), false, fill);
+  record_op(NodeKind::Pad, {x}, out, 0, std::move(low_high), false, fill);
   return out;
 }
 

@@ -174,7 +174,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   const Device device = op_device("matmul", {&a2, &b2});
   Tensor out;
   if (device.is_cuda() && k != 0 && full_shape.numel() > 0) {
-    out = run_on_device("matmul", {PrimKind::MatMul, 0, {a2, b2}, {}, false, 0, full_shape, dt}, device);
+    out = run_on_device("matmul", {NodeKind::MatMul, 0, {a2, b2}, {}, false, 0, full_shape, dt}, device);
   } else {
     out = Tensor::empty(full_shape, dt, device);
     if (full_shape.numel() > 0 && k == 0) {
@@ -187,7 +187,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         if constexpr (!std::is_same_v<T, bool>) run_matmul<T>(a2, b2, out, batch, a_batch, b_batch, m, k, n);
       });
     }
-    record_op(PrimKind::MatMul, {a2, b2}, out);
+    record_op(NodeKind::MatMul, {a2, b2}, out);
   }
   if (!vec_a && !vec_b) return out;
   std::vector<int64_t> final_shape = batch.vec();

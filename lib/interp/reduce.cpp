@@ -127,9 +127,9 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
         DeviceScope on(d);
         out = full(l.out_shape, rop == ReduceOp::Sum ? 0 : 1, out_dtype);
       }
-      record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
+      record_op(NodeKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
     } else {
-      out = run_on_device(op, {PrimKind::Reduce, static_cast<uint8_t>(rop), {x}, reduced_axes, false, 0, l.out_shape,
+      out = run_on_device(op, {NodeKind::Reduce, static_cast<uint8_t>(rop), {x}, reduced_axes, false, 0, l.out_shape,
                                out_dtype}, d);
     }
     return keepdims ? reshape(out, l.keep_shape) : out;
@@ -150,9 +150,9 @@ Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<i
   for (int d = 0; d < x.rank(); ++d)
     if (mask[d]) reduced_axes.push_back(d);
   if (reduced_axes.empty())  // nothing to reduce (rank 0): an identity, or a cast for int sums
-    record_op(out.dtype() == x.dtype() ? PrimKind::Reshape : PrimKind::Cast, {x}, out);
+    record_op(out.dtype() == x.dtype() ? NodeKind::Reshape : NodeKind::Cast, {x}, out);
   else
-    record_op(PrimKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
+    record_op(NodeKind::Reduce, {x}, out, static_cast<uint8_t>(rop), std::move(reduced_axes));
   return keepdims ? reshape(out, l.keep_shape) : out;
 }
 

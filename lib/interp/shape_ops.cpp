@@ -38,7 +38,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   detail::Storage* storage = x.impl()->storage;
   storage->retain();
   Tensor out(new detail::TensorImpl(storage, s, x.dtype()));
-  record_op(PrimKind::Reshape, {x}, out);
+  record_op(NodeKind::Reshape, {x}, out);
   return out;
 }
 
@@ -60,12 +60,12 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
   }
   Shape out_shape(out_dims);
   if (Device d = op_device("permute", {&x}); d.is_cuda())
-    return run_on_device("permute", {PrimKind::Permute, 0, {x}, norm_perm, false, 0, out_shape, x.dtype()}, d);
+    return run_on_device("permute", {NodeKind::Permute, 0, {x}, norm_perm, false, 0, out_shape, x.dtype()}, d);
   Tensor out = Tensor::empty(out_shape, x.dtype());
   auto dst_strides = strides_of(out_shape);
   strided_copy(x.dtype(), out_shape, static_cast<char*>(out.raw_data()), dst_strides.data(),
                static_cast<const char*>(x.raw_data()), src_strides.data());
-  record_op(PrimKind::Permute, {x}, out, 0, std::move(norm_perm));
+  record_op(NodeKind::Permute, {x}, out, 0, std::move(norm_perm));
   return out;
 }
 
@@ -99,12 +99,12 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
       fail("broadcast_to", "cannot broadcast {} to {} (dim {}: {} vs {})", x.shape(), shape, d, x.shape()[xd], shape[d]);
   }
   if (Device d = op_device("broadcast_to", {&x}); d.is_cuda())
-    return run_on_device("broadcast_to", {PrimKind::BroadcastTo, 0, {x}, {}, false, 0, shape, x.dtype()}, d);
+    return run_on_device("broadcast_to", {NodeKind::BroadcastTo, 0, {x}, {}, false, 0, shape, x.dtype()}, d);
   Tensor out = Tensor::empty(shape, x.dtype());
   auto dst_strides = strides_of(shape);
   strided_copy(x.dtype(), shape, static_cast<char*>(out.raw_data()), dst_strides.data(),
                static_cast<const char*>(x.raw_data()), src_strides.data());
-  record_op(PrimKind::BroadcastTo, {x}, out);
+  record_op(NodeKind::BroadcastTo, {x}, out);
   return out;
 }
 

@@ -573,10 +573,10 @@ constexpr int kMaxEwRank = 6;
 bool run_elementwise(const DeviceOp& op, Device device, Tensor& out) {
   int kind;
   switch (op.kind) {
-    case PrimKind::Unary: kind = 0; break;
-    case PrimKind::Binary: kind = 1; break;
-    case PrimKind::Cast: kind = 2; break;
-    case PrimKind::Where: kind = 3; break;
+    case NodeKind::Unary: kind = 0; break;
+    case NodeKind::Binary: kind = 1; break;
+    case NodeKind::Cast: kind = 2; break;
+    case NodeKind::Where: kind = 3; break;
     default: return false;
   }
   const std::vector<Tensor>& in = op.inputs;
@@ -639,7 +639,7 @@ Tensor run_device_op(const char* name, const DeviceOp& op, Device device) {
   if (Tensor out; run_elementwise(op, device, out)) return out;
   Trace t;
   TraceNode node;
-  node.kind = static_cast<NodeKind>(op.kind);
+  node.kind = op.kind;
   node.sub = op.sub;
   node.ints = op.ints;
   node.value = op.value;
