@@ -1,6 +1,7 @@
 // f32 math.sin / math.cos as branch-free arith that vectorizes and stays accurate for large
 // arguments: the argument is reduced by pi/2 in f64 with a three-part Cody-Waite split
-// (fused multiply-adds, so each step rounds once), then a Taylor polynomial in f64.
+// (fused multiply-adds, so each step rounds once), then the interpreter's f32 polynomials
+// on the remainder as a high and a low f32 part.
 // Upstream's polynomial approximation reduces with a single-precision pi/2 and loses
 // accuracy as |x| grows (cos(1000) was 2e-5 off); this is within 1 ulp of f32 for
 // |x| < 2^50 and NaN for inf/NaN.
@@ -28,7 +29,10 @@ Value buildTrig(OpBuilder& b, Location loc, Value x, bool is_sin) {
   auto like = [&](Type elem) -> Type { return shaped ? Type(shaped.clone(elem)) : elem; };
   Type f64 = like(b.getF64Type()), i64 = like(b.getI64Type());
   auto cst = [&](Type t, double v) -> Value {
-    TypedAttr a = getElementTypeOrSelf(t).isF64() ? TypedAttr(b.getF64FloatAttr(v)) : TypedAttr(b.getI64IntegerAttr(static_cast<int64_t>(v)));
+    Type e = getElementTypeOrSelf(t);
+    TypedAttr a = e.isF64()   ? TypedAttr(b.getF64FloatAttr(v))
+                  : e.isF32() ? TypedAttr(b.getF32FloatAttr(static_cast<float>(v)))
+                              : TypedAttr(b.getI64IntegerAttr(static_cast<int64_t>(v)));
     if (shaped) a = DenseElementsAttr::get(llvm::cast<ShapedType>(t), a);
     return b.create<arith::ConstantOp>(loc, t, a);
   };
@@ -49,15 +53,24 @@ Value buildTrig(OpBuilder& b, Location loc, Value x, bool is_sin) {
   r = fma(neg_q, cst(f64, 6.123233995736766e-17), r);             // P2 = pi/2 - P1 rounded
   r = fma(neg_q, cst(f64, -1.4973849048591698e-33), r);           // P3 = pi/2 - P1 - P2 rounded
   Value quadrant = b.create<arith::AndIOp>(loc, b.create<arith::BitcastOp>(loc, i64, shifted_q), cst(i64, 3));
-  // sin and cos of r, |r| <= pi/4: Taylor series to r^11 / r^12 (truncation < 1e-11
-  // relative, far below f32's 6e-8).
-  Value z = mul(r, r);
-  Value ps = cst(f64, 1.0 / 39916800.0);  // 1/11!
-  for (double c : {-1.0 / 362880.0, 1.0 / 5040.0, -1.0 / 120.0, 1.0 / 6.0}) ps = fma(ps, z, cst(f64, c));
-  Value sin_r = b.create<arith::SubFOp>(loc, r, mul(mul(r, z), ps));  // r - r^3/3! + ...
-  Value pc = cst(f64, 1.0 / 479001600.0);  // 1/12!
-  for (double c : {-1.0 / 3628800.0, 1.0 / 40320.0, -1.0 / 720.0, 1.0 / 24.0, -0.5}) pc = fma(pc, z, cst(f64, c));
-  Value cos_r = fma(z, pc, cst(f64, 1.0));
+  // r as an f32 pair rh + rl (rl: the part of the f64 r that rh cannot hold), then the
+  // interpreter's polynomials (lib/interp/vmath.h: Cephes sinf/cosf minimax, with the
+  // low parts compensated), in f32 at twice the vector width of f64.
+  auto sub = [&](Value a, Value m) { return b.create<arith::SubFOp>(loc, a, m).getResult(); };
+  Value rh = b.create<arith::TruncFOp>(loc, f32, r);
+  Value rl = b.create<arith::TruncFOp>(loc, f32, sub(r, b.create<arith::ExtFOp>(loc, f64, rh)));
+  Value z = mul(rh, rh);
+  Value zlo = fma(rh, rh, b.create<arith::NegFOp>(loc, z));  // rh^2 = z + zlo exactly
+  Value ps = cst(f32, -1.9515295891e-4);
+  ps = fma(ps, z, cst(f32, 8.3321608736e-3));
+  ps = fma(ps, z, cst(f32, -1.6666654611e-1));
+  Value sin_r = add(rh, fma(mul(rh, z), ps, rl));
+  Value pc = cst(f32, 2.443315711809948e-5);
+  pc = fma(pc, z, cst(f32, -1.388731625493765e-3));
+  pc = fma(pc, z, cst(f32, 4.166664568298827e-2));
+  Value t = fma(cst(f32, -0.5), z, cst(f32, 1.0));                          // 1 - z/2
+  Value terr = sub(sub(cst(f32, 1.0), t), mul(cst(f32, 0.5), z));           // its rounding error
+  Value cos_r = add(t, sub(fma(mul(z, z), pc, terr), fma(cst(f32, 0.5), zlo, mul(rh, rl))));
   // sin(x): quadrant 0..3 gives sin r, cos r, -sin r, -cos r; cos(x): cos r, -sin r, -cos r, sin r.
   Value odd = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, b.create<arith::AndIOp>(loc, quadrant, cst(i64, 1)),
                                       cst(i64, 0));
@@ -65,8 +78,7 @@ Value buildTrig(OpBuilder& b, Location loc, Value x, bool is_sin) {
   Value shifted = is_sin ? quadrant : b.create<arith::AddIOp>(loc, quadrant, cst(i64, 1)).getResult();
   Value negate = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, b.create<arith::AndIOp>(loc, shifted, cst(i64, 2)),
                                          cst(i64, 0));
-  v = b.create<arith::SelectOp>(loc, negate, b.create<arith::NegFOp>(loc, v), v);
-  return b.create<arith::TruncFOp>(loc, f32, v);
+  return b.create<arith::SelectOp>(loc, negate, b.create<arith::NegFOp>(loc, v), v);
 }
 
 template <class Op, bool IsSin> struct TrigPattern : OpRewritePattern<Op> {

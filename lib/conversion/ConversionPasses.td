@@ -22,7 +22,8 @@ def EjitAccurateTrig : Pass<"ejit-accurate-trig"> {
   let summary = "Rewrites f32 math.sin and math.cos as accurate, vectorizable arith";
   let description = [{
     The argument is reduced by pi/2 in f64 with a three-part Cody-Waite split of fused
-    multiply-adds, then sin and cos of the remainder are Taylor polynomials in f64, and the
+    multiply-adds, then sin and cos of the remainder (as a high and a low f32 part) are the
+    interpreter's compensated f32 polynomials, and the
     quadrant picks one and its sign. Within 1 ulp of f32 for |x| < 2^50, NaN for inf and NaN;
     upstream's polynomial approximation reduces with a single-precision pi/2 instead.
   }];
