@@ -14,8 +14,9 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ejit_obj_root, "test", "ir")
 
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
-# Kernels compiled by the tests go to a cache in the build tree, not ~/.cache/ejit.
-config.environment["EJIT_CACHE_DIR"] = os.path.join(config.test_exec_root, "ejit-cache")
+# No disk cache (never ~/.cache/ejit, and none shared by tests running at the same time);
+# a test that is about the cache names its own folder (%t).
+config.environment["EJIT_CACHE_DIR"] = "off"
 llvm_config.use_default_substitutions()  # FileCheck, not, count from llvm_tools_dir
 
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
