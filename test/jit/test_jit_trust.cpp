@@ -3,6 +3,7 @@
 #include <ejit/jit.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "op_chains.h"
@@ -91,9 +92,12 @@ TEST_CASE("a compile failure leaves the signature eager with its reason, never a
 
 TEST_CASE("compiled f32 sin and cos stay accurate for large arguments", "[jit][trust]") {
   std::vector<float> v;
-  for (float a : {33.f, 100.f, 1000.f, 1e4f, 12345.678f, 1e5f, 3e5f, 1e6f, 8191.9f, 8192.1f, 65536.f, 1e7f})
+  for (float a : {33.f, 100.f, 1000.f, 1e4f, 12345.678f, 1e5f, 3e5f, 1e6f, 8191.9f, 8192.1f, 65536.f, 1e7f, 1e10f,
+                  1e14f, 1e15f, 1e-30f, 1e-40f, std::numeric_limits<float>::denorm_min(), 0.f})
     for (float s : {1.f, -1.f}) v.push_back(a * s);
   for (int i = 0; i < 2000; ++i) v.push_back(std::ldexp(static_cast<float>(i % 97) + 0.37f * i, i % 17));
+  // Every exponent up to 2^49 (compiled sin/cos are exact up to 2^50: docs/DESIGN-NOTES.md).
+  for (int i = 0; i < 2000; ++i) v.push_back(std::ldexp(1.f + static_cast<float>(i) / 2000.f, (i * 7) % 176 - 126));
   Tensor x = from_vector(v, {static_cast<int64_t>(v.size())});
   auto fs = jit([](const Tensor& a) { return sin(a) * 1.f; });
   auto fc = jit([](const Tensor& a) { return cos(a) * 1.f; });
@@ -106,6 +110,12 @@ TEST_CASE("compiled f32 sin and cos stay accurate for large arguments", "[jit][t
     REQUIRE(std::fabs(s[i] - std::sin(static_cast<double>(v[i]))) <= 2.5e-7 * std::fabs(std::sin(double(v[i]))) + 1.2e-7);
     REQUIRE(std::fabs(c[i] - std::cos(static_cast<double>(v[i]))) <= 2.5e-7 * std::fabs(std::cos(double(v[i]))) + 1.2e-7);
   }
+  // inf and NaN give NaN.
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  Tensor special = from_vector(std::vector<float>{inf, -inf, nan}, {3});
+  fs(special), fc(special);
+  for (float r : fs(special).to_vector<float>()) CHECK(std::isnan(r));
+  for (float r : fc(special).to_vector<float>()) CHECK(std::isnan(r));
 }
 
 TEST_CASE("a raw data read inside a jitted function keeps that signature eager", "[jit][trust]") {
