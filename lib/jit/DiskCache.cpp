@@ -235,9 +235,11 @@ std::optional<DiskEntry> disk_cache_read(const std::string& key) {
   else if (static_cast<uint64_t>(size) != bytes.size() - pos) bad = "a payload size that does not match the file";
   DiskEntry entry;
   if (bad.empty()) {
+    const std::string sha256(field(4, "sha256"));  // before the header (which `lines` views) goes
     entry.extent = extent;
-    entry.payload = bytes.substr(pos);
-    if (field(4, "sha256") != checksum(key, extent, entry.payload)) bad = "its checksum does not match its contents";
+    bytes.erase(0, pos);  // the payload, in place: not copied again
+    entry.payload = std::move(bytes);
+    if (sha256 != checksum(key, extent, entry.payload)) bad = "its checksum does not match its contents";
   }
   if (!bad.empty()) return drop_entry(path, bad), std::nullopt;
   return entry;
