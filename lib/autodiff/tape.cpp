@@ -4,7 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "ejit/autodiff.h"
 #include "ejit/ops.h"
 #include "rules.h"

@@ -12,8 +12,14 @@ def ConvertEjitToLinalg : Pass<"convert-ejit-to-linalg", "::mlir::ModuleOp"> {
     `linalg.generic` ops with reduction loops over a `linalg.fill`ed init, matmul
     `linalg.matmul`/`linalg.batch_matmul`, shape ops tensor reshapes, `linalg.transpose`
     and slices. Fails, naming the op, on an op without a lowering yet (argmax, argmin,
-    take, gather, negative-step slices, integer pow, broadcast-batch matmul).
+    take, gather, broadcast-batch matmul). Matmul is lowered only where the module has the
+    unit attribute `ejit.codegen_matmul` (the GPU back end, or EJIT_CODEGEN_MATMUL=1) or the
+    pass option says so: elsewhere it stays on the BLAS.
   }];
+  let options = [
+    Option<"codegenMatmul", "codegen-matmul", "bool", /*default=*/"false",
+           "Lower matmul to loops even without the module's ejit.codegen_matmul attribute">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect"];
 }

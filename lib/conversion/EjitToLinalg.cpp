@@ -3,7 +3,6 @@
 // matmul linalg.matmul/batch_matmul, shape ops tensor reshapes, transposes and slices.
 #include "EjitToLinalg.h"
 
-#include <cstdlib>
 #include <string>
 
 #include "EjitOps.h"
@@ -234,11 +233,10 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Location loc = op.getLoc();
     // linalg.matmul becomes plain loops here: about 0.7 GFLOP/s against OpenBLAS's 80+, so
     // traces with a matmul stay eager (and fast) until matmul calls the BLAS from compiled
-    // code. EJIT_CODEGEN_MATMUL=1 compiles it anyway (for work on that codegen).
-    static const bool codegen = std::getenv("EJIT_CODEGEN_MATMUL") && std::string(std::getenv("EJIT_CODEGEN_MATMUL")) == "1";
-    // The GPU back end marks its modules: there matmul is generated where cuBLAS is missing.
-    const bool module_asks = op->getParentOfType<ModuleOp>()->hasAttr("ejit.codegen_matmul");
-    if (!codegen && !module_asks) return rw.notifyMatchFailure(op, "matmul is not compiled yet (it runs on the BLAS eagerly)");
+    // code. A module marked ejit.codegen_matmul compiles it anyway: the GPU back end's (where
+    // cuBLAS is missing), or any with EJIT_CODEGEN_MATMUL=1 (for work on that codegen).
+    const bool module_asks = op->getParentOfType<ModuleOp>()->hasAttr(kCodegenMatmulAttr);
+    if (!module_asks) return rw.notifyMatchFailure(op, "matmul is not compiled yet (it runs on the BLAS eagerly)");
     auto lt = tensorType(a.getLhs()), rt = tensorType(a.getRhs()), ot = tensorType(op.getResult());
     if (lt.getRank() != rt.getRank() || lt.getShape().drop_back(2) != rt.getShape().drop_back(2))
       return rw.notifyMatchFailure(op, "matmul with broadcast batch dims is not compiled yet");
@@ -378,7 +376,9 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
 
 namespace {
 struct ConvertEjitToLinalg : impl::ConvertEjitToLinalgBase<ConvertEjitToLinalg> {
+  using ConvertEjitToLinalgBase::ConvertEjitToLinalgBase;
   void runOnOperation() override {
+    if (codegenMatmul) getOperation()->setAttr(kCodegenMatmulAttr, UnitAttr::get(&getContext()));
     if (failed(lowerEjitToLinalg(getOperation()))) signalPassFailure();
   }
 };

@@ -6,6 +6,9 @@
 
 namespace mlir::ejit {
 
+/// A unit attribute on the module: lower matmul to loops instead of leaving it to the BLAS.
+inline constexpr const char* kCodegenMatmulAttr = "ejit.codegen_matmul";
+
 /// Patterns lowering every ejit op that has a lowering (argmax/argmin, take, gather and
 /// negative-step slices do not yet: conversion fails on them, and callers run eagerly).
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns);

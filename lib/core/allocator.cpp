@@ -5,6 +5,7 @@
 // Transparent huge pages (MADV_HUGEPAGE) were measured 4-5x slower still to first touch
 // here, so blocks are plain 64-byte aligned allocations.
 #include "allocator.h"
+#include "../support/options.h"
 
 #include <bit>
 #include <cstdlib>
@@ -28,9 +29,7 @@ size_t size_class(size_t n) {
 }
 
 size_t cache_limit_bytes() {
-  const char* env = std::getenv("EJIT_CACHE_LIMIT_MB");
-  long mb = env ? std::atol(env) : 4096;
-  return static_cast<size_t>(mb < 0 ? 0 : mb) << 20;
+  return static_cast<size_t>(options::cache_limit_mb()) << 20;
 }
 
 struct Cache {

@@ -1,11 +1,12 @@
 // Device names, the default device and its scopes.
 #include "ejit/device.h"
+#include "../support/options.h"
 
 #include <cstdlib>
 #include <string>
 
 #include "../cuda/runtime.h"
-#include "check.h"
+#include "../support/check.h"
 
 namespace ejit {
 namespace {
@@ -22,8 +23,7 @@ void check_cuda_device(Device d, const char* op) {
 }
 
 Device environment_default() {
-  const char* env = std::getenv("EJIT_DEFAULT_DEVICE");
-  const std::string v = env ? env : "auto";
+  const std::string v = options::default_device();
   if (v.empty() || v == "auto") return cuda_available() ? Device::cuda(0) : Device::cpu();
   Device d;
   try {

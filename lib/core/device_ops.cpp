@@ -3,7 +3,7 @@
 
 #include <atomic>
 
-#include "check.h"
+#include "../support/check.h"
 
 namespace ejit::detail {
 namespace {

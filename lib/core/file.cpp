@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "check.h"
+#include "../support/check.h"
 
 namespace ejit::detail {
 namespace {

@@ -1,7 +1,7 @@
 // Shape construction, printing and axis helpers.
 #include "ejit/shape.h"
 
-#include "check.h"
+#include "../support/check.h"
 
 namespace ejit {
 

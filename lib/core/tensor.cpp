@@ -6,7 +6,7 @@
 
 #include "../cuda/runtime.h"
 #include "allocator.h"
-#include "check.h"
+#include "../support/check.h"
 #include "convert.h"
 #include "observer.h"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ejit/runtime.h"
+#include "../support/options.h"
 #include "parallel.h"
 
 namespace ejit::detail {
@@ -135,10 +136,7 @@ class ThreadPool {
 };
 
 int default_threads() {
-  if (const char* env = std::getenv("EJIT_NUM_THREADS")) {
-    int n = std::atoi(env);
-    if (n > 0) return n;
-  }
+  if (const int n = options::num_threads(); n > 0) return n;
   unsigned hw = std::thread::hardware_concurrency();
   return hw ? static_cast<int>(hw) : 1;
 }

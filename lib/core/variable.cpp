@@ -2,7 +2,7 @@
 #include "ejit/variable.h"
 
 #include "ejit/ops.h"
-#include "check.h"
+#include "../support/check.h"
 #include "observer.h"
 
 namespace ejit {

@@ -1,5 +1,6 @@
 // Loading cuBLAS and calling its strided batched GEMM.
 #include "cublas.h"
+#include "../support/options.h"
 
 #include <dlfcn.h>
 
@@ -8,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "runtime.h"
 
 namespace ejit::cuda {
@@ -33,7 +34,7 @@ const Cublas& library() {
     Cublas c;
     void* lib = nullptr;
     std::vector<std::string> names;
-    if (const char* env = std::getenv("EJIT_LIBCUBLAS"); env && *env) names.push_back(env);
+    if (std::optional<std::string> env = options::libcublas()) names.push_back(*env);
     for (const char* n : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) names.push_back(n);
     for (const std::string& n : names)
       if ((lib = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL))) break;

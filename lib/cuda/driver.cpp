@@ -1,12 +1,13 @@
 // Loading libcuda.so.1 and resolving the driver entry points ejit uses.
 #include "driver.h"
+#include "../support/options.h"
 
 #include <dlfcn.h>
 
 #include <cstdlib>
 #include <mutex>
 
-#include "../core/check.h"
+#include "../support/check.h"
 
 namespace ejit::cuda {
 namespace {
@@ -26,8 +27,8 @@ bool resolve(void* lib, const char* name, F& fn, std::string& why) {
 
 Loaded load() {
   Loaded l;
-  const char* path = std::getenv("EJIT_LIBCUDA");  // tests point it at a missing or stub library
-  void* lib = dlopen(path && *path ? path : "libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  const std::string path = options::libcuda().value_or("libcuda.so.1");  // tests name a missing or stub library
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) {
     const char* e = dlerror();
     l.why = std::string("the CUDA driver (libcuda.so.1) cannot be loaded") + (e ? std::string(": ") + e : "");

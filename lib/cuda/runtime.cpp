@@ -1,5 +1,6 @@
 // Contexts, streams, the caching allocator, copies and PTX modules.
 #include "runtime.h"
+#include "../support/options.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -10,7 +11,7 @@
 #include <map>
 #include <mutex>
 
-#include "../core/check.h"
+#include "../support/check.h"
 
 namespace ejit::cuda {
 namespace {
@@ -250,10 +251,7 @@ void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char
 
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
             void** params, const char* op, const std::string& kernel) {
-  static const bool sync_each = [] {
-    const char* e = std::getenv("EJIT_CUDA_SYNC");
-    return e && std::string(e) == "1";
-  }();
+  const bool sync_each = options::cuda_sync();
   check_launch_dims(grid, block, op);
   CUstream st = stream(device, op);
   const Driver& d = driver(op);

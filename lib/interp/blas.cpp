@@ -10,6 +10,7 @@
 // build, which locks it, is preferred; a sequential build found instead is called from one
 // thread at a time.
 #include "blas.h"
+#include "../support/options.h"
 
 #include <dlfcn.h>
 
@@ -30,11 +31,11 @@ const char* core_type_for_this_cpu() {
 
 Blas load() {
   Blas b;
-  if (!std::getenv("OPENBLAS_CORETYPE"))
-    if (const char* core = core_type_for_this_cpu()) setenv("OPENBLAS_CORETYPE", core, 0);
+  if (!options::get(options::Var::OpenBlasCoreType))
+    if (const char* core = core_type_for_this_cpu()) setenv(options::name(options::Var::OpenBlasCoreType), core, 0);
   std::string tried;
-  const char* env = std::getenv("EJIT_BLAS");
-  for (const char* path : {env, "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.so.0",
+  const std::optional<std::string> forced = options::blas();
+  for (const char* path : {forced ? forced->c_str() : nullptr, "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0", "libopenblas.so.0",
                            "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0"}) {
     if (!path) continue;
     void* h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

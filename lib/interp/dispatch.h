@@ -3,7 +3,7 @@
 
 #include <initializer_list>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/convert.h"
 #include "../core/device_ops.h"
 #include "../core/observer.h"

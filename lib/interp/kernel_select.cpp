@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "ejit/runtime.h"
+#include "../support/options.h"
 #include "kernels.h"
 
 namespace ejit::detail {
@@ -15,7 +16,7 @@ bool cpu_has_avx512() {
 bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 const KernelTable& select() {
-  std::string_view forced = std::getenv("EJIT_ISA") ? std::getenv("EJIT_ISA") : "";
+  const std::string forced = options::isa();
   if (forced == "generic") return kernels_generic();
   if (forced == "avx2" && cpu_has_avx2()) return kernels_avx2();
   if (cpu_has_avx512() && (forced.empty() || forced == "avx512")) return kernels_avx512();

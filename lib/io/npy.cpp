@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/file.h"
 
 namespace ejit {

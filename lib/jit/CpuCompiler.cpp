@@ -1,6 +1,7 @@
 // The CPU pipeline. MLIR text in (from Trace::to_mlir plus a memref ABI wrapper), an ORC
 // JIT'd function out. Stages are separate pass-manager runs so each can be dumped.
 #include "CpuCompiler.h"
+#include "../support/options.h"
 #include "Pipeline.h"
 
 #include <pthread.h>
@@ -17,7 +18,7 @@
 #include "../conversion/AccurateTrig.h"
 #include "../conversion/EjitToLinalg.h"
 #include "../core/allocator.h"
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/parallel.h"
 #include "DiskCache.h"
 #include "EjitDialect.h"
@@ -212,10 +213,7 @@ bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<voi
 }
 
 bool dump_requested(Stage s) {
-  const char* env = std::getenv("EJIT_DUMP");
-  if (!env) return false;
-  std::string list = std::string(",") + env + ",";
-  return list.find(",all,") != std::string::npos || list.find(std::string(",") + stage_name(s) + ",") != std::string::npos;
+  return options::dump(stage_name(s));
 }
 
 namespace {
@@ -462,11 +460,7 @@ const std::string& host_target() {
   return t;
 }
 
-bool any_dump_requested() {
-  for (int s = 0; s < kNumStages; ++s)
-    if (dump_requested(static_cast<Stage>(s))) return true;
-  return false;
-}
+bool any_dump_requested() { return options::dump_any(); }
 
 }  // namespace
 
@@ -494,7 +488,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     return std::move(result);
   };
   const std::string text = module_text(trace);
-  const unsigned opt_level = std::getenv("EJIT_OPT_LEVEL") ? std::atoi(std::getenv("EJIT_OPT_LEVEL")) : 3;
+  const unsigned opt_level = options::opt_level();
   std::vector<ValueType> outs;
   for (int o : trace.outputs) outs.push_back(trace.values[o]);
   // The disk cache serves calls that want no IR (IR is only made by compiling).
@@ -509,11 +503,12 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
         result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         return result;
       }
-      if (std::getenv("EJIT_LOG")) fmt::print(stderr, "[ejit compile] ignoring a bad disk cache entry {}: {}\n", key, error);
+      if (options::log("cache")) fmt::print(stderr, "[ejit compile] ignoring a bad disk cache entry {}: {}\n", key, error);
     }
 
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &g.context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
+  if (options::codegen_matmul()) (*module)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&g.context));
   {
     std::string error;
     if (!lower_to_loops(*module, /*for_gpu=*/false, stage_done, error, diagnostics)) return fail_with(error);
@@ -586,7 +581,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   }
   result.executable = std::move(exe);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
+  if (options::log("compile"))
     fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm+jit={:.1f}\n",
                trace.nodes.size(), result.milliseconds, timings,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last).count());

@@ -1,6 +1,7 @@
 // Files of the on-disk kernel cache: one file per entry, KEY.entry, holding a text header
 // (format, key, extent, payload size, SHA-256) and the payload, in $EJIT_CACHE_DIR/kernels-v2.
 #include "DiskCache.h"
+#include "../support/options.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -36,10 +37,7 @@ constexpr int64_t kMaxEntryBytes = 256ll << 20;  // a bigger file is not an entr
 constexpr const char* kSubFolder = "kernels-v2";
 constexpr const char* kMagic = "ejit-cache-entry 2";
 
-bool log_cache() {
-  const char* e = std::getenv("EJIT_LOG");
-  return e && std::strstr(e, "cache") != nullptr;
-}
+bool log_cache() { return options::log("cache"); }
 
 uint64_t fnv1a(std::string_view s, uint64_t h) {
   for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -150,11 +148,7 @@ void enforce_size_limit(const std::string& dir);
 }  // namespace
 
 std::string disk_cache_dir() {
-  const char* env = std::getenv("EJIT_CACHE_DIR");
-  if (env && (std::string(env) == "off" || std::string(env) == "0")) return "";
-  std::string root;
-  if (env && *env) root = env;
-  else if (const char* home = std::getenv("HOME"); home && *home) root = std::string(home) + "/.cache/ejit";
+  const std::string root = options::cache_root();
   return root.empty() ? "" : root + "/" + kSubFolder;
 }
 

@@ -1,5 +1,6 @@
 // Parallel loops to GPU kernels, PTX and a launch plan; reduction kernel templates.
 #include "GpuLowering.h"
+#include "../support/options.h"
 #include "../conversion/AccurateTrig.h"
 
 #include <cstdlib>
@@ -298,8 +299,7 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(m, std::move(patterns)))) return false;
   }
-  const char* cuda = std::getenv("CUDA_HOME");
-  const std::string libdevice = std::string(cuda && *cuda ? cuda : "/usr/local/cuda") + "/nvvm/libdevice/libdevice.10.bc";
+  const std::string libdevice = options::cuda_home() + "/nvvm/libdevice/libdevice.10.bc";
   const bool have_libdevice = std::filesystem::exists(libdevice);
   const std::string link = have_libdevice ? " l=" + libdevice : "";
   if (!run_pipeline(m, fmt::format("nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
@@ -402,8 +402,7 @@ bool deserialize(const std::string& text, GpuKernels& k) {
 }
 
 std::string default_cuda_arch() {
-  const char* env = std::getenv("EJIT_CUDA_ARCH");
-  return env && *env ? env : "sm_90";
+  return options::cuda_arch().value_or("sm_90");
 }
 
 bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,

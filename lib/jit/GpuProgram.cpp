@@ -1,6 +1,7 @@
 // GPU programs: partitioning a trace into steps, running them on a device's stream, and
 // the per-op kernel cache behind eager ops on GPU tensors.
 #include "GpuProgram.h"
+#include "../support/options.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -12,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/device_ops.h"
 #include "../cuda/cublas.h"
 #include "../cuda/runtime.h"
@@ -36,10 +37,7 @@ struct GpuStep {
   std::string what;                  // for the ptx listing and the log
 };
 
-bool log_compile() {
-  const char* e = std::getenv("EJIT_LOG");
-  return e && std::string(e).find("compile") != std::string::npos;
-}
+bool log_compile() { return options::log("compile"); }
 
 // ---- partition ----
 
@@ -76,8 +74,7 @@ Placement place(const Trace& t, const TraceNode& n) {
       return supported && reduces ? Placement::Reduce : Placement::Fuse;
     }
     case NodeKind::MatMul: {
-      const char* how = std::getenv("EJIT_GPU_MATMUL");  // "generated": never cuBLAS (tests, comparisons)
-      const bool generated = how && std::string(how) == "generated";
+      const bool generated = options::gpu_matmul_generated();  // never cuBLAS (tests, comparisons)
       if (is_floating(t.values[n.output].dtype) && !generated && cuda::cublas_available()) return Placement::Gemm;
       const Shape &a = in0.shape, &b = t.values[n.inputs[1]].shape;
       bool same_batch = a.rank() == b.rank();
@@ -427,7 +424,7 @@ class GpuProgram final : public CpuExecutable {
 
 /// The chip to compile for: the device's own when one answers, else $EJIT_CUDA_ARCH.
 std::string target_chip() {
-  if (const char* env = std::getenv("EJIT_CUDA_ARCH"); env && *env) return env;
+  if (std::optional<std::string> arch = options::cuda_arch()) return *arch;
   if (cuda_available()) return cuda::device_arch(0);
   return default_cuda_arch();
 }

@@ -1,5 +1,6 @@
 // Cutting a trace into compiled kernels and interpreter ops, and running the pieces in order.
 #include "Segments.h"
+#include "../support/options.h"
 
 #include <chrono>
 #include <cmath>
@@ -18,10 +19,7 @@
 namespace ejit::detail {
 namespace {
 
-bool codegen_matmul() {
-  static const bool on = std::getenv("EJIT_CODEGEN_MATMUL") && std::string(std::getenv("EJIT_CODEGEN_MATMUL")) == "1";
-  return on;
-}
+bool codegen_matmul() { return options::codegen_matmul(); }
 
 /// A piece of the trace: one compiled kernel over several nodes, or one interpreter node.
 struct Step {
@@ -33,10 +31,7 @@ struct Step {
 };
 
 /// EJIT_CHECK_KERNELS=1: every kernel's outputs are compared with the interpreter's (debugging).
-bool check_kernels() {
-  static const bool on = std::getenv("EJIT_CHECK_KERNELS") != nullptr;
-  return on;
-}
+bool check_kernels() { return options::check_kernels(); }
 
 /// Transposes (permute [1, 0] of a matrix) whose only consumers are 2-D matmuls on the
 /// BLAS: the matmul reads the untransposed matrix with the BLAS's transpose flag instead of
@@ -305,7 +300,7 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
     if (!ir.empty())
       ir = fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons) + ir;
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  if (const char* log = std::getenv("EJIT_LOG"); log && std::string(log).find("compile") != std::string::npos)
+  if (options::log("compile"))
     fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}) in {:.1f} ms\n",
                trace.nodes.size(), kernels,
                std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),

@@ -13,7 +13,7 @@
 #include <optional>
 #include <unordered_map>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "EjitDialect.h"
 #include "EjitOps.h"
 #include "ParseLimits.h"

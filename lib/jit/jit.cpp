@@ -7,7 +7,8 @@
 #include <optional>
 #include <unordered_map>
 
-#include "../core/check.h"
+#include "../support/check.h"
+#include "../support/options.h"
 #include "../core/observer.h"
 #include "GpuProgram.h"
 #include "Segments.h"
@@ -54,13 +55,7 @@ Key make_key(const std::vector<Tensor>& args) {
   return k;
 }
 
-bool log_cache() {
-  static const bool on = [] {
-    const char* e = std::getenv("EJIT_LOG");
-    return e && std::string(e).find("cache") != std::string::npos;
-  }();
-  return on;
-}
+bool log_cache() { return options::log("cache"); }
 
 std::string key_str(const Key& k) {
   std::string s = "(";

@@ -17,7 +17,7 @@
 #include <set>
 #include <unordered_map>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/file.h"
 #include "../core/observer.h"
 

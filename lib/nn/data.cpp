@@ -9,7 +9,7 @@
 #include <optional>
 #include <thread>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/observer.h"
 #include "ejit/ops.h"
 

@@ -2,7 +2,7 @@
 #include <atomic>
 #include <cmath>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "ejit/nn.h"
 
 namespace ejit::nn {

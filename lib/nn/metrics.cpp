@@ -1,7 +1,7 @@
 // Metrics: a weighted running mean in two Variables, and the comparisons feeding it.
 #include "ejit/metrics.h"
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/observer.h"
 #include "ejit/ops.h"
 

@@ -1,5 +1,5 @@
 // Module: registration of variables and sub-modules, path names, training mode.
-#include "../core/check.h"
+#include "../support/check.h"
 #include "ejit/nn.h"
 
 namespace ejit::nn {

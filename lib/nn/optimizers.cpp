@@ -1,7 +1,7 @@
 // Optimizers: slot bookkeeping and the SGD / Adam / AdamW updates in ejit ops.
 #include "ejit/optimizers.h"
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/observer.h"
 #include "ejit/ops.h"
 

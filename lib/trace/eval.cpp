@@ -1,5 +1,5 @@
 // eval_trace: runs a Trace node by node with the eager ops (the interpreter for saved traces).
-#include "../core/check.h"
+#include "../support/check.h"
 #include "ejit/op_kind.h"
 #include "ejit/ops.h"
 #include "ejit/trace.h"

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/convert.h"
 #include "ejit/op_kind.h"
 #include "ejit/trace.h"

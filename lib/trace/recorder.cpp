@@ -1,7 +1,7 @@
 // Recorder: turns the primitives a thread executes into a Trace, as they run.
 #include <unordered_map>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "../core/observer.h"
 #include "ejit/trace.h"
 

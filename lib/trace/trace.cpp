@@ -2,7 +2,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "../core/check.h"
+#include "../support/check.h"
 #include "ejit/trace.h"
 
 namespace ejit {

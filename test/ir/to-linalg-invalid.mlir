@@ -9,7 +9,7 @@ func.func @argmax(%arg0: tensor<4x3xf32>) -> tensor<4xi64> {
 
 // -----
 
-// matmul stays on the BLAS (eagerly) unless EJIT_CODEGEN_MATMUL=1.
+// matmul stays on the BLAS (eagerly) unless asked (EJIT_CODEGEN_MATMUL=1, or the pass option codegen-matmul=1).
 func.func @matmul(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
   // expected-error @+1 {{failed to legalize operation 'ejit.matmul'}}
   %0 = ejit.matmul %a, %b : tensor<2x3xf32>, tensor<3x2xf32> -> tensor<2x2xf32>

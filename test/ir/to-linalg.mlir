@@ -1,4 +1,4 @@
-// RUN: env EJIT_CODEGEN_MATMUL=1 ejit-opt %s --convert-ejit-to-linalg --split-input-file | FileCheck %s
+// RUN: ejit-opt %s --convert-ejit-to-linalg=codegen-matmul=1 --split-input-file | FileCheck %s
 // The ejit -> linalg lowering: one check group per op family.
 
 // CHECK-LABEL: func.func @unary

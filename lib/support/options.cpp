@@ -1,0 +1,109 @@
+#include "options.h"
+
+#include <cstdlib>
+
+namespace ejit::options {
+namespace {
+
+struct Row {
+  const char* name;
+  const char* doc;
+};
+constexpr Row kRows[] = {
+#define EJIT_OPTION(id, name, doc) {name, doc},
+#include "options.def"
+};
+
+/// Whether a comma-separated list holds `item`.
+bool list_has(std::string_view list, std::string_view item) {
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    if (list.substr(0, comma) == item) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string or_empty(Var v) { return get(v).value_or(""); }
+std::optional<std::string> non_empty(Var v) {
+  std::optional<std::string> s = get(v);
+  return s && !s->empty() ? s : std::nullopt;
+}
+
+}  // namespace
+
+const char* name(Var v) { return kRows[static_cast<int>(v)].name; }
+const char* doc(Var v) { return kRows[static_cast<int>(v)].doc; }
+
+std::optional<std::string> get(Var v) {
+  const char* value = std::getenv(name(v));
+  return value ? std::optional<std::string>(value) : std::nullopt;
+}
+
+int num_threads() {
+  const int n = std::atoi(or_empty(Var::NumThreads).c_str());
+  return n > 0 ? n : 0;
+}
+std::string isa() { return or_empty(Var::Isa); }
+std::optional<std::string> blas() { return get(Var::Blas); }
+long cache_limit_mb() {
+  const std::optional<std::string> s = get(Var::CacheLimitMB);
+  const long mb = s ? std::atol(s->c_str()) : 4096;
+  return mb < 0 ? 0 : mb;
+}
+
+bool dump(std::string_view stage) {
+  static const std::string list = or_empty(Var::Dump);
+  return list_has(list, "all") || list_has(list, stage);
+}
+bool dump_any() {
+  static const bool any = !or_empty(Var::Dump).empty();
+  return any;
+}
+
+std::string cache_root() {
+  const std::optional<std::string> dir = get(Var::CacheDir);
+  if (dir && (*dir == "off" || *dir == "0")) return "";
+  if (dir && !dir->empty()) return *dir;
+  if (std::optional<std::string> home = non_empty(Var::Home)) return *home + "/.cache/ejit";
+  return "";
+}
+
+std::optional<std::string> cuda_arch() {
+  static const std::optional<std::string> arch = non_empty(Var::CudaArch);
+  return arch;
+}
+std::string default_device() { return get(Var::DefaultDevice).value_or("auto"); }
+std::optional<std::string> libcuda() { return non_empty(Var::LibCuda); }
+std::optional<std::string> libcublas() { return non_empty(Var::LibCublas); }
+bool cuda_sync() {
+  static const bool on = or_empty(Var::CudaSync) == "1";
+  return on;
+}
+bool gpu_matmul_generated() { return or_empty(Var::GpuMatmul) == "generated"; }
+std::string cuda_home() {
+  std::optional<std::string> home = non_empty(Var::CudaHome);
+  return home ? *home : "/usr/local/cuda";
+}
+unsigned opt_level() {
+  static const unsigned level = [] {
+    const std::optional<std::string> s = get(Var::OptLevel);
+    return s ? static_cast<unsigned>(std::atoi(s->c_str())) : 3u;
+  }();
+  return level;
+}
+bool log(std::string_view topic) {
+  static const std::string list = or_empty(Var::Log);
+  return list.find(topic) != std::string::npos;
+}
+bool codegen_matmul() {
+  static const bool on = or_empty(Var::CodegenMatmul) == "1";
+  return on;
+}
+bool check_kernels() {
+  static const bool on = get(Var::CheckKernels).has_value();
+  return on;
+}
+
+}  // namespace ejit::options
