@@ -15,7 +15,6 @@
 
 #include <fmt/format.h>
 
-#include "../lib/cuda/runtime.h"
 
 using namespace ejit;
 
@@ -67,14 +66,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   const Device gpu = Device::cuda(0);
-  fmt::print("device: {}\n", cuda::device_description(0));
+  fmt::print("device: {}\n", device_description(Device::cuda(0)));
   const int64_t n = quick ? (1 << 20) : (int64_t{64} << 20);
   const int iters = quick ? 3 : 20;
   Tensor a = randn({n}, 1).to(gpu), b = randn({n}, 2).to(gpu), c = randn({n}, 3).to(gpu);
 
   // The bandwidth bar: a device-to-device copy of 4n bytes (reads and writes 8n bytes).
   Tensor dst = Tensor::empty({n}, DType::F32, gpu);
-  const double copy_ms = time_ms([&] { cuda::copy_on_device(0, dst.raw_data(), a.raw_data(), n * 4); }, iters);
+  const double copy_ms = time_ms([&] { copy_into(dst, a); }, iters);
   const double copy_gbs = 8.0 * n / copy_ms / 1e6;
 
   auto f = jit(chain);

@@ -6,6 +6,8 @@
 
 namespace ejit {
 
+class Tensor;
+
 /// A device: the CPU, or CUDA device `index`.
 struct Device {
   enum class Kind : unsigned char { CPU, CUDA };
@@ -29,6 +31,11 @@ bool cuda_available();
 int cuda_device_count();
 /// Why no CUDA device can be used here ("" when one can).
 std::string cuda_unavailable_reason();
+/// What the device is: "CPU", or the CUDA device's name, memory and architecture.
+std::string device_description(Device device);
+/// Copies `src` into `dst`, which have the same shape, dtype and device (the device's own
+/// copy: a memcpy, or a device-to-device copy on a CUDA stream).
+void copy_into(Tensor& dst, const Tensor& src);
 
 /// Where new tensors (zeros, from_vector, randn...) go: the innermost DeviceScope of this
 /// thread, else $EJIT_DEFAULT_DEVICE: cpu, cuda[:N], or auto (the default: cuda:0 when a

@@ -10,25 +10,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "ejit/compile.h"
+#include "ejit/stage.h"
 #include "ejit/tensor.h"
 #include "ejit/trace.h"
 
 namespace ejit {
-
-/// Stages of the compiler whose IR can be dumped (EJIT_DUMP=ejit,linalg,fused,loops,llvm-dialect,llvm,asm,
-/// ptx,gpu or all). Asm is the host assembly of the optimized LLVM module; it costs a second code
-/// generation, so it is produced only when asked (EJIT_DUMP, `ejit dump --stage=asm`, ir()).
-/// Ptx is the GPU program of the same trace (its steps and the NVPTX assembly of its kernels);
-/// Gpu is its kernels outlined into gpu.modules beside the host launches they are read from.
-/// For a trace compiled for the CPU both are made only when asked; they need no GPU.
-enum class Stage { Ejit, Linalg, Fused, Loops, LLVMDialect, LLVM, Asm, PTX, Gpu };
-inline constexpr int kNumStages = 9;
-
-/// The stage's name as EJIT_DUMP spells it ("ejit", ..., "llvm-dialect", "llvm", "asm", "ptx", "gpu").
-constexpr const char* stage_name(Stage s) {
-  constexpr const char* names[] = {"ejit", "linalg", "fused", "loops", "llvm-dialect", "llvm", "asm", "ptx", "gpu"};
-  return names[static_cast<int>(s)];
-}
 
 /// Counters of one jitted function's cache.
 struct CacheStats {
@@ -46,12 +33,6 @@ struct Comparison {
   bool compiled = false;  // false when this signature runs eagerly (see reason)
   std::string reason;
 };
-
-/// Parses ejit-dialect MLIR text (as Trace::to_mlir writes it) back into a Trace; throws
-/// ejit::Error with the parser's line and column on malformed input.
-Trace parse_trace(std::string_view mlir_text);
-/// Reads a trace saved with Trace::save.
-Trace load_trace(const std::string& path);
 
 namespace detail {
 

@@ -3,9 +3,11 @@
 #include "../support/options.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "../cuda/runtime.h"
+#include "ejit/tensor.h"
 #include "../support/check.h"
 
 namespace ejit {
@@ -80,6 +82,26 @@ DeviceScope::~DeviceScope() {
 
 void synchronize(Device device) {
   if (device.is_cuda()) cuda::synchronize(device.index);
+}
+
+}  // namespace ejit
+
+namespace ejit {
+
+std::string device_description(Device device) {
+  if (device.is_cpu()) return "CPU";
+  check_cuda_device(device, "device_description");
+  return cuda::device_description(device.index);
+}
+
+void copy_into(Tensor& dst, const Tensor& src) {
+  if (dst.shape() != src.shape() || dst.dtype() != src.dtype() || !(dst.device() == src.device()))
+    fail("copy_into", "the destination {} {} on {} does not match the source {} {} on {}", name(dst.dtype()),
+         dst.shape(), dst.device().str(), name(src.dtype()), src.shape(), src.device().str());
+  const size_t bytes = static_cast<size_t>(src.numel()) * itemsize(src.dtype());
+  if (bytes == 0) return;
+  if (src.device().is_cpu()) std::memcpy(dst.raw_data(), src.raw_data(), bytes);
+  else cuda::copy_on_device(src.device().index, dst.raw_data(), src.raw_data(), bytes);
 }
 
 }  // namespace ejit

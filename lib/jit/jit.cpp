@@ -10,8 +10,7 @@
 #include "../support/check.h"
 #include "../support/options.h"
 #include "../core/observer.h"
-#include "GpuProgram.h"
-#include "Segments.h"
+#include "compile.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
 
@@ -71,7 +70,7 @@ std::string key_str(const Key& k) {
 
 struct JitCore::Impl {
   struct Entry {
-    std::unique_ptr<CpuExecutable> executable;  // null: this signature runs eagerly
+    std::unique_ptr<Executable> executable;  // null: this signature runs eagerly
     std::string eager_reason;
     std::vector<int> arg_of_input;    // per trace input: argument index, or -1 for a captured tensor
     std::vector<Tensor> captured;     // per trace input (undefined where it is an argument)
@@ -135,7 +134,7 @@ struct JitCore::Impl {
       for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
       CompileResult r;
       try {  // a compiler failure of any kind leaves this signature eager, with the reason
-        r = entry->gpu ? compile_for_gpu(trace, /*keep_ir=*/false) : compile_trace(trace, /*keep_ir=*/false);
+        r = compile_trace(trace, {.target = entry->gpu ? Target::CUDA : Target::CPU});
       } catch (const std::exception& e) {
         r = CompileResult{};
         r.error = std::string("[jit] the compiler failed: ") + e.what();
@@ -215,8 +214,10 @@ std::string JitCore::ir(Stage stage) const {
   Impl::Entry& e = *impl_->last_compiled;
   const bool extra = stage == Stage::Asm || stage == Stage::PTX;  // made only when asked for
   if (!e.ir || (extra && (*e.ir)[static_cast<int>(stage)].empty()))  // compiled again, for its IR
-    e.ir = e.gpu ? compile_for_gpu(e.trace, /*keep_ir=*/true).ir
-                 : compile_trace(e.trace, /*keep_ir=*/true, stage == Stage::Asm, stage == Stage::PTX).ir;
+    e.ir = compile_trace(e.trace, {.target = e.gpu ? Target::CUDA : Target::CPU,
+                                   .keep_ir = true,
+                                   .keep_asm = stage == Stage::Asm,
+                                   .keep_ptx = stage == Stage::PTX}).ir;
   return (*e.ir)[static_cast<int>(stage)];
 }
 

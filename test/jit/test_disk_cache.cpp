@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../../lib/jit/DiskCache.h"
+#include "../../lib/backend/common/kernel_cache.h"
 #include "test_util.h"
 
 using namespace ejit;

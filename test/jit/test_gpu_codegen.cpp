@@ -10,9 +10,9 @@
 #include <sstream>
 #include <unistd.h>
 
-#include "../../lib/jit/GpuLowering.h"
+#include "../../lib/backend/gpu/gpu_kernels.h"
 #include "../../lib/cuda/runtime.h"
-#include "../../lib/jit/GpuProgram.h"
+#include "../../lib/backend/gpu/gpu_program.h"
 #include "op_chains.h"
 
 using namespace ejit;

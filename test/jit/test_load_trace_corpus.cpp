@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "../../lib/jit/Segments.h"
+#include "../../lib/jit/compile.h"
 #include "test_util.h"
 
 using namespace ejit;
@@ -160,7 +160,7 @@ TEST_CASE("load_trace reads only regular files of at most 1 GiB", "[load_trace]"
 
 TEST_CASE("a loaded trace with no op to compile says why", "[load_trace]") {
   Trace t = parse_trace("func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {\n  return %a : tensor<2xf32>\n}\n");
-  detail::CompileResult r = detail::compile_trace(t, /*keep_ir=*/false);
+  detail::CompileResult r = detail::compile_trace(t, CompileOptions{});
   CHECK(!r.executable);
   CHECK(r.error == "[jit] no op of this trace compiles (the trace has no ops besides constants: its outputs are "
                    "inputs or constants)");

@@ -1,8 +1,8 @@
-// `ejit cache stats|clear`: the on-disk cache of compiled kernels (lib/jit/DiskCache.h).
+// `ejit cache stats|clear`: the on-disk cache of compiled kernels (ejit::kernel_cache_stats, ejit/compile.h).
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "jit/DiskCache.h"
+#include "ejit/compile.h"
 
 namespace ejit::tool {
 
@@ -22,14 +22,15 @@ touched.
 
 int cmd_cache(const std::string& action) {
   if (action == "stats") {
-    detail::DiskCacheStats s = detail::disk_cache_stats();
+    const KernelCacheStats s = kernel_cache_stats();
     if (s.dir.empty()) return fmt::print("disk cache: off (EJIT_CACHE_DIR=off, or no HOME)\n"), 0;
     fmt::print("disk cache: {}\nkernels: {}\nsize: {:.1f} MB\n", s.dir, s.entries, s.bytes / 1e6);
     return 0;
   }
   if (action == "clear") {
-    if (detail::disk_cache_dir().empty()) return fmt::print("disk cache: off, nothing to clear\n"), 0;
-    fmt::print("removed {} kernels from {}\n", detail::disk_cache_clear(), detail::disk_cache_dir());
+    const std::string dir = kernel_cache_stats().dir;
+    if (dir.empty()) return fmt::print("disk cache: off, nothing to clear\n"), 0;
+    fmt::print("removed {} kernels from {}\n", kernel_cache_clear(), dir);
     return 0;
   }
   throw UsageError(action.empty() ? "ejit cache needs an action: stats or clear"

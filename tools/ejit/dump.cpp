@@ -7,8 +7,6 @@
 
 #include "commands.h"
 #include "ejit/jit.h"
-#include "jit/GpuProgram.h"
-#include "jit/Segments.h"
 
 namespace ejit::tool {
 
@@ -62,17 +60,19 @@ int cmd_dump(const Args& a) {
   const std::string device = a.get("device", "cpu");
   if (device != "cpu" && device != "cuda") throw UsageError(fmt::format("unknown device '{}' (expected cpu or cuda)", device));
   const bool want_asm = stage == "all" || stage == "asm", want_ptx = stage == "all" || stage == "ptx";
-  detail::CompileResult r = device == "cuda" ? detail::compile_for_gpu(trace, /*keep_ir=*/true)
-                                             : detail::compile_trace(trace, /*keep_ir=*/true, want_asm, want_ptx);
+  const Compiled r = compile(trace, {.target = device == "cuda" ? Target::CUDA : Target::CPU,
+                                     .keep_ir = true,
+                                     .keep_asm = want_asm,
+                                     .keep_ptx = want_ptx});
   if (stage == "all") {  // only the stages this back end has
     std::vector<Stage> made;
     for (Stage s : stages)
-      if (!r.ir[static_cast<int>(s)].empty() || (device == "cpu" && s != Stage::Gpu)) made.push_back(s);
+      if (!r.ir(s).empty() || (device == "cpu" && s != Stage::Gpu)) made.push_back(s);
     stages = made;
   }
   bool missing = false;
   for (Stage s : stages) {
-    const std::string& text = r.ir[static_cast<int>(s)];
+    const std::string& text = r.ir(s);
     if (text.empty()) {
       missing = true;
       break;
@@ -81,9 +81,9 @@ int cmd_dump(const Args& a) {
     fmt::print("{}{}", text, text.back() == '\n' ? "" : "\n");
   }
   std::fflush(stdout);
-  const std::string why = fmt::format("{}: {}", file, r.error.empty() ? "compilation failed" : r.error);
-  if (missing || (stage == "all" && !r.executable)) throw Error(why);
-  if (!r.executable) fmt::print(stderr, "ejit: note: a later stage failed: {}\n", why);
+  const std::string why = fmt::format("{}: {}", file, r.error().empty() ? "compilation failed" : r.error());
+  if (missing || (stage == "all" && !r.ok())) throw Error(why);
+  if (!r.ok()) fmt::print(stderr, "ejit: note: a later stage failed: {}\n", why);
   return 0;
 }
 

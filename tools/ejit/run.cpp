@@ -17,8 +17,6 @@
 #include "ejit/jit.h"
 #include "ejit/npy.h"
 #include "ejit/ops.h"
-#include "jit/GpuProgram.h"
-#include "jit/Segments.h"
 
 namespace ejit::tool {
 
@@ -212,12 +210,10 @@ int cmd_run(const Args& a) {
   Timed interp, compiled;
   if (mode != "compiled") interp = time_runs([&] { return eval_trace(trace, inputs); }, repeat);
   if (mode != "interp") {
-    detail::CompileResult r = gpu ? detail::compile_for_gpu(trace, /*keep_ir=*/false)
-                                  : detail::compile_trace(trace, /*keep_ir=*/false);
-    if (!r.executable) throw Error(fmt::format("{}: cannot compile: {}", file, r.error));
-    fmt::print("{} in {:.1f} ms{}\n", r.from_disk_cache ? "loaded from the disk cache" : "compiled", r.milliseconds,
-               gpu ? " for the GPU" : "");
-    const detail::CpuExecutable& exe = *r.executable;
+    const Compiled exe = compile(trace, {.target = gpu ? Target::CUDA : Target::CPU});
+    if (!exe.ok()) throw Error(fmt::format("{}: cannot compile: {}", file, exe.error()));
+    fmt::print("{} in {:.1f} ms{}\n", exe.from_disk_cache() ? "loaded from the disk cache" : "compiled",
+               exe.milliseconds(), gpu ? " for the GPU" : "");
     if (gpu) {
       std::vector<Tensor> on_gpu;
       for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));

@@ -1,4 +1,5 @@
-// The on-disk cache of compiled kernels: entries keyed by the kernel's MLIR text, the
+// The one kernel cache of both back ends: KernelKey names a kernel, lookup_or_build finds it
+// in memory or on disk or builds it. The on-disk half: entries keyed by the kernel's MLIR text, the
 // compiler build, LLVM's version, the target and the options, so a new process skips
 // compilation. Under $EJIT_CACHE_DIR (default ~/.cache/ejit), in its own sub-folder;
 // EJIT_CACHE_DIR=off disables it. Entries are untrusted files: each is verified (a regular
@@ -7,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +27,26 @@ struct DiskEntry {
   int64_t extent = 0;
   std::string payload;
 };
+
+/// What a compiled kernel depends on. Its digest names the disk entry; it also covers the
+/// compiler build (a fingerprint of the running binary) and LLVM's version.
+struct KernelKey {
+  std::string kind;       // "cpu" (object code), "gpu-plan" (a group's plan and PTX), "gpu-template"
+  std::string source;     // the MLIR text compiled, plus anything else that shapes the code
+  std::string target;     // the host's triple, CPU and features, or the CUDA chip
+  unsigned opt_level = 0;
+  std::string digest() const;
+};
+
+/// Where lookup_or_build found a kernel.
+enum class CacheHit { Built, Memory, Disk };
+
+/// The one lookup path: the in-memory copy (when keep_in_memory), else the disk entry, else
+/// build(), whose result is stored in both. build returns nullopt on failure (it keeps its
+/// own error); nothing is cached then. A digest appears in the log with EJIT_LOG=cache.
+std::optional<std::string> lookup_or_build(const KernelKey& key, bool keep_in_memory,
+                                           const std::function<std::optional<std::string>()>& build,
+                                           CacheHit* hit = nullptr);
 
 /// The folder that holds the entries ($EJIT_CACHE_DIR/kernels-v2), or "" when the cache is off.
 std::string disk_cache_dir();

@@ -1,6 +1,5 @@
 // Cutting a trace into compiled kernels and interpreter ops, and running the pieces in order.
-#include "Segments.h"
-#include "../support/options.h"
+#include "cpu_steps.h"
 
 #include <chrono>
 #include <cmath>
@@ -11,9 +10,11 @@
 
 #include <fmt/format.h>
 
-#include "../interp/matmul.h"
-#include "GpuProgram.h"
-#include "Pipeline.h"
+#include "../../interp/matmul.h"
+#include "../../pipeline/Pipeline.h"
+#include "../../support/options.h"
+#include "../../trace/subtrace.h"
+#include "cpu_compiler.h"
 #include "ejit/op_kind.h"
 
 namespace ejit::detail {
@@ -25,7 +26,7 @@ bool codegen_matmul() { return options::codegen_matmul(); }
 struct Step {
   bool compiled = false;
   std::vector<int> nodes;                  // indices into trace.nodes, in trace order
-  std::unique_ptr<CpuExecutable> kernel;   // compiled steps
+  std::unique_ptr<Executable> kernel;   // compiled steps
   std::vector<int> inputs, outputs;        // compiled steps: trace value ids in and out
   Trace sub;                               // compiled steps: the kernel's own trace
 };
@@ -103,7 +104,7 @@ Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
   return extract_subtrace(t, step.nodes, uses, [](const ValueType&) { return true; }, step.inputs, step.outputs);
 }
 
-class SegmentedExecutable final : public CpuExecutable {
+class SegmentedExecutable final : public Executable {
  public:
   SegmentedExecutable(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
       : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)) {
@@ -171,87 +172,6 @@ class SegmentedExecutable final : public CpuExecutable {
 };
 
 }  // namespace
-
-TraceUses::TraceUses(const Trace& t)
-    : producer(t.values.size(), -1), consumers(t.values.size()), is_output(t.values.size(), 0) {
-  for (size_t k = 0; k < t.nodes.size(); ++k) {
-    producer[t.nodes[k].output] = static_cast<int>(k);
-    for (int v : t.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
-  }
-  for (int v : t.outputs) is_output[v] = 1;
-}
-
-Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
-                       const std::function<bool(const ValueType&)>& inline_constant, std::vector<int>& inputs,
-                       std::vector<int>& outputs) {
-  const auto& [producer, consumers, is_output] = uses;
-  Trace sub;
-  std::unordered_map<int, int> local;
-  std::set<int> members(nodes.begin(), nodes.end());
-  auto new_value = [&](int v) {
-    int id = static_cast<int>(sub.values.size());
-    sub.values.push_back(t.values[v]);
-    local[v] = id;
-    return id;
-  };
-  auto local_of = [&](int v) {
-    if (auto it = local.find(v); it != local.end()) return it->second;
-    const int p = producer[v];
-    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && inline_constant(t.values[v])) {
-      TraceNode c = t.nodes[p];
-      c.output = new_value(v);
-      sub.nodes.push_back(std::move(c));
-      return local[v];
-    }
-    const int id = new_value(v);
-    sub.inputs.push_back(id);
-    inputs.push_back(v);
-    return id;
-  };
-  for (int k : nodes) {
-    TraceNode n = t.nodes[k];
-    for (int& v : n.inputs) v = local_of(v);
-    n.output = new_value(t.nodes[k].output);
-    sub.nodes.push_back(std::move(n));
-  }
-  for (int k : nodes) {
-    const int v = t.nodes[k].output;
-    bool used_outside = is_output[v] != 0;
-    for (int c : consumers[v]) used_outside |= members.count(c) == 0;
-    if (!used_outside) continue;
-    sub.outputs.push_back(local[v]);
-    outputs.push_back(v);
-  }
-  return sub;
-}
-
-std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
-  auto type_of = [&](int i) { return trace.values[n.inputs[i]]; };
-  switch (n.kind) {
-    case NodeKind::MatMul: {
-      if (!codegen_matmul()) return "matmul runs on the BLAS";
-      const Shape &a = type_of(0).shape, &b = type_of(1).shape;
-      bool same_batch = a.rank() == b.rank();
-      for (int d = 0; same_batch && d + 2 < a.rank(); ++d) same_batch = a[d] == b[d];
-      return same_batch ? "" : "matmul with broadcast batch dims has no CPU lowering yet";
-    }
-    case NodeKind::Take: return "take has no CPU lowering yet";
-    case NodeKind::Gather: return "gather has no CPU lowering yet";
-    case NodeKind::Reduce:
-      return kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index ? node_name(n) + " has no CPU lowering yet" : "";
-    default: return "";
-  }
-}
-
-CompileResult compile_trace(const Trace& trace, bool keep_ir, bool keep_asm, bool keep_ptx) {
-  CompileResult result = compile_cpu_steps(trace, keep_ir, keep_asm);
-  if (keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
-    std::string ptx = gpu_ptx_listing(trace);
-    if (dump_requested(Stage::PTX)) fmt::print(stderr, "// ----- EJIT_DUMP stage ptx -----\n{}\n", ptx);
-    result.ir[static_cast<int>(Stage::PTX)] = std::move(ptx);
-  }
-  return result;
-}
 
 CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm) {
   const std::vector<int> folded_from = transposes_into_gemm(trace);

@@ -6,8 +6,9 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 
-#include "ejit/jit.h"
+#include "ejit/stage.h"
 #include "ejit/trace.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -44,6 +45,8 @@ class CollectDiagnostics {
 std::string print(mlir::Operation* op);
 /// True when $EJIT_DUMP names the stage (or "all").
 bool dump_requested(Stage s);
+/// Prints a stage's IR to stderr as EJIT_DUMP does ("// ----- EJIT_DUMP stage NAME{note} -----").
+void dump_stage(Stage s, std::string_view text, std::string_view note = "");
 /// Runs a textual pass pipeline (no builtin.module anchor) on m; parse errors go to diagnostics.
 bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics);
 
@@ -52,5 +55,9 @@ bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& di
 /// temporaries after its last launch). On failure, `error` names the stage.
 bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<void(Stage, mlir::Operation*)>& stage_done,
                     std::string& error, std::string& diagnostics);
+
+/// Whether a node runs on the interpreter inside a compiled function (no lowering, or a
+/// library call that beats generated code, like matmul on the BLAS); the reason, or "".
+std::string interpreter_reason(const Trace& trace, const TraceNode& node);
 
 }  // namespace ejit::detail

@@ -1,15 +1,18 @@
 // A trace compiled for a CUDA device: a sequence of steps over the trace's values —
-// fused kernels (GpuLowering), block reductions, cuBLAS GEMMs, views, and the few ops with
+// fused kernels (GpuPipeline), block reductions, cuBLAS GEMMs, views, and the few ops with
 // no GPU lowering yet, which run on the host — and the runner behind eager GPU ops.
 #pragma once
 
 #include <string>
 #include <vector>
 
-#include "CpuCompiler.h"
+#include "../common/executable.h"
 #include "ejit/trace.h"
 
 namespace ejit::detail {
+
+/// The chip to compile for: $EJIT_CUDA_ARCH, else the device's own when one answers, else sm_90.
+std::string target_chip();
 
 /// Compiles `trace` for the GPU (PTX for $EJIT_CUDA_ARCH, default sm_90, or the device's
 /// own architecture when one answers). Needs no GPU: the executable loads its kernels on

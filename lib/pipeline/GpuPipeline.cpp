@@ -1,7 +1,7 @@
-// Parallel loops to GPU kernels, PTX and a launch plan; reduction kernel templates.
-#include "GpuLowering.h"
+// Parallel loops to GPU kernels, PTX and a launch plan; kernel templates to PTX.
+#include "GpuPipeline.h"
 #include "../support/options.h"
-#include "../conversion/AccurateTrig.h"
+#include "AccurateTrig.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -12,8 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "../conversion/ScalarOps.h"
-#include "DiskCache.h"
+#include "EjitToLinalg.h"
 #include "Pipeline.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/raw_ostream.h"
@@ -323,24 +322,6 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
 
 }  // namespace
 
-namespace {
-const char* mlir_scalar(DType d);
-
-/// PTX made once per process per key (the kernel templates'): "" when not made yet.
-std::mutex memo_mutex;
-std::map<std::string, std::string> memo;
-std::string memo_lookup(const std::string& key) {
-  std::lock_guard lock(memo_mutex);
-  auto it = memo.find(key);
-  return it == memo.end() ? "" : it->second;
-}
-const std::string& memo_store(const std::string& key, const std::string& ptx) {
-  std::lock_guard lock(memo_mutex);
-  return memo[key] = ptx;
-}
-
-}  // namespace
-
 std::string serialize(const GpuKernels& k) {
   std::string s = fmt::format("ejit-gpu-kernels 1\nio {} {}\ntemps {}", k.num_inputs, k.num_outputs, k.temp_bytes.size());
   for (size_t b : k.temp_bytes) s += fmt::format(" {}", b);
@@ -405,8 +386,8 @@ std::string default_cuda_arch() {
   return options::cuda_arch().value_or("sm_90");
 }
 
-bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,
-                         std::array<std::string, kNumStages>* ir) {
+bool lower_trace_to_gpu(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,
+                        std::array<std::string, kNumStages>* ir) {
   std::lock_guard lock(compiler_mutex());
   mlir::MLIRContext& ctx = compiler_context();
   CollectDiagnostics collected(ctx);
@@ -419,19 +400,9 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
     if (ir) (*ir)[static_cast<int>(s)] = print(op);
   };
   const std::string text = module_text(trace);
-  const bool use_disk = !ir && !dump_requested(Stage::Ejit) && !disk_cache_dir().empty();
-  const std::string key = use_disk ? disk_cache_key(text, "gpu|" + chip, 0) : "";
-  if (use_disk) {
-    GpuKernels cached;
-    if (const std::string entry = disk_cache_read_text(key); !entry.empty() && deserialize(entry, cached)) {
-      out = std::move(cached);
-      out.from_disk_cache = true;
-      return true;
-    }
-  }
   mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!m) return fail_with("[gpu] the trace did not parse as ejit IR");
-  (*m)->setAttr("ejit.codegen_matmul", mlir::UnitAttr::get(&ctx));  // no BLAS between GPU kernels
+  (*m)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&ctx));  // no BLAS between GPU kernels
   if (!lower_to_loops(*m, /*for_gpu=*/true, keep, error, diagnostics)) return fail_with(error);
   bool has_global = false;
   m->walk([&](mlir::memref::GetGlobalOp) { has_global = true; });
@@ -466,357 +437,26 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
     for (size_t i = 0; i < out.ptx.size(); ++i) all += fmt::format("// ---- PTX module {}\n{}", i, out.ptx[i]);
     (*ir)[static_cast<int>(Stage::PTX)] = all;
   }
-  if (use_disk) disk_cache_store_text(key, serialize(out));
   return true;
 }
 
-/// PTX of a kernel template's text (one gpu.module), from the disk cache when it is there.
-static std::string template_ptx(const std::string& text, const std::string& chip, std::string& error) {
-  const bool use_disk = !disk_cache_dir().empty();
-  const std::string disk_key = use_disk ? disk_cache_key(text, "gpu-template|" + chip, 0) : "";
-  if (use_disk)
-    if (std::string ptx = disk_cache_read_text(disk_key); !ptx.empty()) return ptx;
+std::string template_to_ptx(const std::string& text, const std::string& chip, std::string& error,
+                            const std::function<bool(mlir::ModuleOp, std::string&)>& rewrite) {
   std::lock_guard lock(compiler_mutex());
   mlir::MLIRContext& ctx = compiler_context();
   CollectDiagnostics collected(ctx);
   std::string& diagnostics = collected.text;
   mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!m) return error = "[gpu] a kernel template did not parse: " + diagnostics, "";
+  if (rewrite) {
+    std::string why;
+    if (!rewrite(*m, why)) return error = "[gpu] no kernel: " + why, "";
+  }
   if (!lower_gpu_modules(*m, chip, diagnostics)) return error = "[gpu] a kernel template failed to lower: " + diagnostics, "";
   auto ptx = binaries(*m);
   if (ptx.size() != 1) return error = "[gpu] a kernel template made no PTX", "";
-  if (use_disk) disk_cache_store_text(disk_key, ptx.begin()->second);
   return ptx.begin()->second;
 }
 
-std::string reduction_ptx(bool rows, ReduceOp op, DType input, DType dtype, const std::string& chip,
-                          std::string& error) {
-  if (kind(op) == ReduceKind::Index) return error = "[gpu] argmax/argmin have their own template", "";
-  const std::string key = "reduce|" + fmt::format("{}|{}|{}|{}|{}", rows, static_cast<int>(op), static_cast<int>(input),
-                                                  static_cast<int>(dtype), chip);
-  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
-  const bool fl = is_floating(dtype);
-  const std::string t = mlir_scalar(dtype), ti = mlir_scalar(input);
-  // The element as the accumulator's type: bool zero-extends, i32 sign-extends.
-  const std::string widen = input == dtype ? "" : fmt::format("arith.{} %x : {} to {}", input == DType::Bool ? "extui" : "extsi", ti, t);
-  auto load = [&](const char* index) {
-    return widen.empty() ? fmt::format("%v = memref.load %in[{}] : memref<?x{}>", index, t)
-                         : fmt::format("%x = memref.load %in[{}] : memref<?x{}>\n        %v = {}", index, ti, widen);
-  };
-  // Per reduction: its kernel's tag, the combining op (float, integer) and gpu.all_reduce's.
-  struct Combine {
-    const char *tag, *float_op, *int_op, *float_all, *int_all;
-  };
-  const Combine c = op == ReduceOp::Sum    ? Combine{"add", "arith.addf", "arith.addi", "add", "add"}
-                    : op == ReduceOp::Prod ? Combine{"mul", "arith.mulf", "arith.muli", "mul", "mul"}
-                    : op == ReduceOp::Max  ? Combine{"max", "arith.maximumf", "arith.maxsi", "maximumf", "maxsi"}
-                                           : Combine{"min", "arith.minimumf", "arith.minsi", "minimumf", "minsi"};
-  const std::string combine = fl ? c.float_op : c.int_op, all_reduce = fl ? c.float_all : c.int_all;
-  const bool is_max = op == ReduceOp::Max;
-  std::string identity;
-  if (op == ReduceOp::Sum) identity = fl ? "0.0" : "0";
-  else if (op == ReduceOp::Prod) identity = fl ? "1.0" : "1";
-  else if (fl) identity = is_max ? (dtype == DType::F32 ? "0xFF800000" : "0xFFF0000000000000")
-                                 : (dtype == DType::F32 ? "0x7F800000" : "0x7FF0000000000000");
-  else if (dtype == DType::I32) identity = is_max ? "-2147483648" : "2147483647";
-  else identity = is_max ? "-9223372036854775808" : "9223372036854775807";
-  std::string body;
-  if (rows) {
-    // One block per (row, split): threads stride over the split's columns, then the block
-    // combines its partials (gpu.all_reduce: warp shuffles, then shared memory).
-    body = fmt::format(R"(
-    gpu.func @reduce_rows(%in: memref<?x{5}>, %out: memref<?x{0}>, %len: index, %chunk: index, %splits: index) kernel {{
-      %c0 = arith.constant 0 : index
-      %row = gpu.block_id x
-      %split = gpu.block_id y
-      %tid = gpu.thread_id x
-      %nt = gpu.block_dim x
-      %base = arith.muli %row, %len : index
-      %lo = arith.muli %split, %chunk : index
-      %hi0 = arith.addi %lo, %chunk : index
-      %hi = arith.minui %hi0, %len : index
-      %start = arith.addi %lo, %tid : index
-      %init = arith.constant {1} : {0}
-      %acc = scf.for %c = %start to %hi step %nt iter_args(%a = %init) -> ({0}) {{
-        %i = arith.addi %base, %c : index
-        {6}
-        %n = {2} %a, %v : {0}
-        scf.yield %n : {0}
-      }}
-      %r = gpu.all_reduce {3} %acc uniform {{}} : ({0}) -> ({0})
-      %first = arith.cmpi eq, %tid, %c0 : index
-      scf.if %first {{
-        %o0 = arith.muli %row, %splits : index
-        %o = arith.addi %o0, %split : index
-        memref.store %r, %out[%o] : memref<?x{0}>
-      }}
-      gpu.return
-    }})", t, identity, combine, all_reduce, "", ti, load("%i"));
-  } else {
-    // One thread per output element of (outer, inner); it walks the reduced dim, reading
-    // neighbouring columns in neighbouring threads.
-    body = fmt::format(R"(
-    gpu.func @reduce_cols(%in: memref<?x{3}>, %out: memref<?x{0}>, %len: index, %inner: index, %total: index) kernel {{
-      %c0 = arith.constant 0 : index
-      %c1 = arith.constant 1 : index
-      %b = gpu.block_id x
-      %tid = gpu.thread_id x
-      %nt = gpu.block_dim x
-      %g0 = arith.muli %b, %nt : index
-      %g = arith.addi %g0, %tid : index
-      %inside = arith.cmpi ult, %g, %total : index
-      scf.if %inside {{
-        %o = arith.divui %g, %inner : index
-        %j = arith.remui %g, %inner : index
-        %ol = arith.muli %o, %len : index
-        %oli = arith.muli %ol, %inner : index
-        %base = arith.addi %oli, %j : index
-        %init = arith.constant {1} : {0}
-        %acc = scf.for %r = %c0 to %len step %c1 iter_args(%a = %init) -> ({0}) {{
-          %ri = arith.muli %r, %inner : index
-          %i = arith.addi %base, %ri : index
-          {4}
-          %n = {2} %a, %v : {0}
-          scf.yield %n : {0}
-        }}
-        memref.store %acc, %out[%g] : memref<?x{0}>
-      }}
-      gpu.return
-    }})", t, identity, combine, ti, load("%i"));
-  }
-  const std::string text = fmt::format("module attributes {{gpu.container_module}} {{\n  gpu.module @reduce_{}_{}_{}_{} {{{}\n  }}\n}}\n",
-                                       rows ? "rows" : "cols", c.tag, ti, t, body);
-  std::string ptx = template_ptx(text, chip, error);
-  if (ptx.empty()) return "";
-  return memo_store(key, ptx);
-}
-
-std::string arg_reduction_text(bool max, DType input) {
-  const std::string t = mlir_scalar(input);
-  const bool fl = is_floating(input);
-  // Bools are i1: as signed 1-bit numbers true (-1) < false (0), so they compare unsigned.
-  const char* int_pred = input == DType::Bool ? (max ? "ugt" : "ult") : (max ? "sgt" : "slt");
-  const std::string better = fl ? fmt::format("arith.cmpf {}, %v, %best : {}", max ? "ogt" : "olt", t)
-                                : fmt::format("arith.cmpi {}, %v, %best : {}", int_pred, t);
-  const std::string first_nan = fl ? fmt::format("arith.cmpf uno, %x0, %x0 : {}", t) : "arith.constant false";
-  const std::string is_nan = fl ? fmt::format("arith.cmpf uno, %v, %v : {}", t) : "arith.constant false";
-  const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
-  gpu.module @reduce_arg_{0}_{1} {{
-    gpu.func @reduce_arg(%in: memref<?x{1}>, %out: memref<?xi64>, %len: index, %inner: index, %total: index) kernel {{
-      %c0 = arith.constant 0 : index
-      %c1 = arith.constant 1 : index
-      %b = gpu.block_id x
-      %tid = gpu.thread_id x
-      %nt = gpu.block_dim x
-      %g0 = arith.muli %b, %nt : index
-      %g = arith.addi %g0, %tid : index
-      %inside = arith.cmpi ult, %g, %total : index
-      scf.if %inside {{
-        %o = arith.divui %g, %inner : index
-        %j = arith.remui %g, %inner : index
-        %ol = arith.muli %o, %len : index
-        %oli = arith.muli %ol, %inner : index
-        %base = arith.addi %oli, %j : index
-        %x0 = memref.load %in[%base] : memref<?x{1}>
-        %nan0 = {2}
-        %r:3 = scf.for %r = %c1 to %len step %c1 iter_args(%best = %x0, %idx = %c0, %done = %nan0) -> ({1}, index, i1) {{
-          %ri = arith.muli %r, %inner : index
-          %i = arith.addi %base, %ri : index
-          %v = memref.load %in[%i] : memref<?x{1}>
-          %nan = {3}
-          %gt = {4}
-          %take0 = arith.ori %nan, %gt : i1
-          %notdone = arith.xori %done, %true : i1
-          %take = arith.andi %take0, %notdone : i1
-          %nb = arith.select %take, %v, %best : {1}
-          %ni = arith.select %take, %r, %idx : index
-          %nowdone = arith.andi %nan, %notdone : i1
-          %nd = arith.ori %done, %nowdone : i1
-          scf.yield %nb, %ni, %nd : {1}, index, i1
-        }}
-        %idx64 = arith.index_cast %r#1 : index to i64
-        memref.store %idx64, %out[%g] : memref<?xi64>
-      }}
-      gpu.return
-    }}
-  }}
-}}
-)", max ? "max" : "min", t, first_nan, is_nan, better);
-  // %true is needed inside the loop
-  std::string full = text;
-  const std::string anchor = "      %c1 = arith.constant 1 : index\n";
-  full.replace(full.find(anchor), anchor.size(), anchor + "      %true = arith.constant true\n");
-  return full;
-}
-
-std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error) {
-  const std::string key = "arg|" + fmt::format("{}|{}|{}", max, static_cast<int>(input), chip);
-  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
-  std::string ptx = template_ptx(arg_reduction_text(max, input), chip, error);
-  if (ptx.empty()) return "";
-  return memo_store(key, ptx);
-}
-
-std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, std::string& error) {
-  const std::string key = "take|" + fmt::format("{}|{}|{}", static_cast<int>(dtype), static_cast<int>(index_dtype), chip);
-  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
-  const std::string t = mlir_scalar(dtype), ti = mlir_scalar(index_dtype);
-  const std::string text = fmt::format(R"(module attributes {{gpu.container_module}} {{
-  gpu.module @take_{0}_{1} {{
-    gpu.func @take(%in: memref<?x{0}>, %idx: memref<?x{1}>, %out: memref<?x{0}>, %n: index, %k: index, %inner: index, %total: index) kernel {{
-      %c0 = arith.constant 0 : index
-      %b = gpu.block_id x
-      %tid = gpu.thread_id x
-      %nt = gpu.block_dim x
-      %g0 = arith.muli %b, %nt : index
-      %g = arith.addi %g0, %tid : index
-      %inside = arith.cmpi ult, %g, %total : index
-      scf.if %inside {{
-        %i = arith.remui %g, %inner : index
-        %t = arith.divui %g, %inner : index
-        %j = arith.remui %t, %k : index
-        %o = arith.divui %t, %k : index
-        %raw0 = memref.load %idx[%j] : memref<?x{1}>
-        %raw = arith.index_cast %raw0 : {1} to index
-        %neg = arith.cmpi slt, %raw, %c0 : index
-        %up = arith.addi %raw, %n : index
-        %row = arith.select %neg, %up, %raw : index
-        %on = arith.muli %o, %n : index
-        %r = arith.addi %on, %row : index
-        %ri = arith.muli %r, %inner : index
-        %src = arith.addi %ri, %i : index
-        %v = memref.load %in[%src] : memref<?x{0}>
-        memref.store %v, %out[%g] : memref<?x{0}>
-      }}
-      gpu.return
-    }}
-  }}
-}}
-)", t, ti);
-  std::string ptx = template_ptx(text, chip, error);
-  if (ptx.empty()) return "";
-  return memo_store(key, ptx);
-}
-
-std::string ElementwiseSpec::key() const {
-  std::string k = fmt::format("ew{}-{}-{}-r{}", kind, sub, static_cast<int>(output), rank);
-  for (DType d : inputs) k += fmt::format("-{}", static_cast<int>(d));
-  return k;
-}
-
-namespace {
-
-const char* mlir_scalar(DType d) {
-  switch (d) {
-    case DType::Bool: return "i1";
-    case DType::I32: return "i32";
-    case DType::I64: return "i64";
-    case DType::F32: return "f32";
-    case DType::F64: return "f64";
-  }
-  return "f32";
-}
-
-/// The kernel's text, its computation left as a call of @body (filled in by build_body).
-std::string elementwise_text(const ElementwiseSpec& s) {
-  const int k = static_cast<int>(s.inputs.size()), r = s.rank;
-  std::string params = fmt::format("%out: memref<?x{}>", mlir_scalar(s.output));
-  for (int i = 0; i < k; ++i) params += fmt::format(", %in{}: memref<?x{}>", i, mlir_scalar(s.inputs[i]));
-  params += ", %n: index";
-  for (int d = 0; d < r; ++d) params += fmt::format(", %z{}: index", d);
-  for (int i = 0; i < k; ++i)
-    for (int d = 0; d < r; ++d) params += fmt::format(", %s{}_{}: index", i, d);
-  std::string body_types, loads, args;
-  for (int i = 0; i < k; ++i) {
-    body_types += fmt::format("{}{}", i ? ", " : "", mlir_scalar(s.inputs[i]));
-    std::string off = "%c0";
-    // Coordinates of g, innermost dim first; each input's offset sums coordinate * stride.
-    for (int d = r - 1; d >= 0; --d) {
-      loads += fmt::format("        %p{0}_{1} = arith.muli %k{1}, %s{0}_{1} : index\n", i, d);
-      loads += fmt::format("        %o{0}_{1} = arith.addi {2}, %p{0}_{1} : index\n", i, d, off);
-      off = fmt::format("%o{}_{}", i, d);
-    }
-    loads += fmt::format("        %v{0} = memref.load %in{0}[{1}] : memref<?x{2}>\n", i, off, mlir_scalar(s.inputs[i]));
-    args += fmt::format("{}%v{}", i ? ", " : "", i);
-  }
-  std::string coords, rem = "%g";
-  for (int d = r - 1; d >= 0; --d) {
-    coords += fmt::format("        %k{0} = arith.remui {1}, %z{0} : index\n", d, rem);
-    coords += fmt::format("        %q{0} = arith.divui {1}, %z{0} : index\n", d, rem);
-    rem = fmt::format("%q{}", d);
-  }
-  return fmt::format(R"(module attributes {{gpu.container_module}} {{
-  gpu.module @ew {{
-    func.func private @body({0}) -> {1}
-    gpu.func @ew({2}) kernel {{
-      %c0 = arith.constant 0 : index
-      %b = gpu.block_id x
-      %t = gpu.thread_id x
-      %nt = gpu.block_dim x
-      %g0 = arith.muli %b, %nt : index
-      %g = arith.addi %g0, %t : index
-      %inside = arith.cmpi ult, %g, %n : index
-      scf.if %inside {{
-{3}{4}        %r = func.call @body({5}) : ({0}) -> {1}
-        memref.store %r, %out[%g] : memref<?x{1}>
-      }}
-      gpu.return
-    }}
-  }}
-}}
-)", body_types, mlir_scalar(s.output), params, coords, loads, args);
-}
-
-/// Replaces the call of @body with the op's scalar computation.
-bool build_body(mlir::ModuleOp m, const ElementwiseSpec& s, std::string& why) {
-  mlir::func::CallOp call;
-  m.walk([&](mlir::func::CallOp c) { call = c; });
-  if (!call) return why = "no body call", false;
-  mlir::OpBuilder b(call);
-  mlir::Location loc = call.getLoc();
-  auto in = call.getOperands();
-  mlir::Type out_type = call.getResult(0).getType();
-  mlir::Value r;
-  switch (s.kind) {
-    case 0: r = mlir::ejit::buildUnary(b, loc, static_cast<UnaryOp>(s.sub), in[0], &why); break;
-    case 1: r = mlir::ejit::buildBinary(b, loc, static_cast<BinaryOp>(s.sub), in[0], in[1], &why); break;
-    case 2: r = mlir::ejit::buildCast(b, loc, in[0], out_type); break;
-    default: r = b.create<mlir::arith::SelectOp>(loc, in[0], in[1], in[2]); break;
-  }
-  if (!r) return false;
-  if (r.getType() != out_type) return why = "the op's result type differs from the kernel's", false;
-  call.getResult(0).replaceAllUsesWith(r);
-  mlir::Operation* decl = mlir::SymbolTable::lookupNearestSymbolFrom(call, call.getCalleeAttr());
-  call.erase();
-  if (decl) decl->erase();
-  return true;
-}
-
-}  // namespace
-
-std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error) {
-  const std::string key = "ew|" + spec.key() + "|" + chip;
-  if (std::string hit = memo_lookup(key); !hit.empty()) return hit;
-  const std::string text = elementwise_text(spec);
-  const bool use_disk = !disk_cache_dir().empty();
-  const std::string disk_key = use_disk ? disk_cache_key(text + spec.key(), "gpu-elementwise|" + chip, 0) : "";
-  std::string ptx = use_disk ? disk_cache_read_text(disk_key) : "";
-  if (ptx.empty()) {
-    std::lock_guard lock(compiler_mutex());
-    mlir::MLIRContext& ctx = compiler_context();
-    CollectDiagnostics collected(ctx);
-    mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
-    if (!m) return error = "[gpu] the elementwise template did not parse: " + collected.text, "";
-    std::string why;
-    if (!build_body(*m, spec, why)) return error = "[gpu] no elementwise kernel: " + why, "";
-    if (!lower_gpu_modules(*m, chip, collected.text))
-      return error = "[gpu] the elementwise kernel failed to lower: " + collected.text, "";
-    auto all = binaries(*m);
-    if (all.size() != 1) return error = "[gpu] the elementwise kernel made no PTX", "";
-    ptx = all.begin()->second;
-    if (use_disk) disk_cache_store_text(disk_key, ptx);
-  }
-  return memo_store(key, ptx);
-}
 
 }  // namespace ejit::detail

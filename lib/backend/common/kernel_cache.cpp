@@ -1,6 +1,6 @@
 // Files of the on-disk kernel cache: one file per entry, KEY.entry, holding a text header
 // (format, key, extent, payload size, SHA-256) and the payload, in $EJIT_CACHE_DIR/kernels-v2.
-#include "DiskCache.h"
+#include "kernel_cache.h"
 #include "../support/options.h"
 
 #include <dlfcn.h>
@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <mutex>
 #include <vector>
@@ -265,6 +266,39 @@ std::string disk_cache_read_text(const std::string& key) {
 }
 
 void disk_cache_store_text(const std::string& key, std::string_view text) { disk_cache_store(key, 0, text); }
+
+std::string KernelKey::digest() const { return disk_cache_key(source, kind + "|" + target, opt_level); }
+
+std::optional<std::string> lookup_or_build(const KernelKey& key, bool keep_in_memory,
+                                           const std::function<std::optional<std::string>()>& build, CacheHit* hit) {
+  static std::mutex memo_mutex;
+  static std::map<std::string, std::string> memo;  // digest -> payload, for the life of the process
+  const std::string digest = key.digest();
+  auto found = [&](CacheHit where, std::string payload) {
+    if (hit) *hit = where;
+    if (log_cache())
+      fmt::print(stderr, "[ejit cache] {} kernel {} for {}: {}\n", key.kind, digest, key.target,
+                 where == CacheHit::Built ? "built" : where == CacheHit::Memory ? "in memory" : "from disk");
+    if (keep_in_memory && where != CacheHit::Memory) {
+      std::lock_guard lock(memo_mutex);
+      memo[digest] = payload;
+    }
+    return std::optional<std::string>(std::move(payload));
+  };
+  if (keep_in_memory) {
+    std::lock_guard lock(memo_mutex);
+    if (auto it = memo.find(digest); it != memo.end()) {
+      if (hit) *hit = CacheHit::Memory;
+      return it->second;
+    }
+  }
+  if (!disk_cache_dir().empty())
+    if (std::optional<DiskEntry> e = disk_cache_read(digest)) return found(CacheHit::Disk, std::move(e->payload));
+  std::optional<std::string> built = build();
+  if (!built) return std::nullopt;
+  if (!disk_cache_dir().empty()) disk_cache_store(digest, 0, *built);
+  return found(CacheHit::Built, std::move(*built));
+}
 
 namespace {
 

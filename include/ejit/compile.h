@@ -1,0 +1,77 @@
+// Compiling a trace ahead of its call: what jit() does on a new signature, for tools,
+// benchmarks and programs that hold a Trace (recorded with record(), or parsed or loaded).
+//
+//   ejit::Trace t = ejit::load_trace("model.mlir");
+//   ejit::Compiled c = ejit::compile(t, {.keep_ir = true});
+//   if (!c.ok()) throw ejit::Error(c.error());
+//   std::vector<ejit::Tensor> out = c.run(inputs);
+//   std::string loops = c.ir(ejit::Stage::Loops);
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ejit/stage.h"
+#include "ejit/tensor.h"
+#include "ejit/trace.h"
+
+namespace ejit {
+
+/// Where compiled code runs: the host CPU, or a CUDA device (PTX; inputs on the device).
+enum class Target { CPU, CUDA };
+
+struct CompileOptions {
+  Target target = Target::CPU;
+  bool keep_ir = false;   // keep every stage's IR, for ir()
+  bool keep_asm = false;  // also the host assembly (Stage::Asm: a second code generation)
+  bool keep_ptx = false;  // CPU target: also the GPU program of the same trace (Stage::PTX)
+};
+
+/// A compiled trace. Compilation never throws: a trace that does not compile gives
+/// ok() == false and error() says why, naming the op.
+class Compiled {
+ public:
+  Compiled();
+  ~Compiled();
+  Compiled(Compiled&&) noexcept;
+  Compiled& operator=(Compiled&&) noexcept;
+
+  bool ok() const;
+  const std::string& error() const;
+  /// Runs the compiled code on the trace's inputs (on the target's device); throws
+  /// ejit::Error when !ok() or the inputs do not fit.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
+  /// The IR of a stage ("" when it was not kept or this target has no such stage).
+  const std::string& ir(Stage s) const;
+  double milliseconds() const;  // compile time (loading from the disk cache included)
+  bool from_disk_cache() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  friend Compiled compile(const Trace&, const CompileOptions&);
+};
+
+Compiled compile(const Trace& trace, const CompileOptions& options = {});
+
+/// Parses ejit-dialect MLIR text (as Trace::to_mlir writes it) back into a Trace; throws
+/// ejit::Error with the parser's line and column on malformed input.
+Trace parse_trace(std::string_view mlir_text);
+/// Reads a trace saved with Trace::save.
+Trace load_trace(const std::string& path);
+
+/// The on-disk cache of compiled kernels ($EJIT_CACHE_DIR, default ~/.cache/ejit).
+struct KernelCacheStats {
+  std::string dir;  // the entries' folder; empty when the cache is off
+  int64_t entries = 0;
+  int64_t bytes = 0;
+};
+KernelCacheStats kernel_cache_stats();
+/// Removes every entry; returns how many.
+int64_t kernel_cache_clear();
+
+}  // namespace ejit

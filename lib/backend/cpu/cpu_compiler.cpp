@@ -1,0 +1,297 @@
+// The CPU back end's compiler: a trace through the shared pipeline (lib/pipeline) to the
+// LLVM dialect, then LLVM's optimizer and an ORC JIT; object code goes to the kernel cache.
+#include "cpu_compiler.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "../../core/allocator.h"
+#include "../../core/parallel.h"
+#include "../../pipeline/CpuPipeline.h"
+#include "../../pipeline/Pipeline.h"
+#include "../../support/check.h"
+#include "../../support/options.h"
+#include "../common/kernel_cache.h"
+#include "EjitToLinalg.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Transforms/Utils/Cloning.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Parser/Parser.h"
+
+namespace ejit::detail {
+
+namespace {
+
+/// The host assembly of an optimized module, as the JIT's code generator would emit it.
+/// Code generation rewrites IR, so it runs on a copy; `error` says why when it fails.
+std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, std::string& error) {
+  std::unique_ptr<llvm::Module> copy = llvm::CloneModule(module);
+  llvm::SmallString<0> text;
+  llvm::raw_svector_ostream os(text);
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    error = "the target cannot emit assembly";
+    return "";
+  }
+  pm.run(*copy);
+  return std::string(text.str());
+}
+
+}  // namespace
+
+namespace {
+
+/// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
+/// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
+void* jit_malloc(size_t n) {
+  size_t capacity;
+  char* p = static_cast<char*>(cpu_allocate(n + 64, &capacity));
+  *reinterpret_cast<size_t*>(p) = capacity;
+  return p + 64;
+}
+void jit_free(void* ptr) {
+  if (!ptr) return;
+  char* p = static_cast<char*>(ptr) - 64;
+  cpu_deallocate(p, *reinterpret_cast<size_t*>(p));
+}
+
+llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
+  llvm::orc::SymbolMap map;
+  map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_malloc), llvm::JITSymbolFlags::Exported};
+  map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
+  return map;
+}
+
+/// Calls the JIT'd @kernel with memref descriptors built from ejit tensors. The code lives in
+/// an MLIR ExecutionEngine (just compiled) or an LLJIT (an object file from the disk cache).
+class EngineExecutable final : public Executable {
+ public:
+  EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
+      : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
+    engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
+    auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
+    if (!fn) throw Error("[jit] the compiled kernel does not link: " + llvm::toString(fn.takeError()));
+    fn_ = *fn;
+  }
+
+  /// Links object code from the disk cache; null (and `error`) when it cannot be linked.
+  static std::unique_ptr<EngineExecutable> load(const std::string& object, std::vector<ValueType> outs, int64_t extent,
+                                                std::string& error) {
+    auto fail = [&](llvm::Error e) {
+      error = llvm::toString(std::move(e));
+      return nullptr;
+    };
+    std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-cached-kernel");
+    auto jit = llvm::orc::LLJITBuilder().create();
+    if (!jit) return fail(jit.takeError());
+    llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
+    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
+    if (!process) return fail(process.takeError());
+    lib.addGenerator(std::move(*process));
+    llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
+    if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
+    if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
+    auto sym = (*jit)->lookup("_mlir__mlir_ciface_kernel");
+    if (!sym) return fail(sym.takeError());
+    std::unique_ptr<EngineExecutable> exe(new EngineExecutable(std::move(outs), extent));
+    exe->fn_ = sym->toPtr<void (*)(void**)>();
+    exe->lljit_ = std::move(*jit);
+    return exe;
+  }
+
+  mlir::ExecutionEngine* engine() const { return engine_.get(); }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
+      if (!inputs[i].device().is_cpu())
+        fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
+             inputs[i].device().str());
+    std::vector<Tensor> outputs;
+    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype, Device::cpu()));
+    // One descriptor per memref: {allocated, aligned, offset, sizes..., strides...}.
+    const size_t n = inputs.size() + outputs.size();
+    std::vector<std::vector<int64_t>> descs(n);
+    std::vector<void*> desc_ptrs(n), args(n + 2);
+    auto fill = [&](size_t i, const Tensor& t) {
+      auto& d = descs[i];
+      auto ptr = reinterpret_cast<int64_t>(t.raw_data());
+      d = {ptr, ptr, 0};
+      for (int64_t s : t.shape()) d.push_back(s);
+      for (int64_t s : strides_of(t.shape())) d.push_back(s);
+      desc_ptrs[i] = d.data();
+      args[i + 2] = &desc_ptrs[i];
+    };
+    for (size_t i = 0; i < inputs.size(); ++i) fill(i, inputs[i]);
+    for (size_t i = 0; i < outputs.size(); ++i) fill(inputs.size() + i, outputs[i]);
+    int64_t work = 0;
+    for (const Tensor& o : outputs) work += o.numel();
+    if (extent_ <= 1 || work < 2 * kChunkElements) {
+      int64_t lo = 0, hi = extent_;
+      args[0] = &lo, args[1] = &hi;
+      fn_(args.data());
+      return outputs;
+    }
+    const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent_));
+    parallel_for(extent_, grain, [&](int64_t lo, int64_t hi) {
+      std::vector<void*> a = args;
+      a[0] = &lo, a[1] = &hi;
+      fn_(a.data());
+    });
+    return outputs;
+  }
+
+  static constexpr int64_t kChunkElements = 1 << 14;
+
+ private:
+  EngineExecutable(std::vector<ValueType> outs, int64_t extent) : outs_(std::move(outs)), extent_(extent) {}
+
+  std::unique_ptr<mlir::ExecutionEngine> engine_;
+  std::unique_ptr<llvm::orc::LLJIT> lljit_;
+  std::vector<ValueType> outs_;
+  void (*fn_)(void**) = nullptr;
+  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
+};
+
+/// The host CPU and its features, as LLVM sees them (part of the disk cache key).
+const std::string& host_target() {
+  static const std::string t = [] {
+    auto b = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!b) return std::string("unknown-host");
+    return b->getTargetTriple().str() + "|" + b->getCPU() + "|" + b->getFeatures().getString();
+  }();
+  return t;
+}
+
+}  // namespace
+
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
+  auto t0 = std::chrono::steady_clock::now();
+  CompileResult result;
+  mlir::MLIRContext& context = compiler_context();
+  std::lock_guard lock(compiler_mutex());
+  CollectDiagnostics collected(context);
+  std::string& diagnostics = collected.text;
+  std::string timings;  // EJIT_LOG=compile: milliseconds per stage
+  auto last = std::chrono::steady_clock::now();
+  auto stage_done = [&](Stage s, mlir::Operation* op) {
+    auto now = std::chrono::steady_clock::now();
+    timings += fmt::format(" {}={:.1f}", stage_name(s), std::chrono::duration<double, std::milli>(now - last).count());
+    last = now;
+    bool want = dump_requested(s);
+    if (!keep_ir && !want) return;
+    std::string text = print(op);
+    if (want) dump_stage(s, text);
+    if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
+  };
+  auto fail_with = [&](std::string what) {
+    result.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
+    return std::move(result);
+  };
+  const std::string text = module_text(trace);
+  const unsigned opt_level = options::opt_level();
+  std::vector<ValueType> outs;
+  for (int o : trace.outputs) outs.push_back(trace.values[o]);
+  // The disk cache serves calls that want no IR (IR is only made by compiling).
+  const bool use_disk = !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
+  const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
+  if (use_disk)
+    if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
+      std::string error;
+      if (auto exe = EngineExecutable::load(entry->payload, outs, entry->extent, error)) {
+        result.executable = std::move(exe);
+        result.from_disk_cache = true;
+        result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        return result;
+      }
+      if (options::log("cache")) fmt::print(stderr, "[ejit cache] ignoring a bad disk cache entry {}: {}\n", key, error);
+    }
+
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
+  if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
+  if (options::codegen_matmul()) (*module)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&context));
+  {
+    std::string error;
+    if (!lower_to_loops(*module, /*for_gpu=*/false, stage_done, error, diagnostics)) return fail_with(error);
+  }
+  const int64_t parallel_extent = split_outer_loop(*module);
+  stage_done(Stage::Loops, *module);
+  {
+    std::string error;
+    if (!lower_loops_to_llvm(*module, error, diagnostics)) return fail_with(error);
+  }
+  stage_done(Stage::LLVMDialect, *module);
+
+  std::string llvm_ir, assembly, asm_error;
+  bool want_llvm = keep_ir || dump_requested(Stage::LLVM);
+  bool want_asm = keep_asm || dump_requested(Stage::Asm);
+  // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
+  auto tm_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tm_builder) return fail_with("[jit] cannot detect the host CPU: " + llvm::toString(tm_builder.takeError()));
+  tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tm_builder->createTargetMachine();
+  if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
+  llvm::TargetMachine* host = tm->get();
+  auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, host);
+  auto transformer = [&](llvm::Module* m) -> llvm::Error {
+    if (auto err = optimize(m)) return err;
+    if (want_llvm) {
+      llvm::raw_string_ostream os(llvm_ir);
+      m->print(os, nullptr);
+    }
+    if (want_asm) assembly = emit_assembly(*m, *host, asm_error);
+    return llvm::Error::success();
+  };
+  mlir::ExecutionEngineOptions options;
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  options.enableObjectDump = use_disk;
+  auto engine = mlir::ExecutionEngine::create(*module, options, std::move(*tm));
+  if (!engine) {
+    std::string err = llvm::toString(engine.takeError());
+    return fail_with("[jit] LLVM code generation failed: " + err);
+  }
+  if (dump_requested(Stage::LLVM)) dump_stage(Stage::LLVM, llvm_ir);
+  if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
+  if (want_asm) {
+    if (!asm_error.empty()) return fail_with("[jit] cannot emit host assembly: " + asm_error);
+    if (dump_requested(Stage::Asm)) dump_stage(Stage::Asm, assembly);
+    if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
+  }
+  std::unique_ptr<EngineExecutable> exe;
+  try {
+    exe = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
+  } catch (const Error& e) {
+    return fail_with(e.what());
+  }
+  if (use_disk && disk_cache_writable()) {  // the object exists once the kernel was looked up (compiled)
+    const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
+    exe->engine()->dumpToObjectFile(tmp);
+    if (auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false))
+      disk_cache_store(key, parallel_extent, (*object)->getBuffer());
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+  }
+  result.executable = std::move(exe);
+  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (options::log("compile"))
+    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm+jit={:.1f}\n",
+               trace.nodes.size(), result.milliseconds, timings,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last).count());
+  return result;
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,15 @@
+// Traces with ops that do not compile (matmul, which stays on the BLAS; take, gather, argmax,
+// ...) still compile around them: the trace is cut into steps, fused native kernels for the
+// ops that lower and single interpreter ops for the others, run in order on one set of values.
+#pragma once
+
+#include "../common/executable.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// Compiles `trace` as one kernel when every op lowers, else as steps of kernels and
+/// interpreter ops. Fails (result.error) only when no op of the trace can be compiled.
+CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm = false);
+
+}  // namespace ejit::detail

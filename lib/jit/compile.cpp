@@ -1,0 +1,62 @@
+#include "compile.h"
+
+#include "../backend/common/kernel_cache.h"
+#include "../backend/cpu/cpu_steps.h"
+#include "../backend/gpu/gpu_program.h"
+#include "../pipeline/Pipeline.h"
+#include "../support/check.h"
+
+namespace ejit {
+namespace detail {
+
+CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
+  if (options.target == Target::CUDA) return compile_for_gpu(trace, options.keep_ir);
+  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm);
+  if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
+    std::string ptx = gpu_ptx_listing(trace);
+    if (dump_requested(Stage::PTX)) dump_stage(Stage::PTX, ptx);
+    result.ir[static_cast<int>(Stage::PTX)] = std::move(ptx);
+  }
+  return result;
+}
+
+}  // namespace detail
+
+struct Compiled::Impl {
+  detail::CompileResult result;
+};
+
+Compiled::Compiled() : impl_(std::make_unique<Impl>()) {}
+Compiled::~Compiled() = default;
+Compiled::Compiled(Compiled&&) noexcept = default;
+Compiled& Compiled::operator=(Compiled&&) noexcept = default;
+
+bool Compiled::ok() const { return impl_->result.executable != nullptr; }
+const std::string& Compiled::error() const { return impl_->result.error; }
+const std::string& Compiled::ir(Stage s) const { return impl_->result.ir[static_cast<int>(s)]; }
+double Compiled::milliseconds() const { return impl_->result.milliseconds; }
+bool Compiled::from_disk_cache() const { return impl_->result.from_disk_cache; }
+
+std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
+  if (!ok()) fail("compile", "this trace did not compile: {}", impl_->result.error);
+  return impl_->result.executable->run(inputs);
+}
+
+Compiled compile(const Trace& trace, const CompileOptions& options) {
+  Compiled c;
+  try {  // a compiler failure of any kind is an error of the result, not an exception
+    c.impl_->result = detail::compile_trace(trace, options);
+  } catch (const std::exception& e) {
+    c.impl_->result = detail::CompileResult{};
+    c.impl_->result.error = std::string("[jit] the compiler failed: ") + e.what();
+  }
+  return c;
+}
+
+KernelCacheStats kernel_cache_stats() {
+  const detail::DiskCacheStats s = detail::disk_cache_stats();
+  return {s.dir, s.entries, s.bytes};
+}
+int64_t kernel_cache_clear() { return detail::disk_cache_clear(); }
+
+}  // namespace ejit

@@ -1,0 +1,74 @@
+// The GPU half of the pipeline: a trace (or a kernel template) to PTX kernels plus the
+// host-side launch plan that runs them.
+//
+// The fused, bufferized loops of the shared front half (Pipeline.h) are turned into GPU
+// kernels: every top-level parallel loop nest is collapsed to one dimension and tiled by
+// 256 (blocks of 256 threads), host ops that are not loops (a rank-0 store, a sequential
+// loop) run as a one-thread kernel, and MLIR's GPU passes outline each loop into a kernel
+// that the NVVM pipeline and LLVM's NVPTX back end turn into PTX. The host function that
+// is left is read into a plan — which kernel, which grid, which buffers — instead of
+// being compiled: shapes are static, so every launch is known at compile time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ejit/stage.h"
+#include "ejit/op_kind.h"
+#include "ejit/trace.h"
+
+namespace mlir {
+class ModuleOp;
+}  // namespace mlir
+
+namespace ejit::detail {
+
+/// One kernel parameter (as MLIR's default calling convention expands it).
+struct GpuArg {
+  enum class Kind : uint8_t { Buffer, I64, I32, F32, F64 };
+  Kind kind = Kind::Buffer;
+  int slot = -1;                        // Buffer: inputs, then outputs, then temporaries
+  int64_t offset = 0;                   // Buffer: the view's element offset, sizes, strides
+  std::vector<int64_t> sizes, strides;
+  int64_t bits = 0;                     // scalars: the value (f32/f64 as their bit patterns)
+};
+
+struct GpuLaunch {
+  int module = 0;          // index into GpuKernels::ptx
+  std::string function;    // the kernel's name in that module
+  int64_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
+  std::vector<GpuArg> args;
+};
+
+/// Kernels and the launches that compute some outputs from some inputs, in order.
+struct GpuKernels {
+  std::vector<std::string> ptx;      // one PTX module per entry
+  std::vector<GpuLaunch> launches;
+  int num_inputs = 0, num_outputs = 0;
+  std::vector<size_t> temp_bytes;    // temporaries: slot num_inputs + num_outputs + i
+  bool from_disk_cache = false;      // loaded from $EJIT_CACHE_DIR, not compiled
+};
+
+/// Text form of GpuKernels for the disk cache, and back (false for a malformed text).
+std::string serialize(const GpuKernels& k);
+bool deserialize(const std::string& text, GpuKernels& k);
+
+/// $EJIT_CUDA_ARCH, else "sm_90".
+std::string default_cuda_arch();
+
+/// Lowers a trace whose nodes all have a GPU lowering to kernels and their launch plan (no
+/// caching: see the GPU back end's compile_gpu_kernels). Keeps the IR of the stages up to
+/// loops, the GPU form (Stage::Gpu: outlined kernels and host launches) and the PTX in `ir`
+/// when it is given. On failure returns false with `error` naming the reason.
+bool lower_trace_to_gpu(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,
+                        std::array<std::string, kNumStages>* ir = nullptr);
+
+/// The PTX of a kernel template's text (one gpu.module) for `chip`, after `rewrite` (when
+/// given) has filled in what text cannot say; "" and `error` on failure.
+std::string template_to_ptx(const std::string& text, const std::string& chip, std::string& error,
+                            const std::function<bool(mlir::ModuleOp, std::string&)>& rewrite = {});
+
+}  // namespace ejit::detail

@@ -1,0 +1,29 @@
+// Pieces of a trace as traces of their own: the CPU back end compiles runs of nodes as
+// kernels, the GPU back end fuses groups of them.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// Per value of a trace: the node producing it (-1 for inputs), the nodes reading it, and
+/// whether it is an output.
+struct TraceUses {
+  std::vector<int> producer;
+  std::vector<std::vector<int>> consumers;
+  std::vector<char> is_output;
+  explicit TraceUses(const Trace& t);
+};
+
+/// The nodes (indices into t.nodes, in order) as a trace of their own: values from outside
+/// become inputs (their ids appended to `inputs`), except constants for which
+/// inline_constant(type) is true, which are copied in; values used after the nodes, or
+/// outputs of t, become outputs (appended to `outputs`).
+Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
+                       const std::function<bool(const ValueType&)>& inline_constant, std::vector<int>& inputs,
+                       std::vector<int>& outputs);
+
+}  // namespace ejit::detail
