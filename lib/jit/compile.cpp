@@ -24,6 +24,7 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
 
 struct Compiled::Impl {
   detail::CompileResult result;
+  std::vector<ValueType> inputs;  // what run() takes
 };
 
 Compiled::Compiled() : impl_(std::make_unique<Impl>()) {}
@@ -39,11 +40,18 @@ bool Compiled::from_disk_cache() const { return impl_->result.from_disk_cache; }
 
 std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
   if (!ok()) fail("compile", "this trace did not compile: {}", impl_->result.error);
+  const std::vector<ValueType>& want = impl_->inputs;
+  if (inputs.size() != want.size()) fail("compile", "{} inputs given, the trace takes {}", inputs.size(), want.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].shape() != want[i].shape || inputs[i].dtype() != want[i].dtype)
+      fail("compile", "input {} is {}{}; the trace takes {}{}", i, name(inputs[i].dtype()), inputs[i].shape(),
+           name(want[i].dtype), want[i].shape);
   return impl_->result.executable->run(inputs);
 }
 
 Compiled compile(const Trace& trace, const CompileOptions& options) {
   Compiled c;
+  for (int v : trace.inputs) c.impl_->inputs.push_back(trace.values[v]);
   try {  // a compiler failure of any kind is an error of the result, not an exception
     c.impl_->result = detail::compile_trace(trace, options);
   } catch (const std::exception& e) {

@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "AccurateTrig.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "Pipeline.h"
 #include "llvm/ADT/DenseSet.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -28,6 +30,7 @@ namespace ejit::detail {
 /// whole (lo and hi are then ignored).
 int64_t split_outer_loop(mlir::ModuleOp module) {
   auto kernel = module.lookupSymbol<mlir::func::FuncOp>("kernel");
+  if (!kernel || kernel.isExternal()) return 0;  // not a JIT module (ejit-opt's input)
   mlir::OpBuilder b(module.getContext());
   mlir::Location loc = kernel.getLoc();
   kernel.insertArgument(0, b.getIndexType(), {}, loc);
@@ -101,20 +104,31 @@ int64_t split_outer_loop(mlir::ModuleOp module) {
   return *extent;
 }
 
-bool lower_loops_to_llvm(mlir::ModuleOp module, std::string& error, std::string& diagnostics) {
-  {  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm
-    mlir::RewritePatternSet patterns(module.getContext());
+void add_cpu_loop_passes(mlir::OpPassManager& pm) {
+  add_module_pass(pm, "ejit-split-outer-loop", [](mlir::ModuleOp m) {
+    const int64_t extent = split_outer_loop(m);
+    if (extent > 0) m->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
+    return mlir::success();
+  });
+}
+
+int64_t take_row_extent(mlir::ModuleOp module) {
+  auto extent = module->getAttrOfType<mlir::IntegerAttr>(kRowExtentAttr);
+  module->removeAttr(kRowExtentAttr);
+  return extent ? extent.getInt() : 0;
+}
+
+void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
+  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm.
+  add_module_pass(pm, "ejit-math-polynomials", [](mlir::ModuleOp m) {
+    mlir::RewritePatternSet patterns(m.getContext());
     mlir::ejit::populateAccurateTrigPatterns(patterns);
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
-    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns))))
-      return error = "[jit] math approximation failed", false;
-  }
-  if (!run_pipeline(module, "lower-affine, convert-scf-to-cf, expand-strided-metadata, "
-                            "convert-math-to-llvm, convert-math-to-libm, finalize-memref-to-llvm, "
-                            "convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
-                            "convert-cf-to-llvm, reconcile-unrealized-casts", diagnostics))
-    return error = "[jit] lowering to the LLVM dialect failed", false;
-  return true;
+    return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
+  });
+  add_passes(pm, "lower-affine, convert-scf-to-cf, expand-strided-metadata, convert-math-to-llvm, convert-math-to-libm, "
+                 "finalize-memref-to-llvm, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
+                 "convert-cf-to-llvm, reconcile-unrealized-casts");
 }
 
 }  // namespace ejit::detail

@@ -6,16 +6,24 @@
 #include <string>
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace ejit::detail {
 
 /// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
-/// top-level loop run only over [lo, hi) of its outer dimension. Returns the trip count, or
-/// 0 when the kernel must run whole (lo and hi are then ignored).
+/// top-level loop run only over [lo, hi) of its outer dimension (so the pool runs it in row
+/// chunks). Returns the trip count, or 0 when the kernel must run whole (lo and hi are then
+/// ignored).
 int64_t split_outer_loop(mlir::ModuleOp module);
 
-/// Loops to the LLVM dialect: f32 transcendentals as polynomials (so LLVM vectorizes them),
-/// then the conversions. On failure `error` names the step.
-bool lower_loops_to_llvm(mlir::ModuleOp module, std::string& error, std::string& diagnostics);
+/// The CPU's end of the loops stage: split_outer_loop, its trip count kept in the module's
+/// attribute ejit.row_extent until take_row_extent reads (and removes) it.
+void add_cpu_loop_passes(mlir::OpPassManager& pm);
+int64_t take_row_extent(mlir::ModuleOp module);
+inline constexpr const char* kRowExtentAttr = "ejit.row_extent";
+
+/// The llvm-dialect stage: f32 transcendentals as polynomials (so LLVM vectorizes them), then
+/// the conversions to the LLVM dialect.
+void add_cpu_llvm_passes(mlir::OpPassManager& pm);
 
 }  // namespace ejit::detail

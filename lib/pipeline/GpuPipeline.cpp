@@ -386,6 +386,40 @@ std::string default_cuda_arch() {
   return options::cuda_arch().value_or("sm_90");
 }
 
+void add_gpu_loop_passes(mlir::OpPassManager& pm) {
+  add_module_pass(pm, "ejit-gpu-loops", [](mlir::ModuleOp m) {
+    bool has_global = false;
+    m->walk([&](mlir::memref::GetGlobalOp) { has_global = true; });
+    if (has_global) return m.emitError("a constant array reached the kernel (constants must be inputs)"), mlir::failure();
+    for (auto f : m.getOps<mlir::func::FuncOp>())
+      if (!f.isExternal()) copies_to_loops(f), collapse(f);
+    return mlir::success();
+  });
+  add_passes(pm, "canonicalize");
+  // After canonicalization, which would inline a one-iteration loop again.
+  add_module_pass(pm, "ejit-gpu-serial-islands", [](mlir::ModuleOp m) {
+    for (auto f : m.getOps<mlir::func::FuncOp>()) {
+      if (f.isExternal()) continue;
+      if (std::string error; !serial_islands(f, error)) return f.emitError(error), mlir::failure();
+      tile(f);
+    }
+    return mlir::success();
+  });
+}
+
+void add_gpu_kernel_passes(mlir::OpPassManager& pm) {
+  add_passes(pm, "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), canonicalize, "
+                 "gpu-launch-sink-index-computations, gpu-kernel-outlining, canonicalize");
+}
+
+void add_gpu_ptx_passes(mlir::OpPassManager& pm, const std::string& chip) {
+  add_module_pass(pm, "ejit-gpu-to-ptx", [chip](mlir::ModuleOp m) {
+    std::string diagnostics;
+    if (lower_gpu_modules(m, chip, diagnostics)) return mlir::success();
+    return m.emitError(diagnostics), mlir::failure();
+  });
+}
+
 bool lower_trace_to_gpu(const Trace& trace, const std::string& chip, GpuKernels& out, std::string& error,
                         std::array<std::string, kNumStages>* ir) {
   std::lock_guard lock(compiler_mutex());
@@ -403,28 +437,14 @@ bool lower_trace_to_gpu(const Trace& trace, const std::string& chip, GpuKernels&
   mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
   if (!m) return fail_with("[gpu] the trace did not parse as ejit IR");
   (*m)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&ctx));  // no BLAS between GPU kernels
-  if (!lower_to_loops(*m, /*for_gpu=*/true, keep, error, diagnostics)) return fail_with(error);
-  bool has_global = false;
-  m->walk([&](mlir::memref::GetGlobalOp) { has_global = true; });
-  if (has_global) return fail_with("[gpu] a constant array reached the kernel (constants must be inputs)");
-  auto kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
-  copies_to_loops(kernel);
-  collapse(kernel);
-  if (!run_pipeline(*m, "canonicalize", diagnostics)) return fail_with("[gpu] canonicalization failed");
-  // After canonicalization, which would inline a one-iteration loop again.
-  if (!serial_islands(kernel, error)) return fail_with("[gpu] " + error);
-  tile(kernel);
-  keep(Stage::Loops, *m);
-  if (!run_pipeline(*m, "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), canonicalize, "
-                        "gpu-launch-sink-index-computations, gpu-kernel-outlining, canonicalize", diagnostics))
-    return fail_with("[gpu] mapping the loops to GPU kernels failed");
-  keep(Stage::Gpu, *m);
+  const PipelineOptions options{/*gpu=*/true, chip};
+  if (!run_stages(*m, options, Stage::Ejit, Stage::Gpu, keep, error)) return fail_with(error);
   out.num_inputs = static_cast<int>(trace.inputs.size());
   out.num_outputs = static_cast<int>(trace.outputs.size());
   std::map<std::string, int> module_index;
-  kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
+  auto kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
   if (!read_plan(kernel, out, module_index, error)) return fail_with("[gpu] " + error);
-  if (!lower_gpu_modules(*m, chip, diagnostics)) return fail_with("[gpu] the NVVM pipeline failed");
+  if (!run_stages(*m, options, Stage::PTX, Stage::PTX, nullptr, error)) return fail_with(error);
   std::map<std::string, std::string> ptx = binaries(*m);
   out.ptx.assign(module_index.size(), "");
   for (auto& [name, index] : module_index) {

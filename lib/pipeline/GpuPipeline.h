@@ -22,6 +22,7 @@
 
 namespace mlir {
 class ModuleOp;
+class OpPassManager;
 }  // namespace mlir
 
 namespace ejit::detail {
@@ -58,6 +59,13 @@ bool deserialize(const std::string& text, GpuKernels& k);
 
 /// $EJIT_CUDA_ARCH, else "sm_90".
 std::string default_cuda_arch();
+
+/// The GPU's stages after the shared ones (Pipeline.h): the end of the loops stage (copies as
+/// loops, each loop nest collapsed to one dimension and tiled by 256 threads, host work between
+/// kernels as one-thread kernels), the gpu stage (outlined kernels) and the ptx stage.
+void add_gpu_loop_passes(mlir::OpPassManager& pm);
+void add_gpu_kernel_passes(mlir::OpPassManager& pm);
+void add_gpu_ptx_passes(mlir::OpPassManager& pm, const std::string& chip);
 
 /// Lowers a trace whose nodes all have a GPU lowering to kernels and their launch plan (no
 /// caching: see the GPU back end's compile_gpu_kernels). Keeps the IR of the stages up to

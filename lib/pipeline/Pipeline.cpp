@@ -1,6 +1,8 @@
 // The front half of compilation that the CPU and GPU back ends share: the compiler's
 // context, the trace as MLIR, and the passes from the ejit dialect to bufferized loops.
 #include "Pipeline.h"
+#include "CpuPipeline.h"
+#include "GpuPipeline.h"
 
 #include <pthread.h>
 
@@ -13,7 +15,14 @@
 #include "ejit/op_kind.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -64,28 +73,40 @@ std::string module_text(const Trace& t) {
 // fork(): the compiler lock is taken around fork(), so a child never starts with a compile
 // half done (or the lock held by a thread it does not have); the context runs passes on the
 // calling thread (no thread pool: a child would wait forever on the parent's threads).
-struct Globals {
-  std::mutex mu;  // one compile at a time: the context and pass registry are shared
-  mlir::MLIRContext context;
-  Globals() : context(make_registry(), mlir::MLIRContext::Threading::DISABLED) {
-    context.loadAllAvailableDialects();
+void register_compiler_dialects(mlir::DialectRegistry& r) {
+  mlir::registerAllDialects(r);
+  mlir::registerAllExtensions(r);
+  r.insert<mlir::ejit::EjitDialect>();
+  mlir::registerBuiltinDialectTranslation(r);
+  mlir::registerLLVMDialectTranslation(r);
+  mlir::registerGPUDialectTranslation(r);  // the ptx stage
+  mlir::registerNVVMDialectTranslation(r);
+}
+
+void initialize_llvm_targets() {
+  static const bool done = [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     LLVMInitializeNVPTXTargetInfo();  // the ptx stage (LLVM's NVPTX back end)
     LLVMInitializeNVPTXTarget();
     LLVMInitializeNVPTXTargetMC();
     LLVMInitializeNVPTXAsmPrinter();
+    return true;
+  }();
+  (void)done;
+}
+
+struct Globals {
+  std::mutex mu;  // one compile at a time: the context and pass registry are shared
+  mlir::MLIRContext context;
+  Globals() : context(make_registry(), mlir::MLIRContext::Threading::DISABLED) {
+    context.loadAllAvailableDialects();
+    initialize_llvm_targets();
     mlir::registerAllPasses();
   }
   static mlir::DialectRegistry make_registry() {
     mlir::DialectRegistry r;
-    mlir::registerAllDialects(r);
-    mlir::registerAllExtensions(r);
-    r.insert<mlir::ejit::EjitDialect>();
-    mlir::registerBuiltinDialectTranslation(r);
-    mlir::registerLLVMDialectTranslation(r);
-    mlir::registerGPUDialectTranslation(r);   // the ptx stage
-    mlir::registerNVVMDialectTranslation(r);
+    register_compiler_dialects(r);
     return r;
   }
 };
@@ -112,8 +133,6 @@ std::string print(mlir::Operation* op) {
   op->print(os);
   return s;
 }
-
-void untie_empty_tensors(mlir::ModuleOp module);
 
 bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics) {
   mlir::PassManager pm(m.getContext());
@@ -144,38 +163,165 @@ void strided_copies_to_linalg(mlir::ModuleOp module) {
   }
 }
 
-bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<void(Stage, mlir::Operation*)>& stage_done,
-                    std::string& error, std::string& diagnostics) {
-  auto fail_with = [&](const char* what) { return error = what, false; };
-  auto run = [&](const char* pipeline) { return run_pipeline(module, pipeline, diagnostics); };
-  if (!run("canonicalize, cse")) return fail_with("[jit] canonicalization failed");
-  stage_done(Stage::Ejit, module);
-  if (mlir::failed(mlir::ejit::lowerEjitToLinalg(module))) return fail_with("[jit] an op has no lowering yet");
-  stage_done(Stage::Linalg, module);
-  if (!run("inline, symbol-dce, canonicalize, cse")) return fail_with("[jit] inlining failed");
-  {  // Elementwise fusion without upstream's reshape propagation, which would re-express
-     // row-wise kernels over expanded (n, 1, m) shapes and defeat row chunking.
-    mlir::RewritePatternSet patterns(module.getContext());
-    mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
-    mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-    mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
-    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns))))
-      return fail_with("[jit] fusion failed");
+namespace {
+
+/// A module pass made of a function: the steps of ejit's pipelines that are not upstream
+/// passes. It prints (--dump-pass-pipeline) and fails like any other pass.
+class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<mlir::ModuleOp>> {
+ public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ModuleFnPass)
+  ModuleFnPass(std::string argument, std::function<mlir::LogicalResult(mlir::ModuleOp)> fn)
+      : argument_(std::move(argument)), fn_(std::move(fn)) {}
+  llvm::StringRef getArgument() const override { return argument_; }
+  /// What ejit's own steps create (a context that has not loaded them yet: ejit-opt's).
+  void getDependentDialects(mlir::DialectRegistry& registry) const override {
+    registry.insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect, mlir::bufferization::BufferizationDialect,
+                    mlir::func::FuncDialect, mlir::gpu::GPUDialect, mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                    mlir::memref::MemRefDialect, mlir::scf::SCFDialect, mlir::tensor::TensorDialect>();
   }
-  if (!run("canonicalize, cse")) return fail_with("[jit] canonicalization failed");
-  stage_done(Stage::Fused, module);
-  untie_empty_tensors(module);
-  // The GPU executor frees temporaries itself after the last launch: no deallocations there.
-  if (!run(for_gpu ? "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
-                     "function-boundary-type-conversion=identity-layout-map}, canonicalize"
-                   : "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
-                     "function-boundary-type-conversion=identity-layout-map}, canonicalize, "
-                     "buffer-deallocation-pipeline"))
-    return fail_with("[jit] bufferization failed");
-  if (!for_gpu) strided_copies_to_linalg(module);
-  if (!run("func.func(convert-linalg-to-parallel-loops), canonicalize, cse"))
-    return fail_with("[jit] lowering to loops failed");
-  return true;
+  void runOnOperation() override {
+    if (mlir::failed(fn_(getOperation()))) signalPassFailure();
+  }
+
+ private:
+  std::string argument_;
+  std::function<mlir::LogicalResult(mlir::ModuleOp)> fn_;
+};
+
+/// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise
+/// kernels over expanded (n, 1, m) shapes and defeat row chunking.
+mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module) {
+  mlir::RewritePatternSet patterns(module.getContext());
+  mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
+  mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+  mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
+  return mlir::applyPatternsAndFoldGreedily(module, std::move(patterns));
+}
+
+}  // namespace
+
+void add_module_pass(mlir::OpPassManager& pm, std::string argument,
+                     std::function<mlir::LogicalResult(mlir::ModuleOp)> fn) {
+  pm.addPass(std::make_unique<ModuleFnPass>(std::move(argument), std::move(fn)));
+}
+
+void add_passes(mlir::OpPassManager& pm, const std::string& pipeline) {
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (mlir::succeeded(mlir::parsePassPipeline(pipeline, pm, os))) return;
+  add_module_pass(pm, "ejit-bad-pipeline", [error](mlir::ModuleOp m) { return m.emitError(error), mlir::failure(); });
+}
+
+const std::vector<Stage>& pipeline_stages(bool gpu) {
+  static const std::vector<Stage> cpu = {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::LLVMDialect};
+  static const std::vector<Stage> gpu_stages = {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::Gpu,
+                                                Stage::PTX};
+  return gpu ? gpu_stages : cpu;
+}
+
+void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOptions& options) {
+  switch (stage) {
+    case Stage::Ejit: return add_passes(pm, "canonicalize, cse");
+    case Stage::Linalg:
+      return add_module_pass(pm, "convert-ejit-to-linalg", [](mlir::ModuleOp m) {
+        if (mlir::failed(mlir::ejit::lowerEjitToLinalg(m))) return mlir::failure();
+        m->removeAttr(mlir::ejit::kCodegenMatmulAttr);  // read by the lowering only
+        return mlir::success();
+      });
+    case Stage::Fused:
+      add_passes(pm, "inline, symbol-dce, canonicalize, cse");
+      add_module_pass(pm, "ejit-fuse-elementwise", fuse_elementwise);
+      return add_passes(pm, "canonicalize, cse");
+    case Stage::Loops:
+      add_module_pass(pm, "ejit-untie-inits", [](mlir::ModuleOp m) { return untie_empty_tensors(m), mlir::success(); });
+      add_passes(pm, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
+                     "function-boundary-type-conversion=identity-layout-map}, canonicalize");
+      // The GPU executor frees temporaries itself after the last launch: no deallocations there.
+      if (!options.gpu) {
+        add_passes(pm, "buffer-deallocation-pipeline");
+        add_module_pass(pm, "ejit-strided-copies-to-linalg",
+                        [](mlir::ModuleOp m) { return strided_copies_to_linalg(m), mlir::success(); });
+      }
+      add_passes(pm, "func.func(convert-linalg-to-parallel-loops), canonicalize, cse");
+      return options.gpu ? add_gpu_loop_passes(pm) : add_cpu_loop_passes(pm);
+    case Stage::LLVMDialect: return add_cpu_llvm_passes(pm);
+    case Stage::Gpu: return add_gpu_kernel_passes(pm);
+    case Stage::PTX: return add_gpu_ptx_passes(pm, options.chip);
+    case Stage::LLVM:
+    case Stage::Asm: break;  // LLVM's, after translation: not MLIR passes
+  }
+  add_module_pass(pm, "ejit-no-such-stage", [stage](mlir::ModuleOp m) {
+    return m.emitError() << "the " << stage_name(stage) << " stage is not an MLIR pipeline stage", mlir::failure();
+  });
+}
+
+bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage first, Stage last,
+                const std::function<void(Stage, mlir::Operation*)>& stage_done, std::string& error) {
+  static constexpr const char* kFailures[kNumStages] = {
+      "canonicalization failed", "an op has no lowering yet", "fusion failed", "lowering to loops failed",
+      "lowering to the LLVM dialect failed", "", "", "the NVVM pipeline failed",
+      "mapping the loops to GPU kernels failed"};
+  const std::vector<Stage>& stages = pipeline_stages(options.gpu);
+  bool running = false;
+  for (Stage s : stages) {
+    running |= s == first;
+    if (!running) continue;
+    mlir::PassManager pm(module.getContext());
+    add_stage_passes(pm, s, options);
+    if (mlir::failed(pm.run(module))) {
+      error = fmt::format("[{}] {}", options.gpu ? "gpu" : "jit", kFailures[static_cast<int>(s)]);
+      return false;
+    }
+    if (stage_done) stage_done(s, module);
+    if (s == last) return true;
+  }
+  error = fmt::format("[jit] no stage {} after {} in this pipeline", stage_name(last), stage_name(first));
+  return false;
+}
+
+namespace {
+
+/// Options of ejit-opt's --ejit-cpu-pipeline and --ejit-gpu-pipeline.
+struct RegisteredOptions : mlir::PassPipelineOptions<RegisteredOptions> {
+  Option<std::string> stopAfter{*this, "stop-after",
+                                llvm::cl::desc("The last stage: ejit, linalg, fused, loops, llvm-dialect (CPU), "
+                                               "gpu or ptx (GPU)"),
+                                llvm::cl::init("")};
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("CUDA architecture of the ptx stage"),
+                           llvm::cl::init("sm_90")};
+  Option<bool> codegenMatmul{*this, "codegen-matmul", llvm::cl::desc("Lower matmul to loops, not to the BLAS"),
+                             llvm::cl::init(false)};
+};
+
+void build_registered(mlir::OpPassManager& pm, const RegisteredOptions& o, bool gpu) {
+  const PipelineOptions options{gpu, o.chip};
+  const std::vector<Stage>& stages = pipeline_stages(gpu);
+  const std::string last = o.stopAfter.empty() ? stage_name(stages.back()) : o.stopAfter.getValue();
+  if (std::none_of(stages.begin(), stages.end(), [&](Stage s) { return last == stage_name(s); }))
+    return add_module_pass(pm, "ejit-bad-stop-after", [last, gpu](mlir::ModuleOp m) {
+      return m.emitError() << "stop-after=" << last << " names no stage of the " << (gpu ? "GPU" : "CPU")
+                           << " pipeline", mlir::failure();
+    });
+  if (o.codegenMatmul || gpu)
+    add_module_pass(pm, "ejit-codegen-matmul", [](mlir::ModuleOp m) {
+      m->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(m.getContext()));
+      return mlir::success();
+    });
+  for (Stage s : stages) {
+    add_stage_passes(pm, s, options);
+    if (last == stage_name(s)) return;
+  }
+}
+
+}  // namespace
+
+void register_pipelines() {
+  static mlir::PassPipelineRegistration<RegisteredOptions> cpu(
+      "ejit-cpu-pipeline", "ejit's CPU pipeline, as the JIT runs it: ejit -> linalg -> fused -> loops -> llvm-dialect",
+      [](mlir::OpPassManager& pm, const RegisteredOptions& o) { build_registered(pm, o, /*gpu=*/false); });
+  static mlir::PassPipelineRegistration<RegisteredOptions> gpu(
+      "ejit-gpu-pipeline", "ejit's GPU pipeline, as the JIT runs it: ejit -> linalg -> fused -> loops -> gpu -> ptx",
+      [](mlir::OpPassManager& pm, const RegisteredOptions& o) { build_registered(pm, o, /*gpu=*/true); });
 }
 
 bool dump_requested(Stage s) { return options::dump(stage_name(s)); }

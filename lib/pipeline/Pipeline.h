@@ -7,12 +7,15 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "Registration.h"
 #include "ejit/stage.h"
 #include "ejit/trace.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace ejit::detail {
 
@@ -50,11 +53,31 @@ void dump_stage(Stage s, std::string_view text, std::string_view note = "");
 /// Runs a textual pass pipeline (no builtin.module anchor) on m; parse errors go to diagnostics.
 bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics);
 
-/// ejit -> linalg -> fused -> bufferized parallel loops, calling stage_done after the ejit,
-/// linalg and fused stages. for_gpu leaves out deallocations (the GPU executor frees
-/// temporaries after its last launch). On failure, `error` names the stage.
-bool lower_to_loops(mlir::ModuleOp module, bool for_gpu, const std::function<void(Stage, mlir::Operation*)>& stage_done,
-                    std::string& error, std::string& diagnostics);
+/// Where the pipeline goes: the CPU (ends in the LLVM dialect) or the GPU (ends in PTX).
+struct PipelineOptions {
+  bool gpu = false;
+  std::string chip = "sm_90";  // the GPU's ptx stage
+};
+
+/// The stages a target's pipeline runs, in order: ejit, linalg, fused, loops, then
+/// llvm-dialect (CPU), or gpu and ptx (GPU). LLVM's stages (llvm, asm) come after it.
+const std::vector<Stage>& pipeline_stages(bool gpu);
+/// Adds the passes that take a module from the stage before `stage` to `stage`. The JIT runs
+/// these stage by stage (to dump between them); ejit-opt's registered pipelines run the same
+/// passes (--ejit-cpu-pipeline=stop-after=STAGE).
+void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOptions& options);
+/// Runs the stages from `first` to `last` of the target's pipeline on `module`, calling
+/// stage_done after each; on failure `error` names the stage (the context's diagnostics say more).
+bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage first, Stage last,
+                const std::function<void(Stage, mlir::Operation*)>& stage_done, std::string& error);
+
+/// Adds a module pass that runs `fn` (a step that is not an upstream pass), and a textual
+/// pass pipeline (one that does not parse becomes a pass that fails, saying why).
+void add_module_pass(mlir::OpPassManager& pm, std::string argument, std::function<mlir::LogicalResult(mlir::ModuleOp)> fn);
+void add_passes(mlir::OpPassManager& pm, const std::string& pipeline);
+/// Steps of the loops stage: CPU and GPU tensors' init ops untied (see Pipeline.cpp), strided copies as loops (CPU).
+void untie_empty_tensors(mlir::ModuleOp module);
+void strided_copies_to_linalg(mlir::ModuleOp module);
 
 /// Whether a node runs on the interpreter inside a compiled function (no lowering, or a
 /// library call that beats generated code, like matmul on the BLAS); the reason, or "".

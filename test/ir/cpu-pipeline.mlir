@@ -1,12 +1,9 @@
-// RUN: ejit-opt %s --convert-ejit-to-linalg --linalg-fuse-elementwise-ops \
-// RUN:   --eliminate-empty-tensors \
-// RUN:   --one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" \
-// RUN:   --buffer-deallocation-pipeline --convert-linalg-to-parallel-loops --lower-affine --convert-scf-to-cf \
-// RUN:   --expand-strided-metadata --convert-math-to-llvm --finalize-memref-to-llvm --convert-arith-to-llvm \
-// RUN:   --convert-index-to-llvm --convert-func-to-llvm --convert-cf-to-llvm --reconcile-unrealized-casts \
-// RUN: | FileCheck %s
-// The CPU pipeline's passes (lib/jit/CpuCompiler.cpp runs the same, stage by stage) take
-// an ejit function down to the LLVM dialect.
+// RUN: ejit-opt %s --ejit-cpu-pipeline | FileCheck %s
+// RUN: ejit-opt %s --ejit-cpu-pipeline=stop-after=fused | FileCheck %s --check-prefix=FUSED
+// RUN: ejit-opt %s --ejit-cpu-pipeline=stop-after=loops | FileCheck %s --check-prefix=LOOPS
+// RUN: not ejit-opt %s --ejit-cpu-pipeline=stop-after=ptx 2>&1 | FileCheck %s --check-prefix=BAD
+// The JIT's CPU pipeline, registered (lib/pipeline: the JIT runs the same passes, stage by
+// stage), takes an ejit function down to the LLVM dialect; stop-after picks the last stage.
 
 // CHECK-LABEL: llvm.func @relu_scale
 // CHECK: llvm.fcmp "olt"
@@ -14,6 +11,18 @@
 // CHECK: llvm.fmul
 // CHECK-NOT: ejit.
 // CHECK-NOT: linalg.
+
+// The relu and the multiply fuse into one linalg.generic on tensors.
+// FUSED-LABEL: func.func @relu_scale
+// FUSED: linalg.generic
+// FUSED-NOT: linalg.generic
+// FUSED: return
+
+// LOOPS-LABEL: func.func @relu_scale
+// LOOPS: scf.parallel
+// LOOPS-NOT: linalg.
+
+// BAD: stop-after=ptx names no stage of the CPU pipeline
 func.func @relu_scale(%x: tensor<16xf32>) -> tensor<16xf32> {
   %two = ejit.constant dense<2.000000e+00> : tensor<f32>
   %0 = ejit.relu %x : tensor<16xf32> -> tensor<16xf32>

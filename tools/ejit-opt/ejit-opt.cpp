@@ -5,6 +5,7 @@
 #include "EjitPasses.h"
 #include "EjitToLinalg.h"
 #include "ParseLimits.h"
+#include "Registration.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -68,7 +69,7 @@ using namespace mlir;
 /// halves the tool's compile time (InitAllDialects.h alone takes 80 s to parse here).
 /// GPU work adds gpu/nvgpu/nvvm here.
 static void registerDialects(DialectRegistry &registry) {
-  registry.insert<ejit::EjitDialect, affine::AffineDialect, arith::ArithDialect,
+  registry.insert<mlir::ejit::EjitDialect, affine::AffineDialect, arith::ArithDialect,
                   bufferization::BufferizationDialect, cf::ControlFlowDialect,
                   func::FuncDialect, index::IndexDialect, linalg::LinalgDialect,
                   LLVM::LLVMDialect, math::MathDialect, memref::MemRefDialect,
@@ -117,11 +118,14 @@ static void registerDialects(DialectRegistry &registry) {
 /// ParseLimits.h.
 int main(int argc, char **argv) {
   registerAllPasses();
-  ejit::registerEjitPasses();
-  ejit::registerEjitConversionPasses();
+  mlir::ejit::registerEjitPasses();
+  mlir::ejit::registerEjitConversionPasses();
+  ::ejit::detail::register_pipelines();  // --ejit-cpu-pipeline, --ejit-gpu-pipeline
+  ::ejit::detail::initialize_llvm_targets();
 
   DialectRegistry registry;
   registerDialects(registry);
+  ::ejit::detail::register_compiler_dialects(registry);
   auto [inputFilename, outputFilename] = registerAndParseCLIOptions(
       argc, argv, "ejit optimizer driver: the ejit dialect and all MLIR passes\n",
       registry);
@@ -138,7 +142,7 @@ int main(int argc, char **argv) {
     llvm::errs() << errorMessage << "\n";
     return EXIT_FAILURE;
   }
-  if (auto deep = ejit::findExcessiveNesting(input->getBuffer())) {
+  if (auto deep = mlir::ejit::findExcessiveNesting(input->getBuffer())) {
     llvm::errs() << input->getBufferIdentifier() << ":" << deep->line << ":"
                  << deep->column << ": error: " << deep->message << "\n";
     return EXIT_FAILURE;

@@ -223,17 +223,15 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
   if (options::codegen_matmul()) (*module)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&context));
+  int64_t parallel_extent = 0;
   {
+    auto done = [&](Stage s, mlir::Operation* op) {
+      if (s == Stage::Loops) parallel_extent = take_row_extent(*module);
+      stage_done(s, op);
+    };
     std::string error;
-    if (!lower_to_loops(*module, /*for_gpu=*/false, stage_done, error, diagnostics)) return fail_with(error);
+    if (!run_stages(*module, PipelineOptions{}, Stage::Ejit, Stage::LLVMDialect, done, error)) return fail_with(error);
   }
-  const int64_t parallel_extent = split_outer_loop(*module);
-  stage_done(Stage::Loops, *module);
-  {
-    std::string error;
-    if (!lower_loops_to_llvm(*module, error, diagnostics)) return fail_with(error);
-  }
-  stage_done(Stage::LLVMDialect, *module);
 
   std::string llvm_ir, assembly, asm_error;
   bool want_llvm = keep_ir || dump_requested(Stage::LLVM);

@@ -63,7 +63,8 @@ std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, st
 
 std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error) {
   auto body = [&](mlir::ModuleOp m, std::string& why) { return build_elementwise_body(m, spec, why); };
-  return template_ptx(elementwise_text(spec), chip, error, body, "|" + spec.key());
+  const std::string variant = spec.key();  // the text leaves the body out: the key says which op it is
+  return template_ptx(elementwise_text(spec), chip, error, body, variant);
 }
 
 }  // namespace ejit::detail

@@ -1,0 +1,187 @@
+#include "gpu_executor.h"
+
+#include <fmt/format.h>
+
+#include "../../core/observer.h"
+#include "../../cuda/cublas.h"
+#include "../../support/check.h"
+#include "ejit/ops.h"
+
+namespace ejit::detail {
+
+GpuProgram::GpuProgram(Trace trace, std::vector<GpuStep> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
+  std::vector<int> last_use(trace_.values.size(), -1);
+  for (size_t s = 0; s < steps_.size(); ++s)
+    for (int v : step_inputs(steps_[s])) last_use[v] = static_cast<int>(s);
+  for (int v : trace_.outputs) last_use[v] = -1;
+  release_.resize(steps_.size());
+  for (size_t v = 0; v < last_use.size(); ++v)
+    if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
+}
+
+std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
+  Device device;
+  for (const Tensor& t : inputs)
+    if (t.device().is_cuda()) device = t.device();
+  if (device.is_cpu()) device = default_device();
+  if (device.is_cpu()) fail("jit", "a GPU program needs its inputs on a CUDA device");
+  const Loaded& loaded = load(device.index);
+  PauseRecording pause;  // the steps' helper ops are this program's own business
+  std::vector<Tensor> v(trace_.values.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& in = inputs[i];
+    if (in.device() != device && in.rank() != 0)
+      fail("jit", "input {} (shape {}) is on {}, the others on {}", i, in.shape(), in.device().str(), device.str());
+    v[trace_.inputs[i]] = in.device() == device ? in : in.to(device);
+  }
+  for (auto& [value, tensor] : loaded.constants) v[value] = tensor;
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    run_step(steps_[s], loaded.functions[s], device, v);
+    for (int id : release_[s]) v[id] = Tensor();
+  }
+  std::vector<Tensor> outputs;
+  for (int id : trace_.outputs) outputs.push_back(v[id]);
+  return outputs;
+}
+
+std::vector<int> GpuProgram::step_inputs(const GpuStep& s) const {
+  if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take)
+    return s.inputs;
+  return trace_.nodes[s.nodes[0]].inputs;
+}
+
+const GpuProgram::Loaded& GpuProgram::load(int device) const {
+  std::lock_guard lock(mu_);
+  auto& slot = loaded_[device];
+  if (slot) return *slot;
+  auto l = std::make_unique<Loaded>();
+  for (const GpuStep& s : steps_) {
+    std::vector<cuda::CUfunction> fns;
+    std::vector<cuda::Module*> mods;
+    for (const std::string& ptx : s.kernels.ptx) {
+      l->modules.push_back(std::make_unique<cuda::Module>(device, ptx, "jit"));
+      mods.push_back(l->modules.back().get());
+    }
+    for (const GpuLaunch& launch : s.kernels.launches) fns.push_back(mods[launch.module]->function(launch.function));
+    l->functions.push_back(std::move(fns));
+  }
+  for (const TraceNode& n : trace_.nodes)
+    if (n.kind == NodeKind::Constant) l->constants.emplace_back(n.output, n.constant.to(Device::cuda(device)));
+  slot = std::move(l);
+  return *slot;
+}
+
+void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+  switch (s.kind) {
+    case GpuStep::Kind::Kernels:
+    case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);
+    case GpuStep::Kind::Take: {  // the interpreter's index checks (a small read), then the kernel
+      const TraceNode& n = trace_.nodes[s.nodes[0]];
+      const Shape& xs = trace_.values[n.inputs[0]].shape;
+      const int axis = static_cast<int>(n.ints[0]);
+      const int64_t size = xs[axis];
+      for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
+        if (i < -size || i >= size)
+          fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
+      return run_kernels(s, fns, device, v);
+    }
+    case GpuStep::Kind::View: {
+      const TraceNode& n = trace_.nodes[s.nodes[0]];
+      v[n.output] = reshape(v[n.inputs[0]], trace_.values[n.output].shape);
+      return;
+    }
+    case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v);
+    case GpuStep::Kind::Host: {
+      const TraceNode& n = trace_.nodes[s.nodes[0]];
+      std::vector<Tensor> in;
+      for (int id : n.inputs) in.push_back(v[id].to(Device::cpu()));
+      Tensor out;
+      {
+        DeviceScope on_cpu(Device::cpu());
+        out = eval_node(n, in, trace_.values[n.output]);
+      }
+      v[n.output] = out.to(device);
+      return;
+    }
+  }
+}
+
+void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+  const GpuKernels& k = s.kernels;
+  std::vector<char*> base;
+  for (int id : s.inputs) base.push_back(static_cast<char*>(v[id].raw_data()));
+  for (int id : s.outputs) {
+    v[id] = Tensor::empty(trace_.values[id].shape, trace_.values[id].dtype, device);
+    base.push_back(static_cast<char*>(v[id].raw_data()));
+  }
+  std::vector<std::pair<void*, size_t>> temps;
+  struct Free {
+    int device;
+    std::vector<std::pair<void*, size_t>>& temps;
+    ~Free() { for (auto [p, c] : temps) cuda::deallocate(device, p, c); }
+  } free_temps{device.index, temps};
+  for (size_t bytes : k.temp_bytes) {
+    size_t capacity;
+    void* p = cuda::allocate(device.index, bytes, &capacity, "jit");
+    temps.emplace_back(p, capacity);
+    base.push_back(static_cast<char*>(p));
+  }
+  std::vector<int64_t> store;
+  std::vector<void*> params;
+  for (size_t i = 0; i < k.launches.size(); ++i) {
+    const GpuLaunch& l = k.launches[i];
+    if (l.grid[0] * l.grid[1] * l.grid[2] == 0) continue;  // an empty output
+    size_t count = 0;
+    for (const GpuArg& a : l.args) count += a.kind == GpuArg::Kind::Buffer ? 3 + 2 * a.sizes.size() : 1;
+    store.clear();
+    store.reserve(count);  // params point into it: no reallocation below
+    params.clear();
+    for (const GpuArg& a : l.args) {
+      if (a.kind != GpuArg::Kind::Buffer) {
+        store.push_back(a.bits);  // 4-byte kinds read the low half (little-endian)
+        continue;
+      }
+      const auto ptr = reinterpret_cast<int64_t>(base[a.slot]);
+      store.push_back(ptr);
+      store.push_back(ptr);
+      store.push_back(a.offset);
+      store.insert(store.end(), a.sizes.begin(), a.sizes.end());
+      store.insert(store.end(), a.strides.begin(), a.strides.end());
+    }
+    for (int64_t& x : store) params.push_back(&x);
+    cuda::launch(device.index, fns[i], l.grid, l.block, 0, params.data(), "jit", l.function);
+  }
+}
+
+void GpuProgram::run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const {
+  Tensor a = v[n.inputs[0]], b = v[n.inputs[1]];
+  const ValueType& out_type = trace_.values[n.output];
+  const Shape& full = out_type.shape;
+  const int r = full.rank();
+  const int64_t m = full[r - 2], nn = full[r - 1], k = a.shape()[a.rank() - 1];
+  const int64_t batch = full.numel() / std::max<int64_t>(1, m * nn);
+  auto batch_stride = [&](Tensor& x, int64_t rows, int64_t cols) -> int64_t {
+    const int64_t xb = x.numel() / std::max<int64_t>(1, rows * cols);
+    if (xb == batch) {
+      bool same = true;  // same batch dims (left-padded with ones)?
+      for (int i = 0; i < r - 2; ++i) {
+        int xi = i - (r - x.rank());
+        int64_t d = xi >= 0 ? x.shape()[xi] : 1;
+        same &= d == full[i];
+      }
+      if (same) return rows * cols;
+    }
+    if (xb == 1) return 0;
+    std::vector<int64_t> dims(full.begin(), full.end() - 2);
+    dims.push_back(rows), dims.push_back(cols);
+    x = broadcast_to(x, Shape(dims));  // batch dims broadcast both ways: materialize
+    return rows * cols;
+  };
+  const int64_t sa = batch_stride(a, m, k), sb = batch_stride(b, k, nn);
+  Tensor out = Tensor::empty(full, out_type.dtype, device);
+  cuda::gemm(device.index, out_type.dtype == DType::F64, batch, m, nn, k, a.raw_data(), sa, b.raw_data(), sb,
+             out.raw_data(), m * nn);
+  v[n.output] = out;
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,54 @@
+// The executor of a GPU program: its steps run in order on a device's stream, each value
+// released after its last use. Built by gpu_program.cpp (partition and plan).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../../cuda/runtime.h"
+#include "../../pipeline/GpuPipeline.h"
+#include "../common/executable.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// One step of a GPU program.
+struct GpuStep {
+  enum class Kind { Kernels, Reduce, Take, Gemm, Host, View } kind = Kind::Kernels;
+  std::vector<int> nodes;            // trace nodes the step computes
+  std::vector<int> inputs, outputs;  // Kernels and Reduce: trace values bound to the plan's slots
+  GpuKernels kernels;                // Kernels and Reduce
+  std::string what;                  // for the ptx listing and the log
+};
+
+class GpuProgram final : public Executable {
+ public:
+  GpuProgram(Trace trace, std::vector<GpuStep> steps);
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override;
+  const std::vector<GpuStep>& steps() const { return steps_; }
+
+ private:
+  struct Loaded {
+    std::vector<std::unique_ptr<cuda::Module>> modules;
+    std::vector<std::vector<cuda::CUfunction>> functions;  // per step, per launch
+    std::vector<std::pair<int, Tensor>> constants;          // value id, device copy
+  };
+  std::vector<int> step_inputs(const GpuStep& s) const;
+  /// Loads the PTX modules on the device and copies the constants there, once per device.
+  const Loaded& load(int device) const;
+  void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const;
+  void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device,
+                   std::vector<Tensor>& v) const;
+  void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const;
+
+  Trace trace_;
+  std::vector<GpuStep> steps_;
+  std::vector<std::vector<int>> release_;
+  mutable std::mutex mu_;
+  mutable std::map<int, std::unique_ptr<Loaded>> loaded_;
+};
+
+}  // namespace ejit::detail

@@ -1,0 +1,88 @@
+// ejit::compile(): a trace compiled ahead of its call, through the public API the tools use.
+#include <ejit/jit.h>
+#include <ejit/ops.h>
+#include <ejit/random.h>
+
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+using namespace ejit;
+using namespace ejit::test;
+
+namespace {
+
+Trace softmax_trace() {
+  return parse_trace(R"(func.func @f(%x: tensor<8x32xf32>) -> (tensor<8x32xf32>) {
+  %1 = ejit.max %x {axes = array<i64: 1>, keepdims = false} : tensor<8x32xf32> -> tensor<8xf32>
+  %2 = ejit.reshape %1 : tensor<8xf32> -> tensor<8x1xf32>
+  %3 = ejit.sub %x, %2 : tensor<8x32xf32>, tensor<8x1xf32> -> tensor<8x32xf32>
+  %4 = ejit.exp %3 : tensor<8x32xf32> -> tensor<8x32xf32>
+  %5 = ejit.sum %4 {axes = array<i64: 1>, keepdims = false} : tensor<8x32xf32> -> tensor<8xf32>
+  %6 = ejit.reshape %5 : tensor<8xf32> -> tensor<8x1xf32>
+  %7 = ejit.div %4, %6 : tensor<8x32xf32>, tensor<8x1xf32> -> tensor<8x32xf32>
+  return %7 : tensor<8x32xf32>
+})");
+}
+
+}  // namespace
+
+TEST_CASE("compile: a trace compiles, runs like the interpreter and keeps its IR", "[jit][compile]") {
+  const Trace t = softmax_trace();
+  const Compiled c = compile(t, {.keep_ir = true});
+  REQUIRE(c.ok());
+  CHECK(c.error().empty());
+  const Tensor x = randn({8, 32}, 5);
+  require_close(c.run({x})[0], eval_trace(t, {x})[0], 1e-5);
+  CHECK(c.ir(Stage::Ejit).find("ejit.exp") != std::string::npos);
+  CHECK(c.ir(Stage::Linalg).find("linalg.generic") != std::string::npos);
+  CHECK(c.ir(Stage::Loops).find("scf.parallel") != std::string::npos);
+  CHECK(c.ir(Stage::LLVMDialect).find("llvm.func") != std::string::npos);
+  CHECK(c.ir(Stage::Asm).empty());  // a second code generation: only when asked
+  CHECK(c.milliseconds() > 0);
+}
+
+TEST_CASE("compile: the host assembly and the GPU listing come when asked", "[jit][compile]") {
+  const Compiled c = compile(softmax_trace(), {.keep_ir = true, .keep_asm = true, .keep_ptx = true});
+  REQUIRE(c.ok());
+  CHECK_FALSE(c.ir(Stage::Asm).empty());
+  CHECK(c.ir(Stage::PTX).find(".entry") != std::string::npos);
+}
+
+TEST_CASE("compile: a trace that does not compile says why, and run() throws", "[jit][compile]") {
+  // argmax has no CPU lowering and is the only op: nothing compiles.
+  const Trace t = parse_trace(R"(func.func @f(%x: tensor<4x5xf32>) -> (tensor<4xi64>) {
+  %r = ejit.argmax %x {axes = array<i64: 1>, keepdims = false} : tensor<4x5xf32> -> tensor<4xi64>
+  return %r : tensor<4xi64>
+})");
+  const Compiled c = compile(t);
+  REQUIRE_FALSE(c.ok());
+  CHECK(c.error().find("argmax") != std::string::npos);
+  const std::string e = error_of([&] { c.run({randn({4, 5}, 1)}); });
+  CHECK(e.find("[compile]") != std::string::npos);
+  CHECK(e.find("argmax") != std::string::npos);
+}
+
+TEST_CASE("compile: run() checks its inputs against the trace's", "[jit][compile]") {
+  const Compiled c = compile(softmax_trace());
+  REQUIRE(c.ok());
+  std::string e = error_of([&] { c.run({}); });
+  CHECK(e.find("[compile] 0 inputs given, the trace takes 1") != std::string::npos);
+  e = error_of([&] { c.run({randn({8, 31}, 1)}); });
+  CHECK(e.find("[compile] input 0 is f32(8,31); the trace takes f32(8,32)") != std::string::npos);
+  e = error_of([&] { c.run({randn({8, 32}, 1).astype(DType::F64)}); });
+  CHECK(e.find("input 0 is f64(8,32)") != std::string::npos);
+}
+
+TEST_CASE("compile: the kernel cache reports its folder and entries", "[jit][compile]") {
+  const KernelCacheStats before = kernel_cache_stats();
+  REQUIRE_FALSE(before.dir.empty());  // each test process has a cache of its own
+  const Compiled c = compile(softmax_trace());
+  REQUIRE(c.ok());
+  const KernelCacheStats after = kernel_cache_stats();
+  CHECK(after.entries >= 1);
+  CHECK(after.bytes > 0);
+  CHECK(kernel_cache_clear() == after.entries);
+  CHECK(kernel_cache_stats().entries == 0);
+}
