@@ -154,7 +154,7 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
 };
 
 template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
-  ReduceLowering(MLIRContext* ctx, StringRef kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
+  ReduceLowering(MLIRContext* ctx, ::ejit::ReduceOp kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
   LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
     Location loc = op.getLoc();
     auto in = tensorType(a.getX());
@@ -183,7 +183,7 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
     rw.replaceOp(op, generic.getResult(0));
     return success();
   }
-  std::string kind;
+  ::ejit::ReduceOp kind;
 };
 
 struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
@@ -241,7 +241,7 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     if (lt.getRank() != rt.getRank() || lt.getShape().drop_back(2) != rt.getShape().drop_back(2))
       return rw.notifyMatchFailure(op, "matmul with broadcast batch dims is not compiled yet");
     Type et = ot.getElementType();
-    Value zero = buildReduceInit(rw, loc, "sum", et);
+    Value zero = buildReduceInit(rw, loc, ::ejit::ReduceOp::Sum, et);
     auto fillOf = [&](RankedTensorType t) {
       Value e = rw.create<tensor::EmptyOp>(loc, t.getShape(), et);
       return rw.create<linalg::FillOp>(loc, zero, e).getResult(0);
@@ -355,10 +355,10 @@ void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) patterns.add<UnaryLowering<Name##Op>>(ctx, ::ejit::UnaryOp::Name);
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...) patterns.add<BinaryLowering<Name##Op>>(ctx, ::ejit::BinaryOp::Name);
 #include "ejit/ops.def"
-  patterns.add<ReduceLowering<SumOp>>(ctx, "sum");
-  patterns.add<ReduceLowering<ProdOp>>(ctx, "prod");
-  patterns.add<ReduceLowering<MaxOp>>(ctx, "max");
-  patterns.add<ReduceLowering<MinOp>>(ctx, "min");
+  patterns.add<ReduceLowering<SumOp>>(ctx, ::ejit::ReduceOp::Sum);
+  patterns.add<ReduceLowering<ProdOp>>(ctx, ::ejit::ReduceOp::Prod);
+  patterns.add<ReduceLowering<MaxOp>>(ctx, ::ejit::ReduceOp::Max);
+  patterns.add<ReduceLowering<MinOp>>(ctx, ::ejit::ReduceOp::Min);
   patterns.add<CastLowering, WhereLowering, BroadcastToLowering, ConstantLowering, ReshapeLowering, PermuteLowering,
                MatmulLowering, SliceLowering, ConcatLowering, PadLowering>(ctx);
 }

@@ -216,10 +216,11 @@ Value buildCast(OpBuilder& b, Location loc, Value x, Type to) {
   return wf < wt ? Value(b.create<arith::ExtSIOp>(loc, to, x)) : b.create<arith::TruncIOp>(loc, to, x);
 }
 
-Value buildReduceInit(OpBuilder& b, Location loc, StringRef kind, Type t) {
-  if (kind == "sum") return constantLike(b, loc, t, 0);
-  if (kind == "prod") return constantLike(b, loc, t, 1);
-  bool isMax = kind == "max";
+Value buildReduceInit(OpBuilder& b, Location loc, ::ejit::ReduceOp op, Type t) {
+  using ::ejit::ReduceOp;
+  if (op == ReduceOp::Sum) return constantLike(b, loc, t, 0);
+  if (op == ReduceOp::Prod) return constantLike(b, loc, t, 1);
+  bool isMax = op == ReduceOp::Max;
   if (auto ft = dyn_cast<FloatType>(t)) {
     double inf = std::numeric_limits<double>::infinity();
     return b.create<arith::ConstantOp>(loc, b.getFloatAttr(ft, isMax ? -inf : inf));
@@ -230,17 +231,18 @@ Value buildReduceInit(OpBuilder& b, Location loc, StringRef kind, Type t) {
       loc, b.getIntegerAttr(t, isMax ? APInt::getSignedMinValue(w) : APInt::getSignedMaxValue(w)));
 }
 
-Value buildReduceStep(OpBuilder& b, Location loc, StringRef kind, Value acc, Value x) {
+Value buildReduceStep(OpBuilder& b, Location loc, ::ejit::ReduceOp op, Value acc, Value x) {
+  using ::ejit::ReduceOp;
   Type t = acc.getType();
   bool fl = isa<FloatType>(t), bo = isBool(t);
   // Float sums and products may be reassociated: LLVM then accumulates them in vector
   // lanes (vectorized, and more accurate than one running scalar).
   auto reassoc = arith::FastMathFlagsAttr::get(b.getContext(), arith::FastMathFlags::reassoc);
-  if (kind == "sum")
+  if (op == ReduceOp::Sum)
     return fl ? Value(b.create<arith::AddFOp>(loc, acc, x, reassoc)) : b.create<arith::AddIOp>(loc, acc, x);
-  if (kind == "prod")
+  if (op == ReduceOp::Prod)
     return fl ? Value(b.create<arith::MulFOp>(loc, acc, x, reassoc)) : b.create<arith::MulIOp>(loc, acc, x);
-  if (kind == "max") {
+  if (op == ReduceOp::Max) {
     if (fl) return b.create<arith::MaximumFOp>(loc, acc, x);
     return bo ? Value(b.create<arith::OrIOp>(loc, acc, x)) : b.create<arith::MaxSIOp>(loc, acc, x);
   }

@@ -14,9 +14,9 @@ Value buildUnary(OpBuilder& b, Location loc, ::ejit::UnaryOp op, Value x, std::s
 Value buildBinary(OpBuilder& b, Location loc, ::ejit::BinaryOp op, Value l, Value r, std::string* why);
 /// Element conversion with ejit's rules (saturating float->int, NaN -> 0, non-zero -> true).
 Value buildCast(OpBuilder& b, Location loc, Value x, Type to);
-/// The identity element of a reduction ("sum", "prod", "max", "min") for a type.
-Value buildReduceInit(OpBuilder& b, Location loc, StringRef kind, Type type);
-/// acc (+|*|max|min) x for a reduction; x is already converted to acc's type.
-Value buildReduceStep(OpBuilder& b, Location loc, StringRef kind, Value acc, Value x);
+/// The identity element of an accumulating or keeping reduction (sum, prod, max, min) for a type.
+Value buildReduceInit(OpBuilder& b, Location loc, ::ejit::ReduceOp op, Type type);
+/// acc (+|*|max|min) x for such a reduction; x is already converted to acc's type.
+Value buildReduceStep(OpBuilder& b, Location loc, ::ejit::ReduceOp op, Value acc, Value x);
 
 }  // namespace mlir::ejit

@@ -15,6 +15,27 @@ namespace {
 const char* mlir_scalar(DType d);
 }  // namespace
 
+namespace {
+
+/// Per reduction of the op table: its kernel's tag, the combining op (float, integer) and
+/// gpu.all_reduce's (the templates' spelling of buildReduceStep).
+struct Combine {
+  const char *tag, *float_op, *int_op, *float_all, *int_all;
+};
+Combine combine_of(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum: return {"add", "arith.addf", "arith.addi", "add", "add"};
+    case ReduceOp::Prod: return {"mul", "arith.mulf", "arith.muli", "mul", "mul"};
+    case ReduceOp::Max: return {"max", "arith.maximumf", "arith.maxsi", "maximumf", "maxsi"};
+    case ReduceOp::Min: return {"min", "arith.minimumf", "arith.minsi", "minimumf", "minsi"};
+    case ReduceOp::ArgMax:
+    case ReduceOp::ArgMin: break;  // arg_reduction_text
+  }
+  return {"min", "arith.minimumf", "arith.minsi", "minimumf", "minsi"};
+}
+
+}  // namespace
+
 std::string reduction_text(bool rows, ReduceOp op, DType input, DType dtype) {
   const bool fl = is_floating(dtype);
   const std::string t = mlir_scalar(dtype), ti = mlir_scalar(input);
@@ -24,14 +45,7 @@ std::string reduction_text(bool rows, ReduceOp op, DType input, DType dtype) {
     return widen.empty() ? fmt::format("%v = memref.load %in[{}] : memref<?x{}>", index, t)
                          : fmt::format("%x = memref.load %in[{}] : memref<?x{}>\n        %v = {}", index, ti, widen);
   };
-  // Per reduction: its kernel's tag, the combining op (float, integer) and gpu.all_reduce's.
-  struct Combine {
-    const char *tag, *float_op, *int_op, *float_all, *int_all;
-  };
-  const Combine c = op == ReduceOp::Sum    ? Combine{"add", "arith.addf", "arith.addi", "add", "add"}
-                    : op == ReduceOp::Prod ? Combine{"mul", "arith.mulf", "arith.muli", "mul", "mul"}
-                    : op == ReduceOp::Max  ? Combine{"max", "arith.maximumf", "arith.maxsi", "maximumf", "maxsi"}
-                                           : Combine{"min", "arith.minimumf", "arith.minsi", "minimumf", "minsi"};
+  const Combine c = combine_of(op);
   const std::string combine = fl ? c.float_op : c.int_op, all_reduce = fl ? c.float_all : c.int_all;
   const bool is_max = op == ReduceOp::Max;
   std::string identity;
