@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -17,11 +18,28 @@
 
 namespace ejit {
 
+/// When jit() compiles a new signature. Background (the default): the first call runs
+/// eagerly and returns at once while a low-priority thread compiles; calls with that
+/// signature run eagerly until the compiled code is ready, then use it. Sync: the first call
+/// compiles before it returns (EJIT_COMPILE=sync makes it the process-wide default).
+enum class CompileMode { Background, Sync };
+/// The process-wide mode (functions without their own JitOptions::compile follow it).
+void set_compile_mode(CompileMode mode);
+CompileMode compile_mode();
+/// Blocks until every compile queued so far, by any jitted function, has finished.
+void wait_for_compiles();
+
+/// Options of one jitted function.
+struct JitOptions {
+  std::optional<CompileMode> compile;  // unset: the process-wide compile_mode()
+};
+
 /// Counters of one jitted function's cache.
 struct CacheStats {
   uint64_t hits = 0;          // calls that ran compiled code
   uint64_t misses = 0;        // calls that recorded (and compiled, or decided to stay eager)
-  uint64_t eager_calls = 0;   // calls that ran eagerly (uncompilable trace for that signature)
+  uint64_t eager_calls = 0;   // calls that ran eagerly (uncompilable trace, or still compiling)
+  uint64_t eager_while_compiling = 0;  // of those, calls made while their signature compiled
   double compile_ms = 0;      // total compile time (loading from the disk cache included)
   uint64_t disk_hits = 0;     // compiles served by the on-disk kernel cache (EJIT_CACHE_DIR)
 };
@@ -40,7 +58,7 @@ namespace detail {
 class JitCore {
  public:
   using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
-  explicit JitCore(Fn fn, std::string name);
+  JitCore(Fn fn, std::string name, JitOptions options = {});
   ~JitCore();
   std::vector<Tensor> call(const std::vector<Tensor>& args);
   std::string ir(Stage stage) const;
@@ -49,7 +67,7 @@ class JitCore {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with its compile jobs, which outlive nothing they need
 };
 
 template <class R> std::vector<Tensor> to_outputs(R&& r) {
@@ -70,7 +88,8 @@ template <class R> R from_outputs(const std::vector<Tensor>& v) {
 /// A jitted function: call it like the original. Thread-safe; each signature compiles once.
 template <class F> class Jitted {
  public:
-  Jitted(F fn, std::string name) : fn_(std::move(fn)), core_(std::make_shared<detail::JitCore>(make_core_fn(), std::move(name))) {}
+  Jitted(F fn, std::string name, JitOptions options = {})
+      : fn_(std::move(fn)), core_(std::make_shared<detail::JitCore>(make_core_fn(), std::move(name), options)) {}
 
   template <class... A> auto operator()(const A&... args) const {
     using R = std::decay_t<std::invoke_result_t<F, const A&...>>;
@@ -105,8 +124,8 @@ template <class F> class Jitted {
 
 /// Wraps a callable (lambda, function object or function) taking Tensors and returning a
 /// Tensor, a std::vector<Tensor> or a tuple.
-template <class F> Jitted<std::decay_t<F>> jit(F fn, std::string name = "fn") {
-  return Jitted<std::decay_t<F>>(std::move(fn), std::move(name));
+template <class F> Jitted<std::decay_t<F>> jit(F fn, std::string name = "fn", JitOptions options = {}) {
+  return Jitted<std::decay_t<F>>(std::move(fn), std::move(name), options);
 }
 
 }  // namespace ejit

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ejit/dtype.h"
+
 namespace ejit {
 
 /// The kind of a primitive op, as ops report themselves to recorders and tapes and as trace
@@ -20,6 +22,31 @@ enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
 enum class BinaryKind : uint8_t { Arith, ArithNoBool, Div, Compare, Logical };
 /// What a reduction gives (see ops.def).
 enum class ReduceKind : uint8_t { Accumulate, Keep, Index };
+
+/// The dtype rules of the kinds, in one place (the interpreter's kernels, the dialect's
+/// verifiers and folders, and the compiled code all read these; the ODS classes in
+/// EjitOps.td spell the same sets for the verifier's messages): whether an op of the kind
+/// computes in dtype t, and whether its result is bool.
+constexpr bool takes(UnaryKind k, DType t) {
+  switch (k) {
+    case UnaryKind::Float: return is_floating(t);
+    case UnaryKind::Numeric: return t != DType::Bool;
+    case UnaryKind::Predicate: return true;
+  }
+  return false;
+}
+constexpr bool returns_bool(UnaryKind k) { return k == UnaryKind::Predicate; }
+constexpr bool takes(BinaryKind k, DType t) {
+  switch (k) {
+    case BinaryKind::Arith: return true;
+    case BinaryKind::ArithNoBool: return t != DType::Bool;
+    case BinaryKind::Div: return is_floating(t);
+    case BinaryKind::Compare: return true;
+    case BinaryKind::Logical: return t == DType::Bool;
+  }
+  return false;
+}
+constexpr bool returns_bool(BinaryKind k) { return k == BinaryKind::Compare || k == BinaryKind::Logical; }
 
 enum class UnaryOp : uint8_t {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Name,

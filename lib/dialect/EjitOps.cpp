@@ -254,42 +254,37 @@ using AllTypes = TypeList<bool, int32_t, int64_t, float, double>;
 using NumericTypes = TypeList<int32_t, int64_t, float, double>;
 using FloatTypes = TypeList<float, double>;
 
-/// The dtype kinds of ops.def: the element types their operands take, and whether
-/// the result is i1 (bool) or keeps the operand type. Mirrors the ODS classes.
+/// The element types an op of kind K takes (AllTypes filtered by ::ejit::takes).
+template <auto K, class List, class Out = TypeList<>> struct TakenTypes;
+template <auto K, class... Os> struct TakenTypes<K, TypeList<>, TypeList<Os...>> {
+  using type = TypeList<Os...>;
+};
+template <auto K, class T, class... Ts, class... Os>
+struct TakenTypes<K, TypeList<T, Ts...>, TypeList<Os...>> {
+  using type = typename TakenTypes<
+      K, TypeList<Ts...>,
+      std::conditional_t<::ejit::takes(K, ::ejit::dtype_of<T>), TypeList<Os..., T>,
+                         TypeList<Os...>>>::type;
+};
+
+/// The dtype kinds of ops.def, from the rules in ejit/op_kind.h: the element types their
+/// operands take, and whether the result is i1 (bool) or keeps the operand type.
+template <auto K> struct KindRule {
+  using Types = typename TakenTypes<K, AllTypes>::type;
+  static constexpr bool boolResult = ::ejit::returns_bool(K);
+};
 namespace kinds {
-struct Float {
-  using Types = FloatTypes;
-  static constexpr bool boolResult = false;
-};
-struct Numeric {
-  using Types = NumericTypes;
-  static constexpr bool boolResult = false;
-};
-struct Predicate {
-  using Types = AllTypes;
-  static constexpr bool boolResult = true;
-};
-struct Arith {
-  using Types = AllTypes;
-  static constexpr bool boolResult = false;
-};
-struct ArithNoBool {
-  using Types = NumericTypes;
-  static constexpr bool boolResult = false;
-};
-struct Div {
-  using Types = FloatTypes;
-  static constexpr bool boolResult = false;
-};
-struct Compare {
-  using Types = AllTypes;
-  static constexpr bool boolResult = true;
-};
-struct Logical {
-  using Types = TypeList<bool>;
-  static constexpr bool boolResult = true;
-};
+using Float = KindRule<::ejit::UnaryKind::Float>;
+using Numeric = KindRule<::ejit::UnaryKind::Numeric>;
+using Predicate = KindRule<::ejit::UnaryKind::Predicate>;
+using Arith = KindRule<::ejit::BinaryKind::Arith>;
+using ArithNoBool = KindRule<::ejit::BinaryKind::ArithNoBool>;
+using Div = KindRule<::ejit::BinaryKind::Div>;
+using Compare = KindRule<::ejit::BinaryKind::Compare>;
+using Logical = KindRule<::ejit::BinaryKind::Logical>;
 } // namespace kinds
+static_assert(std::is_same_v<kinds::Numeric::Types, NumericTypes> &&
+              std::is_same_v<kinds::Div::Types, FloatTypes>);
 
 template <class T> bool isElementType(Type t) {
   if constexpr (std::is_same_v<T, bool>)

@@ -49,7 +49,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
     case UnaryKind::Predicate: break;
   }
   Tensor src = to_dtype(x, in);
-  DType out_dtype = kind(op) == UnaryKind::Predicate ? DType::Bool : in;
+  DType out_dtype = returns_bool(kind(op)) ? DType::Bool : in;
   if (Device d = op_device(opname, {&src}); d.is_cuda())
     return run_on_device(opname, {NodeKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
   UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
@@ -79,7 +79,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     case BinaryKind::Logical: compute = DType::Bool; break;
   }
   Shape out_shape = broadcast_shapes(opname, a.shape(), b.shape());
-  bool pred = kind(op) == BinaryKind::Compare || kind(op) == BinaryKind::Logical;
+  bool pred = returns_bool(kind(op));
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
   Tensor ca = to_dtype(a, compute), cb = to_dtype(b, compute);
   if (device.is_cuda())

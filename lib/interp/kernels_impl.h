@@ -21,7 +21,7 @@ template <UnaryOp Op, class T> struct UnaryFn;
 #include "ejit/ops.def"
 
 template <UnaryOp Op, class T> void unary_loop(const void* in, void* out, int64_t n) {
-  using Out = std::conditional_t<kind(Op) == UnaryKind::Predicate, bool, T>;
+  using Out = std::conditional_t<returns_bool(kind(Op)), bool, T>;
   const T* __restrict x = static_cast<const T*>(in);
   Out* __restrict y = static_cast<Out*>(out);
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<Out>(UnaryFn<Op, T>::apply(x[i]));
@@ -31,14 +31,7 @@ template <UnaryOp Op, class T> void unary_loop(const void* in, void* out, int64_
   }
 }
 
-template <UnaryOp Op, class T> constexpr bool unary_defined() {
-  switch (kind(Op)) {
-    case UnaryKind::Float: return is_float_v<T>;
-    case UnaryKind::Numeric: return !std::is_same_v<T, bool>;
-    case UnaryKind::Predicate: return true;
-  }
-  return false;
-}
+template <UnaryOp Op, class T> constexpr bool unary_defined() { return takes(kind(Op), dtype_of<T>); }
 
 // ---- binary ----
 template <BinaryOp Op, class T> struct BinaryFn;
@@ -48,7 +41,7 @@ template <BinaryOp Op, class T> struct BinaryFn;
 
 template <BinaryOp Op, class T> void binary_loop(const void* a_, int64_t sa, const void* b_, int64_t sb, void* out,
                                                  int64_t n) {
-  constexpr bool pred = kind(Op) == BinaryKind::Compare || kind(Op) == BinaryKind::Logical;
+  constexpr bool pred = returns_bool(kind(Op));
   using Out = std::conditional_t<pred, bool, T>;
   using F = BinaryFn<Op, T>;
   const T* __restrict a = static_cast<const T*>(a_);
@@ -67,16 +60,7 @@ template <BinaryOp Op, class T> void binary_loop(const void* a_, int64_t sa, con
   }
 }
 
-template <BinaryOp Op, class T> constexpr bool binary_defined() {
-  switch (kind(Op)) {
-    case BinaryKind::Arith: return true;
-    case BinaryKind::ArithNoBool: return !std::is_same_v<T, bool>;
-    case BinaryKind::Div: return is_float_v<T>;
-    case BinaryKind::Compare: return true;
-    case BinaryKind::Logical: return std::is_same_v<T, bool>;
-  }
-  return false;
-}
+template <BinaryOp Op, class T> constexpr bool binary_defined() { return takes(kind(Op), dtype_of<T>); }
 
 // ---- cast and where ----
 template <class From, class To> void cast_loop(const void* in, void* out, int64_t n) {

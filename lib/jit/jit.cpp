@@ -1,5 +1,6 @@
 // jit(): the signature cache, recording on a miss, compiling, and replay on a hit.
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "../support/options.h"
 #include "../core/observer.h"
 #include "compile.h"
+#include "compile_queue.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
 
@@ -84,6 +86,7 @@ struct JitCore::Impl {
 
   Fn fn;
   std::string name;
+  JitOptions jit_options;
   mutable std::mutex mu;
   std::unordered_map<Key, std::shared_ptr<Entry>, KeyHash> cache;
   std::unordered_map<Key, bool, KeyHash> compiling;
@@ -107,10 +110,13 @@ struct JitCore::Impl {
     return out;
   }
 
-  std::vector<Tensor> record_and_compile(const Key& key, const std::vector<Tensor>& args) {
+  /// Records the call (returning its eager outputs) and compiles the trace, now or on the
+  /// compile thread (`self` is this Impl, which the job holds weakly).
+  static std::vector<Tensor> record_and_compile(const std::shared_ptr<Impl>& self, const Key& key,
+                                                const std::vector<Tensor>& args) {
     Recorder rec;
     rec.add_inputs(args);
-    std::vector<Tensor> outs = fn(args);
+    std::vector<Tensor> outs = self->fn(args);
     Trace trace = rec.finish(outs);
     auto entry = std::make_shared<Entry>();
     for (size_t i = 0; i < rec.input_tensors().size(); ++i) {
@@ -125,41 +131,64 @@ struct JitCore::Impl {
     }
     entry->assigned = rec.assigned_variables();
     entry->user_outputs = outs.size();
-    const size_t ops = trace.nodes.size();
-    bool from_disk = false;
     if (!trace.not_compilable.empty()) {
       entry->eager_reason = trace.not_compilable;
-    } else {
-      for (const Tensor& t : rec.input_tensors()) entry->gpu |= t.device().is_cuda();
-      for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
-      CompileResult r;
-      try {  // a compiler failure of any kind leaves this signature eager, with the reason
-        r = compile_trace(trace, {.target = entry->gpu ? Target::CUDA : Target::CPU});
-      } catch (const std::exception& e) {
-        r = CompileResult{};
-        r.error = std::string("[jit] the compiler failed: ") + e.what();
-      }
-      std::lock_guard lock(mu);
-      stats.compile_ms += r.milliseconds;
-      if (r.from_disk_cache) ++stats.disk_hits, from_disk = true;
-      if (r.executable) entry->executable = std::move(r.executable), entry->trace = std::move(trace);
-      else entry->eager_reason = r.error;
+      publish(*self, key, entry, trace.nodes.size(), false);
+      return outs;
     }
+    for (const Tensor& t : rec.input_tensors()) entry->gpu |= t.device().is_cuda();
+    for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
+    if (self->mode() == CompileMode::Sync) {
+      compile_and_publish(*self, key, entry, std::move(trace));
+      return outs;
+    }
+    std::weak_ptr<Impl> weak = self;
+    enqueue_compile([weak, key, entry, trace = std::move(trace)]() mutable {
+      // The function may be gone by now (destroyed while its compile waited): then the
+      // result has nowhere to go, and nothing is compiled.
+      if (std::shared_ptr<Impl> alive = weak.lock()) compile_and_publish(*alive, key, entry, std::move(trace));
+    });
+    return outs;
+  }
+
+  CompileMode mode() const { return jit_options.compile.value_or(compile_mode()); }
+
+  static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
+    const size_t ops = trace.nodes.size();
+    CompileResult r;
+    try {  // a compiler failure of any kind leaves this signature eager, with the reason
+      r = compile_trace(trace, {.target = entry->gpu ? Target::CUDA : Target::CPU});
+    } catch (const std::exception& e) {
+      r = CompileResult{};
+      r.error = std::string("[jit] the compiler failed: ") + e.what();
+    }
+    {
+      std::lock_guard lock(self.mu);
+      self.stats.compile_ms += r.milliseconds;
+      if (r.from_disk_cache) ++self.stats.disk_hits;
+    }
+    if (r.executable) entry->executable = std::move(r.executable), entry->trace = std::move(trace);
+    else entry->eager_reason = r.error;
+    publish(self, key, entry, ops, r.from_disk_cache);
+  }
+
+  /// The signature's entry goes into the cache: later calls use it.
+  static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk) {
     if (log_cache())
-      fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", name, key_str(key),
+      fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", self.name, key_str(key),
                  entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
                                    : "stays eager: " + entry->eager_reason);
-    std::lock_guard lock(mu);
-    cache[key] = entry;
-    compiling.erase(key);
-    if (entry->executable) last_compiled = entry;
-    return outs;
+    std::lock_guard lock(self.mu);
+    self.cache[key] = entry;
+    self.compiling.erase(key);
+    if (entry->executable) self.last_compiled = entry;
   }
 };
 
-JitCore::JitCore(Fn fn, std::string name) : impl_(std::make_unique<Impl>()) {
+JitCore::JitCore(Fn fn, std::string name, JitOptions options) : impl_(std::make_shared<Impl>()) {
   impl_->fn = std::move(fn);
   impl_->name = std::move(name);
+  impl_->jit_options = options;
 }
 JitCore::~JitCore() = default;
 
@@ -186,7 +215,8 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       entry = it->second;
       ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
     } else if (impl_->compiling.count(key)) {
-      ++impl_->stats.eager_calls;  // another thread is compiling this signature: run eagerly meanwhile
+      ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
+      ++impl_->stats.eager_while_compiling;
       lock.unlock();
       return impl_->fn(args);
     } else {
@@ -196,7 +226,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   }
   if (!entry) {
     try {
-      return impl_->record_and_compile(key, args);
+      return Impl::record_and_compile(impl_, key, args);
     } catch (...) {
       std::lock_guard lock(impl_->mu);
       impl_->compiling.erase(key);
@@ -209,6 +239,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
 }
 
 std::string JitCore::ir(Stage stage) const {
+  wait_for_compile_queue();  // the last signature's compile, if it is still queued
   std::lock_guard lock(impl_->mu);
   if (!impl_->last_compiled) return "";
   Impl::Entry& e = *impl_->last_compiled;
@@ -229,6 +260,7 @@ CacheStats JitCore::stats() const {
 Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
   Comparison c;
   call(args);  // make sure this signature is recorded (and compiled if it can be)
+  wait_for_compile_queue();
   std::shared_ptr<Impl::Entry> entry;
   {
     std::lock_guard lock(impl_->mu);
@@ -269,3 +301,21 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
 }
 
 }  // namespace ejit::detail
+
+namespace ejit {
+namespace {
+std::atomic<int>& mode_setting() {  // -1: not set, else a CompileMode
+  static std::atomic<int> m{-1};
+  return m;
+}
+}  // namespace
+
+void set_compile_mode(CompileMode mode) { mode_setting() = static_cast<int>(mode); }
+CompileMode compile_mode() {
+  const int m = mode_setting();
+  if (m >= 0) return static_cast<CompileMode>(m);
+  return options::compile_sync() ? CompileMode::Sync : CompileMode::Background;
+}
+void wait_for_compiles() { detail::wait_for_compile_queue(); }
+
+}  // namespace ejit

@@ -213,8 +213,9 @@ void add_passes(mlir::OpPassManager& pm, const std::string& pipeline) {
 }
 
 const std::vector<Stage>& pipeline_stages(bool gpu) {
-  static const std::vector<Stage> cpu = {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::LLVMDialect};
-  static const std::vector<Stage> gpu_stages = {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::Gpu,
+  // Leaked, as every static the compiler reads: the compile thread may run during exit.
+  static const auto& cpu = *new std::vector<Stage>{Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::LLVMDialect};
+  static const auto& gpu_stages = *new std::vector<Stage>{Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::Gpu,
                                                 Stage::PTX};
   return gpu ? gpu_stages : cpu;
 }

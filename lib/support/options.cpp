@@ -54,7 +54,7 @@ long cache_limit_mb() {
 }
 
 bool dump(std::string_view stage) {
-  static const std::string list = or_empty(Var::Dump);
+  static const std::string& list = *new std::string(or_empty(Var::Dump));  // leaked: read during exit too
   return list_has(list, "all") || list_has(list, stage);
 }
 bool dump_any() {
@@ -71,7 +71,7 @@ std::string cache_root() {
 }
 
 std::optional<std::string> cuda_arch() {
-  static const std::optional<std::string> arch = non_empty(Var::CudaArch);
+  static const auto& arch = *new std::optional<std::string>(non_empty(Var::CudaArch));
   return arch;
 }
 std::string default_device() { return get(Var::DefaultDevice).value_or("auto"); }
@@ -94,13 +94,14 @@ unsigned opt_level() {
   return level;
 }
 bool log(std::string_view topic) {
-  static const std::string list = or_empty(Var::Log);
+  static const std::string& list = *new std::string(or_empty(Var::Log));
   return list.find(topic) != std::string::npos;
 }
 bool codegen_matmul() {
   static const bool on = or_empty(Var::CodegenMatmul) == "1";
   return on;
 }
+bool compile_sync() { return or_empty(Var::Compile) == "sync"; }
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();
   return on;

@@ -41,6 +41,7 @@ unsigned opt_level();                // EJIT_OPT_LEVEL, default 3
 /// EJIT_LOG names the topic ("cache", "compile").
 bool log(std::string_view topic);
 bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1
+bool compile_sync();                 // EJIT_COMPILE=sync
 bool check_kernels();                // EJIT_CHECK_KERNELS set
 
 }  // namespace ejit::options

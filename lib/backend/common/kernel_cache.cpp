@@ -92,7 +92,7 @@ std::string elf_build_id() {
 /// build gives the same ID whatever path it is started from, and a rebuild a new one); without
 /// one, a SHA-256 of that file.
 std::string build_fingerprint() {
-  static const std::string fp = [] {
+  static const std::string& fp = *new std::string([] {
     if (std::string id = elf_build_id(); !id.empty()) return "build-id:" + id;
     Dl_info info{};
     if (dladdr(reinterpret_cast<void*>(&build_fingerprint), &info) && info.dli_fname) {
@@ -104,7 +104,7 @@ std::string build_fingerprint() {
       return "sha256:" + hex(sha.final());
     }
     return std::string("unknown-build");
-  }();
+  }());
   return fp;
 }
 
@@ -167,8 +167,8 @@ bool disk_cache_writable() {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (fs::is_directory(dir, ec) && access(dir.c_str(), W_OK | X_OK) == 0) return true;
-  static std::mutex mu;
-  static std::set<std::string> reported;  // say it once per folder
+  static auto& mu = *new std::mutex;  // leaked: the compile thread may run during exit
+  static auto& reported = *new std::set<std::string>;  // say it once per folder
   std::lock_guard lock(mu);
   if (reported.insert(dir).second && log_cache())
     fmt::print(stderr, "[ejit cache] the disk cache folder {} is not usable: kernels are not stored\n", dir);
@@ -271,8 +271,8 @@ std::string KernelKey::digest() const { return disk_cache_key(source, kind + "|"
 
 std::optional<std::string> lookup_or_build(const KernelKey& key, bool keep_in_memory,
                                            const std::function<std::optional<std::string>()>& build, CacheHit* hit) {
-  static std::mutex memo_mutex;
-  static std::map<std::string, std::string> memo;  // digest -> payload, for the life of the process
+  static auto& memo_mutex = *new std::mutex;  // leaked: the compile thread may run during exit
+  static auto& memo = *new std::map<std::string, std::string>;  // digest -> payload, for the life of the process
   const std::string digest = key.digest();
   auto found = [&](CacheHit where, std::string payload) {
     if (hit) *hit = where;

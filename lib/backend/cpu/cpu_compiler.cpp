@@ -168,11 +168,11 @@ class EngineExecutable final : public Executable {
 
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
 const std::string& host_target() {
-  static const std::string t = [] {
+  static const std::string& t = *new std::string([] {
     auto b = llvm::orc::JITTargetMachineBuilder::detectHost();
     if (!b) return std::string("unknown-host");
     return b->getTargetTriple().str() + "|" + b->getCPU() + "|" + b->getFeatures().getString();
-  }();
+  }());
   return t;
 }
 

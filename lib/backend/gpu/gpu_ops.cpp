@@ -37,8 +37,8 @@ bool run_elementwise(const DeviceOp& op, Device device, Tensor& out) {
   ElementwiseSpec spec;
   spec.kind = kind, spec.sub = op.sub, spec.output = op.dtype, spec.rank = std::max(plan.rank, 1);
   for (const Tensor& t : in) spec.inputs.push_back(t.dtype());
-  static std::mutex mu;
-  static std::map<std::pair<std::string, int>, std::pair<std::unique_ptr<cuda::Module>, cuda::CUfunction>> loaded;
+  static auto& mu = *new std::mutex;  // leaked: modules may outlive static destruction
+  static auto& loaded = *new std::map<std::pair<std::string, int>, std::pair<std::unique_ptr<cuda::Module>, cuda::CUfunction>>;
   cuda::CUfunction fn;
   {
     std::lock_guard lock(mu);

@@ -1,0 +1,108 @@
+#include "compile_queue.h"
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <thread>
+
+namespace ejit::detail {
+namespace {
+
+/// Leaked on purpose (never destroyed): the compile thread may outlive static destruction
+/// order, so nothing it touches here goes away. At exit, stop() waits for the job in hand.
+class CompileQueue {
+ public:
+  static CompileQueue& get() {
+    static CompileQueue* q = [] {
+      auto* made = new CompileQueue;
+      pthread_atfork([] { get().mu_.lock(); }, [] { get().mu_.unlock(); }, [] { get().after_fork_in_child(); });
+      return made;
+    }();
+    return *q;
+  }
+
+  void push(std::function<void()> job) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;  // exiting: the caller keeps running eagerly
+    jobs_.push_back(std::move(job));
+    ++queued_;
+    if (!worker_.joinable()) worker_ = std::thread([this] { loop(); });
+    cv_.notify_all();
+  }
+
+  void wait_idle() {
+    std::unique_lock lock(mu_);
+    const uint64_t target = queued_;
+    done_cv_.wait(lock, [&] { return finished_ >= target || stopping_; });
+  }
+
+ private:
+  void loop() {
+    // A compile must not starve the caller's eager work: run below normal priority.
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      std::function<void()> job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      // At exit, stop() must run before the static objects a compile uses are destroyed.
+      // Handlers registered with atexit run in reverse order, interleaved with the
+      // destructors of statics by when those were made: registered now, stop() runs before
+      // the destructor of every static that exists now (all that earlier compiles made).
+      std::atexit([] { get().stop(); });
+      job();
+      job = nullptr;  // captures go before the job counts as done
+      lock.lock();
+      ++finished_;
+      done_cv_.notify_all();
+    }
+  }
+
+  /// At exit: no new jobs, queued ones are dropped, the one in hand finishes first (it may
+  /// use the compiler, which must not be torn down under it). Called once per job run (see
+  /// loop); only the first call does anything.
+  void stop() {
+    std::unique_lock lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    finished_ += jobs_.size();
+    jobs_.clear();
+    cv_.notify_all();
+    done_cv_.notify_all();
+    lock.unlock();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  /// In a fork()ed child the thread is gone (the lock was held across the fork, so no job
+  /// was half taken): the queued jobs stay and a new thread serves them. A job that was
+  /// running in the parent at the fork is lost here; its signature stays eager in the child.
+  void after_fork_in_child() {
+    new (&worker_) std::thread();  // the old handle names a thread of the parent: forget it unjoined
+    if (!jobs_.empty() && !stopping_) worker_ = std::thread([this] { loop(); });
+    finished_ = queued_ - jobs_.size();
+    mu_.unlock();
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::thread worker_;
+  uint64_t queued_ = 0, finished_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+void enqueue_compile(std::function<void()> job) { CompileQueue::get().push(std::move(job)); }
+void wait_for_compile_queue() { CompileQueue::get().wait_idle(); }
+
+}  // namespace ejit::detail

@@ -1,0 +1,167 @@
+// Background compilation: a first call returns eager results at once, the signature compiles
+// on the compile thread, and later calls switch to the compiled code; the function may be
+// destroyed, the process may exit or fork while a compile is queued or running.
+#include <ejit/jit.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "op_chains.h"
+#include "test_util.h"
+
+using namespace ejit;
+using namespace ejit::test;
+
+namespace {
+
+constexpr JitOptions kBackground{.compile = CompileMode::Background};
+
+/// Runs body in a fork()ed child under a 30 s alarm: "" when it returned true and exited.
+std::string run_in_child(const std::function<bool()>& body, bool exit_normally = false) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(30);
+    bool ok = false;
+    try {
+      ok = body();
+    } catch (...) {
+    }
+    if (exit_normally) std::exit(ok ? 0 : 1);  // static destruction and atexit handlers run
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return "fork or waitpid failed";
+  if (WIFSIGNALED(status)) return "child killed by signal " + std::to_string(WTERMSIG(status));
+  return WEXITSTATUS(status) == 0 ? "" : "child failed a check";
+}
+
+/// 48 ops, each value used once (a value used twice per step makes elementwise fusion
+/// duplicate its producers: see the design notes on compile time).
+Tensor chain(const Tensor& x) {
+  Tensor y = x;
+  for (int i = 0; i < 12; ++i) y = tanh(y * 1.5f + 0.25f) * 0.75f - 0.1f;
+  return y;
+}
+
+bool same(const Tensor& a, const Tensor& b) {
+  auto x = a.to_vector<double>(), y = b.to_vector<double>();
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (std::fabs(x[i] - y[i]) > 1e-4 * (1 + std::fabs(y[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("background: the first call runs eagerly; the compiled code is used once ready", "[jit][background]") {
+  auto f = jit(chain, "chain", kBackground);
+  Tensor x = randn({64, 300}, 1);
+  const Tensor want = chain(x);
+  require_close(f(x), want, 1e-5);  // eager, while the compile is queued
+  CacheStats s = f.stats();
+  CHECK(s.misses == 1);
+  CHECK(s.hits == 0);
+  wait_for_compiles();
+  require_close(f(x), want, 1e-4);
+  require_close(f(x), want, 1e-4);
+  s = f.stats();
+  CHECK(s.hits == 2);
+  CHECK(s.compile_ms > 0);
+  CHECK(s.eager_calls == s.eager_while_compiling);
+  CHECK(f.ir(Stage::Loops).find("scf.parallel") != std::string::npos);
+}
+
+TEST_CASE("background: calls made while compiling run eagerly and count so", "[jit][background]") {
+  auto f = jit(chain, "chain", kBackground);
+  Tensor x = randn({128, 128}, 2);
+  const Tensor want = chain(x);
+  for (int i = 0; i < 5; ++i) require_close(f(x), want, 1e-4);  // eager or compiled, always right
+  wait_for_compiles();
+  const CacheStats s = f.stats();
+  CHECK(s.misses == 1);
+  CHECK(s.hits + s.eager_while_compiling == 4);
+  CHECK(s.eager_calls == s.eager_while_compiling);
+}
+
+TEST_CASE("background: 60 random op chains equal their synchronous compiles", "[jit][background][random]") {
+  std::mt19937_64 rng(99);
+  for (uint64_t seed = 0; seed < 60; ++seed) {
+    const int64_t m = 1 + static_cast<int64_t>(rng() % 24), n = 1 + static_cast<int64_t>(rng() % 24);
+    Tensor a = randn({m, n}, seed), b = randn({n}, seed + 7);
+    auto fn = [seed](const Tensor& x, const Tensor& y) { return random_chain(seed, x, y); };
+    auto bg = jit(fn, "bg", kBackground);
+    auto sync = jit(fn, "sync", JitOptions{.compile = CompileMode::Sync});
+    const Tensor eager = random_chain(seed, a, b);
+    require_agree(bg(a, b), eager, 2e-4, 2e-5, "first call (eager)");
+    sync(a, b);
+    const Tensor from_sync = sync(a, b);
+    REQUIRE(sync.stats().hits == 1);
+    wait_for_compiles();
+    const Tensor from_bg = bg(a, b);
+    REQUIRE(bg.stats().hits == 1);
+    INFO("seed " << seed);
+    require_agree(from_bg, from_sync, 1e-6, 1e-7, "background vs sync");
+  }
+}
+
+TEST_CASE("background: a function destroyed while its compile is queued or running", "[jit][background]") {
+  Tensor x = randn({256, 256}, 3);
+  for (int i = 0; i < 8; ++i) {
+    auto f = jit([i](const Tensor& t) { return chain(t) + static_cast<float>(i); }, "short-lived", kBackground);
+    f(x);  // queued; f goes away at the end of the iteration
+  }
+  wait_for_compiles();  // the jobs find their functions gone: nothing crashes, nothing hangs
+  auto g = jit(chain, "after", kBackground);
+  g(x);
+  wait_for_compiles();
+  require_close(g(x), chain(x), 1e-4);
+  CHECK(g.stats().hits == 1);
+}
+
+TEST_CASE("background: a trace that does not compile stays eager, with no exception", "[jit][background]") {
+  // argmax alone: nothing in the trace has a CPU lowering.
+  auto f = jit([](const Tensor& t) { return argmax(t, 1); }, "argmax", kBackground);
+  Tensor x = randn({6, 9}, 4);
+  const Tensor want = argmax(x, 1);
+  CHECK(f(x).to_vector<int64_t>() == want.to_vector<int64_t>());
+  wait_for_compiles();
+  CHECK(f(x).to_vector<int64_t>() == want.to_vector<int64_t>());
+  const CacheStats s = f.stats();
+  CHECK(s.hits == 0);
+  CHECK(s.eager_calls == 1);
+}
+
+TEST_CASE("background: the process exits cleanly while a compile is running", "[jit][background][fork]") {
+  const std::string outcome = run_in_child(
+      [] {
+        auto f = jit(chain, "exiting", kBackground);
+        Tensor x = randn({200, 200}, 5);
+        return same(f(x), chain(x));  // then exit() with the compile queued or running
+      },
+      /*exit_normally=*/true);
+  CHECK(outcome == "");
+}
+
+TEST_CASE("background: a child forked while a compile is queued computes right and compiles", "[jit][background][fork]") {
+  auto f = jit(chain, "forked", kBackground);
+  Tensor x = randn({100, 100}, 6);
+  const Tensor want = chain(x);
+  f(x);  // queued in the parent
+  const std::string outcome = run_in_child([&] {
+    bool ok = same(f(x), want);  // eager or compiled: right either way
+    wait_for_compiles();         // never hangs, even if the parent's job was lost at the fork
+    ok = ok && same(f(x), want);
+    auto g = jit([](const Tensor& t) { return chain(t) * 2.f; }, "child", kBackground);
+    ok = ok && same(g(x), want * 2.f);
+    wait_for_compiles();
+    return ok && same(g(x), want * 2.f) && g.stats().hits == 1;
+  });
+  CHECK(outcome == "");
+  wait_for_compiles();
+  require_close(f(x), want, 1e-4);
+}
