@@ -188,14 +188,38 @@ class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<
   std::function<mlir::LogicalResult(mlir::ModuleOp)> fn_;
 };
 
+/// A producer with several consumers is cloned into each consumer it fuses into. Fusing
+/// every such producer at once lets the greedy driver fuse clones into clones: a chain whose
+/// every step reads the previous value twice took 0.35 s to fuse at 6 steps, 15 s at 8, and
+/// did not finish at 10. So fusion runs twice: single-use producers first (each fusion
+/// shrinks the graph), then producers with several consumers whose bodies are small (an exp
+/// read by a row sum and a division in softmax), which by then are few.
+constexpr int64_t kMaxClonedBodyOps = 16;
+
+bool single_use(mlir::OpOperand* operand) {
+  mlir::Operation* producer = operand->get().getDefiningOp();
+  return producer && producer->hasOneUse();
+}
+
+bool small_producer(mlir::OpOperand* operand) {
+  mlir::Operation* producer = operand->get().getDefiningOp();
+  if (!producer) return false;
+  int64_t ops = 0;
+  for (mlir::Region& r : producer->getRegions()) r.walk([&](mlir::Operation*) { ++ops; });
+  return ops <= kMaxClonedBodyOps;
+}
+
 /// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise
 /// kernels over expanded (n, 1, m) shapes and defeat row chunking.
 mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module) {
-  mlir::RewritePatternSet patterns(module.getContext());
-  mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, [](mlir::OpOperand*) { return true; });
-  mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-  mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
-  return mlir::applyPatternsAndFoldGreedily(module, std::move(patterns));
+  for (auto control : {single_use, small_producer}) {
+    mlir::RewritePatternSet patterns(module.getContext());
+    mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
+    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns)))) return mlir::failure();
+  }
+  return mlir::success();
 }
 
 }  // namespace
