@@ -93,5 +93,29 @@ int main(int argc, char** argv) {
   twenty(randn({1000}, 5));
   wait_for_compiles();
   fmt::print("cold compile of a 20-op trace: {:.1f} ms\n", twenty.stats().compile_ms);
+
+  // The compile thread runs at low priority: how much does it slow eager work beside it?
+  Tensor a1 = rand({1 << 20}, 7), b1 = rand({1 << 20}, 8), c1 = rand({1 << 20}, 9);
+  auto eager_w1 = [&] { y = exp(a1 * b1) + tanh(c1) * 0.5f - a1 / (1 + b1 * b1); };
+  const double idle_ms = median_ms(quick ? 3 : 21, eager_w1);
+  auto big = jit([](const Tensor& t) {
+    Tensor r = t;
+    for (int i = 0; i < 40; ++i) r = tanh(r * 1.01f + 0.5f);
+    return r;
+  });
+  big(randn({256}, 10));  // queues a compile of 120 ops
+  std::vector<double> beside;
+  while (big.stats().compile_ms == 0 && beside.size() < 2000) {
+    const auto t = std::chrono::steady_clock::now();
+    eager_w1();
+    beside.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+  }
+  wait_for_compiles();
+  if (!beside.empty()) {
+    std::sort(beside.begin(), beside.end());
+    const double during = beside[beside.size() / 2];
+    fmt::print("eager W1 on 1M f32 beside a {:.0f} ms background compile: {:.2f} ms against {:.2f} ms idle ({:+.0f}%, "
+               "median of {} runs)\n", big.stats().compile_ms, during, idle_ms, 100 * (during / idle_ms - 1), beside.size());
+  }
   return 0;
 }
