@@ -1,5 +1,7 @@
 #include "compile_queue.h"
 
+#include "compile.h"
+
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -15,6 +17,21 @@
 namespace ejit::detail {
 namespace {
 
+/// Compiles a two-op trace through the whole CPU pipeline, LLVM's code generator and JIT
+/// linker included (keep_ir: never from the disk cache), so that the static objects of
+/// MLIR and LLVM exist before any background job runs. See CompileQueue::loop for why.
+void warm_up_compiler() {
+  const Trace t = parse_trace(R"(func.func @warm(%x: tensor<8xf32>) -> (tensor<8xf32>) {
+  %1 = ejit.exp %x : tensor<8xf32> -> tensor<8xf32>
+  %2 = ejit.add %1, %x : tensor<8xf32>, tensor<8xf32> -> tensor<8xf32>
+  return %2 : tensor<8xf32>
+})");
+  try {
+    (void)compile_trace(t, {.keep_ir = true});
+  } catch (...) {  // a compiler that fails here fails the jobs too, each with its reason
+  }
+}
+
 /// Leaked on purpose (never destroyed): the compile thread may outlive static destruction
 /// order, so nothing it touches here goes away. At exit, stop() waits for the job in hand.
 class CompileQueue {
@@ -29,6 +46,10 @@ class CompileQueue {
   }
 
   void push(std::function<void()> job) {
+    // Once per process, on the caller's thread (about one small compile, the only wait
+    // background compilation ever adds): see loop().
+    static std::once_flag warmed;
+    std::call_once(warmed, warm_up_compiler);
     std::lock_guard lock(mu_);
     if (stopping_) return;  // exiting: the caller keeps running eagerly
     jobs_.push_back(std::move(job));
@@ -57,7 +78,10 @@ class CompileQueue {
       // At exit, stop() must run before the static objects a compile uses are destroyed.
       // Handlers registered with atexit run in reverse order, interleaved with the
       // destructors of statics by when those were made: registered now, stop() runs before
-      // the destructor of every static that exists now (all that earlier compiles made).
+      // the destructor of every static that exists now: those of the warm-up compile (made
+      // before the first job: an exit during a job whose compile made new statics crashed
+      // in LLVM's code generator) and of every earlier job. A new kind of compile (the first
+      // GPU program) can still make statics of its own; its successors are covered.
       std::atexit([] { get().stop(); });
       job();
       job = nullptr;  // captures go before the job counts as done
