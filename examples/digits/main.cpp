@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
                eager_ms / jit_ms);
     fmt::print("jit cache: {} hits, {} misses, {} eager calls, {:.0f} ms compiling{}\n", s.hits, s.misses, s.eager_calls,
                s.compile_ms, s.disk_hits ? fmt::format(" ({} from the disk cache)", s.disk_hits) : "");
+    if (s.eager_while_compiling > 0)
+      fmt::print("{} of the jitted run's {} steps ran eagerly while the step compiled in the background "
+                 "(EJIT_COMPILE=sync compiles it before the first step)\n",
+                 s.eager_while_compiling, s.hits + s.misses + s.eager_calls);
     fmt::print("final loss eager {:.6f} vs jitted {:.6f}; test accuracy eager {:.2f}% vs jitted {:.2f}%\n",
                eager.loss.back(), compiled.loss.back(), 100 * eager.test_acc.back(), 100 * compiled.test_acc.back());
 

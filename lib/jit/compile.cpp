@@ -61,10 +61,7 @@ Compiled compile(const Trace& trace, const CompileOptions& options) {
   return c;
 }
 
-KernelCacheStats kernel_cache_stats() {
-  const detail::DiskCacheStats s = detail::disk_cache_stats();
-  return {s.dir, s.entries, s.bytes};
-}
+KernelCacheStats kernel_cache_stats() { return detail::disk_cache_stats(); }
 int64_t kernel_cache_clear() { return detail::disk_cache_clear(); }
 
 }  // namespace ejit

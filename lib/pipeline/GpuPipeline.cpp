@@ -303,8 +303,7 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
   const std::string link = have_libdevice ? " l=" + libdevice : "";
   if (!run_pipeline(m, fmt::format("nvvm-attach-target{{chip={0} features=+ptx80{1}}}, "
                                    "gpu-lower-to-nvvm-pipeline{{cubin-chip={0} cubin-features=+ptx80 cubin-format=isa}}",
-                                   chip, link),
-                    diagnostics))
+                                   chip, link)))
     return false;
   // A call left unresolved (libdevice missing) would only fail when the driver loads the
   // module ("unresolved extern function"): refuse it here, by name.

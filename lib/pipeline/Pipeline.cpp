@@ -134,14 +134,9 @@ std::string print(mlir::Operation* op) {
   return s;
 }
 
-bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics) {
+bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline) {
   mlir::PassManager pm(m.getContext());
-  std::string err;
-  llvm::raw_string_ostream es(err);
-  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, es))) {
-    diagnostics += err;
-    return false;
-  }
+  add_passes(pm, pipeline);  // a pipeline that does not parse fails as a pass, with a diagnostic
   return mlir::succeeded(pm.run(m));
 }
 

@@ -50,8 +50,9 @@ std::string print(mlir::Operation* op);
 bool dump_requested(Stage s);
 /// Prints a stage's IR to stderr as EJIT_DUMP does ("// ----- EJIT_DUMP stage NAME{note} -----").
 void dump_stage(Stage s, std::string_view text, std::string_view note = "");
-/// Runs a textual pass pipeline (no builtin.module anchor) on m; parse errors go to diagnostics.
-bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline, std::string& diagnostics);
+/// Runs a textual pass pipeline (no builtin.module anchor) on m; errors, a parse error too, go to
+/// the context's diagnostics.
+bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline);
 
 /// Where the pipeline goes: the CPU (ends in the LLVM dialect) or the GPU (ends in PTX).
 struct PipelineOptions {

@@ -8,40 +8,12 @@
 
 #include <functional>
 
+#include "child_process.h"
 #include "test_util.h"
 
 using namespace ejit;
+using namespace ejit::test;
 
-namespace {
-
-/// Runs body in a fork()ed child with a 60 s alarm; the child's exit status (0: passed).
-/// A hang shows as SIGALRM, a crash as its signal.
-std::string run_in_child(const std::function<bool()>& body) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(30);
-    bool ok = false;
-    try {
-      ok = body();
-    } catch (...) {
-    }
-    _exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) return "fork or waitpid failed";
-  if (WIFSIGNALED(status)) return "child killed by signal " + std::to_string(WTERMSIG(status));
-  return WEXITSTATUS(status) == 0 ? "" : "child failed a check";
-}
-
-bool same(const Tensor& a, const Tensor& b) {
-  auto x = a.to_vector<double>(), y = b.to_vector<double>();
-  if (x.size() != y.size()) return false;
-  for (size_t i = 0; i < x.size(); ++i)
-    if (std::fabs(x[i] - y[i]) > 1e-5 * (1 + std::fabs(y[i]))) return false;
-  return true;
-}
-
-}  // namespace
 
 TEST_CASE("a fork()ed child compiles new functions and shapes, runs the pool, and does not hang", "[jit][fork]") {
   auto f = jit([](const Tensor& x) { return exp(x) * 2.f + tanh(x); });

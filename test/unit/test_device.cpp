@@ -78,3 +78,25 @@ TEST_CASE("a bad EJIT_DEFAULT_DEVICE is a clear error", "[.default-device-env]")
   DeviceScope cpu(Device::cpu());  // a scope still works
   REQUIRE(ones({2}).device() == Device::cpu());
 }
+
+TEST_CASE("copy_into copies within a device and names the mismatch when it cannot", "[device]") {
+  const Tensor src = from_vector<float>({1, 2, 3, 4, 5, 6}, Shape{2, 3});
+  Tensor dst = zeros({2, 3});
+  copy_into(dst, src);
+  ejit::test::check_values(dst, {1, 2, 3, 4, 5, 6});
+  std::string e = error_of([&] {
+    Tensor d = zeros({3, 2});
+    copy_into(d, src);
+  });
+  REQUIRE(e.find("[copy_into] the destination f32 (3,2) on cpu does not match the source f32 (2,3) on cpu") == 0);
+  e = error_of([&] {
+    Tensor d = zeros({2, 3}).astype(DType::F64);
+    copy_into(d, src);
+  });
+  REQUIRE(e.find("destination f64 (2,3)") != std::string::npos);
+  Tensor none = zeros({0});
+  copy_into(none, zeros({0}));  // nothing to copy, no error
+  REQUIRE(device_description(Device::cpu()) == "CPU");
+  if (!cuda_available())
+    REQUIRE(error_of([] { device_description(Device::cuda(0)); }).find("[device_description] no CUDA device") == 0);
+}

@@ -13,13 +13,11 @@
 #include <string>
 #include <string_view>
 
+#include "ejit/compile.h"
+
 namespace ejit::detail {
 
-struct DiskCacheStats {
-  std::string dir;  // the entries' folder; empty when the cache is off
-  int64_t entries = 0;
-  int64_t bytes = 0;
-};
+using DiskCacheStats = KernelCacheStats;  // the folder, its entries and their bytes
 
 /// One entry: the kernel's row-chunk extent (CPU kernels) and its payload (object code, or
 /// a GPU group's plan and PTX).

@@ -26,17 +26,15 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
   // IR is only made by compiling: a call that asks for it (or an EJIT_DUMP) skips the cache.
   if (ir || dump_requested(Stage::Ejit)) return lower_trace_to_gpu(trace, chip, out, error, ir);
   GpuKernels built;
-  bool was_built = false;
   CacheHit hit = CacheHit::Built;
   std::optional<std::string> plan =
       lookup_or_build(KernelKey{"gpu-plan", module_text(trace), chip, 0}, /*keep_in_memory=*/false,
                       [&]() -> std::optional<std::string> {
                         if (!lower_trace_to_gpu(trace, chip, built, error)) return std::nullopt;
-                        was_built = true;
                         return serialize(built);
                       }, &hit);
   if (!plan) return false;
-  if (was_built) {
+  if (hit == CacheHit::Built) {
     out = std::move(built);
     return true;
   }
