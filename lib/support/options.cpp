@@ -101,7 +101,10 @@ bool codegen_matmul() {
   static const bool on = or_empty(Var::CodegenMatmul) == "1";
   return on;
 }
-bool compile_sync() { return or_empty(Var::Compile) == "sync"; }
+bool compile_sync() {
+  static const bool sync = or_empty(Var::Compile) == "sync";
+  return sync;
+}
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();
   return on;

@@ -286,11 +286,12 @@ std::optional<std::string> lookup_or_build(const KernelKey& key, bool keep_in_me
     return std::optional<std::string>(std::move(payload));
   };
   if (keep_in_memory) {
-    std::lock_guard lock(memo_mutex);
-    if (auto it = memo.find(digest); it != memo.end()) {
-      if (hit) *hit = CacheHit::Memory;
-      return it->second;
+    std::optional<std::string> kept;
+    {
+      std::lock_guard lock(memo_mutex);
+      if (auto it = memo.find(digest); it != memo.end()) kept = it->second;
     }
+    if (kept) return found(CacheHit::Memory, std::move(*kept));
   }
   if (!disk_cache_dir().empty())
     if (std::optional<DiskEntry> e = disk_cache_read(digest)) return found(CacheHit::Disk, std::move(e->payload));
