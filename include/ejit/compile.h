@@ -47,6 +47,10 @@ class Compiled {
   /// The IR of a stage ("" when it was not kept or this target has no such stage).
   const std::string& ir(Stage s) const;
   double milliseconds() const;  // compile time (loading from the disk cache included)
+  /// CPU target: the part of milliseconds() spent in one stage. Ejit..LLVMDialect are MLIR
+  /// stages; LLVM is translation to LLVM IR and LLVM's optimizer; Asm is code generation and
+  /// linking. 0 for a stage that did not run, and for GPU programs (not measured yet).
+  double milliseconds(Stage s) const;
   bool from_disk_cache() const;
 
   struct Impl;

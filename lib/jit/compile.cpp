@@ -36,6 +36,7 @@ bool Compiled::ok() const { return impl_->result.executable != nullptr; }
 const std::string& Compiled::error() const { return impl_->result.error; }
 const std::string& Compiled::ir(Stage s) const { return impl_->result.ir[static_cast<int>(s)]; }
 double Compiled::milliseconds() const { return impl_->result.milliseconds; }
+double Compiled::milliseconds(Stage s) const { return impl_->result.stage_milliseconds[static_cast<int>(s)]; }
 bool Compiled::from_disk_cache() const { return impl_->result.from_disk_cache; }
 
 std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {

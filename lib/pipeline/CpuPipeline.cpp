@@ -127,7 +127,7 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
     return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
   });
   add_passes(pm, "lower-affine, convert-scf-to-cf, expand-strided-metadata, convert-math-to-llvm, convert-math-to-libm, "
-                 "finalize-memref-to-llvm, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
+                 "finalize-memref-to-llvm{use-aligned-alloc=1}, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
 }
 

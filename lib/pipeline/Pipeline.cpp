@@ -6,6 +6,10 @@
 
 #include <pthread.h>
 
+#include <map>
+#include <memory>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "../conversion/EjitToLinalg.h"
@@ -52,7 +56,7 @@ std::string module_text(const Trace& t) {
   size_t n = 0;
   for (size_t i = 0; i < t.inputs.size(); ++i) s += fmt::format("{}%in{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.inputs[i]]));
   for (size_t i = 0; i < t.outputs.size(); ++i) s += fmt::format("{}%out{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.outputs[i]]));
-  s += ") attributes {llvm.emit_c_interface} {\n";
+  s += ") {\n";
   std::string args, arg_types, result_types;
   for (size_t i = 0; i < t.inputs.size(); ++i) {
     const ValueType& v = t.values[t.inputs[i]];
@@ -189,19 +193,32 @@ class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<
 /// did not finish at 10. So fusion runs twice: single-use producers first (each fusion
 /// shrinks the graph), then producers with several consumers whose bodies are small (an exp
 /// read by a row sum and a division in softmax), which by then are few.
+///
+/// Each fusion copies both bodies into a new op, so fusing a chain of n ops one producer at a
+/// time copies O(n^2) ops (2000 adds took 1 s to fuse). Fusion stops at bodies of
+/// kMaxFusedBodyOps ops: a longer chain becomes several loops, each doing hundreds of ops per
+/// element it loads, where one more pass over memory costs next to nothing.
 constexpr int64_t kMaxClonedBodyOps = 16;
+constexpr int64_t kMaxFusedBodyOps = 256;
+
+int64_t body_ops(mlir::Operation* op) {
+  int64_t ops = 0;
+  for (mlir::Region& r : op->getRegions()) r.walk([&](mlir::Operation*) { ++ops; });
+  return ops;
+}
+
+bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
+  return body_ops(producer) + body_ops(operand->getOwner()) <= kMaxFusedBodyOps;
+}
 
 bool single_use(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  return producer && producer->hasOneUse();
+  return producer && producer->hasOneUse() && fused_body_small(producer, operand);
 }
 
 bool small_producer(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  if (!producer) return false;
-  int64_t ops = 0;
-  for (mlir::Region& r : producer->getRegions()) r.walk([&](mlir::Operation*) { ++ops; });
-  return ops <= kMaxClonedBodyOps;
+  return producer && body_ops(producer) <= kMaxClonedBodyOps && fused_body_small(producer, operand);
 }
 
 /// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise
@@ -275,6 +292,24 @@ void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOption
   });
 }
 
+namespace {
+
+/// The pass manager of a stage, built once per context, stage and options and reused by
+/// every compile: a pass initializes once (canonicalize gathers and freezes the patterns of
+/// every loaded dialect, about 1 ms each time). Callers hold the compiler lock.
+mlir::PassManager& stage_pass_manager(mlir::MLIRContext* context, Stage stage, const PipelineOptions& options) {
+  using Key = std::tuple<mlir::MLIRContext*, int, bool, std::string>;
+  static auto& managers = *new std::map<Key, std::unique_ptr<mlir::PassManager>>;  // leaked, as the context
+  std::unique_ptr<mlir::PassManager>& pm = managers[Key{context, static_cast<int>(stage), options.gpu, options.chip}];
+  if (!pm) {
+    pm = std::make_unique<mlir::PassManager>(context);
+    add_stage_passes(*pm, stage, options);
+  }
+  return *pm;
+}
+
+}  // namespace
+
 bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage first, Stage last,
                 const std::function<void(Stage, mlir::Operation*)>& stage_done, std::string& error) {
   static constexpr const char* kFailures[kNumStages] = {
@@ -286,9 +321,7 @@ bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage fir
   for (Stage s : stages) {
     running |= s == first;
     if (!running) continue;
-    mlir::PassManager pm(module.getContext());
-    add_stage_passes(pm, s, options);
-    if (mlir::failed(pm.run(module))) {
+    if (mlir::failed(stage_pass_manager(module.getContext(), s, options).run(module))) {
       error = fmt::format("[{}] {}", options.gpu ? "gpu" : "jit", kFailures[static_cast<int>(s)]);
       return false;
     }

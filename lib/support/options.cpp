@@ -1,5 +1,6 @@
 #include "options.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace ejit::options {
@@ -89,7 +90,7 @@ std::string cuda_home() {
 unsigned opt_level() {
   static const unsigned level = [] {
     const std::optional<std::string> s = get(Var::OptLevel);
-    return s ? static_cast<unsigned>(std::atoi(s->c_str())) : 3u;
+    return s ? std::min(3u, static_cast<unsigned>(std::atoi(s->c_str()))) : 2u;
   }();
   return level;
 }

@@ -37,7 +37,7 @@ std::optional<std::string> libcublas();  // EJIT_LIBCUBLAS when set and not empt
 bool cuda_sync();                    // EJIT_CUDA_SYNC=1
 bool gpu_matmul_generated();         // EJIT_GPU_MATMUL=generated
 std::string cuda_home();             // CUDA_HOME, default /usr/local/cuda
-unsigned opt_level();                // EJIT_OPT_LEVEL, default 3
+unsigned opt_level();                // EJIT_OPT_LEVEL 0-3, default 2
 /// EJIT_LOG names the topic ("cache", "compile").
 bool log(std::string_view topic);
 bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1

@@ -35,7 +35,7 @@
 // LLVMDIALECT: llvm.fmul
 
 // LLVM: target triple = "x86_64
-// LLVM: define void @kernel(
+// LLVM: define internal {{.*}}void @kernel(
 // LLVM: fmul {{.*}}<{{[0-9]+}} x float>
 
 // ASM: .text

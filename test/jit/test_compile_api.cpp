@@ -43,6 +43,19 @@ TEST_CASE("compile: a trace compiles, runs like the interpreter and keeps its IR
   CHECK(c.milliseconds() > 0);
 }
 
+TEST_CASE("compile: the time of each stage is part of the total", "[jit][compile]") {
+  const Compiled c = compile(softmax_trace());
+  REQUIRE(c.ok());
+  double stages = 0;
+  for (Stage s : {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::LLVMDialect, Stage::LLVM, Stage::Asm}) {
+    INFO(stage_name(s));
+    CHECK(c.milliseconds(s) > 0);
+    stages += c.milliseconds(s);
+  }
+  CHECK(stages <= c.milliseconds() * 1.001);
+  CHECK(c.milliseconds(Stage::PTX) == 0);  // not a stage of the CPU pipeline
+}
+
 TEST_CASE("compile: the host assembly and the GPU listing come when asked", "[jit][compile]") {
   const Compiled c = compile(softmax_trace(), {.keep_ir = true, .keep_asm = true, .keep_ptx = true});
   REQUIRE(c.ok());

@@ -24,6 +24,7 @@ struct CompileResult {
   std::string error;                        // why, naming the op
   std::array<std::string, kNumStages> ir;   // per Stage, when requested
   double milliseconds = 0;
+  std::array<double, kNumStages> stage_milliseconds{};  // per Stage; see Compiled::milliseconds(Stage)
   bool from_disk_cache = false;             // loaded from the on-disk cache, not compiled
 };
 

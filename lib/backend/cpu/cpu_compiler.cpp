@@ -17,6 +17,7 @@
 #include "../../support/check.h"
 #include "../../support/options.h"
 #include "../common/kernel_cache.h"
+#include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -28,8 +29,8 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Parser/Parser.h"
 
 namespace ejit::detail {
@@ -56,25 +57,37 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
 namespace {
 
 /// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
-/// fresh memory costs a page fault per 4 KiB here. A 64-byte header keeps the capacity.
-void* jit_malloc(size_t n) {
+/// fresh memory costs a page fault per 4 KiB here. Compiled code calls aligned_alloc (a
+/// pointer straight from an allocation function, which LLVM knows overlaps no other buffer:
+/// malloc plus alignment arithmetic hid that). The 64 bytes before a pointer hold the
+/// block's capacity and where the block starts.
+void* jit_aligned_alloc(size_t alignment, size_t n) {
+  const size_t align = std::max<size_t>(alignment, 64);  // blocks are 64-byte aligned
   size_t capacity;
-  char* p = static_cast<char*>(cpu_allocate(n + 64, &capacity));
-  *reinterpret_cast<size_t*>(p) = capacity;
-  return p + 64;
+  char* block = static_cast<char*>(cpu_allocate(n + align + 64, &capacity));
+  const uintptr_t start = reinterpret_cast<uintptr_t>(block) + 64;
+  char* p = reinterpret_cast<char*>((start + align - 1) / align * align);
+  reinterpret_cast<size_t*>(p - 64)[0] = capacity;
+  reinterpret_cast<size_t*>(p - 64)[1] = static_cast<size_t>(p - block);
+  return p;
 }
+void* jit_malloc(size_t n) { return jit_aligned_alloc(64, n); }
 void jit_free(void* ptr) {
   if (!ptr) return;
-  char* p = static_cast<char*>(ptr) - 64;
-  cpu_deallocate(p, *reinterpret_cast<size_t*>(p));
+  const size_t* header = reinterpret_cast<size_t*>(static_cast<char*>(ptr) - 64);
+  cpu_deallocate(static_cast<char*>(ptr) - header[1], header[0]);
 }
 
 llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   llvm::orc::SymbolMap map;
   map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_malloc), llvm::JITSymbolFlags::Exported};
+  map[interner("aligned_alloc")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_aligned_alloc), llvm::JITSymbolFlags::Exported};
   map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
   return map;
 }
+
+/// The wrapper that MLIR's ExecutionEngine makes for @kernel: void(void** args).
+constexpr const char* kPackedKernel = "_mlir_kernel";
 
 /// Calls the JIT'd @kernel with memref descriptors built from ejit tensors. The code lives in
 /// an MLIR ExecutionEngine (just compiled) or an LLJIT (an object file from the disk cache).
@@ -83,7 +96,7 @@ class EngineExecutable final : public Executable {
   EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
       : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
     engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
-    auto fn = engine_->lookupPacked("_mlir_ciface_kernel");
+    auto fn = engine_->lookupPacked("kernel");
     if (!fn) throw Error("[jit] the compiled kernel does not link: " + llvm::toString(fn.takeError()));
     fn_ = *fn;
   }
@@ -105,7 +118,7 @@ class EngineExecutable final : public Executable {
     llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
     if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
     if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
-    auto sym = (*jit)->lookup("_mlir__mlir_ciface_kernel");
+    auto sym = (*jit)->lookup(kPackedKernel);
     if (!sym) return fail(sym.takeError());
     std::unique_ptr<EngineExecutable> exe(new EngineExecutable(std::move(outs), extent));
     exe->fn_ = sym->toPtr<void (*)(void**)>();
@@ -122,21 +135,19 @@ class EngineExecutable final : public Executable {
              inputs[i].device().str());
     std::vector<Tensor> outputs;
     for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype, Device::cpu()));
-    // One descriptor per memref: {allocated, aligned, offset, sizes..., strides...}.
-    const size_t n = inputs.size() + outputs.size();
-    std::vector<std::vector<int64_t>> descs(n);
-    std::vector<void*> desc_ptrs(n), args(n + 2);
-    auto fill = [&](size_t i, const Tensor& t) {
-      auto& d = descs[i];
+    // @kernel's packed wrapper takes a pointer to each scalar argument: lo, hi, then each
+    // memref's fields {allocated, aligned, offset, sizes..., strides...}.
+    std::vector<int64_t> fields = {0, 0};
+    auto fill = [&](const Tensor& t) {
       auto ptr = reinterpret_cast<int64_t>(t.raw_data());
-      d = {ptr, ptr, 0};
-      for (int64_t s : t.shape()) d.push_back(s);
-      for (int64_t s : strides_of(t.shape())) d.push_back(s);
-      desc_ptrs[i] = d.data();
-      args[i + 2] = &desc_ptrs[i];
+      fields.insert(fields.end(), {ptr, ptr, 0});
+      for (int64_t s : t.shape()) fields.push_back(s);
+      for (int64_t s : strides_of(t.shape())) fields.push_back(s);
     };
-    for (size_t i = 0; i < inputs.size(); ++i) fill(i, inputs[i]);
-    for (size_t i = 0; i < outputs.size(); ++i) fill(inputs.size() + i, outputs[i]);
+    for (const Tensor& t : inputs) fill(t);
+    for (const Tensor& t : outputs) fill(t);
+    std::vector<void*> args(fields.size());
+    for (size_t i = 0; i < fields.size(); ++i) args[i] = &fields[i];
     int64_t work = 0;
     for (const Tensor& o : outputs) work += o.numel();
     if (extent_ <= 1 || work < 2 * kChunkElements) {
@@ -166,6 +177,27 @@ class EngineExecutable final : public Executable {
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
 };
 
+/// MLIR's ExecutionEngine wraps every function it is given in a packed wrapper (void**
+/// arguments). @kernel becomes internal and is never inlined into its wrapper: LLVM optimizes
+/// and emits its body once (inlined, the body was emitted three times: kernel, C interface
+/// and wrapper). Every buffer's aligned pointer is noalias: outputs are fresh allocations and
+/// inputs are only read, so LLVM vectorizes without run-time overlap checks, whose number
+/// grows with the number of buffers (and noalias arguments of an inlined call would become
+/// scope lists on every access, quadratic in the number of buffers).
+void prepare_for_engine(mlir::ModuleOp module, const Trace& trace) {
+  auto kernel = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>("kernel");
+  if (!kernel) return;
+  kernel.setLinkage(mlir::LLVM::Linkage::Internal);
+  kernel.setNoInline(true);
+  mlir::UnitAttr unit = mlir::UnitAttr::get(module.getContext());
+  unsigned arg = 2;  // after lo and hi; each buffer is {allocated, aligned, offset, sizes..., strides...}
+  for (const std::vector<int>* values : {&trace.inputs, &trace.outputs})
+    for (int v : *values) {
+      if (arg + 1 < kernel.getNumArguments()) kernel.setArgAttr(arg + 1, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), unit);
+      arg += 3 + 2 * trace.values[v].shape.rank();
+    }
+}
+
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
 const std::string& host_target() {
   static const std::string& t = *new std::string([] {
@@ -187,10 +219,12 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   std::string& diagnostics = collected.text;
   std::string timings;  // EJIT_LOG=compile: milliseconds per stage
   auto last = std::chrono::steady_clock::now();
+  auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
   auto stage_done = [&](Stage s, mlir::Operation* op) {
-    auto now = std::chrono::steady_clock::now();
-    timings += fmt::format(" {}={:.1f}", stage_name(s), std::chrono::duration<double, std::milli>(now - last).count());
-    last = now;
+    const double ms = ms_since(last);
+    result.stage_milliseconds[static_cast<int>(s)] += ms;
+    timings += fmt::format(" {}={:.1f}", stage_name(s), ms);
+    last = std::chrono::steady_clock::now();
     bool want = dump_requested(s);
     if (!keep_ir && !want) return;
     std::string text = print(op);
@@ -243,9 +277,10 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   auto tm = tm_builder->createTargetMachine();
   if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
   llvm::TargetMachine* host = tm->get();
-  auto optimize = mlir::makeOptimizingTransformer(opt_level, 0, host);
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
-    if (auto err = optimize(m)) return err;
+    if (std::string e = optimize_llvm(*m, *host, opt_level); !e.empty())
+      return llvm::make_error<llvm::StringError>(e, llvm::inconvertibleErrorCode());
+    result.stage_milliseconds[static_cast<int>(Stage::LLVM)] = ms_since(last);
     if (want_llvm) {
       llvm::raw_string_ostream os(llvm_ir);
       m->print(os, nullptr);
@@ -253,6 +288,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (want_asm) assembly = emit_assembly(*m, *host, asm_error);
     return llvm::Error::success();
   };
+  prepare_for_engine(*module, trace);
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -275,6 +311,8 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   } catch (const Error& e) {
     return fail_with(e.what());
   }
+  result.stage_milliseconds[static_cast<int>(Stage::Asm)] =
+      ms_since(last) - result.stage_milliseconds[static_cast<int>(Stage::LLVM)];
   if (use_disk && disk_cache_writable()) {  // the object exists once the kernel was looked up (compiled)
     const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
     exe->engine()->dumpToObjectFile(tmp);
@@ -286,9 +324,9 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
   result.executable = std::move(exe);
   result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (options::log("compile"))
-    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm+jit={:.1f}\n",
-               trace.nodes.size(), result.milliseconds, timings,
-               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - last).count());
+    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm={:.1f} codegen={:.1f}\n",
+               trace.nodes.size(), result.milliseconds, timings, result.stage_milliseconds[static_cast<int>(Stage::LLVM)],
+               result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
   return result;
 }
 

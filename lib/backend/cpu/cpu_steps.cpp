@@ -200,6 +200,7 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
     }
     ++kernels;
     result.from_disk_cache |= r.from_disk_cache;
+    for (int s = 0; s < kNumStages; ++s) result.stage_milliseconds[s] += r.stage_milliseconds[s];
     for (int s = 0; s < kNumStages; ++s)
       if (!r.ir[s].empty()) result.ir[s] += fmt::format("// ---- kernel {} ({} ops)\n{}\n", kernels, step.nodes.size(), r.ir[s]);
     step.kernel = std::move(r.executable);

@@ -1,0 +1,159 @@
+// compile_bench: how long a cold compile takes (disk cache off, after one-time
+// initialization), stage by stage, and how compile time grows with the size of a trace.
+//
+//   compile_bench [--quick | --full]
+//
+// Targets (issue 14): W1 chain <= 15 ms, 20-op trace <= 15 ms, MLP training step <= 100 ms;
+// compile time linear in trace size: 10^4-op chain <= 10 s, 1000 inputs <= 1 s,
+// 2*10^4 outputs <= 10 s. --full runs the scaling up to those sizes.
+#include <ejit/compile.h>
+#include <ejit/ejit.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+using namespace ejit;
+
+namespace {
+
+constexpr Stage kStages[] = {Stage::Ejit, Stage::Linalg, Stage::Fused, Stage::Loops, Stage::LLVMDialect, Stage::LLVM, Stage::Asm};
+
+/// Records `body` on `inputs` as a trace.
+Trace record(const std::vector<Tensor>& inputs, const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& body) {
+  Recorder rec;
+  rec.add_inputs(inputs);
+  std::vector<Tensor> outputs = body(inputs);
+  return rec.finish(outputs);
+}
+
+/// Compiles `trace` `reps` times; prints the median total and its stages.
+void cold_compile(const char* what, const Trace& trace, int reps, const char* target) {
+  std::vector<double> totals;
+  std::vector<std::vector<double>> stages(std::size(kStages));
+  for (int r = 0; r < reps; ++r) {
+    Compiled c = compile(trace);
+    if (!c.ok()) {
+      fmt::print("{:<28} did not compile: {}\n", what, c.error());
+      return;
+    }
+    totals.push_back(c.milliseconds());
+    for (size_t s = 0; s < std::size(kStages); ++s) stages[s].push_back(c.milliseconds(kStages[s]));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  std::string split;
+  for (size_t s = 0; s < std::size(kStages); ++s)
+    split += fmt::format(" {}={:.1f}", kStages[s] == Stage::Asm ? "codegen" : stage_name(kStages[s]), median(stages[s]));
+  fmt::print("{:<28} {:4} ops {:8.1f} ms  (target {}; median of {}) ms per stage:{}\n", what, trace.nodes.size(),
+             median(totals), target, reps, split);
+}
+
+/// Compile time of traces of growing size; stops after a compile longer than `give_up_ms`.
+void scaling(const char* what, const std::vector<int>& sizes, double give_up_ms, const std::function<Trace(int)>& make) {
+  fmt::print("\n{}:\n", what);
+  double last_ms = 0;
+  int last_n = 0;
+  for (int n : sizes) {
+    Trace t = make(n);
+    Compiled c = compile(t);
+    if (!c.ok()) {
+      fmt::print("  n = {:6}: did not compile: {}\n", n, c.error());
+      return;
+    }
+    const double ms = c.milliseconds();
+    std::string growth = last_n ? fmt::format("  grows as n^{:.2f}", std::log(ms / last_ms) / std::log(double(n) / last_n)) : "";
+    std::string split;
+    for (Stage s : kStages) split += fmt::format(" {}={:.0f}", s == Stage::Asm ? "codegen" : stage_name(s), c.milliseconds(s));
+    fmt::print("  n = {:6}: {:9.1f} ms ({:6.3f} ms per op){}   stages:{}\n", n, ms, ms / t.nodes.size(), growth, split);
+    if (ms > give_up_ms) {
+      fmt::print("  (stopped: over {:.0f} s)\n", give_up_ms / 1000);
+      return;
+    }
+    last_ms = ms, last_n = n;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && !std::strcmp(argv[1], "--quick");
+  const bool full = argc > 1 && !std::strcmp(argv[1], "--full");
+  setenv("EJIT_CACHE_DIR", "off", 1);  // cold compiles only
+  const int reps = quick ? 3 : 7;
+  fmt::print("ejit compile_bench: cold compiles, disk cache off, {} threads\n", num_threads());
+  {  // one-time initialization (LLVM targets, dialects, passes), not counted below
+    Trace warm = record({ones({4})}, [](const std::vector<Tensor>& in) { return std::vector<Tensor>{exp(in[0]) + 1.f}; });
+    Compiled c = compile(warm);
+    fmt::print("one-time initialization and a first 2-op compile: {:.1f} ms\n\n", c.milliseconds());
+  }
+
+  const int64_t n = 1 << 16;
+  cold_compile("W1 chain", record({rand({n}, 1), rand({n}, 2), rand({n}, 3)}, [](const std::vector<Tensor>& in) {
+                 const Tensor &a = in[0], &b = in[1], &c = in[2];
+                 return std::vector<Tensor>{exp(a * b) + tanh(c) * 0.5f - a / (1 + b * b)};
+               }), reps, "<= 15 ms");
+  cold_compile("20-op tanh chain", record({randn({1000}, 5)}, [](const std::vector<Tensor>& in) {
+                 Tensor r = in[0];
+                 for (int i = 0; i < 10; ++i) r = tanh(r) * 1.01f;
+                 return std::vector<Tensor>{r};
+               }), reps, "<= 15 ms");
+  const Tensor rows = randn({64, 1024}, 4);
+  cold_compile("softmax rows", record({rows}, [](const std::vector<Tensor>& in) { return std::vector<Tensor>{softmax(in[0])}; }),
+               reps, "-");
+  cold_compile("layer norm rows", record({rows}, [](const std::vector<Tensor>& in) { return std::vector<Tensor>{layer_norm(in[0])}; }),
+               reps, "-");
+  {
+    const int batch = 256, in = 784, hidden = 512, out = 10;
+    std::vector<Tensor> args = {randn({batch, in}, 1), cast(rand({batch}, 2, DType::F32, 0.0, out), DType::I64),
+                                randn({in, hidden}, 3) * 0.05f, zeros({hidden}), randn({hidden, out}, 4) * 0.05f, zeros({out})};
+    cold_compile("MLP 784-512-10 SGD step", record(args, [](const std::vector<Tensor>& a) {
+                   GradientTape tape;
+                   for (int i = 2; i < 6; ++i) tape.watch(a[i]);
+                   Tensor h = relu(matmul(a[0], a[2]) + a[3]);
+                   Tensor loss = cross_entropy(matmul(h, a[4]) + a[5], a[1]);
+                   std::vector<Tensor> g = tape.gradient(loss, {a[2], a[3], a[4], a[5]});
+                   return std::vector<Tensor>{loss, a[2] - g[0] * 0.01f, a[3] - g[1] * 0.01f, a[4] - g[2] * 0.01f,
+                                              a[5] - g[3] * 0.01f};
+                 }), reps, "<= 100 ms");
+  }
+
+  const double give_up = quick ? 20e3 : 120e3;
+  auto sizes = [&](std::vector<int> all) {
+    if (quick) return std::vector<int>{50, 100};
+    if (!full) all.erase(std::remove_if(all.begin(), all.end(), [](int s) { return s > 2000; }), all.end());
+    return all;
+  };
+  scaling("a chain of n adds, r = r + x (target: 10^4 in <= 10 s)", sizes({250, 500, 1000, 2000, 4000, 10000}), give_up,
+          [](int count) {
+            return record({randn({256}, 1)}, [count](const std::vector<Tensor>& in) {
+              Tensor r = in[0];
+              for (int i = 0; i < count; ++i) r = r + in[0];
+              return std::vector<Tensor>{r};
+            });
+          });
+  scaling("n inputs summed (target: 1000 in <= 1 s)", sizes({250, 500, 1000, 2000}), give_up, [](int count) {
+    std::vector<Tensor> args;
+    for (int i = 0; i < count; ++i) args.push_back(full_like(ones({64}), float(i)));
+    return record(args, [](const std::vector<Tensor>& in) {
+      Tensor r = in[0];
+      for (size_t i = 1; i < in.size(); ++i) r = r + in[i];
+      return std::vector<Tensor>{r};
+    });
+  });
+  scaling("n outputs, each x * c_i (target: 2*10^4 in <= 10 s)", sizes({250, 500, 1000, 2000, 5000, 20000}), give_up,
+          [](int count) {
+            return record({randn({64}, 1)}, [count](const std::vector<Tensor>& in) {
+              std::vector<Tensor> outs;
+              for (int i = 0; i < count; ++i) outs.push_back(in[0] * float(i + 2));
+              return outs;
+            });
+          });
+  return 0;
+}
