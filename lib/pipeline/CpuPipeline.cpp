@@ -1,6 +1,7 @@
 // The CPU half of the pipeline: loops to the LLVM dialect.
 #include "CpuPipeline.h"
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -28,10 +29,8 @@ namespace ejit::detail {
 /// every output depends only on row i of every temporary (fused elementwise traces,
 /// row-wise softmax and layer norm). Returns the trip count, or 0 when the kernel must run
 /// whole (lo and hi are then ignored).
-int64_t split_outer_loop(mlir::ModuleOp module) {
-  auto kernel = module.lookupSymbol<mlir::func::FuncOp>("kernel");
-  if (!kernel || kernel.isExternal()) return 0;  // not a JIT module (ejit-opt's input)
-  mlir::OpBuilder b(module.getContext());
+int64_t split_outer_loop(mlir::func::FuncOp kernel) {
+  mlir::OpBuilder b(kernel.getContext());
   mlir::Location loc = kernel.getLoc();
   kernel.insertArgument(0, b.getIndexType(), {}, loc);
   kernel.insertArgument(1, b.getIndexType(), {}, loc);
@@ -104,18 +103,38 @@ int64_t split_outer_loop(mlir::ModuleOp module) {
   return *extent;
 }
 
+namespace {
+
+/// The kernels of a JIT module: public functions named kernel, kernel0, kernel1, ... (none
+/// in ejit-opt's input, a bare trace).
+std::vector<mlir::func::FuncOp> kernels(mlir::ModuleOp module) {
+  std::vector<mlir::func::FuncOp> found;
+  for (auto f : module.getOps<mlir::func::FuncOp>())
+    if (!f.isExternal() && f.isPublic() && f.getName().starts_with("kernel")) found.push_back(f);
+  return found;
+}
+
+}  // namespace
+
 void add_cpu_loop_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-split-outer-loop", [](mlir::ModuleOp m) {
-    const int64_t extent = split_outer_loop(m);
-    if (extent > 0) m->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
+    for (mlir::func::FuncOp kernel : kernels(m)) {
+      const int64_t extent = split_outer_loop(kernel);
+      if (extent > 0)
+        kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
+    }
     return mlir::success();
   });
 }
 
-int64_t take_row_extent(mlir::ModuleOp module) {
-  auto extent = module->getAttrOfType<mlir::IntegerAttr>(kRowExtentAttr);
-  module->removeAttr(kRowExtentAttr);
-  return extent ? extent.getInt() : 0;
+std::map<std::string, int64_t> take_row_extents(mlir::ModuleOp module) {
+  std::map<std::string, int64_t> extents;
+  for (mlir::func::FuncOp kernel : kernels(module)) {
+    auto extent = kernel->getAttrOfType<mlir::IntegerAttr>(kRowExtentAttr);
+    kernel->removeAttr(kRowExtentAttr);
+    extents[kernel.getName().str()] = extent ? extent.getInt() : 0;
+  }
+  return extents;
 }
 
 void add_cpu_llvm_passes(mlir::OpPassManager& pm) {

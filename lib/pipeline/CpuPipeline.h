@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -14,12 +16,12 @@ namespace ejit::detail {
 /// top-level loop run only over [lo, hi) of its outer dimension (so the pool runs it in row
 /// chunks). Returns the trip count, or 0 when the kernel must run whole (lo and hi are then
 /// ignored).
-int64_t split_outer_loop(mlir::ModuleOp module);
+int64_t split_outer_loop(mlir::func::FuncOp kernel);
 
-/// The CPU's end of the loops stage: split_outer_loop, its trip count kept in the module's
-/// attribute ejit.row_extent until take_row_extent reads (and removes) it.
+/// The CPU's end of the loops stage: split_outer_loop of every kernel, its trip count kept in
+/// the kernel's attribute ejit.row_extent until take_row_extents reads (and removes) them.
 void add_cpu_loop_passes(mlir::OpPassManager& pm);
-int64_t take_row_extent(mlir::ModuleOp module);
+std::map<std::string, int64_t> take_row_extents(mlir::ModuleOp module);  // by kernel name
 inline constexpr const char* kRowExtentAttr = "ejit.row_extent";
 
 /// The llvm-dialect stage: f32 transcendentals as polynomials (so LLVM vectorizes them), then

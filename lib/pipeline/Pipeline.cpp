@@ -47,12 +47,17 @@ namespace ejit::detail {
 std::string memref_type(const ValueType& v) { return mlir_type(v, /*memref=*/true); }
 std::string tensor_type(const ValueType& v) { return mlir_type(v); }
 
-/// The trace as a private function plus @kernel(inputs..., outputs...) on memrefs that
-/// calls it and writes each result into its output buffer (destination passing).
-std::string module_text(const Trace& t) {
-  std::string trace_fn = t.to_mlir("trace");
+std::string kernel_name(size_t i, size_t n) { return n == 1 ? "kernel" : fmt::format("kernel{}", i); }
+
+namespace {
+
+/// The trace as a private function @<name>_trace plus @<name>(inputs..., outputs...) on
+/// memrefs that calls it and writes each result into its output buffer (destination passing).
+std::string kernel_text(const Trace& t, const std::string& name) {
+  const std::string trace_name = name == "kernel" ? "trace" : name + "_trace";
+  std::string trace_fn = t.to_mlir(trace_name);
   trace_fn.replace(0, std::string("func.func @").size(), "func.func private @");
-  std::string s = "module {\n" + trace_fn + "func.func @kernel(";
+  std::string s = trace_fn + "func.func @" + name + "(";
   size_t n = 0;
   for (size_t i = 0; i < t.inputs.size(); ++i) s += fmt::format("{}%in{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.inputs[i]]));
   for (size_t i = 0; i < t.outputs.size(); ++i) s += fmt::format("{}%out{}: {}", n++ ? ", " : "", i, memref_type(t.values[t.outputs[i]]));
@@ -65,14 +70,25 @@ std::string module_text(const Trace& t) {
     arg_types += (i ? ", " : "") + tensor_type(v);
   }
   for (size_t i = 0; i < t.outputs.size(); ++i) result_types += (i ? ", " : "") + tensor_type(t.values[t.outputs[i]]);
-  s += fmt::format("  %r:{} = func.call @trace({}) : ({}) -> ({})\n", t.outputs.size(), args, arg_types, result_types);
+  s += fmt::format("  %r:{} = func.call @{}({}) : ({}) -> ({})\n", t.outputs.size(), trace_name, args, arg_types,
+                   result_types);
   for (size_t i = 0; i < t.outputs.size(); ++i) {
     const ValueType& v = t.values[t.outputs[i]];
     s += fmt::format("  bufferization.materialize_in_destination %r#{} in restrict writable %out{} : ({}, {}) -> ()\n",
                      i, i, tensor_type(v), memref_type(v));
   }
-  return s + "  return\n}\n}\n";
+  return s + "  return\n}\n";
 }
+
+}  // namespace
+
+std::string module_text(const std::vector<const Trace*>& traces) {
+  std::string s = "module {\n";
+  for (size_t i = 0; i < traces.size(); ++i) s += kernel_text(*traces[i], kernel_name(i, traces.size()));
+  return s + "}\n";
+}
+
+std::string module_text(const Trace& t) { return module_text(std::vector<const Trace*>{&t}); }
 
 // fork(): the compiler lock is taken around fork(), so a child never starts with a compile
 // half done (or the lock held by a thread it does not have); the context runs passes on the

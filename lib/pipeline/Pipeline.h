@@ -27,6 +27,10 @@ mlir::MLIRContext& compiler_context();
 /// The trace as a private function plus @kernel(inputs..., outputs...) on memrefs that
 /// calls it and writes each result into its output buffer.
 std::string module_text(const Trace& t);
+/// Several traces in one module: @kernel0, @kernel1, ... (just @kernel for one trace).
+std::string module_text(const std::vector<const Trace*>& traces);
+/// The name of kernel i of n in such a module.
+std::string kernel_name(size_t i, size_t n);
 /// "memref<2x3xf32>" for a trace value.
 std::string memref_type(const ValueType& v);
 

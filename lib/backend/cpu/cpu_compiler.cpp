@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -86,47 +88,53 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   return map;
 }
 
-/// The wrapper that MLIR's ExecutionEngine makes for @kernel: void(void** args).
-constexpr const char* kPackedKernel = "_mlir_kernel";
+/// The machine code of a module of kernels, shared by its kernels' executables: an MLIR
+/// ExecutionEngine (just compiled) or an LLJIT (object code from the disk cache).
+struct LoadedCode {
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> lljit;
 
-/// Calls the JIT'd @kernel with memref descriptors built from ejit tensors. The code lives in
-/// an MLIR ExecutionEngine (just compiled) or an LLJIT (an object file from the disk cache).
+  /// The address of a symbol: a kernel's packed wrapper, or the row extents.
+  llvm::Expected<void*> lookup(const std::string& name) const {
+    if (engine) return engine->lookup(name);
+    auto sym = lljit->lookup(name);
+    if (!sym) return sym.takeError();
+    return sym->toPtr<void*>();
+  }
+};
+
+/// The wrapper that MLIR's ExecutionEngine makes for a kernel: void(void** args).
+std::string packed_name(const std::string& kernel) { return "_mlir_" + kernel; }
+/// A constant array in every module: the row extent of each kernel (see split_outer_loop),
+/// so that object code from the disk cache says how to call its kernels.
+constexpr const char* kExtentsSymbol = "ejit_row_extents";
+
+/// Links object code from the disk cache; null (and `error`) when it cannot be linked.
+std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& error) {
+  auto fail = [&](llvm::Error e) {
+    error = llvm::toString(std::move(e));
+    return nullptr;
+  };
+  std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-cached-kernel");
+  auto jit = llvm::orc::LLJITBuilder().create();
+  if (!jit) return fail(jit.takeError());
+  llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
+  if (!process) return fail(process.takeError());
+  lib.addGenerator(std::move(*process));
+  llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
+  if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
+  if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
+  auto code = std::make_shared<LoadedCode>();
+  code->lljit = std::move(*jit);
+  return code;
+}
+
+/// Calls a JIT'd kernel with memref descriptors built from ejit tensors.
 class EngineExecutable final : public Executable {
  public:
-  EngineExecutable(std::unique_ptr<mlir::ExecutionEngine> engine, std::vector<ValueType> outs, int64_t extent)
-      : engine_(std::move(engine)), outs_(std::move(outs)), extent_(extent) {
-    engine_->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
-    auto fn = engine_->lookupPacked("kernel");
-    if (!fn) throw Error("[jit] the compiled kernel does not link: " + llvm::toString(fn.takeError()));
-    fn_ = *fn;
-  }
-
-  /// Links object code from the disk cache; null (and `error`) when it cannot be linked.
-  static std::unique_ptr<EngineExecutable> load(const std::string& object, std::vector<ValueType> outs, int64_t extent,
-                                                std::string& error) {
-    auto fail = [&](llvm::Error e) {
-      error = llvm::toString(std::move(e));
-      return nullptr;
-    };
-    std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-cached-kernel");
-    auto jit = llvm::orc::LLJITBuilder().create();
-    if (!jit) return fail(jit.takeError());
-    llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
-    auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
-    if (!process) return fail(process.takeError());
-    lib.addGenerator(std::move(*process));
-    llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
-    if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
-    if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
-    auto sym = (*jit)->lookup(kPackedKernel);
-    if (!sym) return fail(sym.takeError());
-    std::unique_ptr<EngineExecutable> exe(new EngineExecutable(std::move(outs), extent));
-    exe->fn_ = sym->toPtr<void (*)(void**)>();
-    exe->lljit_ = std::move(*jit);
-    return exe;
-  }
-
-  mlir::ExecutionEngine* engine() const { return engine_.get(); }
+  EngineExecutable(std::shared_ptr<const LoadedCode> code, void (*fn)(void**), std::vector<ValueType> outs, int64_t extent)
+      : code_(std::move(code)), outs_(std::move(outs)), fn_(fn), extent_(extent) {}
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
@@ -168,10 +176,7 @@ class EngineExecutable final : public Executable {
   static constexpr int64_t kChunkElements = 1 << 14;
 
  private:
-  EngineExecutable(std::vector<ValueType> outs, int64_t extent) : outs_(std::move(outs)), extent_(extent) {}
-
-  std::unique_ptr<mlir::ExecutionEngine> engine_;
-  std::unique_ptr<llvm::orc::LLJIT> lljit_;
+  std::shared_ptr<const LoadedCode> code_;  // keeps the machine code alive
   std::vector<ValueType> outs_;
   void (*fn_)(void**) = nullptr;
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
@@ -184,18 +189,24 @@ class EngineExecutable final : public Executable {
 /// inputs are only read, so LLVM vectorizes without run-time overlap checks, whose number
 /// grows with the number of buffers (and noalias arguments of an inlined call would become
 /// scope lists on every access, quadratic in the number of buffers).
-void prepare_for_engine(mlir::ModuleOp module, const Trace& trace) {
-  auto kernel = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>("kernel");
-  if (!kernel) return;
-  kernel.setLinkage(mlir::LLVM::Linkage::Internal);
-  kernel.setNoInline(true);
+void prepare_for_engine(mlir::ModuleOp module, const std::vector<const Trace*>& traces, const std::vector<int64_t>& extents) {
   mlir::UnitAttr unit = mlir::UnitAttr::get(module.getContext());
-  unsigned arg = 2;  // after lo and hi; each buffer is {allocated, aligned, offset, sizes..., strides...}
-  for (const std::vector<int>* values : {&trace.inputs, &trace.outputs})
-    for (int v : *values) {
-      if (arg + 1 < kernel.getNumArguments()) kernel.setArgAttr(arg + 1, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), unit);
-      arg += 3 + 2 * trace.values[v].shape.rank();
-    }
+  for (size_t k = 0; k < traces.size(); ++k) {
+    auto kernel = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(kernel_name(k, traces.size()));
+    if (!kernel) continue;
+    kernel.setLinkage(mlir::LLVM::Linkage::Internal);
+    kernel.setNoInline(true);
+    unsigned arg = 2;  // after lo and hi; each buffer is {allocated, aligned, offset, sizes..., strides...}
+    for (const std::vector<int>* values : {&traces[k]->inputs, &traces[k]->outputs})
+      for (int v : *values) {
+        if (arg + 1 < kernel.getNumArguments()) kernel.setArgAttr(arg + 1, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), unit);
+        arg += 3 + 2 * traces[k]->values[v].shape.rank();
+      }
+  }
+  mlir::OpBuilder b(module.getBodyRegion());
+  b.create<mlir::LLVM::GlobalOp>(module.getLoc(), mlir::LLVM::LLVMArrayType::get(b.getI64Type(), extents.size()),
+                                 /*isConstant=*/true, mlir::LLVM::Linkage::External, kExtentsSymbol,
+                                 b.getI64TensorAttr(extents));
 }
 
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
@@ -210,9 +221,11 @@ const std::string& host_target() {
 
 }  // namespace
 
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
+std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
   auto t0 = std::chrono::steady_clock::now();
-  CompileResult result;
+  const size_t n = traces.size();
+  std::vector<CompileResult> results(n);
+  CompileResult& result = results.at(0);  // the module's IR, times and error
   mlir::MLIRContext& context = compiler_context();
   std::lock_guard lock(compiler_mutex());
   CollectDiagnostics collected(context);
@@ -232,35 +245,65 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
   };
   auto fail_with = [&](std::string what) {
-    result.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
-    return std::move(result);
+    CompileResult failed;
+    failed.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
+    std::vector<CompileResult> all(n);
+    for (CompileResult& r : all) r.error = failed.error;
+    return all;
   };
-  const std::string text = module_text(trace);
+  // Each kernel's executable from the loaded code; false (and `error`) if one is missing.
+  auto link = [&](const std::shared_ptr<const LoadedCode>& code, const std::vector<int64_t>& extents, std::string& error) {
+    for (size_t k = 0; k < n; ++k) {
+      auto fn = code->lookup(packed_name(kernel_name(k, n)));
+      if (!fn) return error = llvm::toString(fn.takeError()), false;
+      std::vector<ValueType> outs;
+      for (int o : traces[k]->outputs) outs.push_back(traces[k]->values[o]);
+      results[k].executable =
+          std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), std::move(outs), extents[k]);
+    }
+    return true;
+  };
+  size_t ops = 0;
+  for (const Trace* t : traces) ops += t->nodes.size();
+  const std::string text = module_text(traces);
   const unsigned opt_level = options::opt_level();
-  std::vector<ValueType> outs;
-  for (int o : trace.outputs) outs.push_back(trace.values[o]);
   // The disk cache serves calls that want no IR (IR is only made by compiling).
   const bool use_disk = !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
   const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
   if (use_disk)
     if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
       std::string error;
-      if (auto exe = EngineExecutable::load(entry->payload, outs, entry->extent, error)) {
-        result.executable = std::move(exe);
-        result.from_disk_cache = true;
-        result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        return result;
+      if (std::shared_ptr<const LoadedCode> code = load_object(entry->payload, error)) {
+        std::vector<int64_t> extents;
+        if (auto table = code->lookup(kExtentsSymbol)) {
+          const int64_t* e = static_cast<const int64_t*>(*table);
+          extents.assign(e, e + n);
+          if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < 0 || x > (int64_t{1} << 40); }))
+            error = "a row extent out of range";
+        } else {
+          error = llvm::toString(table.takeError());
+        }
+        if (error.empty() && link(code, extents, error)) {
+          for (CompileResult& r : results) r.from_disk_cache = true;
+          result.milliseconds = ms_since(t0);
+          return results;
+        }
       }
+      for (CompileResult& r : results) r.executable.reset();
       if (options::log("cache")) fmt::print(stderr, "[ejit cache] ignoring a bad disk cache entry {}: {}\n", key, error);
     }
 
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
   if (options::codegen_matmul()) (*module)->setAttr(mlir::ejit::kCodegenMatmulAttr, mlir::UnitAttr::get(&context));
-  int64_t parallel_extent = 0;
+  std::vector<int64_t> extents(n, 0);
   {
     auto done = [&](Stage s, mlir::Operation* op) {
-      if (s == Stage::Loops) parallel_extent = take_row_extent(*module);
+      if (s == Stage::Loops) {
+        const std::map<std::string, int64_t> by_name = take_row_extents(*module);
+        for (size_t k = 0; k < n; ++k)
+          if (auto it = by_name.find(kernel_name(k, n)); it != by_name.end()) extents[k] = it->second;
+      }
       stage_done(s, op);
     };
     std::string error;
@@ -288,7 +331,7 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (want_asm) assembly = emit_assembly(*m, *host, asm_error);
     return llvm::Error::success();
   };
-  prepare_for_engine(*module, trace);
+  prepare_for_engine(*module, traces, extents);
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -298,6 +341,10 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     std::string err = llvm::toString(engine.takeError());
     return fail_with("[jit] LLVM code generation failed: " + err);
   }
+  auto code = std::make_shared<LoadedCode>();
+  code->engine = std::move(*engine);
+  code->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
+  if (std::string error; !link(code, extents, error)) return fail_with("[jit] the compiled kernel does not link: " + error);
   if (dump_requested(Stage::LLVM)) dump_stage(Stage::LLVM, llvm_ir);
   if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
   if (want_asm) {
@@ -305,29 +352,26 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
     if (dump_requested(Stage::Asm)) dump_stage(Stage::Asm, assembly);
     if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
   }
-  std::unique_ptr<EngineExecutable> exe;
-  try {
-    exe = std::make_unique<EngineExecutable>(std::move(*engine), std::move(outs), parallel_extent);
-  } catch (const Error& e) {
-    return fail_with(e.what());
-  }
   result.stage_milliseconds[static_cast<int>(Stage::Asm)] =
       ms_since(last) - result.stage_milliseconds[static_cast<int>(Stage::LLVM)];
-  if (use_disk && disk_cache_writable()) {  // the object exists once the kernel was looked up (compiled)
+  if (use_disk && disk_cache_writable()) {  // the object exists once the kernels were looked up (compiled)
     const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
-    exe->engine()->dumpToObjectFile(tmp);
+    code->engine->dumpToObjectFile(tmp);
     if (auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false))
-      disk_cache_store(key, parallel_extent, (*object)->getBuffer());
+      disk_cache_store(key, 0, (*object)->getBuffer());
     std::error_code ec;
     std::filesystem::remove(tmp, ec);
   }
-  result.executable = std::move(exe);
-  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  result.milliseconds = ms_since(t0);
   if (options::log("compile"))
-    fmt::print(stderr, "[ejit compile] {} ops in {:.1f} ms; ms per stage:{} llvm={:.1f} codegen={:.1f}\n",
-               trace.nodes.size(), result.milliseconds, timings, result.stage_milliseconds[static_cast<int>(Stage::LLVM)],
-               result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
-  return result;
+    fmt::print(stderr, "[ejit compile] {} ops in {} kernel{}, {:.1f} ms; ms per stage:{} llvm={:.1f} codegen={:.1f}\n",
+               ops, n, n == 1 ? "" : "s", result.milliseconds, timings,
+               result.stage_milliseconds[static_cast<int>(Stage::LLVM)], result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
+  return results;
+}
+
+CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {
+  return std::move(compile_for_cpu(std::vector<const Trace*>{&trace}, keep_ir, keep_asm)[0]);
 }
 
 }  // namespace ejit::detail

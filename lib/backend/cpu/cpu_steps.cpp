@@ -185,14 +185,32 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
   std::set<std::string> interpreted;  // reasons, for the log and the error
   std::vector<Step> final_steps;
   int kernels = 0;
-  for (Step& step : steps) {
+  // All kernels as one module (one compile's fixed costs instead of one per kernel); each
+  // on its own when one of them fails (its ops then run on the interpreter), or when IR is
+  // wanted (its listing is per kernel).
+  std::vector<Trace> subs(steps.size());
+  std::vector<const Trace*> batch;
+  for (size_t i = 0; i < steps.size(); ++i)
+    if (steps[i].compiled) {
+      subs[i] = sub_trace(trace, steps[i], uses);
+      batch.push_back(&subs[i]);
+    }
+  std::vector<CompileResult> batched;
+  if (!keep_ir && !keep_asm && !options::dump_any() && batch.size() > 1) {
+    batched = compile_for_cpu(batch, false, false);
+    if (!batched[0].executable) batched.clear();
+  }
+  size_t compiled_index = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Step& step = steps[i];
     if (!step.compiled) {
       interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]]));
       final_steps.push_back(std::move(step));
       continue;
     }
-    Trace sub = sub_trace(trace, step, uses);
-    CompileResult r = compile_for_cpu(sub, keep_ir, keep_asm);
+    Trace sub = std::move(subs[i]);
+    CompileResult r = batched.empty() ? compile_for_cpu(sub, keep_ir, keep_asm) : std::move(batched[compiled_index]);
+    ++compiled_index;
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
