@@ -99,3 +99,38 @@ TEST_CASE("compile: the kernel cache reports its folder and entries", "[jit][com
   CHECK(kernel_cache_clear() == after.entries);
   CHECK(kernel_cache_stats().entries == 0);
 }
+
+TEST_CASE("compile: a trace's kernels compile as one module and come back from the disk cache", "[jit][compile]") {
+  // The matmul runs on the BLAS: two kernels, one on each side of it, with row extents of
+  // their own (16 and 8 rows), in one module and one cache entry.
+  const Trace t = parse_trace(R"(func.func @f(%x: tensor<16x8xf32>, %w: tensor<8x4xf32>, %y: tensor<8x3xf32>) -> (tensor<16x4xf32>, tensor<8x3xf32>) {
+  %1 = ejit.exp %x : tensor<16x8xf32> -> tensor<16x8xf32>
+  %2 = ejit.mul %1, %x : tensor<16x8xf32>, tensor<16x8xf32> -> tensor<16x8xf32>
+  %3 = ejit.matmul %2, %w : tensor<16x8xf32>, tensor<8x4xf32> -> tensor<16x4xf32>
+  %4 = ejit.tanh %3 : tensor<16x4xf32> -> tensor<16x4xf32>
+  %5 = ejit.add %4, %3 : tensor<16x4xf32>, tensor<16x4xf32> -> tensor<16x4xf32>
+  %6 = ejit.sin %y : tensor<8x3xf32> -> tensor<8x3xf32>
+  %7 = ejit.mul %6, %y : tensor<8x3xf32>, tensor<8x3xf32> -> tensor<8x3xf32>
+  return %5, %7 : tensor<16x4xf32>, tensor<8x3xf32>
+})");
+  const std::vector<Tensor> in = {randn({16, 8}, 1), randn({8, 4}, 2), randn({8, 3}, 3)};
+  const std::vector<Tensor> want = eval_trace(t, in);
+  kernel_cache_clear();
+  const Compiled first = compile(t);
+  REQUIRE(first.ok());
+  CHECK_FALSE(first.from_disk_cache());
+  CHECK(kernel_cache_stats().entries == 1);
+  const Compiled again = compile(t);
+  REQUIRE(again.ok());
+  CHECK(again.from_disk_cache());
+  for (const Compiled* c : {&first, &again}) {
+    const std::vector<Tensor> got = c->run(in);
+    REQUIRE(got.size() == 2);
+    require_close(got[0], want[0], 1e-5);
+    require_close(got[1], want[1], 1e-5);
+  }
+  // Listings are per kernel: asking for IR compiles each kernel on its own.
+  const Compiled listed = compile(t, {.keep_ir = true});
+  REQUIRE(listed.ok());
+  CHECK(listed.ir(Stage::Loops).find("// ---- kernel 2") != std::string::npos);
+}
