@@ -3,6 +3,7 @@
 #include "Pipeline.h"
 #include "CpuPipeline.h"
 #include "GpuPipeline.h"
+#include "SiblingFusion.h"
 
 #include <pthread.h>
 
@@ -284,6 +285,11 @@ void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOption
     case Stage::Fused:
       add_passes(pm, "inline, symbol-dce, canonicalize, cse");
       add_module_pass(pm, "ejit-fuse-elementwise", fuse_elementwise);
+      // GPU kernels take their buffers as launch parameters (4 KB at most): no sibling fusion.
+      if (!options.gpu)
+        add_module_pass(pm, "ejit-fuse-siblings", [](mlir::ModuleOp m) {
+          return fuse_siblings(m, kMaxFusedBodyOps), mlir::success();
+        });
       return add_passes(pm, "canonicalize, cse");
     case Stage::Loops:
       add_module_pass(pm, "ejit-untie-inits", [](mlir::ModuleOp m) { return untie_empty_tensors(m), mlir::success(); });

@@ -134,3 +134,34 @@ TEST_CASE("compile: a trace's kernels compile as one module and come back from t
   REQUIRE(listed.ok());
   CHECK(listed.ir(Stage::Loops).find("// ---- kernel 2") != std::string::npos);
 }
+
+TEST_CASE("compile: sibling outputs share a loop nest and equal the interpreter's", "[jit][compile]") {
+  // 40 outputs of one shape (sibling fusion groups them, at most 256 body ops each), some
+  // reading a sibling's result directly or through a reduction, and outputs of other shapes.
+  const Tensor x = randn({6, 10}, 1), y = randn({10}, 2);
+  Recorder rec;
+  rec.add_inputs({x, y});
+  std::vector<Tensor> outs, siblings;
+  for (int i = 0; i < 40; ++i) {
+    Tensor o = i % 3 == 0 ? tanh(x * float(i + 1)) : x * float(i + 1) + y;
+    if (i % 7 == 6) o = exp(siblings.back()) - o;               // reads an earlier sibling
+    if (i % 11 == 10) o = o / sum(siblings[i - 2], {1}, true);  // through a reduction
+    siblings.push_back(o);
+    outs.push_back(o);
+    if (i % 5 == 0) outs.push_back(sin(y * float(i)));  // another shape between them
+  }
+  const Trace t = rec.finish(outs);
+  const Compiled c = compile(t, {.keep_ir = true});
+  REQUIRE(c.ok());
+  const std::vector<Tensor> got = c.run({x, y}), want = eval_trace(t, {x, y});
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << i);
+    require_close(got[i], want[i], 2e-5);
+  }
+  // Far fewer loop nests than outputs.
+  const std::string& fused = c.ir(Stage::Fused);
+  size_t generics = 0;
+  for (size_t at = fused.find("linalg.generic"); at != std::string::npos; at = fused.find("linalg.generic", at + 1)) ++generics;
+  CHECK(generics < outs.size() / 2);
+}
