@@ -66,12 +66,18 @@ void cold_compile(const char* what, const Trace& trace, int reps, const char* ta
              trace.nodes.size(), median(totals), median(cpu), target, reps, split);
 }
 
-/// Compile time of traces of growing size; stops after a compile longer than `give_up_ms`.
+/// Compile time of traces of growing size; stops before a size whose compile would take
+/// longer than `give_up_ms` (extrapolated from the last two sizes).
 void scaling(const char* what, const std::vector<int>& sizes, double give_up_ms, const std::function<Trace(int)>& make) {
   fmt::print("\n{}:\n", what);
   double last_ms = 0;
   int last_n = 0;
+  double growth_exponent = 1;
   for (int n : sizes) {
+    if (last_n && last_ms * std::pow(double(n) / last_n, growth_exponent) > give_up_ms) {
+      fmt::print("  n = {:6}: skipped (it would take over {:.0f} s at n^{:.2f})\n", n, give_up_ms / 1000, growth_exponent);
+      return;
+    }
     Trace t = make(n);
     Compiled c = compile(t);
     if (!c.ok()) {
@@ -79,14 +85,11 @@ void scaling(const char* what, const std::vector<int>& sizes, double give_up_ms,
       return;
     }
     const double ms = c.milliseconds();
+    if (last_n) growth_exponent = std::max(1.0, std::log(ms / last_ms) / std::log(double(n) / last_n));
     std::string growth = last_n ? fmt::format("  grows as n^{:.2f}", std::log(ms / last_ms) / std::log(double(n) / last_n)) : "";
     std::string split;
     for (Stage s : kStages) split += fmt::format(" {}={:.0f}", s == Stage::Asm ? "codegen" : stage_name(s), c.milliseconds(s));
     fmt::print("  n = {:6}: {:9.1f} ms ({:6.3f} ms per op){}   stages:{}\n", n, ms, ms / t.nodes.size(), growth, split);
-    if (ms > give_up_ms) {
-      fmt::print("  (stopped: over {:.0f} s)\n", give_up_ms / 1000);
-      return;
-    }
     last_ms = ms, last_n = n;
   }
 }
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
                  }), reps, "<= 100 ms");
   }
 
-  const double give_up = quick ? 20e3 : 120e3;
+  const double give_up = quick ? 20e3 : 60e3;
   auto sizes = [&](std::vector<int> all) {
     if (quick) return std::vector<int>{50, 100};
     if (!full) all.erase(std::remove_if(all.begin(), all.end(), [](int s) { return s > 2000; }), all.end());

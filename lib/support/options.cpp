@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "check.h"
+
 namespace ejit::options {
 namespace {
 
@@ -88,11 +90,10 @@ std::string cuda_home() {
   return home ? *home : "/usr/local/cuda";
 }
 unsigned opt_level() {
-  static const unsigned level = [] {
-    const std::optional<std::string> s = get(Var::OptLevel);
-    return s ? std::min(3u, static_cast<unsigned>(std::atoi(s->c_str()))) : 2u;
-  }();
-  return level;
+  static const std::string& s = *new std::string(or_empty(Var::OptLevel));
+  if (s.empty()) return 2;
+  if (s.size() != 1 || s[0] < '0' || s[0] > '3') fail("options", "EJIT_OPT_LEVEL={} is not 0, 1, 2 or 3", s);
+  return static_cast<unsigned>(s[0] - '0');
 }
 bool log(std::string_view topic) {
   static const std::string& list = *new std::string(or_empty(Var::Log));
@@ -103,8 +104,10 @@ bool codegen_matmul() {
   return on;
 }
 bool compile_sync() {
-  static const bool sync = or_empty(Var::Compile) == "sync";
-  return sync;
+  static const std::string& s = *new std::string(or_empty(Var::Compile));
+  if (s.empty() || s == "background") return false;
+  if (s != "sync") fail("options", "EJIT_COMPILE={} is not sync or background", s);
+  return true;
 }
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();

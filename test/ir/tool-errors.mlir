@@ -7,6 +7,7 @@
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --mode=fast 2>&1 | FileCheck %s --check-prefix=MODE
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=cuda 2>&1 | FileCheck %s --check-prefix=CUDA
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --fast 2>&1 | FileCheck %s --check-prefix=OPTION
+// RUN: env EJIT_CACHE_DIR=off EJIT_OPT_LEVEL=O3 not %ejit run %ejit_src/examples/traces/softmax.mlir --mode=compiled 2>&1 | FileCheck %s --check-prefix=OPT-LEVEL
 // RUN: not %ejit run %ejit_src/examples/traces/softmax.mlir --device=tpu 2>&1 | FileCheck %s --check-prefix=DEVICE
 // RUN: not %ejit dump %ejit_src/examples/traces/softmax.mlir --device=tpu 2>&1 | FileCheck %s --check-prefix=DEVICE
 // RUN: rm -rf %t && %ejit run %ejit_src/examples/traces/softmax.mlir --mode=interp --repeat=0 --outputs %t > /dev/null
@@ -44,3 +45,4 @@ func.func @f(%a: tensor<2xf32>) -> tensor<2xf32> {
   %0 = ejit.exp %a : tensor<3xf32> -> tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+// OPT-LEVEL: ejit: error: {{.*}}[options] EJIT_OPT_LEVEL=O3 is not 0, 1, 2 or 3
