@@ -165,3 +165,30 @@ TEST_CASE("compile: sibling outputs share a loop nest and equal the interpreter'
   for (size_t at = fused.find("linalg.generic"); at != std::string::npos; at = fused.find("linalg.generic", at + 1)) ++generics;
   CHECK(generics < outs.size() / 2);
 }
+
+TEST_CASE("compile: a long trace is cut into kernels of at most 256 ops, and computes the same", "[jit][compile]") {
+  // 700 ops: values cross the cuts, a reduction sits near one, and outputs come from every part.
+  const Tensor x = randn({4, 16}, 1);
+  Recorder rec;
+  rec.add_inputs({x});
+  std::vector<Tensor> outs;
+  Tensor r = x;
+  for (int i = 0; i < 350; ++i) {
+    r = tanh(r) * 1.01f;
+    if (i == 130) r = r - sum(r, {1}, true) / 16.f;
+    if (i % 100 == 99) outs.push_back(r + x);
+  }
+  outs.push_back(r);
+  const Trace t = rec.finish(outs);
+  const Compiled c = compile(t);
+  REQUIRE(c.ok());
+  const std::vector<Tensor> got = c.run({x}), want = eval_trace(t, {x});
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << i);
+    require_close(got[i], want[i], 1e-4);
+  }
+  const Compiled listed = compile(t, {.keep_ir = true});
+  REQUIRE(listed.ok());
+  CHECK(listed.ir(Stage::Loops).find("// ---- kernel 3") != std::string::npos);
+}

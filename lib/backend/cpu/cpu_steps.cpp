@@ -60,6 +60,12 @@ std::vector<int> transposes_into_gemm(const Trace& t) {
 
 /// Trace order, except that an interpreter node that does not depend on the kernel being
 /// gathered runs before it, so that the kernel can also take the ops after that node.
+/// Ops of one kernel at most: a longer run of compiled ops becomes several kernels (in one
+/// module). MLIR's bufferization and LLVM's code generation take time superlinear in a
+/// function's size (5000 outputs: 36 s to bufferize in one function); fused loops stop at
+/// 256-op bodies anyway, so a cut costs at most one pass over memory per 256 ops.
+constexpr size_t kMaxKernelNodes = 256;
+
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from) {
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}, {}};
@@ -74,6 +80,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
     if (interpreter_reason(t, n).empty()) {
+      if (open.nodes.size() >= kMaxKernelNodes) close();
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
       continue;
