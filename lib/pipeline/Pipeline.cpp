@@ -162,6 +162,8 @@ bool run_pipeline(mlir::ModuleOp m, const std::string& pipeline) {
   return mlir::succeeded(pm.run(m));
 }
 
+namespace {
+
 /// Copies between strided buffers (pads, inner-axis slices, concat and stack on inner axes)
 /// become linalg.copy, hence parallel loops: LLVM lowering would turn such a memref.copy into
 /// a call to MLIR's runtime library (memrefCopy), which the JIT does not link. Copies between
@@ -180,7 +182,24 @@ void strided_copies_to_linalg(mlir::ModuleOp module) {
   }
 }
 
-namespace {
+/// Gives every use of an init tensor its own op: each use of a tensor.empty, and each use of a
+/// linalg.fill of one (the init of a reduction). CSE merges identical inits; one shared by two
+/// results that are both returned made empty-tensor elimination and bufferization accumulate
+/// both results into one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s).
+void untie_empty_tensors(mlir::ModuleOp module) {
+  module.walk([](mlir::linalg::FillOp fill) {
+    if (!fill.hasPureTensorSemantics()) return;
+    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(fill->getResult(0).getUses()))) {
+      mlir::OpBuilder b(fill);
+      use.set(b.clone(*fill)->getResult(0));
+    }
+  });
+  module.walk([](mlir::tensor::EmptyOp empty) {
+    mlir::OpBuilder b(empty);
+    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(empty->getUses())))
+      use.set(b.clone(*empty)->getResult(0));
+  });
+}
 
 /// A module pass made of a function: the steps of ejit's pipelines that are not upstream
 /// passes. It prints (--dump-pass-pipeline) and fails like any other pass.
@@ -407,25 +426,6 @@ bool dump_requested(Stage s) { return options::dump(stage_name(s)); }
 
 void dump_stage(Stage s, std::string_view text, std::string_view note) {
   fmt::print(stderr, "// ----- EJIT_DUMP stage {}{} -----\n{}\n", stage_name(s), note, text);
-}
-
-/// Gives every use of an init tensor its own op: each use of a tensor.empty, and each use of a
-/// linalg.fill of one (the init of a reduction). CSE merges identical inits; one shared by two
-/// results that are both returned made empty-tensor elimination and bufferization accumulate
-/// both results into one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s).
-void untie_empty_tensors(mlir::ModuleOp module) {
-  module.walk([](mlir::linalg::FillOp fill) {
-    if (!fill.hasPureTensorSemantics()) return;
-    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(fill->getResult(0).getUses()))) {
-      mlir::OpBuilder b(fill);
-      use.set(b.clone(*fill)->getResult(0));
-    }
-  });
-  module.walk([](mlir::tensor::EmptyOp empty) {
-    mlir::OpBuilder b(empty);
-    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(empty->getUses())))
-      use.set(b.clone(*empty)->getResult(0));
-  });
 }
 
 std::string interpreter_reason(const Trace& trace, const TraceNode& n) {

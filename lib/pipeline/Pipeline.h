@@ -80,9 +80,6 @@ bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage fir
 /// pass pipeline (one that does not parse becomes a pass that fails, saying why).
 void add_module_pass(mlir::OpPassManager& pm, std::string argument, std::function<mlir::LogicalResult(mlir::ModuleOp)> fn);
 void add_passes(mlir::OpPassManager& pm, const std::string& pipeline);
-/// Steps of the loops stage: CPU and GPU tensors' init ops untied (see Pipeline.cpp), strided copies as loops (CPU).
-void untie_empty_tensors(mlir::ModuleOp module);
-void strided_copies_to_linalg(mlir::ModuleOp module);
 
 /// Whether a node runs on the interpreter inside a compiled function (no lowering, or a
 /// library call that beats generated code, like matmul on the BLAS); the reason, or "".
