@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace ejit::detail {
 
@@ -127,6 +128,11 @@ void fuse_block(mlir::Block& block, int64_t max_body_ops) {
       joins = joins && defined_before(in->get(), g.ops.front());
     for (mlir::OpOperand& out : generic.getDpsInitsMutable())
       joins = joins && (defined_before(out.get(), g.ops.front()) || remakeable(out.get()));
+    if (joins) {  // values the body reads from outside (constants, mostly) must exist there too
+      llvm::SetVector<mlir::Value> outside;
+      mlir::getUsedValuesDefinedAbove(generic.getRegion(), outside);
+      for (mlir::Value v : outside) joins = joins && defined_before(v, g.ops.front());
+    }
     if (!joins) close(g);
     g.ops.push_back(generic);
     g.body_ops += body_size(generic);

@@ -7,6 +7,13 @@
 // RUN: %ejit run %ejit_src/examples/traces/softmax.mlir --mode=compiled --repeat=1 --inputs %t/out0.npy \
 // RUN:   --outputs %t/compiled | FileCheck %s --check-prefix=COMPILED
 // RUN: ls %t/compiled | FileCheck %s --check-prefix=FILES
+// Every LLVM pipeline level computes the same (2 is the default; 3 is LLVM's whole -O3), and
+// EJIT_CHECK_KERNELS verifies the IR after every pass.
+// RUN: env EJIT_CACHE_DIR=off EJIT_OPT_LEVEL=0 %ejit run %ejit_src/examples/traces/train_step.mlir --repeat=1 | FileCheck %s --check-prefix=TRAIN
+// RUN: env EJIT_CACHE_DIR=off EJIT_OPT_LEVEL=1 %ejit run %ejit_src/examples/traces/train_step.mlir --repeat=1 | FileCheck %s --check-prefix=TRAIN
+// RUN: env EJIT_CACHE_DIR=off EJIT_OPT_LEVEL=3 %ejit run %ejit_src/examples/traces/train_step.mlir --repeat=1 | FileCheck %s --check-prefix=TRAIN
+// RUN: env EJIT_CACHE_DIR=off EJIT_CHECK_KERNELS=1 %ejit run %ejit_src/examples/traces/softmax.mlir --mode=compare --repeat=1 | FileCheck %s --check-prefix=SOFTMAX-CHECKED
+// SOFTMAX-CHECKED: compiled
 // The reference stays on the CPU whatever the default device (no GPU is needed for this).
 // RUN: env EJIT_DEFAULT_DEVICE=cuda:0 %ejit run %ejit_src/examples/traces/layer_norm.mlir --repeat 1 | FileCheck %s
 // Out of tolerance (here: none allowed at all) exits 1, with a note on stderr.

@@ -192,3 +192,26 @@ TEST_CASE("compile: a long trace is cut into kernels of at most 256 ops, and com
   REQUIRE(listed.ok());
   CHECK(listed.ir(Stage::Loops).find("// ---- kernel 3") != std::string::npos);
 }
+
+TEST_CASE("compile: one tensor passed as two inputs, and 0-d inputs and outputs, in a module of kernels", "[jit][compile]") {
+  // Buffers are noalias in compiled code: two inputs may still be one buffer (only read).
+  // The kernels run in row chunks on the pool (256 rows of 256), and 0-d values pack as
+  // {allocated, aligned, offset} on both sides of the BLAS call.
+  const Tensor x = randn({256, 256}, 1), y = randn({256, 256}, 3), w = randn({256, 8}, 2), s = full({}, 0.25f);
+  Recorder rec;
+  rec.add_inputs({x, y, w, s});
+  Tensor a = exp(x * s) + y * y;
+  Tensor m = matmul(tanh(a), w);
+  Tensor b = m * s + 1.f;
+  const Trace t = rec.finish({a, b, sum(b), s * 2.f});
+  REQUIRE(t.inputs.size() == 4);
+  const Compiled c = compile(t);
+  REQUIRE(c.ok());
+  const std::vector<Tensor> args = {x, x, w, s};  // x twice: both inputs are one buffer
+  const std::vector<Tensor> got = c.run(args), want = eval_trace(t, args);
+  REQUIRE(got.size() == 4);
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << i);
+    require_close(got[i], want[i], 1e-4);
+  }
+}

@@ -244,11 +244,12 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
     if (want) dump_stage(s, text);
     if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
   };
-  auto fail_with = [&](std::string what) {
-    CompileResult failed;
-    failed.error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
+  auto fail_with = [&](std::string what) {  // keeps the IR of the stages that worked (ejit dump prints it)
+    const std::string error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
     std::vector<CompileResult> all(n);
-    for (CompileResult& r : all) r.error = failed.error;
+    all[0].ir = std::move(result.ir);
+    all[0].stage_milliseconds = result.stage_milliseconds;
+    for (CompileResult& r : all) r.error = error;
     return all;
   };
   // Each kernel's executable from the loaded code; false (and `error`) if one is missing.
