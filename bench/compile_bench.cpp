@@ -43,6 +43,14 @@ Trace record(const std::vector<Tensor>& inputs, const std::function<std::vector<
   return rec.finish(outputs);
 }
 
+/// Stage::Asm's time is code generation (see Compiled::milliseconds(Stage)).
+const char* label(Stage s) { return s == Stage::Asm ? "codegen" : stage_name(s); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 /// Compiles `trace` `reps` times; prints the median total and its stages.
 void cold_compile(const char* what, const Trace& trace, int reps, const char* target) {
   std::vector<double> totals, cpu;
@@ -58,13 +66,9 @@ void cold_compile(const char* what, const Trace& trace, int reps, const char* ta
     totals.push_back(c.milliseconds());
     for (size_t s = 0; s < std::size(kStages); ++s) stages[s].push_back(c.milliseconds(kStages[s]));
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   std::string split;
   for (size_t s = 0; s < std::size(kStages); ++s)
-    split += fmt::format(" {}={:.1f}", kStages[s] == Stage::Asm ? "codegen" : stage_name(kStages[s]), median(stages[s]));
+    split += fmt::format(" {}={:.1f}", label(kStages[s]), median(stages[s]));
   fmt::print("{:<24} {:4} ops {:7.1f} ms (CPU {:6.1f} ms; target {}; median of {}) ms per stage:{}\n", what,
              trace.nodes.size(), median(totals), median(cpu), target, reps, split);
 }
@@ -91,7 +95,7 @@ void scaling(const char* what, const std::vector<int>& sizes, double give_up_ms,
     if (last_n) growth_exponent = std::max(1.0, std::log(ms / last_ms) / std::log(double(n) / last_n));
     std::string growth = last_n ? fmt::format("  grows as n^{:.2f}", std::log(ms / last_ms) / std::log(double(n) / last_n)) : "";
     std::string split;
-    for (Stage s : kStages) split += fmt::format(" {}={:.0f}", s == Stage::Asm ? "codegen" : stage_name(s), c.milliseconds(s));
+    for (Stage s : kStages) split += fmt::format(" {}={:.0f}", label(s), c.milliseconds(s));
     fmt::print("  n = {:6}: {:9.1f} ms ({:6.3f} ms per op){}   stages:{}\n", n, ms, ms / t.nodes.size(), growth, split);
     last_ms = ms, last_n = n;
   }
@@ -149,10 +153,9 @@ int main(int argc, char** argv) {
     std::vector<double> hits;
     for (int r = 0; r < reps; ++r)
       if (Compiled c = compile(mlp); c.from_disk_cache()) hits.push_back(c.milliseconds());
-    std::sort(hits.begin(), hits.end());
     if (stored.ok() && !hits.empty())
       fmt::print("{:<24} {:4} ops {:7.2f} ms from the disk cache (target <= 2 ms; median of {})\n", "MLP step, cached",
-                 mlp.nodes.size(), hits[hits.size() / 2], hits.size());
+                 mlp.nodes.size(), median(hits), hits.size());
     else
       fmt::print("MLP step, cached: the disk cache did not serve it ({})\n", stored.ok() ? "no hit" : stored.error());
     std::error_code ec;

@@ -238,12 +238,6 @@ class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<
 constexpr int64_t kMaxClonedBodyOps = 16;
 constexpr int64_t kMaxFusedBodyOps = 256;
 
-int64_t body_ops(mlir::Operation* op) {
-  int64_t ops = 0;
-  for (mlir::Region& r : op->getRegions()) r.walk([&](mlir::Operation*) { ++ops; });
-  return ops;
-}
-
 bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
   return body_ops(producer) + body_ops(operand->getOwner()) <= kMaxFusedBodyOps;
 }

@@ -22,8 +22,6 @@ using mlir::linalg::GenericOp;
 /// to bufferize as groups of ~128 results.
 constexpr int64_t kMaxResults = 32;
 
-int64_t body_size(GenericOp op) { return static_cast<int64_t>(op.getBody()->getOperations().size()); }
-
 /// An elementwise op: parallel loops of static extent, identity outputs whose initial values
 /// the body does not read, tensors only. Its iteration space, or nothing.
 std::optional<llvm::SmallVector<int64_t>> elementwise_space(GenericOp op) {
@@ -108,7 +106,7 @@ void fuse_group(const std::vector<GenericOp>& group) {
 void fuse_block(mlir::Block& block, int64_t max_body_ops) {
   struct Group {
     std::vector<GenericOp> ops;
-    int64_t body_ops = 0, results = 0;
+    int64_t size = 0, results = 0;  // body ops, results
   };
   std::map<llvm::SmallVector<int64_t>, Group> open;
   std::vector<std::vector<GenericOp>> groups;
@@ -122,7 +120,7 @@ void fuse_block(mlir::Block& block, int64_t max_body_ops) {
     std::optional<llvm::SmallVector<int64_t>> space = elementwise_space(generic);
     if (!space) continue;
     Group& g = open[*space];
-    bool joins = !g.ops.empty() && g.body_ops + body_size(generic) <= max_body_ops &&
+    bool joins = !g.ops.empty() && g.size + body_ops(generic) <= max_body_ops &&
                  g.results + generic->getNumResults() <= kMaxResults;
     for (mlir::OpOperand* in : generic.getDpsInputOperands())
       joins = joins && defined_before(in->get(), g.ops.front());
@@ -135,7 +133,7 @@ void fuse_block(mlir::Block& block, int64_t max_body_ops) {
     }
     if (!joins) close(g);
     g.ops.push_back(generic);
-    g.body_ops += body_size(generic);
+    g.size += body_ops(generic);
     g.results += generic->getNumResults();
   }
   for (auto& [space, g] : open) close(g);
@@ -143,6 +141,12 @@ void fuse_block(mlir::Block& block, int64_t max_body_ops) {
 }
 
 }  // namespace
+
+int64_t body_ops(mlir::Operation* op) {
+  int64_t ops = 0;
+  for (mlir::Region& r : op->getRegions()) r.walk([&](mlir::Operation*) { ++ops; });
+  return ops;
+}
 
 void fuse_siblings(mlir::ModuleOp module, int64_t max_body_ops) {
   for (auto f : module.getOps<mlir::func::FuncOp>())

@@ -7,6 +7,9 @@
 
 namespace ejit::detail {
 
+/// The ops inside an op's regions: the size measure of both fusions.
+int64_t body_ops(mlir::Operation* op);
+
 /// In every function body, elementwise linalg.generic ops (parallel loops of static extent,
 /// identity outputs) over the same iteration space that do not depend on each other become
 /// one op with several results, as long as its body has at most max_body_ops ops. A trace

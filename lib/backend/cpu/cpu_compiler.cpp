@@ -4,8 +4,8 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -54,10 +54,6 @@ std::string emit_assembly(const llvm::Module& module, llvm::TargetMachine& tm, s
   return std::string(text.str());
 }
 
-}  // namespace
-
-namespace {
-
 /// Buffers that compiled code allocates (temporaries) come from ejit's caching allocator:
 /// fresh memory costs a page fault per 4 KiB here. Compiled code calls aligned_alloc (a
 /// pointer straight from an allocation function, which LLVM knows overlaps no other buffer:
@@ -87,6 +83,10 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&jit_free), llvm::JITSymbolFlags::Exported};
   return map;
 }
+
+/// Fields of a memref descriptor as the LLVM dialect passes it: {allocated, aligned, offset,
+/// sizes..., strides...}.
+constexpr unsigned memref_fields(int64_t rank) { return 3 + 2 * static_cast<unsigned>(rank); }
 
 /// The machine code of a module of kernels, shared by its kernels' executables: an MLIR
 /// ExecutionEngine (just compiled) or an LLJIT (object code from the disk cache).
@@ -144,7 +144,7 @@ class EngineExecutable final : public Executable {
     std::vector<Tensor> outputs;
     for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype, Device::cpu()));
     // @kernel's packed wrapper takes a pointer to each scalar argument: lo, hi, then each
-    // memref's fields {allocated, aligned, offset, sizes..., strides...}.
+    // memref's fields (memref_fields).
     std::vector<int64_t> fields = {0, 0};
     auto fill = [&](const Tensor& t) {
       auto ptr = reinterpret_cast<int64_t>(t.raw_data());
@@ -196,17 +196,47 @@ void prepare_for_engine(mlir::ModuleOp module, const std::vector<const Trace*>& 
     if (!kernel) continue;
     kernel.setLinkage(mlir::LLVM::Linkage::Internal);
     kernel.setNoInline(true);
-    unsigned arg = 2;  // after lo and hi; each buffer is {allocated, aligned, offset, sizes..., strides...}
+    unsigned arg = 2;  // after lo and hi: each buffer's fields, its aligned pointer second
     for (const std::vector<int>* values : {&traces[k]->inputs, &traces[k]->outputs})
       for (int v : *values) {
         if (arg + 1 < kernel.getNumArguments()) kernel.setArgAttr(arg + 1, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), unit);
-        arg += 3 + 2 * traces[k]->values[v].shape.rank();
+        arg += memref_fields(traces[k]->values[v].shape.rank());
       }
   }
   mlir::OpBuilder b(module.getBodyRegion());
   b.create<mlir::LLVM::GlobalOp>(module.getLoc(), mlir::LLVM::LLVMArrayType::get(b.getI64Type(), extents.size()),
                                  /*isConstant=*/true, mlir::LLVM::Linkage::External, kExtentsSymbol,
                                  b.getI64TensorAttr(extents));
+}
+
+/// Each kernel's executable from the loaded code: "" on success, else why.
+std::string link_kernels(const std::shared_ptr<const LoadedCode>& code, const std::vector<const Trace*>& traces,
+                         const std::vector<int64_t>& extents, std::vector<CompileResult>& results) {
+  for (size_t k = 0; k < traces.size(); ++k) {
+    auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
+    if (!fn) return llvm::toString(fn.takeError());
+    std::vector<ValueType> outs;
+    for (int o : traces[k]->outputs) outs.push_back(traces[k]->values[o]);
+    results[k].executable =
+        std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), std::move(outs), extents[k]);
+  }
+  return "";
+}
+
+/// The kernels of a module from a disk cache entry (object code and its row extents): ""
+/// on success, else why the entry cannot serve.
+std::string load_cached(const std::string& object, const std::vector<const Trace*>& traces,
+                        std::vector<CompileResult>& results) {
+  std::string error;
+  std::shared_ptr<const LoadedCode> code = load_object(object, error);
+  if (!code) return error;
+  auto table = code->lookup(kExtentsSymbol);
+  if (!table) return llvm::toString(table.takeError());
+  const int64_t* e = static_cast<const int64_t*>(*table);
+  const std::vector<int64_t> extents(e, e + traces.size());
+  if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < 0 || x > (int64_t{1} << 40); }))
+    return "a row extent out of range";
+  return link_kernels(code, traces, extents, results);
 }
 
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
@@ -252,18 +282,6 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
     for (CompileResult& r : all) r.error = error;
     return all;
   };
-  // Each kernel's executable from the loaded code; false (and `error`) if one is missing.
-  auto link = [&](const std::shared_ptr<const LoadedCode>& code, const std::vector<int64_t>& extents, std::string& error) {
-    for (size_t k = 0; k < n; ++k) {
-      auto fn = code->lookup(packed_name(kernel_name(k, n)));
-      if (!fn) return error = llvm::toString(fn.takeError()), false;
-      std::vector<ValueType> outs;
-      for (int o : traces[k]->outputs) outs.push_back(traces[k]->values[o]);
-      results[k].executable =
-          std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), std::move(outs), extents[k]);
-    }
-    return true;
-  };
   size_t ops = 0;
   for (const Trace* t : traces) ops += t->nodes.size();
   const std::string text = module_text(traces);
@@ -273,22 +291,11 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
   if (use_disk)
     if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
-      std::string error;
-      if (std::shared_ptr<const LoadedCode> code = load_object(entry->payload, error)) {
-        std::vector<int64_t> extents;
-        if (auto table = code->lookup(kExtentsSymbol)) {
-          const int64_t* e = static_cast<const int64_t*>(*table);
-          extents.assign(e, e + n);
-          if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < 0 || x > (int64_t{1} << 40); }))
-            error = "a row extent out of range";
-        } else {
-          error = llvm::toString(table.takeError());
-        }
-        if (error.empty() && link(code, extents, error)) {
-          for (CompileResult& r : results) r.from_disk_cache = true;
-          result.milliseconds = ms_since(t0);
-          return results;
-        }
+      const std::string error = load_cached(entry->payload, traces, results);
+      if (error.empty()) {
+        for (CompileResult& r : results) r.from_disk_cache = true;
+        result.milliseconds = ms_since(t0);
+        return results;
       }
       for (CompileResult& r : results) r.executable.reset();
       if (options::log("cache")) fmt::print(stderr, "[ejit cache] ignoring a bad disk cache entry {}: {}\n", key, error);
@@ -345,7 +352,8 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   auto code = std::make_shared<LoadedCode>();
   code->engine = std::move(*engine);
   code->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
-  if (std::string error; !link(code, extents, error)) return fail_with("[jit] the compiled kernel does not link: " + error);
+  if (std::string error = link_kernels(code, traces, extents, results); !error.empty())
+    return fail_with("[jit] the compiled kernel does not link: " + error);
   if (dump_requested(Stage::LLVM)) dump_stage(Stage::LLVM, llvm_ir);
   if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
   if (want_asm) {
