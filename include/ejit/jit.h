@@ -32,6 +32,11 @@ void wait_for_compiles();
 /// Options of one jitted function.
 struct JitOptions {
   std::optional<CompileMode> compile;  // unset: the process-wide compile_mode()
+  /// Bounds on the function's cache: signatures kept (compiled or eager) and bytes of machine
+  /// code kept. Past either, the least recently used signatures are evicted (a later call
+  /// with one compiles it again, or loads it from the disk cache).
+  size_t max_signatures = 64;
+  size_t max_code_bytes = size_t{64} << 20;
 };
 
 /// Counters of one jitted function's cache.
@@ -42,6 +47,17 @@ struct CacheStats {
   uint64_t eager_while_compiling = 0;  // of those, calls made while their signature compiled
   double compile_ms = 0;      // total compile time (loading from the disk cache included)
   uint64_t disk_hits = 0;     // compiles served by the on-disk kernel cache (EJIT_CACHE_DIR)
+  uint64_t evictions = 0;     // signatures dropped to keep within JitOptions' bounds
+  size_t signatures = 0;      // signatures in the cache now
+  size_t code_bytes = 0;      // machine code they keep
+};
+
+/// Why a call missed the cache: what differs from the nearest signature cached (or being
+/// compiled) at the time. EJIT_LOG=cache prints the same.
+struct CacheMiss {
+  std::string signature;                 // the call's, e.g. "(f32(101,), f32())"
+  std::string nearest;                   // "" when nothing was cached
+  std::vector<std::string> differences;  // e.g. "arg 0 dim 0: 100 -> 101", "arg 1 dtype f32 -> f64"
 };
 
 /// compare(): compiled vs interpreted on the same inputs.
@@ -63,6 +79,7 @@ class JitCore {
   std::vector<Tensor> call(const std::vector<Tensor>& args);
   std::string ir(Stage stage) const;
   CacheStats stats() const;
+  std::vector<CacheMiss> misses() const;
   Comparison compare(const std::vector<Tensor>& args, int repeat);
 
  private:
@@ -99,6 +116,8 @@ template <class F> class Jitted {
   /// is made by compiling that trace again on the first call.
   std::string ir(Stage stage) const { return core_->ir(stage); }
   CacheStats stats() const { return core_->stats(); }
+  /// The most recent misses (up to 64), oldest first.
+  std::vector<CacheMiss> misses() const { return core_->misses(); }
   /// Runs interpreter and compiled code on the same inputs; errors and times (median of repeat).
   template <class... A> Comparison compare(int repeat, const A&... args) const { return core_->compare({Tensor(args)...}, repeat); }
 

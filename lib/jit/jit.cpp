@@ -1,5 +1,6 @@
 // jit(): the signature cache, recording on a miss, compiling, and replay on a hit.
 #include <algorithm>
+#include <deque>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -8,65 +9,24 @@
 #include <optional>
 #include <unordered_map>
 
+#include <fmt/ranges.h>
+
 #include "../support/check.h"
 #include "../support/options.h"
 #include "../core/observer.h"
 #include "compile.h"
 #include "compile_queue.h"
+#include "signature.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
 
 namespace ejit::detail {
 namespace {
 
-/// The cache key: argument shapes, dtypes, devices and aliasing (f(a, a) records
-/// differently from f(a, b)).
-struct Key {
-  std::vector<ValueType> types;
-  std::vector<Device> devices;
-  std::vector<int> alias;  // index of the first argument with the same tensor
-  bool operator==(const Key&) const = default;
-};
-
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    uint64_t h = 1469598103934665603ull;
-    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-    for (const auto& t : k.types) {
-      mix(static_cast<uint64_t>(t.dtype));
-      for (int64_t d : t.shape) mix(static_cast<uint64_t>(d));
-      mix(0xff);
-    }
-    for (int a : k.alias) mix(static_cast<uint64_t>(a));
-    for (const Device& d : k.devices) mix(d.is_cpu() ? 0xc0 : 0x100 + static_cast<uint64_t>(d.index));
-    return h;
-  }
-};
-
-Key make_key(const std::vector<Tensor>& args) {
-  Key k;
-  for (size_t i = 0; i < args.size(); ++i) {
-    k.types.push_back({args[i].shape(), args[i].dtype()});
-    k.devices.push_back(args[i].device());
-    int first = static_cast<int>(i);
-    for (size_t j = 0; j < i; ++j)
-      if (args[j].impl() == args[i].impl()) first = static_cast<int>(j), j = i;
-    k.alias.push_back(first);
-  }
-  return k;
-}
+using Key = Signature;
+using KeyHash = SignatureHash;
 
 bool log_cache() { return options::log("cache"); }
-
-std::string key_str(const Key& k) {
-  std::string s = "(";
-  for (size_t i = 0; i < k.types.size(); ++i) {
-    const auto& t = k.types[i];
-    fmt::format_to(std::back_inserter(s), "{}{}{}", i ? ", " : "", name(t.dtype), t.shape);
-    if (!k.devices[i].is_cpu()) fmt::format_to(std::back_inserter(s), "@{}", k.devices[i].str());
-  }
-  return s + ")";
-}
 
 }  // namespace
 
@@ -82,6 +42,8 @@ struct JitCore::Impl {
     bool gpu = false;                            // a GPU program (its inputs are on a CUDA device)
     Trace trace;                                 // kept to make the IR on demand
     std::optional<std::array<std::string, kNumStages>> ir;
+    uint64_t last_use = 0;  // Impl::clock at the last call that used it
+    size_t code_bytes() const { return executable ? executable->code_bytes() : 0; }
   };
 
   Fn fn;
@@ -92,6 +54,47 @@ struct JitCore::Impl {
   std::unordered_map<Key, bool, KeyHash> compiling;
   std::shared_ptr<Entry> last_compiled;
   CacheStats stats;
+  uint64_t clock = 0;                // counts calls: the cache's recency
+  std::deque<CacheMiss> recent_misses;
+  static constexpr size_t kMissesKept = 64;
+
+  /// Notes a miss and why (the nearest signature cached or compiling); holds `mu`.
+  void note_miss(const Key& key) {
+    const Key* nearest = nullptr;
+    size_t best = 0;
+    auto consider = [&](const Key& k) {
+      const size_t d = distance(k, key);
+      if (!nearest || d < best) nearest = &k, best = d;
+    };
+    for (const auto& [k, e] : cache) consider(k);
+    for (const auto& [k, c] : compiling) consider(k);
+    CacheMiss m{str(key), nearest ? str(*nearest) : "", nearest ? differences(*nearest, key) : std::vector<std::string>{}};
+    if (log_cache())
+      fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", name, m.signature,
+                 nearest ? fmt::format("nearest {} differs: {}", m.nearest, fmt::join(m.differences, ", "))
+                         : std::string("first call"));
+    recent_misses.push_back(std::move(m));
+    if (recent_misses.size() > kMissesKept) recent_misses.pop_front();
+  }
+
+  /// Drops least recently used signatures until the cache is within the function's bounds,
+  /// never `keep` (the one just published); holds `mu`.
+  void evict(const std::shared_ptr<Entry>& keep) {
+    size_t bytes = 0;
+    for (const auto& [k, e] : cache) bytes += e->code_bytes();
+    while (cache.size() > 1 && (cache.size() > jit_options.max_signatures || bytes > jit_options.max_code_bytes)) {
+      auto oldest = cache.end();
+      for (auto it = cache.begin(); it != cache.end(); ++it)
+        if (it->second != keep && (oldest == cache.end() || it->second->last_use < oldest->second->last_use)) oldest = it;
+      if (oldest == cache.end()) return;
+      bytes -= oldest->second->code_bytes();
+      if (log_cache())
+        fmt::print(stderr, "[ejit cache] {} {}: evicted (least recently used; {} signatures, {} bytes of code kept)\n",
+                   name, str(oldest->first), cache.size() - 1, bytes);
+      cache.erase(oldest);
+      ++stats.evictions;
+    }
+  }
 
   std::vector<Tensor> inputs_for(const Entry& e, const std::vector<Tensor>& args) const {
     std::vector<Tensor> in;
@@ -175,13 +178,15 @@ struct JitCore::Impl {
   /// The signature's entry goes into the cache: later calls use it.
   static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk) {
     if (log_cache())
-      fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", self.name, key_str(key),
+      fmt::print(stderr, "[ejit cache] {} {}: {}\n", self.name, str(key),
                  entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
                                    : "stays eager: " + entry->eager_reason);
     std::lock_guard lock(self.mu);
+    entry->last_use = ++self.clock;
     self.cache[key] = entry;
     self.compiling.erase(key);
     if (entry->executable) self.last_compiled = entry;
+    self.evict(entry);
   }
 };
 
@@ -195,7 +200,7 @@ JitCore::~JitCore() = default;
 std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   for (const Tensor& a : args)
     if (!a.defined()) fail("jit", "{}: an argument is an undefined tensor", impl_->name);
-  Key key = make_key(args);
+  Key key = signature_of(args);
   if (observers()) {
     // An enclosing recorder or gradient tape must see this function's ops: run it inline.
     {
@@ -203,7 +208,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       ++impl_->stats.eager_calls;
     }
     if (log_cache())
-      fmt::print(stderr, "[ejit cache] {} {}: runs eagerly inside {}\n", impl_->name, key_str(key),
+      fmt::print(stderr, "[ejit cache] {} {}: runs eagerly inside {}\n", impl_->name, str(key),
                  is_recording() ? "an enclosing recording" : "a gradient tape");
     return impl_->fn(args);
   }
@@ -213,6 +218,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     auto it = impl_->cache.find(key);
     if (it != impl_->cache.end()) {
       entry = it->second;
+      entry->last_use = ++impl_->clock;
       ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
     } else if (impl_->compiling.count(key)) {
       ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
@@ -221,6 +227,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       return impl_->fn(args);
     } else {
       ++impl_->stats.misses;
+      impl_->note_miss(key);
       impl_->compiling[key] = true;
     }
   }
@@ -234,7 +241,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     }
   }
   if (!entry->executable) return impl_->fn(args);
-  if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, key_str(key));
+  if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, str(key));
   return impl_->run(*entry, args);
 }
 
@@ -254,7 +261,15 @@ std::string JitCore::ir(Stage stage) const {
 
 CacheStats JitCore::stats() const {
   std::lock_guard lock(impl_->mu);
-  return impl_->stats;
+  CacheStats s = impl_->stats;
+  s.signatures = impl_->cache.size();
+  for (const auto& [k, e] : impl_->cache) s.code_bytes += e->code_bytes();
+  return s;
+}
+
+std::vector<CacheMiss> JitCore::misses() const {
+  std::lock_guard lock(impl_->mu);
+  return {impl_->recent_misses.begin(), impl_->recent_misses.end()};
 }
 
 Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
@@ -264,7 +279,7 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
   std::shared_ptr<Impl::Entry> entry;
   {
     std::lock_guard lock(impl_->mu);
-    entry = impl_->cache.at(make_key(args));
+    entry = impl_->cache.at(signature_of(args));
   }
   c.compiled = entry->executable != nullptr;
   c.reason = entry->eager_reason;

@@ -17,6 +17,9 @@ class Executable {
  public:
   virtual ~Executable() = default;
   virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) const = 0;
+  /// Bytes of machine code (or GPU program text) this executable keeps alive; kernels that
+  /// share one module each count their share.
+  virtual size_t code_bytes() const = 0;
 };
 
 struct CompileResult {

@@ -26,6 +26,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/raw_ostream.h"
@@ -90,9 +91,33 @@ constexpr unsigned memref_fields(int64_t rank) { return 3 + 2 * static_cast<unsi
 
 /// The machine code of a module of kernels, shared by its kernels' executables: an MLIR
 /// ExecutionEngine (just compiled) or an LLJIT (object code from the disk cache).
+/// Counts the pages LLVM maps for a module's code and data.
+class CountingMapper final : public llvm::SectionMemoryManager::MemoryMapper {
+ public:
+  llvm::sys::MemoryBlock allocateMappedMemory(llvm::SectionMemoryManager::AllocationPurpose, size_t bytes,
+                                              const llvm::sys::MemoryBlock* const near, unsigned flags,
+                                              std::error_code& ec) override {
+    llvm::sys::MemoryBlock b = llvm::sys::Memory::allocateMappedMemory(bytes, near, flags, ec);
+    mapped += b.allocatedSize();
+    return b;
+  }
+  std::error_code protectMappedMemory(const llvm::sys::MemoryBlock& b, unsigned flags) override {
+    return llvm::sys::Memory::protectMappedMemory(b, flags);
+  }
+  std::error_code releaseMappedMemory(llvm::sys::MemoryBlock& b) override {
+    return llvm::sys::Memory::releaseMappedMemory(b);
+  }
+  size_t mapped = 0;
+};
+
 struct LoadedCode {
+  CountingMapper mapper;  // outlives the engine, which releases its memory through it
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> lljit;
+  size_t object_bytes = 0;  // object code loaded from the disk cache
+  size_t kernels = 1;       // executables sharing it
+
+  size_t bytes() const { return engine ? mapper.mapped : object_bytes; }
 
   /// The address of a symbol: a kernel's packed wrapper, or the row extents.
   llvm::Expected<void*> lookup(const std::string& name) const {
@@ -127,6 +152,7 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
   if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
   auto code = std::make_shared<LoadedCode>();
   code->lljit = std::move(*jit);
+  code->object_bytes = object.size();
   return code;
 }
 
@@ -173,6 +199,8 @@ class EngineExecutable final : public Executable {
     return outputs;
   }
 
+  size_t code_bytes() const override { return code_->bytes() / code_->kernels; }
+
   static constexpr int64_t kChunkElements = 1 << 14;
 
  private:
@@ -210,8 +238,9 @@ void prepare_for_engine(mlir::ModuleOp module, const std::vector<const Trace*>& 
 }
 
 /// Each kernel's executable from the loaded code: "" on success, else why.
-std::string link_kernels(const std::shared_ptr<const LoadedCode>& code, const std::vector<const Trace*>& traces,
+std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vector<const Trace*>& traces,
                          const std::vector<int64_t>& extents, std::vector<CompileResult>& results) {
+  code->kernels = traces.size();
   for (size_t k = 0; k < traces.size(); ++k) {
     auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
     if (!fn) return llvm::toString(fn.takeError());
@@ -228,7 +257,7 @@ std::string link_kernels(const std::shared_ptr<const LoadedCode>& code, const st
 std::string load_cached(const std::string& object, const std::vector<const Trace*>& traces,
                         std::vector<CompileResult>& results) {
   std::string error;
-  std::shared_ptr<const LoadedCode> code = load_object(object, error);
+  std::shared_ptr<LoadedCode> code = load_object(object, error);
   if (!code) return error;
   auto table = code->lookup(kExtentsSymbol);
   if (!table) return llvm::toString(table.takeError());
@@ -340,7 +369,9 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
     return llvm::Error::success();
   };
   prepare_for_engine(*module, traces, extents);
+  auto code = std::make_shared<LoadedCode>();
   mlir::ExecutionEngineOptions options;
+  options.sectionMemoryMapper = &code->mapper;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   options.enableObjectDump = use_disk;
@@ -349,7 +380,6 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
     std::string err = llvm::toString(engine.takeError());
     return fail_with("[jit] LLVM code generation failed: " + err);
   }
-  auto code = std::make_shared<LoadedCode>();
   code->engine = std::move(*engine);
   code->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
   if (std::string error = link_kernels(code, traces, extents, results); !error.empty())

@@ -167,6 +167,12 @@ class SegmentedExecutable final : public Executable {
     return outputs;
   }
 
+  size_t code_bytes() const override {
+    size_t n = 0;
+    for (const Step& st : steps_) n += st.kernel ? st.kernel->code_bytes() : 0;
+    return n;
+  }
+
  private:
   /// The value a step reads for v: the untransposed matrix when v is a folded transpose.
   int source(int v) const { return folded_from_[v] >= 0 ? folded_from_[v] : v; }

@@ -44,6 +44,13 @@ std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
   return outputs;
 }
 
+size_t GpuProgram::code_bytes() const {
+  size_t n = 0;
+  for (const GpuStep& s : steps_)
+    for (const std::string& ptx : s.kernels.ptx) n += ptx.size();
+  return n;
+}
+
 std::vector<int> GpuProgram::step_inputs(const GpuStep& s) const {
   if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take)
     return s.inputs;

@@ -28,6 +28,8 @@ class GpuProgram final : public Executable {
  public:
   GpuProgram(Trace trace, std::vector<GpuStep> steps);
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override;
+  /// The PTX text it keeps (loaded modules take about as much on each device used).
+  size_t code_bytes() const override;
   const std::vector<GpuStep>& steps() const { return steps_; }
 
  private:
