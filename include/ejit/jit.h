@@ -37,6 +37,10 @@ struct JitOptions {
   /// with one compiles it again, or loads it from the disk cache).
   size_t max_signatures = 64;
   size_t max_code_bytes = size_t{64} << 20;
+  /// A host read of a traced value (item(), operator bool, to_vector(), at(), data<T>()) is a
+  /// guard: the code after it compiles once per distinct value read, for at most this many
+  /// values per read; past that the signature runs eagerly.
+  size_t max_guard_variants = 8;
 };
 
 /// Counters of one jitted function's cache.

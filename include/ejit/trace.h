@@ -56,6 +56,16 @@ class Trace {
   void prune();
 };
 
+/// A host read met while recording with guards on (Recorder::enable_guards): the values
+/// of trace value `value`, read (`how`) once every value below `position` was made.
+/// C++ control flow after the read may depend on `bytes`, the contents read.
+struct TraceGuard {
+  int value = -1;
+  int position = 0;
+  std::string how;
+  std::string bytes;
+};
+
 /// Records, on this thread, every op executed while it is alive; ops still run eagerly and
 /// return real values. Tensors that enter without being produced inside become inputs.
 class Recorder {
@@ -67,6 +77,11 @@ class Recorder {
 
   /// Declares tensors as inputs in this order (call before using them; function arguments).
   void add_inputs(const std::vector<Tensor>& args);
+  /// Host reads of traced values become guards (guards()) instead of making the trace not
+  /// compilable, up to `max_guards` reads of at most `max_elements` elements each.
+  void enable_guards(size_t max_guards, int64_t max_elements);
+  /// The guards met, in order (distinct values; a value read twice guards once).
+  const std::vector<TraceGuard>& guards() const { return guards_; }
   /// Stops recording and returns the trace computing `outputs`, followed by the last value
   /// assigned to each variable in assigned_variables().
   Trace finish(const std::vector<Tensor>& outputs);
@@ -85,6 +100,9 @@ class Recorder {
   std::vector<Tensor> input_tensors_;
   std::vector<Variable> input_variables_;
   std::vector<Variable> assigned_variables_;
+  std::vector<TraceGuard> guards_;
+  size_t max_guards_ = 0;
+  int64_t max_guard_elements_ = 0;
 };
 
 /// True while a Recorder is active on this thread.

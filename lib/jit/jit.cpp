@@ -16,6 +16,7 @@
 #include "../core/observer.h"
 #include "compile.h"
 #include "compile_queue.h"
+#include "guard_tree.h"
 #include "signature.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
@@ -28,22 +29,27 @@ using KeyHash = SignatureHash;
 
 bool log_cache() { return options::log("cache"); }
 
+/// Host reads a recorded trace may guard on, and the most elements one read may have;
+/// past either the signature stays eager.
+constexpr size_t kMaxGuards = 32;
+constexpr int64_t kMaxGuardElements = 4096;
+
 }  // namespace
 
 struct JitCore::Impl {
   struct Entry {
-    std::unique_ptr<Executable> executable;  // null: this signature runs eagerly
-    std::string eager_reason;
-    std::vector<int> arg_of_input;    // per trace input: argument index, or -1 for a captured tensor
-    std::vector<Tensor> captured;     // per trace input (undefined where it is an argument)
-    std::vector<Variable> variable;   // per trace input: the variable read there (its value of the moment)
+    std::unique_ptr<Executable> executable;  // the compiled trace, or
+    std::shared_ptr<GuardNode> tree;         // the trace tree of a function with host reads;
+    std::string eager_reason;                // neither: why this signature runs eagerly
+    std::vector<InputBinding> bindings;      // per trace input
     std::vector<Variable> assigned;   // written back from the last outputs after each call
     size_t user_outputs = 0;
     bool gpu = false;                            // a GPU program (its inputs are on a CUDA device)
     Trace trace;                                 // kept to make the IR on demand
     std::optional<std::array<std::string, kNumStages>> ir;
     uint64_t last_use = 0;  // Impl::clock at the last call that used it
-    size_t code_bytes() const { return executable ? executable->code_bytes() : 0; }
+    size_t code_bytes() const { return executable ? executable->code_bytes() : tree ? tree->code_bytes() : 0; }
+    Target target() const { return gpu ? Target::CUDA : Target::CPU; }
   };
 
   Fn fn;
@@ -68,11 +74,16 @@ struct JitCore::Impl {
     };
     for (const auto& [k, e] : cache) consider(k);
     for (const auto& [k, c] : compiling) consider(k);
-    CacheMiss m{str(key), nearest ? str(*nearest) : "", nearest ? differences(*nearest, key) : std::vector<std::string>{}};
+    note(CacheMiss{str(key), nearest ? str(*nearest) : "", nearest ? differences(*nearest, key) : std::vector<std::string>{}});
+  }
+
+  /// Logs a miss and keeps it for misses(); holds `mu`.
+  void note(CacheMiss m) {
     if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: miss, {}\n", name, m.signature,
-                 nearest ? fmt::format("nearest {} differs: {}", m.nearest, fmt::join(m.differences, ", "))
-                         : std::string("first call"));
+                 m.nearest.empty() ? std::string("first call")
+                 : m.nearest == m.signature ? fmt::format("cached, but {}", fmt::join(m.differences, ", "))
+                                            : fmt::format("nearest {} differs: {}", m.nearest, fmt::join(m.differences, ", ")));
     recent_misses.push_back(std::move(m));
     if (recent_misses.size() > kMissesKept) recent_misses.pop_front();
   }
@@ -98,10 +109,7 @@ struct JitCore::Impl {
 
   std::vector<Tensor> inputs_for(const Entry& e, const std::vector<Tensor>& args) const {
     std::vector<Tensor> in;
-    for (size_t i = 0; i < e.arg_of_input.size(); ++i)
-      in.push_back(e.arg_of_input[i] >= 0 ? args[e.arg_of_input[i]]
-                   : e.variable[i].defined() ? e.variable[i].value()
-                                             : e.captured[i]);
+    for (const InputBinding& b : e.bindings) in.push_back(b.value(args));
     return in;
   }
 
@@ -113,43 +121,161 @@ struct JitCore::Impl {
     return out;
   }
 
-  /// Records the call (returning its eager outputs) and compiles the trace, now or on the
-  /// compile thread (`self` is this Impl, which the job holds weakly).
-  static std::vector<Tensor> record_and_compile(const std::shared_ptr<Impl>& self, const Key& key,
-                                                const std::vector<Tensor>& args) {
+  /// Runs the function eagerly with a recorder; host reads of traced values become guards.
+  GuardedRecording record(const std::vector<Tensor>& args, std::vector<Tensor>& outs) const {
     Recorder rec;
     rec.add_inputs(args);
-    std::vector<Tensor> outs = self->fn(args);
-    Trace trace = rec.finish(outs);
-    auto entry = std::make_shared<Entry>();
+    rec.enable_guards(kMaxGuards, kMaxGuardElements);
+    outs = fn(args);
+    GuardedRecording g;
+    g.trace = rec.finish(outs);
+    g.guards = rec.guards();
     for (size_t i = 0; i < rec.input_tensors().size(); ++i) {
       const Tensor& t = rec.input_tensors()[i];
-      const Variable& v = rec.input_variables()[i];
-      int arg = -1;
-      for (size_t j = 0; j < args.size() && arg < 0 && !v.defined(); ++j)
-        if (args[j].impl() == t.impl()) arg = static_cast<int>(j);
-      entry->arg_of_input.push_back(arg);
-      entry->captured.push_back(arg < 0 && !v.defined() ? t : Tensor());
-      entry->variable.push_back(v);
+      InputBinding b;
+      b.variable = rec.input_variables()[i];
+      for (size_t j = 0; j < args.size() && b.arg < 0 && !b.variable.defined(); ++j)
+        if (args[j].impl() == t.impl()) b.arg = static_cast<int>(j);
+      if (b.arg < 0 && !b.variable.defined()) b.captured = t;
+      g.bindings.push_back(std::move(b));
     }
-    entry->assigned = rec.assigned_variables();
-    entry->user_outputs = outs.size();
-    if (!trace.not_compilable.empty()) {
-      entry->eager_reason = trace.not_compilable;
-      publish(*self, key, entry, trace.nodes.size(), false);
-      return outs;
-    }
-    for (const Tensor& t : rec.input_tensors()) entry->gpu |= t.device().is_cuda();
-    for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
-    if (self->mode() == CompileMode::Sync) {
-      compile_and_publish(*self, key, entry, std::move(trace));
-      return outs;
-    }
+    g.assigned = rec.assigned_variables();
+    g.user_outputs = outs.size();
+    return g;
+  }
+
+  /// Runs `job` now (sync mode) or on the compile thread, which holds this Impl weakly: a
+  /// function destroyed while its compile waited gets nothing compiled.
+  static void schedule(const std::shared_ptr<Impl>& self, std::function<void(Impl&)> job) {
+    if (self->mode() == CompileMode::Sync) return job(*self);
     std::weak_ptr<Impl> weak = self;
-    enqueue_compile([weak, key, entry, trace = std::move(trace)]() mutable {
-      // The function may be gone by now (destroyed while its compile waited): then the
-      // result has nowhere to go, and nothing is compiled.
-      if (std::shared_ptr<Impl> alive = weak.lock()) compile_and_publish(*alive, key, entry, std::move(trace));
+    enqueue_compile([weak, job = std::move(job)] {
+      if (std::shared_ptr<Impl> alive = weak.lock()) job(*alive);
+    });
+  }
+
+  /// Records the call (returning its eager outputs) and compiles the trace, now or on the
+  /// compile thread.
+  static std::vector<Tensor> record_and_compile(const std::shared_ptr<Impl>& self, const Key& key,
+                                                const std::vector<Tensor>& args) {
+    std::vector<Tensor> outs;
+    auto g = std::make_shared<GuardedRecording>(self->record(args, outs));
+    auto entry = std::make_shared<Entry>();
+    entry->bindings = g->bindings;
+    entry->assigned = g->assigned;
+    entry->user_outputs = outs.size();
+    if (!g->trace.not_compilable.empty()) {
+      entry->eager_reason = g->trace.not_compilable;
+      publish(*self, key, entry, g->trace.nodes.size(), false);
+      return outs;
+    }
+    for (const InputBinding& b : g->bindings) entry->gpu |= b.value(args).device().is_cuda();
+    for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
+    schedule(self, [key, entry, g](Impl& impl) {
+      if (g->guards.empty()) compile_and_publish(impl, key, entry, std::move(g->trace));
+      else compile_tree_and_publish(impl, key, entry, *g);
+    });
+    return outs;
+  }
+
+  static void compile_tree_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry,
+                                       const GuardedRecording& g) {
+    std::string error;
+    double ms = 0;
+    try {
+      entry->tree = build_path(g, 0, {}, entry->target(), error, ms);
+    } catch (const std::exception& e) {
+      error = std::string("[jit] the compiler failed: ") + e.what();
+    }
+    {
+      std::lock_guard lock(self.mu);
+      self.stats.compile_ms += ms;
+    }
+    if (!entry->tree) entry->eager_reason = error;
+    publish(self, key, entry, g.trace.nodes.size(), false, g.guards.size());
+  }
+
+  /// A signature whose trace tree gave up: it runs eagerly from now on; holds `mu`.
+  void make_eager(const Key& key, const std::shared_ptr<Entry>& was, std::string reason) {
+    auto it = cache.find(key);
+    if (it == cache.end() || it->second != was) return;
+    if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: stays eager: {}\n", name, str(key), reason);
+    auto eager = std::make_shared<Entry>();
+    eager->eager_reason = std::move(reason);
+    eager->last_use = was->last_use;
+    it->second = eager;
+  }
+
+  /// A call of a signature with a trace tree: the compiled path for the values it reads, or
+  /// (a miss) an eager run that records the branch for the value read.
+  static std::vector<Tensor> call_tree(const std::shared_ptr<Impl>& self, const Key& key,
+                                       const std::shared_ptr<Entry>& entry, const std::vector<Tensor>& args) {
+    TreeWalk w = run_tree(*entry->tree, args, self->mu);
+    std::unique_lock lock(self->mu);
+    if (w.outputs) {
+      ++self->stats.hits;
+      lock.unlock();
+      if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", self->name, str(key));
+      return std::move(*w.outputs);
+    }
+    GuardNode* node = w.missed;
+    const bool known = std::any_of(node->branches.begin(), node->branches.end(), [&](auto& b) { return b.first == w.read; });
+    auto current = self->cache.find(key);
+    if (known || current == self->cache.end() || current->second != entry) {  // compiling (or just compiled, or given up): eager this time
+      ++self->stats.eager_calls;
+      self->stats.eager_while_compiling += w.compiling;
+      lock.unlock();
+      return self->fn(args);
+    }
+    const std::string value = guard_value_text(w.read, node->guard_dtype);
+    if (node->branches.size() >= self->jit_options.max_guard_variants) {
+      ++self->stats.eager_calls;
+      self->make_eager(key, entry, fmt::format("host read {} ({}) read more than {} distinct values (now {}); "
+                                               "JitOptions::max_guard_variants", node->depth, node->guard_text,
+                                               self->jit_options.max_guard_variants, value));
+      lock.unlock();
+      return self->fn(args);
+    }
+    ++self->stats.misses;
+    std::vector<std::string> cached;
+    for (const auto& [bytes, next] : node->branches) cached.push_back(guard_value_text(bytes, node->guard_dtype));
+    self->note(CacheMiss{str(key), str(key), {fmt::format("guard {} ({}) read {}, cached: {}", node->depth,
+                                                          node->guard_text, value, fmt::join(cached, ", "))}});
+    node->branches.emplace_back(w.read, nullptr);  // being compiled
+    lock.unlock();
+    std::vector<Tensor> outs;
+    std::shared_ptr<GuardedRecording> g;
+    try {
+      g = std::make_shared<GuardedRecording>(self->record(args, outs));
+    } catch (...) {
+      std::lock_guard relock(self->mu);
+      std::erase_if(node->branches, [&](auto& b) { return b.first == w.read && !b.second; });
+      throw;
+    }
+    auto path = std::make_shared<std::vector<const GuardNode*>>(path_to(*entry->tree, node, self->mu));
+    schedule(self, [key, entry, node, read = std::move(w.read), path, g](Impl& impl) {
+      std::string error = g->trace.not_compilable;
+      double ms = 0;
+      std::shared_ptr<GuardNode> branch;
+      if (error.empty()) try {
+          branch = build_path(*g, path->size(), *path, entry->target(), error, ms);
+        } catch (const std::exception& e) {
+          error = std::string("[jit] the compiler failed: ") + e.what();
+        }
+      std::lock_guard relock(impl.mu);
+      impl.stats.compile_ms += ms;
+      for (auto& [bytes, next] : node->branches)
+        if (bytes == read && !next) next = branch;
+      if (!branch) {
+        std::erase_if(node->branches, [&](auto& b) { return b.first == read && !b.second; });
+        impl.make_eager(key, entry, fmt::format("the branch after host read {} ({}) cannot be compiled: {}", node->depth,
+                                                node->guard_text, error));
+        return;
+      }
+      if (log_cache())
+        fmt::print(stderr, "[ejit cache] {} {}: compiled the branch after host read {} ({}) for {}\n", impl.name,
+                   str(key), node->depth, node->guard_text, guard_value_text(read, node->guard_dtype));
+      impl.evict(entry);
     });
     return outs;
   }
@@ -160,7 +286,7 @@ struct JitCore::Impl {
     const size_t ops = trace.nodes.size();
     CompileResult r;
     try {  // a compiler failure of any kind leaves this signature eager, with the reason
-      r = compile_trace(trace, {.target = entry->gpu ? Target::CUDA : Target::CPU});
+      r = compile_trace(trace, {.target = entry->target()});
     } catch (const std::exception& e) {
       r = CompileResult{};
       r.error = std::string("[jit] the compiler failed: ") + e.what();
@@ -176,10 +302,12 @@ struct JitCore::Impl {
   }
 
   /// The signature's entry goes into the cache: later calls use it.
-  static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk) {
+  static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk,
+                      size_t guards = 0) {
     if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: {}\n", self.name, str(key),
                  entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
+                 : entry->tree     ? fmt::format("compiled {} ops in {} segments between host reads", ops, guards + 1)
                                    : "stays eager: " + entry->eager_reason);
     std::lock_guard lock(self.mu);
     entry->last_use = ++self.clock;
@@ -219,7 +347,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     if (it != impl_->cache.end()) {
       entry = it->second;
       entry->last_use = ++impl_->clock;
-      ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
+      if (!entry->tree) ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
     } else if (impl_->compiling.count(key)) {
       ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
       ++impl_->stats.eager_while_compiling;
@@ -240,6 +368,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       throw;
     }
   }
+  if (entry->tree) return Impl::call_tree(impl_, key, entry, args);
   if (!entry->executable) return impl_->fn(args);
   if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, str(key));
   return impl_->run(*entry, args);
@@ -281,7 +410,7 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
     std::lock_guard lock(impl_->mu);
     entry = impl_->cache.at(signature_of(args));
   }
-  c.compiled = entry->executable != nullptr;
+  c.compiled = entry->executable || entry->tree;
   c.reason = entry->eager_reason;
   auto time_ms = [&](auto&& f) {
     std::vector<double> t;
@@ -301,7 +430,22 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
   }
   c.interpreted_ms = time_ms([&] { eager = impl_->fn(args); });
   if (!c.compiled) return c;
-  c.compiled_ms = time_ms([&] { compiled = impl_->run(*entry, args); });
+  if (entry->tree) {  // the path for these inputs must have been compiled
+    TreeWalk w = run_tree(*entry->tree, args, impl_->mu);
+    for (int tries = 0; tries < 2 && !w.outputs; ++tries) {  // compiled code read other values than eager
+      call(args);                                             // code did: record the branch for them
+      wait_for_compile_queue();
+      w = run_tree(*entry->tree, args, impl_->mu);
+    }
+    if (!w.outputs) {
+      c.compiled = false;
+      c.reason = "the branch for the values these inputs read on the host is not compiled yet";
+      return c;
+    }
+  }
+  c.compiled_ms = time_ms([&] {
+    compiled = entry->tree ? *run_tree(*entry->tree, args, impl_->mu).outputs : impl_->run(*entry, args);
+  });
   for (size_t i = 0; i < eager.size(); ++i) {
     auto e = eager[i].to_vector<double>(), k = compiled[i].to_vector<double>();
     for (size_t j = 0; j < e.size(); ++j) {

@@ -39,9 +39,23 @@ class Recorder::Observer final : public detail::OpObserver {
   void on_host_read(const Tensor& t, const char* how) override {
     auto it = ids_.find(t.impl());
     if (it == ids_.end() || !depends_on_input_[it->second] || !trace_.not_compilable.empty()) return;
+    std::vector<TraceGuard>& guards = owner_.guards_;
+    for (const TraceGuard& g : guards)
+      if (g.value == it->second) return;  // read before: its guard covers this read
+    if (guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
+      Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
+      detail::PauseRecording pause;
+      guards.push_back({it->second, static_cast<int>(trace_.values.size()), how,
+                        std::string(static_cast<const char*>(host.raw_data()), host.nbytes())});
+      return;
+    }
     trace_.not_compilable = fmt::format(
         "the values of a traced tensor of shape {} were read on the host ({}) after {} ops: "
-        "C++ control flow may depend on them", t.shape(), how, trace_.nodes.size());
+        "C++ control flow may depend on them{}", t.shape(), how, trace_.nodes.size(),
+        owner_.max_guards_ == 0 ? ""
+        : guards.size() >= owner_.max_guards_
+            ? fmt::format(", and the trace already has {} guards (the most it may have)", guards.size())
+            : fmt::format(", and {} elements are too many to guard on (at most {})", t.numel(), owner_.max_guard_elements_));
   }
 
   void on_variable_read(const Variable& v, const Tensor& value) override {
@@ -63,7 +77,10 @@ class Recorder::Observer final : public detail::OpObserver {
   Trace take(const std::vector<Tensor>& outputs) {
     for (const Tensor& t : outputs) trace_.outputs.push_back(value_of(t));
     for (const Tensor& t : assigned_values_) trace_.outputs.push_back(value_of(t));
+    const size_t n = trace_.outputs.size();
+    for (const TraceGuard& g : owner_.guards_) trace_.outputs.push_back(g.value);  // guarded values are computed
     trace_.prune();
+    trace_.outputs.resize(n);
     return std::move(trace_);
   }
 
@@ -107,6 +124,11 @@ void Recorder::add_inputs(const std::vector<Tensor>& args) {
     if (!t.defined()) fail("trace", "an argument is an undefined tensor");
     observer_->value_of(t);
   }
+}
+
+void Recorder::enable_guards(size_t max_guards, int64_t max_elements) {
+  max_guards_ = max_guards;
+  max_guard_elements_ = max_elements;
 }
 
 Trace Recorder::finish(const std::vector<Tensor>& outputs) {
