@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -40,6 +41,52 @@ template <class F> double first_call_in_child(F&& fn) {
   close(fds[0]);
   if (pid > 0) waitpid(pid, nullptr, 0);
   return ms;
+}
+
+/// Resident memory of this process, in MB.
+double rss_mb() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1 << 20);
+}
+
+/// Recompiles across sizes, a function with a host read, and the cache's bound on memory.
+void recompiles_and_guards(bool quick) {
+  fmt::print("\n== recompiles, host reads and the cache's bounds ==\n");
+  constexpr JitOptions kSync{.compile = CompileMode::Sync};
+  auto w1 = jit([](const Tensor& a) { return exp(a * 1.5f) + tanh(a) * 0.5f - a / (1 + a * a); }, "w1", kSync);
+  const int sizes = quick ? 10 : 100;
+  for (int k = 0; k < sizes; ++k) w1(rand({100 + k, 64}, static_cast<uint64_t>(k)));
+  CacheStats s = w1.stats();
+  fmt::print("sizes 100..{} in dim 0: {} compiles, {:.0f} ms compiling (target <= 2 compiles: dynamic dims are not built yet)\n",
+             99 + sizes, s.misses, s.compile_ms);
+
+  auto branchy = jit([](const Tensor& x) { return (sum(x) > 0.f).item<bool>() ? exp(x) * 2.f : -x * 3.f + 1.f; },
+                     "branchy", kSync);
+  Tensor x = randn({quick ? 1 << 14 : 1 << 22}, 11);
+  const int reps = quick ? 2 : 7;
+  Comparison pos = branchy.compare(reps, abs(x)), neg = branchy.compare(reps, -abs(x));
+  fmt::print("branch on (sum(x) > 0).item<bool>(), {} f32: exp branch eager {:.2f} ms, compiled {:.2f} ms ({:.1f}x); "
+             "other branch eager {:.2f} ms, compiled {:.2f} ms ({:.1f}x); {} compiles\n",
+             x.numel(), pos.interpreted_ms, pos.compiled_ms, pos.interpreted_ms / pos.compiled_ms, neg.interpreted_ms,
+             neg.compiled_ms, neg.interpreted_ms / neg.compiled_ms, branchy.stats().misses);
+
+  auto shapes = jit([](const Tensor& a) { return tanh(a * 2.f) + 1.f; }, "shapes", kSync);
+  const int n_shapes = quick ? 80 : 500;
+  const double before = rss_mb();
+  double at_bound = 0;
+  for (int k = 1; k <= n_shapes; ++k) {
+    shapes(rand({k}, static_cast<uint64_t>(k)));
+    if (k == static_cast<int>(JitOptions{}.max_signatures)) at_bound = rss_mb();
+  }
+  s = shapes.stats();
+  fmt::print("{} distinct shapes (cache bound {} signatures): RSS {:.1f} MB before, {:.1f} MB once {} are cached, "
+             "{:.1f} MB after all; {} evictions, {} signatures and {} KiB of code kept\n",
+             n_shapes, JitOptions{}.max_signatures, before, at_bound, JitOptions{}.max_signatures, rss_mb(), s.evictions,
+             s.signatures, s.code_bytes / 1024);
 }
 
 }  // namespace
@@ -145,5 +192,6 @@ int main(int argc, char** argv) {
     fmt::print("eager W1 on 1M f32 beside a {:.0f} ms background compile: {:.2f} ms against {:.2f} ms idle ({:+.0f}%, "
                "median of {} runs)\n", big.stats().compile_ms, during, idle_ms, 100 * (during / idle_ms - 1), beside.size());
   }
+  recompiles_and_guards(quick);
   return 0;
 }

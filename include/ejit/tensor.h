@@ -60,8 +60,8 @@ class Tensor {
   /// One element, converted to T; negative indices count from the end.
   template <class T> T at(std::initializer_list<int64_t> index) const;
   /// Typed pointer to the data; throws unless T matches dtype() and the tensor is on the CPU.
-  /// Inside a jitted function this is a host access: that signature stays eager (the values
-  /// read now would otherwise be baked into the compiled code).
+  /// Inside a jitted function this is a host access, a guard: the code after it compiles per
+  /// distinct contents read (the values read now are never baked into code for others).
   template <class T> const T* data() const;
   template <class T> T* data();
   /// The storage's address, unchecked and unobserved (for kernels and I/O code).

@@ -89,6 +89,45 @@ TEST_CASE("reading a traced value on the host marks the trace", "[trace]") {
   REQUIRE(ok.not_compilable.empty());
 }
 
+TEST_CASE("with guards on, host reads become guards up to the limits", "[trace]") {
+  Tensor x = tensor({1.f, -2.f, 4.f});
+  auto body = [&](Recorder& rec) {
+    Tensor s = sum(x * 2.f);  // 6: read twice, guarded once
+    float v = s.item<float>() + s.item<float>();
+    Tensor m = max(x);        // 4: a second guard
+    bool big = m.item<float>() > 3.f;
+    (void)v, (void)big;
+    return rec.finish({x + 1.f});
+  };
+  Recorder rec;
+  rec.add_inputs({x});
+  rec.enable_guards(8, 16);
+  Trace t = body(rec);
+  REQUIRE(t.not_compilable.empty());
+  const std::vector<TraceGuard>& g = rec.guards();
+  REQUIRE(g.size() == 2);
+  float six = 6.f, four = 4.f;
+  CHECK(g[0].bytes == std::string(reinterpret_cast<const char*>(&six), 4));
+  CHECK(g[1].bytes == std::string(reinterpret_cast<const char*>(&four), 4));
+  CHECK(g[0].position <= g[1].position);
+  bool sum_kept = false, max_kept = false;  // the guarded values survive pruning
+  for (const TraceNode& n : t.nodes) sum_kept |= n.output == g[0].value, max_kept |= n.output == g[1].value;
+  CHECK(sum_kept);
+  CHECK(max_kept);
+
+  Recorder few;  // one guard allowed: the second read makes the trace not compilable
+  few.add_inputs({x});
+  few.enable_guards(1, 16);
+  Trace over = body(few);
+  REQUIRE_THAT(over.not_compilable, Catch::Matchers::Contains("already has 1 guards"));
+  Recorder small;  // reads of more than 2 elements are not guarded
+  small.add_inputs({x});
+  small.enable_guards(8, 2);
+  x.to_vector<float>();  // an input read: guards too
+  Trace big = [&] { auto v = (x * 3.f).to_vector<float>(); (void)v; return small.finish({x}); }();
+  REQUIRE_THAT(big.not_compilable, Catch::Matchers::Contains("too many to guard on"));
+}
+
 TEST_CASE("to_mlir prints the ejit dialect", "[trace]") {
   Trace t = record({ones({2, 3}), ones({3}, DType::I32)}, [](const auto& a) {
     return matmul(transpose(a[0]), a[0]) + sum(a[1]).astype(DType::F32);
