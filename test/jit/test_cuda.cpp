@@ -190,3 +190,15 @@ TEST_CASE("cuda: freed memory is reused, and out of memory is an error", "[cuda]
   REQUIRE((e.find("out of memory") != std::string::npos || e.find("cuMemAlloc") != std::string::npos));
   REQUIRE((ones({3}).to(kGpu) + 1.f).sum().item<float>() == 6.f);  // the device still works
 }
+
+TEST_CASE("cuda: a jitted function with host reads compiles both branches on the GPU", "[cuda][guards]") {
+  SKIP_WITHOUT_CUDA();
+  auto f = jit([](const Tensor& x) { return (sum(x) > 0.f).item<bool>() ? exp(x) * 2.f : -x * 3.f; }, "gpu_branchy");
+  const Tensor pos = abs(randn({4, 300}, 3)), neg = -pos;
+  for (int i = 0; i < 3; ++i) {
+    require_same(f(pos.to(kGpu)), exp(pos) * 2.f, "exp branch", 2e-6, 2e-6);
+    require_same(f(neg.to(kGpu)), pos * 3.f, "other branch");
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(f.stats().hits == 4);
+}
