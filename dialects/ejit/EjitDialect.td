@@ -34,17 +34,18 @@ def Ejit_Dialect : Dialect {
 }
 
 //===----------------------------------------------------------------------===//
-// Tensor types. Element types: i1, i32, i64, f32, f64; shapes are static.
+// Tensor types. Element types: i1, i32, i64, f32, f64. Dims may be dynamic (jit()'s dynamic
+// dims: elementwise ops, reductions, reshape and permute take them); traces in files are static.
 //===----------------------------------------------------------------------===//
 
-def Ejit_AnyTensor : StaticShapeTensorOf<[I1, I32, I64, F32, F64]>;
+def Ejit_AnyTensor : RankedTensorOf<[I1, I32, I64, F32, F64]>;
 /// Every element type but i1.
-def Ejit_NumericTensor : StaticShapeTensorOf<[I32, I64, F32, F64]>;
-def Ejit_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
-def Ejit_BoolTensor : StaticShapeTensorOf<[I1]>;
+def Ejit_NumericTensor : RankedTensorOf<[I32, I64, F32, F64]>;
+def Ejit_FloatTensor : RankedTensorOf<[F32, F64]>;
+def Ejit_BoolTensor : RankedTensorOf<[I1]>;
 /// Integer indices (take, gather).
-def Ejit_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
-def Ejit_I64Tensor : StaticShapeTensorOf<[I64]>;
+def Ejit_IndexTensor : RankedTensorOf<[I32, I64]>;
+def Ejit_I64Tensor : RankedTensorOf<[I64]>;
 
 /// Base class of every ejit op: all of them are pure (no memory effects, speculatable).
 class Ejit_Op<string mnemonic, list<Trait> traits = []>

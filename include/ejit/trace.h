@@ -12,7 +12,9 @@
 
 namespace ejit {
 
-/// Type of a trace value.
+/// Type of a trace value. In a trace that jit() generalized over sizes, a dim may be
+/// dynamic: -(1 + k) stands for symbol k, whose size on each call is that of the first
+/// trace input with a dim -(1 + k) (see dynamic_dims.h); recorded traces are static.
 struct ValueType {
   Shape shape;
   DType dtype = DType::F32;

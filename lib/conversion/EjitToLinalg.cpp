@@ -51,6 +51,14 @@ std::pair<Value, AffineMap> broadcastOperand(OpBuilder& b, Location loc, Value v
 
 using ScalarBody = function_ref<Value(OpBuilder&, Location, ValueRange)>;
 
+/// tensor.empty of `shape` and `et`; each dynamic dim i takes its size from sizeOf(i).
+Value emptyTensor(OpBuilder& b, Location loc, ArrayRef<int64_t> shape, Type et, function_ref<Value(int64_t)> sizeOf) {
+  SmallVector<Value> sizes;
+  for (auto [i, d] : llvm::enumerate(shape))
+    if (ShapedType::isDynamic(d)) sizes.push_back(sizeOf(static_cast<int64_t>(i)));
+  return b.create<tensor::EmptyOp>(loc, shape, et, sizes);
+}
+
 /// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic.
 Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, ValueRange operands, ScalarBody body) {
   SmallVector<Value> ins;
@@ -61,7 +69,15 @@ Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, Value
     maps.push_back(map);
   }
   maps.push_back(b.getMultiDimIdentityMap(resultType.getRank()));
-  Value init = b.create<tensor::EmptyOp>(loc, resultType.getShape(), resultType.getElementType());
+  // A dynamic dim of the result is a dynamic dim of an operand (the others broadcast along it).
+  Value init = emptyTensor(b, loc, resultType.getShape(), resultType.getElementType(), [&](int64_t i) -> Value {
+    for (Value v : operands) {
+      auto t = tensorType(v);
+      const int64_t j = i - (resultType.getRank() - t.getRank());
+      if (j >= 0 && t.isDynamicDim(j)) return b.create<tensor::DimOp>(loc, v, j);
+    }
+    return nullptr;
+  });
   SmallVector<utils::IteratorType> iters(resultType.getRank(), utils::IteratorType::parallel);
   auto generic = b.create<linalg::GenericOp>(
       loc, TypeRange{resultType}, ins, ValueRange{init}, maps, iters, [&](OpBuilder& nb, Location nl, ValueRange args) {
@@ -170,7 +186,11 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
       if (!reduced[d]) outExprs.push_back(rw.getAffineDimExpr(d));
     }
     Type acc = rt.getElementType();
-    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), acc);
+    SmallVector<int64_t> kept;  // the input dim of each result dim
+    for (int64_t d = 0; d < r; ++d)
+      if (!reduced[d]) kept.push_back(d);
+    Value init = emptyTensor(rw, loc, rt.getShape(), acc,
+                             [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), kept[i]); });
     Value identity = buildReduceInit(rw, loc, kind, acc);
     Value filled = rw.create<linalg::FillOp>(loc, identity, init).getResult(0);
     SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, rw.getContext())};
@@ -200,8 +220,11 @@ struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
     Value v = a.getX();
     if (in == rt) return rw.replaceOp(op, v), success();
     // Through a 1-D (or 0-D) tensor: collapse everything, then expand to the target.
+    if (!rt.hasStaticShape() && llvm::count_if(rt.getShape(), ShapedType::isDynamic) > 1)
+      return rw.notifyMatchFailure(op, "a reshape to more than one dynamic dim");
     if (in.getRank() != 1) {
-      auto flat = RankedTensorType::get(in.getRank() == 0 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{in.getNumElements()},
+      const int64_t count = in.hasStaticShape() ? in.getNumElements() : ShapedType::kDynamic;
+      auto flat = RankedTensorType::get(in.getRank() == 0 ? ArrayRef<int64_t>{} : ArrayRef<int64_t>{count},
                                         in.getElementType());
       if (rt.getRank() == 0) flat = rt;
       if (in.getRank() > 0 || rt.getRank() == 0)
@@ -221,7 +244,9 @@ struct PermuteLowering : OpConversionPattern<PermuteOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(PermuteOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
     auto rt = tensorType(op.getResult());
-    Value init = rw.create<tensor::EmptyOp>(op.getLoc(), rt.getShape(), rt.getElementType());
+    Value init = emptyTensor(rw, op.getLoc(), rt.getShape(), rt.getElementType(), [&](int64_t i) -> Value {
+      return rw.create<tensor::DimOp>(op.getLoc(), a.getX(), op.getPerm()[i]);
+    });
     rw.replaceOp(op, rw.create<linalg::TransposeOp>(op.getLoc(), a.getX(), init, op.getPerm()).getResult());
     return success();
   }
@@ -363,7 +388,32 @@ void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
                MatmulLowering, SliceLowering, ConcatLowering, PadLowering>(ctx);
 }
 
+namespace {
+bool isElementwiseOp(Operation* op) {
+#define EJIT_UNARY_OP(Name, ...) if (isa<Name##Op>(op)) return true;
+#define EJIT_BINARY_OP(Name, ...) if (isa<Name##Op>(op)) return true;
+#include "ejit/ops.def"
+  return false;
+}
+}  // namespace
+
 LogicalResult lowerEjitToLinalg(Operation* root) {
+  // Dynamic dims (jit()'s) reach elementwise ops, reductions, reshape and permute only.
+  WalkResult dynamic = root->walk([](Operation* op) {
+    if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp>(op) ||
+        isElementwiseOp(op))
+      return WalkResult::advance();
+    auto dynamic = [](Type t) {
+      auto rt = dyn_cast<RankedTensorType>(t);
+      return rt && !rt.hasStaticShape();
+    };
+    if (llvm::any_of(op->getOperandTypes(), dynamic) || llvm::any_of(op->getResultTypes(), dynamic)) {
+      op->emitOpError() << "does not take dynamic dims yet";
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (dynamic.wasInterrupted()) return failure();
   MLIRContext* ctx = root->getContext();
   ConversionTarget target(*ctx);
   target.addIllegalDialect<EjitDialect>();

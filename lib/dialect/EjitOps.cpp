@@ -68,7 +68,7 @@ std::string str(ArrayRef<int64_t> shape) {
   for (auto [i, d] : llvm::enumerate(shape)) {
     if (i)
       s += ',';
-    s += std::to_string(d);
+    s += ShapedType::isDynamic(d) ? std::string("?") : std::to_string(d);
   }
   return s + (shape.size() == 1 ? ",)" : ")");
 }
@@ -680,6 +680,22 @@ LogicalResult MatmulOp::verify() {
 
 LogicalResult ReshapeOp::verify() {
   RankedTensorType in = getX().getType(), out = getType();
+  if (!in.hasStaticShape() || !out.hasStaticShape()) {
+    // Dynamic dims (jit()'s): each one stays a dim of its own; the static dims hold as many
+    // elements on both sides.
+    auto split = [](ArrayRef<int64_t> shape, int64_t &dynamic) {
+      SmallVector<int64_t> statics;
+      for (int64_t d : shape)
+        ShapedType::isDynamic(d) ? ++dynamic : (statics.push_back(d), 0);
+      return numElements(statics);
+    };
+    int64_t inDynamic = 0, outDynamic = 0;
+    std::optional<int64_t> inCount = split(in.getShape(), inDynamic),
+                           outCount = split(out.getShape(), outDynamic);
+    if (inDynamic != outDynamic || !inCount || !outCount || *inCount != *outCount)
+      return emitOpError() << "cannot reshape " << in << " to " << out;
+    return verifySameElementType(*this, getResult(), getX());
+  }
   // getNumElements() would wrap: (4611686018427387905, 4) would pass for (4,).
   std::optional<int64_t> inCount = numElements(in.getShape()),
                          outCount = numElements(out.getShape());

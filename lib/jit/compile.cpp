@@ -5,12 +5,20 @@
 #include "../backend/gpu/gpu_program.h"
 #include "../pipeline/Pipeline.h"
 #include "../support/check.h"
+#include "../trace/dynamic_dims.h"
 
 namespace ejit {
 namespace detail {
 
 CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
-  if (options.target == Target::CUDA) return compile_for_gpu(trace, options.keep_ir);
+  if (options.target == Target::CUDA) {
+    if (has_dynamic_dims(trace)) {
+      CompileResult r;
+      r.error = "[jit] GPU programs take no dynamic dims yet";
+      return r;
+    }
+    return compile_for_gpu(trace, options.keep_ir);
+  }
   CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm);
   if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
     std::string ptx = gpu_ptx_listing(trace);

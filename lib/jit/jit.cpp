@@ -17,6 +17,7 @@
 #include "compile.h"
 #include "compile_queue.h"
 #include "guard_tree.h"
+#include "../trace/dynamic_dims.h"
 #include "signature.h"
 #include "ejit/jit.h"
 #include "ejit/trace.h"
@@ -48,6 +49,7 @@ struct JitCore::Impl {
     Trace trace;                                 // kept to make the IR on demand
     std::optional<std::array<std::string, kNumStages>> ir;
     uint64_t last_use = 0;  // Impl::clock at the last call that used it
+    bool dynamic = false;   // its trace has dynamic dims; cached under a key with negative dims
     size_t code_bytes() const { return executable ? executable->code_bytes() : tree ? tree->code_bytes() : 0; }
     Target target() const { return gpu ? Target::CUDA : Target::CPU; }
   };
@@ -63,6 +65,58 @@ struct JitCore::Impl {
   uint64_t clock = 0;                // counts calls: the cache's recency
   std::deque<CacheMiss> recent_misses;
   static constexpr size_t kMissesKept = 64;
+  /// Generalizations being compiled: the static entry's key and the dims that vary; calls
+  /// that would start the same one run eagerly meanwhile.
+  std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
+
+  bool dynamic_enabled() const { return jit_options.dynamic && options::dynamic_dims(); }
+
+  /// The cached dynamic entry that serves `key` (args `args`), or null; holds `mu`.
+  std::shared_ptr<Entry> dynamic_match(const Key& key, const std::vector<Tensor>& args) const {
+    for (const auto& [pattern, e] : cache) {
+      if (!e->dynamic || pattern.types.size() != key.types.size() || pattern.devices != key.devices ||
+          pattern.alias != key.alias)
+        continue;
+      bool fits = true;
+      for (size_t i = 0; i < key.types.size() && fits; ++i) {
+        const ValueType &p = pattern.types[i], &k = key.types[i];
+        fits = p.dtype == k.dtype && p.shape.rank() == k.shape.rank();
+        for (int d = 0; d < k.shape.rank() && fits; ++d) fits = p.shape[d] < 0 || p.shape[d] == k.shape[d];
+      }
+      if (fits && dynamic_mismatch(e->trace, inputs_for(*e, args)).empty()) return e;
+    }
+    return nullptr;
+  }
+
+  /// The dims (arg, dim) where `key` differs from `base`, when it differs in sizes only and
+  /// no dim changes from or to 0 or 1 (broadcasting and emptiness stay static); else empty.
+  static std::vector<std::pair<int, int>> varying_dims(const Key& base, const Key& key) {
+    std::vector<std::pair<int, int>> dims;
+    if (base.types.size() != key.types.size() || base.devices != key.devices || base.alias != key.alias) return {};
+    for (size_t i = 0; i < key.types.size(); ++i) {
+      const ValueType &a = base.types[i], &b = key.types[i];
+      if (a.dtype != b.dtype || a.shape.rank() != b.shape.rank()) return {};
+      for (int d = 0; d < a.shape.rank(); ++d)
+        if (a.shape[d] != b.shape[d]) {
+          if (std::min(a.shape[d], b.shape[d]) < 2) return {};
+          dims.emplace_back(static_cast<int>(i), d);
+        }
+    }
+    return dims;
+  }
+
+  /// The static compiled entry nearest to `key` that differs from it in sizes only; holds `mu`.
+  std::pair<Key, std::shared_ptr<Entry>> generalization_base(const Key& key) const {
+    std::pair<Key, std::shared_ptr<Entry>> best;
+    size_t best_distance = 0;
+    if (!dynamic_enabled()) return best;
+    for (const auto& [k, e] : cache) {
+      if (!e->executable || e->dynamic || e->gpu || varying_dims(k, key).empty()) continue;
+      const size_t d = distance(k, key);
+      if (!best.second || d < best_distance) best = {k, e}, best_distance = d;
+    }
+    return best;
+  }
 
   /// Notes a miss and why (the nearest signature cached or compiling); holds `mu`.
   void note_miss(const Key& key) {
@@ -157,7 +211,8 @@ struct JitCore::Impl {
   /// Records the call (returning its eager outputs) and compiles the trace, now or on the
   /// compile thread.
   static std::vector<Tensor> record_and_compile(const std::shared_ptr<Impl>& self, const Key& key,
-                                                const std::vector<Tensor>& args) {
+                                                const std::vector<Tensor>& args,
+                                                std::pair<Key, std::shared_ptr<Entry>> base = {}) {
     std::vector<Tensor> outs;
     auto g = std::make_shared<GuardedRecording>(self->record(args, outs));
     auto entry = std::make_shared<Entry>();
@@ -171,11 +226,73 @@ struct JitCore::Impl {
     }
     for (const InputBinding& b : g->bindings) entry->gpu |= b.value(args).device().is_cuda();
     for (const Tensor& t : outs) entry->gpu |= t.defined() && t.device().is_cuda();
+    if (base.second && g->guards.empty()) {
+      schedule(self, [key, entry, g, base](Impl& impl) { compile_dynamic_and_publish(impl, key, entry, *g, base); });
+      return outs;
+    }
     schedule(self, [key, entry, g](Impl& impl) {
       if (g->guards.empty()) compile_and_publish(impl, key, entry, std::move(g->trace));
       else compile_tree_and_publish(impl, key, entry, *g);
     });
     return outs;
+  }
+
+  /// One trace for the base's sizes and this call's, with the dims that differ dynamic,
+  /// compiled once for every size of them; the call's own sizes, static, if that fails.
+  static void compile_dynamic_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry,
+                                          GuardedRecording& g, const std::pair<Key, std::shared_ptr<Entry>>& base) {
+    std::string why;
+    std::optional<Trace> general = generalize(base.second->trace, g.trace, why);
+    CompileResult r;
+    if (general) {
+      try {
+        r = compile_trace(*general, {.target = entry->target()});
+      } catch (const std::exception& e) {
+        r = CompileResult{};
+        r.error = e.what();
+      }
+      if (!r.executable) why = r.error;
+    }
+    auto done = [&] {
+      std::lock_guard lock(self.mu);
+      std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
+      self.stats.compile_ms += r.milliseconds;
+      if (r.from_disk_cache) ++self.stats.disk_hits;
+    };
+    if (!r.executable) {
+      done();
+      if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: no dynamic dims: {}\n", self.name, str(key), why);
+      return compile_and_publish(self, key, entry, std::move(g.trace));
+    }
+    done();
+    Key pattern = key;  // the argument dims that are dynamic, as the trace's inputs have them
+    std::vector<std::string> dynamic;
+    for (size_t j = 0; j < g.bindings.size(); ++j) {
+      const int arg = g.bindings[j].arg;
+      if (arg < 0) continue;
+      const Shape& s = general->values[general->inputs[j]].shape;
+      for (int d = 0; d < s.rank(); ++d)
+        if (s[d] < 0 && pattern.types[arg].shape[d] >= 0) {
+          pattern.types[arg].shape[d] = s[d];
+          dynamic.push_back(fmt::format("arg {} dim {} now dynamic", arg, d));
+        }
+    }
+    entry->executable = std::move(r.executable);
+    entry->trace = std::move(*general);
+    entry->dynamic = true;
+    {
+      std::lock_guard lock(self.mu);
+      for (auto it = self.recent_misses.rbegin(); it != self.recent_misses.rend(); ++it)
+        if (it->signature == str(key)) {
+          it->differences.insert(it->differences.end(), dynamic.begin(), dynamic.end());
+          break;
+        }
+      self.compiling.erase(key);
+    }
+    if (log_cache())
+      fmt::print(stderr, "[ejit cache] {} {}: compiled {} ops for every size of its dynamic dims ({})\n", self.name,
+                 str(pattern), entry->trace.nodes.size(), fmt::join(dynamic, ", "));
+    publish(self, pattern, entry, entry->trace.nodes.size(), r.from_disk_cache, 0, /*logged=*/true);
   }
 
   static void compile_tree_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry,
@@ -303,8 +420,8 @@ struct JitCore::Impl {
 
   /// The signature's entry goes into the cache: later calls use it.
   static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk,
-                      size_t guards = 0) {
-    if (log_cache())
+                      size_t guards = 0, bool logged = false) {
+    if (log_cache() && !logged)
       fmt::print(stderr, "[ejit cache] {} {}: {}\n", self.name, str(key),
                  entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
                  : entry->tree     ? fmt::format("compiled {} ops in {} segments between host reads", ops, guards + 1)
@@ -341,6 +458,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     return impl_->fn(args);
   }
   std::shared_ptr<Impl::Entry> entry;
+  std::pair<Key, std::shared_ptr<Impl::Entry>> base;  // a static entry to generalize over sizes
   {
     std::unique_lock lock(impl_->mu);
     auto it = impl_->cache.find(key);
@@ -348,23 +466,34 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       entry = it->second;
       entry->last_use = ++impl_->clock;
       if (!entry->tree) ++(entry->executable ? impl_->stats.hits : impl_->stats.eager_calls);
-    } else if (impl_->compiling.count(key)) {
-      ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
-      ++impl_->stats.eager_while_compiling;
-      lock.unlock();
-      return impl_->fn(args);
+    } else if (impl_->dynamic_enabled() && (entry = impl_->dynamic_match(key, args))) {
+      entry->last_use = ++impl_->clock;
+      ++impl_->stats.hits;
     } else {
+      base = impl_->generalization_base(key);
+      const std::vector<std::pair<int, int>> varying = base.second ? Impl::varying_dims(base.first, key)
+                                                                   : std::vector<std::pair<int, int>>{};
+      const bool same_pending = std::any_of(impl_->generalizing.begin(), impl_->generalizing.end(),
+                                            [&](auto& p) { return p.first == base.first && p.second == varying; });
+      if (impl_->compiling.count(key) || (base.second && same_pending)) {
+        ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
+        ++impl_->stats.eager_while_compiling;
+        lock.unlock();
+        return impl_->fn(args);
+      }
       ++impl_->stats.misses;
       impl_->note_miss(key);
       impl_->compiling[key] = true;
+      if (base.second) impl_->generalizing.emplace_back(base.first, varying);
     }
   }
   if (!entry) {
     try {
-      return Impl::record_and_compile(impl_, key, args);
+      return Impl::record_and_compile(impl_, key, args, base);
     } catch (...) {
       std::lock_guard lock(impl_->mu);
       impl_->compiling.erase(key);
+      if (base.second) std::erase_if(impl_->generalizing, [&](auto& p) { return p.first == base.first; });
       throw;
     }
   }
@@ -408,7 +537,9 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
   std::shared_ptr<Impl::Entry> entry;
   {
     std::lock_guard lock(impl_->mu);
-    entry = impl_->cache.at(signature_of(args));
+    auto it = impl_->cache.find(signature_of(args));
+    entry = it != impl_->cache.end() ? it->second : impl_->dynamic_match(signature_of(args), args);
+    if (!entry) fail("jit", "{}: compare() found no cache entry for {} (evicted?)", impl_->name, str(signature_of(args)));
   }
   c.compiled = entry->executable || entry->tree;
   c.reason = entry->eager_reason;

@@ -1,5 +1,7 @@
 #include "signature.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -37,7 +39,13 @@ std::string str(const Signature& s) {
   std::string out = "(";
   for (size_t i = 0; i < s.types.size(); ++i) {
     const auto& t = s.types[i];
-    fmt::format_to(std::back_inserter(out), "{}{}{}", i ? ", " : "", name(t.dtype), t.shape);
+    std::string shape = fmt::format("{}", t.shape);
+    if (std::any_of(t.shape.begin(), t.shape.end(), [](int64_t d) { return d < 0; })) {  // dynamic dims print as ?
+      std::vector<std::string> dims;
+      for (int64_t d : t.shape) dims.push_back(d < 0 ? "?" : std::to_string(d));
+      shape = fmt::format("({}{})", fmt::join(dims, ","), dims.size() == 1 ? "," : "");
+    }
+    fmt::format_to(std::back_inserter(out), "{}{}{}", i ? ", " : "", name(t.dtype), shape);
     if (!s.devices[i].is_cpu()) fmt::format_to(std::back_inserter(out), "@{}", s.devices[i].str());
   }
   return out + ")";

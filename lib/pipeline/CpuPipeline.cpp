@@ -28,7 +28,8 @@ namespace ejit::detail {
 /// kernel writes uses the outer induction variable as its first index — then row i of
 /// every output depends only on row i of every temporary (fused elementwise traces,
 /// row-wise softmax and layer norm). Returns the trip count, or 0 when the kernel must run
-/// whole (lo and hi are then ignored).
+/// whole (lo and hi are then ignored). A trip count known only at run time (a dynamic dim:
+/// the size of a dim of an argument) is returned as dynamic_extent(buffer, dim).
 int64_t split_outer_loop(mlir::func::FuncOp kernel) {
   mlir::OpBuilder b(kernel.getContext());
   mlir::Location loc = kernel.getLoc();
@@ -50,14 +51,21 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
   };
   std::vector<mlir::scf::ParallelOp> loops;
   std::optional<int64_t> extent;
+  mlir::Value dynamic_ub;  // or the one run-time bound of every loop
   llvm::DenseSet<mlir::Value> written;  // roots of buffers the kernel writes
   for (mlir::Operation& op : kernel.getBody().front()) {
     if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) {
       auto lb = mlir::getConstantIntValue(p.getLowerBound()[0]);
       auto ub = mlir::getConstantIntValue(p.getUpperBound()[0]);
       auto step = mlir::getConstantIntValue(p.getStep()[0]);
-      if (!lb || !ub || !step || *lb != 0 || *step != 1 || (extent && *extent != *ub)) return 0;
-      extent = *ub;
+      if (!lb || !step || *lb != 0 || *step != 1) return 0;
+      if (ub) {
+        if (dynamic_ub || (extent && *extent != *ub)) return 0;
+        extent = *ub;
+      } else {
+        if (extent || (dynamic_ub && dynamic_ub != p.getUpperBound()[0])) return 0;
+        dynamic_ub = p.getUpperBound()[0];
+      }
       loops.push_back(p);
     } else if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) {
       if (!same_rows(e.getResult(), e.getSrc())) return 0;
@@ -68,12 +76,20 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
       // are never read), never into an output.
       if (!is_temporary(cp.getTarget())) return 0;
       written.insert(root(cp.getTarget()));
-    } else if (!llvm::isa<mlir::memref::AllocOp, mlir::memref::DeallocOp, mlir::arith::ConstantOp,
+    } else if (!llvm::isa<mlir::memref::AllocOp, mlir::memref::DeallocOp, mlir::memref::DimOp, mlir::arith::ConstantOp,
                           mlir::func::ReturnOp>(op)) {
       return 0;
     }
   }
   if (loops.empty()) return 0;
+  int64_t trip = extent.value_or(0);
+  if (dynamic_ub) {  // the size of a dim of one of the kernel's buffers
+    auto dim = dynamic_ub.getDefiningOp<mlir::memref::DimOp>();
+    auto arg = dim ? llvm::dyn_cast<mlir::BlockArgument>(dim.getSource()) : mlir::BlockArgument();
+    std::optional<int64_t> index = dim ? mlir::getConstantIntValue(dim.getIndex()) : std::nullopt;
+    if (!arg || arg.getOwner() != &kernel.getBody().front() || arg.getArgNumber() < 2 || !index) return 0;
+    trip = dynamic_extent(arg.getArgNumber() - 2, *index);
+  }
   bool unknown_access = false;
   for (mlir::scf::ParallelOp p : loops)
     p.walk([&](mlir::Operation* op) {
@@ -100,7 +116,7 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
     p->setOperand(0, kernel.getArgument(0));
     p->setOperand(n, kernel.getArgument(1));
   }
-  return *extent;
+  return trip;
 }
 
 namespace {
@@ -120,7 +136,7 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-split-outer-loop", [](mlir::ModuleOp m) {
     for (mlir::func::FuncOp kernel : kernels(m)) {
       const int64_t extent = split_outer_loop(kernel);
-      if (extent > 0)
+      if (extent != 0)
         kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
     }
     return mlir::success();

@@ -18,6 +18,17 @@ namespace ejit::detail {
 /// ignored).
 int64_t split_outer_loop(mlir::func::FuncOp kernel);
 
+/// A row extent known only at run time: the size of dim `dim` of the kernel's buffer
+/// `buffer` (its memref arguments in order: inputs, then outputs).
+constexpr int64_t kMaxExtentDims = 64;
+constexpr int64_t dynamic_extent(int64_t buffer, int64_t dim) { return -1 - (buffer * kMaxExtentDims + dim); }
+struct ExtentSource {
+  int64_t buffer, dim;
+};
+constexpr ExtentSource extent_source(int64_t code) {
+  return {(-1 - code) / kMaxExtentDims, (-1 - code) % kMaxExtentDims};
+}
+
 /// The CPU's end of the loops stage: split_outer_loop of every kernel, its trip count kept in
 /// the kernel's attribute ejit.row_extent until take_row_extents reads (and removes) them.
 void add_cpu_loop_passes(mlir::OpPassManager& pm);

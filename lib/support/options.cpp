@@ -109,6 +109,12 @@ bool compile_sync() {
   if (s != "sync") fail("options", "EJIT_COMPILE={} is not sync or background", s);
   return true;
 }
+bool dynamic_dims() {
+  static const std::string& s = *new std::string(or_empty(Var::Dynamic));
+  if (s.empty() || s == "1") return true;
+  if (s != "0") fail("options", "EJIT_DYNAMIC={} is not 0 or 1", s);
+  return false;
+}
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();
   return on;

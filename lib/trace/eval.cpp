@@ -3,6 +3,7 @@
 #include "ejit/op_kind.h"
 #include "ejit/ops.h"
 #include "ejit/trace.h"
+#include "dynamic_dims.h"
 
 namespace ejit {
 namespace {
@@ -114,6 +115,7 @@ void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, s
 }
 
 std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs) {
+  if (detail::has_dynamic_dims(trace)) fail("eval_trace", "a trace with dynamic dims runs compiled only");
   check_trace_inputs(trace, inputs, "eval_trace");
   std::vector<Tensor> values(trace.values.size());
   for (size_t i = 0; i < inputs.size(); ++i) values[trace.inputs[i]] = inputs[i];

@@ -6,6 +6,7 @@
 #include "../core/convert.h"
 #include "ejit/op_kind.h"
 #include "ejit/trace.h"
+#include "dynamic_dims.h"
 
 namespace ejit {
 namespace {
@@ -78,11 +79,33 @@ std::string i64_array(const std::vector<int64_t>& v, size_t begin, size_t end) {
 
 std::string mlir_type(const ValueType& v, bool memref) {
   std::string s = memref ? "memref<" : "tensor<";
-  for (int64_t d : v.shape) s += std::to_string(d) + "x";
+  for (int64_t d : v.shape) s += (d < 0 ? std::string("?") : std::to_string(d)) + "x";  // d < 0: a dynamic dim
   return s + element_type(v.dtype) + ">";
 }
 
+namespace {
+/// A size constant of a trace with dynamic dims (see generalize): the symbol's size, read
+/// from the input that has it, times the factor, as a rank-0 tensor of the node's dtype.
+std::string size_constant_text(const TraceNode& n, const std::string& name, const std::vector<std::pair<int, int>>& sources,
+                               const std::vector<std::string>& names, const Trace& t) {
+  const auto [input, dim] = sources.at(n.ints.at(0));
+  if (input < 0) fail("trace", "a size constant of a symbol that no input has");
+  const std::string p = "%s" + name.substr(1) + "_";
+  const std::string arg = names[t.inputs[input]], arg_type = type_str(t.values[t.inputs[input]]);
+  std::string s = fmt::format("  {0}c = arith.constant {1} : index\n  {0}d = tensor.dim {2}, {0}c : {3}\n"
+                              "  {0}i = arith.index_cast {0}d : index to i64\n  {0}f = arith.constant {4} : i64\n"
+                              "  {0}m = arith.muli {0}i, {0}f : i64\n", p, dim, arg, arg_type, n.ints.at(1));
+  const DType dt = n.constant.dtype();
+  std::string scalar = p + "m";
+  if (dt == DType::F32 || dt == DType::F64) s += fmt::format("  {0}e = arith.sitofp {0}m : i64 to {1}\n", p, element_type(dt));
+  if (dt == DType::I32) s += fmt::format("  {0}e = arith.trunci {0}m : i64 to i32\n", p);
+  if (dt != DType::I64) scalar = p + "e";
+  return s + fmt::format("  {} = tensor.from_elements {} : {}\n", name, scalar, type_str(t.values[n.output]));
+}
+}  // namespace
+
 std::string Trace::to_mlir(std::string_view function_name) const {
+  const std::vector<std::pair<int, int>> sources = detail::symbol_sources(*this);
   std::vector<std::string> names(values.size());
   for (size_t i = 0; i < inputs.size(); ++i) names[inputs[i]] = "%arg" + std::to_string(i);
   for (const TraceNode& n : nodes) names[n.output] = "%" + std::to_string(n.output);
@@ -104,6 +127,10 @@ std::string Trace::to_mlir(std::string_view function_name) const {
     std::string op, attrs;
     switch (n.kind) {
       case NodeKind::Constant:
+        if (!n.ints.empty()) {
+          out += size_constant_text(n, names[n.output], sources, names, *this);
+          continue;
+        }
         out += fmt::format("  {} = ejit.constant {} : {}\n", names[n.output], dense_str(n.constant), result_type);
         continue;
       case NodeKind::Unary: op = name(static_cast<UnaryOp>(n.sub)); break;

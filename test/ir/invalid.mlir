@@ -20,7 +20,7 @@ func.func @unary_element_type(%x: tensor<4xf32>) -> tensor<4xf64> {
 // -----
 
 func.func @float_kind_needs_float(%x: tensor<4xi32>) -> tensor<4xi32> {
-  // expected-error @+1 {{'ejit.exp' op operand #0 must be statically shaped tensor of 32-bit float or 64-bit float values, but got 'tensor<4xi32>'}}
+  // expected-error @+1 {{'ejit.exp' op operand #0 must be ranked tensor of 32-bit float or 64-bit float values, but got 'tensor<4xi32>'}}
   %0 = ejit.exp %x : tensor<4xi32> -> tensor<4xi32>
   return %0 : tensor<4xi32>
 }
@@ -28,7 +28,7 @@ func.func @float_kind_needs_float(%x: tensor<4xi32>) -> tensor<4xi32> {
 // -----
 
 func.func @numeric_kind_rejects_bool(%x: tensor<4xi1>) -> tensor<4xi1> {
-  // expected-error @+1 {{'ejit.neg' op operand #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<4xi1>'}}
+  // expected-error @+1 {{'ejit.neg' op operand #0 must be ranked tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<4xi1>'}}
   %0 = ejit.neg %x : tensor<4xi1> -> tensor<4xi1>
   return %0 : tensor<4xi1>
 }
@@ -36,7 +36,7 @@ func.func @numeric_kind_rejects_bool(%x: tensor<4xi1>) -> tensor<4xi1> {
 // -----
 
 func.func @predicate_kind_gives_bool(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{'ejit.isnan' op result #0 must be statically shaped tensor of 1-bit signless integer values, but got 'tensor<4xf32>'}}
+  // expected-error @+1 {{'ejit.isnan' op result #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<4xf32>'}}
   %0 = ejit.isnan %x : tensor<4xf32> -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
@@ -44,17 +44,17 @@ func.func @predicate_kind_gives_bool(%x: tensor<4xf32>) -> tensor<4xf32> {
 // -----
 
 func.func @unsupported_element_type(%x: tensor<4xi8>) -> tensor<4xi1> {
-  // expected-error @+1 {{'ejit.isnan' op operand #0 must be statically shaped tensor of 1-bit signless integer or 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<4xi8>'}}
+  // expected-error @+1 {{'ejit.isnan' op operand #0 must be ranked tensor of 1-bit signless integer or 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<4xi8>'}}
   %0 = ejit.isnan %x : tensor<4xi8> -> tensor<4xi1>
   return %0 : tensor<4xi1>
 }
 
 // -----
 
-func.func @dynamic_shape(%x: tensor<?xf32>) -> tensor<?xf32> {
-  // expected-error @+1 {{'ejit.exp' op operand #0 must be statically shaped tensor}}
-  %0 = ejit.exp %x : tensor<?xf32> -> tensor<?xf32>
-  return %0 : tensor<?xf32>
+func.func @unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{invalid kind of type specified}}
+  %0 = ejit.exp %x : tensor<*xf32> -> tensor<*xf32>
+  return %0 : tensor<*xf32>
 }
 
 // -----
@@ -94,7 +94,7 @@ func.func @binary_result_element_type(%a: tensor<3xi32>, %b: tensor<3xi32>) -> t
 // -----
 
 func.func @arith_no_bool(%a: tensor<3xi1>, %b: tensor<3xi1>) -> tensor<3xi1> {
-  // expected-error @+1 {{'ejit.sub' op operand #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<3xi1>'}}
+  // expected-error @+1 {{'ejit.sub' op operand #0 must be ranked tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<3xi1>'}}
   %0 = ejit.sub %a, %b : tensor<3xi1>, tensor<3xi1> -> tensor<3xi1>
   return %0 : tensor<3xi1>
 }
@@ -102,7 +102,7 @@ func.func @arith_no_bool(%a: tensor<3xi1>, %b: tensor<3xi1>) -> tensor<3xi1> {
 // -----
 
 func.func @div_needs_float(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32> {
-  // expected-error @+1 {{'ejit.div' op operand #0 must be statically shaped tensor of 32-bit float or 64-bit float values, but got 'tensor<3xi32>'}}
+  // expected-error @+1 {{'ejit.div' op operand #0 must be ranked tensor of 32-bit float or 64-bit float values, but got 'tensor<3xi32>'}}
   %0 = ejit.div %a, %b : tensor<3xi32>, tensor<3xi32> -> tensor<3xi32>
   return %0 : tensor<3xi32>
 }
@@ -110,7 +110,7 @@ func.func @div_needs_float(%a: tensor<3xi32>, %b: tensor<3xi32>) -> tensor<3xi32
 // -----
 
 func.func @compare_gives_bool(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
-  // expected-error @+1 {{'ejit.lt' op result #0 must be statically shaped tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
+  // expected-error @+1 {{'ejit.lt' op result #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
   %0 = ejit.lt %a, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
@@ -118,7 +118,7 @@ func.func @compare_gives_bool(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3x
 // -----
 
 func.func @logical_needs_bool(%a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3xi1> {
-  // expected-error @+1 {{'ejit.logical_and' op operand #0 must be statically shaped tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
+  // expected-error @+1 {{'ejit.logical_and' op operand #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
   %0 = ejit.logical_and %a, %b : tensor<3xf32>, tensor<3xf32> -> tensor<3xi1>
   return %0 : tensor<3xi1>
 }
@@ -168,7 +168,7 @@ func.func @where_result_type(%c: tensor<3xi1>, %a: tensor<3xf32>, %b: tensor<3xf
 // -----
 
 func.func @where_condition_bool(%c: tensor<3xf32>, %a: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
-  // expected-error @+1 {{'ejit.where' op operand #0 must be statically shaped tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
+  // expected-error @+1 {{'ejit.where' op operand #0 must be ranked tensor of 1-bit signless integer values, but got 'tensor<3xf32>'}}
   %0 = ejit.where %c, %a, %b : tensor<3xf32>, tensor<3xf32>, tensor<3xf32> -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
@@ -184,7 +184,7 @@ func.func @constant_type() -> tensor<3xf32> {
 // -----
 
 func.func @constant_element_type() -> tensor<2xi8> {
-  // expected-error @+1 {{'ejit.constant' op result #0 must be statically shaped tensor of 1-bit signless integer or 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<2xi8>'}}
+  // expected-error @+1 {{'ejit.constant' op result #0 must be ranked tensor of 1-bit signless integer or 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<2xi8>'}}
   %0 = ejit.constant dense<1> : tensor<2xi8>
   return %0 : tensor<2xi8>
 }
@@ -274,7 +274,7 @@ func.func @argmax_one_axis(%x: tensor<2x3xf32>) -> tensor<i64> {
 // -----
 
 func.func @argmin_gives_i64(%x: tensor<2x3xf32>) -> tensor<2xi32> {
-  // expected-error @+1 {{'ejit.argmin' op result #0 must be statically shaped tensor of 64-bit signless integer values, but got 'tensor<2xi32>'}}
+  // expected-error @+1 {{'ejit.argmin' op result #0 must be ranked tensor of 64-bit signless integer values, but got 'tensor<2xi32>'}}
   %0 = ejit.argmin %x {axes = array<i64: 1>, keepdims = false} : tensor<2x3xf32> -> tensor<2xi32>
   return %0 : tensor<2xi32>
 }
@@ -324,7 +324,7 @@ func.func @matmul_element_types(%a: tensor<2x3xf32>, %b: tensor<3x5xf64>) -> ten
 // -----
 
 func.func @matmul_bool(%a: tensor<2x3xi1>, %b: tensor<3x5xi1>) -> tensor<2x5xi1> {
-  // expected-error @+1 {{'ejit.matmul' op operand #0 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<2x3xi1>'}}
+  // expected-error @+1 {{'ejit.matmul' op operand #0 must be ranked tensor of 32-bit signless integer or 64-bit signless integer or 32-bit float or 64-bit float values, but got 'tensor<2x3xi1>'}}
   %0 = ejit.matmul %a, %b : tensor<2x3xi1>, tensor<3x5xi1> -> tensor<2x5xi1>
   return %0 : tensor<2x5xi1>
 }
@@ -578,7 +578,7 @@ func.func @take_result(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>) -> tensor<2x2xf
 // -----
 
 func.func @take_float_indices(%x: tensor<5x3xf32>, %i: tensor<2xf32>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{'ejit.take' op operand #1 must be statically shaped tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<2xf32>'}}
+  // expected-error @+1 {{'ejit.take' op operand #1 must be ranked tensor of 32-bit signless integer or 64-bit signless integer values, but got 'tensor<2xf32>'}}
   %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<5x3xf32>, tensor<2xf32> -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }

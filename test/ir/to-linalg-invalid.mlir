@@ -15,3 +15,12 @@ func.func @matmul(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
   %0 = ejit.matmul %a, %b : tensor<2x3xf32>, tensor<3x2xf32> -> tensor<2x2xf32>
   return %0 : tensor<2x2xf32>
 }
+
+// -----
+
+// Dynamic dims reach elementwise ops, reductions, reshape and permute only.
+func.func @dynamic_slice(%arg0: tensor<?x4xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{'ejit.slice' op does not take dynamic dims yet}}
+  %0 = ejit.slice %arg0 {axis = 1 : i64, start = 0 : i64, step = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}

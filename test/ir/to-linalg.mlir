@@ -99,3 +99,23 @@ func.func @reversed_slice(%x: tensor<5x3xf32>) -> tensor<3x3xf32> {
   %0 = ejit.slice %x {axis = 0 : i64, start = 4 : i64, step = -2 : i64} : tensor<5x3xf32> -> tensor<3x3xf32>
   return %0 : tensor<3x3xf32>
 }
+
+// -----
+
+// Dynamic dims (jit()'s): the result's sizes come from the operands' dims.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %[[C0]] : tensor<?x64xf32>
+// CHECK: tensor.empty(%[[N]]) : tensor<?xf32>
+// CHECK: tensor.expand_shape {{.*}} output_shape [%{{.*}}, 1] : tensor<?xf32> into tensor<?x1xf32>
+// CHECK: tensor.empty(%{{.*}}) : tensor<?x64xf32>
+// CHECK: linalg.transpose
+// CHECK-NOT: ejit.
+func.func @dynamic_rows(%arg0: tensor<?x64xf32>, %arg1: tensor<64xf32>) -> tensor<64x?xf32> {
+  %0 = ejit.max %arg0 {axes = array<i64: 1>, keepdims = false} : tensor<?x64xf32> -> tensor<?xf32>
+  %1 = ejit.reshape %0 : tensor<?xf32> -> tensor<?x1xf32>
+  %2 = ejit.sub %arg0, %1 : tensor<?x64xf32>, tensor<?x1xf32> -> tensor<?x64xf32>
+  %3 = ejit.mul %2, %arg1 : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
+  %4 = ejit.permute %3 {perm = array<i64: 1, 0>} : tensor<?x64xf32> -> tensor<64x?xf32>
+  return %4 : tensor<64x?xf32>
+}

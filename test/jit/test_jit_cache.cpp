@@ -17,7 +17,7 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 TEST_CASE("cache misses name the nearest cached signature and what differs", "[jit][cache]") {
-  auto f = jit(affine, "affine");
+  auto f = jit(affine, "affine", JitOptions{.dynamic = false});
   Tensor x = randn({100}, 1), b = randn({100}, 2);
   f(x, b);
   f(x, b);  // a hit: no new miss
@@ -47,7 +47,7 @@ TEST_CASE("a rank change and an argument count are reasons too", "[jit][cache]")
 }
 
 TEST_CASE("the cache keeps at most max_signatures, least recently used evicted first", "[jit][cache]") {
-  auto f = jit([](const Tensor& x) { return exp(x) * 0.5f + 1.f; }, "bounded", JitOptions{.max_signatures = 4});
+  auto f = jit([](const Tensor& x) { return exp(x) * 0.5f + 1.f; }, "bounded", JitOptions{.max_signatures = 4, .dynamic = false});
   Tensor keep = randn({7}, 0);
   for (int n = 1; n <= 40; ++n) {
     Tensor x = randn({n + 10}, static_cast<uint64_t>(n));
@@ -72,7 +72,7 @@ TEST_CASE("the cache keeps at most max_code_bytes of machine code", "[jit][cache
   probe(randn({9}, 1));
   const size_t one = probe.stats().code_bytes;
   REQUIRE(one > 0);
-  auto f = jit([](const Tensor& x) { return sin(x) + x; }, "bytes", JitOptions{.max_code_bytes = 3 * one});
+  auto f = jit([](const Tensor& x) { return sin(x) + x; }, "bytes", JitOptions{.max_code_bytes = 3 * one, .dynamic = false});
   for (int n = 1; n <= 10; ++n) {
     Tensor x = randn({n}, static_cast<uint64_t>(n));
     require_close(f(x), sin(x) + x, 1e-6);

@@ -16,6 +16,7 @@
 #include "../../core/parallel.h"
 #include "../../pipeline/CpuPipeline.h"
 #include "../../pipeline/Pipeline.h"
+#include "../../trace/dynamic_dims.h"
 #include "../../support/check.h"
 #include "../../support/options.h"
 #include "../common/kernel_cache.h"
@@ -159,8 +160,10 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
 /// Calls a JIT'd kernel with memref descriptors built from ejit tensors.
 class EngineExecutable final : public Executable {
  public:
-  EngineExecutable(std::shared_ptr<const LoadedCode> code, void (*fn)(void**), std::vector<ValueType> outs, int64_t extent)
-      : code_(std::move(code)), outs_(std::move(outs)), fn_(fn), extent_(extent) {}
+  EngineExecutable(std::shared_ptr<const LoadedCode> code, void (*fn)(void**), const Trace& trace, int64_t extent)
+      : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent) {
+    for (int o : trace.outputs) outs_.push_back(trace.values[o]);
+  }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
@@ -168,7 +171,8 @@ class EngineExecutable final : public Executable {
         fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
              inputs[i].device().str());
     std::vector<Tensor> outputs;
-    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(v.shape, v.dtype, Device::cpu()));
+    const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
+    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
     // @kernel's packed wrapper takes a pointer to each scalar argument: lo, hi, then each
     // memref's fields (memref_fields).
     std::vector<int64_t> fields = {0, 0};
@@ -184,14 +188,21 @@ class EngineExecutable final : public Executable {
     for (size_t i = 0; i < fields.size(); ++i) args[i] = &fields[i];
     int64_t work = 0;
     for (const Tensor& o : outputs) work += o.numel();
-    if (extent_ <= 1 || work < 2 * kChunkElements) {
-      int64_t lo = 0, hi = extent_;
+    int64_t extent = extent_;
+    if (extent < 0) {  // a dynamic dim's size
+      const ExtentSource src = extent_source(extent);
+      const size_t n = inputs.size(), b = static_cast<size_t>(src.buffer);
+      const Tensor& t = b < n ? inputs.at(b) : outputs.at(b - n);
+      extent = t.shape()[static_cast<int>(src.dim)];
+    }
+    if (extent <= 1 || work < 2 * kChunkElements) {
+      int64_t lo = 0, hi = extent;
       args[0] = &lo, args[1] = &hi;
       fn_(args.data());
       return outputs;
     }
-    const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent_));
-    parallel_for(extent_, grain, [&](int64_t lo, int64_t hi) {
+    const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
+    parallel_for(extent, grain, [&](int64_t lo, int64_t hi) {
       std::vector<void*> a = args;
       a[0] = &lo, a[1] = &hi;
       fn_(a.data());
@@ -205,9 +216,10 @@ class EngineExecutable final : public Executable {
 
  private:
   std::shared_ptr<const LoadedCode> code_;  // keeps the machine code alive
+  std::vector<std::pair<int, int>> symbols_;  // where each dynamic dim's size is read
   std::vector<ValueType> outs_;
   void (*fn_)(void**) = nullptr;
-  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole
+  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
 };
 
 /// MLIR's ExecutionEngine wraps every function it is given in a packed wrapper (void**
@@ -244,10 +256,15 @@ std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vec
   for (size_t k = 0; k < traces.size(); ++k) {
     auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
     if (!fn) return llvm::toString(fn.takeError());
-    std::vector<ValueType> outs;
-    for (int o : traces[k]->outputs) outs.push_back(traces[k]->values[o]);
+    for (const auto& [input, dim] : symbol_sources(*traces[k]))
+      if (input < 0) return "a dynamic dim that no input of the kernel has";
+    if (extents[k] < 0) {
+      const ExtentSource src = extent_source(extents[k]);
+      const size_t buffers = traces[k]->inputs.size() + traces[k]->outputs.size();
+      if (src.buffer >= static_cast<int64_t>(buffers)) return "a row extent of a buffer the kernel does not have";
+    }
     results[k].executable =
-        std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), std::move(outs), extents[k]);
+        std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), *traces[k], extents[k]);
   }
   return "";
 }
@@ -263,7 +280,7 @@ std::string load_cached(const std::string& object, const std::vector<const Trace
   if (!table) return llvm::toString(table.takeError());
   const int64_t* e = static_cast<const int64_t*>(*table);
   const std::vector<int64_t> extents(e, e + traces.size());
-  if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < 0 || x > (int64_t{1} << 40); }))
+  if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < dynamic_extent(4096, 0) || x > (int64_t{1} << 40); }))
     return "a row extent out of range";
   return link_kernels(code, traces, extents, results);
 }

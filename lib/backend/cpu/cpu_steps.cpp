@@ -13,6 +13,7 @@
 #include "../../interp/matmul.h"
 #include "../../pipeline/Pipeline.h"
 #include "../../support/options.h"
+#include "../../trace/dynamic_dims.h"
 #include "../../trace/subtrace.h"
 #include "cpu_compiler.h"
 #include "ejit/op_kind.h"
@@ -190,6 +191,11 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
   const std::vector<int> folded_from = transposes_into_gemm(trace);
   std::vector<Step> steps = partition(trace, folded_from);
   if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
+  if (has_dynamic_dims(trace)) {  // the interpreter's steps would need each call's shapes
+    CompileResult r;
+    r.error = fmt::format("[jit] dynamic dims compile as one kernel only; this trace has {} steps", steps.size());
+    return r;
+  }
 
   auto t0 = std::chrono::steady_clock::now();
   const TraceUses uses(trace);
