@@ -45,13 +45,45 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
     return v;
   };
   auto is_temporary = [&](mlir::Value v) { return root(v).getDefiningOp<mlir::memref::AllocOp>() != nullptr; };
-  auto same_rows = [](mlir::Value view, mlir::Value src) {  // dim 0 still means "row"
+  // Dim 0 still means "row": the same static size, or (dynamic) the other dims of the view's
+  // first group are 1.
+  auto same_rows = [](mlir::Value view, mlir::Value src, llvm::ArrayRef<int64_t> group, mlir::MemRefType grouped) {
     auto a = llvm::cast<mlir::MemRefType>(view.getType()), s = llvm::cast<mlir::MemRefType>(src.getType());
-    return a.getRank() > 0 && s.getRank() > 0 && a.getDimSize(0) == s.getDimSize(0);
+    if (a.getRank() == 0 || s.getRank() == 0 || a.getDimSize(0) != s.getDimSize(0)) return false;
+    if (!a.isDynamicDim(0)) return true;
+    return group.empty() || llvm::all_of(group.drop_front(), [&](int64_t d) { return grouped.getDimSize(d) == 1; });
+  };
+  auto keeps_rows = [&](mlir::Operation* op) {
+    if (auto e = llvm::dyn_cast_if_present<mlir::memref::ExpandShapeOp>(op))
+      return same_rows(e.getResult(), e.getSrc(), e.getReassociationIndices().empty() ? llvm::ArrayRef<int64_t>{}
+                                                                                      : e.getReassociationIndices()[0],
+                       e.getResultType());
+    if (auto c = llvm::dyn_cast_if_present<mlir::memref::CollapseShapeOp>(op))
+      return same_rows(c.getResult(), c.getSrc(), c.getReassociationIndices().empty() ? llvm::ArrayRef<int64_t>{}
+                                                                                      : c.getReassociationIndices()[0],
+                       c.getSrcType());
+    return false;
+  };
+  // The kernel argument whose dim 0 a run-time loop bound is: through views that keep rows
+  // and temporaries allocated with that size; null when it is none.
+  auto row_source = [&](mlir::Value ub) -> mlir::BlockArgument {
+    for (int depth = 0; depth < 16; ++depth) {
+      auto dim = ub.getDefiningOp<mlir::memref::DimOp>();
+      std::optional<int64_t> index = dim ? mlir::getConstantIntValue(dim.getIndex()) : std::nullopt;
+      if (!index || *index != 0) return {};
+      mlir::Value buffer = dim.getSource();
+      while (keeps_rows(buffer.getDefiningOp())) buffer = buffer.getDefiningOp()->getOperand(0);
+      if (auto arg = llvm::dyn_cast<mlir::BlockArgument>(buffer))
+        return arg.getOwner() == &kernel.getBody().front() && arg.getArgNumber() >= 2 ? arg : mlir::BlockArgument();
+      auto alloc = buffer.getDefiningOp<mlir::memref::AllocOp>();
+      if (!alloc || !alloc.getType().isDynamicDim(0)) return {};
+      ub = alloc.getDynamicSizes()[0];
+    }
+    return {};
   };
   std::vector<mlir::scf::ParallelOp> loops;
   std::optional<int64_t> extent;
-  mlir::Value dynamic_ub;  // or the one run-time bound of every loop
+  mlir::BlockArgument dynamic_rows;  // or the argument whose dim 0 bounds every loop
   llvm::DenseSet<mlir::Value> written;  // roots of buffers the kernel writes
   for (mlir::Operation& op : kernel.getBody().front()) {
     if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) {
@@ -60,17 +92,16 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
       auto step = mlir::getConstantIntValue(p.getStep()[0]);
       if (!lb || !step || *lb != 0 || *step != 1) return 0;
       if (ub) {
-        if (dynamic_ub || (extent && *extent != *ub)) return 0;
+        if (dynamic_rows || (extent && *extent != *ub)) return 0;
         extent = *ub;
       } else {
-        if (extent || (dynamic_ub && dynamic_ub != p.getUpperBound()[0])) return 0;
-        dynamic_ub = p.getUpperBound()[0];
+        mlir::BlockArgument rows = row_source(p.getUpperBound()[0]);
+        if (!rows || extent || (dynamic_rows && dynamic_rows != rows)) return 0;
+        dynamic_rows = rows;
       }
       loops.push_back(p);
-    } else if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) {
-      if (!same_rows(e.getResult(), e.getSrc())) return 0;
-    } else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(op)) {
-      if (!same_rows(c.getResult(), c.getSrc())) return 0;
+    } else if (llvm::isa<mlir::memref::ExpandShapeOp, mlir::memref::CollapseShapeOp>(op)) {
+      if (!keeps_rows(&op)) return 0;
     } else if (auto cp = llvm::dyn_cast<mlir::memref::CopyOp>(op)) {
       // A whole-buffer copy is fine between per-call temporaries (rows outside [lo, hi)
       // are never read), never into an output.
@@ -83,13 +114,7 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
   }
   if (loops.empty()) return 0;
   int64_t trip = extent.value_or(0);
-  if (dynamic_ub) {  // the size of a dim of one of the kernel's buffers
-    auto dim = dynamic_ub.getDefiningOp<mlir::memref::DimOp>();
-    auto arg = dim ? llvm::dyn_cast<mlir::BlockArgument>(dim.getSource()) : mlir::BlockArgument();
-    std::optional<int64_t> index = dim ? mlir::getConstantIntValue(dim.getIndex()) : std::nullopt;
-    if (!arg || arg.getOwner() != &kernel.getBody().front() || arg.getArgNumber() < 2 || !index) return 0;
-    trip = dynamic_extent(arg.getArgNumber() - 2, *index);
-  }
+  if (dynamic_rows) trip = dynamic_extent(dynamic_rows.getArgNumber() - 2, 0);  // dim 0 of a kernel buffer
   bool unknown_access = false;
   for (mlir::scf::ParallelOp p : loops)
     p.walk([&](mlir::Operation* op) {
