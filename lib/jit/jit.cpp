@@ -219,6 +219,11 @@ struct JitCore::Impl {
     entry->bindings = g->bindings;
     entry->assigned = g->assigned;
     entry->user_outputs = outs.size();
+    if (base.second && (!g->guards.empty() || !g->trace.not_compilable.empty())) {  // not generalized after all
+      std::lock_guard lock(self->mu);
+      std::erase_if(self->generalizing, [&](auto& p) { return p.first == base.first; });
+      base = {};
+    }
     if (!g->trace.not_compilable.empty()) {
       entry->eager_reason = g->trace.not_compilable;
       publish(*self, key, entry, g->trace.nodes.size(), false);
@@ -475,7 +480,12 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
                                                                    : std::vector<std::pair<int, int>>{};
       const bool same_pending = std::any_of(impl_->generalizing.begin(), impl_->generalizing.end(),
                                             [&](auto& p) { return p.first == base.first && p.second == varying; });
-      if (impl_->compiling.count(key) || (base.second && same_pending)) {
+      // A size of a signature still compiling waits for it (then generalizes from it).
+      const bool similar_compiling =
+          !base.second && impl_->dynamic_enabled() &&
+          std::any_of(impl_->compiling.begin(), impl_->compiling.end(),
+                      [&](auto& c) { return !Impl::varying_dims(c.first, key).empty(); });
+      if (impl_->compiling.count(key) || (base.second && same_pending) || similar_compiling) {
         ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
         ++impl_->stats.eager_while_compiling;
         lock.unlock();

@@ -95,3 +95,44 @@ TEST_CASE("dynamic dims: random op chains at three sizes of a dim equal the inte
   INFO("chains compiled with a dynamic dim: " << dynamic << " of 40");
   CHECK(dynamic >= 12);  // the others flatten a dynamic dim (reshape to n * 9): not a symbol
 }
+
+TEST_CASE("dynamic dims: in the background, many sizes at once still compile twice", "[jit][dynamic][background]") {
+  auto f = jit(w1, "w1_bg", JitOptions{.compile = CompileMode::Background});
+  const Tensor b = randn({32}, 2);
+  for (int round = 0; round < 3; ++round) {
+    for (int64_t n = 50; n < 80; ++n) {
+      Tensor a = randn({n, 32}, static_cast<uint64_t>(n));
+      require_agree(f(a, b), w1(a, b), 2e-6, 2e-6, "n = " + std::to_string(n));  // eager or compiled: right
+    }
+    wait_for_compiles();
+  }
+  const CacheStats s = f.stats();
+  CHECK(s.misses == 2);
+  CHECK(s.eager_while_compiling > 0);
+  CHECK(s.hits >= 30);
+}
+
+TEST_CASE("dynamic dims: with variables, captured tensors and host reads, every size is right", "[jit][dynamic]") {
+  Variable total(zeros({8}), "total");
+  const Tensor scale = randn({8}, 3);
+  auto f = jit([&](const Tensor& x) {
+    total.assign(total.value() + sum(x, {0}));
+    return x * scale - mean(x, {0}, true);
+  }, "vars", kSync);
+  Tensor want_total = zeros({8});
+  for (int64_t n : {5, 9, 17, 33, 2}) {
+    Tensor x = randn({n, 8}, static_cast<uint64_t>(n));
+    want_total = want_total + sum(x, {0});
+    require_agree(f(x), x * scale - mean(x, {0}, true), 1e-5, 1e-6, "n = " + std::to_string(n));
+    require_agree(total.value(), want_total, 1e-5, 1e-5, "total after n = " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(said_dynamic(f.misses()));
+
+  auto g = jit([](const Tensor& x) { return (sum(x) > 0.f).item<bool>() ? x * 2.f : x - 1.f; }, "guarded", kSync);
+  for (int64_t n : {4, 6, 8, 6, 4}) {
+    Tensor x = randn({n}, static_cast<uint64_t>(n));
+    require_agree(g(x), sum(x).item<float>() > 0 ? x * 2.f : x - 1.f, 1e-6, 1e-6, "guarded n = " + std::to_string(n));
+  }
+  CHECK(g.stats().hits >= 2);  // a trace tree per size (host reads are not generalized)
+}
