@@ -80,7 +80,8 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     case NodeKind::Cast:
     case NodeKind::Where:
     case NodeKind::Reduce:
-    case NodeKind::Permute: return true;
+    case NodeKind::Permute:
+    case NodeKind::MatMul: return true;  // its dims are its operands' (on the BLAS, between kernels)
     case NodeKind::Reshape: {
       int dynamic = 0;
       for (int64_t d : t.values[n.output].shape) dynamic += d < 0;

@@ -136,3 +136,15 @@ TEST_CASE("dynamic dims: with variables, captured tensors and host reads, every 
   }
   CHECK(g.stats().hits >= 2);  // a trace tree per size (host reads are not generalized)
 }
+
+TEST_CASE("dynamic dims: a two-layer network (matmuls on the BLAS between kernels) for any batch", "[jit][dynamic]") {
+  const Tensor w1m = randn({64, 32}, 1) * 0.1f, b1 = randn({32}, 2), w2m = randn({32, 10}, 3) * 0.1f;
+  auto net = [&](const Tensor& x) { return softmax(matmul(relu(matmul(x, w1m) + b1), w2m), -1) * 2.f + mean(x); };
+  auto f = jit(net, "net", kSync);
+  for (int64_t n : {16, 24, 100, 7, 256, 2}) {
+    Tensor x = randn({n, 64}, static_cast<uint64_t>(n));
+    require_agree(f(x), net(x), 1e-5, 1e-6, "batch " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(said_dynamic(f.misses()));
+}

@@ -17,6 +17,7 @@
 #include "../../trace/subtrace.h"
 #include "cpu_compiler.h"
 #include "ejit/op_kind.h"
+#include "ejit/ops.h"
 
 namespace ejit::detail {
 namespace {
@@ -115,7 +116,8 @@ Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
 class SegmentedExecutable final : public Executable {
  public:
   SegmentedExecutable(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
-      : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)) {
+      : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)),
+        dynamic_(has_dynamic_dims(trace_)), symbols_(symbol_sources(trace_)) {
     std::vector<int> last_use(trace_.values.size(), -1);
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
@@ -134,7 +136,12 @@ class SegmentedExecutable final : public Executable {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     std::vector<Tensor> v(trace_.values.size());
     for (size_t i = 0; i < inputs.size(); ++i) v[trace_.inputs[i]] = inputs[i];
-    for (int k : constant_nodes_) v[trace_.nodes[k].output] = trace_.nodes[k].constant;
+    const std::vector<int64_t> sizes = dynamic_ ? symbol_sizes(symbols_, inputs) : std::vector<int64_t>{};
+    for (int k : constant_nodes_) {
+      const TraceNode& c = trace_.nodes[k];
+      v[c.output] = c.ints.empty() ? c.constant  // a size constant: factor * the symbol's size
+                                   : full(Shape{}, static_cast<double>(c.ints[1] * sizes.at(c.ints[0])), c.constant.dtype());
+    }
     std::vector<Tensor> in;
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
@@ -142,7 +149,7 @@ class SegmentedExecutable final : public Executable {
       if (st.compiled) {
         for (int id : st.inputs) in.push_back(v[id]);
         std::vector<Tensor> out = st.kernel->run(in);
-        if (check_kernels()) {
+        if (check_kernels() && !dynamic_) {
           std::vector<Tensor> want = eval_trace(st.sub, in);
           for (size_t i = 0; i < out.size(); ++i) {
             auto a = out[i].to_vector<double>(), b = want[i].to_vector<double>();
@@ -157,6 +164,8 @@ class SegmentedExecutable final : public Executable {
         for (int id : n.inputs) in.push_back(v[source(id)]);
         if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
           v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
+        else if (dynamic_)  // the node's type with this call's sizes
+          v[n.output] = eval_node(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
         else
           v[n.output] = eval_node(n, in, trace_.values[n.output]);
         if (check_kernels()) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
@@ -181,6 +190,8 @@ class SegmentedExecutable final : public Executable {
   Trace trace_;
   std::vector<Step> steps_;
   std::vector<int> folded_from_;
+  bool dynamic_ = false;                   // dynamic dims: shapes come from each call's sizes
+  std::vector<std::pair<int, int>> symbols_;  // where each symbol's size is read
   std::vector<int> constant_nodes_;        // set before the steps run, on every call
   std::vector<std::vector<int>> release_;  // per step: values no later step reads
 };
@@ -191,11 +202,6 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
   const std::vector<int> folded_from = transposes_into_gemm(trace);
   std::vector<Step> steps = partition(trace, folded_from);
   if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
-  if (has_dynamic_dims(trace)) {  // the interpreter's steps would need each call's shapes
-    CompileResult r;
-    r.error = fmt::format("[jit] dynamic dims compile as one kernel only; this trace has {} steps", steps.size());
-    return r;
-  }
 
   auto t0 = std::chrono::steady_clock::now();
   const TraceUses uses(trace);
