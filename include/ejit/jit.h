@@ -41,10 +41,12 @@ struct JitOptions {
   /// guard: the code after it compiles once per distinct value read, for at most this many
   /// values per read; past that the signature runs eagerly.
   size_t max_guard_variants = 8;
-  /// A call that misses only because some dim sizes differ from a compiled signature's
-  /// (none of them 0 or 1 on either side) compiles once with those dims dynamic; later calls
-  /// with any sizes of them use that code. EJIT_DYNAMIC=0 turns it off process-wide.
-  bool dynamic = true;
+  /// Dynamic dims: a call that misses only because some dim sizes differ from a compiled
+  /// signature's (none of them 0 or 1 on either side) compiles once with those dims
+  /// dynamic; later calls with any sizes of them use that code. Only for functions whose
+  /// C++ code does not decide by sizes (x.dim(0) > 100 ? ...): size reads are not seen by
+  /// the recorder. Unset: EJIT_DYNAMIC=1 turns it on process-wide (off by default).
+  std::optional<bool> dynamic;
 };
 
 /// Counters of one jitted function's cache.

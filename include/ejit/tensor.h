@@ -60,8 +60,9 @@ class Tensor {
   /// One element, converted to T; negative indices count from the end.
   template <class T> T at(std::initializer_list<int64_t> index) const;
   /// Typed pointer to the data; throws unless T matches dtype() and the tensor is on the CPU.
-  /// Inside a jitted function this is a host access, a guard: the code after it compiles per
-  /// distinct contents read (the values read now are never baked into code for others).
+  /// Inside a jitted function this is a host access: the const form is a guard (the code
+  /// after it compiles per distinct contents read; values read now are never baked into code
+  /// for others); the mutable form may write, so that function call runs eagerly.
   template <class T> const T* data() const;
   template <class T> T* data();
   /// The storage's address, unchecked and unobserved (for kernels and I/O code).
@@ -91,6 +92,7 @@ class Tensor {
   }
 
  private:
+  template <class T> const T* data_checked(const char* how) const;  // data()'s checks and report
   const void* element_ptr(std::initializer_list<int64_t> index) const;
   void read_converted(DType to, void* dst, int64_t offset, int64_t count) const;
 
@@ -137,18 +139,24 @@ template <class T> T Tensor::at(std::initializer_list<int64_t> index) const {
 }
 
 template <class T> const T* Tensor::data() const {
+  return data_checked<T>("data<T>()");
+}
+
+template <class T> T* Tensor::data() {
+  // Writes through it are invisible to a recorder: inside a jitted function the trace
+  // does not compile (a const Tensor's data<T>() only reads, and is a guard).
+  return const_cast<T*>(data_checked<T>("data<T>() of a non-const tensor"));
+}
+
+template <class T> const T* Tensor::data_checked(const char* how) const {
   if (dtype() != dtype_of<T>)
     throw Error("[data] tensor has dtype " + std::string(name(dtype())) + ", asked for " +
                 std::string(name(dtype_of<T>)));
   if (!device().is_cpu())
     throw Error("[data] tensor of shape " + shape().str() + " is on " + device().str() +
                 "; host pointers need .to(Device::cpu())");
-  detail::report_host_access(*this, "data<T>()");
+  detail::report_host_access(*this, how);
   return static_cast<const T*>(raw_data());
-}
-
-template <class T> T* Tensor::data() {
-  return const_cast<T*>(static_cast<const Tensor*>(this)->data<T>());
 }
 
 }  // namespace ejit

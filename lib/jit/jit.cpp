@@ -69,7 +69,7 @@ struct JitCore::Impl {
   /// that would start the same one run eagerly meanwhile.
   std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
 
-  bool dynamic_enabled() const { return jit_options.dynamic && options::dynamic_dims(); }
+  bool dynamic_enabled() const { return jit_options.dynamic.value_or(options::dynamic_dims()); }
 
   /// The cached dynamic entry that serves `key` (args `args`), or null; holds `mu`.
   std::shared_ptr<Entry> dynamic_match(const Key& key, const std::vector<Tensor>& args) const {
@@ -247,7 +247,9 @@ struct JitCore::Impl {
   static void compile_dynamic_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry,
                                           GuardedRecording& g, const std::pair<Key, std::shared_ptr<Entry>>& base) {
     std::string why;
-    std::optional<Trace> general = generalize(base.second->trace, g.trace, why);
+    std::optional<Trace> general;
+    if (!same_sources(*base.second, g)) why = "the two calls read other captured tensors or variables, or assign others";
+    else general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {
       try {
@@ -258,18 +260,15 @@ struct JitCore::Impl {
       }
       if (!r.executable) why = r.error;
     }
-    auto done = [&] {
-      std::lock_guard lock(self.mu);
-      std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
-      self.stats.compile_ms += r.milliseconds;
-      if (r.from_disk_cache) ++self.stats.disk_hits;
-    };
     if (!r.executable) {
-      done();
+      {
+        std::lock_guard lock(self.mu);
+        std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
+        self.stats.compile_ms += r.milliseconds;
+      }
       if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: no dynamic dims: {}\n", self.name, str(key), why);
       return compile_and_publish(self, key, entry, std::move(g.trace));
     }
-    done();
     Key pattern = key;  // the argument dims that are dynamic, as the trace's inputs have them
     std::vector<std::string> dynamic;
     for (size_t j = 0; j < g.bindings.size(); ++j) {
@@ -285,19 +284,39 @@ struct JitCore::Impl {
     entry->executable = std::move(r.executable);
     entry->trace = std::move(*general);
     entry->dynamic = true;
-    {
-      std::lock_guard lock(self.mu);
-      for (auto it = self.recent_misses.rbegin(); it != self.recent_misses.rend(); ++it)
-        if (it->signature == str(key)) {
-          it->differences.insert(it->differences.end(), dynamic.begin(), dynamic.end());
-          break;
-        }
-      self.compiling.erase(key);
-    }
     if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: compiled {} ops for every size of its dynamic dims ({})\n", self.name,
                  str(pattern), entry->trace.nodes.size(), fmt::join(dynamic, ", "));
-    publish(self, pattern, entry, entry->trace.nodes.size(), r.from_disk_cache, 0, /*logged=*/true);
+    std::lock_guard lock(self.mu);  // one critical section: no call sees neither the pending state nor the entry
+    for (auto it = self.recent_misses.rbegin(); it != self.recent_misses.rend(); ++it)
+      if (it->signature == str(key)) {
+        it->differences.insert(it->differences.end(), dynamic.begin(), dynamic.end());
+        break;
+      }
+    std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
+    self.stats.compile_ms += r.milliseconds;
+    if (r.from_disk_cache) ++self.stats.disk_hits;
+    self.compiling.erase(key);
+    entry->last_use = ++self.clock;
+    self.cache[pattern] = entry;
+    self.last_compiled = entry;
+    self.evict(entry);
+  }
+
+  /// Two recordings read the same captured tensors and variables at the same trace inputs,
+  /// and assign the same variables (a function that picks a weight by size does not).
+  static bool same_sources(const Entry& base, const GuardedRecording& g) {
+    if (base.bindings.size() != g.bindings.size() || base.assigned.size() != g.assigned.size()) return false;
+    for (size_t i = 0; i < g.bindings.size(); ++i) {
+      const InputBinding &a = base.bindings[i], &b = g.bindings[i];
+      if (a.arg != b.arg || a.variable.defined() != b.variable.defined() ||
+          (a.variable.defined() && !a.variable.same(b.variable)) || a.captured.defined() != b.captured.defined() ||
+          (a.captured.defined() && a.captured.impl() != b.captured.impl()))
+        return false;
+    }
+    for (size_t i = 0; i < g.assigned.size(); ++i)
+      if (!base.assigned[i].same(g.assigned[i])) return false;
+    return true;
   }
 
   static void compile_tree_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry,
@@ -375,7 +394,31 @@ struct JitCore::Impl {
       throw;
     }
     auto path = std::make_shared<std::vector<const GuardNode*>>(path_to(*entry->tree, node, self->mu));
-    schedule(self, [key, entry, node, read = std::move(w.read), path, g](Impl& impl) {
+    std::string read = std::move(w.read);
+    if (g->trace.not_compilable.empty()) {
+      // The recorded branch holds for the values the eager run read: it goes under those (the
+      // compiled code may have read others, rounding differently), and only when the eager
+      // run read the path's values before it.
+      std::lock_guard relock(self->mu);
+      std::erase_if(node->branches, [&](auto& b) { return b.first == read && !b.second; });
+      bool same = g->guards.size() > node->depth;
+      for (size_t j = 0; same && j + 1 < path->size(); ++j) {
+        const auto& branches = (*path)[j]->branches;
+        auto it = std::find_if(branches.begin(), branches.end(), [&](auto& b) { return b.second.get() == (*path)[j + 1]; });
+        same = it != branches.end() && it->first == g->guards[j].bytes;
+      }
+      const std::string eager = same ? g->guards[node->depth].bytes : std::string();
+      if (!same || std::any_of(node->branches.begin(), node->branches.end(), [&](auto& b) { return b.first == eager; })) {
+        if (log_cache())
+          fmt::print(stderr, "[ejit cache] {} {}: compiled code read other host values than eager code (host read {}: "
+                     "{}); this call ran eagerly, and calls like it will\n", self->name, str(key), node->depth,
+                     guard_value_text(read, node->guard_dtype));
+        return outs;
+      }
+      read = eager;
+      node->branches.emplace_back(read, nullptr);  // being compiled
+    }
+    schedule(self, [key, entry, node, read, path, g](Impl& impl) {
       std::string error = g->trace.not_compilable;
       double ms = 0;
       std::shared_ptr<GuardNode> branch;

@@ -111,9 +111,9 @@ bool compile_sync() {
 }
 bool dynamic_dims() {
   static const std::string& s = *new std::string(or_empty(Var::Dynamic));
-  if (s.empty() || s == "1") return true;
-  if (s != "0") fail("options", "EJIT_DYNAMIC={} is not 0 or 1", s);
-  return false;
+  if (s.empty() || s == "0") return false;
+  if (s != "1") fail("options", "EJIT_DYNAMIC={} is not 0 or 1", s);
+  return true;
 }
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();

@@ -42,7 +42,7 @@ unsigned opt_level();                // EJIT_OPT_LEVEL 0-3, default 2
 bool log(std::string_view topic);
 bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1
 bool compile_sync();                 // EJIT_COMPILE=sync
-bool dynamic_dims();                 // not EJIT_DYNAMIC=0
+bool dynamic_dims();                 // EJIT_DYNAMIC=1
 bool check_kernels();                // EJIT_CHECK_KERNELS set
 
 }  // namespace ejit::options

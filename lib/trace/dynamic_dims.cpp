@@ -82,10 +82,13 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     case NodeKind::Reduce:
     case NodeKind::Permute:
     case NodeKind::MatMul: return true;  // its dims are its operands' (on the BLAS, between kernels)
-    case NodeKind::Reshape: {
-      int dynamic = 0;
-      for (int64_t d : t.values[n.output].shape) dynamic += d < 0;
-      return dynamic <= 1;
+    case NodeKind::Reshape: {  // one dynamic dim on each side, the same symbol
+      std::vector<int64_t> in, out;
+      for (int64_t d : t.values[n.inputs[0]].shape)
+        if (d < 0) in.push_back(d);
+      for (int64_t d : t.values[n.output].shape)
+        if (d < 0) out.push_back(d);
+      return in == out && in.size() <= 1;
     }
     default: return false;
   }
@@ -108,11 +111,14 @@ std::optional<std::pair<int, int64_t>> size_constant(const TraceNode& a, const T
   const Tensor &x = a.constant, &y = b.constant;
   if (x.rank() != 0 || y.rank() != 0 || x.dtype() != y.dtype() || x.dtype() == DType::Bool) return std::nullopt;
   const double va = x.item<double>(), vb = y.item<double>();
+  std::optional<std::pair<int, int64_t>> found;
   for (const auto& [sizes, k] : symbols) {
     const double ca = va / static_cast<double>(sizes.first), cb = vb / static_cast<double>(sizes.second);
-    if (ca == cb && ca >= 1 && ca == std::floor(ca) && ca < 1e9) return std::pair{k, static_cast<int64_t>(ca)};
+    if (ca != cb || ca < 1 || ca != std::floor(ca) || ca >= 1e9) continue;
+    if (found) return std::nullopt;  // two symbols fit (dims that grew alike): which one it counts is unknown
+    found = std::pair{k, static_cast<int64_t>(ca)};
   }
-  return std::nullopt;
+  return found;
 }
 
 }  // namespace

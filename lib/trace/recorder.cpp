@@ -1,4 +1,5 @@
 // Recorder: turns the primitives a thread executes into a Trace, as they run.
+#include <string_view>
 #include <unordered_map>
 
 #include "../support/check.h"
@@ -42,7 +43,8 @@ class Recorder::Observer final : public detail::OpObserver {
     std::vector<TraceGuard>& guards = owner_.guards_;
     for (const TraceGuard& g : guards)
       if (g.value == it->second) return;  // read before: its guard covers this read
-    if (guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
+    const bool write = std::string_view(how).find("non-const") != std::string_view::npos;  // may write: no guard
+    if (!write && guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
       Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
       detail::PauseRecording pause;
       guards.push_back({it->second, static_cast<int>(trace_.values.size()), how,
@@ -53,6 +55,7 @@ class Recorder::Observer final : public detail::OpObserver {
         "the values of a traced tensor of shape {} were read on the host ({}) after {} ops: "
         "C++ control flow may depend on them{}", t.shape(), how, trace_.nodes.size(),
         owner_.max_guards_ == 0 ? ""
+        : write ? ", and the pointer may be written through (read a const Tensor's data<T>() to compile it)"
         : guards.size() >= owner_.max_guards_
             ? fmt::format(", and the trace already has {} guards (the most it may have)", guards.size())
             : fmt::format(", and {} elements are too many to guard on (at most {})", t.numel(), owner_.max_guard_elements_));

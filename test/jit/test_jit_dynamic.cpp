@@ -9,7 +9,7 @@ using namespace ejit::test;
 
 namespace {
 
-constexpr JitOptions kSync{.compile = CompileMode::Sync};
+constexpr JitOptions kSync{.compile = CompileMode::Sync, .dynamic = true};
 
 Tensor w1(const Tensor& a, const Tensor& b) { return exp(a * b) + tanh(a) * 0.5f - a / (1 + b * b); }
 
@@ -68,12 +68,43 @@ TEST_CASE("dynamic dims: size 1 and mismatched sizes stay right", "[jit][dynamic
   CHECK_THROWS_AS(f(randn({30}, 8), randn({31}, 9)), Error);  // as eager: shapes do not broadcast
 }
 
-TEST_CASE("dynamic dims: off per function and with EJIT_DYNAMIC=0 semantics", "[jit][dynamic]") {
-  auto f = jit(w1, "static", JitOptions{.compile = CompileMode::Sync, .dynamic = false});
+TEST_CASE("dynamic dims: off by default and per function", "[jit][dynamic]") {
   const Tensor b = randn({8}, 1);
-  for (int64_t n = 10; n < 15; ++n) f(randn({n, 8}, 1), b);
-  CHECK(f.stats().misses == 5);
+  for (JitOptions o : {JitOptions{.compile = CompileMode::Sync}, JitOptions{.compile = CompileMode::Sync, .dynamic = false}}) {
+    auto f = jit(w1, "static", o);
+    for (int64_t n = 10; n < 15; ++n) f(randn({n, 8}, 1), b);
+    CHECK(f.stats().misses == 5);
+    CHECK_FALSE(said_dynamic(f.misses()));
+  }
+}
+
+TEST_CASE("dynamic dims: a size constant two symbols could explain stays static", "[jit][dynamic]") {
+  // (4, 8) then (8, 16): layer norm's divisor 8 -> 16 is dim 1, but also twice dim 0.
+  auto f = jit([](const Tensor& x) { return layer_norm(x); }, "ln", kSync);
+  for (Shape s : {Shape{4, 8}, Shape{8, 16}, Shape{5, 16}, Shape{5, 8}}) {
+    Tensor x = randn(s, static_cast<uint64_t>(s[0] * 100 + s[1]));
+    require_agree(f(x), layer_norm(x), 1e-5, 1e-6, fmt::format("shape {}", s));
+  }
+}
+
+TEST_CASE("dynamic dims: a function that picks a captured tensor by size is not generalized", "[jit][dynamic]") {
+  const Tensor small = full({}, 2.f), large = full({}, 3.f);
+  auto pick = [&](const Tensor& x) { return x * (x.shape()[0] > 12 ? large : small); };
+  auto f = jit(pick, "pick", kSync);
+  for (int64_t n : {10, 20, 11, 21}) {
+    Tensor x = randn({n}, static_cast<uint64_t>(n));
+    require_agree(f(x), pick(x), 1e-6, 1e-6, "n = " + std::to_string(n));
+  }
   CHECK_FALSE(said_dynamic(f.misses()));
+}
+
+TEST_CASE("dynamic dims: large outputs run on row chunks of a run-time extent", "[jit][dynamic]") {
+  auto f = jit([](const Tensor& x) { return layer_norm(x) + softmax(x) * 2.f; }, "big", kSync);
+  for (int64_t n : {300, 301, 517, 64}) {
+    Tensor x = randn({n, 256}, static_cast<uint64_t>(n));  // 76800+ elements per output: chunked
+    require_agree(f(x), layer_norm(x) + softmax(x) * 2.f, 1e-5, 1e-5, "n = " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
 }
 
 TEST_CASE("dynamic dims: random op chains at three sizes of a dim equal the interpreter", "[jit][dynamic][random]") {
@@ -97,7 +128,7 @@ TEST_CASE("dynamic dims: random op chains at three sizes of a dim equal the inte
 }
 
 TEST_CASE("dynamic dims: in the background, many sizes at once still compile twice", "[jit][dynamic][background]") {
-  auto f = jit(w1, "w1_bg", JitOptions{.compile = CompileMode::Background});
+  auto f = jit(w1, "w1_bg", JitOptions{.compile = CompileMode::Background, .dynamic = true});
   const Tensor b = randn({32}, 2);
   for (int round = 0; round < 3; ++round) {
     for (int64_t n = 50; n < 80; ++n) {

@@ -75,7 +75,8 @@ TEST_CASE("guards: a loop on a host value is right whether it stays under the ca
 
 TEST_CASE("guards: values read with data<T>() are never baked in", "[jit][guards]") {
   auto f = jit([](const Tensor& x) {
-    const float m = max(x).data<float>()[0];  // host code computes a scalar from the data
+    const Tensor top = max(x);
+    const float m = top.data<float>()[0];  // host code computes a scalar from the data
     return x - m;
   }, "center");
   for (uint64_t seed = 1; seed <= 12; ++seed) {
@@ -86,6 +87,18 @@ TEST_CASE("guards: values read with data<T>() are never baked in", "[jit][guards
   const CacheStats s = f.stats();
   CHECK(s.hits >= 7);  // the second call of each value under the cap
   CHECK(s.eager_calls > 0);  // past it
+}
+
+TEST_CASE("guards: a write through a mutable data<T>() is never lost", "[jit][guards]") {
+  auto f = jit([](const Tensor& x) {
+    Tensor y = x * 2.f;
+    y.data<float>()[0] = 5.f;  // invisible to the recorder: this function runs eagerly
+    return y + 1.f;
+  }, "writes");
+  Tensor x = tensor({1.f, 2.f, 3.f});
+  for (int i = 0; i < 3; ++i) CHECK(f(x).to_vector<float>() == std::vector<float>{6.f, 5.f, 7.f});
+  CHECK(f.stats().hits == 0);
+  CHECK(f.compare(1, x).reason.find("written through") != std::string::npos);
 }
 
 TEST_CASE("guards: two reads, four paths, variables assigned on some", "[jit][guards]") {
@@ -116,4 +129,19 @@ TEST_CASE("guards: compare() runs the compiled path of the values read", "[jit][
   Comparison c = f.compare(3, pos);
   CHECK(c.compiled);
   CHECK(c.max_abs_error == 0);
+}
+
+TEST_CASE("guards: in the background, branches compile while calls run eagerly", "[jit][guards][background]") {
+  auto f = jit(branchy, "branchy_bg", JitOptions{.compile = CompileMode::Background});
+  const Tensor pos = tensor({1.f, 2.f, 3.f}), neg = tensor({-1.f, -2.f, -4.f});
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 3; ++i) {  // eager (recording or waiting) or compiled: right either way
+      CHECK(f(pos).to_vector<float>() == std::vector<float>{2.f, 4.f, 6.f});
+      CHECK(f(neg).to_vector<float>() == std::vector<float>{1.f, 2.f, 4.f});
+    }
+    wait_for_compiles();
+  }
+  const CacheStats s = f.stats();
+  CHECK(s.misses == 2);
+  CHECK(s.hits >= 6);  // the last round at least
 }

@@ -260,8 +260,11 @@ std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vec
       if (input < 0) return "a dynamic dim that no input of the kernel has";
     if (extents[k] < 0) {
       const ExtentSource src = extent_source(extents[k]);
-      const size_t buffers = traces[k]->inputs.size() + traces[k]->outputs.size();
+      const size_t n_in = traces[k]->inputs.size(), buffers = n_in + traces[k]->outputs.size();
       if (src.buffer >= static_cast<int64_t>(buffers)) return "a row extent of a buffer the kernel does not have";
+      const size_t b = static_cast<size_t>(src.buffer);
+      const int value = b < n_in ? traces[k]->inputs[b] : traces[k]->outputs[b - n_in];
+      if (src.dim >= traces[k]->values[value].shape.rank()) return "a row extent of a dim the buffer does not have";
     }
     results[k].executable =
         std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), *traces[k], extents[k]);
