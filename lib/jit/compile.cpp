@@ -28,6 +28,13 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
   return result;
 }
 
+std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, Target target) {
+  if (target == Target::CPU && !dump_requested(Stage::PTX)) return compile_cpu_steps(traces, false, false);
+  std::vector<CompileResult> results;
+  for (const Trace* t : traces) results.push_back(compile_trace(*t, {.target = target}));
+  return results;
+}
+
 }  // namespace detail
 
 struct Compiled::Impl {

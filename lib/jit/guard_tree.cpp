@@ -82,6 +82,7 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
   std::vector<int> input_index(t.values.size(), -1);
   for (size_t i = 0; i < t.inputs.size(); ++i) input_index[t.inputs[i]] = static_cast<int>(i);
   std::shared_ptr<GuardNode> first, last;
+  std::vector<GuardNode*> fresh;  // new segments with ops: compiled together below
   size_t ops_before = 0;
   for (size_t s = 0; s <= guards.size(); ++s) {
     ops_before += nodes[s].size();
@@ -115,19 +116,22 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
       if (input_index[v] >= 0 && std::none_of(node->binds.begin(), node->binds.end(), [&](auto& b) { return b.first == v; }))
         node->binds.emplace_back(v, rec.bindings[input_index[v]]);
     node->values = t.values.size();
-    if (!node->segment.nodes.empty()) {
-      CompileResult r;
-      try {  // a segment that does not compile runs on the interpreter
-        r = compile_trace(node->segment, {.target = target});
-      } catch (const std::exception&) {
-        r = CompileResult{};
-      }
-      compile_ms += r.milliseconds;
-      node->executable = std::move(r.executable);
-    }
+    if (!node->segment.nodes.empty()) fresh.push_back(node.get());
     if (last) last->branches.emplace_back(guards[s - 1].bytes, node);
     if (!first) first = node;
     last = node;
+  }
+  std::vector<const Trace*> segments;
+  for (GuardNode* n : fresh) segments.push_back(&n->segment);
+  std::vector<CompileResult> results;
+  try {  // a segment that does not compile runs on the interpreter
+    results = compile_traces(segments, target);
+  } catch (const std::exception&) {
+    results.clear();
+  }
+  for (size_t i = 0; i < results.size() && i < fresh.size(); ++i) {
+    compile_ms += results[i].milliseconds;
+    fresh[i]->executable = std::move(results[i].executable);
   }
   return first;
 }

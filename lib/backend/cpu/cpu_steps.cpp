@@ -198,44 +198,35 @@ class SegmentedExecutable final : public Executable {
 
 }  // namespace
 
-CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm) {
-  const std::vector<int> folded_from = transposes_into_gemm(trace);
-  std::vector<Step> steps = partition(trace, folded_from);
-  if (steps.size() == 1 && steps[0].compiled) return compile_for_cpu(trace, keep_ir, keep_asm);
+namespace {
 
-  auto t0 = std::chrono::steady_clock::now();
-  const TraceUses uses(trace);
+/// How one trace runs: one kernel (whole), or steps of kernels and interpreter ops.
+struct Plan {
+  const Trace* trace = nullptr;
+  std::vector<int> folded_from;
+  std::vector<Step> steps;
+  std::vector<Trace> subs;  // per step: the kernel's trace (compiled steps)
+  bool whole = false;
+};
 
+/// The executable of a plan of steps, its kernels taken from `kernel_results` in order (or
+/// compiled one by one when that is empty).
+CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, size_t& next, bool keep_ir,
+                       bool keep_asm, std::chrono::steady_clock::time_point t0) {
+  const Trace& trace = *plan.trace;
   CompileResult result;
   std::set<std::string> interpreted;  // reasons, for the log and the error
   std::vector<Step> final_steps;
   int kernels = 0;
-  // All kernels as one module (one compile's fixed costs instead of one per kernel); each
-  // on its own when one of them fails (its ops then run on the interpreter), or when IR is
-  // wanted (its listing is per kernel).
-  std::vector<Trace> subs(steps.size());
-  std::vector<const Trace*> batch;
-  for (size_t i = 0; i < steps.size(); ++i)
-    if (steps[i].compiled) {
-      subs[i] = sub_trace(trace, steps[i], uses);
-      batch.push_back(&subs[i]);
-    }
-  std::vector<CompileResult> batched;
-  if (!keep_ir && !keep_asm && !options::dump_any() && batch.size() > 1) {
-    batched = compile_for_cpu(batch, false, false);
-    if (!batched[0].executable) batched.clear();
-  }
-  size_t compiled_index = 0;
-  for (size_t i = 0; i < steps.size(); ++i) {
-    Step& step = steps[i];
+  for (size_t i = 0; i < plan.steps.size(); ++i) {
+    Step& step = plan.steps[i];
     if (!step.compiled) {
       interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]]));
       final_steps.push_back(std::move(step));
       continue;
     }
-    Trace sub = std::move(subs[i]);
-    CompileResult r = batched.empty() ? compile_for_cpu(sub, keep_ir, keep_asm) : std::move(batched[compiled_index]);
-    ++compiled_index;
+    Trace sub = std::move(plan.subs[i]);
+    CompileResult r = kernel_results.empty() ? compile_for_cpu(sub, keep_ir, keep_asm) : std::move(kernel_results[next++]);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
@@ -269,8 +260,55 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm)
                trace.nodes.size(), kernels,
                std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),
                reasons, result.milliseconds);
-  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps), folded_from);
+  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps), plan.folded_from);
   return result;
+}
+
+}  // namespace
+
+std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<Plan> plans(traces.size());
+  // Every kernel of every trace as one module (one compile's fixed costs instead of one per
+  // kernel); each on its own when one of them fails (its ops then run on the interpreter),
+  // or when IR is wanted (its listing is per kernel).
+  std::vector<const Trace*> batch;
+  for (size_t t = 0; t < traces.size(); ++t) {
+    Plan& p = plans[t];
+    p.trace = traces[t];
+    p.folded_from = transposes_into_gemm(*p.trace);
+    p.steps = partition(*p.trace, p.folded_from);
+    p.whole = p.steps.size() == 1 && p.steps[0].compiled;
+    if (p.whole) {
+      batch.push_back(p.trace);
+      continue;
+    }
+    const TraceUses uses(*p.trace);
+    p.subs.resize(p.steps.size());
+    for (size_t i = 0; i < p.steps.size(); ++i)
+      if (p.steps[i].compiled) {
+        p.subs[i] = sub_trace(*p.trace, p.steps[i], uses);
+        batch.push_back(&p.subs[i]);
+      }
+  }
+  std::vector<CompileResult> batched;
+  if (!keep_ir && !keep_asm && !options::dump_any() && batch.size() > 1) {
+    batched = compile_for_cpu(batch, false, false);
+    if (!batched[0].executable) batched.clear();
+  }
+  std::vector<CompileResult> results;
+  size_t next = 0;
+  for (Plan& p : plans) {
+    if (p.whole)
+      results.push_back(batched.empty() ? compile_for_cpu(*p.trace, keep_ir, keep_asm) : std::move(batched[next++]));
+    else
+      results.push_back(assemble(p, batched, next, keep_ir, keep_asm, t0));
+  }
+  return results;
+}
+
+CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm) {
+  return std::move(compile_cpu_steps(std::vector<const Trace*>{&trace}, keep_ir, keep_asm)[0]);
 }
 
 }  // namespace ejit::detail

@@ -11,5 +11,8 @@ namespace ejit::detail {
 /// Compiles `trace` as one kernel when every op lowers, else as steps of kernels and
 /// interpreter ops. Fails (result.error) only when no op of the trace can be compiled.
 CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm = false);
+/// The same for several traces at once: all their kernels compile as one module.
+std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir,
+                                             bool keep_asm = false);
 
 }  // namespace ejit::detail
