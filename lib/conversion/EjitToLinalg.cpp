@@ -59,8 +59,21 @@ Value emptyTensor(OpBuilder& b, Location loc, ArrayRef<int64_t> shape, Type et, 
   return b.create<tensor::EmptyOp>(loc, shape, et, sizes);
 }
 
-/// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic.
-Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, ValueRange operands, ScalarBody body) {
+/// The size of dynamic result dim `nth` (counting dynamic dims only) of `op` from its
+/// `ejit.dim_sizes` attribute (pairs: function argument, dim), or null.
+Value sizeFromArguments(OpBuilder& b, Location loc, Operation* op, int64_t nth) {
+  auto pairs = op ? op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr) : DenseI64ArrayAttr();
+  auto func = op ? op->getParentOfType<func::FuncOp>() : func::FuncOp();
+  if (!pairs || !func || 2 * nth + 1 >= static_cast<int64_t>(pairs.size())) return nullptr;
+  const int64_t arg = pairs[2 * nth], dim = pairs[2 * nth + 1];
+  if (arg < 0 || arg >= static_cast<int64_t>(func.getNumArguments())) return nullptr;
+  return b.create<tensor::DimOp>(loc, func.getArgument(arg), dim);
+}
+
+/// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic. A dynamic
+/// result dim no operand has comes from `op`'s ejit.dim_sizes.
+Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, ValueRange operands, ScalarBody body,
+                  Operation* op = nullptr) {
   SmallVector<Value> ins;
   SmallVector<AffineMap> maps;
   for (Value v : operands) {
@@ -76,7 +89,7 @@ Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, Value
       const int64_t j = i - (resultType.getRank() - t.getRank());
       if (j >= 0 && t.isDynamicDim(j)) return b.create<tensor::DimOp>(loc, v, j);
     }
-    return nullptr;
+    return sizeFromArguments(b, loc, op, llvm::count_if(resultType.getShape().take_front(i), ShapedType::isDynamic));
   });
   SmallVector<utils::IteratorType> iters(resultType.getRank(), utils::IteratorType::parallel);
   auto generic = b.create<linalg::GenericOp>(
@@ -153,8 +166,11 @@ struct WhereLowering : OpConversionPattern<WhereOp> {
 struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(BroadcastToOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
-    rw.replaceOp(op, elementwise(rw, op.getLoc(), tensorType(op.getResult()), {a.getX()},
-                                 [](OpBuilder&, Location, ValueRange s) { return s[0]; }));
+    auto rt = tensorType(op.getResult());
+    if (!rt.hasStaticShape() && !op->hasAttr(kDimSizesAttr))
+      return rw.notifyMatchFailure(op, "a dynamic broadcast_to without ejit.dim_sizes");
+    rw.replaceOp(op, elementwise(rw, op.getLoc(), rt, {a.getX()}, [](OpBuilder&, Location, ValueRange s) { return s[0]; },
+                                 op));
     return success();
   }
 };
@@ -401,7 +417,7 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
   // Dynamic dims (jit()'s) reach elementwise ops, reductions, reshape and permute only.
   WalkResult dynamic = root->walk([](Operation* op) {
     if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp>(op) ||
-        isElementwiseOp(op))
+        isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();
     auto dynamic = [](Type t) {
       auto rt = dyn_cast<RankedTensorType>(t);

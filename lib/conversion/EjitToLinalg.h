@@ -8,6 +8,9 @@ namespace mlir::ejit {
 
 /// A unit attribute on the module: lower matmul to loops instead of leaving it to the BLAS.
 inline constexpr const char* kCodegenMatmulAttr = "ejit.codegen_matmul";
+/// On an op whose result has dynamic dims no operand carries (broadcast_to in jit()'s
+/// dynamic traces): per such dim, the function argument and dim its size is read from.
+inline constexpr const char* kDimSizesAttr = "ejit.dim_sizes";
 
 /// Patterns lowering every ejit op that has a lowering (argmax/argmin, take, gather and
 /// negative-step slices do not yet: conversion fails on them, and callers run eagerly).

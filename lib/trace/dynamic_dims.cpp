@@ -81,6 +81,9 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     case NodeKind::Where:
     case NodeKind::Reduce:
     case NodeKind::Permute:
+    case NodeKind::BroadcastTo:  // its dynamic target dims are symbols, read from inputs
+    case NodeKind::Take:         // on the interpreter: its dims are its operands'
+    case NodeKind::Gather:
     case NodeKind::MatMul: return true;  // its dims are its operands' (on the BLAS, between kernels)
     case NodeKind::Reshape: {  // one dynamic dim on each side, the same symbol
       std::vector<int64_t> in, out;

@@ -144,7 +144,18 @@ std::string Trace::to_mlir(std::string_view function_name) const {
       case NodeKind::MatMul: op = "matmul"; break;
       case NodeKind::Reshape: op = "reshape"; break;
       case NodeKind::Permute: op = "permute", attrs = "{perm = " + i64_array(n.ints, 0, n.ints.size()) + "}"; break;
-      case NodeKind::BroadcastTo: op = "broadcast_to"; break;
+      case NodeKind::BroadcastTo: {
+        op = "broadcast_to";
+        std::vector<int64_t> pairs;  // dynamic target dims: where each size is read (EjitToLinalg's ejit.dim_sizes)
+        for (int64_t d : values[n.output].shape)
+          if (d < 0) {
+            const auto [input, dim] = sources.at(static_cast<size_t>(-1 - d));
+            if (input < 0) fail("trace", "a broadcast_to to a dynamic size that no input has");
+            pairs.insert(pairs.end(), {input, dim});
+          }
+        if (!pairs.empty()) attrs = "{ejit.dim_sizes = " + i64_array(pairs, 0, pairs.size()) + "}";
+        break;
+      }
       case NodeKind::Slice:
         op = "slice", attrs = fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64}}", n.ints[0],
                                           n.ints[1], n.ints[2]);

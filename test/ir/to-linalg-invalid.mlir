@@ -24,3 +24,12 @@ func.func @dynamic_slice(%arg0: tensor<?x4xf32>) -> tensor<?x2xf32> {
   %0 = ejit.slice %arg0 {axis = 1 : i64, start = 0 : i64, step = 2 : i64} : tensor<?x4xf32> -> tensor<?x2xf32>
   return %0 : tensor<?x2xf32>
 }
+
+// -----
+
+// A dynamic broadcast_to needs to be told where its sizes come from.
+func.func @dynamic_broadcast(%arg0: tensor<8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{'ejit.broadcast_to' op does not take dynamic dims yet}}
+  %0 = ejit.broadcast_to %arg0 : tensor<8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}

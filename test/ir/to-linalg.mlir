@@ -110,7 +110,7 @@ func.func @reversed_slice(%x: tensor<5x3xf32>) -> tensor<3x3xf32> {
 // CHECK: tensor.expand_shape {{.*}} output_shape [%{{.*}}, 1] : tensor<?xf32> into tensor<?x1xf32>
 // CHECK: tensor.empty(%{{.*}}) : tensor<?x64xf32>
 // CHECK: linalg.transpose
-// CHECK-NOT: ejit.
+// CHECK-NOT: = ejit.
 func.func @dynamic_rows(%arg0: tensor<?x64xf32>, %arg1: tensor<64xf32>) -> tensor<64x?xf32> {
   %0 = ejit.max %arg0 {axes = array<i64: 1>, keepdims = false} : tensor<?x64xf32> -> tensor<?xf32>
   %1 = ejit.reshape %0 : tensor<?xf32> -> tensor<?x1xf32>
@@ -118,4 +118,17 @@ func.func @dynamic_rows(%arg0: tensor<?x64xf32>, %arg1: tensor<64xf32>) -> tenso
   %3 = ejit.mul %2, %arg1 : tensor<?x64xf32>, tensor<64xf32> -> tensor<?x64xf32>
   %4 = ejit.permute %3 {perm = array<i64: 1, 0>} : tensor<?x64xf32> -> tensor<64x?xf32>
   return %4 : tensor<64x?xf32>
+}
+
+// -----
+
+// A dynamic broadcast_to target dim no operand has: its size comes from a function argument
+// (ejit.dim_sizes = [argument, dim] per dynamic dim).
+// CHECK-LABEL: func.func @dynamic_broadcast
+// CHECK: %[[N:.*]] = tensor.dim %arg1, %{{.*}} : tensor<?x8xf32>
+// CHECK: tensor.empty(%[[N]]) : tensor<?x8xf32>
+// CHECK: linalg.generic
+func.func @dynamic_broadcast(%arg0: tensor<8xf32>, %arg1: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 0>} : tensor<8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
 }

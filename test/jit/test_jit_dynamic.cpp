@@ -179,3 +179,27 @@ TEST_CASE("dynamic dims: a two-layer network (matmuls on the BLAS between kernel
   CHECK(f.stats().misses == 2);
   CHECK(said_dynamic(f.misses()));
 }
+TEST_CASE("dynamic dims: a training step with a tape for any batch size equals eager training", "[jit][dynamic]") {
+  auto make = [](const std::string& name) {
+    return std::pair{Variable(randn({16, 4}, 1) * 0.1f, name + "w"), Variable(zeros({4}), name + "b")};
+  };
+  auto [w, b] = make("jit");
+  auto [we, be] = make("eager");
+  auto body = [](Variable& w, Variable& b, const Tensor& x, const Tensor& labels) {
+    GradientTape tape;
+    Tensor loss = cross_entropy(matmul(x, w) + b, labels);
+    auto g = tape.gradient(loss, std::vector<Variable>{w, b});
+    w.assign_sub(g[0] * 0.1f);
+    b.assign_sub(g[1] * 0.1f);
+    return loss;
+  };
+  auto step = jit([&](const Tensor& x, const Tensor& labels) { return body(w, b, x, labels); }, "step", kSync);
+  for (int64_t n : {8, 12, 20, 8, 33, 5}) {
+    Tensor x = randn({n, 16}, static_cast<uint64_t>(n)), labels = cast(round(rand({n}, 7) * 3.f), DType::I64);
+    require_agree(step(x, labels), body(we, be, x, labels), 1e-5, 1e-6, "loss, batch " + std::to_string(n));
+    require_agree(w.value(), we.value(), 1e-5, 1e-6, "w after batch " + std::to_string(n));
+    require_agree(b.value(), be.value(), 1e-5, 1e-6, "b after batch " + std::to_string(n));
+  }
+  CHECK(step.stats().misses == 2);
+  CHECK(said_dynamic(step.misses()));
+}
