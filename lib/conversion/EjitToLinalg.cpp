@@ -51,6 +51,13 @@ std::pair<Value, AffineMap> broadcastOperand(OpBuilder& b, Location loc, Value v
 
 using ScalarBody = function_ref<Value(OpBuilder&, Location, ValueRange)>;
 
+/// Dim d of v: a constant, or tensor.dim when it is dynamic.
+OpFoldResult dimOf(OpBuilder& b, Location loc, Value v, int64_t d) {
+  auto t = tensorType(v);
+  if (!t.isDynamicDim(d)) return b.getIndexAttr(t.getDimSize(d));
+  return b.create<tensor::DimOp>(loc, v, d).getResult();
+}
+
 /// tensor.empty of `shape` and `et`; each dynamic dim i takes its size from sizeOf(i).
 Value emptyTensor(OpBuilder& b, Location loc, ArrayRef<int64_t> shape, Type et, function_ref<Value(int64_t)> sizeOf) {
   SmallVector<Value> sizes;
@@ -321,13 +328,16 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     auto rt = tensorType(op.getResult());
     const int64_t r = rt.getRank(), axis = op.getAxis();
     const int64_t start = static_cast<int64_t>(op.getStart()), step = static_cast<int64_t>(op.getStep());
+    if (tensorType(a.getX()).isDynamicDim(axis) || rt.isDynamicDim(axis))
+      return rw.notifyMatchFailure(op, "a slice along a dynamic dim");
     if (step < 0) {  // a generic reading x[.., start + step * i, ..], not an extract_slice with a negative stride
       Location loc = op.getLoc();
       SmallVector<AffineExpr> reads;
       for (int64_t d = 0; d < r; ++d)
         reads.push_back(d == axis ? rw.getAffineConstantExpr(start) + rw.getAffineDimExpr(d) * step : rw.getAffineDimExpr(d));
       SmallVector<AffineMap> maps = {AffineMap::get(r, 0, reads, rw.getContext()), rw.getMultiDimIdentityMap(r)};
-      Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+      Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(),
+                               [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), d); });
       SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
       auto generic = rw.create<linalg::GenericOp>(loc, TypeRange{rt}, ValueRange{a.getX()}, ValueRange{init}, maps, iters,
                                                   [](OpBuilder& b, Location l, ValueRange args) {
@@ -337,7 +347,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
       return success();
     }
     SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
-    for (int64_t d = 0; d < r; ++d) sizes.push_back(rw.getIndexAttr(rt.getDimSize(d)));
+    for (int64_t d = 0; d < r; ++d)
+      sizes.push_back(d == axis ? rw.getIndexAttr(rt.getDimSize(d)) : dimOf(rw, op.getLoc(), a.getX(), d));
     offsets[axis] = rw.getIndexAttr(op.getStart());
     strides[axis] = rw.getIndexAttr(op.getStep());
     rw.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, rt, a.getX(), offsets, sizes, strides);
@@ -352,12 +363,15 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     Location loc = op.getLoc();
     auto rt = tensorType(op.getResult());
     const int64_t r = rt.getRank(), axis = op.getAxis();
-    Value acc = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    if (rt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "a concat along a dynamic dim");
+    Value first = a.getInputs()[0];
+    Value acc = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(),
+                            [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, first, d); });
     int64_t offset = 0;
     for (Value in : a.getInputs()) {
       auto t = tensorType(in);
       SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
-      for (int64_t d = 0; d < r; ++d) sizes.push_back(rw.getIndexAttr(t.getDimSize(d)));
+      for (int64_t d = 0; d < r; ++d) sizes.push_back(dimOf(rw, loc, in, d));
       offsets[axis] = rw.getIndexAttr(offset);
       offset += t.getDimSize(axis);
       acc = rw.create<tensor::InsertSliceOp>(loc, in, acc, offsets, sizes, strides);
@@ -377,12 +391,16 @@ struct PadLowering : OpConversionPattern<PadOp> {
     Value fillValue = isa<FloatType>(et)
                           ? rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(et, v)).getResult()
                           : rw.create<arith::ConstantOp>(loc, rw.getIntegerAttr(et, static_cast<int64_t>(v))).getResult();
-    Value filled = rw.create<linalg::FillOp>(loc, fillValue, rw.create<tensor::EmptyOp>(loc, rt.getShape(), et).getResult())
-                       .getResult(0);
+    for (int64_t d = 0; d < in.getRank(); ++d)
+      if (in.isDynamicDim(d) && (op.getLow()[d] != 0 || op.getHigh()[d] != 0))
+        return rw.notifyMatchFailure(op, "a pad of a dynamic dim");
+    Value empty = emptyTensor(rw, loc, rt.getShape(), et,
+                              [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), d); });
+    Value filled = rw.create<linalg::FillOp>(loc, fillValue, empty).getResult(0);
     SmallVector<OpFoldResult> offsets, sizes, strides(in.getRank(), rw.getIndexAttr(1));
     for (int64_t d = 0; d < in.getRank(); ++d) {
       offsets.push_back(rw.getIndexAttr(op.getLow()[d]));
-      sizes.push_back(rw.getIndexAttr(in.getDimSize(d)));
+      sizes.push_back(dimOf(rw, loc, a.getX(), d));
     }
     rw.replaceOpWithNewOp<tensor::InsertSliceOp>(op, a.getX(), filled, offsets, sizes, strides);
     return success();
@@ -417,6 +435,7 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
   // Dynamic dims (jit()'s) reach elementwise ops, reductions, reshape and permute only.
   WalkResult dynamic = root->walk([](Operation* op) {
     if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp>(op) ||
+        isa<SliceOp, ConcatOp, PadOp>(op) ||  // their lowerings refuse a dynamic dim along their axes
         isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();
     auto dynamic = [](Type t) {

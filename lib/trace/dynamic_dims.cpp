@@ -85,6 +85,17 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     case NodeKind::Take:         // on the interpreter: its dims are its operands'
     case NodeKind::Gather:
     case NodeKind::MatMul: return true;  // its dims are its operands' (on the BLAS, between kernels)
+    case NodeKind::Slice:  // along a dim that does not vary (its size would depend on clamping)
+      return t.values[n.inputs[0]].shape[static_cast<int>(n.ints[0])] >= 0;
+    case NodeKind::Concat:
+      return t.values[n.output].shape[static_cast<int>(n.ints[0])] >= 0;
+    case NodeKind::Pad: {  // padding only dims that do not vary
+      const Shape& in = t.values[n.inputs[0]].shape;
+      const size_t r = static_cast<size_t>(in.rank());
+      for (size_t d = 0; d < r; ++d)
+        if (in[static_cast<int>(d)] < 0 && (n.ints[d] != 0 || n.ints[r + d] != 0)) return false;
+      return true;
+    }
     case NodeKind::Reshape: {  // one dynamic dim on each side, the same symbol
       std::vector<int64_t> in, out;
       for (int64_t d : t.values[n.inputs[0]].shape)

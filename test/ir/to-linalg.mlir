@@ -132,3 +132,17 @@ func.func @dynamic_broadcast(%arg0: tensor<8xf32>, %arg1: tensor<?x8xf32>) -> te
   %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 0>} : tensor<8xf32> -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
+
+// -----
+
+// Slices and pads along static dims of a tensor with a dynamic dim.
+// CHECK-LABEL: func.func @dynamic_columns
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x10xf32>
+// CHECK: tensor.extract_slice %arg0[0, 0] [%[[N]], 5] [1, 2] : tensor<?x10xf32> to tensor<?x5xf32>
+// CHECK: linalg.fill
+// CHECK: tensor.insert_slice
+func.func @dynamic_columns(%arg0: tensor<?x10xf32>) -> tensor<?x6xf32> {
+  %0 = ejit.slice %arg0 {axis = 1 : i64, start = 0 : i64, step = 2 : i64} : tensor<?x10xf32> -> tensor<?x5xf32>
+  %1 = ejit.pad %0 {low = array<i64: 0, 1>, high = array<i64: 0, 0>, value = 0.0 : f64} : tensor<?x5xf32> -> tensor<?x6xf32>
+  return %1 : tensor<?x6xf32>
+}

@@ -218,3 +218,17 @@ TEST_CASE("dynamic dims: structured chains (slices, concat, pad) at three sizes 
     }
   }
 }
+
+TEST_CASE("dynamic dims: slices, pads and concats along a dim that does not vary", "[jit][dynamic]") {
+  auto cols = [](const Tensor& x) {
+    Tensor left = slice(x, 1, 0, 5), right = pad(slice(x, 1, 5, 10, 2), {{0, 0}, {1, 0}}, -1.0);
+    return concat({left * 2.f, right, slice(x, 1, 9, std::nullopt, -3)}, 1) + sum(x, {1}, true);
+  };
+  auto f = jit(cols, "cols", kSync);
+  for (int64_t n : {12, 19, 40, 3}) {
+    Tensor x = randn({n, 10}, static_cast<uint64_t>(n));
+    require_agree(f(x), cols(x), 1e-6, 1e-6, "n = " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(said_dynamic(f.misses()));
+}
