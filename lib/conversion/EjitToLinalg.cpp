@@ -74,7 +74,24 @@ Value sizeFromArguments(OpBuilder& b, Location loc, Operation* op, int64_t nth) 
   if (!pairs || !func || 2 * nth + 1 >= static_cast<int64_t>(pairs.size())) return nullptr;
   const int64_t arg = pairs[2 * nth], dim = pairs[2 * nth + 1];
   if (arg < 0 || arg >= static_cast<int64_t>(func.getNumArguments())) return nullptr;
+  auto t = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
+  if (!t || dim < 0 || dim >= t.getRank()) return nullptr;
   return b.create<tensor::DimOp>(loc, func.getArgument(arg), dim);
+}
+
+/// True when `op`'s ejit.dim_sizes gives a valid source for each dynamic dim of `rt`.
+bool validDimSizes(Operation* op, RankedTensorType rt) {
+  auto pairs = op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr);
+  auto func = op->getParentOfType<func::FuncOp>();
+  const int64_t dynamic = llvm::count_if(rt.getShape(), ShapedType::isDynamic);
+  if (!pairs || !func || static_cast<int64_t>(pairs.size()) != 2 * dynamic) return false;
+  for (int64_t i = 0; i < dynamic; ++i) {
+    const int64_t arg = pairs[2 * i], dim = pairs[2 * i + 1];
+    if (arg < 0 || arg >= static_cast<int64_t>(func.getNumArguments())) return false;
+    auto t = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
+    if (!t || dim < 0 || dim >= t.getRank()) return false;
+  }
+  return true;
 }
 
 /// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic. A dynamic
@@ -174,8 +191,8 @@ struct BroadcastToLowering : OpConversionPattern<BroadcastToOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(BroadcastToOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
     auto rt = tensorType(op.getResult());
-    if (!rt.hasStaticShape() && !op->hasAttr(kDimSizesAttr))
-      return rw.notifyMatchFailure(op, "a dynamic broadcast_to without ejit.dim_sizes");
+    if (!rt.hasStaticShape() && !validDimSizes(op, rt))
+      return rw.notifyMatchFailure(op, "a dynamic broadcast_to without a valid ejit.dim_sizes");
     rw.replaceOp(op, elementwise(rw, op.getLoc(), rt, {a.getX()}, [](OpBuilder&, Location, ValueRange s) { return s[0]; },
                                  op));
     return success();

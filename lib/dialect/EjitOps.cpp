@@ -789,7 +789,8 @@ OpFoldResult PermuteOp::fold(FoldAdaptor adaptor) {
     setPerm(composed);
     return getResult();
   }
-  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX()))
+  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX());
+      splat && getType().hasStaticShape())  // a dynamic type has no element count
     return splat.resizeSplat(getType());
   return {};
 }
@@ -810,7 +811,8 @@ OpFoldResult BroadcastToOp::fold(FoldAdaptor adaptor) {
     getXMutable().assign(inner.getX());
     return getResult();
   }
-  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX()))
+  if (auto splat = dyn_cast_if_present<SplatElementsAttr>(adaptor.getX());
+      splat && getType().hasStaticShape())  // a dynamic type has no element count
     return splat.resizeSplat(getType());
   return {};
 }

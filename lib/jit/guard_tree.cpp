@@ -126,8 +126,15 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
   std::vector<CompileResult> results;
   try {  // a segment that does not compile runs on the interpreter
     results = compile_traces(segments, target);
-  } catch (const std::exception&) {
+  } catch (const std::exception&) {  // each on its own then, so that one cannot sink the others
     results.clear();
+    for (const Trace* t : segments) {
+      try {
+        results.push_back(compile_trace(*t, {.target = target}));
+      } catch (const std::exception&) {
+        results.emplace_back();
+      }
+    }
   }
   for (size_t i = 0; i < results.size() && i < fresh.size(); ++i) {
     compile_ms += results[i].milliseconds;

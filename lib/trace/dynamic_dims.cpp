@@ -85,10 +85,16 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     case NodeKind::Take:         // on the interpreter: its dims are its operands'
     case NodeKind::Gather:
     case NodeKind::MatMul: return true;  // its dims are its operands' (on the BLAS, between kernels)
-    case NodeKind::Slice:  // along a dim that does not vary (its size would depend on clamping)
-      return t.values[n.inputs[0]].shape[static_cast<int>(n.ints[0])] >= 0;
-    case NodeKind::Concat:
-      return t.values[n.output].shape[static_cast<int>(n.ints[0])] >= 0;
+    case NodeKind::Slice: {  // along a dim that does not vary (its size would depend on clamping)
+      const int axis = static_cast<int>(n.ints[0]);
+      return t.values[n.inputs[0]].shape[axis] >= 0 && t.values[n.output].shape[axis] >= 0;
+    }
+    case NodeKind::Concat: {
+      const int axis = static_cast<int>(n.ints[0]);
+      bool fixed = t.values[n.output].shape[axis] >= 0;
+      for (int v : n.inputs) fixed &= t.values[v].shape[axis] >= 0;
+      return fixed;
+    }
     case NodeKind::Pad: {  // padding only dims that do not vary
       const Shape& in = t.values[n.inputs[0]].shape;
       const size_t r = static_cast<size_t>(in.rank());

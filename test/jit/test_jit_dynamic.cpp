@@ -232,3 +232,21 @@ TEST_CASE("dynamic dims: slices, pads and concats along a dim that does not vary
   CHECK(f.stats().misses == 2);
   CHECK(said_dynamic(f.misses()));
 }
+
+TEST_CASE("dynamic dims: an interpreter step's 0-d result broadcast to a dynamic size", "[jit][dynamic]") {
+  // argmax runs on the interpreter; its result is broadcast back to the dynamic size, which
+  // the compiled kernel reads from another of its inputs (x).
+  auto fn = [](const Tensor& x) {
+    Tensor top = cast(argmax(reshape(x, {-1, 4}).slice(1, 0, 1).reshape({-1}), 0), DType::F32);
+    return std::vector<Tensor>{x + 1.f, tanh(broadcast_to(top, x.shape()) * 2.f + 1.f) - 0.5f};
+  };
+  auto f = jit(fn, "argmax_broadcast", kSync);
+  for (int64_t n : {6, 9, 15}) {
+    Tensor x = randn({n, 4}, static_cast<uint64_t>(n));
+    std::vector<Tensor> got = f(x), want = fn(x);
+    for (size_t i = 0; i < want.size(); ++i)
+      require_agree(got[i], want[i], 1e-6, 1e-6, fmt::format("n {} output {}", n, i));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(said_dynamic(f.misses()));
+}

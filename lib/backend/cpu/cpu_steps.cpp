@@ -205,9 +205,29 @@ struct Plan {
   const Trace* trace = nullptr;
   std::vector<int> folded_from;
   std::vector<Step> steps;
-  std::vector<Trace> subs;  // per step: the kernel's trace (compiled steps)
+  std::vector<Trace> subs;    // per step: the kernel's trace (compiled steps)
+  std::vector<char> no_sizes;  // per step: a kernel that needs a dynamic size none of its inputs has
   bool whole = false;
 };
+
+/// A kernel whose trace has a dynamic dim that none of its inputs carries cannot read its
+/// size: its ops run on the interpreter (with each call's shapes) instead.
+bool lacks_sizes(const Trace& t) {
+  for (const auto& [input, dim] : symbol_sources(t))
+    if (input < 0) return true;
+  return false;
+}
+
+/// compile_for_cpu, with an exception (the MLIR text could not be made) as a failed result.
+std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
+  try {
+    return compile_for_cpu(traces, keep_ir, keep_asm);
+  } catch (const std::exception& e) {
+    std::vector<CompileResult> failed(traces.size());
+    for (CompileResult& r : failed) r.error = std::string("[jit] ") + e.what();
+    return failed;
+  }
+}
 
 /// The executable of a plan of steps, its kernels taken from `kernel_results` in order (or
 /// compiled one by one when that is empty).
@@ -226,7 +246,10 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
       continue;
     }
     Trace sub = std::move(plan.subs[i]);
-    CompileResult r = kernel_results.empty() ? compile_for_cpu(sub, keep_ir, keep_asm) : std::move(kernel_results[next++]);
+    CompileResult r;
+    if (plan.no_sizes[i]) r.error = "a kernel that needs a dynamic size none of its inputs has";
+    else if (kernel_results.empty()) r = std::move(compile_kernels({&sub}, keep_ir, keep_asm)[0]);
+    else r = std::move(kernel_results[next++]);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
@@ -254,12 +277,11 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   for (std::string& ir : result.ir)
     if (!ir.empty())
       ir = fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons) + ir;
-  result.milliseconds = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (options::log("compile"))
-    fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}) in {:.1f} ms\n",
+    fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}), {:.1f} ms since the compile began\n",
                trace.nodes.size(), kernels,
                std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),
-               reasons, result.milliseconds);
+               reasons, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps), plan.folded_from);
   return result;
 }
@@ -278,32 +300,39 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
     p.trace = traces[t];
     p.folded_from = transposes_into_gemm(*p.trace);
     p.steps = partition(*p.trace, p.folded_from);
-    p.whole = p.steps.size() == 1 && p.steps[0].compiled;
+    p.whole = p.steps.size() == 1 && p.steps[0].compiled && !lacks_sizes(*p.trace);
     if (p.whole) {
       batch.push_back(p.trace);
       continue;
     }
     const TraceUses uses(*p.trace);
     p.subs.resize(p.steps.size());
+    p.no_sizes.assign(p.steps.size(), 0);
     for (size_t i = 0; i < p.steps.size(); ++i)
       if (p.steps[i].compiled) {
         p.subs[i] = sub_trace(*p.trace, p.steps[i], uses);
-        batch.push_back(&p.subs[i]);
+        p.no_sizes[i] = lacks_sizes(p.subs[i]);
+        if (!p.no_sizes[i]) batch.push_back(&p.subs[i]);
       }
   }
   std::vector<CompileResult> batched;
   if (!keep_ir && !keep_asm && !options::dump_any() && batch.size() > 1) {
-    batched = compile_for_cpu(batch, false, false);
+    batched = compile_kernels(batch, false, false);
     if (!batched[0].executable) batched.clear();
   }
   std::vector<CompileResult> results;
   size_t next = 0;
   for (Plan& p : plans) {
     if (p.whole)
-      results.push_back(batched.empty() ? compile_for_cpu(*p.trace, keep_ir, keep_asm) : std::move(batched[next++]));
+      results.push_back(batched.empty() ? std::move(compile_kernels({p.trace}, keep_ir, keep_asm)[0])
+                                        : std::move(batched[next++]));
     else
       results.push_back(assemble(p, batched, next, keep_ir, keep_asm, t0));
   }
+  // One compile: its whole time is the first result's (a caller adding them up gets it once).
+  const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  for (CompileResult& r : results) r.milliseconds = 0;
+  results.at(0).milliseconds = total;
   return results;
 }
 
