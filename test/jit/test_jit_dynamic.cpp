@@ -2,6 +2,9 @@
 // interpreter's answer.
 #include <ejit/jit.h>
 
+#include <atomic>
+#include <thread>
+
 #include "op_chains.h"
 
 using namespace ejit;
@@ -249,4 +252,33 @@ TEST_CASE("dynamic dims: an interpreter step's 0-d result broadcast to a dynamic
   }
   CHECK(f.stats().misses == 2);
   CHECK(said_dynamic(f.misses()));
+}
+
+TEST_CASE("dynamic dims and guards: threads calling at once, in the background, stay right", "[jit][dynamic][guards][threads]") {
+  auto fn = [](const Tensor& x) { return (sum(x) > 0.f).item<bool>() ? softmax(x) * 2.f : layer_norm(x) - 1.f; };
+  auto f = jit(fn, "threads", JitOptions{.compile = CompileMode::Background, .dynamic = true});
+  std::atomic<int> wrong{0};
+  for (int round = 0; round < 3; ++round) {  // compiles start in the first, later rounds hit them
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 40; ++i) {
+        const int64_t n = 8 + (t * 7 + i * 3) % 23;
+        Tensor x = randn({n, 16}, static_cast<uint64_t>(t * 1000 + i)) + (i % 2 ? 0.5f : -0.5f);
+        const Tensor got = f(x), want = fn(x);
+        auto a = got.to_vector<float>(), b = want.to_vector<float>();
+        for (size_t k = 0; k < a.size(); ++k)
+          if (std::fabs(a[k] - b[k]) > 1e-4f * (1.f + std::fabs(b[k]))) {
+            ++wrong;
+            break;
+          }
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  wait_for_compiles();
+  }
+  CHECK(wrong == 0);
+  const CacheStats s = f.stats();
+  CHECK(s.hits + s.misses + s.eager_calls == 480);
+  CHECK(s.hits > 0);
 }
