@@ -123,7 +123,8 @@ template <class F> class Jitted {
     return detail::from_outputs<R>(core_->call({Tensor(args)...}));
   }
   /// IR of the most recently compiled signature at a stage ("" before any compile). The IR
-  /// is made by compiling that trace again on the first call.
+  /// is made by compiling that trace again on the first call; for a function with host
+  /// reads, the segments of its first recorded path.
   std::string ir(Stage stage) const { return core_->ir(stage); }
   CacheStats stats() const { return core_->stats(); }
   /// The most recent misses (up to 64), oldest first.

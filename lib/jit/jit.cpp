@@ -478,7 +478,7 @@ struct JitCore::Impl {
     entry->last_use = ++self.clock;
     self.cache[key] = entry;
     self.compiling.erase(key);
-    if (entry->executable) self.last_compiled = entry;
+    if (entry->executable || entry->tree) self.last_compiled = entry;
     self.evict(entry);
   }
 };
@@ -562,11 +562,34 @@ std::string JitCore::ir(Stage stage) const {
   if (!impl_->last_compiled) return "";
   Impl::Entry& e = *impl_->last_compiled;
   const bool extra = stage == Stage::Asm || stage == Stage::PTX;  // made only when asked for
-  if (!e.ir || (extra && (*e.ir)[static_cast<int>(stage)].empty()))  // compiled again, for its IR
-    e.ir = compile_trace(e.trace, {.target = e.gpu ? Target::CUDA : Target::CPU,
-                                   .keep_ir = true,
-                                   .keep_asm = stage == Stage::Asm,
-                                   .keep_ptx = stage == Stage::PTX}).ir;
+  const CompileOptions options{.target = e.target(),
+                               .keep_ir = true,
+                               .keep_asm = stage == Stage::Asm,
+                               .keep_ptx = stage == Stage::PTX};
+  if (e.ir && !(extra && (*e.ir)[static_cast<int>(stage)].empty())) return (*e.ir)[static_cast<int>(stage)];
+  if (!e.tree) {  // compiled again, for its IR
+    e.ir = compile_trace(e.trace, options).ir;
+    return (*e.ir)[static_cast<int>(stage)];
+  }
+  // A trace tree: the segments of its first recorded path, each compiled again.
+  std::array<std::string, kNumStages> all{};
+  size_t k = 0;
+  for (const GuardNode* n = e.tree.get(); n; ++k) {
+    if (!n->segment.nodes.empty()) {
+      const std::array<std::string, kNumStages> ir = compile_trace(n->segment, options).ir;
+      const std::string head = n->guard >= 0 ? fmt::format("// ---- segment {}, then host read {} ({})\n", k, n->depth, n->guard_text)
+                                             : fmt::format("// ---- segment {}, the last\n", k);
+      for (int s = 0; s < kNumStages; ++s)
+        if (!ir[s].empty()) all[s] += head + ir[s] + "\n";
+    }
+    const GuardNode* next = nullptr;
+    for (const auto& [bytes, branch] : n->branches)
+      if (branch && !next) next = branch.get();
+    n = next;
+  }
+  for (std::string& text : all)
+    if (!text.empty()) text = "// the first recorded path of a trace tree (host reads cut it into segments)\n" + text;
+  e.ir = all;
   return (*e.ir)[static_cast<int>(stage)];
 }
 

@@ -38,6 +38,10 @@ TEST_CASE("guards: both branches of an if on item() compile and give the eager a
   CHECK(s.misses == 2);  // the first call, and the first with the other value read
   CHECK(s.hits == 6);
   CHECK(s.eager_calls == 0);
+  const std::string loops = f.ir(Stage::Loops);
+  CHECK(loops.find("segment 0, then host read 0") != std::string::npos);
+  CHECK(loops.find("segment 1, the last") != std::string::npos);
+  CHECK(loops.find("scf.parallel") != std::string::npos);
   const std::vector<CacheMiss> m = f.misses();
   REQUIRE(m.size() == 2);
   CHECK(m[1].nearest == m[1].signature);
