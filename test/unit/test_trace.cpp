@@ -128,6 +128,19 @@ TEST_CASE("with guards on, host reads become guards up to the limits", "[trace]"
   REQUIRE_THAT(big.not_compilable, Catch::Matchers::Contains("too many to guard on"));
 }
 
+TEST_CASE("a trace with dynamic dims is refused by the interpreter with a clear error", "[trace]") {
+  Trace t = record({ones({3, 2})}, [](const auto& a) { return a[0] * 2.f; });
+  for (ValueType& v : t.values)
+    if (v.shape.rank() == 2) v.shape[0] = -1;  // symbol 0: what jit()'s generalization writes
+  try {
+    eval_trace(t, {ones({3, 2})});
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK_THAT(e.what(), Catch::Matchers::Contains("[eval_trace] a trace with dynamic dims runs compiled only"));
+  }
+  CHECK_THAT(t.to_mlir(), Catch::Matchers::Contains("tensor<?x2xf32>"));
+}
+
 TEST_CASE("to_mlir prints the ejit dialect", "[trace]") {
   Trace t = record({ones({2, 3}), ones({3}, DType::I32)}, [](const auto& a) {
     return matmul(transpose(a[0]), a[0]) + sum(a[1]).astype(DType::F32);
