@@ -22,7 +22,7 @@ namespace ejit {
 class Tensor;
 namespace detail {
 /// Tells this thread's recorders that C++ code is about to access t's values through `how`.
-void report_host_access(const Tensor& t, const char* how);
+void report_host_access(const Tensor& t, const char* how, bool may_write = false);
 }  // namespace detail
 
 /// A handle to a contiguous row-major array. Copies share the data; memory returns to
@@ -92,7 +92,7 @@ class Tensor {
   }
 
  private:
-  template <class T> const T* data_checked(const char* how) const;  // data()'s checks and report
+  template <class T> const T* data_checked(const char* how, bool may_write) const;  // data()'s checks and report
   const void* element_ptr(std::initializer_list<int64_t> index) const;
   void read_converted(DType to, void* dst, int64_t offset, int64_t count) const;
 
@@ -139,23 +139,23 @@ template <class T> T Tensor::at(std::initializer_list<int64_t> index) const {
 }
 
 template <class T> const T* Tensor::data() const {
-  return data_checked<T>("data<T>()");
+  return data_checked<T>("data<T>()", false);
 }
 
 template <class T> T* Tensor::data() {
   // Writes through it are invisible to a recorder: inside a jitted function the trace
   // does not compile (a const Tensor's data<T>() only reads, and is a guard).
-  return const_cast<T*>(data_checked<T>("data<T>() of a non-const tensor"));
+  return const_cast<T*>(data_checked<T>("data<T>() of a non-const tensor", true));
 }
 
-template <class T> const T* Tensor::data_checked(const char* how) const {
+template <class T> const T* Tensor::data_checked(const char* how, bool may_write) const {
   if (dtype() != dtype_of<T>)
     throw Error("[data] tensor has dtype " + std::string(name(dtype())) + ", asked for " +
                 std::string(name(dtype_of<T>)));
   if (!device().is_cpu())
     throw Error("[data] tensor of shape " + shape().str() + " is on " + device().str() +
                 "; host pointers need .to(Device::cpu())");
-  detail::report_host_access(*this, how);
+  detail::report_host_access(*this, how, may_write);
   return static_cast<const T*>(raw_data());
 }
 

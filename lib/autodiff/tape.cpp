@@ -55,7 +55,7 @@ struct GradientTape::Impl final : detail::OpObserver {
     records.push_back({op, nullptr});
     tracked.insert(op.output.impl());
   }
-  void on_host_read(const Tensor&, const char*) override {}
+  void on_host_read(const Tensor&, const char*, bool) override {}
   void on_variable_read(const Variable& v, const Tensor& value) override {
     if (active() && v.trainable() && watch_variables) watch(value);
   }

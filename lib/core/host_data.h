@@ -3,6 +3,8 @@
 // values stays eager); the interpreter's own kernels read and write through these instead.
 #pragma once
 
+#include <string>
+
 #include "ejit/tensor.h"
 
 namespace ejit::detail {
@@ -10,5 +12,11 @@ namespace ejit::detail {
 /// The elements of a CPU tensor whose dtype is T's (the caller has checked both).
 template <class T> const T* host_data(const Tensor& t) { return static_cast<const T*>(t.raw_data()); }
 template <class T> T* host_data(Tensor& t) { return static_cast<T*>(t.raw_data()); }
+
+/// The bytes of a tensor's elements, copied to the host (from a device if it is on one).
+inline std::string host_bytes(const Tensor& t) {
+  const Tensor host = t.to(Device::cpu());
+  return std::string(static_cast<const char*>(host.raw_data()), host.nbytes());
+}
 
 }  // namespace ejit::detail

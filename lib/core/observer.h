@@ -37,8 +37,8 @@ class OpObserver {
   virtual ~OpObserver() = default;
   virtual void on_op(const PrimOp& op) = 0;
   /// A host read of a tensor's values (`how`: item/to_vector/at, data<T>()): control flow
-  /// or C++ code may depend on them.
-  virtual void on_host_read(const Tensor& t, const char* how) = 0;
+  /// or C++ code may depend on them; `may_write`: the pointer handed out is writable.
+  virtual void on_host_read(const Tensor& t, const char* how, bool may_write) = 0;
   /// A Variable's value was read (tapes watch trainable ones; recorders bind the trace input
   /// to the variable, so compiled code reads its value of the moment).
   virtual void on_variable_read(const Variable& /*v*/, const Tensor& /*value*/) {}

@@ -74,9 +74,9 @@ const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
   return static_cast<const char*>(raw_data()) + offset * itemsize(dtype());
 }
 
-void detail::report_host_access(const Tensor& t, const char* how) {
+void detail::report_host_access(const Tensor& t, const char* how, bool may_write) {
   if (const auto* list = observers())
-    for (OpObserver* o : *list) o->on_host_read(t, how);
+    for (OpObserver* o : *list) o->on_host_read(t, how, may_write);
 }
 
 void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) const {

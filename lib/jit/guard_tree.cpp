@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "../core/host_data.h"
 #include "../trace/subtrace.h"
 #include "compile.h"
 
@@ -15,15 +16,6 @@ size_t GuardNode::code_bytes() const {
   for (const auto& [bytes, next] : branches) n += next ? next->code_bytes() : 0;
   return n;
 }
-
-namespace {
-
-std::string host_bytes(const Tensor& t) {
-  const Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-  return std::string(static_cast<const char*>(host.raw_data()), host.nbytes());
-}
-
-}  // namespace
 
 TreeWalk run_tree(GuardNode& root, const std::vector<Tensor>& args, std::mutex& mu) {
   TreeWalk walk;

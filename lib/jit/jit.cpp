@@ -71,6 +71,11 @@ struct JitCore::Impl {
 
   bool dynamic_enabled() const { return jit_options.dynamic.value_or(options::dynamic_dims()); }
 
+  /// The generalization from `base` is over (compiled or given up); holds `mu`.
+  void end_generalizing(const Key& base) {
+    std::erase_if(generalizing, [&](auto& p) { return p.first == base; });
+  }
+
   /// The cached dynamic entry that serves `key` (args `args`), or null; holds `mu`.
   std::shared_ptr<Entry> dynamic_match(const Key& key, const std::vector<Tensor>& args) const {
     for (const auto& [pattern, e] : cache) {
@@ -221,7 +226,7 @@ struct JitCore::Impl {
     entry->user_outputs = outs.size();
     if (base.second && (!g->guards.empty() || !g->trace.not_compilable.empty())) {  // not generalized after all
       std::lock_guard lock(self->mu);
-      std::erase_if(self->generalizing, [&](auto& p) { return p.first == base.first; });
+      self->end_generalizing(base.first);
       base = {};
     }
     if (!g->trace.not_compilable.empty()) {
@@ -252,18 +257,13 @@ struct JitCore::Impl {
     else general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {
-      try {
-        r = compile_trace(*general, {.target = entry->target()});
-      } catch (const std::exception& e) {
-        r = CompileResult{};
-        r.error = e.what();
-      }
+      r = compile_or_error(*general, entry->target());
       if (!r.executable) why = r.error;
     }
     if (!r.executable) {
       {
         std::lock_guard lock(self.mu);
-        std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
+        self.end_generalizing(base.first);
         self.stats.compile_ms += r.milliseconds;
       }
       if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: no dynamic dims: {}\n", self.name, str(key), why);
@@ -287,13 +287,14 @@ struct JitCore::Impl {
     if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: compiled {} ops for every size of its dynamic dims ({})\n", self.name,
                  str(pattern), entry->trace.nodes.size(), fmt::join(dynamic, ", "));
+    const std::string signature = str(key);
     std::lock_guard lock(self.mu);  // one critical section: no call sees neither the pending state nor the entry
     for (auto it = self.recent_misses.rbegin(); it != self.recent_misses.rend(); ++it)
-      if (it->signature == str(key)) {
+      if (it->signature == signature) {
         it->differences.insert(it->differences.end(), dynamic.begin(), dynamic.end());
         break;
       }
-    std::erase_if(self.generalizing, [&](auto& p) { return p.first == base.first; });
+    self.end_generalizing(base.first);
     self.stats.compile_ms += r.milliseconds;
     if (r.from_disk_cache) ++self.stats.disk_hits;
     self.compiling.erase(key);
@@ -447,15 +448,20 @@ struct JitCore::Impl {
 
   CompileMode mode() const { return jit_options.compile.value_or(compile_mode()); }
 
+  /// compile_trace, with a compiler failure of any kind as the result's error.
+  static CompileResult compile_or_error(const Trace& trace, Target target) {
+    try {
+      return compile_trace(trace, {.target = target});
+    } catch (const std::exception& e) {
+      CompileResult r;
+      r.error = std::string("[jit] the compiler failed: ") + e.what();
+      return r;
+    }
+  }
+
   static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
     const size_t ops = trace.nodes.size();
-    CompileResult r;
-    try {  // a compiler failure of any kind leaves this signature eager, with the reason
-      r = compile_trace(trace, {.target = entry->target()});
-    } catch (const std::exception& e) {
-      r = CompileResult{};
-      r.error = std::string("[jit] the compiler failed: ") + e.what();
-    }
+    CompileResult r = compile_or_error(trace, entry->target());
     {
       std::lock_guard lock(self.mu);
       self.stats.compile_ms += r.milliseconds;
@@ -468,8 +474,8 @@ struct JitCore::Impl {
 
   /// The signature's entry goes into the cache: later calls use it.
   static void publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, size_t ops, bool from_disk,
-                      size_t guards = 0, bool logged = false) {
-    if (log_cache() && !logged)
+                      size_t guards = 0) {
+    if (log_cache())
       fmt::print(stderr, "[ejit cache] {} {}: {}\n", self.name, str(key),
                  entry->executable ? fmt::format("{} {} ops", from_disk ? "loaded from the disk cache:" : "compiled", ops)
                  : entry->tree     ? fmt::format("compiled {} ops in {} segments between host reads", ops, guards + 1)
@@ -518,17 +524,18 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       entry->last_use = ++impl_->clock;
       ++impl_->stats.hits;
     } else {
-      base = impl_->generalization_base(key);
+      const bool own_pending = impl_->compiling.count(key) > 0;  // first: the scans below are not needed then
+      if (!own_pending) base = impl_->generalization_base(key);
       const std::vector<std::pair<int, int>> varying = base.second ? Impl::varying_dims(base.first, key)
                                                                    : std::vector<std::pair<int, int>>{};
       const bool same_pending = std::any_of(impl_->generalizing.begin(), impl_->generalizing.end(),
                                             [&](auto& p) { return p.first == base.first && p.second == varying; });
       // A size of a signature still compiling waits for it (then generalizes from it).
       const bool similar_compiling =
-          !base.second && impl_->dynamic_enabled() &&
+          !own_pending && !base.second && impl_->dynamic_enabled() &&
           std::any_of(impl_->compiling.begin(), impl_->compiling.end(),
                       [&](auto& c) { return !Impl::varying_dims(c.first, key).empty(); });
-      if (impl_->compiling.count(key) || (base.second && same_pending) || similar_compiling) {
+      if (own_pending || (base.second && same_pending) || similar_compiling) {
         ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
         ++impl_->stats.eager_while_compiling;
         lock.unlock();
@@ -546,7 +553,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     } catch (...) {
       std::lock_guard lock(impl_->mu);
       impl_->compiling.erase(key);
-      if (base.second) std::erase_if(impl_->generalizing, [&](auto& p) { return p.first == base.first; });
+      if (base.second) impl_->end_generalizing(base.first);
       throw;
     }
   }
@@ -613,9 +620,10 @@ Comparison JitCore::compare(const std::vector<Tensor>& args, int repeat) {
   std::shared_ptr<Impl::Entry> entry;
   {
     std::lock_guard lock(impl_->mu);
-    auto it = impl_->cache.find(signature_of(args));
-    entry = it != impl_->cache.end() ? it->second : impl_->dynamic_match(signature_of(args), args);
-    if (!entry) fail("jit", "{}: compare() found no cache entry for {} (evicted?)", impl_->name, str(signature_of(args)));
+    const Key key = signature_of(args);
+    auto it = impl_->cache.find(key);
+    entry = it != impl_->cache.end() ? it->second : impl_->dynamic_match(key, args);
+    if (!entry) fail("jit", "{}: compare() found no cache entry for {} (evicted?)", impl_->name, str(key));
   }
   c.compiled = entry->executable || entry->tree;
   c.reason = entry->eager_reason;

@@ -1,12 +1,12 @@
 #include "dynamic_dims.h"
 
 #include <cmath>
-#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "../support/check.h"
+#include "subtrace.h"
 
 namespace ejit::detail {
 
@@ -32,6 +32,12 @@ std::vector<std::pair<int, int>> symbol_sources(const Trace& t) {
     for (int64_t d : v.shape)
       if (int k = symbol_of(d); k >= 0) note(k, -1, -1);
   return sources;
+}
+
+bool has_unsourced_symbols(const Trace& t) {
+  for (const auto& [input, dim] : symbol_sources(t))
+    if (input < 0) return true;
+  return false;
 }
 
 std::vector<int64_t> symbol_sizes(const std::vector<std::pair<int, int>>& sources, const std::vector<Tensor>& inputs) {
@@ -112,15 +118,6 @@ bool takes_dynamic(const TraceNode& n, const Trace& t) {
     }
     default: return false;
   }
-}
-
-bool same_node(const TraceNode& a, const TraceNode& b) {
-  if (a.kind != b.kind || a.sub != b.sub || a.inputs != b.inputs || a.output != b.output || a.ints != b.ints ||
-      a.value != b.value)
-    return false;
-  if (a.kind != NodeKind::Constant) return true;
-  const Tensor &x = a.constant, &y = b.constant;
-  return x.dtype() == y.dtype() && x.shape() == y.shape() && std::memcmp(x.raw_data(), y.raw_data(), x.nbytes()) == 0;
 }
 
 /// A rank-0 constant that is `factor` times a symbol's size in both recordings (mean's

@@ -21,6 +21,8 @@ inline int64_t symbol_dim(int k) { return -1 - static_cast<int64_t>(k); }
 /// Per symbol: the (trace input index, dim) its size is read from; {-1, -1} for a symbol
 /// no input of `t` carries (then `t` cannot run on its own).
 std::vector<std::pair<int, int>> symbol_sources(const Trace& t);
+/// True when some symbol of `t` has no input to read its size from.
+bool has_unsourced_symbols(const Trace& t);
 /// The symbols' sizes for a call with `inputs` (bound to t.inputs in order).
 std::vector<int64_t> symbol_sizes(const std::vector<std::pair<int, int>>& sources, const std::vector<Tensor>& inputs);
 /// `s` with each dynamic dim replaced by its symbol's size.

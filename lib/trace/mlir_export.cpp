@@ -149,7 +149,7 @@ std::string Trace::to_mlir(std::string_view function_name) const {
         std::vector<int64_t> pairs;  // dynamic target dims: where each size is read (EjitToLinalg's ejit.dim_sizes)
         for (int64_t d : values[n.output].shape)
           if (d < 0) {
-            const auto [input, dim] = sources.at(static_cast<size_t>(-1 - d));
+            const auto [input, dim] = sources.at(static_cast<size_t>(detail::symbol_of(d)));
             if (input < 0) fail("trace", "a broadcast_to to a dynamic size that no input has");
             pairs.insert(pairs.end(), {input, dim});
           }

@@ -1,8 +1,8 @@
 // Recorder: turns the primitives a thread executes into a Trace, as they run.
-#include <string_view>
 #include <unordered_map>
 
 #include "../support/check.h"
+#include "../core/host_data.h"
 #include "../core/observer.h"
 #include "ejit/trace.h"
 
@@ -37,18 +37,15 @@ class Recorder::Observer final : public detail::OpObserver {
     trace_.nodes.push_back(std::move(node));
   }
 
-  void on_host_read(const Tensor& t, const char* how) override {
+  void on_host_read(const Tensor& t, const char* how, bool write) override {
     auto it = ids_.find(t.impl());
     if (it == ids_.end() || !depends_on_input_[it->second] || !trace_.not_compilable.empty()) return;
     std::vector<TraceGuard>& guards = owner_.guards_;
     for (const TraceGuard& g : guards)
       if (g.value == it->second) return;  // read before: its guard covers this read
-    const bool write = std::string_view(how).find("non-const") != std::string_view::npos;  // may write: no guard
     if (!write && guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
-      Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
       detail::PauseRecording pause;
-      guards.push_back({it->second, static_cast<int>(trace_.values.size()), how,
-                        std::string(static_cast<const char*>(host.raw_data()), host.nbytes())});
+      guards.push_back({it->second, static_cast<int>(trace_.values.size()), how, detail::host_bytes(t)});
       return;
     }
     trace_.not_compilable = fmt::format(

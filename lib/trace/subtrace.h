@@ -9,6 +9,9 @@
 
 namespace ejit::detail {
 
+/// The same op, attributes, wiring and (for constants) contents.
+bool same_node(const TraceNode& a, const TraceNode& b);
+
 /// Per value of a trace: the node producing it (-1 for inputs), the nodes reading it, and
 /// whether it is an output.
 struct TraceUses {

@@ -4,6 +4,7 @@
 
 #include "../support/check.h"
 #include "ejit/trace.h"
+#include "subtrace.h"
 
 namespace ejit {
 namespace {
@@ -46,15 +47,17 @@ uint64_t Trace::hash() const {
   return h.h;
 }
 
+bool detail::same_node(const TraceNode& a, const TraceNode& b) {
+  if (a.kind != b.kind || a.sub != b.sub || a.inputs != b.inputs || a.output != b.output || a.ints != b.ints ||
+      a.value != b.value)
+    return false;
+  return a.kind != NodeKind::Constant || same_constant(a.constant, b.constant);
+}
+
 bool Trace::same_structure(const Trace& o) const {
   if (values != o.values || inputs != o.inputs || outputs != o.outputs || nodes.size() != o.nodes.size()) return false;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    const TraceNode &a = nodes[i], &b = o.nodes[i];
-    if (a.kind != b.kind || a.sub != b.sub || a.inputs != b.inputs || a.output != b.output || a.ints != b.ints ||
-        a.value != b.value)
-      return false;
-    if (a.kind == NodeKind::Constant && !same_constant(a.constant, b.constant)) return false;
-  }
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (!detail::same_node(nodes[i], o.nodes[i])) return false;
   return true;
 }
 

@@ -256,8 +256,7 @@ std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vec
   for (size_t k = 0; k < traces.size(); ++k) {
     auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
     if (!fn) return llvm::toString(fn.takeError());
-    for (const auto& [input, dim] : symbol_sources(*traces[k]))
-      if (input < 0) return "a dynamic dim that no input of the kernel has";
+    if (has_unsourced_symbols(*traces[k])) return "a dynamic dim that no input of the kernel has";
     if (extents[k] < 0) {
       const ExtentSource src = extent_source(extents[k]);
       const size_t n_in = traces[k]->inputs.size(), buffers = n_in + traces[k]->outputs.size();

@@ -117,7 +117,7 @@ class SegmentedExecutable final : public Executable {
  public:
   SegmentedExecutable(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
       : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)),
-        dynamic_(has_dynamic_dims(trace_)), symbols_(symbol_sources(trace_)) {
+        symbols_(symbol_sources(trace_)) {
     std::vector<int> last_use(trace_.values.size(), -1);
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
@@ -136,7 +136,7 @@ class SegmentedExecutable final : public Executable {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
     std::vector<Tensor> v(trace_.values.size());
     for (size_t i = 0; i < inputs.size(); ++i) v[trace_.inputs[i]] = inputs[i];
-    const std::vector<int64_t> sizes = dynamic_ ? symbol_sizes(symbols_, inputs) : std::vector<int64_t>{};
+    const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // empty without dynamic dims
     for (int k : constant_nodes_) {
       const TraceNode& c = trace_.nodes[k];
       v[c.output] = c.ints.empty() ? c.constant  // a size constant: factor * the symbol's size
@@ -149,7 +149,7 @@ class SegmentedExecutable final : public Executable {
       if (st.compiled) {
         for (int id : st.inputs) in.push_back(v[id]);
         std::vector<Tensor> out = st.kernel->run(in);
-        if (check_kernels() && !dynamic_) {
+        if (check_kernels() && symbols_.empty()) {
           std::vector<Tensor> want = eval_trace(st.sub, in);
           for (size_t i = 0; i < out.size(); ++i) {
             auto a = out[i].to_vector<double>(), b = want[i].to_vector<double>();
@@ -164,7 +164,7 @@ class SegmentedExecutable final : public Executable {
         for (int id : n.inputs) in.push_back(v[source(id)]);
         if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
           v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
-        else if (dynamic_)  // the node's type with this call's sizes
+        else if (!symbols_.empty())  // the node's type with this call's sizes
           v[n.output] = eval_node(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
         else
           v[n.output] = eval_node(n, in, trace_.values[n.output]);
@@ -190,8 +190,7 @@ class SegmentedExecutable final : public Executable {
   Trace trace_;
   std::vector<Step> steps_;
   std::vector<int> folded_from_;
-  bool dynamic_ = false;                   // dynamic dims: shapes come from each call's sizes
-  std::vector<std::pair<int, int>> symbols_;  // where each symbol's size is read
+  std::vector<std::pair<int, int>> symbols_;  // dynamic dims: where each symbol's size is read
   std::vector<int> constant_nodes_;        // set before the steps run, on every call
   std::vector<std::vector<int>> release_;  // per step: values no later step reads
 };
@@ -209,14 +208,6 @@ struct Plan {
   std::vector<char> no_sizes;  // per step: a kernel that needs a dynamic size none of its inputs has
   bool whole = false;
 };
-
-/// A kernel whose trace has a dynamic dim that none of its inputs carries cannot read its
-/// size: its ops run on the interpreter (with each call's shapes) instead.
-bool lacks_sizes(const Trace& t) {
-  for (const auto& [input, dim] : symbol_sources(t))
-    if (input < 0) return true;
-  return false;
-}
 
 /// compile_for_cpu, with an exception (the MLIR text could not be made) as a failed result.
 std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
@@ -300,7 +291,7 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
     p.trace = traces[t];
     p.folded_from = transposes_into_gemm(*p.trace);
     p.steps = partition(*p.trace, p.folded_from);
-    p.whole = p.steps.size() == 1 && p.steps[0].compiled && !lacks_sizes(*p.trace);
+    p.whole = p.steps.size() == 1 && p.steps[0].compiled && !has_unsourced_symbols(*p.trace);
     if (p.whole) {
       batch.push_back(p.trace);
       continue;
@@ -311,7 +302,7 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
     for (size_t i = 0; i < p.steps.size(); ++i)
       if (p.steps[i].compiled) {
         p.subs[i] = sub_trace(*p.trace, p.steps[i], uses);
-        p.no_sizes[i] = lacks_sizes(p.subs[i]);
+        p.no_sizes[i] = has_unsourced_symbols(p.subs[i]);  // cannot read a size: the interpreter runs it
         if (!p.no_sizes[i]) batch.push_back(&p.subs[i]);
       }
   }
