@@ -31,6 +31,8 @@ LAYERS = {
     "lib/support": SUPPORT, "lib/cuda": CUDA, "lib/core": CORE, "lib/interp": INTERP,
     "lib/trace": TRACE, "lib/autodiff": AUTODIFF,
     "lib/io": AUTODIFF | {"lib/io", "lib/nn"}, "lib/nn": AUTODIFF | {"lib/io", "lib/nn"},
+    # TensorBoard summaries: a library of its own (ejit::summary) above lib/nn.
+    "lib/summary": AUTODIFF | {"lib/io", "lib/nn", "lib/summary"},
     "lib/dialect": DIALECT, "lib/conversion": CONVERSION, "lib/pipeline": PIPELINE,
     "lib/backend/common": BACKEND,
     "lib/backend/cpu": BACKEND | {"lib/backend/cpu"},  # never lib/backend/gpu

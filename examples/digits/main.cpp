@@ -1,9 +1,10 @@
 // digits: an MLP learns the UCI handwritten digits (1797 8x8 images), once with eager steps
 // and once with a jitted step (forward, backward and Adam update compiled together), from the
 // same initial weights and batches. Then a checkpoint round trip into a fresh model.
+// --logdir DIR writes TensorBoard summaries of both runs (DIR/eager, DIR/jitted).
 //
 //   digits [--data data/digits.csv] [--epochs 20] [--checkpoint build/digits.safetensors]
-//          [--dump ejit|linalg|fused|loops|llvm-dialect|llvm]
+//          [--dump ejit|linalg|fused|loops|llvm-dialect|llvm] [--logdir runs/digits]
 #include <ejit/checkpoint.h>
 #include <ejit/data.h>
 #include <ejit/ejit.h>
@@ -11,6 +12,7 @@
 #include <ejit/metrics.h>
 #include <ejit/nn.h>
 #include <ejit/optimizers.h>
+#include <ejit/summary.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -87,9 +90,10 @@ struct Run {
 };
 
 /// One training: `step(x, y)` runs forward, backward and the update, and updates the metrics.
+/// With a SummaryWriter, each epoch's numbers and weights go to TensorBoard too.
 template <class Step>
 Run train(const char* label, Step& step, nn::Module& model, const Split& d, int epochs, int64_t batch, Mean& loss_metric,
-          SparseCategoricalAccuracy& acc_metric) {
+          SparseCategoricalAccuracy& acc_metric, SummaryWriter* summaries) {
   Run r;
   Dataset ds = Dataset::from_tensors({d.x_train, d.y_train}).shuffle(Dataset::kFullShuffle, 7).batch(batch, true).prefetch(2);
   fmt::print("\n{} training ({} steps per epoch, batch {}):\n", label, d.x_train.dim(0) / batch, batch);
@@ -109,6 +113,13 @@ Run train(const char* label, Step& step, nn::Module& model, const Split& d, int 
     r.train_acc.push_back(acc_metric.result().item<double>());
     r.test_acc.push_back(accuracy(model, d.x_test, d.y_test));
     r.ms_per_step.push_back(ms / steps);
+    if (summaries) {
+      summaries->scalar("loss", r.loss.back(), epoch);
+      summaries->scalar("accuracy/train", r.train_acc.back(), epoch);
+      summaries->scalar("accuracy/test", r.test_acc.back(), epoch);
+      summaries->scalar("ms_per_step", r.ms_per_step.back(), epoch);
+      for (const auto& [path, v] : model.named_variables()) summaries->histogram("weights/" + path, v.value(), epoch);
+    }
     if (epoch <= 3 || epoch % 5 == 0 || epoch == epochs)
       fmt::print("  {:5d}  {:6.4f}     {:6.2f}%   {:6.2f}%  {:7.3f}\n", epoch, r.loss.back(), 100 * r.train_acc.back(),
                  100 * r.test_acc.back(), r.ms_per_step.back());
@@ -125,11 +136,11 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"data", "data/digits.csv"}, {"epochs", "20"},
-                                            {"checkpoint", "build/digits.safetensors"}, {"dump", ""}};
+                                            {"checkpoint", "build/digits.safetensors"}, {"dump", ""}, {"logdir", ""}};
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0 || !opt.count(k.substr(2))) {
-      fmt::print(stderr, "usage: digits [--data CSV] [--epochs N] [--checkpoint PATH] [--dump STAGE]\n");
+      fmt::print(stderr, "usage: digits [--data CSV] [--epochs N] [--checkpoint PATH] [--dump STAGE] [--logdir DIR]\n");
       return 2;
     }
     opt[k.substr(2)] = argv[i + 1];
@@ -140,6 +151,19 @@ int main(int argc, char** argv) {
     const int64_t batch = 64;
     fmt::print("UCI digits: {} training and {} test images of 8x8 pixels; MLP 64-128-64-10, Adam, {} threads\n",
                d.x_train.dim(0), d.x_test.dim(0), num_threads());
+
+    // TensorBoard: one run folder per training, the same tags in both, so their curves overlay.
+    std::optional<SummaryWriter> eager_log, jit_log;
+    if (!opt["logdir"].empty()) {
+      eager_log.emplace(std::filesystem::path(opt["logdir"]) / "eager");
+      jit_log.emplace(std::filesystem::path(opt["logdir"]) / "jitted");
+      const std::string config = fmt::format(
+          "| setting | value |\n| --- | --- |\n| data | {} ({} training, {} test images) |\n| model | MLP 64-128-64-10 |\n"
+          "| optimizer | Adam, learning rate 3e-3 |\n| epochs | {} |\n| batch | {} |\n| threads | {} |\n",
+          opt["data"], d.x_train.dim(0), d.x_test.dim(0), epochs, batch, num_threads());
+      eager_log->text("config", config, 0);
+      jit_log->text("config", config, 0);
+    }
 
     // The same model, optimizer and metrics twice: once stepped eagerly, once through jit().
     auto step_for = [](nn::Module& model, Optimizer& opt, Mean& loss_metric, SparseCategoricalAccuracy& acc) {
@@ -160,7 +184,8 @@ int main(int argc, char** argv) {
     Mean eager_loss("loss");
     SparseCategoricalAccuracy eager_acc;
     auto eager_step = step_for(*eager_model, eager_opt, eager_loss, eager_acc);
-    Run eager = train("eager", eager_step, *eager_model, d, epochs, batch, eager_loss, eager_acc);
+    Run eager = train("eager", eager_step, *eager_model, d, epochs, batch, eager_loss, eager_acc,
+                      eager_log ? &*eager_log : nullptr);
 
     auto model = make_model(1);
     Adam adam(3e-3);
@@ -168,7 +193,18 @@ int main(int argc, char** argv) {
     Mean loss_metric("loss");
     SparseCategoricalAccuracy acc_metric;
     auto step = jit(step_for(*model, adam, loss_metric, acc_metric), "train_step");
-    Run compiled = train("jitted", step, *model, d, epochs, batch, loss_metric, acc_metric);
+    Run compiled = train("jitted", step, *model, d, epochs, batch, loss_metric, acc_metric, jit_log ? &*jit_log : nullptr);
+    if (jit_log) {
+      // The graph of the model's loss on one batch, recorded as jit() records (its variables are inputs).
+      Recorder rec;
+      const Tensor xb = d.x_train.slice(0, 0, batch), yb = d.y_train.slice(0, 0, batch);
+      rec.add_inputs({xb, yb});
+      const Tensor loss = cross_entropy((*model)(xb), yb);
+      jit_log->graph(rec.finish({loss}));
+      eager_log->flush();
+      jit_log->flush();
+      fmt::print("TensorBoard summaries in {0}/eager and {0}/jitted (tensorboard --logdir {0})\n", opt["logdir"]);
+    }
 
     CacheStats s = step.stats();
     const double eager_ms = median(eager.ms_per_step), jit_ms = median(compiled.ms_per_step);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs ejit into a temporary prefix and builds examples/eager_tour (ejit::ejit) and
 # examples/jit_demo (ejit::jit) against it with find_package(ejit), as an outside application
-# would; runs both on a small size, and the installed ejit and ejit-opt tools.
+# would; runs both on a small size, and the installed ejit and ejit-opt tools. Then a small
+# application of ejit::summary (find_package(ejit COMPONENTS summary), which finds protobuf)
+# writes an events file.
 set -euo pipefail
 build_dir=$1 source_dir=$2
 tmp=$(mktemp -d)
@@ -17,3 +19,26 @@ ninja -C "$tmp/jit_app" >/dev/null
 EJIT_CACHE_DIR=off EJIT_COMPILE=sync "$tmp/jit_app/jit_demo" --size 4096 | grep -E "compiled|first call" | head -n 3
 "$tmp/prefix/bin/ejit" dump "$source_dir/examples/traces/chain.mlir" --stage=loops | grep -c "scf.parallel"
 "$tmp/prefix/bin/ejit-opt" "$source_dir/examples/traces/chain.mlir" --ejit-cpu-pipeline=stop-after=linalg | grep -c linalg.generic
+mkdir -p "$tmp/summary_src"
+cat >"$tmp/summary_src/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.20)
+project(summary_app LANGUAGES CXX)
+find_package(ejit REQUIRED COMPONENTS summary)
+add_executable(summary_app main.cpp)
+target_compile_features(summary_app PRIVATE cxx_std_20)
+target_link_libraries(summary_app PRIVATE ejit::summary)
+EOF
+cat >"$tmp/summary_src/main.cpp" <<'EOF'
+#include <ejit/summary.h>
+#include <cstdio>
+int main(int, char** argv) {
+  ejit::SummaryWriter w(argv[1]);
+  w.scalar("loss", 0.5, 1);
+  std::printf("summary_app wrote %s\n", w.path().filename().c_str());
+}
+EOF
+cmake -S "$tmp/summary_src" -B "$tmp/summary_app" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+ninja -C "$tmp/summary_app" >/dev/null
+"$tmp/summary_app/summary_app" "$tmp/runs" | sed 's/tfevents\..*/tfevents.<...>/'
+test -s "$tmp"/runs/events.out.tfevents.*
