@@ -403,6 +403,27 @@ def Ejit_TakeOp : Ejit_Op<"take", [Ejit_InferType]> {
   let hasVerifier = 1;
 }
 
+def Ejit_HostCallOp : Op<Ejit_Dialect, "host_call"> {
+  let summary = "one result of a call to a C++ function of the program (host_callback)";
+  let description = [{
+    Result `index` of a call to the host function the recording program registered as
+    `callee`; the call's other results are other `ejit.host_call` ops with the same callee
+    and operands, and one run of the program calls the function once for all of them. It
+    has effects (not Pure) and no lowering: the JIT runs it on the host between compiled
+    kernels, and a trace saved to a file cannot run it (the function is not in the file).
+
+    Example:
+
+    ```mlir
+    %r = ejit.host_call "median"(%x) {index = 0 : i64} : (tensor<8xf32>) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$callee, Variadic<Ejit_AnyTensor>:$inputs, I64Attr:$index);
+  let results = (outs Ejit_AnyTensor:$result);
+  let assemblyFormat = "$callee `(` $inputs `)` attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
 def Ejit_GatherOp : Ejit_Op<"gather", [Ejit_InferType]> {
   let summary = "NumPy take_along_axis / PyTorch gather";
   let description = [{

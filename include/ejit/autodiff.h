@@ -93,6 +93,10 @@ using CustomBackward = std::function<std::vector<Tensor>(const Tensor& dy, const
 Tensor custom_gradient_call(const std::vector<Tensor>& inputs, const std::function<Tensor()>& forward,
                             CustomBackward backward);
 
+/// Records y = op(inputs) on the tapes that watch an input, with gradient `backward` (y
+/// computed elsewhere, e.g. by a host callback).
+void record_custom_gradient(const std::vector<Tensor>& inputs, const Tensor& y, CustomBackward backward);
+
 /// value and gradients of f(args...) with respect to the arguments in argnums.
 std::pair<Tensor, std::vector<Tensor>> value_and_grad_call(
     const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& args,

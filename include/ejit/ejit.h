@@ -7,6 +7,7 @@
 #include "ejit/dtype.h"
 #include "ejit/error.h"
 #include "ejit/format.h"
+#include "ejit/host_callback.h"
 #include "ejit/metrics.h"
 #include "ejit/nn.h"
 #include "ejit/npy.h"

@@ -13,7 +13,8 @@ namespace ejit {
 /// nodes record them (composites such as softmax arrive as their parts). `sub` beside it
 /// picks the UnaryOp, BinaryOp or ReduceOp.
 enum class NodeKind : uint8_t {
-  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather
+  Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather,
+  HostCall  // one result of a host_callback call (ints: {result index}); runs on the host
 };
 
 /// How a unary op treats dtypes (see ops.def).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "ejit/variable.h"
 
 namespace ejit {
+
+namespace detail {
+struct HostCall;  // ejit/host_callback.h
+}
 
 /// Type of a trace value. In a trace that jit() generalized over sizes, a dim may be
 /// dynamic: -(1 + k) stands for symbol k, whose size on each call is that of the first
@@ -34,6 +39,7 @@ struct TraceNode {
                                     // axis; Pad: low dims then high dims
   double value = 0;                 // Pad: fill value
   Tensor constant;                  // Constant: the baked-in value
+  std::shared_ptr<const detail::HostCall> host_call = nullptr;  // HostCall: the call (its other results' nodes share it)
 };
 
 /// A recorded trace: values 0..n, the nodes producing them, which are inputs and outputs.
@@ -46,7 +52,8 @@ class Trace {
   /// Why this trace cannot be compiled as it is (e.g. a host read of a traced value), or empty.
   std::string not_compilable;
 
-  /// Structural hash: ops, attributes, wiring, types and constant contents; no pointers.
+  /// Structural hash: ops, attributes, wiring, types, constant contents and host callbacks'
+  /// names and declared results; no pointers.
   uint64_t hash() const;
   /// Structural equality (what hash() summarizes).
   bool same_structure(const Trace& o) const;

@@ -179,6 +179,7 @@ std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<boo
     case NodeKind::Pad: return {pad_vjp(in[0], g, op.ints)};
     case NodeKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
     case NodeKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
+    case NodeKind::HostCall: break;  // its gradient is the callback's own (record_custom_gradient), or none
   }
   return std::vector<Tensor>(in.size());
 }

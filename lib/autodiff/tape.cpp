@@ -51,7 +51,10 @@ struct GradientTape::Impl final : detail::OpObserver {
   }
 
   void on_op(const PrimOp& op) override {
-    if (!active() || op.stop_gradient || !is_floating(op.output.dtype()) || !depends(op.inputs)) return;
+    // Host calls record their gradient themselves (record_custom_gradient), or have none.
+    if (!active() || op.stop_gradient || op.kind == NodeKind::HostCall || !is_floating(op.output.dtype()) ||
+        !depends(op.inputs))
+      return;
     records.push_back({op, nullptr});
     tracked.insert(op.output.impl());
   }
@@ -192,13 +195,17 @@ Tensor custom_gradient_call(const std::vector<Tensor>& inputs, const std::functi
     for (const Tensor& in : inputs)
       if (in.impl() == y.impl()) y = reshape(y, y.shape());
   }
-  if (!is_floating(y.dtype())) return y;
+  record_custom_gradient(inputs, y, std::move(backward));
+  return y;
+}
+
+void record_custom_gradient(const std::vector<Tensor>& inputs, const Tensor& y, CustomBackward backward) {
+  if (!is_floating(y.dtype())) return;
   for (GradientTape::Impl* tape : t_tapes) {
     if (!tape->active() || !tape->depends(inputs)) continue;
     tape->records.push_back({PrimOp{NodeKind::Constant, 0, inputs, y, {}}, backward});
     tape->tracked.insert(y.impl());
   }
-  return y;
 }
 
 std::pair<Tensor, std::vector<Tensor>> value_and_grad_call(const std::function<Tensor(const std::vector<Tensor>&)>& f,

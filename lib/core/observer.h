@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <vector>
 
 #include "ejit/op_kind.h"
@@ -16,6 +17,9 @@
 
 namespace ejit {
 class Variable;
+namespace detail {
+struct HostCall;
+}
 }
 
 namespace ejit::detail {
@@ -30,6 +34,7 @@ struct PrimOp {
   bool flag = false;                 // keepdims
   double value = 0;                  // pad value
   bool stop_gradient = false;        // Reshape made by stop_gradient(): tapes see no dependence
+  std::shared_ptr<const HostCall> host_call = nullptr;  // HostCall: the call whose result this is
 };
 
 class OpObserver {

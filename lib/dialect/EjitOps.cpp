@@ -899,6 +899,12 @@ LogicalResult ConcatOp::inferReturnTypes(
       inferred);
 }
 
+LogicalResult HostCallOp::verify() {
+  if (getIndexAttr().getInt() < 0) return emitOpError("index ") << getIndexAttr().getInt() << " is negative";
+  if (getCallee().empty()) return emitOpError("has an empty callee name");
+  return success();
+}
+
 LogicalResult ConcatOp::verify() {
   auto inferred = inferConcat(getOperation(), getInputs(), getAxisAttr());
   if (failed(inferred)) // before getInputs()[0]: there may be no operand

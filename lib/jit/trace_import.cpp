@@ -256,7 +256,10 @@ void Importer::import_op(mlir::Operation& op) {
       n.ints = i64s(pd.getLow());
       for (int64_t h : pd.getHigh()) n.ints.push_back(h);
       n.value = pd.getValue().convertToDouble();
-    } else fail("load_trace", "{}: op '{}' has no trace form", loc, name);
+    } else if (auto hc = llvm::dyn_cast<mlir::ejit::HostCallOp>(op))
+      fail("load_trace", "{}: the trace calls the host function '{}' (host_callback), which only the program that "
+           "recorded it has; a trace file cannot run it", loc, hc.getCallee().str());
+    else fail("load_trace", "{}: op '{}' has no trace form", loc, name);
   }
   n.output = define(op.getResult(0), op.getLoc(), fmt::format("the result of '{}'", name));
   t_.nodes.push_back(std::move(n));

@@ -436,6 +436,7 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
     }
     case NodeKind::Take: return "take has no CPU lowering yet";
     case NodeKind::Gather: return "gather has no CPU lowering yet";
+    case NodeKind::HostCall: return "host callbacks run on the host";
     case NodeKind::Reduce:
       return kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index ? node_name(n) + " has no CPU lowering yet" : "";
     default: return "";

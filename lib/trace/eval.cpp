@@ -1,9 +1,11 @@
 // eval_trace: runs a Trace node by node with the eager ops (the interpreter for saved traces).
 #include "../support/check.h"
+#include "ejit/host_callback.h"
 #include "ejit/op_kind.h"
 #include "ejit/ops.h"
 #include "ejit/trace.h"
 #include "dynamic_dims.h"
+#include "node_eval.h"
 
 namespace ejit {
 namespace {
@@ -32,6 +34,7 @@ std::string node_name(const TraceNode& n) {
     case NodeKind::Pad: return "pad";
     case NodeKind::Take: return "take";
     case NodeKind::Gather: return "gather";
+    case NodeKind::HostCall: return "host_call";
   }
   return "node";
 }
@@ -98,9 +101,28 @@ Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueT
     }
     case NodeKind::Take: need(2, 1); return take(in[0], in[1], n.ints[0]);
     case NodeKind::Gather: need(2, 1); return gather(in[0], in[1], n.ints[0]);
+    case NodeKind::HostCall: return detail::NodeEvaluator(in.empty() ? default_device() : in[0].device()).eval(n, in, out);
   }
   fail("eval_trace", "unknown node kind {}", static_cast<int>(n.kind));
 }
+
+namespace detail {
+
+Tensor NodeEvaluator::eval(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& result) {
+  if (n.kind != NodeKind::HostCall) return eval_node(n, in, result);
+  if (!n.host_call || n.ints.size() != 1 || n.ints[0] < 0 ||
+      n.ints[0] >= static_cast<int64_t>(n.host_call->results.size()))
+    fail("eval_trace", "a host_call node without its callback or with a result index out of range: a trace saved to "
+                       "a file cannot call back into the program that recorded it");
+  auto it = std::find_if(done_.begin(), done_.end(), [&](const Done& d) { return d.call == n.host_call.get(); });
+  if (it == done_.end()) {
+    done_.push_back({n.host_call.get(), run_host_call(*n.host_call, in, device_)});
+    it = done_.end() - 1;
+  }
+  return it->results[static_cast<size_t>(n.ints[0])];
+}
+
+}  // namespace detail
 
 void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, std::string_view op) {
   if (inputs.size() != trace.inputs.size())
@@ -119,6 +141,7 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
   check_trace_inputs(trace, inputs, "eval_trace");
   std::vector<Tensor> values(trace.values.size());
   for (size_t i = 0; i < inputs.size(); ++i) values[trace.inputs[i]] = inputs[i];
+  detail::NodeEvaluator evaluator(inputs.empty() ? default_device() : inputs[0].device());
   for (size_t k = 0; k < trace.nodes.size(); ++k) {
     const TraceNode& n = trace.nodes[k];
     if (n.output < 0 || static_cast<size_t>(n.output) >= values.size())
@@ -130,7 +153,7 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
       in.push_back(values[id]);
     }
     const ValueType& want = trace.values[n.output];
-    Tensor out = eval_node(n, in, want);
+    Tensor out = evaluator.eval(n, in, want);
     if (out.shape() != want.shape || out.dtype() != want.dtype)
       fail("eval_trace", "node {} ('{}') gave {}, the trace says {}", k, node_name(n),
            type_str(out.shape(), out.dtype()), type_str(want.shape, want.dtype));

@@ -4,6 +4,7 @@
 
 #include "../support/check.h"
 #include "../core/convert.h"
+#include "ejit/host_callback.h"
 #include "ejit/op_kind.h"
 #include "ejit/trace.h"
 #include "dynamic_dims.h"
@@ -67,6 +68,16 @@ std::string dense_str(const Tensor& t) {
   int64_t next = 0;
   dense_list(out, t, 0, next);
   return out + ">";
+}
+
+/// A string attribute's contents: quotes, backslashes and control characters escaped.
+std::string escaped(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) out += fmt::format("\\{:02X}", c);
+    else out += static_cast<char>(c);
+  }
+  return out;
 }
 
 std::string i64_array(const std::vector<int64_t>& v, size_t begin, size_t end) {
@@ -169,6 +180,11 @@ std::string Trace::to_mlir(std::string_view function_name) const {
       }
       case NodeKind::Take: op = "take", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::Gather: op = "gather", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
+      case NodeKind::HostCall:
+        out += fmt::format("  {} = ejit.host_call \"{}\"({}) {{index = {} : i64}} : ({}) -> {}\n", names[n.output],
+                           n.host_call ? escaped(n.host_call->name) : std::string("?"), operands, n.ints.at(0),
+                           operand_types, result_type);
+        continue;
     }
     out += fmt::format("  {} = ejit.{} {}{}{} : {} -> {}\n", names[n.output], op, operands, attrs.empty() ? "" : " ",
                        attrs, operand_types, result_type);

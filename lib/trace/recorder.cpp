@@ -24,7 +24,7 @@ class Recorder::Observer final : public detail::OpObserver {
   }
 
   void on_op(const detail::PrimOp& op) override {
-    TraceNode node{op.kind, op.sub, {}, -1, op.ints, op.value, {}};
+    TraceNode node{op.kind, op.sub, {}, -1, op.ints, op.value, {}, op.host_call};
     bool dep = false;
     for (const Tensor& in : op.inputs) {
       int id = value_of(in);

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "../support/check.h"
+#include "ejit/host_callback.h"
 #include "ejit/trace.h"
 #include "subtrace.h"
 
@@ -23,6 +24,16 @@ struct Hasher {
   }
 };
 
+/// Host calls are the same call site when their names and declared results are (two
+/// recordings of one function hold different copies of its callback).
+bool same_host_call(const detail::HostCall* a, const detail::HostCall* b) {
+  if (!a || !b) return a == b;
+  if (a->name != b->name || a->results.size() != b->results.size()) return false;
+  for (size_t i = 0; i < a->results.size(); ++i)
+    if (a->results[i].shape != b->results[i].shape || a->results[i].dtype != b->results[i].dtype) return false;
+  return true;
+}
+
 bool same_constant(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
 }
@@ -40,6 +51,7 @@ uint64_t Trace::hash() const {
     h.pod(n.ints.size());
     h.bytes(n.ints.data(), n.ints.size() * sizeof(int64_t));
     if (n.kind == NodeKind::Constant) h.bytes(n.constant.raw_data(), n.constant.nbytes());
+    if (n.host_call) h.bytes(n.host_call->name.data(), n.host_call->name.size());
   }
   h.bytes(inputs.data(), inputs.size() * sizeof(int));
   h.pod(-1);
@@ -51,6 +63,7 @@ bool detail::same_node(const TraceNode& a, const TraceNode& b) {
   if (a.kind != b.kind || a.sub != b.sub || a.inputs != b.inputs || a.output != b.output || a.ints != b.ints ||
       a.value != b.value)
     return false;
+  if (!same_host_call(a.host_call.get(), b.host_call.get())) return false;
   return a.kind != NodeKind::Constant || same_constant(a.constant, b.constant);
 }
 

@@ -207,3 +207,13 @@ func.func @dead_code(%x: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
   %d = ejit.constant dense<1.0> : tensor<2xf32>
   return %c, %d : tensor<2xf32>, tensor<2xf32>
 }
+
+// Host calls have effects: two identical calls stay two, and an unused one stays.
+// CHECK-LABEL: func.func @host_calls_stay
+func.func @host_calls_stay(%x: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
+  // CHECK-COUNT-3: ejit.host_call "tick"
+  %0 = ejit.host_call "tick"(%x) {index = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  %1 = ejit.host_call "tick"(%x) {index = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  %2 = ejit.host_call "tick"(%x) {index = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  return %0, %1 : tensor<2xf32>, tensor<2xf32>
+}

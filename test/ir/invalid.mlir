@@ -606,3 +606,21 @@ func.func @gather_result(%x: tensor<2x3xf32>, %i: tensor<2x4xi64>) -> tensor<2x3
   %0 = ejit.gather %x, %i {axis = 1 : i64} : tensor<2x3xf32>, tensor<2x4xi64> -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }
+
+// -----
+
+//===--- host_call ---===//
+
+func.func @host_call_index(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'ejit.host_call' op index -1 is negative}}
+  %0 = ejit.host_call "f"(%x) {index = -1 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+
+// -----
+
+func.func @host_call_name(%x: tensor<2xf32>) -> tensor<2xf32> {
+  // expected-error @+1 {{'ejit.host_call' op has an empty callee name}}
+  %0 = ejit.host_call ""(%x) {index = 0 : i64} : (tensor<2xf32>) -> tensor<2xf32>
+  return %0 : tensor<2xf32>
+}

@@ -132,3 +132,16 @@ func.func @trace(%arg0: tensor<1024x1024xf32>, %arg1: tensor<1024x1024xf32>) -> 
   %5 = ejit.add %1, %4 : tensor<1024x1024xf32>, tensor<1024x1024xf32> -> tensor<1024x1024xf32>
   return %5 : tensor<1024x1024xf32>
 }
+
+// Host calls: a callee name, any operands (none too), one result per op.
+// CHECK-LABEL: func.func @host_calls
+// CHECK-SAME: (%[[X:.*]]: tensor<8xf32>)
+func.func @host_calls(%x: tensor<8xf32>) -> (tensor<f32>, tensor<f32>, tensor<2xi64>) {
+  // CHECK-NEXT: ejit.host_call "min_max"(%[[X]]) {index = 0 : i64} : (tensor<8xf32>) -> tensor<f32>
+  %0 = ejit.host_call "min_max"(%x) {index = 0 : i64} : (tensor<8xf32>) -> tensor<f32>
+  // CHECK-NEXT: ejit.host_call "min_max"(%[[X]]) {index = 1 : i64} : (tensor<8xf32>) -> tensor<f32>
+  %1 = ejit.host_call "min_max"(%x) {index = 1 : i64} : (tensor<8xf32>) -> tensor<f32>
+  // CHECK-NEXT: ejit.host_call "say \22hi\22"() {index = 0 : i64} : () -> tensor<2xi64>
+  %2 = ejit.host_call "say \22hi\22"() {index = 0 : i64} : () -> tensor<2xi64>
+  return %0, %1, %2 : tensor<f32>, tensor<f32>, tensor<2xi64>
+}

@@ -1,6 +1,9 @@
 // [cuda]: ops and jitted traces on a GPU against the CPU interpreter. Each test reports
 // "skipped: no CUDA device" where none answers (always in CI, which has no GPU).
+#include <ejit/host_callback.h>
 #include <ejit/jit.h>
+
+#include <algorithm>
 
 #include "op_chains.h"
 
@@ -201,4 +204,27 @@ TEST_CASE("cuda: a jitted function with host reads compiles both branches on the
   }
   CHECK(f.stats().misses == 2);
   CHECK(f.stats().hits == 4);
+}
+
+TEST_CASE("cuda: a host callback between GPU kernels gets CPU copies and its results go back", "[cuda][host_callback]") {
+  SKIP_WITHOUT_CUDA();
+  auto f = jit([](const Tensor& x) {
+    Tensor y = exp(x * 0.5f) + 1.f;
+    Tensor r = host_callback(
+        "host_max",
+        [](const std::vector<Tensor>& in) {
+          REQUIRE(in[0].device().is_cpu());
+          const std::vector<float> v = in[0].to_vector<float>();
+          return std::vector<Tensor>{full({}, *std::max_element(v.begin(), v.end()))};
+        },
+        {y}, {{Shape{}, DType::F32}})[0];
+    return y / r * 2.f;
+  }, "gpu_callback");
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    const Tensor x = randn({4, 300}, seed), y = exp(x * 0.5f) + 1.f;
+    const Tensor got = f(x.to(kGpu));
+    CHECK(got.device() == kGpu);
+    require_same(got, y / max(y) * 2.f, "callback", 2e-6, 2e-6);
+  }
+  CHECK(f.stats().hits == 2);
 }

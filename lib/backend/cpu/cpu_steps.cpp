@@ -14,6 +14,7 @@
 #include "../../pipeline/Pipeline.h"
 #include "../../support/options.h"
 #include "../../trace/dynamic_dims.h"
+#include "../../trace/node_eval.h"
 #include "../../trace/subtrace.h"
 #include "cpu_compiler.h"
 #include "ejit/op_kind.h"
@@ -143,6 +144,7 @@ class SegmentedExecutable final : public Executable {
                                    : full(Shape{}, static_cast<double>(c.ints[1] * sizes.at(c.ints[0])), c.constant.dtype());
     }
     std::vector<Tensor> in;
+    NodeEvaluator host;
     for (size_t s = 0; s < steps_.size(); ++s) {
       const Step& st = steps_[s];
       in.clear();
@@ -165,9 +167,9 @@ class SegmentedExecutable final : public Executable {
         if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
           v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
         else if (!symbols_.empty())  // the node's type with this call's sizes
-          v[n.output] = eval_node(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
+          v[n.output] = host.eval(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
         else
-          v[n.output] = eval_node(n, in, trace_.values[n.output]);
+          v[n.output] = host.eval(n, in, trace_.values[n.output]);
         if (check_kernels()) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
       }
       for (int id : release_[s]) v[id] = Tensor();

@@ -5,6 +5,7 @@
 #include "../../core/observer.h"
 #include "../../cuda/cublas.h"
 #include "../../support/check.h"
+#include "../../trace/node_eval.h"
 #include "ejit/ops.h"
 
 namespace ejit::detail {
@@ -35,8 +36,9 @@ std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
     v[trace_.inputs[i]] = in.device() == device ? in : in.to(device);
   }
   for (auto& [value, tensor] : loaded.constants) v[value] = tensor;
+  NodeEvaluator host(device);
   for (size_t s = 0; s < steps_.size(); ++s) {
-    run_step(steps_[s], loaded.functions[s], device, v);
+    run_step(steps_[s], loaded.functions[s], device, v, host);
     for (int id : release_[s]) v[id] = Tensor();
   }
   std::vector<Tensor> outputs;
@@ -78,7 +80,8 @@ const GpuProgram::Loaded& GpuProgram::load(int device) const {
   return *slot;
 }
 
-void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+                          NodeEvaluator& host) const {
   switch (s.kind) {
     case GpuStep::Kind::Kernels:
     case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);
@@ -105,7 +108,7 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
       Tensor out;
       {
         DeviceScope on_cpu(Device::cpu());
-        out = eval_node(n, in, trace_.values[n.output]);
+        out = host.eval(n, in, trace_.values[n.output]);
       }
       v[n.output] = out.to(device);
       return;

@@ -2,6 +2,7 @@
 // released after its last use. Built by gpu_program.cpp (partition and plan).
 #pragma once
 
+#include "../../trace/node_eval.h"
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,8 @@ class GpuProgram final : public Executable {
   std::vector<int> step_inputs(const GpuStep& s) const;
   /// Loads the PTX modules on the device and copies the constants there, once per device.
   const Loaded& load(int device) const;
-  void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const;
+  void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+                NodeEvaluator& host) const;
   void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device,
                    std::vector<Tensor>& v) const;
   void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const;
