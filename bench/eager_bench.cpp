@@ -65,6 +65,27 @@ int main(int argc, char** argv) {
                ejit_ms * 1e3 / ops);
     fmt::print("plain C++ loop  {:7.3f} us/op   (ejit / plain = {:.0f}x)\n", plain_ms * 1e3 / ops, ejit_ms / plain_ms);
     fmt::print("C++ + new vector{:7.3f} us/op\n", alloc_ms * 1e3 / ops);
+
+    // The profiler: off (one relaxed load per hook) and on (an ejit::Profile recording each
+    // op, its allocation and a sampled counter), interleaved, best of each.
+    auto time_ms = [&] {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int i = 0; i < ops; ++i) c = a + b;
+      return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    };
+    double off_ms = 1e30, on_ms = 1e30;
+    size_t events = 0;
+    for (int r = 0; r < reps + 2; ++r) {
+      off_ms = std::min(off_ms, time_ms());
+      Profile p;
+      on_ms = std::min(on_ms, time_ms());
+      p.stop();
+      events = p.events().size();
+    }
+    fmt::print("profiler off    {:7.3f} us/op   (best of {}, interleaved with the profiled runs)\n", off_ms * 1e3 / ops,
+               reps + 2);
+    fmt::print("profiler on     {:7.3f} us/op   ({:.2f}x off: +{:.3f} us per op, {:.1f} events per op)\n",
+               on_ms * 1e3 / ops, on_ms / off_ms, (on_ms - off_ms) * 1e3 / ops, static_cast<double>(events) / ops);
   }
 
   section(fmt::format("elementwise, {} f32 ({} MB per array)", n, n * 4 >> 20).c_str());

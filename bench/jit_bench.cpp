@@ -111,6 +111,30 @@ void recompiles_and_guards(bool quick) {
              s.signatures, s.code_bytes / 1024);
 }
 
+/// What strict numerics (JitOptions::strict: compiled == interpreted bit for bit) costs:
+/// transcendentals and float reductions leave the kernels for the interpreter.
+void strict_cost(bool quick) {
+  fmt::print("\n== strict numerics (bit for bit with the interpreter) against the default, in this run ==\n");
+  const int64_t rows = quick ? 256 : 4096;
+  const int reps = quick ? 2 : 7;
+  auto line = [&](const char* what, auto fn, int64_t cols) {
+    auto fast = jit(fn, "default", JitOptions{.compile = CompileMode::Sync, .strict = false});
+    auto strict = jit(fn, "strict", JitOptions{.compile = CompileMode::Sync, .strict = true});
+    Tensor x = rand({rows, cols}, 3);
+    fast.compare(1, x), strict.compare(1, x);  // compile and warm both
+    Comparison d = fast.compare(reps, x), st = strict.compare(reps, x);
+    fmt::print("{:<22} {}x{}: eager {:.2f} ms, compiled {:.2f} ms, strict {:.2f} ms: strict costs {:.2f}x the "
+               "default ({:.2f}x eager's time)\n",
+               what, rows, cols, d.interpreted_ms, d.compiled_ms, st.compiled_ms, st.compiled_ms / d.compiled_ms,
+               st.compiled_ms / d.interpreted_ms);
+  };
+  line("W1", [](const Tensor& a) { return exp(a * 1.5f) + tanh(a) * 0.5f - a / (1 + a * a); }, quick ? 256 : 4096);
+  line("polynomial (exact ops)", [](const Tensor& a) { return ((a * 0.5f + 1.f) * a - 2.f) * a / (a * a + 1.f); },
+       quick ? 256 : 4096);
+  line("softmax", [](const Tensor& a) { return softmax(a); }, 1024);
+  line("layer_norm", [](const Tensor& a) { return layer_norm(a); }, 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -215,5 +239,6 @@ int main(int argc, char** argv) {
                "median of {} runs)\n", big.stats().compile_ms, during, idle_ms, 100 * (during / idle_ms - 1), beside.size());
   }
   recompiles_and_guards(quick);
+  strict_cost(quick);
   return 0;
 }

@@ -33,6 +33,8 @@ LAYERS = {
     "lib/io": AUTODIFF | {"lib/io", "lib/nn"}, "lib/nn": AUTODIFF | {"lib/io", "lib/nn"},
     # TensorBoard summaries: a library of its own (ejit::summary) above lib/nn.
     "lib/summary": AUTODIFF | {"lib/io", "lib/nn", "lib/summary"},
+    # Distributed training: a library of its own (ejit::distributed) above lib/nn.
+    "lib/distributed": AUTODIFF | {"lib/io", "lib/nn", "lib/distributed"},
     "lib/dialect": DIALECT, "lib/conversion": CONVERSION, "lib/pipeline": PIPELINE,
     "lib/backend/common": BACKEND,
     "lib/backend/cpu": BACKEND | {"lib/backend/cpu"},  # never lib/backend/gpu

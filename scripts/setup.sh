@@ -8,6 +8,7 @@ packages=(
   nlohmann-json3-dev        # JSON of safetensors checkpoint headers (header-only)
   libprotobuf-dev protobuf-compiler   # TensorBoard event files (ejit::summary: Event/Summary protocol buffers)
   python3-protobuf          # the tests' independent reader of those files (test/summary/read_events.py)
+  libopenmpi-dev openmpi-bin   # distributed training (ejit::distributed) and its 2-rank tests under mpirun
   libeigen3-dev             # a peer in bench/ (header-only)
   libopenblas0-pthread      # matmul's BLAS, loaded at run time, run single-threaded in ejit's pool (docs/DESIGN-NOTES.md)
   llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools   # the JIT layers

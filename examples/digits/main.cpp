@@ -2,11 +2,16 @@
 // and once with a jitted step (forward, backward and Adam update compiled together), from the
 // same initial weights and batches. Then a checkpoint round trip into a fresh model.
 // --logdir DIR writes TensorBoard summaries of both runs (DIR/eager, DIR/jitted).
+// --distributed (under mpirun -np N) trains data-parallel instead: each rank takes its shard
+// of every global batch of 64, gradients are averaged across ranks, and the final loss is
+// compared with one process training on the same global batches.
 //
 //   digits [--data data/digits.csv] [--epochs 20] [--checkpoint build/digits.safetensors]
 //          [--dump ejit|linalg|fused|loops|llvm-dialect|llvm] [--logdir runs/digits]
+//   mpirun -np 2 digits --distributed [--data ...] [--epochs 20]
 #include <ejit/checkpoint.h>
 #include <ejit/data.h>
+#include <ejit/distributed.h>
 #include <ejit/ejit.h>
 #include <ejit/jit.h>
 #include <ejit/metrics.h>
@@ -93,11 +98,20 @@ struct Run {
 /// With a SummaryWriter, each epoch's numbers and weights go to TensorBoard too.
 template <class Step>
 Run train(const char* label, Step& step, nn::Module& model, const Split& d, int epochs, int64_t batch, Mean& loss_metric,
-          SparseCategoricalAccuracy& acc_metric, SummaryWriter* summaries) {
+          SparseCategoricalAccuracy& acc_metric, SummaryWriter* summaries, int world = 1, int rank = 0, bool say = true) {
   Run r;
-  Dataset ds = Dataset::from_tensors({d.x_train, d.y_train}).shuffle(Dataset::kFullShuffle, 7).batch(batch, true).prefetch(2);
-  fmt::print("\n{} training ({} steps per epoch, batch {}):\n", label, d.x_train.dim(0) / batch, batch);
-  fmt::print("  epoch    loss  train acc  test acc  ms/step\n");
+  // With several ranks each reads every world-th element of the same shuffled order in
+  // batches of batch/world: batch k of all ranks together is batch k of one process.
+  Dataset ds = Dataset::from_tensors({d.x_train, d.y_train})
+                   .shuffle(Dataset::kFullShuffle, 7)
+                   .shard(world, rank)
+                   .batch(batch / world, true)
+                   .prefetch(2);
+  if (say) {
+    fmt::print("\n{} training ({} steps per epoch, batch {}{}):\n", label, d.x_train.dim(0) / batch, batch,
+               world > 1 ? fmt::format(", {} per rank on {} ranks", batch / world, world) : "");
+    fmt::print("  epoch    loss  train acc  test acc  ms/step\n");
+  }
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     loss_metric.reset_state();
     acc_metric.reset_state();
@@ -120,7 +134,7 @@ Run train(const char* label, Step& step, nn::Module& model, const Split& d, int 
       summaries->scalar("ms_per_step", r.ms_per_step.back(), epoch);
       for (const auto& [path, v] : model.named_variables()) summaries->histogram("weights/" + path, v.value(), epoch);
     }
-    if (epoch <= 3 || epoch % 5 == 0 || epoch == epochs)
+    if (say && (epoch <= 3 || epoch % 5 == 0 || epoch == epochs))
       fmt::print("  {:5d}  {:6.4f}     {:6.2f}%   {:6.2f}%  {:7.3f}\n", epoch, r.loss.back(), 100 * r.train_acc.back(),
                  100 * r.test_acc.back(), r.ms_per_step.back());
   }
@@ -132,15 +146,86 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+/// --distributed: the jitted step data-parallel on every rank of the MPI world (each rank its
+/// shard of each global batch, gradients averaged), then one process's training on the same
+/// global batches, and whether the final losses match. Rank 0 prints.
+int train_distributed(const Split& d, int epochs, int64_t batch) {
+  namespace dist = distributed;
+  const int world = dist::world_size(), rank = dist::rank();
+  if (batch % world != 0) throw Error(fmt::format("[digits] batch {} does not split over {} ranks", batch, world));
+  if (rank == 0)
+    fmt::print("UCI digits, data-parallel on {} ranks: {} training and {} test images; MLP 64-128-64-10, Adam, global "
+               "batch {}\n", world, d.x_train.dim(0), d.x_test.dim(0), batch);
+  auto step_for = [](nn::Module& model, Optimizer& opt, Mean& loss_metric, SparseCategoricalAccuracy& acc, bool averaged) {
+    return [&model, &opt, &loss_metric, &acc, averaged](const Tensor& x, const Tensor& y) {
+      std::vector<Variable> vars = model.trainable_variables();
+      GradientTape tape;
+      Tensor logits = model(x);
+      Tensor loss = cross_entropy(logits, y);
+      std::vector<Tensor> grads = tape.gradient(loss, vars);
+      if (averaged) {  // host steps between the compiled kernels of the jitted step
+        grads = dist::average_gradients(grads);
+        loss = dist::all_reduce(loss, dist::Op::Mean);
+      }
+      opt.apply_gradients(grads, vars);
+      loss_metric.update_state(loss);
+      acc.update_state(y, logits);
+      return loss;
+    };
+  };
+  auto model = make_model(1);
+  dist::broadcast_variables(model->trainable_variables());  // every rank starts from rank 0's weights
+  Adam adam(3e-3);
+  adam.build(*model);
+  Mean loss_metric("loss");
+  SparseCategoricalAccuracy acc_metric;
+  // Compiled before the first step returns: MPI's waits spin, and would starve a background
+  // compile on a machine with as many cores as ranks.
+  const JitOptions sync{.compile = CompileMode::Sync};
+  auto step = jit(step_for(*model, adam, loss_metric, acc_metric, true), "distributed_step", sync);
+  Run parallel = train("data-parallel jitted", step, *model, d, epochs, batch, loss_metric, acc_metric, nullptr, world, rank,
+                       rank == 0);
+
+  auto one_model = make_model(1);
+  Adam one_adam(3e-3);
+  one_adam.build(*one_model);
+  Mean one_loss("loss");
+  SparseCategoricalAccuracy one_acc;
+  auto one_step = jit(step_for(*one_model, one_adam, one_loss, one_acc, false), "one_process_step", sync);
+  Run one = train("one process, same global batches,", one_step, *one_model, d, epochs, batch, one_loss, one_acc, nullptr, 1, 0,
+                  rank == 0);
+
+  const double diff = std::abs(parallel.loss.back() - one.loss.back());
+  const bool match = diff <= 1e-5;
+  const CacheStats s = step.stats();
+  if (rank == 0) {
+    fmt::print("\nms per step (median over epochs): {} ranks {:.3f}, one process {:.3f}; the data-parallel step: {} "
+               "compiled calls, {} eager\n", world, median(parallel.ms_per_step), median(one.ms_per_step), s.hits,
+               s.misses + s.eager_calls);
+    fmt::print("final loss on {} ranks {:.7f}, one process {:.7f}: |difference| {:.2g} (tolerance 1e-5)\n", world,
+               parallel.loss.back(), one.loss.back(), diff);
+    fmt::print("{}: the losses {}; test accuracy {:.2f}% on {} ranks, {:.2f}% in one process\n", match ? "OK" : "FAILED",
+               match ? "match" : "DIFFER", 100 * parallel.test_acc.back(), world, 100 * one.test_acc.back());
+  }
+  return match ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> opt = {{"data", "data/digits.csv"}, {"epochs", "20"},
                                             {"checkpoint", "build/digits.safetensors"}, {"dump", ""}, {"logdir", ""}};
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool distributed = false;
+  for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
-    if (k.rfind("--", 0) != 0 || !opt.count(k.substr(2))) {
-      fmt::print(stderr, "usage: digits [--data CSV] [--epochs N] [--checkpoint PATH] [--dump STAGE] [--logdir DIR]\n");
+    if (k == "--distributed") {
+      distributed = true;
+      --i;  // a flag without a value
+      continue;
+    }
+    if (i + 1 >= argc || k.rfind("--", 0) != 0 || !opt.count(k.substr(2))) {
+      fmt::print(stderr, "usage: digits [--data CSV] [--epochs N] [--checkpoint PATH] [--dump STAGE] [--logdir DIR] "
+                         "[--distributed]\n");
       return 2;
     }
     opt[k.substr(2)] = argv[i + 1];
@@ -149,6 +234,7 @@ int main(int argc, char** argv) {
     const Split d = load_digits(opt["data"]);
     const int epochs = std::stoi(opt["epochs"]);
     const int64_t batch = 64;
+    if (distributed) return train_distributed(d, epochs, batch);
     fmt::print("UCI digits: {} training and {} test images of 8x8 pixels; MLP 64-128-64-10, Adam, {} threads\n",
                d.x_train.dim(0), d.x_test.dim(0), num_threads());
 

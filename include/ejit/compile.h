@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,14 @@ struct CompileOptions {
   bool keep_ir = false;   // keep every stage's IR, for ir()
   bool keep_asm = false;  // also the host assembly (Stage::Asm: a second code generation)
   bool keep_ptx = false;  // CPU target: also the GPU program of the same trace (Stage::PTX)
+  /// Strict numerics: the compiled code computes exactly what the interpreter computes, bit
+  /// for bit. Kernels keep the ops whose IEEE results do not depend on how they are computed
+  /// (+ - * / sqrt, comparisons, selects, casts, shape ops; no FMA contraction, no
+  /// reassociation); transcendentals (exp, log, tanh, erf, float pow, ...) and float
+  /// reductions run as interpreter steps between kernels, and matmuls on the BLAS without
+  /// folded transposes. GPU programs are not strict yet: a strict GPU compile fails (jit()
+  /// then runs eagerly). Unset: EJIT_STRICT=1 turns it on process-wide.
+  std::optional<bool> strict = std::nullopt;
 };
 
 /// A compiled trace. Compilation never throws: a trace that does not compile gives

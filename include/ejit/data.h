@@ -63,6 +63,11 @@ class Dataset {
   /// The first `n` elements.
   Dataset take(int64_t n) const;
 
+  /// Every `count`-th element, starting at element `index` (as tf.data's shard): the part
+  /// of a data set that worker `index` of `count` reads (distributed::rank(), world_size()).
+  /// Shard before shuffling or batching, so that the parts are disjoint and cover the input.
+  Dataset shard(int64_t count, int64_t index) const;
+
   /// Produces up to `n` elements ahead on a background thread (a bounded queue). An exception
   /// in the producer is rethrown by the consumer after the elements before it; destroying the
   /// iterator early stops and joins the thread. Ops run on that thread are not seen by a

@@ -13,6 +13,7 @@
 #include "ejit/npy.h"
 #include "ejit/optimizers.h"
 #include "ejit/ops.h"
+#include "ejit/profiler.h"
 #include "ejit/random.h"
 #include "ejit/runtime.h"
 #include "ejit/shape.h"

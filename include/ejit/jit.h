@@ -47,6 +47,9 @@ struct JitOptions {
   /// C++ code does not decide by sizes (x.dim(0) > 100 ? ...): size reads are not seen by
   /// the recorder. Unset: EJIT_DYNAMIC=1 turns it on process-wide (off by default).
   std::optional<bool> dynamic;
+  /// Strict numerics (see CompileOptions::strict): compiled results equal the interpreter's
+  /// bit for bit. Unset: EJIT_STRICT=1 turns it on process-wide (off by default).
+  std::optional<bool> strict = std::nullopt;
 };
 
 /// Counters of one jitted function's cache.

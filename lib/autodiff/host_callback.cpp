@@ -11,8 +11,10 @@
 
 namespace ejit {
 
-std::vector<Tensor> host_callback(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
-                                  std::vector<TensorSpec> results, HostGradient gradient) {
+namespace {
+
+std::vector<Tensor> call_host(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
+                              std::vector<TensorSpec> results, HostGradient gradient, bool name_in_errors) {
   if (name.empty()) fail("host_callback", "the callback needs a name (errors, dumps and traces show it)");
   const std::string op = fmt::format("host_callback '{}'", name);
   if (!fn) fail(op, "the function is empty");
@@ -21,7 +23,8 @@ std::vector<Tensor> host_callback(std::string_view name, HostFunction fn, const 
   for (size_t i = 0; i < results.size(); ++i)
     for (int64_t d : results[i].shape)
       if (d < 0) fail(op, "declared result {} has a negative dim: shape {}", i, results[i].shape);
-  auto call = std::make_shared<detail::HostCall>(detail::HostCall{std::string(name), std::move(fn), std::move(results)});
+  auto call = std::make_shared<detail::HostCall>(
+      detail::HostCall{std::string(name), std::move(fn), std::move(results), name_in_errors});
   const Device device = inputs.empty() ? default_device() : inputs[0].device();
   std::vector<Tensor> out = detail::run_host_call(*call, inputs, device);
 
@@ -43,6 +46,18 @@ std::vector<Tensor> host_callback(std::string_view name, HostFunction fn, const 
             return g;
           });
   return out;
+}
+
+}  // namespace
+
+std::vector<Tensor> host_callback(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
+                                  std::vector<TensorSpec> results, HostGradient gradient) {
+  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), true);
+}
+
+std::vector<Tensor> detail::host_callback_op(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
+                                             std::vector<TensorSpec> results, HostGradient gradient) {
+  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), false);
 }
 
 }  // namespace ejit

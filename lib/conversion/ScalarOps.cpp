@@ -168,11 +168,13 @@ Value buildBinary(OpBuilder& b, Location loc, BinaryOp op, Value l, Value r, std
       Value fixed = select(b, loc, b.create<arith::AndIOp>(loc, nz, diff), b.create<arith::AddIOp>(loc, rem, safe), rem);
       return select(b, loc, bad, zero, fixed);
     }
+    // The interpreter's (a > b || a != a) ? a : b, bit for bit: NaN propagates, and of two
+    // zeros the second wins (arith.maximumf would pick +0).
     case BinaryOp::Maximum:
-      if (fl) return b.create<arith::MaximumFOp>(loc, l, r);
+      if (fl) return select(b, loc, b.create<arith::OrIOp>(loc, cmpf(b, loc, F::OGT, l, r), cmpf(b, loc, F::UNO, l, l)), l, r);
       return bo ? Value(b.create<arith::OrIOp>(loc, l, r)) : b.create<arith::MaxSIOp>(loc, l, r);
     case BinaryOp::Minimum:
-      if (fl) return b.create<arith::MinimumFOp>(loc, l, r);
+      if (fl) return select(b, loc, b.create<arith::OrIOp>(loc, cmpf(b, loc, F::OLT, l, r), cmpf(b, loc, F::UNO, l, l)), l, r);
       return bo ? Value(b.create<arith::AndIOp>(loc, l, r)) : b.create<arith::MinSIOp>(loc, l, r);
     case BinaryOp::Eq: return fl ? cmpf(b, loc, F::OEQ, l, r) : icmp(P::eq, P::eq);
     case BinaryOp::Ne: return fl ? cmpf(b, loc, F::UNE, l, r) : icmp(P::ne, P::ne);

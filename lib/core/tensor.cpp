@@ -9,6 +9,7 @@
 #include "../support/check.h"
 #include "convert.h"
 #include "observer.h"
+#include "op_profile.h"
 
 namespace ejit {
 namespace detail {
@@ -75,6 +76,7 @@ const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
 }
 
 void detail::report_host_access(const Tensor& t, const char* how, bool may_write) {
+  if (profiling()) [[unlikely]] profile_host_read(t, how);
   if (const auto* list = observers())
     for (OpObserver* o : *list) o->on_host_read(t, how, may_write);
 }

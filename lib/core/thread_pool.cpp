@@ -13,6 +13,7 @@
 
 #include "ejit/runtime.h"
 #include "../support/options.h"
+#include "../support/profiler.h"
 #include "parallel.h"
 
 namespace ejit::detail {
@@ -96,6 +97,7 @@ class ThreadPool {
   }
 
   void worker_loop(uint64_t seen) {
+    profile_thread_name("ejit pool");
     for (;;) {
       // Spin about 50 us for the next job (back-to-back ops), then sleep.
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);

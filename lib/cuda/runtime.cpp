@@ -12,8 +12,12 @@
 #include <mutex>
 
 #include "../support/check.h"
+#include "../support/profiler.h"
 
 namespace ejit::cuda {
+
+using detail::ProfileScope;
+
 namespace {
 
 /// Blocks below 1 MiB are rounded to 512 bytes, larger ones to 2 MiB: few distinct sizes,
@@ -119,6 +123,8 @@ std::string device_description(int device) {
 void* allocate(int device, size_t n, size_t* capacity, const char* op) {
   DeviceState& s = current(device, op);
   const size_t size = round_size(n);
+  ProfileScope prof("alloc", "cuda");
+  prof.bytes(size);
   {
     std::lock_guard lock(s.mu);
     if (auto it = s.cache.find(size); it != s.cache.end()) {
@@ -127,9 +133,11 @@ void* allocate(int device, size_t n, size_t* capacity, const char* op) {
       s.stats.cached -= size;
       s.stats.in_use += size;
       *capacity = size;
+      prof.tag("cached");
       return p;
     }
   }
+  prof.tag("new");
   const Driver& d = driver(op);
   CUdeviceptr p = 0;
   CUresult r = d.cuMemAlloc(&p, size);
@@ -179,11 +187,15 @@ MemoryStats memory_stats(int device) {
 
 void copy_to_device(int device, void* dst, const void* src, size_t n) {
   if (n == 0) return;
+  ProfileScope prof("gpu", "copy to device");  // queued: the host's time
+  prof.bytes(n);
   CUstream st = stream(device, "to");
   check(driver("to").cuMemcpyHtoDAsync(reinterpret_cast<CUdeviceptr>(dst), src, n, st), "to", "cuMemcpyHtoDAsync");
 }
 
 void copy_to_host(int device, void* dst, const void* src, size_t n) {
+  ProfileScope prof("gpu", "copy to host");  // waits for the stream: earlier launches' time too
+  prof.bytes(n);
   CUstream st = stream(device, "to");
   const Driver& d = driver("to");
   if (n) check(d.cuMemcpyDtoHAsync(dst, reinterpret_cast<CUdeviceptr>(src), n, st), "to", "cuMemcpyDtoHAsync");
@@ -204,6 +216,7 @@ void zero_on_device(int device, void* dst, size_t n) {
 }
 
 void synchronize(int device) {
+  ProfileScope prof("gpu", "synchronize");
   CUstream st = stream(device, "synchronize");
   check(driver("synchronize").cuStreamSynchronize(st), "synchronize", "cuStreamSynchronize");
 }
@@ -251,6 +264,8 @@ void check_launch_dims(const int64_t grid[3], const int64_t block[3], const char
 
 void launch(int device, CUfunction f, const int64_t grid[3], const int64_t block[3], unsigned shared_bytes,
             void** params, const char* op, const std::string& kernel) {
+  ProfileScope prof("gpu", kernel);  // the launch's host time (the kernel runs later, unless EJIT_CUDA_SYNC=1)
+  if (prof) prof.argf("grid", "{}x{}x{} block {}x{}x{}", grid[0], grid[1], grid[2], block[0], block[1], block[2]);
   const bool sync_each = options::cuda_sync();
   check_launch_dims(grid, block, op);
   CUstream st = stream(device, op);

@@ -28,6 +28,7 @@ template <class F> Tensor on_device(Device device, F&& f) {
 }  // namespace
 
 template <class T> Tensor from_vector(const std::vector<T>& values, const Shape& shape) {
+  OpScope prof("from_vector", shape);
   if (static_cast<int64_t>(values.size()) != shape.numel())
     fail("tensor", "{} values given for shape {} ({} elements)", values.size(), shape, shape.numel());
   Tensor t = Tensor::empty(shape, dtype_of<T>);
@@ -48,6 +49,7 @@ template Tensor from_vector(const std::vector<float>&, const Shape&);
 template Tensor from_vector(const std::vector<double>&, const Shape&);
 
 Tensor full(const Shape& shape, Scalar value, std::optional<DType> dtype) {
+  OpScope prof("full", shape);
   DType dt = dtype.value_or(value.dtype() == DType::F64 ? kDefaultFloat : value.dtype());
   Tensor t = Tensor::empty(shape, dt);
   visit_dtype(dt, [&](auto tag) {
@@ -129,6 +131,7 @@ namespace {
 /// Fills with sample(i) rounded to dtype; values rounding up to `upper` move just below it.
 template <class F>
 Tensor random_tensor(const char* op, const Shape& shape, DType dtype, F&& sample, double upper = INFINITY) {
+  OpScope prof(op, shape);
   if (!is_floating(dtype)) fail(op, "dtype must be f32 or f64, got {}", dtype);
   Tensor t = Tensor::empty(shape, dtype);
   visit_dtype(dtype, [&](auto tag) {

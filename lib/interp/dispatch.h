@@ -7,6 +7,7 @@
 #include "../core/convert.h"
 #include "../core/device_ops.h"
 #include "../core/observer.h"
+#include "../core/op_profile.h"
 #include "../core/parallel.h"
 #include "ejit/ops.h"
 #include "kernels.h"

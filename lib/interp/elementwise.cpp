@@ -39,6 +39,7 @@ using namespace detail;
 
 Tensor unary(UnaryOp op, const Tensor& x) {
   const char* opname = name(op).data();
+  OpScope prof(opname, x);
   check_defined(opname, x);
   DType in = x.dtype();
   switch (kind(op)) {
@@ -64,6 +65,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const char* opname = name(op).data();
+  OpScope prof(opname, a, b);
   check_defined(opname, a);
   check_defined(opname, b);
   const Device device = op_device(opname, {&a, &b});
@@ -104,6 +106,7 @@ Tensor operator!(const Tensor& x) { return logical_not(x); }
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined("cast", x);
   if (x.dtype() == dtype) return x;
+  OpScope prof("cast", x);
   if (Device d = op_device("cast", {&x}); d.is_cuda())
     return run_on_device("cast", {NodeKind::Cast, 0, {x}, {}, false, 0, x.shape(), dtype}, d);
   Tensor out = Tensor::empty(x.shape(), dtype);
@@ -117,6 +120,7 @@ Tensor cast(const Tensor& x, DType dtype) {
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  OpScope prof("where", cond, a, b);
   check_defined("where", cond);
   check_defined("where", a);
   check_defined("where", b);

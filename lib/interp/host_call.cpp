@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "../core/observer.h"
+#include "../core/op_profile.h"
 #include "../support/check.h"
 #include "ejit/host_callback.h"
 
@@ -11,6 +12,7 @@ namespace ejit::detail {
 
 std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor>& inputs, Device device) {
   const std::string op = fmt::format("host_callback '{}'", call.name);
+  OpScope prof(op, inputs);
   if (!call.fn) fail(op, "the function is empty");
   std::vector<Tensor> in;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -23,6 +25,7 @@ std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor
     try {
       out = call.fn(in);
     } catch (const Error& e) {
+      if (!call.name_in_errors) throw;
       throw Error(fmt::format("[{}] the function threw: {}", op, e.what()));
     } catch (const std::exception& e) {
       throw Error(fmt::format("[{}] the function threw: {}", op, e.what()));

@@ -28,6 +28,7 @@ int64_t checked_index(const char* op, int64_t i, int64_t n, int axis, const Shap
 }  // namespace
 
 Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step) {
+  OpScope prof("slice", x);
   check_defined("slice", x);
   int ax = normalize_axis("slice", axis, x.rank(), x.shape());
   const int64_t n = x.shape()[ax];
@@ -64,6 +65,7 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  OpScope prof("concat", xs);
   if (xs.empty()) fail("concat", "needs at least one tensor");
   for (const Tensor& t : xs) check_defined("concat", t);
   const Shape& first = xs[0].shape();
@@ -111,6 +113,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
 }
 
 Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
+  OpScope prof("take", x, indices);
   check_defined("take", x);
   check_defined("take", indices);
   if (x.rank() == 0) fail("take", "cannot take from a rank-0 tensor");
@@ -141,6 +144,7 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
 }
 
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
+  OpScope prof("gather", x, indices);
   check_defined("gather", x);
   check_defined("gather", indices);
   if (indices.rank() != x.rank())
@@ -181,6 +185,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
 }
 
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widths, Scalar value) {
+  OpScope prof("pad", x);
   check_defined("pad", x);
   if (static_cast<int>(widths.size()) != x.rank())
     fail("pad", "{} (before, after) pairs given for shape {}", widths.size(), x.shape());

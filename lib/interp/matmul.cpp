@@ -100,6 +100,7 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batc
 }  // namespace
 
 Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
+  OpScope prof("matmul", a, b);
   const bool direct = a.rank() == 2 && b.rank() == 2 && a.dtype() == b.dtype() && is_floating(a.dtype()) &&
                       blas().concurrent_calls;
   if (!direct) {
@@ -146,6 +147,7 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
 using namespace detail;
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  OpScope prof("matmul", a, b);
   check_defined("matmul", a);
   check_defined("matmul", b);
   if (a.rank() == 0 || b.rank() == 0)

@@ -108,6 +108,7 @@ void run_reduce(ReduceOp op, DType in, const char* src, int64_t outer, int64_t l
 }  // namespace
 
 Tensor reduce(const char* op, ReduceOp rop, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims) {
+  OpScope prof(op, x);
   check_defined(op, x);
   std::vector<bool> mask = reduced_mask(op, x, axes);
   Layout l = plan_layout(x, mask);

@@ -8,6 +8,7 @@ namespace ejit {
 using namespace detail;
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
+  OpScope prof("reshape", x);
   check_defined("reshape", x);
   Shape s = shape;
   int infer = -1;
@@ -43,6 +44,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& perm) {
+  OpScope prof("permute", x);
   check_defined("permute", x);
   const int r = x.rank();
   if (static_cast<int>(perm.size()) != r)
@@ -86,6 +88,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  OpScope prof("broadcast_to", x);
   check_defined("broadcast_to", x);
   const int r = shape.rank(), xr = x.rank();
   if (xr > r) fail("broadcast_to", "cannot broadcast {} to the lower-rank shape {}", x.shape(), shape);

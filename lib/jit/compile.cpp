@@ -5,13 +5,22 @@
 #include "../backend/gpu/gpu_program.h"
 #include "../pipeline/Pipeline.h"
 #include "../support/check.h"
+#include "../support/options.h"
 #include "../trace/dynamic_dims.h"
+#include "compile_profile.h"
 
 namespace ejit {
 namespace detail {
 
-CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
+bool strict(const CompileOptions& options) { return options.strict.value_or(options::strict_numerics()); }
+
+static CompileResult compile_one(const Trace& trace, const CompileOptions& options) {
   if (options.target == Target::CUDA) {
+    if (strict(options)) {
+      CompileResult r;
+      r.error = "[jit] GPU programs are not strict yet (the GPU back end contracts multiplies and adds into FMAs)";
+      return r;
+    }
     if (has_dynamic_dims(trace)) {
       CompileResult r;
       r.error = "[jit] GPU programs take no dynamic dims yet";
@@ -19,7 +28,7 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
     }
     return compile_for_gpu(trace, options.keep_ir);
   }
-  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm);
+  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict(options));
   if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
     std::string ptx = gpu_ptx_listing(trace);
     if (dump_requested(Stage::PTX)) dump_stage(Stage::PTX, ptx);
@@ -28,10 +37,15 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
   return result;
 }
 
-std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, Target target) {
-  if (target == Target::CPU && !dump_requested(Stage::PTX)) return compile_cpu_steps(traces, false, false);
+CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
+  return compile_profiled({&trace}, options.target, [&] { return compile_one(trace, options); });
+}
+
+std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {
+  if (options.target == Target::CPU && !dump_requested(Stage::PTX))  // else each compile_trace is an event
+    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict(options)); });
   std::vector<CompileResult> results;
-  for (const Trace* t : traces) results.push_back(compile_trace(*t, {.target = target}));
+  for (const Trace* t : traces) results.push_back(compile_trace(*t, options));
   return results;
 }
 

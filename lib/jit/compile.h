@@ -9,7 +9,7 @@ namespace ejit::detail {
 
 CompileResult compile_trace(const Trace& trace, const CompileOptions& options);
 /// Several traces at once (the segments of a trace tree): on the CPU their kernels share one
-/// module. No IR is kept.
-std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, Target target);
+/// module. No IR is kept (options' keep_* are ignored).
+std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options);
 
 }  // namespace ejit::detail

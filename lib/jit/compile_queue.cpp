@@ -1,6 +1,7 @@
 #include "compile_queue.h"
 
 #include "compile.h"
+#include "../support/profiler.h"
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -68,6 +69,7 @@ class CompileQueue {
   void loop() {
     // A compile must not starve the caller's eager work: run below normal priority.
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+    profile_thread_name("ejit compile");
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });

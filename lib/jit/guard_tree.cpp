@@ -55,7 +55,7 @@ TreeWalk run_tree(GuardNode& root, const std::vector<Tensor>& args, std::mutex& 
 }
 
 std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, const std::vector<const GuardNode*>& path,
-                                      Target target, std::string& error, double& compile_ms) {
+                                      const CompileOptions& options, std::string& error, double& compile_ms) {
   const Trace& t = rec.trace;
   const std::vector<TraceGuard>& guards = rec.guards;
   if (guards.size() < from) {
@@ -117,12 +117,12 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
   for (GuardNode* n : fresh) segments.push_back(&n->segment);
   std::vector<CompileResult> results;
   try {  // a segment that does not compile runs on the interpreter
-    results = compile_traces(segments, target);
+    results = compile_traces(segments, options);
   } catch (const std::exception&) {  // each on its own then, so that one cannot sink the others
     results.clear();
     for (const Trace* t : segments) {
       try {
-        results.push_back(compile_trace(*t, {.target = target}));
+        results.push_back(compile_trace(*t, options));
       } catch (const std::exception&) {
         results.emplace_back();
       }

@@ -69,11 +69,11 @@ struct TreeWalk {
 /// assigns when it reaches a leaf.
 TreeWalk run_tree(GuardNode& root, const std::vector<Tensor>& args, std::mutex& mu);
 
-/// The nodes of `rec` from segment `from` on, compiled for `target`, chained by the guard
+/// The nodes of `rec` from segment `from` on, compiled with `options`, chained by the guard
 /// values the recording read. Null and `error` when `rec`'s segments before `from` differ
 /// from `path` (the tree's nodes on the way down; the function did not repeat itself).
 std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, const std::vector<const GuardNode*>& path,
-                                      Target target, std::string& error, double& compile_ms);
+                                      const CompileOptions& options, std::string& error, double& compile_ms);
 
 /// The nodes from the root to `node` (inclusive), or empty when it is not in the tree.
 std::vector<const GuardNode*> path_to(const GuardNode& root, const GuardNode* node, std::mutex& mu);

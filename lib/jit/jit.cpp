@@ -13,6 +13,7 @@
 
 #include "../support/check.h"
 #include "../support/options.h"
+#include "../support/profiler.h"
 #include "../core/observer.h"
 #include "compile.h"
 #include "compile_queue.h"
@@ -70,6 +71,8 @@ struct JitCore::Impl {
   std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
 
   bool dynamic_enabled() const { return jit_options.dynamic.value_or(options::dynamic_dims()); }
+  /// How an entry's traces compile: its target, this function's strict option.
+  CompileOptions compile_options(const Entry& e) const { return {.target = e.target(), .strict = jit_options.strict}; }
 
   /// The generalization from `base` is over (compiled or given up); holds `mu`.
   void end_generalizing(const Key& base) {
@@ -206,10 +209,16 @@ struct JitCore::Impl {
   /// Runs `job` now (sync mode) or on the compile thread, which holds this Impl weakly: a
   /// function destroyed while its compile waited gets nothing compiled.
   static void schedule(const std::shared_ptr<Impl>& self, std::function<void(Impl&)> job) {
-    if (self->mode() == CompileMode::Sync) return job(*self);
+    if (self->mode() == CompileMode::Sync) {
+      ProfileLabel label(self->name);  // its compile events carry the function's name
+      return job(*self);
+    }
     std::weak_ptr<Impl> weak = self;
     enqueue_compile([weak, job = std::move(job)] {
-      if (std::shared_ptr<Impl> alive = weak.lock()) job(*alive);
+      if (std::shared_ptr<Impl> alive = weak.lock()) {
+        ProfileLabel label(alive->name);
+        job(*alive);
+      }
     });
   }
 
@@ -257,7 +266,7 @@ struct JitCore::Impl {
     else general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {
-      r = compile_or_error(*general, entry->target());
+      r = compile_or_error(*general, self.compile_options(*entry));
       if (!r.executable) why = r.error;
     }
     if (!r.executable) {
@@ -325,7 +334,7 @@ struct JitCore::Impl {
     std::string error;
     double ms = 0;
     try {
-      entry->tree = build_path(g, 0, {}, entry->target(), error, ms);
+      entry->tree = build_path(g, 0, {}, self.compile_options(*entry), error, ms);
     } catch (const std::exception& e) {
       error = std::string("[jit] the compiler failed: ") + e.what();
     }
@@ -424,7 +433,7 @@ struct JitCore::Impl {
       double ms = 0;
       std::shared_ptr<GuardNode> branch;
       if (error.empty()) try {
-          branch = build_path(*g, path->size(), *path, entry->target(), error, ms);
+          branch = build_path(*g, path->size(), *path, impl.compile_options(*entry), error, ms);
         } catch (const std::exception& e) {
           error = std::string("[jit] the compiler failed: ") + e.what();
         }
@@ -449,9 +458,9 @@ struct JitCore::Impl {
   CompileMode mode() const { return jit_options.compile.value_or(compile_mode()); }
 
   /// compile_trace, with a compiler failure of any kind as the result's error.
-  static CompileResult compile_or_error(const Trace& trace, Target target) {
+  static CompileResult compile_or_error(const Trace& trace, const CompileOptions& options) {
     try {
-      return compile_trace(trace, {.target = target});
+      return compile_trace(trace, options);
     } catch (const std::exception& e) {
       CompileResult r;
       r.error = std::string("[jit] the compiler failed: ") + e.what();
@@ -461,7 +470,7 @@ struct JitCore::Impl {
 
   static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
     const size_t ops = trace.nodes.size();
-    CompileResult r = compile_or_error(trace, entry->target());
+    CompileResult r = compile_or_error(trace, self.compile_options(*entry));
     {
       std::lock_guard lock(self.mu);
       self.stats.compile_ms += r.milliseconds;
@@ -499,8 +508,10 @@ JitCore::~JitCore() = default;
 std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   for (const Tensor& a : args)
     if (!a.defined()) fail("jit", "{}: an argument is an undefined tensor", impl_->name);
+  ProfileScope prof("call", impl_->name);  // tagged below with how the call runs
   Key key = signature_of(args);
   if (observers()) {
+    prof.tag(is_recording() ? "eager, inside a recording" : "eager, inside a gradient tape");
     // An enclosing recorder or gradient tape must see this function's ops: run it inline.
     {
       std::lock_guard lock(impl_->mu);
@@ -539,6 +550,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
         ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
         ++impl_->stats.eager_while_compiling;
         lock.unlock();
+        prof.tag("eager while compiling");
         return impl_->fn(args);
       }
       ++impl_->stats.misses;
@@ -548,6 +560,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
     }
   }
   if (!entry) {
+    prof.tag(impl_->mode() == CompileMode::Sync ? "recorded and compiled" : "recorded");
     try {
       return Impl::record_and_compile(impl_, key, args, base);
     } catch (...) {
@@ -557,6 +570,7 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       throw;
     }
   }
+  prof.tag(entry->tree ? "trace tree" : entry->executable ? "compiled" : "eager");
   if (entry->tree) return Impl::call_tree(impl_, key, entry, args);
   if (!entry->executable) return impl_->fn(args);
   if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: hit\n", impl_->name, str(key));
@@ -572,7 +586,8 @@ std::string JitCore::ir(Stage stage) const {
   const CompileOptions options{.target = e.target(),
                                .keep_ir = true,
                                .keep_asm = stage == Stage::Asm,
-                               .keep_ptx = stage == Stage::PTX};
+                               .keep_ptx = stage == Stage::PTX,
+                               .strict = impl_->jit_options.strict};
   if (e.ir && !(extra && (*e.ir)[static_cast<int>(stage)].empty())) return (*e.ir)[static_cast<int>(stage)];
   if (!e.tree) {  // compiled again, for its IR
     e.ir = compile_trace(e.trace, options).ir;

@@ -11,6 +11,7 @@
 
 #include "../support/check.h"
 #include "../core/observer.h"
+#include "../support/profiler.h"
 #include "ejit/ops.h"
 
 namespace ejit {
@@ -282,6 +283,36 @@ struct TakeNode : DatasetNode {
   }
 };
 
+// ---- shard ----
+
+struct ShardNode : DatasetNode {
+  NodePtr input;
+  int64_t count, index;
+
+  struct Source : DatasetSource {
+    std::unique_ptr<DatasetSource> in;
+    int64_t count, index, position = 0;
+    std::optional<Element> next() override {
+      for (;;) {
+        std::optional<Element> e = in->next();
+        if (!e) return std::nullopt;
+        if (position++ % count == index) return e;
+      }
+    }
+  };
+  std::unique_ptr<DatasetSource> open() const override {
+    auto s = std::make_unique<Source>();
+    s->in = input->open();
+    s->count = count;
+    s->index = index;
+    return s;
+  }
+  int64_t cardinality() const override {
+    const int64_t c = input->cardinality();
+    return c == Dataset::kInfinite ? c : c / count + (index < c % count ? 1 : 0);
+  }
+};
+
 // ---- prefetch ----
 
 struct PrefetchNode : DatasetNode {
@@ -310,6 +341,7 @@ struct PrefetchNode : DatasetNode {
       thread.join();
     }
     void produce(DatasetSource& in) {
+      detail::profile_thread_name("ejit prefetch");
       try {
         detail::PauseRecording pause;
         while (true) {
@@ -416,6 +448,15 @@ Dataset Dataset::take(int64_t n) const {
   if (n < 0) fail(kOp, "take: count {} must be >= 0", n);
   auto node = make_node<TakeNode>(node_);
   node->n = n;
+  return Dataset(node);
+}
+
+Dataset Dataset::shard(int64_t count, int64_t index) const {
+  if (count < 1) fail(kOp, "shard: count {} must be at least 1", count);
+  if (index < 0 || index >= count) fail(kOp, "shard: index {} is out of range for {} shards", index, count);
+  auto node = make_node<ShardNode>(node_);
+  node->count = count;
+  node->index = index;
   return Dataset(node);
 }
 

@@ -424,7 +424,44 @@ void dump_stage(Stage s, std::string_view text, std::string_view note) {
   fmt::print(stderr, "// ----- EJIT_DUMP stage {}{} -----\n{}\n", stage_name(s), note, text);
 }
 
-std::string interpreter_reason(const Trace& trace, const TraceNode& n) {
+namespace {
+
+/// Ops whose float results depend on how they are computed (polynomials, range reductions,
+/// libm): the interpreter's vectorized math (lib/interp/vmath.h) and the compiled code's
+/// approximations may differ in the last bit. Every other unary and binary op is exactly
+/// rounded (IEEE +, -, *, /, sqrt, fmod) or exact (comparisons, selects, sign, floor...), so
+/// compiled code without FMA contraction or reassociation gives the interpreter's bits.
+bool inexact(UnaryOp op) {
+  switch (op) {
+    case UnaryOp::Exp: case UnaryOp::Expm1: case UnaryOp::Log: case UnaryOp::Log1p: case UnaryOp::Sin:
+    case UnaryOp::Cos: case UnaryOp::Tanh: case UnaryOp::Sigmoid: case UnaryOp::Gelu: case UnaryOp::Erf:
+      return true;
+    default: return false;
+  }
+}
+
+/// Why a node's compiled result may differ from the interpreter's in the last bit, or "".
+std::string strict_reason(const Trace& trace, const TraceNode& n) {
+  const DType out = trace.values[n.output].dtype;
+  const DType in = n.inputs.empty() ? out : trace.values[n.inputs[0]].dtype;
+  switch (n.kind) {
+    case NodeKind::Unary:
+      return inexact(static_cast<UnaryOp>(n.sub)) ? "strict numerics: " + node_name(n) + " runs on the interpreter" : "";
+    case NodeKind::Binary:
+      return static_cast<BinaryOp>(n.sub) == BinaryOp::Pow && is_floating(in)
+                 ? "strict numerics: pow runs on the interpreter" : "";
+    case NodeKind::Reduce:  // the interpreter's summation order (lanes, pairwise); max/min for signed zeros
+      return is_floating(in) ? "strict numerics: float reductions run on the interpreter" : "";
+    case NodeKind::MatMul: return "matmul runs on the BLAS";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool strict) {
+  if (strict)
+    if (std::string why = strict_reason(trace, n); !why.empty()) return why;
   auto type_of = [&](int i) { return trace.values[n.inputs[i]]; };
   switch (n.kind) {
     case NodeKind::MatMul: {

@@ -83,6 +83,8 @@ void add_passes(mlir::OpPassManager& pm, const std::string& pipeline);
 
 /// Whether a node runs on the interpreter inside a compiled function (no lowering, or a
 /// library call that beats generated code, like matmul on the BLAS); the reason, or "".
-std::string interpreter_reason(const Trace& trace, const TraceNode& node);
+/// `strict` (CompileOptions::strict): also every op whose compiled result could differ from
+/// the interpreter's in the last bit (transcendentals, float reductions, generated matmuls).
+std::string interpreter_reason(const Trace& trace, const TraceNode& node, bool strict = false);
 
 }  // namespace ejit::detail

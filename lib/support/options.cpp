@@ -109,11 +109,34 @@ bool compile_sync() {
   if (s != "sync") fail("options", "EJIT_COMPILE={} is not sync or background", s);
   return true;
 }
-bool dynamic_dims() {
-  static const std::string& s = *new std::string(or_empty(Var::Dynamic));
+namespace {
+/// A 0/1 switch: unset or "0" is off, "1" on, anything else an error naming the variable.
+bool zero_or_one(Var v, const char* name) {
+  const std::string s = or_empty(v);
   if (s.empty() || s == "0") return false;
-  if (s != "1") fail("options", "EJIT_DYNAMIC={} is not 0 or 1", s);
+  if (s != "1") fail("options", "{}={} is not 0 or 1", name, s);
   return true;
+}
+}  // namespace
+bool dynamic_dims() {
+  static const bool on = zero_or_one(Var::Dynamic, "EJIT_DYNAMIC");
+  return on;
+}
+double dist_timeout() {
+  const std::string s = or_empty(Var::DistTimeout);
+  if (s.empty()) return 300;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || *end != '\0' || !(v > 0)) fail("options", "EJIT_DIST_TIMEOUT={} is not a positive number of seconds", s);
+  return v;
+}
+bool strict_numerics() {
+  static const bool on = zero_or_one(Var::Strict, "EJIT_STRICT");
+  return on;
+}
+std::optional<std::string> profile_path() {
+  static const auto& path = *new std::optional<std::string>(get(Var::Profile));  // leaked: read at exit
+  return path;
 }
 bool check_kernels() {
   static const bool on = get(Var::CheckKernels).has_value();

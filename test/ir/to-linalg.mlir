@@ -146,3 +146,19 @@ func.func @dynamic_columns(%arg0: tensor<?x10xf32>) -> tensor<?x6xf32> {
   %1 = ejit.pad %0 {low = array<i64: 0, 1>, high = array<i64: 0, 0>, value = 0.0 : f64} : tensor<?x5xf32> -> tensor<?x6xf32>
   return %1 : tensor<?x6xf32>
 }
+
+// -----
+
+// Float maximum/minimum as the interpreter computes them: (a > b || a != a) ? a : b (NaN
+// propagates; of two zeros the second wins, where arith.maximumf would pick +0).
+// CHECK-LABEL: func.func @maximum_as_interpreter
+// CHECK: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %{{.*}}: f32):
+// CHECK-DAG: %[[GT:.*]] = arith.cmpf ogt, %[[A]], %[[B]] : f32
+// CHECK-DAG: %[[NAN:.*]] = arith.cmpf uno, %[[A]], %[[A]] : f32
+// CHECK: %[[C:.*]] = arith.ori %[[GT]], %[[NAN]] : i1
+// CHECK: arith.select %[[C]], %[[A]], %[[B]] : f32
+// CHECK-NOT: arith.maximumf
+func.func @maximum_as_interpreter(%a: tensor<4xf32>, %b: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = ejit.maximum %a, %b : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

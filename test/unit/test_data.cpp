@@ -104,6 +104,24 @@ TEST_CASE("data: repeat, take and map", "[data]") {
   REQUIRE(b[0].shape() == Shape{3});
 }
 
+TEST_CASE("data: shard splits a data set into disjoint parts that cover it", "[data]") {
+  Dataset ds = numbered(7);
+  REQUIRE(ids(ds.shard(2, 0)) == std::vector<int64_t>{0, 2, 4, 6});
+  REQUIRE(ids(ds.shard(2, 1)) == std::vector<int64_t>{1, 3, 5});
+  REQUIRE(ds.shard(2, 0).cardinality() == 4);
+  REQUIRE(ds.shard(2, 1).cardinality() == 3);
+  REQUIRE(ids(ds.shard(3, 2)) == std::vector<int64_t>{2, 5});
+  REQUIRE(ds.shard(3, 2).cardinality() == 2);
+  REQUIRE(ids(ds.shard(1, 0)) == ids(ds));
+  REQUIRE(ids(ds.shard(10, 8)).empty());
+  REQUIRE(ds.shard(10, 8).cardinality() == 0);
+  REQUIRE(ds.repeat().shard(2, 1).cardinality() == Dataset::kInfinite);
+  REQUIRE(ids(ds.repeat().shard(2, 1).take(5)) == std::vector<int64_t>{1, 3, 5, 0, 2});
+  REQUIRE(ejit::test::error_of([&] { ds.shard(0, 0); }) == "[dataset] shard: count 0 must be at least 1");
+  REQUIRE(ejit::test::error_of([&] { ds.shard(2, 2); }) == "[dataset] shard: index 2 is out of range for 2 shards");
+  REQUIRE(ejit::test::error_of([&] { ds.shard(2, -1); }) == "[dataset] shard: index -1 is out of range for 2 shards");
+}
+
 TEST_CASE("data: shuffle is a seeded permutation, new each pass, reproducible", "[data]") {
   const int64_t n = 50;
   Dataset ds = numbered(n).shuffle(Dataset::kFullShuffle, 42);

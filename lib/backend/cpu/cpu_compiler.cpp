@@ -19,7 +19,9 @@
 #include "../../trace/dynamic_dims.h"
 #include "../../support/check.h"
 #include "../../support/options.h"
+#include "../../support/profiler.h"
 #include "../common/kernel_cache.h"
+#include "../common/profile_names.h"
 #include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -161,11 +163,13 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
 class EngineExecutable final : public Executable {
  public:
   EngineExecutable(std::shared_ptr<const LoadedCode> code, void (*fn)(void**), const Trace& trace, int64_t extent)
-      : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent) {
+      : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent),
+        profile_name_(kernel_profile_name(trace)) {
     for (int o : trace.outputs) outs_.push_back(trace.values[o]);
   }
 
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
+    ProfileScope prof("kernel", profile_name_);
     for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
       if (!inputs[i].device().is_cpu())
         fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
@@ -220,6 +224,7 @@ class EngineExecutable final : public Executable {
   std::vector<ValueType> outs_;
   void (*fn_)(void**) = nullptr;
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
+  std::string profile_name_;  // the kernel's "kernel" events in profiles
 };
 
 /// MLIR's ExecutionEngine wraps every function it is given in a packed wrapper (void**

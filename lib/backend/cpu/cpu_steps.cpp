@@ -13,6 +13,8 @@
 #include "../../interp/matmul.h"
 #include "../../pipeline/Pipeline.h"
 #include "../../support/options.h"
+#include "../../support/profiler.h"
+#include "../common/profile_names.h"
 #include "../../trace/dynamic_dims.h"
 #include "../../trace/node_eval.h"
 #include "../../trace/subtrace.h"
@@ -40,9 +42,9 @@ bool check_kernels() { return options::check_kernels(); }
 /// Transposes (permute [1, 0] of a matrix) whose only consumers are 2-D matmuls on the
 /// BLAS: the matmul reads the untransposed matrix with the BLAS's transpose flag instead of
 /// a copy (a backward pass has one per weight). Per value: the matrix it transposes, or -1.
-std::vector<int> transposes_into_gemm(const Trace& t) {
+std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
   std::vector<int> from(t.values.size(), -1);
-  if (codegen_matmul()) return from;
+  if (codegen_matmul() || strict) return from;  // strict: the BLAS reads what the interpreter's matmul reads
   const TraceUses uses(t);
   const auto& consumers = uses.consumers;
   const auto& is_output = uses.is_output;
@@ -69,7 +71,7 @@ std::vector<int> transposes_into_gemm(const Trace& t) {
 /// 256-op bodies anyway, so a cut costs at most one pass over memory per 256 ops.
 constexpr size_t kMaxKernelNodes = 256;
 
-std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from) {
+std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
@@ -82,7 +84,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
     const TraceNode& n = t.nodes[k];
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
-    if (interpreter_reason(t, n).empty()) {
+    if (interpreter_reason(t, n, strict).empty()) {
       if (open.nodes.size() >= kMaxKernelNodes) close();
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
@@ -95,12 +97,13 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from)
   }
   close();
   // A kernel of one op (plus reshapes, free views eagerly) fuses nothing: the interpreter's
-  // kernel is as fast, and a compilation costs 60-100 ms of LLVM.
+  // kernel is as fast, and a compilation costs 60-100 ms of LLVM. Strict mode keeps them:
+  // its point is compiled code checked against the interpreter, and it cuts traces finely.
   std::vector<Step> out;
   for (Step& s : steps) {
     const auto ops = std::count_if(s.nodes.begin(), s.nodes.end(),
                                    [&](int k) { return t.nodes[k].kind != NodeKind::Reshape; });
-    if (!s.compiled || ops > 1 || steps.size() == 1) {
+    if (!s.compiled || ops > 1 || steps.size() == 1 || strict) {
       out.push_back(std::move(s));
       continue;
     }
@@ -164,6 +167,10 @@ class SegmentedExecutable final : public Executable {
       } else {
         const TraceNode& n = trace_.nodes[st.nodes[0]];
         for (int id : n.inputs) in.push_back(v[source(id)]);
+        ProfileScope prof(n.kind == NodeKind::MatMul ? "blas" : "interp", [&] {  // compiled kernels are events of their own
+          const auto folded = [&](size_t i) { return i < n.inputs.size() && folded_from_[n.inputs[i]] >= 0; };
+          return interp_step_name(n, in, folded(0), folded(1));
+        });
         if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
           v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
         else if (!symbols_.empty())  // the node's type with this call's sizes
@@ -209,6 +216,7 @@ struct Plan {
   std::vector<Trace> subs;    // per step: the kernel's trace (compiled steps)
   std::vector<char> no_sizes;  // per step: a kernel that needs a dynamic size none of its inputs has
   bool whole = false;
+  bool strict = false;
 };
 
 /// compile_for_cpu, with an exception (the MLIR text could not be made) as a failed result.
@@ -234,7 +242,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     Step& step = plan.steps[i];
     if (!step.compiled) {
-      interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]]));
+      interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]], plan.strict));
       final_steps.push_back(std::move(step));
       continue;
     }
@@ -281,7 +289,8 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
 
 }  // namespace
 
-std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
+std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
+                                             bool strict) {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Plan> plans(traces.size());
   // Every kernel of every trace as one module (one compile's fixed costs instead of one per
@@ -291,8 +300,9 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
   for (size_t t = 0; t < traces.size(); ++t) {
     Plan& p = plans[t];
     p.trace = traces[t];
-    p.folded_from = transposes_into_gemm(*p.trace);
-    p.steps = partition(*p.trace, p.folded_from);
+    p.strict = strict;
+    p.folded_from = transposes_into_gemm(*p.trace, strict);
+    p.steps = partition(*p.trace, p.folded_from, strict);
     p.whole = p.steps.size() == 1 && p.steps[0].compiled && !has_unsourced_symbols(*p.trace);
     if (p.whole) {
       batch.push_back(p.trace);
@@ -329,8 +339,8 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
   return results;
 }
 
-CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm) {
-  return std::move(compile_cpu_steps(std::vector<const Trace*>{&trace}, keep_ir, keep_asm)[0]);
+CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm, bool strict) {
+  return std::move(compile_cpu_steps(std::vector<const Trace*>{&trace}, keep_ir, keep_asm, strict)[0]);
 }
 
 }  // namespace ejit::detail

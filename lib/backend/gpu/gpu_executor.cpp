@@ -5,6 +5,7 @@
 #include "../../core/observer.h"
 #include "../../cuda/cublas.h"
 #include "../../support/check.h"
+#include "../../support/profiler.h"
 #include "../../trace/node_eval.h"
 #include "ejit/ops.h"
 
@@ -82,6 +83,8 @@ const GpuProgram::Loaded& GpuProgram::load(int device) const {
 
 void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
                           NodeEvaluator& host) const {
+  using K = GpuStep::Kind;  // launches are "gpu" events of their own (lib/cuda)
+  ProfileScope prof(s.kind == K::Gemm ? "blas" : s.kind == K::Host ? "interp" : "kernel", s.what);
   switch (s.kind) {
     case GpuStep::Kind::Kernels:
     case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);

@@ -1,0 +1,37 @@
+// The collectives under ejit::distributed, on host buffers: MPI when the build has it. Each
+// first checks, with a small all-gather that times out, that every rank makes the same call
+// (kind, op, root, dtype, shape, and its place in the sequence of collectives).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ejit/distributed.h"
+#include "ejit/dtype.h"
+
+namespace ejit::distributed::detail {
+
+/// What a rank is about to do, as every rank must agree.
+struct CallInfo {
+  const char* what;       // "all_reduce", "broadcast", "barrier", "average_gradients"
+  int64_t op = -1;        // Op, or -1
+  int64_t root = -1;
+  int64_t dtype = -1;     // DType, or -1
+  int64_t signature = 0;  // a hash of the shapes (and dtypes) involved
+  std::string shapes;     // how to print them ("f32 (3,4)")
+};
+
+bool have_mpi();
+void start();
+int process_rank();
+int process_count();
+void set_timeout_seconds(double s);
+
+/// Throws ejit::Error on every rank unless every rank makes the same call.
+void agree(const CallInfo& call);
+/// In place over `count` elements of `dtype` at `data`.
+void all_reduce(void* data, int64_t count, DType dtype, Op op);
+void broadcast(void* data, int64_t bytes, int root);
+void barrier();
+
+}  // namespace ejit::distributed::detail

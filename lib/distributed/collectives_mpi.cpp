@@ -1,0 +1,181 @@
+// ejit::distributed's collectives on MPI (Open MPI from Debian): one communicator, calls
+// serialized by a mutex, MPI finalized at exit.
+#include "collectives.h"
+
+#include <mpi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "../support/check.h"
+#include "../support/options.h"
+
+namespace ejit::distributed::detail {
+namespace {
+
+std::mutex& mu() {
+  static std::mutex& m = *new std::mutex;  // leaked: used at exit too
+  return m;
+}
+bool g_started = false;
+bool g_broken = false;      // a collective timed out: MPI's state is unknown, no more calls
+int64_t g_sequence = 0;     // collectives made by this process
+double g_timeout = -1;      // seconds; < 0: EJIT_DIST_TIMEOUT or 300
+
+double timeout() {
+  if (g_timeout < 0) g_timeout = options::dist_timeout();
+  return g_timeout;
+}
+
+void check(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  fail("distributed", "{} failed: {}", call, std::string(text, static_cast<size_t>(len)));
+}
+
+void finalize_at_exit() {
+  std::lock_guard lock(mu());
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (g_started && !finalized && !g_broken) MPI_Finalize();  // a timed-out request would block it
+}
+
+MPI_Datatype mpi_type(DType t) {
+  switch (t) {
+    case DType::Bool: return MPI_C_BOOL;
+    case DType::I32: return MPI_INT32_T;
+    case DType::I64: return MPI_INT64_T;
+    case DType::F32: return MPI_FLOAT;
+    case DType::F64: return MPI_DOUBLE;
+  }
+  return MPI_BYTE;
+}
+
+MPI_Op mpi_op(Op op, DType t) {
+  const bool b = t == DType::Bool;
+  switch (op) {
+    case Op::Sum: case Op::Mean: return b ? MPI_LOR : MPI_SUM;
+    case Op::Max: return b ? MPI_LOR : MPI_MAX;
+    case Op::Min: return b ? MPI_LAND : MPI_MIN;
+  }
+  return MPI_SUM;
+}
+
+void require_usable() {
+  if (!g_started) fail("distributed", "internal: a collective before init()");
+  if (g_broken)
+    fail("distributed", "an earlier collective timed out waiting for the other ranks; this process can make no more");
+}
+
+/// Counts of at most 2^30 elements per MPI call (MPI counts are int).
+constexpr int64_t kChunk = int64_t{1} << 30;
+
+}  // namespace
+
+bool have_mpi() { return true; }
+
+void start() {
+  std::lock_guard lock(mu());
+  if (g_started) return;
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided), "MPI_Init_thread");
+    if (provided < MPI_THREAD_SERIALIZED)
+      fail("distributed", "MPI gives thread level {}, ejit needs MPI_THREAD_SERIALIZED", provided);
+    std::atexit(finalize_at_exit);
+  }
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);  // errors become ejit::Error, not aborts
+  g_started = true;
+}
+
+int process_rank() {
+  int r = 0;
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &r), "MPI_Comm_rank");
+  return r;
+}
+int process_count() {
+  int n = 1;
+  check(MPI_Comm_size(MPI_COMM_WORLD, &n), "MPI_Comm_size");
+  return n;
+}
+
+void set_timeout_seconds(double s) {
+  std::lock_guard lock(mu());
+  g_timeout = s;
+}
+
+void agree(const CallInfo& call) {
+  std::lock_guard lock(mu());
+  require_usable();
+  constexpr int kFields = 6;
+  uint64_t kind = 0xcbf29ce484222325ull;  // FNV-1a of the call's name
+  for (const char* c = call.what; *c; ++c) kind = (kind ^ static_cast<unsigned char>(*c)) * 0x100000001b3ull;
+  const int64_t mine[kFields] = {g_sequence++, static_cast<int64_t>(kind), call.op, call.root, call.dtype, call.signature};
+  const int n = process_count();
+  std::vector<int64_t> all(static_cast<size_t>(n) * kFields);
+  MPI_Request request;
+  check(MPI_Iallgather(mine, kFields, MPI_INT64_T, all.data(), kFields, MPI_INT64_T, MPI_COMM_WORLD, &request),
+        "MPI_Iallgather");
+  const auto start = std::chrono::steady_clock::now();
+  const auto limit = std::chrono::duration<double>(timeout());
+  for (int spins = 0;; ++spins) {
+    int done = 0;
+    check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) break;
+    if (std::chrono::steady_clock::now() - start > limit) {
+      g_broken = true;
+      fail(call.what, "rank {} waited {:.0f} s for the other ranks to reach this {} (collective #{}): a rank died, "
+           "or took another path (EJIT_DIST_TIMEOUT sets the wait)", process_rank(), timeout(), call.what, mine[0]);
+    }
+    if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
+  }
+  // Every rank compares every rank's fields with rank 0's, so they all throw together.
+  for (int r = 1; r < n; ++r) {
+    const int64_t* a = all.data();
+    const int64_t* b = all.data() + static_cast<size_t>(r) * kFields;
+    if (a[0] != b[0] || a[1] != b[1])
+      fail(call.what, "the ranks are out of step: rank {} makes collective #{} here, rank 0 its #{}, or another kind "
+           "(every rank must make the same collectives in the same order)", r, b[0], a[0]);
+    if (a[2] != b[2]) fail(call.what, "rank {} asks for another op than rank 0", r);
+    if (a[3] != b[3]) fail(call.what, "rank {} names root {}, rank 0 root {}", r, b[3], a[3]);
+    if (a[4] != b[4] || a[5] != b[5])
+      fail(call.what, "rank {} passes other shapes or dtypes than rank 0 (this rank {}: {})", r, process_rank(), call.shapes);
+  }
+}
+
+void all_reduce(void* data, int64_t count, DType dtype, Op op) {
+  std::lock_guard lock(mu());
+  require_usable();
+  char* p = static_cast<char*>(data);
+  for (int64_t done = 0; done < count; done += kChunk) {
+    const int n = static_cast<int>(std::min(kChunk, count - done));
+    check(MPI_Allreduce(MPI_IN_PLACE, p + done * static_cast<int64_t>(itemsize(dtype)), n, mpi_type(dtype),
+                        mpi_op(op, dtype), MPI_COMM_WORLD),
+          "MPI_Allreduce");
+  }
+}
+
+void broadcast(void* data, int64_t bytes, int root) {
+  std::lock_guard lock(mu());
+  require_usable();
+  char* p = static_cast<char*>(data);
+  for (int64_t done = 0; done < bytes; done += kChunk)
+    check(MPI_Bcast(p + done, static_cast<int>(std::min(kChunk, bytes - done)), MPI_BYTE, root, MPI_COMM_WORLD),
+          "MPI_Bcast");
+}
+
+void barrier() {
+  std::lock_guard lock(mu());
+  require_usable();
+  check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+}  // namespace ejit::distributed::detail

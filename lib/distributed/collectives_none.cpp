@@ -1,0 +1,25 @@
+// ejit::distributed without MPI (EJIT_ENABLE_MPI=OFF, or no MPI found at configure time):
+// every call is an ejit::Error saying so.
+#include "collectives.h"
+
+#include "../support/check.h"
+
+namespace ejit::distributed::detail {
+namespace {
+[[noreturn]] void missing() {
+  fail("distributed", "ejit was built without MPI (Debian: libopenmpi-dev openmpi-bin, then configure with "
+                      "EJIT_ENABLE_MPI=ON)");
+}
+}  // namespace
+
+bool have_mpi() { return false; }
+void start() { missing(); }
+int process_rank() { missing(); }
+int process_count() { missing(); }
+void set_timeout_seconds(double) {}
+void agree(const CallInfo&) { missing(); }
+void all_reduce(void*, int64_t, DType, Op) { missing(); }
+void broadcast(void*, int64_t, int) { missing(); }
+void barrier() { missing(); }
+
+}  // namespace ejit::distributed::detail

@@ -1,0 +1,186 @@
+// ejit::distributed: rank, world, and collectives on tensors. Each collective is a
+// host_callback, so inside jit() it is a host step run on every compiled call.
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "../support/check.h"
+#include "collectives.h"
+#include "ejit/distributed.h"
+#include "ejit/host_callback.h"
+#include "ejit/ops.h"
+
+namespace ejit::distributed {
+namespace {
+
+uint64_t shapes_hash(const std::vector<Tensor>& ts) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](int64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ static_cast<uint64_t>((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
+  };
+  mix(static_cast<int64_t>(ts.size()));
+  for (const Tensor& t : ts) {
+    mix(t.defined() ? static_cast<int64_t>(t.dtype()) : -1);
+    mix(t.defined() ? t.rank() : -1);
+    if (t.defined())
+      for (int64_t d : t.shape()) mix(d);
+  }
+  return h;
+}
+
+std::string shapes_text(const std::vector<Tensor>& ts) {
+  std::string s;
+  for (const Tensor& t : ts) s += (s.empty() ? "" : ", ") + (t.defined() ? fmt::format("{} {}", t.dtype(), t.shape()) : "none");
+  return s;
+}
+
+detail::CallInfo call_info(const char* what, const std::vector<Tensor>& ts, int64_t op, int64_t root) {
+  return {what, op, root, ts.size() == 1 ? static_cast<int64_t>(ts[0].dtype()) : -1,
+          static_cast<int64_t>(shapes_hash(ts)), shapes_text(ts)};
+}
+
+/// A CPU tensor of its own (the buffer a collective overwrites).
+Tensor own_copy(const Tensor& t) {
+  Tensor c = Tensor::empty(t.shape(), t.dtype());
+  if (t.nbytes()) std::memcpy(c.raw_data(), t.raw_data(), t.nbytes());
+  return c;
+}
+
+template <class T> void divide(Tensor& t, int n) {
+  T* p = static_cast<T*>(t.raw_data());
+  for (int64_t i = 0; i < t.numel(); ++i) p[i] /= static_cast<T>(n);
+}
+
+void divide_by_world(Tensor& t) {
+  if (t.dtype() == DType::F32) divide<float>(t, detail::process_count());
+  else divide<double>(t, detail::process_count());
+}
+
+void check_defined(const char* what, const Tensor& t) {
+  if (!t.defined()) fail(what, "an undefined tensor");
+}
+
+}  // namespace
+
+std::string_view name(Op op) {
+  switch (op) {
+    case Op::Sum: return "sum";
+    case Op::Mean: return "mean";
+    case Op::Max: return "max";
+    case Op::Min: return "min";
+  }
+  return "?";
+}
+
+bool available() { return detail::have_mpi(); }
+void init() { detail::start(); }
+int rank() {
+  init();
+  return detail::process_rank();
+}
+int world_size() {
+  init();
+  return detail::process_count();
+}
+void set_timeout(double seconds) {
+  if (!(seconds > 0)) fail("distributed", "set_timeout: {} seconds is not a positive time", seconds);
+  detail::set_timeout_seconds(seconds);
+}
+
+Tensor all_reduce(const Tensor& t, Op op) {
+  check_defined("all_reduce", t);
+  init();
+  if (op == Op::Mean && !is_floating(t.dtype()))
+    fail("all_reduce", "mean of a {} tensor (shape {}): mean is for f32/f64; use sum", t.dtype(), t.shape());
+  const std::string callback = fmt::format("all_reduce_{}", name(op));
+  HostGradient gradient;
+  if (op == Op::Sum || op == Op::Mean)  // the adjoint of a sum over ranks is a sum over ranks
+    gradient = [op](const std::vector<Tensor>&, const std::vector<Tensor>&, const std::vector<Tensor>& g) {
+      return std::vector<Tensor>{all_reduce(g[0], op)};
+    };
+  return ejit::detail::host_callback_op(
+      callback,
+      [op](const std::vector<Tensor>& in) {
+        detail::agree(call_info("all_reduce", in, static_cast<int64_t>(op), -1));
+        Tensor out = own_copy(in[0]);
+        detail::all_reduce(out.raw_data(), out.numel(), out.dtype(), op);
+        if (op == Op::Mean) divide_by_world(out);
+        return std::vector<Tensor>{out};
+      },
+      {t}, {{t.shape(), t.dtype()}}, gradient)[0];
+}
+
+Tensor broadcast(const Tensor& t, int root) {
+  check_defined("broadcast", t);
+  init();
+  if (root < 0 || root >= detail::process_count())
+    fail("broadcast", "root {} is not a rank of this world of {}", root, detail::process_count());
+  return ejit::detail::host_callback_op(
+      "broadcast",
+      [root](const std::vector<Tensor>& in) {
+        detail::agree(call_info("broadcast", in, -1, root));
+        Tensor out = own_copy(in[0]);
+        detail::broadcast(out.raw_data(), static_cast<int64_t>(out.nbytes()), root);
+        return std::vector<Tensor>{out};
+      },
+      {t}, {{t.shape(), t.dtype()}})[0];
+}
+
+void barrier() {
+  init();
+  detail::agree({"barrier", -1, -1, -1, 0, ""});
+  detail::barrier();
+}
+
+std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
+  init();
+  std::vector<Tensor> defined;
+  std::vector<TensorSpec> specs;
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) continue;
+    if (!is_floating(grads[i].dtype()))
+      fail("average_gradients", "gradient {} is {} {}: gradients are f32 or f64", i, grads[i].dtype(), grads[i].shape());
+    defined.push_back(grads[i]);
+    specs.push_back({grads[i].shape(), grads[i].dtype()});
+  }
+  const std::vector<Tensor> averaged = ejit::detail::host_callback_op(
+      "average_gradients",
+      [](const std::vector<Tensor>& in) {
+        detail::agree(call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1));
+        // One all-reduce per dtype over the gradients packed end to end.
+        std::vector<Tensor> out(in.size());
+        for (DType dt : {DType::F32, DType::F64}) {
+          int64_t total = 0;
+          for (const Tensor& t : in) total += t.dtype() == dt ? t.numel() : 0;
+          if (total == 0) continue;
+          Tensor packed = Tensor::empty({total}, dt);
+          char* p = static_cast<char*>(packed.raw_data());
+          for (const Tensor& t : in)
+            if (t.dtype() == dt) std::memcpy(p, t.raw_data(), t.nbytes()), p += t.nbytes();
+          detail::all_reduce(packed.raw_data(), total, dt, Op::Mean);
+          divide_by_world(packed);
+          p = static_cast<char*>(packed.raw_data());
+          for (size_t i = 0; i < in.size(); ++i)
+            if (in[i].dtype() == dt) {
+              out[i] = Tensor::empty(in[i].shape(), dt);
+              std::memcpy(out[i].raw_data(), p, in[i].nbytes());
+              p += in[i].nbytes();
+            }
+        }
+        return out;
+      },
+      defined, specs);
+  std::vector<Tensor> result(grads.size());
+  for (size_t i = 0, k = 0; i < grads.size(); ++i)
+    if (grads[i].defined()) result[i] = averaged[k++];
+  return result;
+}
+
+void broadcast_variables(const std::vector<Variable>& variables, int root) {
+  for (const Variable& v : variables) {
+    Variable target = v;
+    target.assign(broadcast(v.value(), root));
+  }
+}
+
+}  // namespace ejit::distributed
