@@ -101,9 +101,11 @@ Run train(const char* label, Step& step, nn::Module& model, const Split& d, int 
           SparseCategoricalAccuracy& acc_metric, SummaryWriter* summaries, int world = 1, int rank = 0, bool say = true) {
   Run r;
   // With several ranks each reads every world-th element of the same shuffled order in
-  // batches of batch/world: batch k of all ranks together is batch k of one process.
+  // batches of batch/world: batch k of all ranks together is batch k of one process. The
+  // whole batches only (take), so that every rank makes as many steps (and collectives).
   Dataset ds = Dataset::from_tensors({d.x_train, d.y_train})
                    .shuffle(Dataset::kFullShuffle, 7)
+                   .take(d.x_train.dim(0) / batch * batch)
                    .shard(world, rank)
                    .batch(batch / world, true)
                    .prefetch(2);

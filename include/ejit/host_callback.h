@@ -58,7 +58,8 @@ std::vector<Tensor> host_callback_op(std::string_view name, HostFunction fn, con
                                      std::vector<TensorSpec> results, HostGradient gradient = {});
 
 /// Runs the call on inputs (moved to the CPU), checks what fn returns against the declared
-/// results and puts them on `device`; ejit::Error "[host_callback 'name'] ..." otherwise.
+/// results and puts them on `device`; ejit::Error "[host_callback 'name'] ..." otherwise. A
+/// call declaring no results gives one token (a 0-d bool) that its trace node holds.
 std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor>& inputs, Device device);
 
 }  // namespace detail

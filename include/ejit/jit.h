@@ -46,7 +46,7 @@ struct JitOptions {
   /// dynamic; later calls with any sizes of them use that code. Only for functions whose
   /// C++ code does not decide by sizes (x.dim(0) > 100 ? ...): size reads are not seen by
   /// the recorder. Unset: EJIT_DYNAMIC=1 turns it on process-wide (off by default).
-  std::optional<bool> dynamic;
+  std::optional<bool> dynamic = std::nullopt;
   /// Strict numerics (see CompileOptions::strict): compiled results equal the interpreter's
   /// bit for bit. Unset: EJIT_STRICT=1 turns it on process-wide (off by default).
   std::optional<bool> strict = std::nullopt;

@@ -61,7 +61,7 @@ class Trace {
   std::string to_mlir(std::string_view function_name = "trace") const;
   /// Writes to_mlir() to a file; throws ejit::Error naming the path on failure.
   void save(const std::string& path, std::string_view function_name = "trace") const;
-  /// Removes nodes whose results no output needs.
+  /// Removes nodes whose results no output needs (host calls stay: they run for their effects).
   void prune();
 };
 

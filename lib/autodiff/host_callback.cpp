@@ -28,12 +28,16 @@ std::vector<Tensor> call_host(std::string_view name, HostFunction fn, const std:
   const Device device = inputs.empty() ? default_device() : inputs[0].device();
   std::vector<Tensor> out = detail::run_host_call(*call, inputs, device);
 
+  // One node per result (a call without results: one for its token). Recorders keep every
+  // HostCall node (Trace::prune), so the call runs on every compiled call even when nothing
+  // reads its results.
   if (detail::observers())
     for (size_t i = 0; i < out.size(); ++i) {
       detail::PrimOp prim{NodeKind::HostCall, 0, inputs, out[i], {static_cast<int64_t>(i)}};
       prim.host_call = call;
       detail::report_op(prim);
     }
+  if (call->results.empty()) out.clear();
   if (gradient)
     for (size_t i = 0; i < out.size(); ++i)
       detail::record_custom_gradient(

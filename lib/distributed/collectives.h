@@ -27,11 +27,11 @@ int process_rank();
 int process_count();
 void set_timeout_seconds(double s);
 
-/// Throws ejit::Error on every rank unless every rank makes the same call.
-void agree(const CallInfo& call);
+/// Each first checks that every rank makes the same call (ejit::Error on every rank
+/// otherwise), then moves the data, under one lock (threads of a rank cannot interleave).
 /// In place over `count` elements of `dtype` at `data`.
-void all_reduce(void* data, int64_t count, DType dtype, Op op);
-void broadcast(void* data, int64_t bytes, int root);
-void barrier();
+void all_reduce(const CallInfo& call, void* data, int64_t count, DType dtype, Op op);
+void broadcast(const CallInfo& call, void* data, int64_t bytes, int root);
+void barrier(const CallInfo& call);
 
 }  // namespace ejit::distributed::detail

@@ -23,6 +23,7 @@ std::mutex& mu() {
 }
 bool g_started = false;
 bool g_broken = false;      // a collective timed out: MPI's state is unknown, no more calls
+int g_rank = 0, g_size = 1; // of MPI_COMM_WORLD, read once at start()
 int64_t g_sequence = 0;     // collectives made by this process
 double g_timeout = -1;      // seconds; < 0: EJIT_DIST_TIMEOUT or 300
 
@@ -43,7 +44,11 @@ void finalize_at_exit() {
   std::lock_guard lock(mu());
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (g_started && !finalized && !g_broken) MPI_Finalize();  // a timed-out request would block it
+  if (!g_started || finalized) return;
+  // After a timed-out collective the other ranks may be blocked in one this rank never
+  // joins: ending the whole job is the only way to free them (MPI_Finalize would wait).
+  if (g_broken) MPI_Abort(MPI_COMM_WORLD, 1);
+  MPI_Finalize();
 }
 
 MPI_Datatype mpi_type(DType t) {
@@ -93,27 +98,23 @@ void start() {
     std::atexit(finalize_at_exit);
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);  // errors become ejit::Error, not aborts
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &g_rank), "MPI_Comm_rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &g_size), "MPI_Comm_size");
   g_started = true;
 }
 
-int process_rank() {
-  int r = 0;
-  check(MPI_Comm_rank(MPI_COMM_WORLD, &r), "MPI_Comm_rank");
-  return r;
-}
-int process_count() {
-  int n = 1;
-  check(MPI_Comm_size(MPI_COMM_WORLD, &n), "MPI_Comm_size");
-  return n;
-}
+int process_rank() { return g_rank; }
+int process_count() { return g_size; }
 
 void set_timeout_seconds(double s) {
   std::lock_guard lock(mu());
   g_timeout = s;
 }
 
+namespace {
+
+/// Checks that every rank makes `call` (the caller holds mu()).
 void agree(const CallInfo& call) {
-  std::lock_guard lock(mu());
   require_usable();
   constexpr int kFields = 6;
   uint64_t kind = 0xcbf29ce484222325ull;  // FNV-1a of the call's name
@@ -151,9 +152,11 @@ void agree(const CallInfo& call) {
   }
 }
 
-void all_reduce(void* data, int64_t count, DType dtype, Op op) {
+}  // namespace
+
+void all_reduce(const CallInfo& call, void* data, int64_t count, DType dtype, Op op) {
   std::lock_guard lock(mu());
-  require_usable();
+  agree(call);
   char* p = static_cast<char*>(data);
   for (int64_t done = 0; done < count; done += kChunk) {
     const int n = static_cast<int>(std::min(kChunk, count - done));
@@ -163,18 +166,18 @@ void all_reduce(void* data, int64_t count, DType dtype, Op op) {
   }
 }
 
-void broadcast(void* data, int64_t bytes, int root) {
+void broadcast(const CallInfo& call, void* data, int64_t bytes, int root) {
   std::lock_guard lock(mu());
-  require_usable();
+  agree(call);
   char* p = static_cast<char*>(data);
   for (int64_t done = 0; done < bytes; done += kChunk)
     check(MPI_Bcast(p + done, static_cast<int>(std::min(kChunk, bytes - done)), MPI_BYTE, root, MPI_COMM_WORLD),
           "MPI_Bcast");
 }
 
-void barrier() {
+void barrier(const CallInfo& call) {
   std::lock_guard lock(mu());
-  require_usable();
+  agree(call);
   check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 

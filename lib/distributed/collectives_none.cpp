@@ -17,9 +17,8 @@ void start() { missing(); }
 int process_rank() { missing(); }
 int process_count() { missing(); }
 void set_timeout_seconds(double) {}
-void agree(const CallInfo&) { missing(); }
-void all_reduce(void*, int64_t, DType, Op) { missing(); }
-void broadcast(void*, int64_t, int) { missing(); }
-void barrier() { missing(); }
+void all_reduce(const CallInfo&, void*, int64_t, DType, Op) { missing(); }
+void broadcast(const CallInfo&, void*, int64_t, int) { missing(); }
+void barrier(const CallInfo&) { missing(); }
 
 }  // namespace ejit::distributed::detail

@@ -101,9 +101,9 @@ Tensor all_reduce(const Tensor& t, Op op) {
   return ejit::detail::host_callback_op(
       callback,
       [op](const std::vector<Tensor>& in) {
-        detail::agree(call_info("all_reduce", in, static_cast<int64_t>(op), -1));
         Tensor out = own_copy(in[0]);
-        detail::all_reduce(out.raw_data(), out.numel(), out.dtype(), op);
+        detail::all_reduce(call_info("all_reduce", in, static_cast<int64_t>(op), -1), out.raw_data(), out.numel(),
+                           out.dtype(), op);
         if (op == Op::Mean) divide_by_world(out);
         return std::vector<Tensor>{out};
       },
@@ -118,9 +118,8 @@ Tensor broadcast(const Tensor& t, int root) {
   return ejit::detail::host_callback_op(
       "broadcast",
       [root](const std::vector<Tensor>& in) {
-        detail::agree(call_info("broadcast", in, -1, root));
         Tensor out = own_copy(in[0]);
-        detail::broadcast(out.raw_data(), static_cast<int64_t>(out.nbytes()), root);
+        detail::broadcast(call_info("broadcast", in, -1, root), out.raw_data(), static_cast<int64_t>(out.nbytes()), root);
         return std::vector<Tensor>{out};
       },
       {t}, {{t.shape(), t.dtype()}})[0];
@@ -128,8 +127,13 @@ Tensor broadcast(const Tensor& t, int root) {
 
 void barrier() {
   init();
-  detail::agree({"barrier", -1, -1, -1, 0, ""});
-  detail::barrier();
+  ejit::detail::host_callback_op(  // no results: a token node keeps it in a jitted function's trace
+      "barrier",
+      [](const std::vector<Tensor>&) {
+        detail::barrier({"barrier", -1, -1, -1, 0, ""});
+        return std::vector<Tensor>{};
+      },
+      {}, {});
 }
 
 std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
@@ -146,8 +150,9 @@ std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
   const std::vector<Tensor> averaged = ejit::detail::host_callback_op(
       "average_gradients",
       [](const std::vector<Tensor>& in) {
-        detail::agree(call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1));
-        // One all-reduce per dtype over the gradients packed end to end.
+        // One all-reduce per dtype over the gradients packed end to end (the first checks the
+        // whole list; the second is then in step on every rank).
+        const detail::CallInfo whole = call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1);
         std::vector<Tensor> out(in.size());
         for (DType dt : {DType::F32, DType::F64}) {
           int64_t total = 0;
@@ -157,7 +162,7 @@ std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
           char* p = static_cast<char*>(packed.raw_data());
           for (const Tensor& t : in)
             if (t.dtype() == dt) std::memcpy(p, t.raw_data(), t.nbytes()), p += t.nbytes();
-          detail::all_reduce(packed.raw_data(), total, dt, Op::Mean);
+          detail::all_reduce(whole, packed.raw_data(), total, dt, Op::Mean);
           divide_by_world(packed);
           p = static_cast<char*>(packed.raw_data());
           for (size_t i = 0; i < in.size(); ++i)

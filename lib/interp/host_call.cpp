@@ -54,6 +54,11 @@ std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor
     }
     out[i] = out[i].to(device);
   }
+  if (call.results.empty()) {  // a token: the call's trace node (a result of none would not be recorded)
+    Tensor token = Tensor::empty({}, DType::Bool);
+    *static_cast<bool*>(token.raw_data()) = false;
+    out.push_back(token.to(device));
+  }
   return out;
 }
 

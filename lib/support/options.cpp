@@ -122,6 +122,10 @@ bool dynamic_dims() {
   static const bool on = zero_or_one(Var::Dynamic, "EJIT_DYNAMIC");
   return on;
 }
+std::optional<std::string> launcher_rank() {
+  if (std::optional<std::string> r = non_empty(Var::OmpiRank)) return r;
+  return non_empty(Var::PmiRank);
+}
 double dist_timeout() {
   const std::string s = or_empty(Var::DistTimeout);
   if (s.empty()) return 300;

@@ -516,6 +516,13 @@ void write_env_profile() {
   }
 }
 
+/// path with `suffix` before its extension: run.json -> run.rank1.json.
+std::string with_suffix(std::string path, const std::string& suffix) {
+  const size_t slash = path.rfind('/'), dot = path.rfind('.');
+  const size_t at = dot != std::string::npos && (slash == std::string::npos || dot > slash) ? dot : path.size();
+  return path.insert(at, suffix);
+}
+
 /// Starts the whole-run profile when EJIT_PROFILE names a file that can be written.
 bool start_env_profile() {
   try {
@@ -531,6 +538,8 @@ bool start_env_profile() {
     }
     EnvProfile& e = env_profile();
     e.path = *path;
+    if (std::optional<std::string> rank = options::launcher_rank())  // under mpirun: a file per rank
+      e.path = with_suffix(e.path, ".rank" + *rank);
     registry();  // its fork handlers first: the child below renames the file
     e.session = profile_session_begin();
     std::atexit(write_env_profile);
@@ -548,11 +557,7 @@ void after_fork_in_child() {
   Registry& r = registry();
   std::erase_if(r.buffers, [](ThreadBuffer* b) { return b != t_buffer; });
   EnvProfile& e = env_profile();
-  if (e.session) {
-    const size_t slash = e.path.rfind('/'), dot = e.path.rfind('.');
-    const size_t at = dot != std::string::npos && (slash == std::string::npos || dot > slash) ? dot : e.path.size();
-    e.path.insert(at, fmt::format(".{}", static_cast<long>(getpid())));
-  }
+  if (e.session) e.path = with_suffix(e.path, fmt::format(".{}", static_cast<long>(getpid())));
   r.mu.unlock();
 }
 

@@ -111,7 +111,7 @@ namespace detail {
 Tensor NodeEvaluator::eval(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& result) {
   if (n.kind != NodeKind::HostCall) return eval_node(n, in, result);
   if (!n.host_call || n.ints.size() != 1 || n.ints[0] < 0 ||
-      n.ints[0] >= static_cast<int64_t>(n.host_call->results.size()))
+      n.ints[0] >= std::max<int64_t>(1, static_cast<int64_t>(n.host_call->results.size())))  // 1: a token
     fail("eval_trace", "a host_call node without its callback or with a result index out of range: a trace saved to "
                        "a file cannot call back into the program that recorded it");
   auto it = std::find_if(done_.begin(), done_.end(), [&](const Done& d) { return d.call == n.host_call.get(); });

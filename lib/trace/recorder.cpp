@@ -34,6 +34,7 @@ class Recorder::Observer final : public detail::OpObserver {
     if (node.kind == NodeKind::Constant) node.constant = op.output.to(Device::cpu());  // traces keep host values
     node.output = new_value(op.output);
     depends_on_input_[node.output] = dep;
+    host_calls_ += node.kind == NodeKind::HostCall;
     trace_.nodes.push_back(std::move(node));
   }
 
@@ -43,7 +44,9 @@ class Recorder::Observer final : public detail::OpObserver {
     std::vector<TraceGuard>& guards = owner_.guards_;
     for (const TraceGuard& g : guards)
       if (g.value == it->second) return;  // read before: its guard covers this read
-    if (!write && guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
+    // A guard re-runs the function from its start when a call reads a new value: a host
+    // callback before it would run twice in that call.
+    if (!write && host_calls_ == 0 && guards.size() < owner_.max_guards_ && t.numel() <= owner_.max_guard_elements_) {
       detail::PauseRecording pause;
       guards.push_back({it->second, static_cast<int>(trace_.values.size()), how, detail::host_bytes(t)});
       return;
@@ -53,6 +56,7 @@ class Recorder::Observer final : public detail::OpObserver {
         "C++ control flow may depend on them{}", t.shape(), how, trace_.nodes.size(),
         owner_.max_guards_ == 0 ? ""
         : write ? ", and the pointer may be written through (read a const Tensor's data<T>() to compile it)"
+        : host_calls_ > 0 ? ", after a host callback (a guard would run the callback twice on a call that reads a new value)"
         : guards.size() >= owner_.max_guards_
             ? fmt::format(", and the trace already has {} guards (the most it may have)", guards.size())
             : fmt::format(", and {} elements are too many to guard on (at most {})", t.numel(), owner_.max_guard_elements_));
@@ -100,6 +104,7 @@ class Recorder::Observer final : public detail::OpObserver {
   std::vector<Tensor> alive_;
   std::vector<bool> depends_on_input_;
   std::vector<Tensor> assigned_values_;  // per owner_.assigned_variables_
+  int host_calls_ = 0;                   // HostCall nodes recorded so far
 };
 
 namespace {

@@ -77,9 +77,11 @@ bool Trace::same_structure(const Trace& o) const {
 void Trace::prune() {
   std::vector<bool> live(values.size(), false);
   for (int o : outputs) live[o] = true;
-  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
+  for (auto it = nodes.rbegin(); it != nodes.rend(); ++it) {
+    if (it->kind == NodeKind::HostCall) live[it->output] = true;  // host calls run for their effects too
     if (live[it->output])
       for (int in : it->inputs) live[in] = true;
+  }
   std::erase_if(nodes, [&](const TraceNode& n) { return !live[n.output]; });
 }
 

@@ -161,3 +161,15 @@ TEST_CASE("distributed: a rank that does not arrive is an error on the others af
     fmt::print("timeout test: rank 0 got: {}\n", e);
   }
 }
+
+TEST_CASE("distributed: a barrier and a broadcast inside a jitted function run on every call", "[distributed][jit]") {
+  auto f = jit([](const Tensor& x) {
+    dist::barrier();
+    return dist::broadcast(x * 2.f, 0) + 1.f;
+  }, "with_barrier", JitOptions{.compile = CompileMode::Sync});
+  for (int i = 0; i < 4; ++i) {
+    const Tensor got = f(full({3}, static_cast<double>(10 * i + me())));
+    CHECK(got.to_vector<float>() == std::vector<float>(3, static_cast<float>(2 * 10 * i + 1)));
+  }
+  CHECK(f.stats().hits == 3);
+}

@@ -228,3 +228,46 @@ TEST_CASE("host_callback: sizes that change call it with each call's shapes", "[
     require_close(f(x), cumsum_reference(x * 2.f + 1.f) * 0.5f - 1.f, 1e-5);
   }
 }
+
+TEST_CASE("host_callback: a callback without results, or with unused ones, runs on every compiled call",
+          "[jit][host_callback]") {
+  auto logged = std::make_shared<std::vector<float>>();
+  auto unused = std::make_shared<std::atomic<int>>(0);
+  auto f = jit([logged, unused](const Tensor& x) {
+    Tensor y = exp(x) * 2.f + 1.f;
+    const std::vector<Tensor> none = host_callback(
+        "log",
+        [logged](const std::vector<Tensor>& in) {
+          logged->push_back(in[0].to_vector<float>()[0]);
+          return std::vector<Tensor>{};
+        },
+        {y}, {});
+    CHECK(none.empty());
+    host_callback("unused", [unused](const std::vector<Tensor>& in) {
+      ++*unused;
+      return std::vector<Tensor>{in[0] * 1.f};
+    }, {y}, {{y.shape(), y.dtype()}});
+    return y * 3.f - 1.f;
+  });
+  for (int i = 0; i < 4; ++i) f(full({3}, static_cast<double>(i)));
+  CHECK(f.stats().hits == 3);
+  REQUIRE(logged->size() == 4);
+  for (int i = 0; i < 4; ++i) CHECK(std::fabs((*logged)[static_cast<size_t>(i)] - (std::exp(static_cast<float>(i)) * 2.f + 1.f)) < 1e-4f);
+  CHECK(unused->load() == 4);
+}
+
+TEST_CASE("host_callback: a host read after a callback keeps the function eager, so it never runs twice",
+          "[jit][host_callback][guards]") {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto f = jit([calls](const Tensor& x) {
+    Tensor c = host_callback("count", [calls](const std::vector<Tensor>& in) {
+      ++*calls;
+      return std::vector<Tensor>{in[0] + 1.f};
+    }, {x}, {{x.shape(), x.dtype()}})[0];
+    return (sum(c) > 0.f).item<bool>() ? c * 2.f : -c;
+  });
+  for (int i = 0; i < 6; ++i) f(full({2}, i % 2 ? 1.0 : -5.0));
+  CHECK(calls->load() == 6);
+  CHECK(f.stats().eager_calls + f.stats().misses == 6);
+  REQUIRE_FALSE(f.misses().empty());
+}

@@ -23,19 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A folder unique to one test and this process, removed with its contents at the end.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ejit-test-profile-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using ejit::test::TempDir;
 
 std::vector<ProfileEvent> of(const std::vector<ProfileEvent>& events, std::string_view category, std::string_view name = {}) {
   std::vector<ProfileEvent> out;
@@ -154,7 +142,7 @@ TEST_CASE("profile: with no profile, nothing is recorded", "[profile]") {
 }
 
 TEST_CASE("profile: events of two threads carry their own thread ids", "[profile]") {
-  TempDir dir("threads");
+  TempDir dir("profile-threads");
   Profile p;
   Tensor a = ones({16});
   Tensor x = exp(a);
@@ -181,7 +169,7 @@ TEST_CASE("profile: events of two threads carry their own thread ids", "[profile
 }
 
 TEST_CASE("profile: the JSON is Chrome trace-event format", "[profile]") {
-  TempDir dir("json");
+  TempDir dir("profile-json");
   const fs::path path = dir.path / "p.json";
   {
     Profile p(path);  // written by the destructor
@@ -222,7 +210,7 @@ TEST_CASE("profile: the JSON is Chrome trace-event format", "[profile]") {
 }
 
 TEST_CASE("profile: names that are not plain text still make valid JSON", "[profile]") {
-  TempDir dir("escape");
+  TempDir dir("profile-escape");
   const std::string name = "q\"uote\\back\nline\ttab \xff\xfe bad utf-8 \xc3\xa9";
   Profile p;
   host_callback(name, [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2.f}; }, {ones({2})},
@@ -306,7 +294,7 @@ TEST_CASE("profile: the summary is a table per category", "[profile]") {
 }
 
 TEST_CASE("profile: a path that cannot be written is an error naming it", "[profile]") {
-  TempDir dir("bad");
+  TempDir dir("profile-bad");
   const fs::path missing = dir.path / "no-such-folder" / "p.json";
   try {
     Profile p(missing);

@@ -22,19 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A folder unique to one test and this process, removed with its contents at the end.
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("ejit-test-summary-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using ejit::test::TempDir;
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream f(path, std::ios::binary);
@@ -162,7 +150,7 @@ TEST_CASE("histogram: equal-width buckets between min and max", "[summary]") {
 }
 
 TEST_CASE("SummaryWriter: file name, version record first, records framed and flushed", "[summary]") {
-  TempDir dir("basic");
+  TempDir dir("summary-basic");
   const fs::path logdir = dir.path / "runs" / "exp1";  // parents created
   fs::path path;
   {
@@ -197,7 +185,7 @@ TEST_CASE("SummaryWriter: file name, version record first, records framed and fl
 }
 
 TEST_CASE("SummaryWriter: threads write whole records", "[summary]") {
-  TempDir dir("threads");
+  TempDir dir("summary-threads");
   fs::path path;
   {
     SummaryWriter w(dir.path, SummaryOptions{.max_queue = 7});
@@ -213,7 +201,7 @@ TEST_CASE("SummaryWriter: threads write whole records", "[summary]") {
 }
 
 TEST_CASE("SummaryWriter: a trace's graph", "[summary]") {
-  TempDir dir("graph");
+  TempDir dir("summary-graph");
   Tensor x = tensor({1.f, 2.f, 3.f}), y = tensor({4.f, 5.f, 6.f});
   Recorder rec;
   rec.add_inputs({x, y});
@@ -248,7 +236,7 @@ TEST_CASE("SummaryWriter: a trace's graph", "[summary]") {
 }
 
 TEST_CASE("SummaryWriter: bad values are errors naming the tag", "[summary]") {
-  TempDir dir("values");
+  TempDir dir("summary-values");
   SummaryWriter w(dir.path);
   CHECK(test::error_of([&] { w.scalar("loss", ones({2, 3}), 0); }) ==
         "[summary] scalar 'loss' needs a tensor with one element; got shape (2,3) (6 elements)");
@@ -281,7 +269,7 @@ TEST_CASE("SummaryWriter: bad values are errors naming the tag", "[summary]") {
 }
 
 TEST_CASE("SummaryWriter: folders and files it cannot use are errors naming the path", "[summary]") {
-  TempDir dir("io");
+  TempDir dir("summary-io");
   const fs::path file = dir.path / "a_file";
   std::ofstream(file) << "x";
   CHECK(test::error_of([&] { SummaryWriter w(file); }) ==
@@ -305,7 +293,7 @@ TEST_CASE("SummaryWriter: folders and files it cannot use are errors naming the 
 }
 
 TEST_CASE("SummaryWriter: a failed write is an error naming the file, which the destructor only prints", "[summary]") {
-  TempDir dir("write-fails");
+  TempDir dir("summary-write-fails");
   SummaryWriter w(dir.path, SummaryOptions{.max_queue = 100});
   const auto size = fs::file_size(w.path());
   // Files may not grow past their size now: write() fails with EFBIG (SIGXFSZ ignored).

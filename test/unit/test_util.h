@@ -1,8 +1,11 @@
 // Helpers shared by the unit tests: closeness checks against double references.
 #pragma once
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -10,6 +13,25 @@
 #include "ejit/ejit.h"
 
 namespace ejit::test {
+
+/// A folder unique to one test and this process (tests run in parallel), removed with its
+/// contents at the end: <temp>/ejit-test-<name>-<pid>.
+struct TempDir {
+  std::filesystem::path path;
+  explicit TempDir(const std::string& name)
+      : path(std::filesystem::temp_directory_path() / ("ejit-test-" + name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  /// The path of `name` inside it.
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
 
 /// True when got matches want within rel/abs tolerance; NaN matches NaN, inf matches inf.
 inline bool close(double got, double want, double rel, double abs_tol) {
