@@ -148,6 +148,26 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+/// One training step: forward, backward and the update (gradients and loss averaged across
+/// ranks when `averaged`: host steps between the compiled kernels of a jitted step).
+auto step_for(nn::Module& model, Optimizer& opt, Mean& loss_metric, SparseCategoricalAccuracy& acc, bool averaged = false) {
+  return [&model, &opt, &loss_metric, &acc, averaged](const Tensor& x, const Tensor& y) {
+    std::vector<Variable> vars = model.trainable_variables();
+    GradientTape tape;
+    Tensor logits = model(x);
+    Tensor loss = cross_entropy(logits, y);
+    std::vector<Tensor> grads = tape.gradient(loss, vars);
+    if (averaged) {
+      grads = distributed::average_gradients(grads);
+      loss = distributed::all_reduce(loss, distributed::Op::Mean);
+    }
+    opt.apply_gradients(grads, vars);
+    loss_metric.update_state(loss);
+    acc.update_state(y, logits);
+    return loss;
+  };
+}
+
 /// --distributed: the jitted step data-parallel on every rank of the MPI world (each rank its
 /// shard of each global batch, gradients averaged), then one process's training on the same
 /// global batches, and whether the final losses match. Rank 0 prints.
@@ -158,23 +178,6 @@ int train_distributed(const Split& d, int epochs, int64_t batch) {
   if (rank == 0)
     fmt::print("UCI digits, data-parallel on {} ranks: {} training and {} test images; MLP 64-128-64-10, Adam, global "
                "batch {}\n", world, d.x_train.dim(0), d.x_test.dim(0), batch);
-  auto step_for = [](nn::Module& model, Optimizer& opt, Mean& loss_metric, SparseCategoricalAccuracy& acc, bool averaged) {
-    return [&model, &opt, &loss_metric, &acc, averaged](const Tensor& x, const Tensor& y) {
-      std::vector<Variable> vars = model.trainable_variables();
-      GradientTape tape;
-      Tensor logits = model(x);
-      Tensor loss = cross_entropy(logits, y);
-      std::vector<Tensor> grads = tape.gradient(loss, vars);
-      if (averaged) {  // host steps between the compiled kernels of the jitted step
-        grads = dist::average_gradients(grads);
-        loss = dist::all_reduce(loss, dist::Op::Mean);
-      }
-      opt.apply_gradients(grads, vars);
-      loss_metric.update_state(loss);
-      acc.update_state(y, logits);
-      return loss;
-    };
-  };
   auto model = make_model(1);
   dist::broadcast_variables(model->trainable_variables());  // every rank starts from rank 0's weights
   Adam adam(3e-3);
@@ -254,18 +257,6 @@ int main(int argc, char** argv) {
     }
 
     // The same model, optimizer and metrics twice: once stepped eagerly, once through jit().
-    auto step_for = [](nn::Module& model, Optimizer& opt, Mean& loss_metric, SparseCategoricalAccuracy& acc) {
-      return [&model, &opt, &loss_metric, &acc](const Tensor& x, const Tensor& y) {
-        std::vector<Variable> vars = model.trainable_variables();
-        GradientTape tape;
-        Tensor logits = model(x);
-        Tensor loss = cross_entropy(logits, y);
-        opt.apply_gradients(tape.gradient(loss, vars), vars);
-        loss_metric.update_state(loss);
-        acc.update_state(y, logits);
-        return loss;
-      };
-    };
     auto eager_model = make_model(1);
     Adam eager_opt(3e-3);
     eager_opt.build(*eager_model);  // slots named by variable path, so checkpoints match them

@@ -3,6 +3,7 @@
 // values stays eager); the interpreter's own kernels read and write through these instead.
 #pragma once
 
+#include <cstring>
 #include <string>
 
 #include "ejit/tensor.h"
@@ -17,6 +18,15 @@ template <class T> T* host_data(Tensor& t) { return static_cast<T*>(t.raw_data()
 inline std::string host_bytes(const Tensor& t) {
   const Tensor host = t.to(Device::cpu());
   return std::string(static_cast<const char*>(host.raw_data()), host.nbytes());
+}
+
+/// A CPU tensor of its own with t's values (t on the CPU or a device): a buffer that may be
+/// overwritten without touching t.
+inline Tensor host_copy(const Tensor& t) {
+  const Tensor host = t.to(Device::cpu());
+  Tensor copy = Tensor::empty(host.shape(), host.dtype());
+  if (host.nbytes() > 0) std::memcpy(copy.raw_data(), host.raw_data(), host.nbytes());
+  return copy;
 }
 
 }  // namespace ejit::detail

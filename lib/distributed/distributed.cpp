@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "../core/host_data.h"
 #include "../support/check.h"
 #include "collectives.h"
 #include "ejit/distributed.h"
@@ -37,13 +38,6 @@ std::string shapes_text(const std::vector<Tensor>& ts) {
 detail::CallInfo call_info(const char* what, const std::vector<Tensor>& ts, int64_t op, int64_t root) {
   return {what, op, root, ts.size() == 1 ? static_cast<int64_t>(ts[0].dtype()) : -1,
           static_cast<int64_t>(shapes_hash(ts)), shapes_text(ts)};
-}
-
-/// A CPU tensor of its own (the buffer a collective overwrites).
-Tensor own_copy(const Tensor& t) {
-  Tensor c = Tensor::empty(t.shape(), t.dtype());
-  if (t.nbytes()) std::memcpy(c.raw_data(), t.raw_data(), t.nbytes());
-  return c;
 }
 
 template <class T> void divide(Tensor& t, int n) {
@@ -101,7 +95,7 @@ Tensor all_reduce(const Tensor& t, Op op) {
   return ejit::detail::host_callback_op(
       callback,
       [op](const std::vector<Tensor>& in) {
-        Tensor out = own_copy(in[0]);
+        Tensor out = ejit::detail::host_copy(in[0]);
         detail::all_reduce(call_info("all_reduce", in, static_cast<int64_t>(op), -1), out.raw_data(), out.numel(),
                            out.dtype(), op);
         if (op == Op::Mean) divide_by_world(out);
@@ -118,7 +112,7 @@ Tensor broadcast(const Tensor& t, int root) {
   return ejit::detail::host_callback_op(
       "broadcast",
       [root](const std::vector<Tensor>& in) {
-        Tensor out = own_copy(in[0]);
+        Tensor out = ejit::detail::host_copy(in[0]);
         detail::broadcast(call_info("broadcast", in, -1, root), out.raw_data(), static_cast<int64_t>(out.nbytes()), root);
         return std::vector<Tensor>{out};
       },

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <exception>
 
+#include "../core/host_data.h"
 #include "../core/observer.h"
 #include "../core/op_profile.h"
 #include "../support/check.h"
@@ -46,12 +47,7 @@ std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor
     for (const Tensor& t : inputs) shared |= t.shares_storage(out[i]);
     for (const Tensor& t : in) shared |= t.shares_storage(out[i]);
     for (size_t j = 0; j < i; ++j) shared |= out[j].shares_storage(out[i]);
-    if (shared) {
-      const Tensor host = out[i].to(Device::cpu());
-      Tensor copy = Tensor::empty(host.shape(), host.dtype());
-      if (host.nbytes() > 0) std::memcpy(copy.raw_data(), host.raw_data(), host.nbytes());
-      out[i] = copy;
-    }
+    if (shared) out[i] = host_copy(out[i]);
     out[i] = out[i].to(device);
   }
   if (call.results.empty()) {  // a token: the call's trace node (a result of none would not be recorded)
