@@ -3,7 +3,8 @@
 # examples/jit_demo (ejit::jit) against it with find_package(ejit), as an outside application
 # would; runs both on a small size, and the installed ejit and ejit-opt tools. Then a small
 # application of ejit::summary (find_package(ejit COMPONENTS summary), which finds protobuf)
-# writes an events file.
+# writes an events file, and one of ejit::distributed (COMPONENTS distributed, which finds MPI)
+# all-reduces in a world of one.
 set -euo pipefail
 build_dir=$1 source_dir=$2
 tmp=$(mktemp -d)
@@ -42,3 +43,29 @@ cmake -S "$tmp/summary_src" -B "$tmp/summary_app" -G Ninja -DCMAKE_BUILD_TYPE=Re
 ninja -C "$tmp/summary_app" >/dev/null
 "$tmp/summary_app/summary_app" "$tmp/runs" | sed 's/tfevents\..*/tfevents.<...>/'
 test -s "$tmp"/runs/events.out.tfevents.*
+# ejit::distributed (find_package(ejit COMPONENTS distributed), which finds MPI): a world of
+# one without mpirun.
+mkdir -p "$tmp/dist_src"
+cat >"$tmp/dist_src/CMakeLists.txt" <<'EOF2'
+cmake_minimum_required(VERSION 3.20)
+project(dist_app LANGUAGES CXX)
+find_package(ejit REQUIRED COMPONENTS distributed)
+add_executable(dist_app main.cpp)
+target_compile_features(dist_app PRIVATE cxx_std_20)
+target_link_libraries(dist_app PRIVATE ejit::distributed)
+EOF2
+cat >"$tmp/dist_src/main.cpp" <<'EOF2'
+#include <ejit/distributed.h>
+#include <ejit/ops.h>
+#include <cstdio>
+int main() {
+  namespace dist = ejit::distributed;
+  if (!dist::available()) { std::printf("dist_app: built without MPI\n"); return 0; }
+  const float s = dist::all_reduce(ejit::full({2}, 3.0)).to_vector<float>()[0];
+  std::printf("dist_app: rank %d of %d, all_reduce %.1f\n", dist::rank(), dist::world_size(), s);
+}
+EOF2
+cmake -S "$tmp/dist_src" -B "$tmp/dist_app" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+ninja -C "$tmp/dist_app" >/dev/null
+"$tmp/dist_app/dist_app"
