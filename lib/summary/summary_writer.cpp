@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "../support/check.h"
+#include "../support/text_io.h"
 #include "crc32c.h"
 #include "event.pb.h"
 #include "graph.pb.h"
@@ -34,32 +35,9 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-/// True when s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
-/// as protocol buffers require of string fields.
-bool valid_utf8(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    const auto c1 = static_cast<unsigned char>(s[i + 1]);
-    // The second byte's range depends on the first (RFC 3629's table); later ones are 80..BF.
-    const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-    const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    if (c1 < lo || c1 > hi) return false;
-    for (size_t k = 2; k < len; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
 void check_tag(std::string_view kind, std::string_view tag) {
   if (tag.empty()) fail(kOp, "{} with an empty tag", kind);
-  if (!valid_utf8(tag)) fail(kOp, "{} tag '{}' is not valid UTF-8", kind, tag);
+  if (!detail::valid_utf8(tag)) fail(kOp, "{} tag '{}' is not valid UTF-8", kind, tag);
 }
 
 /// Tensor-reading calls would be host reads inside a recorded trace.
@@ -184,15 +162,9 @@ struct SummaryWriter::Impl {
   /// Writes the pending records; the caller holds the mutex.
   void flush_locked() {
     size_t done = 0;
-    while (done < pending.size()) {
-      const ssize_t n = ::write(fd, pending.data() + done, pending.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const std::string why = sys_error();
-        pending.erase(0, done);
-        fail(kOp, "cannot write to '{}': {}", path.string(), why);
-      }
-      done += static_cast<size_t>(n);
+    if (const int err = detail::write_all(fd, pending.data(), pending.size(), &done)) {
+      pending.erase(0, done);
+      fail(kOp, "cannot write to '{}': {}", path.string(), std::strerror(err));
     }
     pending.clear();
     pending_records = 0;
@@ -320,7 +292,7 @@ void SummaryWriter::histogram(std::string_view tag, const Tensor& values, int64_
 void SummaryWriter::text(std::string_view tag, std::string_view text, int64_t step) {
   Impl& w = impl();
   check_tag("text", tag);
-  if (!valid_utf8(text)) fail(kOp, "text '{}' is not valid UTF-8", tag);
+  if (!detail::valid_utf8(text)) fail(kOp, "text '{}' is not valid UTF-8", tag);
   tensorboard::Summary::Value value;
   value.set_tag(std::string(tag));
   value.mutable_metadata()->mutable_plugin_data()->set_plugin_name("text");

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "ejit/profiler.h"
 #include "profiler.h"
+#include "text_io.h"
 
 extern "C" char* program_invocation_short_name;  // glibc
 
@@ -43,19 +44,7 @@ void json_string(fmt::memory_buffer& out, std::string_view s) {
       ++i;
       continue;
     }
-    // The length of a valid UTF-8 sequence starting here, or 0.
-    size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-    if (len && i + len <= s.size()) {
-      const auto c1 = static_cast<unsigned char>(s[i + 1]);
-      const unsigned char lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-      const unsigned char hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-      bool ok = c1 >= lo && c1 <= hi;
-      for (size_t k = 2; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-      if (!ok) len = 0;
-    } else {
-      len = 0;
-    }
-    if (len) {
+    if (const size_t len = utf8_sequence_length(s, i)) {
       out.append(s.data() + i, s.data() + i + len);
       i += len;
     } else {
@@ -120,13 +109,8 @@ class JsonFile {
     if (error_.empty()) error_ = fmt::format("cannot write the profile to {}: {}", path_, std::strerror(err));
   }
   void flush() {
-    size_t done = 0;
-    while (error_.empty() && done < out_.size()) {
-      const ssize_t n = ::write(fd_, out_.data() + done, out_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fail(n < 0 ? errno : EIO);
-      else done += static_cast<size_t>(n);
-    }
+    if (error_.empty())
+      if (const int err = write_all(fd_, out_.data(), out_.size())) fail(err);
     out_.clear();
   }
 
@@ -313,16 +297,9 @@ std::string profile_write_file(const std::string& path, const std::string& text)
     ::close(fd);
     return fmt::format("cannot write the profile to {}: not a regular file", path);
   }
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = errno;
-      ::close(fd);
-      return fmt::format("cannot write the profile to {}: {}", path, std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
+  if (const int err = write_all(fd, text.data(), text.size())) {
+    ::close(fd);
+    return fmt::format("cannot write the profile to {}: {}", path, std::strerror(err));
   }
   if (::close(fd) != 0) return fmt::format("cannot write the profile to {}: {}", path, std::strerror(errno));
   return "";
