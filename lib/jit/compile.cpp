@@ -12,11 +12,13 @@
 namespace ejit {
 namespace detail {
 
-bool strict(const CompileOptions& options) { return options.strict.value_or(options::strict_numerics()); }
+namespace {
+bool strict_enabled(const CompileOptions& options) { return options.strict.value_or(options::strict_numerics()); }
+}  // namespace
 
 static CompileResult compile_one(const Trace& trace, const CompileOptions& options) {
   if (options.target == Target::CUDA) {
-    if (strict(options)) {
+    if (strict_enabled(options)) {
       CompileResult r;
       r.error = "[jit] GPU programs are not strict yet (the GPU back end contracts multiplies and adds into FMAs)";
       return r;
@@ -28,7 +30,7 @@ static CompileResult compile_one(const Trace& trace, const CompileOptions& optio
     }
     return compile_for_gpu(trace, options.keep_ir);
   }
-  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict(options));
+  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict_enabled(options));
   if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
     std::string ptx = gpu_ptx_listing(trace);
     if (dump_requested(Stage::PTX)) dump_stage(Stage::PTX, ptx);
@@ -38,12 +40,20 @@ static CompileResult compile_one(const Trace& trace, const CompileOptions& optio
 }
 
 CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
-  return compile_profiled({&trace}, options.target, [&] { return compile_one(trace, options); });
+  return compile_profiled({&trace}, options.target, [&] {
+    try {  // a compiler failure of any kind is an error of the result, not an exception
+      return compile_one(trace, options);
+    } catch (const std::exception& e) {
+      CompileResult r;
+      r.error = std::string("[jit] the compiler failed: ") + e.what();
+      return r;
+    }
+  });
 }
 
 std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {
   if (options.target == Target::CPU && !dump_requested(Stage::PTX))  // else each compile_trace is an event
-    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict(options)); });
+    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict_enabled(options)); });
   std::vector<CompileResult> results;
   for (const Trace* t : traces) results.push_back(compile_trace(*t, options));
   return results;
@@ -82,12 +92,7 @@ std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
 Compiled compile(const Trace& trace, const CompileOptions& options) {
   Compiled c;
   for (int v : trace.inputs) c.impl_->inputs.push_back(trace.values[v]);
-  try {  // a compiler failure of any kind is an error of the result, not an exception
-    c.impl_->result = detail::compile_trace(trace, options);
-  } catch (const std::exception& e) {
-    c.impl_->result = detail::CompileResult{};
-    c.impl_->result.error = std::string("[jit] the compiler failed: ") + e.what();
-  }
+  c.impl_->result = detail::compile_trace(trace, options);  // never throws
   return c;
 }
 

@@ -7,6 +7,7 @@
 
 namespace ejit::detail {
 
+/// Never throws: a compiler failure of any kind is the result's error.
 CompileResult compile_trace(const Trace& trace, const CompileOptions& options);
 /// Several traces at once (the segments of a trace tree): on the CPU their kernels share one
 /// module. No IR is kept (options' keep_* are ignored).

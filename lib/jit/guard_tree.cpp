@@ -120,13 +120,7 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
     results = compile_traces(segments, options);
   } catch (const std::exception&) {  // each on its own then, so that one cannot sink the others
     results.clear();
-    for (const Trace* t : segments) {
-      try {
-        results.push_back(compile_trace(*t, options));
-      } catch (const std::exception&) {
-        results.emplace_back();
-      }
-    }
+    for (const Trace* t : segments) results.push_back(compile_trace(*t, options));  // never throws
   }
   for (size_t i = 0; i < results.size() && i < fresh.size(); ++i) {
     compile_ms += results[i].milliseconds;

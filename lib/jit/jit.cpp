@@ -266,7 +266,7 @@ struct JitCore::Impl {
     else general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {
-      r = compile_or_error(*general, self.compile_options(*entry));
+      r = compile_trace(*general, self.compile_options(*entry));
       if (!r.executable) why = r.error;
     }
     if (!r.executable) {
@@ -457,20 +457,9 @@ struct JitCore::Impl {
 
   CompileMode mode() const { return jit_options.compile.value_or(compile_mode()); }
 
-  /// compile_trace, with a compiler failure of any kind as the result's error.
-  static CompileResult compile_or_error(const Trace& trace, const CompileOptions& options) {
-    try {
-      return compile_trace(trace, options);
-    } catch (const std::exception& e) {
-      CompileResult r;
-      r.error = std::string("[jit] the compiler failed: ") + e.what();
-      return r;
-    }
-  }
-
   static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
     const size_t ops = trace.nodes.size();
-    CompileResult r = compile_or_error(trace, self.compile_options(*entry));
+    CompileResult r = compile_trace(trace, self.compile_options(*entry));
     {
       std::lock_guard lock(self.mu);
       self.stats.compile_ms += r.milliseconds;

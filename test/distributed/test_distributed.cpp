@@ -173,3 +173,8 @@ TEST_CASE("distributed: a barrier and a broadcast inside a jitted function run o
   }
   CHECK(f.stats().hits == 3);
 }
+
+TEST_CASE("distributed: a timeout that is not a positive time is an error", "[distributed][errors]") {
+  CHECK(error_of([] { dist::set_timeout(0); }) == "[distributed] set_timeout: 0 seconds is not a positive time");
+  CHECK(error_of([] { dist::set_timeout(-2.5); }) == "[distributed] set_timeout: -2.5 seconds is not a positive time");
+}
