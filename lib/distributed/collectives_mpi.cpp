@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../support/check.h"
+#include "../support/hash.h"
 #include "../support/options.h"
 
 namespace ejit::distributed::detail {
@@ -117,8 +118,7 @@ namespace {
 void agree(const CallInfo& call) {
   require_usable();
   constexpr int kFields = 6;
-  uint64_t kind = 0xcbf29ce484222325ull;  // FNV-1a of the call's name
-  for (const char* c = call.what; *c; ++c) kind = (kind ^ static_cast<unsigned char>(*c)) * 0x100000001b3ull;
+  const uint64_t kind = ejit::detail::fnv1a(call.what, std::strlen(call.what));  // the call's name
   const int64_t mine[kFields] = {g_sequence++, static_cast<int64_t>(kind), call.op, call.root, call.dtype, call.signature};
   const int n = process_count();
   std::vector<int64_t> all(static_cast<size_t>(n) * kFields);

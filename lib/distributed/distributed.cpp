@@ -6,6 +6,7 @@
 
 #include "../core/host_data.h"
 #include "../support/check.h"
+#include "../support/hash.h"
 #include "collectives.h"
 #include "ejit/distributed.h"
 #include "ejit/host_callback.h"
@@ -15,10 +16,8 @@ namespace ejit::distributed {
 namespace {
 
 uint64_t shapes_hash(const std::vector<Tensor>& ts) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  auto mix = [&](int64_t v) {
-    for (int i = 0; i < 8; ++i) h = (h ^ static_cast<uint64_t>((v >> (8 * i)) & 0xff)) * 0x100000001b3ull;
-  };
+  uint64_t h = ejit::detail::kFnvOffset;
+  auto mix = [&](int64_t v) { h = ejit::detail::fnv1a(&v, sizeof v, h); };
   mix(static_cast<int64_t>(ts.size()));
   for (const Tensor& t : ts) {
     mix(t.defined() ? static_cast<int64_t>(t.dtype()) : -1);

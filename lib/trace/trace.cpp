@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "../support/check.h"
+#include "../support/hash.h"
 #include "ejit/host_callback.h"
 #include "ejit/trace.h"
 #include "subtrace.h"
@@ -11,11 +12,8 @@ namespace ejit {
 namespace {
 
 struct Hasher {
-  uint64_t h = 0xcbf29ce484222325ull;
-  void bytes(const void* p, size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
-  }
+  uint64_t h = detail::kFnvOffset;
+  void bytes(const void* p, size_t n) { h = detail::fnv1a(p, n, h); }
   template <class T> void pod(const T& v) { bytes(&v, sizeof v); }
   void type(const ValueType& t) {
     pod(t.dtype);
