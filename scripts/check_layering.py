@@ -22,14 +22,16 @@ CUDA = SUPPORT | {"lib/cuda"}
 CORE = CUDA | {"lib/core"}
 INTERP = CORE | {"lib/interp"}
 TRACE = INTERP | {"lib/trace"}
-AUTODIFF = TRACE | {"lib/autodiff"}
+# Running compiled code without a compiler: packed kernels and step programs (in libejit).
+RUNTIME = TRACE | {"lib/runtime"}
+AUTODIFF = RUNTIME | {"lib/autodiff"}
 DIALECT = {"lib/dialect", "dialects/ejit", "lib/support"}
 CONVERSION = DIALECT | {"lib/conversion"}
-PIPELINE = CONVERSION | TRACE | {"lib/pipeline"}  # never lib/backend or lib/jit
+PIPELINE = CONVERSION | RUNTIME | {"lib/pipeline"}  # never lib/backend or lib/jit
 BACKEND = PIPELINE | {"lib/backend/common"}
 LAYERS = {
     "lib/support": SUPPORT, "lib/cuda": CUDA, "lib/core": CORE, "lib/interp": INTERP,
-    "lib/trace": TRACE, "lib/autodiff": AUTODIFF,
+    "lib/trace": TRACE, "lib/runtime": RUNTIME, "lib/autodiff": AUTODIFF,
     "lib/io": AUTODIFF | {"lib/io", "lib/nn"}, "lib/nn": AUTODIFF | {"lib/io", "lib/nn"},
     # TensorBoard summaries: a library of its own (ejit::summary) above lib/nn.
     "lib/summary": AUTODIFF | {"lib/io", "lib/nn", "lib/summary"},

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "../runtime/row_extent.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -17,17 +18,6 @@ namespace ejit::detail {
 /// chunks). Returns the trip count, or 0 when the kernel must run whole (lo and hi are then
 /// ignored).
 int64_t split_outer_loop(mlir::func::FuncOp kernel);
-
-/// A row extent known only at run time: the size of dim `dim` of the kernel's buffer
-/// `buffer` (its memref arguments in order: inputs, then outputs).
-constexpr int64_t kMaxExtentDims = 64;
-constexpr int64_t dynamic_extent(int64_t buffer, int64_t dim) { return -1 - (buffer * kMaxExtentDims + dim); }
-struct ExtentSource {
-  int64_t buffer, dim;
-};
-constexpr ExtentSource extent_source(int64_t code) {
-  return {(-1 - code) / kMaxExtentDims, (-1 - code) % kMaxExtentDims};
-}
 
 /// The CPU's end of the loops stage: split_outer_loop of every kernel, its trip count kept in
 /// the kernel's attribute ejit.row_extent until take_row_extents reads (and removes) them.

@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "../../core/allocator.h"
-#include "../../core/parallel.h"
 #include "../../pipeline/CpuPipeline.h"
 #include "../../pipeline/Pipeline.h"
 #include "../../trace/dynamic_dims.h"
@@ -21,7 +20,7 @@
 #include "../../support/options.h"
 #include "../../support/profiler.h"
 #include "../common/kernel_cache.h"
-#include "../common/profile_names.h"
+#include "../../runtime/packed_kernel.h"
 #include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -88,10 +87,6 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   return map;
 }
 
-/// Fields of a memref descriptor as the LLVM dialect passes it: {allocated, aligned, offset,
-/// sizes..., strides...}.
-constexpr unsigned memref_fields(int64_t rank) { return 3 + 2 * static_cast<unsigned>(rank); }
-
 /// The machine code of a module of kernels, shared by its kernels' executables: an MLIR
 /// ExecutionEngine (just compiled) or an LLJIT (object code from the disk cache).
 /// Counts the pages LLVM maps for a module's code and data.
@@ -113,14 +108,13 @@ class CountingMapper final : public llvm::SectionMemoryManager::MemoryMapper {
   size_t mapped = 0;
 };
 
-struct LoadedCode {
+struct LoadedCode final : KernelCode {
   CountingMapper mapper;  // outlives the engine, which releases its memory through it
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> lljit;
   size_t object_bytes = 0;  // object code loaded from the disk cache
-  size_t kernels = 1;       // executables sharing it
 
-  size_t bytes() const { return engine ? mapper.mapped : object_bytes; }
+  size_t bytes() const override { return engine ? mapper.mapped : object_bytes; }
 
   /// The address of a symbol: a kernel's packed wrapper, or the row extents.
   llvm::Expected<void*> lookup(const std::string& name) const {
@@ -159,74 +153,6 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
   return code;
 }
 
-/// Calls a JIT'd kernel with memref descriptors built from ejit tensors.
-class EngineExecutable final : public Executable {
- public:
-  EngineExecutable(std::shared_ptr<const LoadedCode> code, void (*fn)(void**), const Trace& trace, int64_t extent)
-      : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent),
-        profile_name_(kernel_profile_name(trace)) {
-    for (int o : trace.outputs) outs_.push_back(trace.values[o]);
-  }
-
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
-    ProfileScope prof("kernel", profile_name_);
-    for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
-      if (!inputs[i].device().is_cpu())
-        fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
-             inputs[i].device().str());
-    std::vector<Tensor> outputs;
-    const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
-    for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
-    // @kernel's packed wrapper takes a pointer to each scalar argument: lo, hi, then each
-    // memref's fields (memref_fields).
-    std::vector<int64_t> fields = {0, 0};
-    auto fill = [&](const Tensor& t) {
-      auto ptr = reinterpret_cast<int64_t>(t.raw_data());
-      fields.insert(fields.end(), {ptr, ptr, 0});
-      for (int64_t s : t.shape()) fields.push_back(s);
-      for (int64_t s : strides_of(t.shape())) fields.push_back(s);
-    };
-    for (const Tensor& t : inputs) fill(t);
-    for (const Tensor& t : outputs) fill(t);
-    std::vector<void*> args(fields.size());
-    for (size_t i = 0; i < fields.size(); ++i) args[i] = &fields[i];
-    int64_t work = 0;
-    for (const Tensor& o : outputs) work += o.numel();
-    int64_t extent = extent_;
-    if (extent < 0) {  // a dynamic dim's size
-      const ExtentSource src = extent_source(extent);
-      const size_t n = inputs.size(), b = static_cast<size_t>(src.buffer);
-      const Tensor& t = b < n ? inputs.at(b) : outputs.at(b - n);
-      extent = t.shape()[static_cast<int>(src.dim)];
-    }
-    if (extent <= 1 || work < 2 * kChunkElements) {
-      int64_t lo = 0, hi = extent;
-      args[0] = &lo, args[1] = &hi;
-      fn_(args.data());
-      return outputs;
-    }
-    const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
-    parallel_for(extent, grain, [&](int64_t lo, int64_t hi) {
-      std::vector<void*> a = args;
-      a[0] = &lo, a[1] = &hi;
-      fn_(a.data());
-    });
-    return outputs;
-  }
-
-  size_t code_bytes() const override { return code_->bytes() / code_->kernels; }
-
-  static constexpr int64_t kChunkElements = 1 << 14;
-
- private:
-  std::shared_ptr<const LoadedCode> code_;  // keeps the machine code alive
-  std::vector<std::pair<int, int>> symbols_;  // where each dynamic dim's size is read
-  std::vector<ValueType> outs_;
-  void (*fn_)(void**) = nullptr;
-  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
-  std::string profile_name_;  // the kernel's "kernel" events in profiles
-};
-
 /// MLIR's ExecutionEngine wraps every function it is given in a packed wrapper (void**
 /// arguments). @kernel becomes internal and is never inlined into its wrapper: LLVM optimizes
 /// and emits its body once (inlined, the body was emitted three times: kernel, C interface
@@ -262,16 +188,9 @@ std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vec
     auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
     if (!fn) return llvm::toString(fn.takeError());
     if (has_unsourced_symbols(*traces[k])) return "a dynamic dim that no input of the kernel has";
-    if (extents[k] < 0) {
-      const ExtentSource src = extent_source(extents[k]);
-      const size_t n_in = traces[k]->inputs.size(), buffers = n_in + traces[k]->outputs.size();
-      if (src.buffer >= static_cast<int64_t>(buffers)) return "a row extent of a buffer the kernel does not have";
-      const size_t b = static_cast<size_t>(src.buffer);
-      const int value = b < n_in ? traces[k]->inputs[b] : traces[k]->outputs[b - n_in];
-      if (src.dim >= traces[k]->values[value].shape.rank()) return "a row extent of a dim the buffer does not have";
-    }
+    if (std::string why = check_row_extent(*traces[k], extents[k]); !why.empty()) return why;
     results[k].executable =
-        std::make_unique<EngineExecutable>(code, reinterpret_cast<void (*)(void**)>(*fn), *traces[k], extents[k]);
+        std::make_unique<PackedKernel>(code, reinterpret_cast<PackedFn>(*fn), *traces[k], extents[k]);
   }
   return "";
 }
@@ -287,8 +206,6 @@ std::string load_cached(const std::string& object, const std::vector<const Trace
   if (!table) return llvm::toString(table.takeError());
   const int64_t* e = static_cast<const int64_t*>(*table);
   const std::vector<int64_t> extents(e, e + traces.size());
-  if (std::any_of(extents.begin(), extents.end(), [](int64_t x) { return x < dynamic_extent(4096, 0) || x > (int64_t{1} << 40); }))
-    return "a row extent out of range";
   return link_kernels(code, traces, extents, results);
 }
 

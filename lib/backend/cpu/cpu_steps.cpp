@@ -2,42 +2,24 @@
 #include "cpu_steps.h"
 
 #include <chrono>
-#include <cmath>
 #include <cstdlib>
 #include <algorithm>
 #include <set>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
-#include "../../interp/matmul.h"
 #include "../../pipeline/Pipeline.h"
 #include "../../support/options.h"
-#include "../../support/profiler.h"
-#include "../common/profile_names.h"
+#include "../../runtime/step_program.h"
 #include "../../trace/dynamic_dims.h"
-#include "../../trace/node_eval.h"
 #include "../../trace/subtrace.h"
 #include "cpu_compiler.h"
 #include "ejit/op_kind.h"
-#include "ejit/ops.h"
 
 namespace ejit::detail {
 namespace {
 
 bool codegen_matmul() { return options::codegen_matmul(); }
-
-/// A piece of the trace: one compiled kernel over several nodes, or one interpreter node.
-struct Step {
-  bool compiled = false;
-  std::vector<int> nodes;                  // indices into trace.nodes, in trace order
-  std::unique_ptr<Executable> kernel;   // compiled steps
-  std::vector<int> inputs, outputs;        // compiled steps: trace value ids in and out
-  Trace sub;                               // compiled steps: the kernel's own trace
-};
-
-/// EJIT_CHECK_KERNELS=1: every kernel's outputs are compared with the interpreter's (debugging).
-bool check_kernels() { return options::check_kernels(); }
 
 /// Transposes (permute [1, 0] of a matrix) whose only consumers are 2-D matmuls on the
 /// BLAS: the matmul reads the untransposed matrix with the BLAS's transpose flag instead of
@@ -117,96 +99,6 @@ Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
   return extract_subtrace(t, step.nodes, uses, [](const ValueType&) { return true; }, step.inputs, step.outputs);
 }
 
-class SegmentedExecutable final : public Executable {
- public:
-  SegmentedExecutable(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
-      : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)),
-        symbols_(symbol_sources(trace_)) {
-    std::vector<int> last_use(trace_.values.size(), -1);
-    for (size_t s = 0; s < steps_.size(); ++s) {
-      const Step& st = steps_[s];
-      if (st.compiled) for (int v : st.inputs) last_use[v] = static_cast<int>(s);
-      else for (int v : trace_.nodes[st.nodes[0]].inputs) last_use[source(v)] = static_cast<int>(s);
-    }
-    for (int v : trace_.outputs) last_use[v] = -1;
-    for (int v : trace_.inputs) last_use[v] = -1;
-    release_.resize(steps_.size());
-    for (size_t k = 0; k < trace_.nodes.size(); ++k)
-      if (trace_.nodes[k].kind == NodeKind::Constant) constant_nodes_.push_back(static_cast<int>(k));
-    for (size_t v = 0; v < last_use.size(); ++v)
-      if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
-  }
-
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override {
-    std::vector<Tensor> v(trace_.values.size());
-    for (size_t i = 0; i < inputs.size(); ++i) v[trace_.inputs[i]] = inputs[i];
-    const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // empty without dynamic dims
-    for (int k : constant_nodes_) {
-      const TraceNode& c = trace_.nodes[k];
-      v[c.output] = c.ints.empty() ? c.constant  // a size constant: factor * the symbol's size
-                                   : full(Shape{}, static_cast<double>(c.ints[1] * sizes.at(c.ints[0])), c.constant.dtype());
-    }
-    std::vector<Tensor> in;
-    NodeEvaluator host;
-    for (size_t s = 0; s < steps_.size(); ++s) {
-      const Step& st = steps_[s];
-      in.clear();
-      if (st.compiled) {
-        for (int id : st.inputs) in.push_back(v[id]);
-        std::vector<Tensor> out = st.kernel->run(in);
-        if (check_kernels() && symbols_.empty()) {
-          std::vector<Tensor> want = eval_trace(st.sub, in);
-          for (size_t i = 0; i < out.size(); ++i) {
-            auto a = out[i].to_vector<double>(), b = want[i].to_vector<double>();
-            double m = 0;
-            for (size_t j = 0; j < a.size(); ++j) m = std::max(m, std::fabs(a[j] - b[j]));
-            fmt::print(stderr, "[ejit check] step {} output {} (value {}): max abs diff {}\n", s, i, st.outputs[i], m);
-          }
-        }
-        for (size_t i = 0; i < out.size(); ++i) v[st.outputs[i]] = std::move(out[i]);
-      } else {
-        const TraceNode& n = trace_.nodes[st.nodes[0]];
-        for (int id : n.inputs) in.push_back(v[source(id)]);
-        ProfileScope prof(n.kind == NodeKind::MatMul ? "blas" : "interp", [&] {  // compiled kernels are events of their own
-          const auto folded = [&](size_t i) { return i < n.inputs.size() && folded_from_[n.inputs[i]] >= 0; };
-          return interp_step_name(n, in, folded(0), folded(1));
-        });
-        if (n.kind == NodeKind::MatMul && (folded_from_[n.inputs[0]] >= 0 || folded_from_[n.inputs[1]] >= 0))
-          v[n.output] = matmul_2d(in[0], in[1], folded_from_[n.inputs[0]] >= 0, folded_from_[n.inputs[1]] >= 0);
-        else if (!symbols_.empty())  // the node's type with this call's sizes
-          v[n.output] = host.eval(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
-        else
-          v[n.output] = host.eval(n, in, trace_.values[n.output]);
-        if (check_kernels()) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
-      }
-      for (int id : release_[s]) v[id] = Tensor();
-    }
-    std::vector<Tensor> outputs;
-    for (int id : trace_.outputs) outputs.push_back(v[id]);
-    return outputs;
-  }
-
-  size_t code_bytes() const override {
-    size_t n = 0;
-    for (const Step& st : steps_) n += st.kernel ? st.kernel->code_bytes() : 0;
-    return n;
-  }
-
- private:
-  /// The value a step reads for v: the untransposed matrix when v is a folded transpose.
-  int source(int v) const { return folded_from_[v] >= 0 ? folded_from_[v] : v; }
-
-  Trace trace_;
-  std::vector<Step> steps_;
-  std::vector<int> folded_from_;
-  std::vector<std::pair<int, int>> symbols_;  // dynamic dims: where each symbol's size is read
-  std::vector<int> constant_nodes_;        // set before the steps run, on every call
-  std::vector<std::vector<int>> release_;  // per step: values no later step reads
-};
-
-}  // namespace
-
-namespace {
 
 /// How one trace runs: one kernel (whole), or steps of kernels and interpreter ops.
 struct Plan {
@@ -283,7 +175,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
                trace.nodes.size(), kernels,
                std::count_if(final_steps.begin(), final_steps.end(), [](const Step& s) { return !s.compiled; }),
                reasons, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  result.executable = std::make_unique<SegmentedExecutable>(trace, std::move(final_steps), plan.folded_from);
+  result.executable = std::make_unique<StepProgram>(trace, std::move(final_steps), plan.folded_from);
   return result;
 }
 

@@ -1,0 +1,76 @@
+#include "packed_kernel.h"
+
+#include <algorithm>
+
+#include "../core/parallel.h"
+#include "../support/check.h"
+#include "../support/profiler.h"
+#include "../trace/dynamic_dims.h"
+#include "profile_names.h"
+#include "row_extent.h"
+
+namespace ejit::detail {
+
+PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, const Trace& trace, int64_t extent)
+    : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent),
+      profile_name_(kernel_profile_name(trace)) {
+  for (int o : trace.outputs) outs_.push_back(trace.values[o]);
+}
+
+std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
+  ProfileScope prof("kernel", profile_name_);
+  for (size_t i = 0; i < inputs.size(); ++i)  // host code must never see device pointers
+    if (!inputs[i].device().is_cpu())
+      fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
+           inputs[i].device().str());
+  std::vector<Tensor> outputs;
+  const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
+  for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
+  std::vector<int64_t> fields = {0, 0};  // lo, hi, then each memref's fields (memref_fields)
+  auto fill = [&](const Tensor& t) {
+    auto ptr = reinterpret_cast<int64_t>(t.raw_data());
+    fields.insert(fields.end(), {ptr, ptr, 0});
+    for (int64_t s : t.shape()) fields.push_back(s);
+    for (int64_t s : strides_of(t.shape())) fields.push_back(s);
+  };
+  for (const Tensor& t : inputs) fill(t);
+  for (const Tensor& t : outputs) fill(t);
+  std::vector<void*> args(fields.size());
+  for (size_t i = 0; i < fields.size(); ++i) args[i] = &fields[i];
+  int64_t work = 0;
+  for (const Tensor& o : outputs) work += o.numel();
+  int64_t extent = extent_;
+  if (extent < 0) {  // a dynamic dim's size
+    const ExtentSource src = extent_source(extent);
+    const size_t n = inputs.size(), b = static_cast<size_t>(src.buffer);
+    const Tensor& t = b < n ? inputs.at(b) : outputs.at(b - n);
+    extent = t.shape()[static_cast<int>(src.dim)];
+  }
+  if (extent <= 1 || work < 2 * kChunkElements) {
+    int64_t lo = 0, hi = extent;
+    args[0] = &lo, args[1] = &hi;
+    fn_(args.data());
+    return outputs;
+  }
+  const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
+  parallel_for(extent, grain, [&](int64_t lo, int64_t hi) {
+    std::vector<void*> a = args;
+    a[0] = &lo, a[1] = &hi;
+    fn_(a.data());
+  });
+  return outputs;
+}
+
+std::string check_row_extent(const Trace& trace, int64_t extent) {
+  if (extent < dynamic_extent(4096, 0) || extent > (int64_t{1} << 40)) return "a row extent out of range";
+  if (extent >= 0) return "";
+  const ExtentSource src = extent_source(extent);
+  const size_t n_in = trace.inputs.size(), buffers = n_in + trace.outputs.size();
+  if (src.buffer >= static_cast<int64_t>(buffers)) return "a row extent of a buffer the kernel does not have";
+  const size_t b = static_cast<size_t>(src.buffer);
+  const int value = b < n_in ? trace.inputs[b] : trace.outputs[b - n_in];
+  if (src.dim >= trace.values[value].shape.rank()) return "a row extent of a dim the buffer does not have";
+  return "";
+}
+
+}  // namespace ejit::detail

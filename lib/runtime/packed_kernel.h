@@ -1,0 +1,58 @@
+// Calling a compiled CPU kernel: its packed wrapper, void(void** args), takes a pointer to
+// each scalar argument (the row range lo, hi, then each buffer's memref descriptor fields),
+// and runs over row chunks on the thread pool. Shared by kernels the JIT just compiled, kernels
+// from the disk cache and kernels of an exported library loaded without a compiler.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ejit/trace.h"
+#include "executable.h"
+
+namespace ejit::detail {
+
+/// Whatever keeps a module's machine code mapped (a JIT, a loaded library); its kernels
+/// share it.
+class KernelCode {
+ public:
+  virtual ~KernelCode() = default;
+  /// Bytes of code and data it keeps mapped.
+  virtual size_t bytes() const = 0;
+  size_t kernels = 1;  // executables sharing it
+};
+
+/// Fields of a memref descriptor as the LLVM dialect passes it: {allocated, aligned, offset,
+/// sizes..., strides...}.
+constexpr unsigned memref_fields(int64_t rank) { return 3 + 2 * static_cast<unsigned>(rank); }
+
+using PackedFn = void (*)(void**);
+
+/// One kernel of a module: `trace` is the kernel's own trace (its inputs and outputs are the
+/// kernel's buffers); `extent` its row extent (row_extent.h).
+class PackedKernel final : public Executable {
+ public:
+  PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, const Trace& trace, int64_t extent);
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) const override;
+  size_t code_bytes() const override { return code_->bytes() / code_->kernels; }
+
+  /// Rows per chunk are chosen so that a chunk writes about this many output elements.
+  static constexpr int64_t kChunkElements = 1 << 14;
+
+ private:
+  std::shared_ptr<const KernelCode> code_;      // keeps the machine code alive
+  std::vector<std::pair<int, int>> symbols_;  // where each dynamic dim's size is read
+  std::vector<ValueType> outs_;
+  PackedFn fn_ = nullptr;
+  int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
+  std::string profile_name_;  // the kernel's "kernel" events in profiles
+};
+
+/// "" when a kernel with this trace can take this row extent (a dynamic one names a buffer
+/// and dim the kernel has), else why not. Extents come from object code or files.
+std::string check_row_extent(const Trace& trace, int64_t extent);
+
+}  // namespace ejit::detail
