@@ -71,6 +71,21 @@ class Compiled {
 
 Compiled compile(const Trace& trace, const CompileOptions& options = {});
 
+/// How export_library() builds a library.
+struct ExportOptions {
+  std::string name = "fn";  // the function's name in the library (and in its errors)
+  /// The CPU the code is for, as LLVM names CPUs ("x86-64-v3", "skylake-avx512"): the
+  /// library loads on CPUs with that CPU's features. Empty: this machine's CPU.
+  std::string cpu;
+};
+
+/// Compiles traces (one per signature; each trace's inputs are the function's arguments, in
+/// order) for the CPU into one shared library at `path` that load_compiled()
+/// (ejit/compiled_library.h) runs without LLVM or MLIR. Linking needs a C compiler driver
+/// (EJIT_LINKER, default cc). Throws ejit::Error "[export] ..." when a trace cannot be
+/// exported (a host callback, a host read) or the library cannot be built.
+void export_library(const std::vector<Trace>& traces, const std::string& path, const ExportOptions& options = {});
+
 /// Parses ejit-dialect MLIR text (as Trace::to_mlir writes it) back into a Trace; throws
 /// ejit::Error with the parser's line and column on malformed input.
 Trace parse_trace(std::string_view mlir_text);

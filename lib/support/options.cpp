@@ -126,6 +126,11 @@ std::optional<std::string> launcher_rank() {
   if (std::optional<std::string> r = non_empty(Var::OmpiRank)) return r;
   return non_empty(Var::PmiRank);
 }
+std::string linker() {
+  const std::string s = or_empty(Var::Linker);
+  return s.empty() ? "cc" : s;
+}
+
 double dist_timeout() {
   const std::string s = or_empty(Var::DistTimeout);
   if (s.empty()) return 300;

@@ -44,6 +44,7 @@ bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1
 bool compile_sync();                 // EJIT_COMPILE=sync
 bool dynamic_dims();                 // EJIT_DYNAMIC=1
 bool strict_numerics();              // EJIT_STRICT=1
+std::string linker();                // EJIT_LINKER, default "cc"
 double dist_timeout();               // EJIT_DIST_TIMEOUT seconds, default 300
 std::optional<std::string> launcher_rank();  // OMPI_COMM_WORLD_RANK or PMI_RANK when set (under mpirun)
 std::optional<std::string> profile_path();  // EJIT_PROFILE when set (read once)

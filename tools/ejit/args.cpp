@@ -49,6 +49,7 @@ Args parse_args(const std::string& command, int argc, char** argv, int first, co
       a.help = true;
       continue;
     }
+    if (arg == "-o" && known.count("output")) arg = "--output";  // the one short option: ejit export ... -o FILE
     if (arg.size() < 2 || arg.compare(0, 2, "--") != 0) {
       if (arg.size() > 1 && arg[0] == '-')
         throw UsageError(fmt::format("unknown option '{}' for 'ejit {}' (see ejit {} --help)", arg, command, command));

@@ -21,7 +21,10 @@ commands:
   dump FILE.mlir --stage=S        print the IR at a compiler stage
                                   (ejit, linalg, fused, loops, llvm-dialect, llvm, asm or all)
   run FILE.mlir --mode=M          run the trace interpreted, compiled, or both and compare
-                                  (inputs from .npy files or random from a seed)
+                                  (inputs from .npy files or random from a seed); FILE may
+                                  also be a library written by ejit export
+  export FILE.mlir... -o NAME.so  compile traces (one per signature) into a shared library
+                                  that load_compiled() runs without LLVM or MLIR
   cache stats|clear               the on-disk cache of compiled kernels ($EJIT_CACHE_DIR)
   help [COMMAND]                  this text, or a command's (also: ejit COMMAND --help)
 
@@ -47,6 +50,7 @@ int run(int argc, char** argv) {
     if (topic == "dump") fmt::print("{}", kDumpHelp);
     else if (topic == "run") fmt::print("{}", kRunHelp);
     else if (topic == "cache") fmt::print("{}", kCacheHelp);
+    else if (topic == "export") fmt::print("{}", kExportHelp);
     else if (topic.empty()) fmt::print("{}", kHelp);
     else return error(fmt::format("unknown command '{}' (see ejit --help)", topic));
     return 0;
@@ -57,9 +61,14 @@ int run(int argc, char** argv) {
     return cmd_dump(a);
   }
   if (cmd == "run") {
-    Args a = parse_args(cmd, argc, argv, 2, {"mode", "device", "inputs", "seed", "outputs", "repeat", "rtol", "atol"});
+    Args a = parse_args(cmd, argc, argv, 2, {"mode", "device", "inputs", "seed", "outputs", "repeat", "rtol", "atol", "signature"});
     if (a.help) return fmt::print("{}", kRunHelp), 0;
     return cmd_run(a);
+  }
+  if (cmd == "export") {
+    Args a = parse_args(cmd, argc, argv, 2, {"output", "cpu", "name", "target"});
+    if (a.help) return fmt::print("{}", kExportHelp), 0;
+    return cmd_export(a);
   }
   if (cmd == "cache") {
     std::string action = argc > 2 ? argv[2] : "";

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "ejit/compiled_library.h"
 #include "ejit/format.h"
 #include "ejit/jit.h"
 #include "ejit/npy.h"
@@ -22,8 +24,11 @@ namespace ejit::tool {
 
 const char* const kRunHelp = R"(usage: ejit run FILE.mlir [--mode=interp|compiled|compare] [--inputs a.npy,b.npy | --seed N]
                 [--outputs DIR] [--repeat N] [--rtol X] [--atol Y] [--device=cpu|cuda]
+       ejit run NAME.so [--signature=N] [same options]
 
-Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
+Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it), or a library written
+by ejit export (compiled: its own code, loaded as load_compiled() loads it; interp: the
+trace inside it).
   --mode=interp    the interpreter: each op with the eager kernels (eval_trace)
   --mode=compiled  the CPU-compiled code (as jit() would run it)
   --mode=compare   both (the default): prints, per output, the max abs and max rel error of
@@ -34,6 +39,7 @@ Runs the trace in FILE.mlir (ejit dialect, as Trace::save writes it).
                    and dtypes must match the trace's
   --seed N         random inputs (default seed 0): floats ~ N(0, 1); integers in [-5, 5],
                    or in [0, n) when they index a dim of size n (take, gather); bools 50/50
+  --signature=N    a library's signature to run (default 0; see ejit export)
   --device=cuda    compiled mode runs the trace's GPU program on cuda:0 (inputs copied
                    there, outputs back; times include waiting for the GPU)
   --outputs DIR    writes out0.npy, out1.npy, ... (compiled results in compiled and compare
@@ -201,7 +207,19 @@ int cmd_run(const Args& a) {
   const bool user_tol = a.has("rtol") || a.has("atol");
   const double rtol = a.get_double("rtol", 1e-4), atol = a.get_double("atol", 1e-5);
 
-  Trace trace = load_trace(file);
+  // A library written by ejit export: its compiled code, and its trace for the interpreter.
+  const bool library = file.size() > 3 && file.compare(file.size() - 3, 3, ".so") == 0;
+  std::optional<CompiledLibrary> lib;
+  if (library) {
+    if (gpu) throw UsageError("--device=cuda: exported libraries run on the CPU");
+    lib = load_compiled(file);
+  } else if (a.has("signature")) {
+    throw UsageError("--signature: only for libraries written by ejit export");
+  }
+  const int64_t sig = a.get_int("signature", 0, 0);
+  if (lib && static_cast<size_t>(sig) >= lib->signatures())
+    throw UsageError(fmt::format("--signature={}: {} has {} signature(s)", sig, file, lib->signatures()));
+  Trace trace = lib ? lib->trace(static_cast<size_t>(sig)) : load_trace(file);
   std::vector<Tensor> inputs = a.has("inputs") ? file_inputs(trace, a.get("inputs", "")) : random_inputs(trace, seed);
   fmt::print("{}: {} ({}), {}, {}\n", file, count(inputs.size(), "input"),
              a.has("inputs") ? "from .npy files" : fmt::format("random, seed {}", seed),
@@ -209,7 +227,10 @@ int cmd_run(const Args& a) {
 
   Timed interp, compiled;
   if (mode != "compiled") interp = time_runs([&] { return eval_trace(trace, inputs); }, repeat);
-  if (mode != "interp") {
+  if (mode != "interp" && lib) {
+    fmt::print("loaded {} ({}) for {}\n", lib->name(), lib->plan(static_cast<size_t>(sig)), lib->target());
+    compiled = time_runs([&] { return (*lib)(inputs); }, repeat);
+  } else if (mode != "interp") {
     const Compiled exe = compile(trace, {.target = gpu ? Target::CUDA : Target::CPU});
     if (!exe.ok()) throw Error(fmt::format("{}: cannot compile: {}", file, exe.error()));
     fmt::print("{} in {:.1f} ms{}\n", exe.from_disk_cache() ? "loaded from the disk cache" : "compiled",

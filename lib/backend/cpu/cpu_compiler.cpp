@@ -20,6 +20,7 @@
 #include "../../support/options.h"
 #include "../../support/profiler.h"
 #include "../common/kernel_cache.h"
+#include "../../runtime/cpu_features.h"
 #include "../../runtime/packed_kernel.h"
 #include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
@@ -31,6 +32,7 @@
 #include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
@@ -221,7 +223,10 @@ const std::string& host_target() {
 
 }  // namespace
 
-std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
+namespace {
+
+std::vector<CompileResult> compile_module(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
+                                          ObjectCode* export_object) {
   auto t0 = std::chrono::steady_clock::now();
   const size_t n = traces.size();
   std::vector<CompileResult> results(n);
@@ -257,7 +262,7 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   const std::string text = module_text(traces);
   const unsigned opt_level = options::opt_level();
   // The disk cache serves calls that want no IR (IR is only made by compiling).
-  const bool use_disk = !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
+  const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
   const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
   if (use_disk)
     if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
@@ -295,9 +300,25 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   auto tm_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tm_builder) return fail_with("[jit] cannot detect the host CPU: " + llvm::toString(tm_builder.takeError()));
   tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (export_object) {  // code for a shared library, perhaps for another CPU
+    tm_builder->setRelocationModel(llvm::Reloc::PIC_);
+    if (!export_object->cpu.empty()) {
+      tm_builder->setCPU(export_object->cpu);
+      tm_builder->setFeatures("");
+    }
+  }
   auto tm = tm_builder->createTargetMachine();
   if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
   llvm::TargetMachine* host = tm->get();
+  if (export_object) {
+    const llvm::MCSubtargetInfo* sti = host->getMCSubtargetInfo();
+    if (!export_object->cpu.empty() && !sti->isCPUStringValid(export_object->cpu))
+      return fail_with("[export] LLVM knows no CPU '" + export_object->cpu + "'");
+    export_object->cpu_name = std::string(host->getTargetCPU());
+    export_object->features.clear();
+    for (const CpuFeature& f : known_cpu_features())
+      if (sti->checkFeatures(std::string("+") + f.name)) export_object->features.push_back(f.name);
+  }
   auto transformer = [&](llvm::Module* m) -> llvm::Error {
     if (std::string e = optimize_llvm(*m, *host, opt_level); !e.empty())
       return llvm::make_error<llvm::StringError>(e, llvm::inconvertibleErrorCode());
@@ -315,7 +336,7 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   options.sectionMemoryMapper = &code->mapper;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  options.enableObjectDump = use_disk;
+  options.enableObjectDump = use_disk || export_object;
   auto engine = mlir::ExecutionEngine::create(*module, options, std::move(*tm));
   if (!engine) {
     std::string err = llvm::toString(engine.takeError());
@@ -334,6 +355,19 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
   }
   result.stage_milliseconds[static_cast<int>(Stage::Asm)] =
       ms_since(last) - result.stage_milliseconds[static_cast<int>(Stage::LLVM)];
+  if (export_object) {
+    const std::string tmp = fmt::format("{}/ejit-export-{}-{}.o", std::filesystem::temp_directory_path().string(),
+                                        static_cast<long>(getpid()), static_cast<const void*>(export_object));
+    code->engine->dumpToObjectFile(tmp);
+    auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    if (!object) return fail_with("[export] cannot read the object code back from " + tmp);
+    export_object->object = std::string((*object)->getBuffer());
+    export_object->extents = extents;
+    export_object->symbols.clear();
+    for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
+  }
   if (use_disk && disk_cache_writable()) {  // the object exists once the kernels were looked up (compiled)
     const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
     code->engine->dumpToObjectFile(tmp);
@@ -355,6 +389,22 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
                ops, n, n == 1 ? "" : "s", result.milliseconds, timings,
                result.stage_milliseconds[static_cast<int>(Stage::LLVM)], result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
   return results;
+}
+
+}  // namespace
+
+std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
+  return compile_module(traces, keep_ir, keep_asm, nullptr);
+}
+
+std::string compile_cpu_object(const std::vector<const Trace*>& traces, ObjectCode& out) {
+  try {
+    std::vector<CompileResult> r = compile_module(traces, false, false, &out);
+    if (!r.at(0).executable) return r.at(0).error;
+    return out.object.empty() ? "[export] no object code was made" : "";
+  } catch (const std::exception& e) {
+    return std::string("[export] ") + e.what();
+  }
 }
 
 CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm) {

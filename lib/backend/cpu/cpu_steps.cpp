@@ -10,6 +10,7 @@
 
 #include "../../pipeline/Pipeline.h"
 #include "../../support/options.h"
+#include "../../runtime/exported_library.h"
 #include "../../runtime/step_program.h"
 #include "../../trace/dynamic_dims.h"
 #include "../../trace/subtrace.h"
@@ -229,6 +230,53 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
   for (CompileResult& r : results) r.milliseconds = 0;
   results.at(0).milliseconds = total;
   return results;
+}
+
+std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, ExportManifest& manifest,
+                               std::string& object) {
+  std::vector<Trace> subs;  // every kernel's trace, in kernel order
+  subs.reserve(traces.size() * 8);
+  manifest.entries.clear();
+  for (const Trace* t : traces) {
+    ExportedEntry e;
+    e.trace = *t;
+    e.folded_from = transposes_into_gemm(*t, false);
+    std::vector<Step> steps = partition(*t, e.folded_from, false);
+    const TraceUses uses(*t);
+    for (Step& s : steps) {
+      ExportedStep x;
+      x.compiled = s.compiled;
+      x.nodes = s.nodes;
+      if (s.compiled) {
+        x.sub = sub_trace(*t, s, uses);
+        if (has_unsourced_symbols(x.sub)) return "[export] a kernel needs a dynamic size none of its inputs has";
+        x.inputs = s.inputs;
+        x.outputs = s.outputs;
+        x.kernel = static_cast<int>(subs.size());
+        subs.push_back(x.sub);
+      }
+      e.steps.push_back(std::move(x));
+    }
+    manifest.entries.push_back(std::move(e));
+  }
+  object.clear();
+  manifest.kernel_symbols.clear();
+  manifest.features.clear();
+  manifest.cpu = cpu;
+  if (subs.empty()) return "";
+  std::vector<const Trace*> batch;
+  for (const Trace& s : subs) batch.push_back(&s);
+  ObjectCode code;
+  code.cpu = cpu;
+  if (std::string error = compile_cpu_object(batch, code); !error.empty()) return error;
+  for (ExportedEntry& e : manifest.entries)
+    for (ExportedStep& s : e.steps)
+      if (s.compiled) s.extent = code.extents.at(s.kernel);
+  manifest.kernel_symbols = std::move(code.symbols);
+  manifest.features = std::move(code.features);
+  manifest.cpu = code.cpu_name;
+  object = std::move(code.object);
+  return "";
 }
 
 CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm, bool strict) {

@@ -4,6 +4,9 @@
 #pragma once
 
 #include "../common/executable.h"
+#include <string>
+#include <vector>
+
 #include "ejit/trace.h"
 
 namespace ejit::detail {
@@ -16,5 +19,14 @@ CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm 
 /// compile's whole time is the first result's milliseconds).
 std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir,
                                              bool keep_asm = false, bool strict = false);
+
+struct ExportManifest;
+
+/// For an export: each trace cut into steps as compile_cpu_steps cuts them, and every kernel
+/// of every trace in one position-independent object for `cpu` (an LLVM CPU name; "" for
+/// this machine's). Fills `manifest`'s entries, kernel symbols, CPU and features, and
+/// `object` (empty when no op compiles); "" on success, else why not.
+std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, ExportManifest& manifest,
+                               std::string& object);
 
 }  // namespace ejit::detail

@@ -1,0 +1,142 @@
+// export_library(): traces compiled for the CPU into one shared library (the kernels' object
+// code linked by the system's C compiler driver, plus the manifest that load_compiled reads).
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "../backend/cpu/cpu_steps.h"
+#include "../runtime/exported_library.h"
+#include "../support/check.h"
+#include "../support/options.h"
+#include "ejit/compile.h"
+#include "ejit/format.h"
+
+extern char** environ;
+
+namespace ejit {
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A folder of its own under the system's temporary folder, removed with everything in it.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (fs::temp_directory_path() / "ejit-export-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) fail("export", "cannot create a temporary folder under {}", fs::temp_directory_path().string());
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_all(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const fs::path& p, std::string_view bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out.flush()) fail("export", "cannot write {}", p.string());
+}
+
+/// Runs `argv` (no shell); its exit status, with what it wrote to stderr in `log`.
+int run_program(const std::vector<std::string>& argv, const fs::path& log_path, std::string& log) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    log = std::string("cannot start it: ") + std::strerror(rc);
+    return -1;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  log = read_all(log_path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+/// The object code linked as a shared object (an empty one when no kernel compiled).
+std::string link_shared_object(const std::string& object, const ScratchDir& dir) {
+  const std::string linker = options::linker();
+  const fs::path so = dir / "kernels.so", log = dir / "link.log";
+  std::vector<std::string> argv = {linker, "-shared", "-o", so.string(), "-Wl,-z,noexecstack", "-Wl,-z,defs"};
+  if (object.empty()) {
+    write_file(dir / "empty.c", "");
+    argv.push_back((dir / "empty.c").string());
+  } else {
+    write_file(dir / "kernels.o", object);
+    argv.push_back((dir / "kernels.o").string());
+  }
+  argv.insert(argv.end(), {"-lm", "-lc"});
+  std::string output;
+  if (int rc = run_program(argv, log, output); rc != 0)
+    fail("export", "linking the kernels with '{}' (EJIT_LINKER) failed (exit {}): {}", linker, rc, output);
+  return read_all(so);
+}
+
+}  // namespace
+
+void export_library(const std::vector<Trace>& traces, const std::string& path, const ExportOptions& options) {
+  if (traces.empty()) fail("export", "nothing to export: no traces");
+  std::vector<const Trace*> ptrs;
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const Trace& t = traces[i];
+    if (!t.not_compilable.empty()) fail("export", "trace {} cannot be compiled: {}", i, t.not_compilable);
+    for (const TraceNode& n : t.nodes)
+      if (n.kind == NodeKind::HostCall)
+        fail("export", "trace {} calls a host callback: a C++ function cannot be exported", i);
+    for (size_t j = 0; j < i; ++j) {
+      bool same = traces[j].inputs.size() == t.inputs.size();
+      for (size_t k = 0; same && k < t.inputs.size(); ++k) same = traces[j].values[traces[j].inputs[k]] == t.values[t.inputs[k]];
+      if (same) fail("export", "traces {} and {} have the same signature", j, i);
+    }
+    ptrs.push_back(&t);
+  }
+  detail::ExportManifest m;
+  std::string object;
+  if (std::string error = detail::compile_cpu_export(ptrs, options.cpu, m, object); !error.empty())
+    fail("export", "{}", error.starts_with("[") ? error.substr(error.find(']') + 2) : error);
+  m.ejit_version = detail::ejit_version();
+  m.target = "cpu";
+  m.name = options.name;
+  const std::string manifest = detail::write_manifest(m);
+  detail::read_manifest(manifest);  // what load_compiled will check, checked now
+  ScratchDir dir;
+  const std::string file = detail::library_file(link_shared_object(object, dir), manifest);
+  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(getpid()));
+  write_file(tmp, file);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    fail("export", "cannot write {}", path);
+  }
+}
+
+}  // namespace ejit

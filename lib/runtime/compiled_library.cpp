@@ -1,0 +1,167 @@
+// load_compiled(): checks an exported library's file, maps its shared object with dlopen
+// (from the checked bytes: a memfd, so that what runs is what was checked) and builds one
+// step program per signature from its manifest.
+#include "ejit/compiled_library.h"
+
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "../core/file.h"
+#include "../support/check.h"
+#include "../support/text_io.h"
+#include "../trace/dynamic_dims.h"
+#include "cpu_features.h"
+#include "ejit/format.h"
+#include "exported_library.h"
+#include "packed_kernel.h"
+#include "step_program.h"
+
+namespace ejit {
+
+namespace {
+
+using detail::ExportManifest;
+
+/// An exported library's shared object, mapped while any of its kernels lives.
+class LoadedObject final : public detail::KernelCode {
+ public:
+  LoadedObject(void* handle, size_t bytes) : handle_(handle), bytes_(bytes) {}
+  ~LoadedObject() override { dlclose(handle_); }
+  size_t bytes() const override { return bytes_; }
+  void* symbol(const std::string& name) const { return dlsym(handle_, name.c_str()); }
+
+ private:
+  void* handle_;
+  size_t bytes_;
+};
+
+constexpr uint64_t kMaxLibraryBytes = uint64_t{1} << 31;
+
+std::shared_ptr<LoadedObject> map_object(std::string_view object, const std::string& path) {
+  const int fd = memfd_create("ejit-export", MFD_CLOEXEC);
+  if (fd < 0) fail("load_compiled", "{}: cannot create a memory file for its code", path);
+  if (detail::write_all(fd, object.data(), object.size()) != 0) {
+    close(fd);
+    fail("load_compiled", "{}: cannot write its code to a memory file", path);
+  }
+  const std::string proc = fmt::format("/proc/self/fd/{}", fd);
+  void* handle = dlopen(proc.c_str(), RTLD_NOW | RTLD_LOCAL);
+  close(fd);  // the mapping stays
+  if (!handle) {
+    const char* why = dlerror();
+    fail("load_compiled", "{}: its shared object does not load: {}", path, why ? why : "unknown error");
+  }
+  return std::make_shared<LoadedObject>(handle, object.size());
+}
+
+std::string signature_text(const Trace& t) {
+  std::string s = "(";
+  for (size_t i = 0; i < t.inputs.size(); ++i) {
+    const ValueType& v = t.values[t.inputs[i]];
+    s += fmt::format("{}{}{}", i ? ", " : "", v.dtype, v.shape);
+  }
+  return s + ")";
+}
+
+}  // namespace
+
+struct CompiledLibrary::Impl {
+  ExportManifest manifest;  // its entries' step plans moved into programs
+  std::vector<std::unique_ptr<detail::StepProgram>> programs;
+  std::vector<std::string> plans;
+  std::shared_ptr<LoadedObject> object;
+};
+
+CompiledLibrary load_compiled(const std::string& path) {
+  detail::InputFile in("load_compiled", path);
+  if (in.size() > kMaxLibraryBytes) fail("load_compiled", "{}: {} bytes is too large for an exported library", path, in.size());
+  const std::string file = in.read(0, static_cast<size_t>(in.size()));
+  const auto [object, manifest_bytes] = detail::split_library_file(file, path);
+  auto impl = std::make_shared<CompiledLibrary::Impl>();
+  ExportManifest& m = impl->manifest;
+  try {
+    m = detail::read_manifest(manifest_bytes);
+  } catch (const Error& e) {
+    std::string_view what = e.what();  // "[load_compiled] manifest ...": the path goes first
+    if (what.starts_with("[load_compiled] ")) what.remove_prefix(16);
+    fail("load_compiled", "{}: {}", path, what);
+  }
+  if (m.ejit_version != detail::ejit_version())
+    fail("load_compiled", "{}: written by ejit {}, and this is ejit {}: export it again with this version", path,
+                 m.ejit_version, detail::ejit_version());
+  if (m.target != "cpu") fail("load_compiled", "{}: its target is '{}'; this build loads 'cpu' libraries", path, m.target);
+  if (auto missing = detail::missing_cpu_features(m.features); !missing.empty())
+    fail("load_compiled", "{}: compiled for CPU {}, whose features {} this CPU lacks: export it for this CPU "
+                 "(or for an older one, e.g. --cpu=x86-64-v2)", path, m.cpu, fmt::join(missing, ", "));
+  impl->object = map_object(object, path);
+  std::vector<detail::PackedFn> kernels;
+  for (const std::string& s : m.kernel_symbols) {
+    void* fn = impl->object->symbol(s);
+    if (!fn) fail("load_compiled", "{}: its shared object has no kernel '{}'", path, s);
+    kernels.push_back(reinterpret_cast<detail::PackedFn>(fn));
+  }
+  impl->object->kernels = std::max<size_t>(1, kernels.size());
+  for (detail::ExportedEntry& e : m.entries) {
+    std::vector<detail::Step> steps;
+    size_t compiled = 0;
+    for (detail::ExportedStep& s : e.steps) {
+      detail::Step step{s.compiled, s.nodes, nullptr, s.inputs, s.outputs, {}};
+      if (s.compiled) {
+        ++compiled;
+        step.kernel = std::make_unique<detail::PackedKernel>(impl->object, kernels[s.kernel], s.sub, s.extent);
+        step.sub = std::move(s.sub);
+      }
+      steps.push_back(std::move(step));
+    }
+    impl->plans.push_back(fmt::format("{} kernel{}, {} interpreter step{}", compiled, compiled == 1 ? "" : "s",
+                                      steps.size() - compiled, steps.size() - compiled == 1 ? "" : "s"));
+    impl->programs.push_back(std::make_unique<detail::StepProgram>(e.trace, std::move(steps), std::move(e.folded_from)));
+    e.steps.clear();
+  }
+  CompiledLibrary lib;
+  lib.impl_ = std::move(impl);
+  return lib;
+}
+
+std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined() || !inputs[i].device().is_cpu())
+      fail(impl_->manifest.name, "input {} is {}: an exported library runs on CPU tensors", i,
+                   inputs[i].defined() ? "on " + inputs[i].device().str() : std::string("undefined"));
+  for (const auto& p : impl_->programs) {
+    const Trace& t = p->trace();
+    if (t.inputs.size() != inputs.size()) continue;
+    if (detail::has_dynamic_dims(t) ? detail::dynamic_mismatch(t, inputs).empty() : [&] {
+          for (size_t i = 0; i < inputs.size(); ++i)
+            if (inputs[i].shape() != t.values[t.inputs[i]].shape || inputs[i].dtype() != t.values[t.inputs[i]].dtype) return false;
+          return true;
+        }())
+      return p->run(inputs);
+  }
+  std::string given = "(", have;
+  for (size_t i = 0; i < inputs.size(); ++i) given += fmt::format("{}{}{}", i ? ", " : "", inputs[i].dtype(), inputs[i].shape());
+  for (size_t i = 0; i < signatures(); ++i) have += (i ? ", " : "") + signature(i);
+  fail(impl_->manifest.name, "no exported signature takes {}): it was exported for {}", given, have);
+}
+
+const std::string& CompiledLibrary::name() const { return impl_->manifest.name; }
+size_t CompiledLibrary::signatures() const { return impl_->programs.size(); }
+std::string CompiledLibrary::signature(size_t i) const { return signature_text(trace(i)); }
+const Trace& CompiledLibrary::trace(size_t i) const {
+  if (i >= impl_->programs.size()) fail("CompiledLibrary::trace", "no signature {} (it has {})", i, impl_->programs.size());
+  return impl_->programs[i]->trace();
+}
+std::string CompiledLibrary::target() const {
+  return fmt::format("{} {} ({})", impl_->manifest.target, impl_->manifest.cpu, fmt::join(impl_->manifest.features, ","));
+}
+const std::string& CompiledLibrary::ejit_version() const { return impl_->manifest.ejit_version; }
+std::string CompiledLibrary::plan(size_t i) const {
+  trace(i);
+  return impl_->plans[i];
+}
+size_t CompiledLibrary::code_bytes() const { return impl_->object->bytes(); }
+
+}  // namespace ejit

@@ -1,0 +1,218 @@
+#include "exported_library.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "../support/check.h"
+#include "../support/hash.h"
+#include "../trace/trace_binary.h"
+#include "row_extent.h"
+#include "packed_kernel.h"
+
+#ifndef EJIT_VERSION
+#define EJIT_VERSION "unknown"
+#endif
+
+namespace ejit::detail {
+namespace {
+
+constexpr std::string_view kManifestMagic = "ejit-export";
+constexpr uint32_t kManifestFormat = 1;
+constexpr char kTrailerMagic[8] = {'E', 'J', 'I', 'T', 'L', 'I', 'B', '1'};
+constexpr size_t kTrailerBytes = 32;  // manifest size, object size, checksum, magic
+
+void write_ints(ByteWriter& w, const std::vector<int>& v) {
+  w.u32(static_cast<uint32_t>(v.size()));
+  for (int x : v) w.i64(x);
+}
+
+/// Ids in [lo, hi).
+std::vector<int> read_ints(ByteReader& r, std::string_view field, int64_t lo, int64_t hi) {
+  const uint32_t n = r.count(field, 8);
+  std::vector<int> v;
+  v.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    const int64_t x = r.i64(field);
+    if (x < lo || x >= hi) r.fail_at(at, field, fmt::format("{} is outside [{}, {})", x, lo, hi));
+    v.push_back(static_cast<int>(x));
+  }
+  return v;
+}
+
+bool valid_symbol(std::string_view s) {
+  if (s.empty() || s.size() > 256) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+/// The checks of one entry that span its steps: each step reads only values defined before
+/// it, the kernels' traces have the types of the values they stand for, the outputs exist.
+void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
+  const Trace& t = e.trace;
+  auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
+  std::vector<char> defined(t.values.size(), 0);
+  for (int v : t.inputs) defined[v] = 1;
+  for (const TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  auto source = [&](int v) { return e.folded_from[v] >= 0 ? e.folded_from[v] : v; };
+  for (size_t v = 0; v < e.folded_from.size(); ++v)
+    if (e.folded_from[v] >= 0 && (defined[v] || t.values[e.folded_from[v]].shape.rank() != 2))
+      bad(fmt::format("value {} is read as a transposed matrix it cannot be", v));
+  for (size_t s = 0; s < e.steps.size(); ++s) {
+    const ExportedStep& st = e.steps[s];
+    if (!st.compiled) {
+      if (st.nodes.size() != 1) bad(fmt::format("interpreter step {} has {} nodes, not 1", s, st.nodes.size()));
+      const TraceNode& n = t.nodes[st.nodes[0]];
+      if (n.kind == NodeKind::Constant) bad(fmt::format("step {} runs a constant", s));
+      for (int v : n.inputs)
+        if (!defined[source(v)]) bad(fmt::format("step {} reads value {} before it is made", s, v));
+      defined[n.output] = 1;
+      continue;
+    }
+    if (st.kernel < 0 || static_cast<size_t>(st.kernel) >= kernels) bad(fmt::format("step {} names kernel {}", s, st.kernel));
+    if (st.sub.inputs.size() != st.inputs.size() || st.sub.outputs.size() != st.outputs.size())
+      bad(fmt::format("step {}'s kernel has {} inputs and {} outputs, the step {} and {}", s, st.sub.inputs.size(),
+                      st.sub.outputs.size(), st.inputs.size(), st.outputs.size()));
+    for (size_t i = 0; i < st.inputs.size(); ++i) {
+      if (!defined[st.inputs[i]]) bad(fmt::format("step {} reads value {} before it is made", s, st.inputs[i]));
+      if (!(st.sub.values[st.sub.inputs[i]] == t.values[st.inputs[i]]))
+        bad(fmt::format("step {}'s kernel input {} has another type than value {}", s, i, st.inputs[i]));
+    }
+    for (size_t i = 0; i < st.outputs.size(); ++i) {
+      if (!(st.sub.values[st.sub.outputs[i]] == t.values[st.outputs[i]]))
+        bad(fmt::format("step {}'s kernel output {} has another type than value {}", s, i, st.outputs[i]));
+      defined[st.outputs[i]] = 1;
+    }
+    if (std::string why = check_row_extent(st.sub, st.extent); !why.empty()) bad(fmt::format("step {}: {}", s, why));
+  }
+  for (int v : t.outputs)
+    if (!defined[v]) bad(fmt::format("output value {} is never made", v));
+}
+
+}  // namespace
+
+const char* ejit_version() { return EJIT_VERSION; }
+
+std::string write_manifest(const ExportManifest& m) {
+  ByteWriter w;
+  w.string(kManifestMagic);
+  w.u32(kManifestFormat);
+  w.string(m.ejit_version);
+  w.string(m.target);
+  w.string(m.cpu);
+  w.u32(static_cast<uint32_t>(m.features.size()));
+  for (const std::string& f : m.features) w.string(f);
+  w.u32(static_cast<uint32_t>(m.kernel_symbols.size()));
+  for (const std::string& s : m.kernel_symbols) w.string(s);
+  w.string(m.name);
+  w.u32(static_cast<uint32_t>(m.entries.size()));
+  for (const ExportedEntry& e : m.entries) {
+    w.string(serialize_trace(e.trace));
+    write_ints(w, e.folded_from);
+    w.u32(static_cast<uint32_t>(e.steps.size()));
+    for (const ExportedStep& s : e.steps) {
+      w.u8(s.compiled ? 1 : 0);
+      write_ints(w, s.nodes);
+      if (!s.compiled) continue;
+      write_ints(w, s.inputs);
+      write_ints(w, s.outputs);
+      w.i64(s.kernel);
+      w.i64(s.extent);
+      w.string(serialize_trace(s.sub));
+    }
+  }
+  return w.take();
+}
+
+ExportManifest read_manifest(std::string_view bytes) {
+  ByteReader r(bytes);
+  r.set_context("manifest ");
+  if (r.string("magic") != kManifestMagic) r.fail_at(0, "magic", "not an ejit export manifest");
+  const size_t at = r.offset();
+  if (uint32_t f = r.u32("format"); f != kManifestFormat)
+    r.fail_at(at, "format", fmt::format("format {} (this build reads format {})", f, kManifestFormat));
+  ExportManifest m;
+  m.ejit_version = r.string("ejit version");
+  m.target = r.string("target");
+  m.cpu = r.string("cpu");
+  const uint32_t features = r.count("feature count", 8);
+  for (uint32_t i = 0; i < features; ++i) m.features.push_back(r.string("feature"));
+  const uint32_t kernels = r.count("kernel count", 8);
+  for (uint32_t i = 0; i < kernels; ++i) {
+    const size_t sym_at = r.offset();
+    m.kernel_symbols.push_back(r.string("kernel symbol"));
+    if (!valid_symbol(m.kernel_symbols.back())) r.fail_at(sym_at, "kernel symbol", "not a symbol name");
+  }
+  m.name = r.string("name");
+  const uint32_t entries = r.count("signature count", 8);
+  if (entries == 0) r.fail_at(r.offset(), "signature count", "no signatures");
+  for (uint32_t e = 0; e < entries; ++e) {
+    ExportedEntry entry;
+    r.set_context(fmt::format("manifest signature {} ", e));
+    entry.trace = deserialize_trace(r.string("trace"));
+    const int64_t values = static_cast<int64_t>(entry.trace.values.size());
+    const int64_t nodes = static_cast<int64_t>(entry.trace.nodes.size());
+    entry.folded_from = read_ints(r, "folded transposes", -1, values);
+    if (entry.folded_from.size() != entry.trace.values.size())
+      r.fail_at(r.offset(), "folded transposes", "one per value expected");
+    const uint32_t steps = r.count("step count", 9);
+    for (uint32_t s = 0; s < steps; ++s) {
+      ExportedStep st;
+      const size_t kind_at = r.offset();
+      const uint8_t compiled = r.u8("step kind");
+      if (compiled > 1) r.fail_at(kind_at, "step kind", "neither 0 nor 1");
+      st.compiled = compiled == 1;
+      st.nodes = read_ints(r, "step nodes", 0, nodes);
+      if (st.compiled) {
+        st.inputs = read_ints(r, "step inputs", 0, values);
+        st.outputs = read_ints(r, "step outputs", 0, values);
+        const size_t k_at = r.offset();
+        const int64_t k = r.i64("kernel");
+        if (k < 0 || k >= static_cast<int64_t>(kernels)) r.fail_at(k_at, "kernel", fmt::format("no kernel {}", k));
+        st.kernel = static_cast<int>(k);
+        st.extent = r.i64("row extent");
+        st.sub = deserialize_trace(r.string("kernel trace"));
+      }
+      entry.steps.push_back(std::move(st));
+    }
+    check_entry(entry, e, kernels);
+    m.entries.push_back(std::move(entry));
+  }
+  r.set_context("manifest ");
+  r.expect_end();
+  return m;
+}
+
+std::string library_file(std::string_view shared_object, std::string_view manifest) {
+  std::string file;
+  file.reserve(shared_object.size() + manifest.size() + kTrailerBytes);
+  file.append(shared_object).append(manifest);
+  ByteWriter w;
+  w.u64(manifest.size());
+  w.u64(shared_object.size());
+  file += w.data();
+  ByteWriter sum;
+  sum.u64(fnv1a(file.data(), file.size()));
+  file += sum.data();
+  file.append(kTrailerMagic, sizeof kTrailerMagic);
+  return file;
+}
+
+std::pair<std::string_view, std::string_view> split_library_file(std::string_view file, const std::string& path) {
+  auto bad = [&](const std::string& what) { fail("load_compiled", "{}: {}", path, what); };
+  if (file.size() < kTrailerBytes || std::memcmp(file.data() + file.size() - 8, kTrailerMagic, 8) != 0)
+    bad("not a library exported by ejit (no ejit trailer at its end; truncated, or another file)");
+  ByteReader r(file.substr(file.size() - kTrailerBytes, 24));
+  const uint64_t manifest = r.u64("manifest size"), object = r.u64("object size"), checksum = r.u64("checksum");
+  const uint64_t body = file.size() - kTrailerBytes;
+  if (manifest > body || object > body - manifest || object + manifest != body)
+    bad(fmt::format("its trailer's sizes (object {} + manifest {} bytes) do not fit the file's {} bytes", object, manifest,
+                    file.size()));
+  if (fnv1a(file.data(), body + 16) != checksum) bad("its checksum does not match its contents (damaged or modified)");
+  return {file.substr(0, object), file.substr(object, manifest)};
+}
+
+}  // namespace ejit::detail
