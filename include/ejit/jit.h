@@ -94,6 +94,7 @@ class JitCore {
   CacheStats stats() const;
   std::vector<CacheMiss> misses() const;
   Comparison compare(const std::vector<Tensor>& args, int repeat);
+  void export_library(const std::string& path, ExportOptions options) const;
 
  private:
   struct Impl;
@@ -134,6 +135,13 @@ template <class F> class Jitted {
   std::vector<CacheMiss> misses() const { return core_->misses(); }
   /// Runs interpreter and compiled code on the same inputs; errors and times (median of repeat).
   template <class... A> Comparison compare(int repeat, const A&... args) const { return core_->compare({Tensor(args)...}, repeat); }
+  /// Writes the CPU signatures compiled so far into one shared library that load_compiled()
+  /// (ejit/compiled_library.h) runs without LLVM or MLIR (see ejit::export_library). The
+  /// tensors and variables the function captured are baked in with their values of now;
+  /// its arguments stay arguments. Call wait_for_compiles() first in the background mode.
+  /// Throws ejit::Error "[export] ..." when no signature can be exported (none compiled, a
+  /// host read or callback, a function that assigns variables, or aliased arguments).
+  void export_library(const std::string& path, ExportOptions options = {}) const { core_->export_library(path, std::move(options)); }
 
  private:
   detail::JitCore::Fn make_core_fn() {

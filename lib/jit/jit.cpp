@@ -604,6 +604,73 @@ std::string JitCore::ir(Stage stage) const {
   return (*e.ir)[static_cast<int>(stage)];
 }
 
+namespace {
+
+/// An entry's trace as an exported function takes it: one input per argument, in order (an
+/// argument the trace does not read gets an input of its own), and the captured tensors and
+/// variables as constants holding their values of now.
+Trace exportable_trace(const Trace& recorded, const std::vector<InputBinding>& bindings, const Signature& key,
+                       size_t user_outputs) {
+  Trace t = recorded;
+  std::vector<int> arg_input(key.types.size(), -1);
+  std::vector<TraceNode> constants;
+  for (size_t i = 0; i < t.inputs.size(); ++i) {
+    const InputBinding& b = bindings.at(i);
+    if (b.arg >= 0) {
+      arg_input.at(static_cast<size_t>(b.arg)) = t.inputs[i];
+      continue;
+    }
+    TraceNode c{};
+    c.kind = NodeKind::Constant;
+    c.output = t.inputs[i];
+    c.constant = (b.variable.defined() ? b.variable.value() : b.captured).to(Device::cpu());
+    constants.push_back(std::move(c));
+  }
+  for (size_t a = 0; a < arg_input.size(); ++a)
+    if (arg_input[a] < 0) {
+      arg_input[a] = static_cast<int>(t.values.size());
+      t.values.push_back(key.types[a]);
+    }
+  t.inputs = std::move(arg_input);
+  t.nodes.insert(t.nodes.begin(), constants.begin(), constants.end());
+  t.outputs.resize(std::min(t.outputs.size(), user_outputs));
+  return t;
+}
+
+}  // namespace
+
+void JitCore::export_library(const std::string& path, ExportOptions options) const {
+  std::vector<Trace> traces;
+  std::vector<std::string> skipped;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (const auto& [key, e] : impl_->cache) {
+      const std::string sig = str(key);
+      if (e->gpu) {
+        skipped.push_back(sig + ": a GPU program (only CPU libraries are exported so far)");
+        continue;
+      }
+      if (!e->executable) {
+        skipped.push_back(sig + (e->tree ? ": it reads values on the host (a trace tree)"
+                                 : e->eager_reason.empty() ? ": not compiled yet (wait_for_compiles() first)"
+                                                           : ": it runs eagerly (" + e->eager_reason + ")"));
+        continue;
+      }
+      if (!e->assigned.empty())
+        fail("export", "{}{}: it assigns variables, and an exported function cannot", impl_->name, sig);
+      for (size_t i = 0; i < key.alias.size(); ++i)
+        if (key.alias[i] != static_cast<int>(i))
+          fail("export", "{}{}: argument {} is argument {} (recorded for aliased arguments)", impl_->name, sig, i, key.alias[i]);
+      traces.push_back(exportable_trace(e->trace, e->bindings, key, e->user_outputs));
+    }
+  }
+  if (traces.empty())
+    fail("export", "{}: no compiled CPU signature to export{}{}", impl_->name, skipped.empty() ? " (it was never called)" : ": ",
+         fmt::join(skipped, "; "));
+  if (options.name == ExportOptions{}.name) options.name = impl_->name;
+  ejit::export_library(traces, path, options);
+}
+
 CacheStats JitCore::stats() const {
   std::lock_guard lock(impl_->mu);
   CacheStats s = impl_->stats;

@@ -33,6 +33,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
@@ -303,6 +304,12 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   if (export_object) {  // code for a shared library, perhaps for another CPU
     tm_builder->setRelocationModel(llvm::Reloc::PIC_);
     if (!export_object->cpu.empty()) {
+      std::string lookup_error;  // a CPU name LLVM does not know: an error, not LLVM's warning on stderr
+      const llvm::Target* target = llvm::TargetRegistry::lookupTarget(tm_builder->getTargetTriple().str(), lookup_error);
+      std::unique_ptr<llvm::MCSubtargetInfo> sti(
+          target ? target->createMCSubtargetInfo(tm_builder->getTargetTriple().str(), "", "") : nullptr);
+      if (!sti || !sti->isCPUStringValid(export_object->cpu))
+        return fail_with("[export] LLVM knows no CPU '" + export_object->cpu + "' for " + tm_builder->getTargetTriple().str());
       tm_builder->setCPU(export_object->cpu);
       tm_builder->setFeatures("");
     }
@@ -312,8 +319,6 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   llvm::TargetMachine* host = tm->get();
   if (export_object) {
     const llvm::MCSubtargetInfo* sti = host->getMCSubtargetInfo();
-    if (!export_object->cpu.empty() && !sti->isCPUStringValid(export_object->cpu))
-      return fail_with("[export] LLVM knows no CPU '" + export_object->cpu + "'");
     export_object->cpu_name = std::string(host->getTargetCPU());
     export_object->features.clear();
     for (const CpuFeature& f : known_cpu_features())

@@ -1,0 +1,234 @@
+// Exported libraries (ejit export, export_library, load_compiled) against the interpreter,
+// and every way a library file can be wrong.
+#include <catch2/catch.hpp>
+#include <ejit/compile.h>
+#include <ejit/compiled_library.h>
+#include <ejit/ejit.h>
+#include <ejit/jit.h>
+
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "../../lib/runtime/exported_library.h"
+#include "op_chains.h"
+#include "test_util.h"
+
+using namespace ejit;
+using namespace ejit::test;
+
+namespace {
+
+Trace record(const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& args) {
+  Recorder rec;
+  rec.add_inputs(args);
+  return rec.finish(fn(args));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// Each signature of `lib` on random inputs against the interpreter running its trace.
+void require_matches_interpreter(const CompiledLibrary& lib, uint64_t seed) {
+  for (size_t s = 0; s < lib.signatures(); ++s) {
+    const Trace& t = lib.trace(s);
+    std::vector<Tensor> in;
+    for (size_t i = 0; i < t.inputs.size(); ++i) {
+      const ValueType& v = t.values[t.inputs[i]];
+      in.push_back(inputs_for(v.dtype, v.shape, seed + 31 * i));
+    }
+    const std::vector<Tensor> got = lib(in), want = eval_trace(t, in);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      require_agree(got[i], want[i], 2e-5, 2e-5, lib.signature(s) + " output " + std::to_string(i));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("export: random op chains (several signatures in one library) equal the interpreter", "[export]") {
+  TempDir dir("export-chains");
+  for (int kind = 0; kind < 2; ++kind) {
+    std::vector<Trace> traces;
+    std::set<std::pair<int64_t, int64_t>> shapes;
+    std::mt19937_64 rng(77 + kind);
+    for (uint64_t seed = 0; seed < 60 && traces.size() < 24; ++seed) {
+      const int64_t m = 2 + static_cast<int64_t>(rng() % 40), n = 2 + static_cast<int64_t>(rng() % 40);
+      if (!shapes.insert({m, n}).second) continue;
+      const Tensor a = randn({m, n}, seed), b = randn({n}, seed + 7);
+      traces.push_back(record([&](const std::vector<Tensor>& x) {
+        return kind == 0 ? std::vector<Tensor>{random_chain(seed, x[0], x[1])} : random_structured_chain(seed, x[0], x[1]);
+      }, {a, b}));
+    }
+    const std::string path = dir / ("chains" + std::to_string(kind) + ".so");
+    export_library(traces, path, {.name = "chains"});
+    const CompiledLibrary lib = load_compiled(path);
+    REQUIRE(lib.signatures() == traces.size());
+    REQUIRE(lib.name() == "chains");
+    require_matches_interpreter(lib, 5);
+  }
+}
+
+TEST_CASE("export: matmuls on the BLAS with folded transposes, reductions, gradients", "[export]") {
+  TempDir dir("export-grad");
+  const Tensor x = randn({16, 8}, 1), w = randn({8, 4}, 2), y = randn({16, 4}, 3);
+  const Trace t = record([](const std::vector<Tensor>& a) {
+    auto loss = [](const Tensor& x, const Tensor& w, const Tensor& y) {
+      const Tensor d = tanh(matmul(x, w)) - y;
+      return mean(d * d);
+    };
+    auto [value, grads] = value_and_grad(loss, {1})(a[0], a[1], a[2]);
+    return std::vector<Tensor>{value, grads[0], argmax(matmul(a[0], a[1]), 1)};
+  }, {x, w, y});
+  export_library({t}, dir / "grad.so");
+  const CompiledLibrary lib = load_compiled(dir / "grad.so");
+  require_matches_interpreter(lib, 9);
+  REQUIRE_THAT(lib.plan(0), Catch::Contains("interpreter step"));
+}
+
+TEST_CASE("export: a jitted function bakes in what it captured; its signatures pick by shape", "[export]") {
+  TempDir dir("export-jitted");
+  Variable w(randn({6, 3}, 4), "w");
+  const Tensor bias = randn({3}, 5);
+  auto f = jit([&](const Tensor& x) { return relu(matmul(x, w.value()) + bias) * 2.f; }, "layer",
+               {.compile = CompileMode::Sync});
+  const Tensor x8 = randn({8, 6}, 6), x2 = randn({2, 6}, 7);
+  const Tensor want8 = f(x8), want2 = f(x2);
+  f.export_library(dir / "layer.so");
+  w.assign(zeros({6, 3}));  // the library keeps the values of the export
+  const CompiledLibrary lib = load_compiled(dir / "layer.so");
+  REQUIRE(lib.name() == "layer");
+  REQUIRE(lib.signatures() == 2);
+  require_close(lib({x8})[0], want8, 1e-5);
+  require_close(lib.call(x2)[0], want2, 1e-5);
+  const std::string e = error_of([&] { lib({randn({3, 5}, 1)}); });
+  REQUIRE_THAT(e, Catch::Contains("[layer]") && Catch::Contains("f32(3,5)") && Catch::Contains("(f32(8,6))"));
+  REQUIRE_THAT(error_of([&] { lib({x8, x8}); }), Catch::Contains("no exported signature"));
+  REQUIRE_THAT(error_of([&] { lib({cast(x8, DType::F64)}); }), Catch::Contains("no exported signature"));
+}
+
+TEST_CASE("export: a dynamic-dim signature runs at sizes it was not recorded at", "[export]") {
+  TempDir dir("export-dynamic");
+  auto f = jit([](const Tensor& x) { return softmax(x * 2.f, -1) + sum(x, {1}, true); }, "dyn",
+               {.compile = CompileMode::Sync, .dynamic = true});
+  f(randn({10, 7}, 1));
+  f(randn({13, 7}, 2));  // generalizes dim 0
+  f.export_library(dir / "dyn.so");
+  const CompiledLibrary lib = load_compiled(dir / "dyn.so");
+  bool dynamic = false;
+  for (size_t i = 0; i < lib.signatures(); ++i) dynamic |= lib.signature(i).find("-1") != std::string::npos;
+  REQUIRE(dynamic);
+  const Tensor x = randn({29, 7}, 3);
+  require_close(lib({x})[0], softmax(x * 2.f, -1) + sum(x, {1}, true), 1e-5);
+}
+
+TEST_CASE("export: what cannot be exported says why", "[export][errors]") {
+  TempDir dir("export-refused");
+  const std::string so = dir / "x.so";
+  auto never_called = jit([](const Tensor& x) { return x + 1.f; }, "never");
+  REQUIRE_THAT(error_of([&] { never_called.export_library(so); }), Catch::Contains("[export] never: no compiled CPU signature"));
+
+  auto host_read = jit([](const Tensor& x) { return sum(x).item<float>() > 0 ? x * 2.f : -x; }, "branchy",
+                       {.compile = CompileMode::Sync});
+  host_read(randn({4}, 1));
+  REQUIRE_THAT(error_of([&] { host_read.export_library(so); }), Catch::Contains("reads values on the host"));
+
+  Variable counter(zeros({3}), "counter");
+  auto assigns = jit([&](const Tensor& x) { counter.assign_add(x); return x * 2.f; }, "assigns", {.compile = CompileMode::Sync});
+  assigns(ones({3}));
+  REQUIRE_THAT(error_of([&] { assigns.export_library(so); }), Catch::Contains("assigns variables"));
+
+  const Tensor x = randn({4}, 2);
+  const Trace calls_back = record([](const std::vector<Tensor>& a) {
+    return host_callback("double_it", [](const std::vector<Tensor>& in) { return std::vector<Tensor>{in[0] * 2.f}; },
+                         {a[0] + 1.f}, {{Shape{4}, DType::F32}});
+  }, {x});
+  REQUIRE_THAT(error_of([&] { export_library({calls_back}, so); }), Catch::Contains("host callback"));
+  const Trace t = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{exp(a[0]) * 2.f}; }, {x});
+  REQUIRE_THAT(error_of([&] { export_library({t, t}, so); }), Catch::Contains("same signature"));
+  REQUIRE_THAT(error_of([&] { export_library({}, so); }), Catch::Contains("nothing to export"));
+  REQUIRE_THAT(error_of([&] { export_library({t}, so, {.cpu = "no-such-cpu"}); }), Catch::Contains("no-such-cpu"));
+  REQUIRE_THAT(error_of([&] { export_library({t}, dir / "missing/dir/x.so"); }), Catch::Contains("[export]"));
+  REQUIRE_FALSE(std::filesystem::exists(so));
+}
+
+TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused before their code loads", "[export][errors]") {
+  TempDir dir("export-damaged");
+  const Tensor x = randn({32, 16}, 1);
+  const Trace t = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{tanh(a[0]) * exp(a[0]) + 1.f}; }, {x});
+  const std::string good = dir / "good.so";
+  export_library({t}, good);
+  const std::string bytes = read_file(good);
+  REQUIRE_NOTHROW(load_compiled(good));
+
+  const std::string bad = dir / "bad.so";
+  // Truncated anywhere.
+  for (size_t n = 0; n < bytes.size(); n += 1 + n / 8) {
+    write_file(bad, bytes.substr(0, n));
+    INFO("truncated to " << n << " bytes");
+    REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
+  }
+  // One byte changed anywhere: in the code, the manifest or the trailer.
+  for (size_t at = 0; at < bytes.size(); at += 1 + at / 16) {
+    std::string b = bytes;
+    b[at] = static_cast<char>(b[at] ^ 0x20);
+    write_file(bad, b);
+    INFO("byte " << at << " changed");
+    REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
+  }
+  // Not an export at all; a folder; a missing file.
+  write_file(bad, "not a library");
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("not a library exported by ejit"));
+  REQUIRE_THAT(error_of([&] { load_compiled(dir.path.string()); }), Catch::Contains("[load_compiled]"));
+  REQUIRE_THAT(error_of([&] { load_compiled(dir / "missing.so"); }), Catch::Contains("[load_compiled]"));
+
+  // A well-formed file from another ejit version, or for another target: refused by name.
+  const auto [object, manifest] = detail::split_library_file(bytes, good);
+  detail::ExportManifest m = detail::read_manifest(manifest);
+  m.ejit_version = "0.0.0-other";
+  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("written by ejit 0.0.0-other"));
+  m = detail::read_manifest(manifest);
+  m.target = "cuda";
+  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("its target is 'cuda'"));
+  // A manifest whose steps do not fit its trace (checksum recomputed: only the checks stop it).
+  m = detail::read_manifest(manifest);
+  REQUIRE_FALSE(m.entries.at(0).steps.empty());
+  detail::ExportedStep& first = m.entries[0].steps[0];
+  if (first.compiled) first.inputs.push_back(0);
+  else first.nodes = {0, 0};
+  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
+  m = detail::read_manifest(manifest);
+  m.kernel_symbols.at(0) = "no_such_kernel";
+  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("no kernel 'no_such_kernel'"));
+}
+
+TEST_CASE("load_compiled: code for a CPU this one is not refuses to load, naming the features", "[export][errors]") {
+  TempDir dir("export-cpu");
+  const Tensor x = randn({64, 64}, 1);
+  const Trace t = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{sqrt(abs(a[0])) * 3.f + a[0]}; }, {x});
+  // Portable code loads anywhere x86-64-v2 does.
+  export_library({t}, dir / "v2.so", {.cpu = "x86-64-v2"});
+  const CompiledLibrary v2 = load_compiled(dir / "v2.so");
+  REQUIRE_THAT(v2.target(), Catch::Contains("x86-64-v2"));
+  require_matches_interpreter(v2, 3);
+  if (__builtin_cpu_supports("avx512fp16")) {
+    WARN("skipped: this CPU has avx512fp16, so no newer CPU to export for is known to the test");
+    return;
+  }
+  export_library({t}, dir / "spr.so", {.cpu = "sapphirerapids"});
+  const std::string e = error_of([&] { load_compiled(dir / "spr.so"); });
+  REQUIRE_THAT(e, Catch::Contains("compiled for CPU sapphirerapids") && Catch::Contains("avx512fp16"));
+}
