@@ -195,7 +195,7 @@ std::string library_file(std::string_view shared_object, std::string_view manife
   w.u64(shared_object.size());
   file += w.data();
   ByteWriter sum;
-  sum.u64(fnv1a(file.data(), file.size()));
+  sum.u64(fnv1a_words(file.data(), file.size()));
   file += sum.data();
   file.append(kTrailerMagic, sizeof kTrailerMagic);
   return file;
@@ -211,7 +211,7 @@ std::pair<std::string_view, std::string_view> split_library_file(std::string_vie
   if (manifest > body || object > body - manifest || object + manifest != body)
     bad(fmt::format("its trailer's sizes (object {} + manifest {} bytes) do not fit the file's {} bytes", object, manifest,
                     file.size()));
-  if (fnv1a(file.data(), body + 16) != checksum) bad("its checksum does not match its contents (damaged or modified)");
+  if (fnv1a_words(file.data(), body + 16) != checksum) bad("its checksum does not match its contents (damaged or modified)");
   return {file.substr(0, object), file.substr(object, manifest)};
 }
 
