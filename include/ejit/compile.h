@@ -74,13 +74,17 @@ Compiled compile(const Trace& trace, const CompileOptions& options = {});
 /// How export_library() builds a library.
 struct ExportOptions {
   std::string name = "fn";  // the function's name in the library (and in its errors)
+  /// CPU: native code for `cpu`. CUDA: the GPU program's PTX for $EJIT_CUDA_ARCH (default: the
+  /// device's chip, else sm_90), which the CUDA driver loads on the first call; no GPU is
+  /// needed to export.
+  Target target = Target::CPU;
   /// The CPU the code is for, as LLVM names CPUs ("x86-64-v3", "skylake-avx512"): the
-  /// library loads on CPUs with that CPU's features. Empty: this machine's CPU.
+  /// library loads on CPUs with that CPU's features. Empty: this machine's CPU. CPU only.
   std::string cpu;
 };
 
 /// Compiles traces (one per signature; each trace's inputs are the function's arguments, in
-/// order) for the CPU into one shared library at `path` that load_compiled()
+/// order) for the CPU or a GPU into one shared library at `path` that load_compiled()
 /// (ejit/compiled_library.h) runs without LLVM or MLIR. Linking needs a C compiler driver
 /// (EJIT_LINKER, default cc). Throws ejit::Error "[export] ..." when a trace cannot be
 /// exported (a host callback, a host read) or the library cannot be built.

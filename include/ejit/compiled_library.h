@@ -16,7 +16,7 @@ namespace ejit {
 /// compiled for). Thread-safe to call; copies share the loaded code.
 class CompiledLibrary {
  public:
-  /// Runs the signature the inputs fit (CPU tensors); throws ejit::Error naming the
+  /// Runs the signature the inputs fit (CPU tensors; CUDA tensors for a GPU library); throws ejit::Error naming the
   /// signatures when none fits.
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs) const;
   template <class... A> std::vector<Tensor> call(const A&... args) const { return (*this)({Tensor(args)...}); }
@@ -28,8 +28,10 @@ class CompiledLibrary {
   std::string signature(size_t i) const;
   /// Signature i's trace: what the interpreter runs (eval_trace) to check the library.
   const Trace& trace(size_t i) const;
-  /// What the code was compiled for: "cpu x86-64-v3 (avx,avx2,...)".
+  /// What the code was compiled for: "cpu x86-64-v3 (avx,avx2,...)", "cuda sm_90".
   std::string target() const;
+  /// A GPU library (PTX): it runs on CUDA tensors.
+  bool on_gpu() const;
   /// The ejit version that wrote it (equal to this build's, or it would not load).
   const std::string& ejit_version() const;
   /// Kernels and steps of signature i: "3 kernels, 2 interpreter steps".

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "../backend/cpu/cpu_steps.h"
+#include "../backend/gpu/gpu_program.h"
 #include "../runtime/exported_library.h"
 #include "../support/check.h"
 #include "../support/options.h"
@@ -120,10 +121,13 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
   }
   detail::ExportManifest m;
   std::string object;
-  if (std::string error = detail::compile_cpu_export(ptrs, options.cpu, m, object); !error.empty())
-    fail("export", "{}", error.starts_with("[") ? error.substr(error.find(']') + 2) : error);
+  const bool gpu = options.target == Target::CUDA;
+  if (gpu && !options.cpu.empty())
+    fail("export", "--cpu={} is for CPU libraries: a GPU library's chip comes from EJIT_CUDA_ARCH", options.cpu);
+  const std::string error = gpu ? detail::compile_gpu_export(ptrs, m) : detail::compile_cpu_export(ptrs, options.cpu, m, object);
+  if (!error.empty()) fail("export", "{}", error.starts_with("[") ? error.substr(error.find(']') + 2) : error);
   m.ejit_version = detail::ejit_version();
-  m.target = "cpu";
+  m.target = gpu ? "cuda" : "cpu";
   m.name = options.name;
   const std::string manifest = detail::write_manifest(m);
   detail::read_manifest(manifest);  // what load_compiled will check, checked now

@@ -646,8 +646,8 @@ void JitCore::export_library(const std::string& path, ExportOptions options) con
     std::lock_guard lock(impl_->mu);
     for (const auto& [key, e] : impl_->cache) {
       const std::string sig = str(key);
-      if (e->gpu) {
-        skipped.push_back(sig + ": a GPU program (only CPU libraries are exported so far)");
+      if (e->gpu != (options.target == Target::CUDA)) {
+        skipped.push_back(sig + (e->gpu ? ": a GPU program (export with .target = Target::CUDA)" : ": a CPU signature"));
         continue;
       }
       if (!e->executable) {
@@ -665,7 +665,7 @@ void JitCore::export_library(const std::string& path, ExportOptions options) con
     }
   }
   if (traces.empty())
-    fail("export", "{}: no compiled CPU signature to export{}{}", impl_->name, skipped.empty() ? " (it was never called)" : ": ",
+    fail("export", "{}: no compiled {} signature to export{}{}", impl_->name, options.target == Target::CUDA ? "GPU" : "CPU", skipped.empty() ? " (it was never called)" : ": ",
          fmt::join(skipped, "; "));
   if (options.name == ExportOptions{}.name) options.name = impl_->name;
   ejit::export_library(traces, path, options);

@@ -321,66 +321,6 @@ bool lower_gpu_modules(mlir::ModuleOp m, const std::string& chip, std::string& d
 
 }  // namespace
 
-std::string serialize(const GpuKernels& k) {
-  std::string s = fmt::format("ejit-gpu-kernels 1\nio {} {}\ntemps {}", k.num_inputs, k.num_outputs, k.temp_bytes.size());
-  for (size_t b : k.temp_bytes) s += fmt::format(" {}", b);
-  s += fmt::format("\nptx {}\n", k.ptx.size());
-  for (const std::string& p : k.ptx) s += fmt::format("{}\n{}\n", p.size(), p);
-  s += fmt::format("launches {}\n", k.launches.size());
-  for (const GpuLaunch& l : k.launches) {
-    s += fmt::format("launch {} {} {} {} {} {} {} {} {}\n", l.module, l.function, l.grid[0], l.grid[1], l.grid[2],
-                     l.block[0], l.block[1], l.block[2], l.args.size());
-    for (const GpuArg& a : l.args) {
-      s += fmt::format("arg {} {} {} {} {}", static_cast<int>(a.kind), a.slot, a.offset, a.bits, a.sizes.size());
-      for (int64_t v : a.sizes) s += fmt::format(" {}", v);
-      for (int64_t v : a.strides) s += fmt::format(" {}", v);
-      s += "\n";
-    }
-  }
-  return s;
-}
-
-bool deserialize(const std::string& text, GpuKernels& k) {
-  std::istringstream in(text);
-  std::string word;
-  int version = 0;
-  size_t n = 0;
-  if (!(in >> word >> version) || word != "ejit-gpu-kernels" || version != 1) return false;
-  if (!(in >> word >> k.num_inputs >> k.num_outputs) || word != "io") return false;
-  if (!(in >> word >> n) || word != "temps") return false;
-  k.temp_bytes.resize(n);
-  for (size_t& b : k.temp_bytes)
-    if (!(in >> b)) return false;
-  if (!(in >> word >> n) || word != "ptx") return false;
-  k.ptx.resize(n);
-  for (std::string& p : k.ptx) {
-    size_t len = 0;
-    if (!(in >> len) || in.get() != '\n') return false;
-    p.resize(len);
-    if (!in.read(p.data(), static_cast<std::streamsize>(len))) return false;
-  }
-  if (!(in >> word >> n) || word != "launches") return false;
-  k.launches.resize(n);
-  for (GpuLaunch& l : k.launches) {
-    size_t args = 0;
-    if (!(in >> word >> l.module >> l.function >> l.grid[0] >> l.grid[1] >> l.grid[2] >> l.block[0] >> l.block[1] >>
-          l.block[2] >> args) || word != "launch" || l.module < 0 || static_cast<size_t>(l.module) >= k.ptx.size())
-      return false;
-    l.args.resize(args);
-    for (GpuArg& a : l.args) {
-      int kind = 0;
-      size_t rank = 0;
-      if (!(in >> word >> kind >> a.slot >> a.offset >> a.bits >> rank) || word != "arg" || kind < 0 || kind > 4 || rank > 64)
-        return false;
-      a.kind = static_cast<GpuArg::Kind>(kind);
-      a.sizes.resize(rank), a.strides.resize(rank);
-      for (int64_t& v : a.sizes) if (!(in >> v)) return false;
-      for (int64_t& v : a.strides) if (!(in >> v)) return false;
-    }
-  }
-  return true;
-}
-
 std::string default_cuda_arch() {
   return options::cuda_arch().value_or("sm_90");
 }

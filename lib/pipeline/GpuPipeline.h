@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ejit/stage.h"
+#include "../runtime/gpu_plan.h"
 #include "ejit/op_kind.h"
 #include "ejit/trace.h"
 
@@ -26,36 +27,6 @@ class OpPassManager;
 }  // namespace mlir
 
 namespace ejit::detail {
-
-/// One kernel parameter (as MLIR's default calling convention expands it).
-struct GpuArg {
-  enum class Kind : uint8_t { Buffer, I64, I32, F32, F64 };
-  Kind kind = Kind::Buffer;
-  int slot = -1;                        // Buffer: inputs, then outputs, then temporaries
-  int64_t offset = 0;                   // Buffer: the view's element offset, sizes, strides
-  std::vector<int64_t> sizes, strides;
-  int64_t bits = 0;                     // scalars: the value (f32/f64 as their bit patterns)
-};
-
-struct GpuLaunch {
-  int module = 0;          // index into GpuKernels::ptx
-  std::string function;    // the kernel's name in that module
-  int64_t grid[3] = {1, 1, 1}, block[3] = {1, 1, 1};
-  std::vector<GpuArg> args;
-};
-
-/// Kernels and the launches that compute some outputs from some inputs, in order.
-struct GpuKernels {
-  std::vector<std::string> ptx;      // one PTX module per entry
-  std::vector<GpuLaunch> launches;
-  int num_inputs = 0, num_outputs = 0;
-  std::vector<size_t> temp_bytes;    // temporaries: slot num_inputs + num_outputs + i
-  bool from_disk_cache = false;      // loaded from $EJIT_CACHE_DIR, not compiled
-};
-
-/// Text form of GpuKernels for the disk cache, and back (false for a malformed text).
-std::string serialize(const GpuKernels& k);
-bool deserialize(const std::string& text, GpuKernels& k);
 
 /// $EJIT_CUDA_ARCH, else "sm_90".
 std::string default_cuda_arch();

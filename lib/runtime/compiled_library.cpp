@@ -15,7 +15,9 @@
 #include "../trace/dynamic_dims.h"
 #include "cpu_features.h"
 #include "ejit/format.h"
+#include "ejit/device.h"
 #include "exported_library.h"
+#include "gpu_executor.h"
 #include "packed_kernel.h"
 #include "step_program.h"
 
@@ -70,7 +72,8 @@ std::string signature_text(const Trace& t) {
 
 struct CompiledLibrary::Impl {
   ExportManifest manifest;  // its entries' step plans moved into programs
-  std::vector<std::unique_ptr<detail::StepProgram>> programs;
+  std::vector<std::unique_ptr<detail::Executable>> programs;
+  std::vector<Trace> traces;  // per program
   std::vector<std::string> plans;
   std::shared_ptr<LoadedObject> object;
 };
@@ -92,7 +95,28 @@ CompiledLibrary load_compiled(const std::string& path) {
   if (m.ejit_version != detail::ejit_version())
     fail("load_compiled", "{}: written by ejit {}, and this is ejit {}: export it again with this version", path,
                  m.ejit_version, detail::ejit_version());
-  if (m.target != "cpu") fail("load_compiled", "{}: its target is '{}'; this build loads 'cpu' libraries", path, m.target);
+  if (m.target == "cuda") {  // PTX for the driver to load on the first call; the shared object holds no code
+    for (detail::ExportedEntry& e : m.entries) {
+      std::vector<detail::GpuStep> steps;
+      size_t kernels = 0;
+      for (detail::ExportedGpuStep& s : e.gpu_steps) {
+        detail::GpuStep step;
+        step.kind = static_cast<detail::GpuStep::Kind>(s.kind);
+        step.nodes = s.nodes, step.inputs = s.inputs, step.outputs = s.outputs, step.what = s.what;
+        if (!s.kernels.empty() && !detail::deserialize(s.kernels, step.kernels))
+          fail("load_compiled", "{}: a GPU step's kernels do not parse", path);
+        kernels += step.kernels.launches.size();
+        steps.push_back(std::move(step));
+      }
+      impl->plans.push_back(fmt::format("{} GPU steps, {} kernel launches", steps.size(), kernels));
+      impl->traces.push_back(e.trace);
+      impl->programs.push_back(std::make_unique<detail::GpuProgram>(std::move(e.trace), std::move(steps)));
+    }
+    CompiledLibrary lib;
+    lib.impl_ = std::move(impl);
+    return lib;
+  }
+  if (m.target != "cpu") fail("load_compiled", "{}: its target is '{}'; this build loads cpu and cuda libraries", path, m.target);
   if (auto missing = detail::missing_cpu_features(m.features); !missing.empty())
     fail("load_compiled", "{}: compiled for CPU {}, whose features {} this CPU lacks: export it for this CPU "
                  "(or for an older one, e.g. --cpu=x86-64-v2)", path, m.cpu, fmt::join(missing, ", "));
@@ -118,6 +142,7 @@ CompiledLibrary load_compiled(const std::string& path) {
     }
     impl->plans.push_back(fmt::format("{} kernel{}, {} interpreter step{}", compiled, compiled == 1 ? "" : "s",
                                       steps.size() - compiled, steps.size() - compiled == 1 ? "" : "s"));
+    impl->traces.push_back(e.trace);
     impl->programs.push_back(std::make_unique<detail::StepProgram>(e.trace, std::move(steps), std::move(e.folded_from)));
     e.steps.clear();
   }
@@ -127,12 +152,16 @@ CompiledLibrary load_compiled(const std::string& path) {
 }
 
 std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
+  const bool gpu = impl_->manifest.target == "cuda";
+  if (gpu && !cuda_available())
+    fail(impl_->manifest.name, "a GPU library ({}) needs a CUDA device: {}", impl_->manifest.cpu, cuda_unavailable_reason());
   for (size_t i = 0; i < inputs.size(); ++i)
-    if (!inputs[i].defined() || !inputs[i].device().is_cpu())
-      fail(impl_->manifest.name, "input {} is {}: an exported library runs on CPU tensors", i,
-                   inputs[i].defined() ? "on " + inputs[i].device().str() : std::string("undefined"));
-  for (const auto& p : impl_->programs) {
-    const Trace& t = p->trace();
+    if (!inputs[i].defined() || inputs[i].device().is_cpu() == gpu)
+      fail(impl_->manifest.name, "input {} is {}: this library runs on {} tensors", i,
+           inputs[i].defined() ? "on " + inputs[i].device().str() : std::string("undefined"), gpu ? "CUDA" : "CPU");
+  for (size_t k = 0; k < impl_->programs.size(); ++k) {
+    const auto& p = impl_->programs[k];
+    const Trace& t = impl_->traces[k];
     if (t.inputs.size() != inputs.size()) continue;
     if (detail::has_dynamic_dims(t) ? detail::dynamic_mismatch(t, inputs).empty() : [&] {
           for (size_t i = 0; i < inputs.size(); ++i)
@@ -152,9 +181,11 @@ size_t CompiledLibrary::signatures() const { return impl_->programs.size(); }
 std::string CompiledLibrary::signature(size_t i) const { return signature_text(trace(i)); }
 const Trace& CompiledLibrary::trace(size_t i) const {
   if (i >= impl_->programs.size()) fail("CompiledLibrary::trace", "no signature {} (it has {})", i, impl_->programs.size());
-  return impl_->programs[i]->trace();
+  return impl_->traces[i];
 }
+bool CompiledLibrary::on_gpu() const { return impl_->manifest.target == "cuda"; }
 std::string CompiledLibrary::target() const {
+  if (on_gpu()) return "cuda " + impl_->manifest.cpu;
   return fmt::format("{} {} ({})", impl_->manifest.target, impl_->manifest.cpu, fmt::join(impl_->manifest.features, ","));
 }
 const std::string& CompiledLibrary::ejit_version() const { return impl_->manifest.ejit_version; }
@@ -162,6 +193,11 @@ std::string CompiledLibrary::plan(size_t i) const {
   trace(i);
   return impl_->plans[i];
 }
-size_t CompiledLibrary::code_bytes() const { return impl_->object->bytes(); }
+size_t CompiledLibrary::code_bytes() const {
+  if (impl_->object) return impl_->object->bytes();
+  size_t n = 0;
+  for (const auto& p : impl_->programs) n += p->code_bytes();
+  return n;
+}
 
 }  // namespace ejit

@@ -8,6 +8,7 @@
 #include "../support/hash.h"
 #include "../trace/trace_binary.h"
 #include "row_extent.h"
+#include "gpu_executor.h"
 #include "packed_kernel.h"
 
 #ifndef EJIT_VERSION
@@ -92,6 +93,53 @@ void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
     if (!defined[v]) bad(fmt::format("output value {} is never made", v));
 }
 
+/// The same for a GPU program's steps (gpu_executor.h): kinds, nodes, kernels and the
+/// slots their launches bind.
+void check_gpu_entry(const ExportedEntry& e, size_t index) {
+  const Trace& t = e.trace;
+  auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
+  std::vector<char> defined(t.values.size(), 0);
+  for (int v : t.inputs) defined[v] = 1;
+  for (const TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
+    const ExportedGpuStep& st = e.gpu_steps[s];
+    const auto kind = static_cast<GpuStep::Kind>(st.kind);
+    const bool kernels = kind == GpuStep::Kind::Kernels || kind == GpuStep::Kind::Reduce || kind == GpuStep::Kind::Take;
+    if (st.kind > static_cast<uint8_t>(GpuStep::Kind::View)) bad(fmt::format("GPU step {} has kind {}", s, st.kind));
+    if (!kernels || kind == GpuStep::Kind::Take) {
+      if (st.nodes.size() != 1) bad(fmt::format("GPU step {} has {} nodes, not 1", s, st.nodes.size()));
+      const TraceNode& n = t.nodes[st.nodes[0]];
+      const bool fits = kind == GpuStep::Kind::Take   ? n.kind == NodeKind::Take && n.inputs.size() == 2
+                        : kind == GpuStep::Kind::Gemm ? n.kind == NodeKind::MatMul
+                        : kind == GpuStep::Kind::View ? n.kind == NodeKind::Reshape
+                                                      : n.kind != NodeKind::Constant;
+      if (!fits) bad(fmt::format("GPU step {} cannot run a {}", s, node_name(n)));
+      for (int v : n.inputs)
+        if (!defined[v]) bad(fmt::format("GPU step {} reads value {} before it is made", s, v));
+      if (!kernels) {
+        defined[n.output] = 1;
+        continue;
+      }
+    }
+    GpuKernels k;
+    if (!deserialize(st.kernels, k)) bad(fmt::format("GPU step {}'s kernels do not parse", s));
+    if (k.num_inputs != static_cast<int>(st.inputs.size()) || k.num_outputs != static_cast<int>(st.outputs.size()))
+      bad(fmt::format("GPU step {}'s kernels take {} inputs and {} outputs, the step {} and {}", s, k.num_inputs,
+                      k.num_outputs, st.inputs.size(), st.outputs.size()));
+    const int64_t slots = k.num_inputs + k.num_outputs + static_cast<int64_t>(k.temp_bytes.size());
+    for (const GpuLaunch& l : k.launches)
+      for (const GpuArg& a : l.args)
+        if (a.kind == GpuArg::Kind::Buffer && (a.slot < 0 || a.slot >= slots || a.sizes.size() != a.strides.size()))
+          bad(fmt::format("GPU step {}: kernel {} binds buffer slot {} of {}", s, l.function, a.slot, slots));
+    for (int v : st.inputs)
+      if (!defined[v]) bad(fmt::format("GPU step {} reads value {} before it is made", s, v));
+    for (int v : st.outputs) defined[v] = 1;
+  }
+  for (int v : t.outputs)
+    if (!defined[v]) bad(fmt::format("output value {} is never made", v));
+}
+
 }  // namespace
 
 const char* ejit_version() { return EJIT_VERSION; }
@@ -111,6 +159,18 @@ std::string write_manifest(const ExportManifest& m) {
   w.u32(static_cast<uint32_t>(m.entries.size()));
   for (const ExportedEntry& e : m.entries) {
     w.string(serialize_trace(e.trace));
+    if (m.target == "cuda") {
+      w.u32(static_cast<uint32_t>(e.gpu_steps.size()));
+      for (const ExportedGpuStep& s : e.gpu_steps) {
+        w.u8(s.kind);
+        write_ints(w, s.nodes);
+        write_ints(w, s.inputs);
+        write_ints(w, s.outputs);
+        w.string(s.kernels);
+        w.string(s.what);
+      }
+      continue;
+    }
     write_ints(w, e.folded_from);
     w.u32(static_cast<uint32_t>(e.steps.size()));
     for (const ExportedStep& s : e.steps) {
@@ -136,7 +196,9 @@ ExportManifest read_manifest(std::string_view bytes) {
     r.fail_at(at, "format", fmt::format("format {} (this build reads format {})", f, kManifestFormat));
   ExportManifest m;
   m.ejit_version = r.string("ejit version");
+  const size_t target_at = r.offset();
   m.target = r.string("target");
+  if (m.target != "cpu" && m.target != "cuda") r.fail_at(target_at, "target", "neither cpu nor cuda");
   m.cpu = r.string("cpu");
   const uint32_t features = r.count("feature count", 8);
   for (uint32_t i = 0; i < features; ++i) m.features.push_back(r.string("feature"));
@@ -155,6 +217,22 @@ ExportManifest read_manifest(std::string_view bytes) {
     entry.trace = deserialize_trace(r.string("trace"));
     const int64_t values = static_cast<int64_t>(entry.trace.values.size());
     const int64_t nodes = static_cast<int64_t>(entry.trace.nodes.size());
+    if (m.target == "cuda") {
+      const uint32_t steps = r.count("GPU step count", 1 + 4 * 3 + 16);
+      for (uint32_t s = 0; s < steps; ++s) {
+        ExportedGpuStep st;
+        st.kind = r.u8("GPU step kind");
+        st.nodes = read_ints(r, "GPU step nodes", 0, nodes);
+        st.inputs = read_ints(r, "GPU step inputs", 0, values);
+        st.outputs = read_ints(r, "GPU step outputs", 0, values);
+        st.kernels = r.string("GPU kernels");
+        st.what = r.string("GPU step name");
+        entry.gpu_steps.push_back(std::move(st));
+      }
+      check_gpu_entry(entry, e);
+      m.entries.push_back(std::move(entry));
+      continue;
+    }
     entry.folded_from = read_ints(r, "folded transposes", -1, values);
     if (entry.folded_from.size() != entry.trace.values.size())
       r.fail_at(r.offset(), "folded transposes", "one per value expected");

@@ -24,17 +24,26 @@ struct ExportedStep {
   Trace sub;                        // compiled: the kernel's own trace
 };
 
-/// One exported signature.
+/// A step of a GPU program as exported (see GpuStep).
+struct ExportedGpuStep {
+  uint8_t kind = 0;                 // GpuStep::Kind
+  std::vector<int> nodes, inputs, outputs;
+  std::string kernels;              // Kernels, Reduce, Take: GpuKernels as text (gpu_plan.h)
+  std::string what;                 // its name in profiles and listings
+};
+
+/// One exported signature: CPU libraries have steps, GPU libraries gpu_steps.
 struct ExportedEntry {
   Trace trace;                      // inputs: the function's arguments, in order
-  std::vector<int> folded_from;     // per value: see StepProgram
+  std::vector<int> folded_from;     // CPU: per value, see StepProgram
   std::vector<ExportedStep> steps;
+  std::vector<ExportedGpuStep> gpu_steps;
 };
 
 struct ExportManifest {
   std::string ejit_version;         // of the exporting build; a load needs the same
-  std::string target = "cpu";
-  std::string cpu;                  // LLVM's CPU name the code was compiled for
+  std::string target = "cpu";       // "cpu" or "cuda"
+  std::string cpu;                  // LLVM's CPU name the code was compiled for, or the CUDA chip (sm_90)
   std::vector<std::string> features;       // CPU features the code may use (cpu_features.h)
   std::vector<std::string> kernel_symbols; // packed wrappers (void(void**)) in the shared object
   std::string name;                 // the exported function's name

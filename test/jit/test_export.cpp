@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "../../lib/runtime/exported_library.h"
+#include "../../lib/runtime/gpu_plan.h"
 #include "op_chains.h"
 #include "test_util.h"
 
@@ -198,9 +199,9 @@ TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused befo
   write_file(bad, detail::library_file(object, detail::write_manifest(m)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("written by ejit 0.0.0-other"));
   m = detail::read_manifest(manifest);
-  m.target = "cuda";
+  m.target = "tpu";
   write_file(bad, detail::library_file(object, detail::write_manifest(m)));
-  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("its target is 'cuda'"));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("target") && Catch::Contains("neither cpu nor cuda"));
   // A manifest whose steps do not fit its trace (checksum recomputed: only the checks stop it).
   m = detail::read_manifest(manifest);
   REQUIRE_FALSE(m.entries.at(0).steps.empty());
@@ -231,4 +232,83 @@ TEST_CASE("load_compiled: code for a CPU this one is not refuses to load, naming
   export_library({t}, dir / "spr.so", {.cpu = "sapphirerapids"});
   const std::string e = error_of([&] { load_compiled(dir / "spr.so"); });
   REQUIRE_THAT(e, Catch::Contains("compiled for CPU sapphirerapids") && Catch::Contains("avx512fp16"));
+}
+
+namespace {
+
+/// A trace with fused kernels, a row reduction, a matmul (cuBLAS) and an argmax.
+Trace gpu_trace() {
+  const Tensor x = randn({64, 32}, 1), w = randn({32, 16}, 2);
+  return record([](const std::vector<Tensor>& a) {
+    const Tensor h = softmax(tanh(matmul(a[0], a[1])) * 2.f, -1);
+    return std::vector<Tensor>{h, sum(h * h, {0}), argmax(h, 1)};
+  }, {x, w});
+}
+
+std::string ptxas() {
+  const char* home = std::getenv("CUDA_HOME");
+  const std::string p = std::string(home && *home ? home : "/usr/local/cuda") + "/bin/ptxas";
+  return std::filesystem::exists(p) ? p : "";
+}
+
+}  // namespace
+
+TEST_CASE("export: a GPU library is written without a GPU, its PTX assembles, and it asks for a device", "[export][gpu]") {
+  TempDir dir("export-gpu");
+  const std::string path = dir / "gpu.so";
+  export_library({gpu_trace()}, path, {.name = "gpu_fn", .target = Target::CUDA});
+  const CompiledLibrary lib = load_compiled(path);
+  REQUIRE(lib.on_gpu());
+  REQUIRE_THAT(lib.target(), Catch::StartsWith("cuda sm_"));
+  REQUIRE_THAT(lib.plan(0), Catch::Contains("GPU steps"));
+  if (!cuda_available()) {
+    const Tensor x = randn({64, 32}, 1), w = randn({32, 16}, 2);
+    REQUIRE_THAT(error_of([&] { lib({x, w}); }), Catch::Contains("[gpu_fn]") && Catch::Contains("needs a CUDA device"));
+  }
+  // Every PTX module inside assembles for its chip.
+  const std::string file = read_file(path);
+  const auto [object, manifest] = detail::split_library_file(file, path);
+  const detail::ExportManifest m = detail::read_manifest(manifest);
+  size_t modules = 0;
+  const std::string tool = ptxas();
+  for (const detail::ExportedGpuStep& s : m.entries.at(0).gpu_steps) {
+    if (s.kernels.empty()) continue;
+    detail::GpuKernels k;
+    REQUIRE(detail::deserialize(s.kernels, k));
+    for (const std::string& ptx : k.ptx) {
+      ++modules;
+      if (tool.empty()) continue;
+      write_file(dir / "m.ptx", ptx);
+      const std::string cmd = tool + " -arch=" + m.cpu + " " + (dir / "m.ptx") + " -o " + (dir / "m.cubin") + " > " +
+                              (dir / "log.txt") + " 2>&1";
+      INFO(s.what << ": " << read_file(dir / "log.txt"));
+      REQUIRE(std::system(cmd.c_str()) == 0);
+    }
+  }
+  REQUIRE(modules >= 2);
+  if (tool.empty()) WARN("skipped ptxas: no CUDA toolkit at $CUDA_HOME or /usr/local/cuda");
+  // CPU and GPU options do not mix; a jitted function's CPU signatures are not a GPU library.
+  REQUIRE_THAT(error_of([&] { export_library({gpu_trace()}, path, {.target = Target::CUDA, .cpu = "x86-64-v2"}); }),
+               Catch::Contains("EJIT_CUDA_ARCH"));
+  auto cpu_only = jit([](const Tensor& x) { return exp(x) * 2.f + 1.f; }, "cpu_only", {.compile = CompileMode::Sync});
+  cpu_only(randn({8}, 1));
+  REQUIRE_THAT(error_of([&] { cpu_only.export_library(path, {.target = Target::CUDA}); }),
+               Catch::Contains("no compiled GPU signature") && Catch::Contains("a CPU signature"));
+}
+
+TEST_CASE("cuda: an exported GPU library runs on the GPU and equals the interpreter", "[cuda][export]") {
+  if (!cuda_available()) {
+    WARN("skipped: no CUDA device (" << cuda_unavailable_reason() << ")");
+    return;
+  }
+  TempDir dir("export-cuda");
+  const Trace t = gpu_trace();
+  export_library({t}, dir / "gpu.so", {.target = Target::CUDA});
+  const CompiledLibrary lib = load_compiled(dir / "gpu.so");
+  const Tensor x = randn({64, 32}, 3), w = randn({32, 16}, 4);
+  const std::vector<Tensor> got = lib({x.to(Device::cuda(0)), w.to(Device::cuda(0))});
+  const std::vector<Tensor> want = eval_trace(t, {x, w});
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) require_agree(got[i].to(Device::cpu()), want[i], 2e-5, 2e-5, "output " + std::to_string(i));
+  REQUIRE_THAT(error_of([&] { lib({x, w}); }), Catch::Contains("runs on CUDA tensors"));
 }

@@ -10,7 +10,7 @@ namespace ejit::tool {
 const char* const kExportHelp = R"(usage: ejit export FILE.mlir [FILE2.mlir ...] -o NAME.so [--cpu=CPU] [--name=NAME]
 
 Compiles each trace (one signature each: its inputs are the function's arguments) for the
-CPU and writes one shared library: the kernels' machine code, the plan of kernels and
+CPU (or a GPU) and writes one shared library: the kernels' machine code, the plan of kernels and
 interpreter steps, the traces and the target. ejit::load_compiled("NAME.so") runs it in a
 program that links only the eager library (ejit::ejit): no LLVM, no MLIR.
 
@@ -19,7 +19,9 @@ program that links only the eager library (ejit::ejit): no LLVM, no MLIR.
                         skylake-avx512, ...); default: this machine's. The library loads
                         only on CPUs with that CPU's features.
   --name=NAME           the function's name in the library (default: the first file's stem)
-  --target=cpu          the only target so far (GPU libraries are not written yet)
+  --target=cpu|cuda     cuda: the trace's GPU program (PTX for $EJIT_CUDA_ARCH, default the
+                        device's chip, else sm_90); no GPU is needed to export, and the
+                        library runs on CUDA tensors
 
 Linking uses the C compiler driver named by EJIT_LINKER (default cc).
 `ejit run NAME.so --mode=compare` checks the library against the interpreter.
@@ -29,14 +31,14 @@ int cmd_export(const Args& a) {
   if (a.positional.empty()) throw UsageError("'ejit export' needs at least one trace file (see ejit export --help)");
   if (!a.has("output")) throw UsageError("'ejit export' needs -o NAME.so");
   const std::string target = a.get("target", "cpu");
-  if (target != "cpu")
-    throw UsageError(fmt::format("--target={}: only cpu libraries can be exported so far", target));
+  if (target != "cpu" && target != "cuda") throw UsageError(fmt::format("--target={}: expected cpu or cuda", target));
   std::vector<Trace> traces;
   for (const std::string& f : a.positional) traces.push_back(load_trace(f));
   std::string stem = a.positional[0];
   stem = stem.substr(stem.find_last_of('/') + 1);
   stem = stem.substr(0, stem.find('.'));
-  ExportOptions options{.name = a.get("name", stem), .cpu = a.get("cpu", "")};
+  ExportOptions options{.name = a.get("name", stem), .target = target == "cuda" ? Target::CUDA : Target::CPU,
+                        .cpu = a.get("cpu", "")};
   const std::string out = a.get("output", "");
   export_library(traces, out, options);
   const CompiledLibrary lib = load_compiled(out);

@@ -211,8 +211,9 @@ int cmd_run(const Args& a) {
   const bool library = file.size() > 3 && file.compare(file.size() - 3, 3, ".so") == 0;
   std::optional<CompiledLibrary> lib;
   if (library) {
-    if (gpu) throw UsageError("--device=cuda: exported libraries run on the CPU");
     lib = load_compiled(file);
+    if (a.has("device") && gpu != lib->on_gpu())
+      throw UsageError(fmt::format("--device={}: {} is a {} library", device, file, lib->on_gpu() ? "GPU" : "CPU"));
   } else if (a.has("signature")) {
     throw UsageError("--signature: only for libraries written by ejit export");
   }
@@ -229,7 +230,19 @@ int cmd_run(const Args& a) {
   if (mode != "compiled") interp = time_runs([&] { return eval_trace(trace, inputs); }, repeat);
   if (mode != "interp" && lib) {
     fmt::print("loaded {} ({}) for {}\n", lib->name(), lib->plan(static_cast<size_t>(sig)), lib->target());
-    compiled = time_runs([&] { return (*lib)(inputs); }, repeat);
+    if (lib->on_gpu()) {
+      if (!cuda_available()) throw Error(fmt::format("{} is a GPU library: no CUDA device: {}", file, cuda_unavailable_reason()));
+      std::vector<Tensor> on_gpu;
+      for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));
+      compiled = time_runs([&] {
+        std::vector<Tensor> out = (*lib)(on_gpu);
+        synchronize(Device::cuda(0));
+        return out;
+      }, repeat);
+      for (Tensor& t : compiled.outputs) t = t.to(Device::cpu());
+    } else {
+      compiled = time_runs([&] { return (*lib)(inputs); }, repeat);
+    }
   } else if (mode != "interp") {
     const Compiled exe = compile(trace, {.target = gpu ? Target::CUDA : Target::CPU});
     if (!exe.ok()) throw Error(fmt::format("{}: cannot compile: {}", file, exe.error()));

@@ -18,7 +18,8 @@
 #include "../../support/check.h"
 #include "../../support/options.h"
 #include "../../trace/subtrace.h"
-#include "gpu_executor.h"
+#include "../../runtime/exported_library.h"
+#include "../../runtime/gpu_executor.h"
 #include "gpu_kernels.h"
 #include "ejit/ops.h"
 
@@ -428,6 +429,26 @@ std::string gpu_ptx_listing(const Trace& trace) {
   auto program = build_program(trace, true, ir, error);
   if (!program) return "// cannot generate PTX: " + error + "\n";
   return ir[static_cast<int>(Stage::PTX)];
+}
+
+std::string compile_gpu_export(const std::vector<const Trace*>& traces, ExportManifest& manifest) {
+  manifest.entries.clear();
+  manifest.cpu = target_chip();
+  for (const Trace* t : traces) {
+    CompileResult r = compile_for_gpu(*t, false);
+    if (!r.executable) return r.error;
+    const auto* program = dynamic_cast<const GpuProgram*>(r.executable.get());
+    if (!program) return "[export] the GPU compiler returned no GPU program";
+    ExportedEntry e;
+    e.trace = *t;
+    for (const GpuStep& s : program->steps()) {
+      const bool kernels = s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take;
+      e.gpu_steps.push_back({static_cast<uint8_t>(s.kind), s.nodes, s.inputs, s.outputs, kernels ? serialize(s.kernels) : "",
+                             s.what});
+    }
+    manifest.entries.push_back(std::move(e));
+  }
+  return "";
 }
 
 }  // namespace ejit::detail

@@ -36,6 +36,11 @@ std::vector<GpuLaunchInfo> gpu_program_launches(const Trace& trace, std::string&
 /// What of the program runs on the host (ops with no GPU kernel): "" when nothing does.
 std::string gpu_program_host_steps(const Trace& trace);
 
+struct ExportManifest;
+/// For an export: each trace's GPU program (PTX for target_chip()) as the manifest's entries;
+/// sets its chip. "" on success, else why not.
+std::string compile_gpu_export(const std::vector<const Trace*>& traces, ExportManifest& manifest);
+
 /// The ptx stage's listing: each step of the GPU program and its PTX.
 std::string gpu_ptx_listing(const Trace& trace);
 

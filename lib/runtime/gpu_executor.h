@@ -1,17 +1,18 @@
 // The executor of a GPU program: its steps run in order on a device's stream, each value
-// released after its last use. Built by gpu_program.cpp (partition and plan).
+// released after its last use. Built by the GPU back end
+// (lib/backend/gpu/gpu_program.cpp: partition and plan), or from an exported library.
 #pragma once
 
-#include "../../trace/node_eval.h"
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "../../cuda/runtime.h"
-#include "../../pipeline/GpuPipeline.h"
-#include "../common/executable.h"
+#include "../cuda/runtime.h"
+#include "../trace/node_eval.h"
+#include "executable.h"
+#include "gpu_plan.h"
 #include "ejit/trace.h"
 
 namespace ejit::detail {

@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include "../../core/observer.h"
-#include "../../cuda/cublas.h"
-#include "../../support/check.h"
-#include "../../support/profiler.h"
-#include "../../trace/node_eval.h"
+#include "../core/observer.h"
+#include "../cuda/cublas.h"
+#include "../support/check.h"
+#include "../support/profiler.h"
+#include "../trace/node_eval.h"
 #include "ejit/ops.h"
 
 namespace ejit::detail {
