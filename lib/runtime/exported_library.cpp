@@ -156,9 +156,21 @@ std::string write_manifest(const ExportManifest& m) {
   w.u32(static_cast<uint32_t>(m.kernel_symbols.size()));
   for (const std::string& s : m.kernel_symbols) w.string(s);
   w.string(m.name);
+  // The traces first, so that the constants they share (a model's weights in every
+  // signature) are written once, in the pool before them.
+  ConstantPool pool;
+  std::vector<std::string> traces, subs;
+  for (const ExportedEntry& e : m.entries) {
+    traces.push_back(serialize_trace(e.trace, &pool));
+    for (const ExportedStep& s : e.steps)
+      if (s.compiled) subs.push_back(serialize_trace(s.sub, &pool));
+  }
+  w.u32(static_cast<uint32_t>(pool.tensors.size()));
+  for (const Tensor& t : pool.tensors) write_tensor(w, t);
+  size_t next_trace = 0, next_sub = 0;
   w.u32(static_cast<uint32_t>(m.entries.size()));
   for (const ExportedEntry& e : m.entries) {
-    w.string(serialize_trace(e.trace));
+    w.string(traces[next_trace++]);
     if (m.target == "cuda") {
       w.u32(static_cast<uint32_t>(e.gpu_steps.size()));
       for (const ExportedGpuStep& s : e.gpu_steps) {
@@ -181,7 +193,7 @@ std::string write_manifest(const ExportManifest& m) {
       write_ints(w, s.outputs);
       w.i64(s.kernel);
       w.i64(s.extent);
-      w.string(serialize_trace(s.sub));
+      w.string(subs[next_sub++]);
     }
   }
   return w.take();
@@ -209,12 +221,14 @@ ExportManifest read_manifest(std::string_view bytes) {
     if (!valid_symbol(m.kernel_symbols.back())) r.fail_at(sym_at, "kernel symbol", "not a symbol name");
   }
   m.name = r.string("name");
+  std::vector<Tensor> pool(r.count("constant pool size", 10));
+  for (Tensor& t : pool) t = read_tensor(r, "pooled constant");
   const uint32_t entries = r.count("signature count", 8);
   if (entries == 0) r.fail_at(r.offset(), "signature count", "no signatures");
   for (uint32_t e = 0; e < entries; ++e) {
     ExportedEntry entry;
     r.set_context(fmt::format("manifest signature {} ", e));
-    entry.trace = deserialize_trace(r.string("trace"));
+    entry.trace = deserialize_trace(r.string("trace"), &pool);
     const int64_t values = static_cast<int64_t>(entry.trace.values.size());
     const int64_t nodes = static_cast<int64_t>(entry.trace.nodes.size());
     if (m.target == "cuda") {
@@ -252,7 +266,7 @@ ExportManifest read_manifest(std::string_view bytes) {
         if (k < 0 || k >= static_cast<int64_t>(kernels)) r.fail_at(k_at, "kernel", fmt::format("no kernel {}", k));
         st.kernel = static_cast<int>(k);
         st.extent = r.i64("row extent");
-        st.sub = deserialize_trace(r.string("kernel trace"));
+        st.sub = deserialize_trace(r.string("kernel trace"), &pool);
       }
       entry.steps.push_back(std::move(st));
     }

@@ -3,8 +3,9 @@
 //   u32 value count,  per value: u8 dtype, u8 rank, rank x i64 dim (dynamic dims < 0)
 //   u32 input count,  per input: u32 value id
 //   u32 node count,   per node:  u8 kind, u8 sub, u32 input count, u32 value ids, u32 output id,
-//                                u32 int count, i64 ints, f64 value, and for a Constant its
-//                                tensor: u8 dtype, u8 rank, i64 dims, u64 byte count, the bytes
+//                                u32 int count, i64 ints, f64 value, and for a Constant u8 0
+//                                and its tensor (u8 dtype, u8 rank, i64 dims, u64 byte count,
+//                                the bytes), or u8 1 and a u32 index into the caller's pool
 //   u32 output count, per output: u32 value id
 //   u64 length, bytes: not_compilable
 // and nothing after it.
@@ -118,12 +119,8 @@ int read_id(ByteReader& r, std::string_view what, size_t n) {
   return static_cast<int>(id);
 }
 
-Tensor read_constant(ByteReader& r, const ValueType& want) {
-  const size_t at = r.offset();
-  const ValueType t = read_type(r, "constant", false);
-  if (t != want)
-    r.fail_at(at, "constant type",
-              fmt::format("a constant of {} {} for a value of {} {}", t.shape, name(t.dtype), want.shape, name(want.dtype)));
+/// A constant's contents after its type: byte count and bytes.
+Tensor read_contents(ByteReader& r, const ValueType& t) {
   const size_t size_at = r.offset();
   const uint64_t nbytes = r.u64("constant byte count");
   const uint64_t expected = static_cast<uint64_t>(t.shape.numel()) * itemsize(t.dtype);  // bounded by read_type
@@ -138,6 +135,36 @@ Tensor read_constant(ByteReader& r, const ValueType& want) {
     for (size_t i = 0; i < c.nbytes(); ++i) p[i] = p[i] != 0;
   }
   return c;
+}
+
+/// A constant node's value: inline (its type, then contents) or an entry of `pool`.
+Tensor read_constant(ByteReader& r, const ValueType& want, const std::vector<Tensor>* pool) {
+  const size_t at = r.offset();
+  const uint8_t where = r.u8("constant storage");
+  if (where > 1) r.fail_at(at, "constant storage", fmt::format("storage {} is neither inline (0) nor pooled (1)", where));
+  if (where == 1) {
+    const size_t index_at = r.offset();
+    const uint32_t index = r.u32("constant pool index");
+    if (!pool || index >= pool->size())
+      r.fail_at(index_at, "constant pool index",
+                fmt::format("entry {} of a pool of {}", index, pool ? pool->size() : size_t{0}));
+    const Tensor& c = (*pool)[index];
+    if (c.shape() != want.shape || c.dtype() != want.dtype)
+      r.fail_at(index_at, "constant pool index",
+                fmt::format("a constant of {} {} for a value of {} {}", c.shape(), name(c.dtype()), want.shape, name(want.dtype)));
+    return c;
+  }
+  const size_t type_at = r.offset();
+  const ValueType t = read_type(r, "constant", false);
+  if (t != want)
+    r.fail_at(type_at, "constant type",
+              fmt::format("a constant of {} {} for a value of {} {}", t.shape, name(t.dtype), want.shape, name(want.dtype)));
+  return read_contents(r, t);
+}
+
+void write_contents(ByteWriter& w, const Tensor& host) {
+  w.u64(host.nbytes());
+  w.bytes(host.raw_data(), host.nbytes());
 }
 
 }  // namespace
@@ -198,7 +225,28 @@ void ByteReader::expect_end() {
 
 // ---- traces ----
 
-std::string serialize_trace(const Trace& trace) {
+void write_tensor(ByteWriter& w, const Tensor& t) {
+  const Tensor host = t.to(Device::cpu());
+  w.u8(static_cast<uint8_t>(host.dtype()));
+  write_shape(w, host.shape());
+  write_contents(w, host);
+}
+
+Tensor read_tensor(ByteReader& r, std::string_view what) {
+  const ValueType t = read_type(r, what, false);
+  return read_contents(r, t);
+}
+
+uint32_t ConstantPool::add(const Tensor& t) {
+  const void* key = t.raw_data();
+  for (size_t i = 0; i < tensors.size(); ++i)
+    if (tensors[i].raw_data() == key && tensors[i].shape() == t.shape() && tensors[i].dtype() == t.dtype())
+      return static_cast<uint32_t>(i);
+  tensors.push_back(t);
+  return static_cast<uint32_t>(tensors.size() - 1);
+}
+
+std::string serialize_trace(const Trace& trace, ConstantPool* pool) {
   ByteWriter w;
   w.bytes(kMagic, sizeof kMagic);
   w.u32(kTraceBinaryVersion);
@@ -227,10 +275,15 @@ std::string serialize_trace(const Trace& trace) {
     if (n.kind == NodeKind::Constant) {
       if (!n.constant.defined()) fail("export", "node {} is a constant without a value", k);
       const Tensor host = n.constant.to(Device::cpu());
-      w.u8(static_cast<uint8_t>(host.dtype()));
-      write_shape(w, host.shape());
-      w.u64(host.nbytes());
-      w.bytes(host.raw_data(), host.nbytes());
+      if (pool && host.nbytes() >= ConstantPool::kMinBytes) {
+        w.u8(1);
+        w.u32(pool->add(host));
+      } else {
+        w.u8(0);
+        w.u8(static_cast<uint8_t>(host.dtype()));
+        write_shape(w, host.shape());
+        write_contents(w, host);
+      }
     }
   }
   w.u32(static_cast<uint32_t>(trace.outputs.size()));
@@ -239,7 +292,7 @@ std::string serialize_trace(const Trace& trace) {
   return w.take();
 }
 
-Trace deserialize_trace(std::string_view bytes) {
+Trace deserialize_trace(std::string_view bytes, const std::vector<Tensor>* pool) {
   ByteReader r(bytes);
   const std::string_view magic = r.bytes(sizeof kMagic, "magic");
   if (magic != std::string_view(kMagic, sizeof kMagic)) r.fail_at(0, "magic", "not an ejit binary trace");
@@ -338,7 +391,7 @@ Trace deserialize_trace(std::string_view bytes) {
         if (num_ints != 0) bad_ints("0");
     }
     n.value = r.f64("value");
-    if (n.kind == NodeKind::Constant) n.constant = read_constant(r, t.values[n.output]);
+    if (n.kind == NodeKind::Constant) n.constant = read_constant(r, t.values[n.output], pool);
     defined[n.output] = 1;
     t.nodes.push_back(std::move(n));
   }

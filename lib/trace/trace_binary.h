@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ejit/trace.h"
 
@@ -82,6 +83,15 @@ class ByteReader {
   std::string context_;
 };
 
+/// Constants that several traces share (the same tensor: its data pointer, shape and dtype),
+/// stored once by the caller; serialize_trace refers to them by index. Constants smaller than
+/// kMinBytes stay inline.
+struct ConstantPool {
+  static constexpr size_t kMinBytes = 256;
+  std::vector<Tensor> tensors;
+  uint32_t add(const Tensor& t);
+};
+
 /// Format version serialize_trace writes and deserialize_trace reads.
 inline constexpr uint32_t kTraceBinaryVersion = 1;
 
@@ -90,7 +100,7 @@ inline constexpr uint32_t kTraceBinaryVersion = 1;
 /// shape and contents), outputs and not_compilable. Constants on a device are copied to
 /// the host. Throws ejit::Error "[export] ..." for a trace it cannot represent: a HostCall
 /// node (a C++ callback cannot be saved) or a Constant node without a value.
-std::string serialize_trace(const Trace& trace);
+std::string serialize_trace(const Trace& trace, ConstantPool* pool = nullptr);
 
 /// Parses bytes written by serialize_trace. The bytes are untrusted: counts, ids, kinds,
 /// subs, dtypes, ranks, dims and sizes are checked, and the trace is well formed (each
@@ -99,6 +109,12 @@ std::string serialize_trace(const Trace& trace);
 /// memory is reserved beyond what the remaining bytes can hold. Every problem throws
 /// ejit::Error "[load_compiled] ..." naming the field and its byte offset. Constants are
 /// on the CPU.
-Trace deserialize_trace(std::string_view bytes);
+/// `pool`: the tensors a trace written with a ConstantPool refers to.
+Trace deserialize_trace(std::string_view bytes, const std::vector<Tensor>* pool = nullptr);
+
+/// A tensor as dtype, shape, byte count and bytes (host copy), and back from untrusted bytes
+/// (limits as for trace values; "[load_compiled] ..." errors).
+void write_tensor(ByteWriter& w, const Tensor& t);
+Tensor read_tensor(ByteReader& r, std::string_view what);
 
 }  // namespace ejit::detail

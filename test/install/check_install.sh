@@ -4,7 +4,8 @@
 # would; runs both on a small size, and the installed ejit and ejit-opt tools. Then a small
 # application of ejit::summary (find_package(ejit COMPONENTS summary), which finds protobuf)
 # writes an events file, and one of ejit::distributed (COMPONENTS distributed, which finds MPI)
-# all-reduces in a world of one.
+# all-reduces in a world of one. Last, the installed `ejit export` writes a library that an
+# application of ejit::ejit alone (no LLVM, no MLIR) loads and runs.
 set -euo pipefail
 build_dir=$1 source_dir=$2
 tmp=$(mktemp -d)
@@ -69,3 +70,34 @@ cmake -S "$tmp/dist_src" -B "$tmp/dist_app" -G Ninja -DCMAKE_BUILD_TYPE=Release 
       -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 ninja -C "$tmp/dist_app" >/dev/null
 "$tmp/dist_app/dist_app"
+# Deployment: the installed tool exports a trace; an ejit::ejit-only application loads it.
+mkdir -p "$tmp/load_src"
+cat >"$tmp/load_src/CMakeLists.txt" <<'EOF3'
+cmake_minimum_required(VERSION 3.20)
+project(load_app LANGUAGES CXX)
+find_package(ejit REQUIRED)
+add_executable(load_app main.cpp)
+target_compile_features(load_app PRIVATE cxx_std_20)
+target_link_libraries(load_app PRIVATE ejit::ejit)
+EOF3
+cat >"$tmp/load_src/main.cpp" <<'EOF3'
+#include <ejit/compiled_library.h>
+#include <ejit/ejit.h>
+#include <cstdio>
+int main(int, char** argv) {
+  const ejit::CompiledLibrary lib = ejit::load_compiled(argv[1]);
+  const ejit::Trace& t = lib.trace(0);
+  std::vector<ejit::Tensor> in;
+  for (int v : t.inputs) in.push_back(ejit::randn(t.values[v].shape, 1));
+  const double d = ejit::max(ejit::abs(lib(in)[0] - ejit::eval_trace(t, in)[0])).item<double>();
+  std::printf("load_app: %s %s, max abs difference from the interpreter %s\n", lib.name().c_str(),
+              lib.signature(0).c_str(), d < 1e-4 ? "< 1e-4" : "TOO LARGE");
+  return d < 1e-4 ? 0 : 1;
+}
+EOF3
+cmake -S "$tmp/load_src" -B "$tmp/load_app" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+ninja -C "$tmp/load_app" >/dev/null
+EJIT_CACHE_DIR=off "$tmp/prefix/bin/ejit" export "$source_dir/examples/traces/softmax.mlir" -o "$tmp/softmax.so" >/dev/null
+"$tmp/load_app/load_app" "$tmp/softmax.so"
+! ldd "$tmp/load_app/load_app" | grep -E 'libLLVM|libMLIR'

@@ -312,3 +312,16 @@ TEST_CASE("cuda: an exported GPU library runs on the GPU and equals the interpre
   for (size_t i = 0; i < got.size(); ++i) require_agree(got[i].to(Device::cpu()), want[i], 2e-5, 2e-5, "output " + std::to_string(i));
   REQUIRE_THAT(error_of([&] { lib({x, w}); }), Catch::Contains("runs on CUDA tensors"));
 }
+
+TEST_CASE("export: weights shared by several signatures are stored once", "[export]") {
+  TempDir dir("export-pool");
+  const Tensor w = randn({128, 128}, 1);  // 64 KB
+  auto f = jit([w](const Tensor& x) { return tanh(matmul(x, w)) + 1.f; }, "pooled", {.compile = CompileMode::Sync});
+  const Tensor a = randn({4, 128}, 2), b = randn({9, 128}, 3), c = randn({1, 128}, 4);
+  f(a), f(b), f(c);
+  f.export_library(dir / "pooled.so");
+  REQUIRE(std::filesystem::file_size(dir / "pooled.so") < 2 * w.nbytes());
+  const CompiledLibrary lib = load_compiled(dir / "pooled.so");
+  REQUIRE(lib.signatures() == 3);
+  for (const Tensor& x : {a, b, c}) require_close(lib({x})[0], tanh(matmul(x, w)) + 1.f, 1e-5);
+}

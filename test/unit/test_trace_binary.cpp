@@ -320,3 +320,25 @@ TEST_CASE("trace_binary: host callbacks cannot be exported", "[trace_binary]") {
   Trace t = record(fn, {ones({2})});
   require_error([&] { serialize_trace(t); }, "[export] ", "'double_it'");
 }
+
+TEST_CASE("trace_binary: constants shared through a pool are written once and checked on read", "[trace_binary]") {
+  const Tensor w = randn({16, 16}, 1), small = randn({3}, 2);
+  Trace t;
+  t.values = {{Shape{16, 16}, DType::F32}, {Shape{3}, DType::F32}, {Shape{16, 16}, DType::F32}};
+  t.nodes = {TraceNode{NodeKind::Constant, 0, {}, 0, {}, 0, w}, TraceNode{NodeKind::Constant, 0, {}, 1, {}, 0, small}};
+  t.nodes.push_back(TraceNode{NodeKind::Unary, static_cast<uint8_t>(UnaryOp::Exp), {0}, 2, {}, 0, {}});
+  t.outputs = {2, 1};
+  detail::ConstantPool pool;
+  const std::string a = serialize_trace(t, &pool), b = serialize_trace(t, &pool);
+  REQUIRE(pool.tensors.size() == 1);  // the 1 KB matrix; the 12-byte vector stays inline
+  REQUIRE(a.size() < w.nbytes());
+  const Trace back = deserialize_trace(b, &pool.tensors);
+  REQUIRE(back.same_structure(t));
+  REQUIRE(back.nodes[0].constant.raw_data() == w.raw_data());
+  // A pooled constant without the pool, past its end, or of another type: located errors.
+  REQUIRE_THAT(test::error_of([&] { deserialize_trace(a); }), StartsWith("[load_compiled]") && Contains("pool"));
+  const std::vector<Tensor> empty;
+  REQUIRE_THAT(test::error_of([&] { deserialize_trace(a, &empty); }), Contains("entry 0 of a pool of 0"));
+  const std::vector<Tensor> wrong = {randn({4, 4}, 3)};
+  REQUIRE_THAT(test::error_of([&] { deserialize_trace(a, &wrong); }), Contains("a constant of (4,4) f32 for a value of (16,16) f32"));
+}
