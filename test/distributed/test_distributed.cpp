@@ -162,6 +162,23 @@ TEST_CASE("distributed: a rank that does not arrive is an error on the others af
   }
 }
 
+// Run alone (dead_rank_test.sh: [.dead_rank]): rank 1 dies before an all-reduce. Rank 0 must
+// not hang: either the launcher ends the job (Open MPI does, naming the rank) or rank 0's
+// all_reduce fails after the timeout.
+TEST_CASE("distributed: a rank that dies does not leave the others hanging", "[.dead_rank]") {
+  if (world() < 2) return;
+  dist::set_timeout(5);
+  dist::barrier();
+  if (me() == 1) {
+    fmt::print("dead rank test: rank 1 exits now\n");
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+  const std::string e = error_of([] { dist::all_reduce(full({4}, 1.0)); });
+  fmt::print("dead rank test: rank 0 got: {}\n", e);
+  CHECK(!e.empty());
+}
+
 TEST_CASE("distributed: a barrier and a broadcast inside a jitted function run on every call", "[distributed][jit]") {
   auto f = jit([](const Tensor& x) {
     dist::barrier();
