@@ -20,13 +20,16 @@ class CompiledLibrary {
   /// signatures when none fits.
   std::vector<Tensor> operator()(const std::vector<Tensor>& inputs) const;
   template <class... A> std::vector<Tensor> call(const A&... args) const { return (*this)({Tensor(args)...}); }
+  /// Runs signature i (throws when the inputs do not fit it).
+  std::vector<Tensor> run_signature(size_t i, const std::vector<Tensor>& inputs) const;
 
   /// The exported function's name.
   const std::string& name() const;
   size_t signatures() const;
   /// Signature i's argument types, "(f32(64,784), i64(64,))" (-1 for a dynamic dim).
   std::string signature(size_t i) const;
-  /// Signature i's trace: what the interpreter runs (eval_trace) to check the library.
+  /// Signature i's trace: what the interpreter runs (eval_trace) to check the library (for
+  /// signatures without dynamic dims: eval_trace takes static traces).
   const Trace& trace(size_t i) const;
   /// What the code was compiled for: "cpu x86-64-v3 (avx,avx2,...)", "cuda sm_90".
   std::string target() const;
@@ -42,6 +45,7 @@ class CompiledLibrary {
   struct Impl;
 
  private:
+  CompiledLibrary() = default;  // from load_compiled() only
   friend CompiledLibrary load_compiled(const std::string& path);
   std::shared_ptr<const Impl> impl_;
 };

@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +18,9 @@
 #include "../backend/cpu/cpu_steps.h"
 #include "../backend/gpu/gpu_program.h"
 #include "../runtime/exported_library.h"
+#include "../core/file.h"
 #include "../support/check.h"
+#include "../support/text_io.h"
 #include "../support/options.h"
 #include "ejit/compile.h"
 #include "ejit/format.h"
@@ -28,12 +32,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// The system's temporary folder ($TMPDIR or /tmp), never an exception.
+fs::path temp_folder() {
+  std::error_code ec;
+  fs::path p = fs::temp_directory_path(ec);
+  return ec ? fs::path("/tmp") : p;
+}
+
 /// A folder of its own under the system's temporary folder, removed with everything in it.
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string tmpl = (fs::temp_directory_path() / "ejit-export-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) fail("export", "cannot create a temporary folder under {}", fs::temp_directory_path().string());
+    std::string tmpl = (temp_folder() / "ejit-export-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) fail("export", "cannot create a temporary folder under {}", temp_folder().string());
     path_ = tmpl;
   }
   ~ScratchDir() {
@@ -47,16 +58,39 @@ class ScratchDir {
 };
 
 std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  const detail::InputFile in("export", p.string());
+  return in.read(0, static_cast<size_t>(in.size()));
+}
+
+/// Writes `bytes` to `path` through a fresh temporary file beside it (renamed into place), so
+/// that a reader never sees half a file and two writers never share a temporary.
+void write_atomically(const std::string& path, std::string_view bytes) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = mkstemp(tmp.data());
+  if (fd < 0) fail("export", "cannot write {}: {}", path, std::strerror(errno));
+  const bool written = detail::write_all(fd, bytes.data(), bytes.size()) == 0;
+  const bool closed = close(fd) == 0;
+  std::error_code ec;
+  if (written && closed) fs::rename(tmp, path, ec);
+  if (!written || !closed || ec) {
+    fs::remove(tmp, ec);
+    fail("export", "cannot write {}", path);
+  }
 }
 
 void write_file(const fs::path& p, std::string_view bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (!out.flush()) fail("export", "cannot write {}", p.string());
+}
+
+/// "[jit] why" without its "[op] " prefix (export errors carry their own).
+std::string without_op(const std::string& error) {
+  if (error.starts_with("[")) {
+    const size_t end = error.find("] ");
+    if (end != std::string::npos) return error.substr(end + 2);
+  }
+  return error;
 }
 
 /// Runs `argv` (no shell); its exit status, with what it wrote to stderr in `log`.
@@ -76,9 +110,15 @@ int run_program(const std::vector<std::string>& argv, const fs::path& log_path, 
     return -1;
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
   }
-  log = read_all(log_path);
+  std::error_code ec;
+  log = fs::exists(log_path, ec) ? read_all(log_path) : "";
+  if (waited < 0) {  // e.g. SIGCHLD ignored by the application: its status is lost
+    log += fmt::format(" (its exit status is unknown: waitpid: {})", std::strerror(errno));
+    return -1;
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
@@ -98,7 +138,12 @@ std::string link_shared_object(const std::string& object, const ScratchDir& dir)
   std::string output;
   if (int rc = run_program(argv, log, output); rc != 0)
     fail("export", "linking the kernels with '{}' (EJIT_LINKER) failed (exit {}): {}", linker, rc, output);
-  return read_all(so);
+  std::error_code ec;
+  if (!fs::exists(so, ec)) fail("export", "'{}' (EJIT_LINKER) made no shared object: {}", linker, output);
+  std::string bytes = read_all(so);
+  if (bytes.size() < 64 || bytes.compare(0, 4, "\x7f" "ELF") != 0)
+    fail("export", "'{}' (EJIT_LINKER) made something that is not a shared object", linker);
+  return bytes;
 }
 
 }  // namespace
@@ -125,22 +170,19 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
   if (gpu && !options.cpu.empty())
     fail("export", "--cpu={} is for CPU libraries: a GPU library's chip comes from EJIT_CUDA_ARCH", options.cpu);
   const std::string error = gpu ? detail::compile_gpu_export(ptrs, m) : detail::compile_cpu_export(ptrs, options.cpu, m, object);
-  if (!error.empty()) fail("export", "{}", error.starts_with("[") ? error.substr(error.find(']') + 2) : error);
+  if (!error.empty()) fail("export", "{}", without_op(error));
   m.ejit_version = detail::ejit_version();
   m.target = gpu ? "cuda" : "cpu";
   m.name = options.name;
   const std::string manifest = detail::write_manifest(m);
-  detail::read_manifest(manifest);  // what load_compiled will check, checked now
+  try {
+    detail::read_manifest(manifest);  // what load_compiled will check, checked now
+  } catch (const Error& e) {
+    fail("export", "internal: the manifest written does not read back: {}", e.what());
+  }
   ScratchDir dir;
   const std::string file = detail::library_file(link_shared_object(object, dir), manifest);
-  const std::string tmp = fmt::format("{}.tmp-{}", path, static_cast<long>(getpid()));
-  write_file(tmp, file);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    fail("export", "cannot write {}", path);
-  }
+  write_atomically(path, file);
 }
 
 }  // namespace ejit

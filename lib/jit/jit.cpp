@@ -663,7 +663,11 @@ void JitCore::export_library(const std::string& path, ExportOptions options) con
           fail("export", "{}{}: argument {} is argument {} (recorded for aliased arguments)", impl_->name, sig, i, key.alias[i]);
       traces.push_back(exportable_trace(e->trace, e->bindings, key, e->user_outputs));
     }
+    for (const auto& [key, pending] : impl_->compiling)
+      if (!impl_->cache.count(key)) skipped.push_back(str(key) + ": still compiling (wait_for_compiles() first)");
   }
+  // Static signatures first: a call that fits one and a dynamic one runs the static code.
+  std::stable_partition(traces.begin(), traces.end(), [](const Trace& t) { return !has_dynamic_dims(t); });
   if (traces.empty())
     fail("export", "{}: no compiled {} signature to export{}{}", impl_->name, options.target == Target::CUDA ? "GPU" : "CPU", skipped.empty() ? " (it was never called)" : ": ",
          fmt::join(skipped, "; "));

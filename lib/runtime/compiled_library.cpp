@@ -4,6 +4,7 @@
 #include "ejit/compiled_library.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -27,23 +28,35 @@ namespace {
 
 using detail::ExportManifest;
 
-/// An exported library's shared object, mapped while any of its kernels lives.
+/// An exported library's shared object, mapped while any of its kernels lives. Its memory
+/// file stays open as long: the dynamic loader knows objects by the name they were opened
+/// under (/proc/self/fd/N), so a number reused by another library while this one is loaded
+/// would hand that library this one's handle.
 class LoadedObject final : public detail::KernelCode {
  public:
-  LoadedObject(void* handle, size_t bytes) : handle_(handle), bytes_(bytes) {}
-  ~LoadedObject() override { dlclose(handle_); }
+  LoadedObject(void* handle, int fd, size_t bytes) : handle_(handle), fd_(fd), bytes_(bytes) {}
+  ~LoadedObject() override {
+    dlclose(handle_);
+    close(fd_);
+  }
   size_t bytes() const override { return bytes_; }
   void* symbol(const std::string& name) const { return dlsym(handle_, name.c_str()); }
 
  private:
   void* handle_;
+  int fd_;
   size_t bytes_;
 };
 
 constexpr uint64_t kMaxLibraryBytes = uint64_t{1} << 31;
 
 std::shared_ptr<LoadedObject> map_object(std::string_view object, const std::string& path) {
+#ifdef MFD_EXEC
+  int fd = memfd_create("ejit-export", MFD_CLOEXEC | MFD_EXEC);  // kernels with vm.memfd_noexec need it said
+  if (fd < 0 && errno == EINVAL) fd = memfd_create("ejit-export", MFD_CLOEXEC);
+#else
   const int fd = memfd_create("ejit-export", MFD_CLOEXEC);
+#endif
   if (fd < 0) fail("load_compiled", "{}: cannot create a memory file for its code", path);
   if (detail::write_all(fd, object.data(), object.size()) != 0) {
     close(fd);
@@ -51,12 +64,12 @@ std::shared_ptr<LoadedObject> map_object(std::string_view object, const std::str
   }
   const std::string proc = fmt::format("/proc/self/fd/{}", fd);
   void* handle = dlopen(proc.c_str(), RTLD_NOW | RTLD_LOCAL);
-  close(fd);  // the mapping stays
   if (!handle) {
     const char* why = dlerror();
+    close(fd);
     fail("load_compiled", "{}: its shared object does not load: {}", path, why ? why : "unknown error");
   }
-  return std::make_shared<LoadedObject>(handle, object.size());
+  return std::make_shared<LoadedObject>(handle, fd, object.size());
 }
 
 std::string signature_text(const Trace& t) {
@@ -112,6 +125,7 @@ CompiledLibrary load_compiled(const std::string& path) {
       impl->traces.push_back(e.trace);
       impl->programs.push_back(std::make_unique<detail::GpuProgram>(std::move(e.trace), std::move(steps)));
     }
+    m.entries.clear();  // now in the programs
     CompiledLibrary lib;
     lib.impl_ = std::move(impl);
     return lib;
@@ -144,36 +158,48 @@ CompiledLibrary load_compiled(const std::string& path) {
                                       steps.size() - compiled, steps.size() - compiled == 1 ? "" : "s"));
     impl->traces.push_back(e.trace);
     impl->programs.push_back(std::make_unique<detail::StepProgram>(e.trace, std::move(steps), std::move(e.folded_from)));
-    e.steps.clear();
   }
+  m.entries.clear();  // now in the programs
   CompiledLibrary lib;
   lib.impl_ = std::move(impl);
   return lib;
 }
 
-std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
-  const bool gpu = impl_->manifest.target == "cuda";
-  if (gpu && !cuda_available())
-    fail(impl_->manifest.name, "a GPU library ({}) needs a CUDA device: {}", impl_->manifest.cpu, cuda_unavailable_reason());
+namespace {
+
+/// Throws unless `inputs` are on the library's kind of device.
+void check_devices(const ExportManifest& m, const std::vector<Tensor>& inputs) {
+  const bool gpu = m.target == "cuda";
+  if (gpu && !cuda_available()) fail(m.name, "a GPU library ({}) needs a CUDA device: {}", m.cpu, cuda_unavailable_reason());
   for (size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i].defined() || inputs[i].device().is_cpu() == gpu)
-      fail(impl_->manifest.name, "input {} is {}: this library runs on {} tensors", i,
+      fail(m.name, "input {} is {}: this library runs on {} tensors", i,
            inputs[i].defined() ? "on " + inputs[i].device().str() : std::string("undefined"), gpu ? "CUDA" : "CPU");
-  for (size_t k = 0; k < impl_->programs.size(); ++k) {
-    const auto& p = impl_->programs[k];
-    const Trace& t = impl_->traces[k];
-    if (t.inputs.size() != inputs.size()) continue;
-    if (detail::has_dynamic_dims(t) ? detail::dynamic_mismatch(t, inputs).empty() : [&] {
-          for (size_t i = 0; i < inputs.size(); ++i)
-            if (inputs[i].shape() != t.values[t.inputs[i]].shape || inputs[i].dtype() != t.values[t.inputs[i]].dtype) return false;
-          return true;
-        }())
-      return p->run(inputs);
-  }
-  std::string given = "(", have;
-  for (size_t i = 0; i < inputs.size(); ++i) given += fmt::format("{}{}{}", i ? ", " : "", inputs[i].dtype(), inputs[i].shape());
+}
+
+std::string types_text(const std::vector<Tensor>& inputs) {
+  std::string s = "(";
+  for (size_t i = 0; i < inputs.size(); ++i) s += fmt::format("{}{}{}", i ? ", " : "", inputs[i].dtype(), inputs[i].shape());
+  return s + ")";
+}
+
+}  // namespace
+
+std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
+  check_devices(impl_->manifest, inputs);
+  for (size_t k = 0; k < impl_->programs.size(); ++k)  // static signatures come first (see export_library)
+    if (detail::dynamic_mismatch(impl_->traces[k], inputs).empty()) return impl_->programs[k]->run(inputs);
+  std::string have;
   for (size_t i = 0; i < signatures(); ++i) have += (i ? ", " : "") + signature(i);
-  fail(impl_->manifest.name, "no exported signature takes {}): it was exported for {}", given, have);
+  fail(impl_->manifest.name, "no exported signature takes {}: it was exported for {}", types_text(inputs), have);
+}
+
+std::vector<Tensor> CompiledLibrary::run_signature(size_t i, const std::vector<Tensor>& inputs) const {
+  const Trace& t = trace(i);
+  check_devices(impl_->manifest, inputs);
+  if (std::string why = detail::dynamic_mismatch(t, inputs); !why.empty())
+    fail(impl_->manifest.name, "signature {} {} does not take {}: {}", i, signature(i), types_text(inputs), why);
+  return impl_->programs[i]->run(inputs);
 }
 
 const std::string& CompiledLibrary::name() const { return impl_->manifest.name; }

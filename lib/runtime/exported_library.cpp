@@ -6,6 +6,7 @@
 
 #include "../support/check.h"
 #include "../support/hash.h"
+#include "../trace/dynamic_dims.h"
 #include "../trace/trace_binary.h"
 #include "row_extent.h"
 #include "gpu_executor.h"
@@ -49,6 +50,17 @@ bool valid_symbol(std::string_view s) {
   return true;
 }
 
+/// Every dynamic dim of `t` has an input to read its size from, and every size constant
+/// names one of its symbols.
+void check_symbols(const Trace& t, const std::string& what) {
+  if (has_unsourced_symbols(t)) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
+  const size_t symbols = symbol_sources(t).size();
+  for (const TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::Constant && !n.ints.empty() &&
+        (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols))
+      fail("load_compiled", "{}: a size constant of symbol {} (it has {})", what, n.ints[0], symbols);
+}
+
 /// The checks of one entry that span its steps: each step reads only values defined before
 /// it, the kernels' traces have the types of the values they stand for, the outputs exist.
 void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
@@ -59,17 +71,26 @@ void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
   for (const TraceNode& n : t.nodes)
     if (n.kind == NodeKind::Constant) defined[n.output] = 1;
   auto source = [&](int v) { return e.folded_from[v] >= 0 ? e.folded_from[v] : v; };
-  for (size_t v = 0; v < e.folded_from.size(); ++v)
-    if (e.folded_from[v] >= 0 && (defined[v] || t.values[e.folded_from[v]].shape.rank() != 2))
+  for (size_t v = 0; v < e.folded_from.size(); ++v) {  // a transpose the BLAS reads in place: (n, m) of an (m, n)
+    if (e.folded_from[v] < 0) continue;
+    const ValueType &x = t.values[v], &from = t.values[e.folded_from[v]];
+    if (defined[v] || x.shape.rank() != 2 || from.shape.rank() != 2 || x.dtype != from.dtype ||
+        x.shape[0] != from.shape[1] || x.shape[1] != from.shape[0])
       bad(fmt::format("value {} is read as a transposed matrix it cannot be", v));
+  }
+  check_symbols(t, fmt::format("signature {}", index));
   for (size_t s = 0; s < e.steps.size(); ++s) {
     const ExportedStep& st = e.steps[s];
     if (!st.compiled) {
       if (st.nodes.size() != 1) bad(fmt::format("interpreter step {} has {} nodes, not 1", s, st.nodes.size()));
       const TraceNode& n = t.nodes[st.nodes[0]];
       if (n.kind == NodeKind::Constant) bad(fmt::format("step {} runs a constant", s));
-      for (int v : n.inputs)
+      for (int v : n.inputs) {
         if (!defined[source(v)]) bad(fmt::format("step {} reads value {} before it is made", s, v));
+        if (e.folded_from[v] >= 0 && (n.kind != NodeKind::MatMul || t.values[n.output].shape.rank() != 2))
+          bad(fmt::format("step {} ({}) reads the transposed matrix {} in place, which only a matrix product can", s,
+                          node_name(n), v));
+      }
       defined[n.output] = 1;
       continue;
     }
@@ -77,6 +98,7 @@ void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
     if (st.sub.inputs.size() != st.inputs.size() || st.sub.outputs.size() != st.outputs.size())
       bad(fmt::format("step {}'s kernel has {} inputs and {} outputs, the step {} and {}", s, st.sub.inputs.size(),
                       st.sub.outputs.size(), st.inputs.size(), st.outputs.size()));
+    check_symbols(st.sub, fmt::format("signature {} step {}'s kernel", index, s));
     for (size_t i = 0; i < st.inputs.size(); ++i) {
       if (!defined[st.inputs[i]]) bad(fmt::format("step {} reads value {} before it is made", s, st.inputs[i]));
       if (!(st.sub.values[st.sub.inputs[i]] == t.values[st.inputs[i]]))
@@ -102,6 +124,7 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
   for (int v : t.inputs) defined[v] = 1;
   for (const TraceNode& n : t.nodes)
     if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  if (has_dynamic_dims(t)) bad("a GPU program with dynamic dims");
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
     const auto kind = static_cast<GpuStep::Kind>(st.kind);
@@ -115,6 +138,12 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
                         : kind == GpuStep::Kind::View ? n.kind == NodeKind::Reshape
                                                       : n.kind != NodeKind::Constant;
       if (!fits) bad(fmt::format("GPU step {} cannot run a {}", s, node_name(n)));
+      if (kind == GpuStep::Kind::Take &&
+          (n.ints.size() != 1 || n.ints[0] < 0 || n.ints[0] >= t.values[n.inputs[0]].shape.rank()))
+        bad(fmt::format("GPU step {} takes along an axis its input does not have", s));
+      if (kind == GpuStep::Kind::Gemm &&
+          (t.values[n.output].shape.rank() < 2 || t.values[n.inputs[0]].shape.rank() < 1))
+        bad(fmt::format("GPU step {} multiplies shapes cuBLAS does not take", s));
       for (int v : n.inputs)
         if (!defined[v]) bad(fmt::format("GPU step {} reads value {} before it is made", s, v));
       if (!kernels) {

@@ -25,7 +25,9 @@ std::string serialize(const GpuKernels& k) {
   return s;
 }
 
-bool deserialize(const std::string& text, GpuKernels& k) {
+namespace {
+
+bool parse(const std::string& text, GpuKernels& k) {
   std::istringstream in(text);
   std::string word;
   int version = 0;
@@ -45,12 +47,12 @@ bool deserialize(const std::string& text, GpuKernels& k) {
     p.resize(len);
     if (!in.read(p.data(), static_cast<std::streamsize>(len))) return false;
   }
-  if (!(in >> word >> n) || word != "launches" || n > text.size()) return false;
+  if (!(in >> word >> n) || word != "launches" || n > text.size() / 16) return false;  // a launch line takes more
   k.launches.resize(n);
   for (GpuLaunch& l : k.launches) {
     size_t args = 0;
     if (!(in >> word >> l.module >> l.function >> l.grid[0] >> l.grid[1] >> l.grid[2] >> l.block[0] >> l.block[1] >>
-          l.block[2] >> args) || word != "launch" || args > text.size() || l.module < 0 || static_cast<size_t>(l.module) >= k.ptx.size())
+          l.block[2] >> args) || word != "launch" || args > text.size() / 8 || l.module < 0 || static_cast<size_t>(l.module) >= k.ptx.size())
       return false;
     l.args.resize(args);
     for (GpuArg& a : l.args) {
@@ -65,6 +67,16 @@ bool deserialize(const std::string& text, GpuKernels& k) {
     }
   }
   return true;
+}
+
+}  // namespace
+
+bool deserialize(const std::string& text, GpuKernels& k) {
+  try {
+    return parse(text, k);
+  } catch (const std::exception&) {  // out of memory for a forged count: a malformed text
+    return false;
+  }
 }
 
 }  // namespace ejit::detail

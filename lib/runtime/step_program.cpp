@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "../interp/matmul.h"
+#include "../support/check.h"
 #include "../support/options.h"
 #include "../support/profiler.h"
 #include "../trace/dynamic_dims.h"
@@ -73,6 +74,11 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
         v[n.output] = host.eval(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
       else
         v[n.output] = host.eval(n, in, trace_.values[n.output]);
+      const ValueType& want = trace_.values[n.output];  // what the steps after it were compiled for
+      const Tensor& got = v[n.output];
+      if (got.dtype() != want.dtype || (symbols_.empty() ? got.shape() != want.shape : got.rank() != want.shape.rank()))
+        fail("jit", "step {} ({}) made {}{}, the compiled code expects {}{}", s, node_name(n), got.dtype(), got.shape(),
+             want.dtype, want.shape);
       if (check_kernels) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
     }
     for (int id : release_[s]) v[id] = Tensor();

@@ -235,13 +235,13 @@ int cmd_run(const Args& a) {
       std::vector<Tensor> on_gpu;
       for (const Tensor& t : inputs) on_gpu.push_back(t.to(Device::cuda(0)));
       compiled = time_runs([&] {
-        std::vector<Tensor> out = (*lib)(on_gpu);
+        std::vector<Tensor> out = lib->run_signature(static_cast<size_t>(sig), on_gpu);
         synchronize(Device::cuda(0));
         return out;
       }, repeat);
       for (Tensor& t : compiled.outputs) t = t.to(Device::cpu());
     } else {
-      compiled = time_runs([&] { return (*lib)(inputs); }, repeat);
+      compiled = time_runs([&] { return lib->run_signature(static_cast<size_t>(sig), inputs); }, repeat);
     }
   } else if (mode != "interp") {
     const Compiled exe = compile(trace, {.target = gpu ? Target::CUDA : Target::CPU});

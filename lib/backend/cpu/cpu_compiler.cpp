@@ -361,8 +361,12 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   result.stage_milliseconds[static_cast<int>(Stage::Asm)] =
       ms_since(last) - result.stage_milliseconds[static_cast<int>(Stage::LLVM)];
   if (export_object) {
-    const std::string tmp = fmt::format("{}/ejit-export-{}-{}.o", std::filesystem::temp_directory_path().string(),
-                                        static_cast<long>(getpid()), static_cast<const void*>(export_object));
+    std::error_code tmp_ec;
+    const std::filesystem::path tmp_dir = std::filesystem::temp_directory_path(tmp_ec);
+    std::string tmp = ((tmp_ec ? std::filesystem::path("/tmp") : tmp_dir) / "ejit-export-XXXXXX.o").string();
+    const int tmp_fd = mkstemps(tmp.data(), 2);  // a name no other process or thread uses
+    if (tmp_fd < 0) return fail_with("[export] cannot create a temporary file for the object code");
+    close(tmp_fd);
     code->engine->dumpToObjectFile(tmp);
     auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false);
     std::error_code ec;

@@ -2,6 +2,7 @@
 #include "cpu_steps.h"
 
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 #include <algorithm>
 #include <set>
@@ -234,49 +235,74 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
 
 std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, ExportManifest& manifest,
                                std::string& object) {
-  std::vector<Trace> subs;  // every kernel's trace, in kernel order
-  subs.reserve(traces.size() * 8);
   manifest.entries.clear();
   for (const Trace* t : traces) {
     ExportedEntry e;
     e.trace = *t;
     e.folded_from = transposes_into_gemm(*t, false);
-    std::vector<Step> steps = partition(*t, e.folded_from, false);
     const TraceUses uses(*t);
-    for (Step& s : steps) {
+    for (Step& s : partition(*t, e.folded_from, false)) {
       ExportedStep x;
       x.compiled = s.compiled;
       x.nodes = s.nodes;
       if (s.compiled) {
         x.sub = sub_trace(*t, s, uses);
-        if (has_unsourced_symbols(x.sub)) return "[export] a kernel needs a dynamic size none of its inputs has";
         x.inputs = s.inputs;
         x.outputs = s.outputs;
-        x.kernel = static_cast<int>(subs.size());
-        subs.push_back(x.sub);
       }
       e.steps.push_back(std::move(x));
     }
     manifest.entries.push_back(std::move(e));
   }
-  object.clear();
-  manifest.kernel_symbols.clear();
-  manifest.features.clear();
-  manifest.cpu = cpu;
-  if (subs.empty()) return "";
-  std::vector<const Trace*> batch;
-  for (const Trace& s : subs) batch.push_back(&s);
+  // As jit() does: a kernel that cannot read a dynamic size, or that does not compile, runs
+  // its ops on the interpreter instead. All kernels compile as one module; when that fails,
+  // each alone finds the ones that do not, and the rest compile together again.
+  auto to_interpreter = [](ExportedStep& st, std::vector<ExportedStep>& out) {
+    for (int k : st.nodes) out.push_back(ExportedStep{false, {k}, {}, {}, -1, 0, {}});
+  };
+  auto steps_of = [&](const std::function<bool(const ExportedStep&)>& keep_compiled) {
+    for (ExportedEntry& e : manifest.entries) {
+      std::vector<ExportedStep> out;
+      for (ExportedStep& st : e.steps)
+        if (st.compiled && !keep_compiled(st)) to_interpreter(st, out);
+        else out.push_back(std::move(st));
+      e.steps = std::move(out);
+    }
+  };
+  steps_of([](const ExportedStep& st) { return !has_unsourced_symbols(st.sub); });
   ObjectCode code;
   code.cpu = cpu;
-  if (std::string error = compile_cpu_object(batch, code); !error.empty()) return error;
-  for (ExportedEntry& e : manifest.entries)
-    for (ExportedStep& s : e.steps)
-      if (s.compiled) s.extent = code.extents.at(s.kernel);
-  manifest.kernel_symbols = std::move(code.symbols);
-  manifest.features = std::move(code.features);
-  manifest.cpu = code.cpu_name;
-  object = std::move(code.object);
-  return "";
+  for (int attempt = 0;; ++attempt) {
+    std::vector<ExportedStep*> kernels;
+    for (ExportedEntry& e : manifest.entries)
+      for (ExportedStep& st : e.steps)
+        if (st.compiled) st.kernel = static_cast<int>(kernels.size()), kernels.push_back(&st);
+    object.clear();
+    manifest.kernel_symbols.clear();
+    manifest.features.clear();
+    manifest.cpu = cpu;
+    if (kernels.empty()) return "";
+    std::vector<const Trace*> batch;
+    for (ExportedStep* st : kernels) batch.push_back(&st->sub);
+    const std::string error = compile_cpu_object(batch, code);
+    if (error.empty()) {
+      for (ExportedStep* st : kernels) st->extent = code.extents.at(st->kernel);
+      manifest.kernel_symbols = std::move(code.symbols);
+      manifest.features = std::move(code.features);
+      manifest.cpu = code.cpu_name;
+      object = std::move(code.object);
+      return "";
+    }
+    if (attempt > 0 || error.find("LLVM knows no CPU") != std::string::npos) return error;
+    std::set<const ExportedStep*> failing;
+    for (ExportedStep* st : kernels) {
+      ObjectCode alone;
+      alone.cpu = cpu;
+      if (!compile_cpu_object({&st->sub}, alone).empty()) failing.insert(st);
+    }
+    if (failing.empty()) return error;  // each compiles alone: not a kernel's fault
+    steps_of([&](const ExportedStep& st) { return !failing.count(&st); });
+  }
 }
 
 CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm, bool strict) {
