@@ -15,6 +15,9 @@
 #ifndef EJIT_VERSION
 #define EJIT_VERSION "unknown"
 #endif
+#ifndef EJIT_OPS_ABI
+#define EJIT_OPS_ABI "unknown"
+#endif
 
 namespace ejit::detail {
 namespace {
@@ -50,6 +53,15 @@ bool valid_symbol(std::string_view s) {
   return true;
 }
 
+/// Per value of `t`: whether it exists before any step runs (inputs and constants).
+std::vector<char> defined_before_steps(const Trace& t) {
+  std::vector<char> defined(t.values.size(), 0);
+  for (int v : t.inputs) defined[v] = 1;
+  for (const TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  return defined;
+}
+
 /// Every dynamic dim of `t` has an input to read its size from, and every size constant
 /// names one of its symbols.
 void check_symbols(const Trace& t, const std::string& what) {
@@ -66,10 +78,7 @@ void check_symbols(const Trace& t, const std::string& what) {
 void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
   const Trace& t = e.trace;
   auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
-  std::vector<char> defined(t.values.size(), 0);
-  for (int v : t.inputs) defined[v] = 1;
-  for (const TraceNode& n : t.nodes)
-    if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  std::vector<char> defined = defined_before_steps(t);
   auto source = [&](int v) { return e.folded_from[v] >= 0 ? e.folded_from[v] : v; };
   for (size_t v = 0; v < e.folded_from.size(); ++v) {  // a transpose the BLAS reads in place: (n, m) of an (m, n)
     if (e.folded_from[v] < 0) continue;
@@ -120,15 +129,12 @@ void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
 void check_gpu_entry(const ExportedEntry& e, size_t index) {
   const Trace& t = e.trace;
   auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
-  std::vector<char> defined(t.values.size(), 0);
-  for (int v : t.inputs) defined[v] = 1;
-  for (const TraceNode& n : t.nodes)
-    if (n.kind == NodeKind::Constant) defined[n.output] = 1;
+  std::vector<char> defined = defined_before_steps(t);
   if (has_dynamic_dims(t)) bad("a GPU program with dynamic dims");
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
     const auto kind = static_cast<GpuStep::Kind>(st.kind);
-    const bool kernels = kind == GpuStep::Kind::Kernels || kind == GpuStep::Kind::Reduce || kind == GpuStep::Kind::Take;
+    const bool kernels = runs_kernels(kind);
     if (st.kind > static_cast<uint8_t>(GpuStep::Kind::View)) bad(fmt::format("GPU step {} has kind {}", s, st.kind));
     if (!kernels || kind == GpuStep::Kind::Take) {
       if (st.nodes.size() != 1) bad(fmt::format("GPU step {} has {} nodes, not 1", s, st.nodes.size()));
@@ -171,7 +177,7 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
 
 }  // namespace
 
-const char* ejit_version() { return EJIT_VERSION; }
+const char* ejit_version() { return EJIT_VERSION "+ops." EJIT_OPS_ABI; }
 
 std::string write_manifest(const ExportManifest& m) {
   ByteWriter w;

@@ -50,7 +50,8 @@ struct ExportManifest {
   std::vector<ExportedEntry> entries;
 };
 
-/// The version of this build of ejit (a library loads only into the version that wrote it).
+/// The version of this build of ejit and a fingerprint of its op tables, "0.1.0+ops.1a2b..."
+/// (a library loads only into a build with the same).
 const char* ejit_version();
 
 std::string write_manifest(const ExportManifest& m);

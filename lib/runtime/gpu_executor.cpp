@@ -12,13 +12,9 @@
 namespace ejit::detail {
 
 GpuProgram::GpuProgram(Trace trace, std::vector<GpuStep> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
-  std::vector<int> last_use(trace_.values.size(), -1);
-  for (size_t s = 0; s < steps_.size(); ++s)
-    for (int v : step_inputs(steps_[s])) last_use[v] = static_cast<int>(s);
-  for (int v : trace_.outputs) last_use[v] = -1;
-  release_.resize(steps_.size());
-  for (size_t v = 0; v < last_use.size(); ++v)
-    if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
+  std::vector<std::vector<int>> reads;
+  for (const GpuStep& s : steps_) reads.push_back(step_inputs(s));
+  release_ = release_lists(trace_, reads);
 }
 
 std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
@@ -55,8 +51,7 @@ size_t GpuProgram::code_bytes() const {
 }
 
 std::vector<int> GpuProgram::step_inputs(const GpuStep& s) const {
-  if (s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take)
-    return s.inputs;
+  if (runs_kernels(s.kind)) return s.inputs;
   return trace_.nodes[s.nodes[0]].inputs;
 }
 

@@ -13,6 +13,7 @@
 #include "../trace/node_eval.h"
 #include "executable.h"
 #include "gpu_plan.h"
+#include "step_program.h"
 #include "ejit/trace.h"
 
 namespace ejit::detail {
@@ -25,6 +26,11 @@ struct GpuStep {
   GpuKernels kernels;                // Kernels and Reduce
   std::string what;                  // for the ptx listing and the log
 };
+
+/// Steps that launch kernels of their own (GpuKernels): Kernels, Reduce and Take.
+inline bool runs_kernels(GpuStep::Kind k) {
+  return k == GpuStep::Kind::Kernels || k == GpuStep::Kind::Reduce || k == GpuStep::Kind::Take;
+}
 
 class GpuProgram final : public Executable {
  public:

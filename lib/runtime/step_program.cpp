@@ -19,19 +19,28 @@ namespace ejit::detail {
 StepProgram::StepProgram(Trace trace, std::vector<Step> steps, std::vector<int> folded_from)
     : trace_(std::move(trace)), steps_(std::move(steps)), folded_from_(std::move(folded_from)),
       symbols_(symbol_sources(trace_)) {
-  std::vector<int> last_use(trace_.values.size(), -1);
-  for (size_t s = 0; s < steps_.size(); ++s) {
-    const Step& st = steps_[s];
-    if (st.compiled) for (int v : st.inputs) last_use[v] = static_cast<int>(s);
-    else for (int v : trace_.nodes[st.nodes[0]].inputs) last_use[source(v)] = static_cast<int>(s);
+  std::vector<std::vector<int>> reads;
+  for (const Step& st : steps_) {
+    if (st.compiled) reads.push_back(st.inputs);
+    else reads.emplace_back();
+    if (!st.compiled)
+      for (int v : trace_.nodes[st.nodes[0]].inputs) reads.back().push_back(source(v));
   }
-  for (int v : trace_.outputs) last_use[v] = -1;
-  for (int v : trace_.inputs) last_use[v] = -1;
-  release_.resize(steps_.size());
+  release_ = release_lists(trace_, reads);
   for (size_t k = 0; k < trace_.nodes.size(); ++k)
     if (trace_.nodes[k].kind == NodeKind::Constant) constant_nodes_.push_back(static_cast<int>(k));
+}
+
+std::vector<std::vector<int>> release_lists(const Trace& trace, const std::vector<std::vector<int>>& reads) {
+  std::vector<int> last_use(trace.values.size(), -1);
+  for (size_t s = 0; s < reads.size(); ++s)
+    for (int v : reads[s]) last_use[v] = static_cast<int>(s);
+  for (int v : trace.outputs) last_use[v] = -1;
+  for (int v : trace.inputs) last_use[v] = -1;  // the caller's tensors
+  std::vector<std::vector<int>> release(reads.size());
   for (size_t v = 0; v < last_use.size(); ++v)
-    if (last_use[v] >= 0) release_[last_use[v]].push_back(static_cast<int>(v));
+    if (last_use[v] >= 0) release[last_use[v]].push_back(static_cast<int>(v));
+  return release;
 }
 
 std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {

@@ -21,6 +21,10 @@ struct Step {
   Trace sub;                             // compiled steps: the kernel's own trace
 };
 
+/// Per step (reads[s]: the values step s reads): the values no later step reads, to release
+/// after it; never the trace's inputs or outputs.
+std::vector<std::vector<int>> release_lists(const Trace& trace, const std::vector<std::vector<int>>& reads);
+
 class StepProgram final : public Executable {
  public:
   /// `folded_from`, per value: the matrix a transpose reads when the BLAS reads it in place

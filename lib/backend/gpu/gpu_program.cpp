@@ -442,7 +442,7 @@ std::string compile_gpu_export(const std::vector<const Trace*>& traces, ExportMa
     ExportedEntry e;
     e.trace = *t;
     for (const GpuStep& s : program->steps()) {
-      const bool kernels = s.kind == GpuStep::Kind::Kernels || s.kind == GpuStep::Kind::Reduce || s.kind == GpuStep::Kind::Take;
+      const bool kernels = runs_kernels(s.kind);
       e.gpu_steps.push_back({static_cast<uint8_t>(s.kind), s.nodes, s.inputs, s.outputs, kernels ? serialize(s.kernels) : "",
                              s.what});
     }
