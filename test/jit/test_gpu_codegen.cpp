@@ -175,6 +175,17 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
   INFO(l.substr(0, 2000));
   REQUIRE(count(l, "launch reduce_rows") == 2);
   REQUIRE(l.find("grid (1, 512, 1)") != std::string::npos);
+  // A column sum with few outputs (a bias gradient: 65536 rows summed per feature) is cut
+  // into pieces reduced in parallel (4096 outputs' threads instead of 4), then the pieces.
+  Trace cols = record([](auto& a) { return sum(a[0], {0}); }, {randn({65536, 4}, 2)});
+  const std::string lc = listing(cols);
+  INFO(lc.substr(0, 2000));
+  REQUIRE(count(lc, "launch reduce_cols") == 2);
+  REQUIRE(lc.find("grid (64, 1, 1)") != std::string::npos);  // 4 x 4096 partials, 256 threads a block
+  require_ptx_assembles(cols, "split column sum");
+  // Prime lengths cannot be cut evenly: one launch, as before.
+  Trace prime = record([](auto& a) { return max(a[0], {0}); }, {randn({65521, 3}, 3)});
+  REQUIRE(count(listing(prime), "launch reduce_cols") == 1);
 }
 
 TEST_CASE("GPU: shape ops, where, cast and generated matmul assemble", "[gpu][ptx]") {

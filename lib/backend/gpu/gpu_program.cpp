@@ -101,6 +101,16 @@ GpuArg index_arg(int64_t v) {
   return a;
 }
 
+/// How many equal pieces a column reduction (`outputs` results, each over `len` elements)
+/// is cut into so that about 64K threads work (a divisor of len; pieces of 16 or more), or 1.
+int64_t column_splits(int64_t outputs, int64_t len) {
+  if (outputs >= 65536 || len < 64) return 1;
+  const int64_t want = std::min(len / 16, (65536 + outputs - 1) / outputs);
+  for (int64_t d = want; d >= 2; --d)
+    if (len % d == 0) return d;
+  return 1;
+}
+
 /// The launches of a reduction: each run of reduced dims, last first, by the rows kernel
 /// (reduced dims innermost: a block per row, split over several blocks when there are few
 /// long rows) or the cols kernel (a thread per output).
@@ -194,15 +204,30 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
       }
       src = partial_slot;
     } else {
-      const int m = module(false, src == 0);
-      if (m < 0) return false;
+      // A thread per output walks the reduced run. With few outputs and long runs (a bias
+      // gradient: the batch summed for each of 10 features) that leaves the GPU idle: the run
+      // is cut into `splits` equal pieces reduced in parallel (outer * splits * inner partials),
+      // then the pieces of each output.
+      const int64_t splits = column_splits(numel, len);
+      auto cols = [&](int from, int64_t from_numel, int to, int64_t run, int64_t outputs, bool first) {
+        const int m = module(false, first);
+        if (m < 0) return false;
+        GpuLaunch l;
+        l.module = m, l.function = "reduce_cols";
+        l.grid[0] = (outputs + 255) / 256;
+        l.block[0] = 256;
+        l.args = {flat_buffer(from, from_numel), flat_buffer(to, outputs), index_arg(run), index_arg(inner), index_arg(outputs)};
+        k.launches.push_back(std::move(l));
+        return true;
+      };
+      if (splits > 1) {
+        const int64_t partials = numel * splits;
+        const int partial_slot = next_buffer(partials, false);
+        if (!cols(src, src_numel, partial_slot, len / splits, partials, src == 0)) return false;
+        src = partial_slot, src_numel = partials;
+      }
       const int dst = next_buffer(numel, !more);
-      GpuLaunch l;
-      l.module = m, l.function = "reduce_cols";
-      l.grid[0] = (numel + 255) / 256;
-      l.block[0] = 256;
-      l.args = {flat_buffer(src, src_numel), flat_buffer(dst, numel), index_arg(len), index_arg(inner), index_arg(numel)};
-      k.launches.push_back(std::move(l));
+      if (!cols(src, src_numel, dst, splits > 1 ? splits : len, numel, src == 0)) return false;
       src = dst;
     }
     src_numel = numel;
