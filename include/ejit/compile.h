@@ -81,6 +81,9 @@ struct ExportOptions {
   /// The CPU the code is for, as LLVM names CPUs ("x86-64-v3", "skylake-avx512"): the
   /// library loads on CPUs with that CPU's features. Empty: this machine's CPU. CPU only.
   std::string cpu;
+  /// Strict numerics (see CompileOptions::strict; CPU only). Unset: EJIT_STRICT, or for
+  /// Jitted::export_library the function's own JitOptions::strict.
+  std::optional<bool> strict = std::nullopt;
 };
 
 /// Compiles traces (one per signature; each trace's inputs are the function's arguments, in

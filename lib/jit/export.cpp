@@ -169,7 +169,10 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
   const bool gpu = options.target == Target::CUDA;
   if (gpu && !options.cpu.empty())
     fail("export", "--cpu={} is for CPU libraries: a GPU library's chip comes from EJIT_CUDA_ARCH", options.cpu);
-  const std::string error = gpu ? detail::compile_gpu_export(ptrs, m) : detail::compile_cpu_export(ptrs, options.cpu, m, object);
+  const bool strict = options.strict.value_or(options::strict_numerics());
+  if (gpu && strict) fail("export", "strict numerics are for CPU libraries (GPU programs are not strict yet)");
+  const std::string error =
+      gpu ? detail::compile_gpu_export(ptrs, m) : detail::compile_cpu_export(ptrs, options.cpu, strict, m, object);
   if (!error.empty()) fail("export", "{}", without_op(error));
   m.ejit_version = detail::ejit_version();
   m.target = gpu ? "cuda" : "cpu";

@@ -361,3 +361,30 @@ TEST_CASE("export: a jitted function's arguments keep their order, used or not",
   REQUIRE_THAT(error_of([&] { lib.run_signature(0, {a, b}); }), Catch::Contains("signature 0"));
   REQUIRE_THAT(error_of([&] { lib.run_signature(1, {a, b, c}); }), Catch::Contains("no signature 1"));
 }
+
+TEST_CASE("export: a strict library computes what the interpreter computes, bit for bit", "[export]") {
+  TempDir dir("export-strict");
+  const Tensor x = randn({64, 48}, 1), w = randn({48, 32}, 2);
+  const Trace t = record([](const std::vector<Tensor>& a) {
+    const Tensor h = tanh(matmul(a[0], a[1])) * 1.5f + exp(a[0].slice(1, 0, 32)) / 3.f;
+    return std::vector<Tensor>{softmax(h, -1), sum(h * h, {0}), layer_norm(h)};
+  }, {x, w});
+  export_library({t}, dir / "strict.so", {.strict = true});
+  const CompiledLibrary lib = load_compiled(dir / "strict.so");
+  for (uint64_t seed : {3, 4}) {
+    const std::vector<Tensor> in = {randn({64, 48}, seed), randn({48, 32}, seed + 10)};
+    const std::vector<Tensor> got = lib(in), want = eval_trace(t, in);
+    for (size_t i = 0; i < got.size(); ++i) {
+      INFO("output " << i);
+      REQUIRE(got[i].to_vector<float>() == want[i].to_vector<float>());
+    }
+  }
+  // A jitted function exports as it compiles: its strict option carries over.
+  auto f = jit([](const Tensor& a) { return exp(a) * 2.f + tanh(a); }, "strict_fn",
+               {.compile = CompileMode::Sync, .strict = true});
+  f(x);
+  f.export_library(dir / "fn.so");
+  REQUIRE(load_compiled(dir / "fn.so")({x})[0].to_vector<float>() == (exp(x) * 2.f + tanh(x)).to_vector<float>());
+  REQUIRE_THAT(error_of([&] { export_library({t}, dir / "g.so", {.target = Target::CUDA, .strict = true}); }),
+               Catch::Contains("strict numerics are for CPU libraries"));
+}

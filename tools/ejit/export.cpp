@@ -19,6 +19,8 @@ program that links only the eager library (ejit::ejit): no LLVM, no MLIR.
                         skylake-avx512, ...); default: this machine's. The library loads
                         only on CPUs with that CPU's features.
   --name=NAME           the function's name in the library (default: the first file's stem)
+  --strict=1            strict numerics: the library computes what the interpreter computes,
+                        bit for bit (as EJIT_STRICT=1; CPU only)
   --target=cpu|cuda     cuda: the trace's GPU program (PTX for $EJIT_CUDA_ARCH, default the
                         device's chip, else sm_90); no GPU is needed to export, and the
                         library runs on CUDA tensors
@@ -39,6 +41,11 @@ int cmd_export(const Args& a) {
   stem = stem.substr(0, stem.find('.'));
   ExportOptions options{.name = a.get("name", stem), .target = target == "cuda" ? Target::CUDA : Target::CPU,
                         .cpu = a.get("cpu", "")};
+  if (a.has("strict")) {
+    const std::string s = a.get("strict", "");
+    if (s != "0" && s != "1") throw UsageError(fmt::format("--strict={}: expected 0 or 1", s));
+    options.strict = s == "1";
+  }
   const std::string out = a.get("output", "");
   export_library(traces, out, options);
   const CompiledLibrary lib = load_compiled(out);

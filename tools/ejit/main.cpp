@@ -66,7 +66,7 @@ int run(int argc, char** argv) {
     return cmd_run(a);
   }
   if (cmd == "export") {
-    Args a = parse_args(cmd, argc, argv, 2, {"output", "cpu", "name", "target"});
+    Args a = parse_args(cmd, argc, argv, 2, {"output", "cpu", "name", "target", "strict"});
     if (a.help) return fmt::print("{}", kExportHelp), 0;
     return cmd_export(a);
   }

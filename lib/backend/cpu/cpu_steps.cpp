@@ -233,15 +233,15 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
   return results;
 }
 
-std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, ExportManifest& manifest,
-                               std::string& object) {
+std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, bool strict,
+                               ExportManifest& manifest, std::string& object) {
   manifest.entries.clear();
   for (const Trace* t : traces) {
     ExportedEntry e;
     e.trace = *t;
-    e.folded_from = transposes_into_gemm(*t, false);
+    e.folded_from = transposes_into_gemm(*t, strict);
     const TraceUses uses(*t);
-    for (Step& s : partition(*t, e.folded_from, false)) {
+    for (Step& s : partition(*t, e.folded_from, strict)) {
       ExportedStep x;
       x.compiled = s.compiled;
       x.nodes = s.nodes;

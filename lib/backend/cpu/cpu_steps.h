@@ -25,8 +25,9 @@ struct ExportManifest;
 /// For an export: each trace cut into steps as compile_cpu_steps cuts them, and every kernel
 /// of every trace in one position-independent object for `cpu` (an LLVM CPU name; "" for
 /// this machine's). Fills `manifest`'s entries, kernel symbols, CPU and features, and
-/// `object` (empty when no op compiles); "" on success, else why not.
-std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, ExportManifest& manifest,
-                               std::string& object);
+/// `object` (empty when no op compiles); "" on success, else why not. `strict`: as
+/// compile_cpu_steps.
+std::string compile_cpu_export(const std::vector<const Trace*>& traces, const std::string& cpu, bool strict,
+                               ExportManifest& manifest, std::string& object);
 
 }  // namespace ejit::detail
