@@ -88,8 +88,8 @@ struct ExportOptions {
 
 /// Compiles traces (one per signature; each trace's inputs are the function's arguments, in
 /// order) for the CPU or a GPU into one shared library at `path` that load_compiled()
-/// (ejit/compiled_library.h) runs without LLVM or MLIR. Linking needs a C compiler driver
-/// (EJIT_LINKER, default cc). Throws ejit::Error "[export] ..." when a trace cannot be
+/// (ejit/compiled_library.h) runs without LLVM or MLIR. Linking CPU code needs a C compiler
+/// driver (EJIT_LINKER, default cc); a GPU library holds no host code, only PTX and plans. Throws ejit::Error "[export] ..." when a trace cannot be
 /// exported (a host callback, a host read) or the library cannot be built.
 void export_library(const std::vector<Trace>& traces, const std::string& path, const ExportOptions& options = {});
 

@@ -183,8 +183,14 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
   } catch (const Error& e) {
     fail("export", "internal: the manifest written does not read back: {}", e.what());
   }
-  ScratchDir dir;
-  const std::string file = detail::library_file(link_shared_object(object, dir), manifest);
+  // A GPU library has no host code: its file is the manifest (PTX and plans) and the trailer,
+  // with no shared object before them, so that writing one needs no C compiler driver.
+  std::string shared_object;
+  if (!gpu) {
+    ScratchDir dir;
+    shared_object = link_shared_object(object, dir);
+  }
+  const std::string file = detail::library_file(shared_object, manifest);
   write_atomically(path, file);
 }
 

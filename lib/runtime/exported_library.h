@@ -1,5 +1,5 @@
-// The file an export writes: a shared object holding the kernels' machine code, followed by
-// a manifest (the signatures' step programs, their traces, the target) and a trailer that
+// The file an export writes: a shared object holding the kernels' machine code (CPU
+// libraries; a GPU library has none), followed by a manifest (the signatures' step programs, their traces, the target) and a trailer that
 // says where the manifest starts and checks the whole file. dlopen ignores bytes past the
 // object's segments, so the file stays a loadable shared library.
 #pragma once
