@@ -388,3 +388,23 @@ TEST_CASE("export: a strict library computes what the interpreter computes, bit 
   REQUIRE_THAT(error_of([&] { export_library({t}, dir / "g.so", {.target = Target::CUDA, .strict = true}); }),
                Catch::Contains("strict numerics are for CPU libraries"));
 }
+
+TEST_CASE("export: outputs that are inputs, constants or repeated, and empty tensors", "[export]") {
+  TempDir dir("export-edges");
+  const Tensor x = randn({4, 3}, 1), empty = randn({0, 3}, 2);
+  const Trace t = record([](const std::vector<Tensor>& a) {
+    const Tensor y = exp(a[0]) * 2.f + 1.f;
+    return std::vector<Tensor>{a[0], y, y, full({2}, 7.0), sum(a[1], {0})};
+  }, {x, empty});
+  export_library({t}, dir / "edges.so");
+  const CompiledLibrary lib = load_compiled(dir / "edges.so");
+  const std::vector<Tensor> got = lib({x, empty}), want = eval_trace(t, {x, empty});
+  REQUIRE(got.size() == 5);
+  for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], want[i], 1e-6, 1e-6, "output " + std::to_string(i));
+  // Nothing but a BLAS call: a library without kernels.
+  const Trace mm = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{matmul(a[0], transpose(a[0]))}; }, {x});
+  export_library({mm}, dir / "mm.so");
+  const CompiledLibrary blas = load_compiled(dir / "mm.so");
+  REQUIRE_THAT(blas.plan(0), Catch::StartsWith("0 kernels"));
+  require_close(blas({x})[0], matmul(x, transpose(x)), 1e-5);
+}
