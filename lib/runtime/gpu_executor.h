@@ -39,6 +39,7 @@ class GpuProgram final : public Executable {
   /// The PTX text it keeps (loaded modules take about as much on each device used).
   size_t code_bytes() const override;
   const std::vector<GpuStep>& steps() const { return steps_; }
+  const Trace& trace() const { return trace_; }
 
  private:
   struct Loaded {

@@ -116,8 +116,16 @@ TEST_CASE("cuda: reductions of every shape class match", "[cuda]") {
       require_same(max(x.to(kGpu), axes), max(x, axes), "max " + what);
       require_same(min(x.to(kGpu), axes, true), min(x, axes, true), "min keepdims " + what);
       require_same(argmax(x.to(kGpu), 0), argmax(x, 0), "argmax " + what);
+      require_same(any(x.to(kGpu) > 0.0, axes), any(x > 0.0, axes), "any " + what);
+      require_same(all(x.to(kGpu) > -2.0, axes, true), all(x > -2.0, axes, true), "all keepdims " + what);
     }
   }
+  // Jitted: any() and all() are i32 block reductions between casts.
+  auto f = jit([](const Tensor& x) { return std::vector<Tensor>{any(x > 1.f), all(x > -3.f, {1}), any(x > 2.f, {0})}; },
+               "any_all", {.compile = CompileMode::Sync});
+  const Tensor x = randn({4096, 64}, 8);
+  const std::vector<Tensor> want = f(x), got = f(x.to(kGpu));
+  for (size_t i = 0; i < want.size(); ++i) require_same(got[i], want[i], "jitted any/all output " + std::to_string(i));
 }
 
 TEST_CASE("cuda: matmul (cuBLAS or generated), shape ops and indexing match", "[cuda]") {

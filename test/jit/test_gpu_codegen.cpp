@@ -183,6 +183,18 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
   REQUIRE(count(lc, "launch reduce_cols") == 2);
   REQUIRE(lc.find("grid (64, 1, 1)") != std::string::npos);  // 4 x 4096 partials, 256 threads a block
   require_ptx_assembles(cols, "split column sum");
+  // any() and all() are i32 block reductions between two casts, not one thread per output.
+  for (int which = 0; which < 3; ++which) {
+    Trace t = record([&](auto& a) {
+      const Tensor b = a[0] > 0.f;
+      return which == 0 ? any(b) : which == 1 ? all(b, {1}) : any(b, {0});
+    }, {randn({4096, 64}, 5)});
+    const std::string lb = listing(t);
+    INFO(lb.substr(0, 2000));
+    REQUIRE(lb.find(which == 1 ? "min as a block reduction" : "max as a block reduction") != std::string::npos);
+    REQUIRE(lb.find("on the host") == std::string::npos);
+    require_ptx_assembles(t, "any/all");
+  }
   // Prime lengths cannot be cut evenly: one launch, as before.
   Trace prime = record([](auto& a) { return max(a[0], {0}); }, {randn({65521, 3}, 3)});
   REQUIRE(count(listing(prime), "launch reduce_cols") == 1);

@@ -257,8 +257,50 @@ std::string target_chip() {
 
 namespace {
 
-std::unique_ptr<GpuProgram> build_program(const Trace& trace, bool keep_ir, std::array<std::string, kNumStages>& ir,
+bool is_bool_extremum(const Trace& t, const TraceNode& n) {
+  if (n.kind != NodeKind::Reduce || t.values[n.inputs[0]].dtype != DType::Bool) return false;
+  const auto op = static_cast<ReduceOp>(n.sub);
+  bool reduces = false;
+  for (auto [size, reduced] : reduce_runs(t.values[n.inputs[0]].shape, n.ints)) reduces |= reduced;
+  return reduces && (op == ReduceOp::Max || op == ReduceOp::Min);
+}
+
+/// any() and all() (max and min over bools) as the same reduction over i32 between two casts:
+/// the block reductions take i32, while a reduction over bools would run in a fused kernel with
+/// one GPU thread per output (one thread for a whole tensor's any()). Appends values; the
+/// trace's inputs and outputs stay as they are.
+Trace widen_bool_extrema(const Trace& t) {
+  if (std::none_of(t.nodes.begin(), t.nodes.end(), [&](const TraceNode& n) { return is_bool_extremum(t, n); })) return t;
+  Trace w = t;
+  w.nodes.clear();
+  for (const TraceNode& n : t.nodes) {
+    if (!is_bool_extremum(t, n)) {
+      w.nodes.push_back(n);
+      continue;
+    }
+    auto fresh = [&](const Shape& shape) {
+      w.values.push_back({shape, DType::I32});
+      return static_cast<int>(w.values.size()) - 1;
+    };
+    TraceNode widen{};
+    widen.kind = NodeKind::Cast;
+    widen.inputs = {n.inputs[0]};
+    widen.output = fresh(t.values[n.inputs[0]].shape);
+    TraceNode reduce = n;
+    reduce.inputs = {widen.output};
+    reduce.output = fresh(t.values[n.output].shape);
+    TraceNode narrow{};
+    narrow.kind = NodeKind::Cast;
+    narrow.inputs = {reduce.output};
+    narrow.output = n.output;
+    w.nodes.insert(w.nodes.end(), {widen, reduce, narrow});
+  }
+  return w;
+}
+
+std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, std::array<std::string, kNumStages>& ir,
                                           std::string& error, bool* from_disk = nullptr) {
+  const Trace trace = widen_bool_extrema(recorded);
   const std::string chip = target_chip();
   const TraceUses uses(trace);
   std::vector<GpuStep> steps;
@@ -465,7 +507,7 @@ std::string compile_gpu_export(const std::vector<const Trace*>& traces, ExportMa
     const auto* program = dynamic_cast<const GpuProgram*>(r.executable.get());
     if (!program) return "[export] the GPU compiler returned no GPU program";
     ExportedEntry e;
-    e.trace = *t;
+    e.trace = program->trace();  // the nodes its steps name (the GPU program may rewrite some)
     for (const GpuStep& s : program->steps()) {
       const bool kernels = runs_kernels(s.kind);
       e.gpu_steps.push_back({static_cast<uint8_t>(s.kind), s.nodes, s.inputs, s.outputs, kernels ? serialize(s.kernels) : "",
