@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "../../lib/runtime/exported_library.h"
 #include "../../lib/runtime/gpu_plan.h"
@@ -407,4 +408,40 @@ TEST_CASE("export: outputs that are inputs, constants or repeated, and empty ten
   const CompiledLibrary blas = load_compiled(dir / "mm.so");
   REQUIRE_THAT(blas.plan(0), Catch::StartsWith("0 kernels"));
   require_close(blas({x})[0], matmul(x, transpose(x)), 1e-5);
+}
+
+TEST_CASE("export: a loaded library serves several threads at once", "[export]") {
+  TempDir dir("export-threads");
+  const Tensor x = randn({256, 300}, 1), w = randn({300, 64}, 2);
+  const Trace t = record([](const std::vector<Tensor>& a) {
+    return std::vector<Tensor>{softmax(tanh(matmul(a[0], a[1])) * 2.f, -1)};
+  }, {x, w});
+  export_library({t}, dir / "threads.so");
+  const CompiledLibrary lib = load_compiled(dir / "threads.so");
+  std::vector<std::vector<Tensor>> inputs;
+  std::vector<Tensor> want;
+  for (uint64_t s = 0; s < 4; ++s) {
+    inputs.push_back({randn({256, 300}, 10 + s), randn({300, 64}, 20 + s)});
+    want.push_back(eval_trace(t, inputs.back())[0]);
+  }
+  std::vector<std::string> errors(4);
+  std::vector<double> worst(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      try {
+        for (int rep = 0; rep < 20; ++rep) {
+          const auto got = lib(inputs[k])[0].to_vector<double>(), ref = want[k].to_vector<double>();
+          for (size_t i = 0; i < got.size(); ++i) worst[k] = std::max(worst[k], std::fabs(got[i] - ref[i]));
+        }
+      } catch (const std::exception& e) {
+        errors[k] = e.what();
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  for (size_t k = 0; k < 4; ++k) {
+    INFO("thread " << k << ": " << errors[k]);
+    REQUIRE(errors[k].empty());
+    REQUIRE(worst[k] < 1e-5);
+  }
 }
