@@ -11,6 +11,9 @@
 
 namespace ejit::detail {
 
+void* small_object_allocate(size_t bytes);             // lib/core/small_objects.h
+void small_object_free(void* p, size_t bytes) noexcept;
+
 /// A block of device memory shared by the tensors that view it (reshape shares it).
 struct Storage {
   std::atomic<int32_t> refs{1};
@@ -20,6 +23,8 @@ struct Storage {
 
   /// Fresh storage from the caching allocator; contents uninitialized.
   static Storage* allocate(size_t nbytes, Device device);
+  static void* operator new(size_t n) { return small_object_allocate(n); }
+  static void operator delete(void* p, size_t n) noexcept { small_object_free(p, n); }
   void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
   void release();
 };
@@ -34,6 +39,8 @@ struct TensorImpl {
   int64_t numel = 0;
 
   TensorImpl(Storage* s, const Shape& sh, DType dt) : dtype(dt), storage(s), shape(sh), numel(sh.numel()) {}
+  static void* operator new(size_t n) { return small_object_allocate(n); }
+  static void operator delete(void* p, size_t n) noexcept { small_object_free(p, n); }
   ~TensorImpl() { storage->release(); }
   void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
   void release() {

@@ -7,6 +7,7 @@
 #include "../support/check.h"
 #include "ejit/autodiff.h"
 #include "ejit/ops.h"
+#include "pointer_set.h"
 #include "rules.h"
 
 namespace ejit {
@@ -33,17 +34,17 @@ struct GradientTape::Impl final : detail::OpObserver {
   bool spent = false;
   int paused = 0;
   std::vector<Record> records;
-  std::unordered_set<const detail::TensorImpl*> tracked;  // watched tensors and recorded outputs
+  detail::PointerSet tracked;  // TensorImpls of watched tensors and recorded outputs
   std::vector<Tensor> watched;                            // keeps watched tensors (and their ids) alive
 
   Impl(bool p, bool w) : persistent(p), watch_variables(w) {}
 
   bool active() const { return !spent && paused == 0 && t_all_tapes_paused == 0; }
-  bool is_tracked(const Tensor& t) const { return tracked.count(t.impl()) > 0; }
+  bool is_tracked(const Tensor& t) const { return tracked.contains(t.impl()); }
 
   void watch(const Tensor& t) {
     if (!is_floating(t.dtype())) return;  // integer and bool tensors get no gradient
-    if (tracked.insert(t.impl()).second) watched.push_back(t);
+    if (tracked.insert(t.impl())) watched.push_back(t);
   }
 
   bool depends(const std::vector<Tensor>& inputs) const {
