@@ -23,20 +23,7 @@ using namespace ejit::test;
 namespace {
 
 Trace record(const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& fn, const std::vector<Tensor>& args) {
-  Recorder rec;
-  rec.add_inputs(args);
-  return rec.finish(fn(args));
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return record_trace(fn, args);
 }
 
 /// Each signature of `lib` on random inputs against the interpreter running its trace.
@@ -169,13 +156,13 @@ TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused befo
   const Trace t = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{tanh(a[0]) * exp(a[0]) + 1.f}; }, {x});
   const std::string good = dir / "good.so";
   export_library({t}, good);
-  const std::string bytes = read_file(good);
+  const std::string bytes = read_bytes(good);
   REQUIRE_NOTHROW(load_compiled(good));
 
   const std::string bad = dir / "bad.so";
   // Truncated anywhere.
   for (size_t n = 0; n < bytes.size(); n += 1 + n / 8) {
-    write_file(bad, bytes.substr(0, n));
+    write_bytes(bad, bytes.substr(0, n));
     INFO("truncated to " << n << " bytes");
     REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
   }
@@ -183,12 +170,12 @@ TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused befo
   for (size_t at = 0; at < bytes.size(); at += 1 + at / 16) {
     std::string b = bytes;
     b[at] = static_cast<char>(b[at] ^ 0x20);
-    write_file(bad, b);
+    write_bytes(bad, b);
     INFO("byte " << at << " changed");
     REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
   }
   // Not an export at all; a folder; a missing file.
-  write_file(bad, "not a library");
+  write_bytes(bad, "not a library");
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("not a library exported by ejit"));
   REQUIRE_THAT(error_of([&] { load_compiled(dir.path.string()); }), Catch::Contains("[load_compiled]"));
   REQUIRE_THAT(error_of([&] { load_compiled(dir / "missing.so"); }), Catch::Contains("[load_compiled]"));
@@ -197,11 +184,11 @@ TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused befo
   const auto [object, manifest] = detail::split_library_file(bytes, good);
   detail::ExportManifest m = detail::read_manifest(manifest);
   m.ejit_version = "0.0.0-other";
-  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("written by ejit 0.0.0-other"));
   m = detail::read_manifest(manifest);
   m.target = "tpu";
-  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("target") && Catch::Contains("neither cpu nor cuda"));
   // A manifest whose steps do not fit its trace (checksum recomputed: only the checks stop it).
   m = detail::read_manifest(manifest);
@@ -209,11 +196,11 @@ TEST_CASE("load_compiled: damaged, foreign and mismatched files are refused befo
   detail::ExportedStep& first = m.entries[0].steps[0];
   if (first.compiled) first.inputs.push_back(0);
   else first.nodes = {0, 0};
-  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
   m = detail::read_manifest(manifest);
   m.kernel_symbols.at(0) = "no_such_kernel";
-  write_file(bad, detail::library_file(object, detail::write_manifest(m)));
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("no kernel 'no_such_kernel'"));
 }
 
@@ -271,7 +258,7 @@ TEST_CASE("export: a GPU library is written without a GPU, its PTX assembles, an
     REQUIRE_THAT(error_of([&] { lib({x, w}); }), Catch::Contains("[gpu_fn]") && Catch::Contains("needs a CUDA device"));
   }
   // Every PTX module inside assembles for its chip.
-  const std::string file = read_file(path);
+  const std::string file = read_bytes(path);
   const auto [object, manifest] = detail::split_library_file(file, path);
   const detail::ExportManifest m = detail::read_manifest(manifest);
   size_t modules = 0;
@@ -283,10 +270,10 @@ TEST_CASE("export: a GPU library is written without a GPU, its PTX assembles, an
     for (const std::string& ptx : k.ptx) {
       ++modules;
       if (tool.empty()) continue;
-      write_file(dir / "m.ptx", ptx);
+      write_bytes(dir / "m.ptx", ptx);
       const std::string cmd = tool + " -arch=" + m.cpu + " " + (dir / "m.ptx") + " -o " + (dir / "m.cubin") + " > " +
                               (dir / "log.txt") + " 2>&1";
-      INFO(s.what << ": " << read_file(dir / "log.txt"));
+      INFO(s.what << ": " << read_bytes(dir / "log.txt"));
       REQUIRE(std::system(cmd.c_str()) == 0);
     }
   }

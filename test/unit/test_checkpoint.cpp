@@ -45,17 +45,8 @@ std::string temp_path(const std::string& name) {
   return std::string(dir ? dir : "/tmp") + "/ejit_test_" + std::to_string(::getpid()) + "_" + name;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using test::read_bytes;
+using test::write_bytes;
 
 bool exists(const std::string& path) { return std::ifstream(path).good(); }
 

@@ -11,12 +11,7 @@ namespace {
 
 using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
-Trace record(const Fn& fn, const std::vector<Tensor>& args) {
-  Recorder rec;
-  rec.add_inputs(args);
-  std::vector<Tensor> outs = fn(args);
-  return rec.finish(outs);
-}
+Trace record(const Fn& fn, const std::vector<Tensor>& args) { return test::record_trace(fn, args); }
 
 /// Records fn on `first`, then checks eval_trace on `second` against fn(second), bit for bit.
 void check_replay(const Fn& fn, const std::vector<Tensor>& first, const std::vector<Tensor>& second) {

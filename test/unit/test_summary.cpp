@@ -24,12 +24,7 @@ namespace {
 
 using ejit::test::TempDir;
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using ejit::test::read_bytes;
 
 uint64_t load_le(const std::string& s, size_t at, int bytes) {
   uint64_t v = 0;

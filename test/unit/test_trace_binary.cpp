@@ -19,12 +19,7 @@ namespace {
 
 using Fn = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
 
-Trace record(const Fn& fn, const std::vector<Tensor>& args) {
-  Recorder rec;
-  rec.add_inputs(args);
-  std::vector<Tensor> outs = fn(args);
-  return rec.finish(outs);
-}
+Trace record(const Fn& fn, const std::vector<Tensor>& args) { return test::record_trace(fn, args); }
 
 bool same_bytes(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && a.dtype() == b.dtype() && std::memcmp(a.raw_data(), b.raw_data(), a.nbytes()) == 0;
