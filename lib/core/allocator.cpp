@@ -10,11 +10,12 @@
 
 #include <bit>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
+#include <thread>
 
 #include <pthread.h>
 #include <new>
-#include <unordered_map>
 #include <vector>
 
 #include "ejit/runtime.h"
@@ -33,9 +34,34 @@ size_t cache_limit_bytes() {
   return static_cast<size_t>(options::cache_limit_mb()) << 20;
 }
 
+/// The index of a capacity size_class() returns: 0..7 for 64..512, then four per power of
+/// two (a table instead of a hash map: a lookup per allocation and free was a fifth of an
+/// eager op's instructions, with the lock).
+size_t class_index(size_t cap) {
+  if (cap <= 512) return cap / 64 - 1;
+  const size_t p = std::bit_width(cap - 1);                  // cap <= 2^p
+  const size_t quarter = cap / ((size_t{1} << (p - 1)) / 4);  // 5..8
+  return 8 + (p - 10) * 4 + (quarter - 5);
+}
+constexpr size_t kClasses = 8 + (65 - 10) * 4;
+
+/// A lock for the few instructions the free lists take: spins, then yields (a mutex's lock
+/// and unlock cost more than the list operations they guard).
+class SpinLock {
+ public:
+  void lock() {
+    for (int spins = 0; flag_.test_and_set(std::memory_order_acquire); ++spins)
+      if (spins > 64) std::this_thread::yield();
+  }
+  void unlock() { flag_.clear(std::memory_order_release); }
+
+ private:
+  std::atomic_flag flag_ = ATOMIC_FLAG_INIT;
+};
+
 struct Cache {
-  std::mutex mu;
-  std::unordered_map<size_t, std::vector<void*>> free_blocks;
+  SpinLock mu;
+  std::vector<void*> free_blocks[kClasses];
   AllocatorStats stats;
   size_t limit = cache_limit_bytes();
 };
@@ -76,10 +102,10 @@ inline void* allocate_block(size_t nbytes, size_t* capacity, bool* reused, size_
   Cache& c = cache();
   {
     std::lock_guard lock(c.mu);
-    auto it = c.free_blocks.find(cap);
-    if (it != c.free_blocks.end() && !it->second.empty()) {
-      void* p = it->second.back();
-      it->second.pop_back();
+    std::vector<void*>& list = c.free_blocks[class_index(cap)];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
       c.stats.bytes_cached -= cap;
       *in_use = c.stats.bytes_in_use += cap;
       ++c.stats.cache_hits;
@@ -129,8 +155,10 @@ void cpu_deallocate(void* ptr, size_t capacity) {
   {
     std::lock_guard lock(c.mu);
     c.stats.bytes_in_use -= capacity;
-    if (c.stats.bytes_cached + capacity <= c.limit) {
-      c.free_blocks[capacity].push_back(ptr);
+    // Only capacities cpu_allocate gave out are kept (another one would be handed out as
+    // a block of its class's size).
+    if (c.stats.bytes_cached + capacity <= c.limit && capacity > 0 && size_class(capacity) == capacity) {
+      c.free_blocks[class_index(capacity)].push_back(ptr);
       c.stats.bytes_cached += capacity;
       kept = true;
     }
@@ -152,14 +180,16 @@ AllocatorStats allocator_stats() {
 
 void empty_cache() {
   auto& c = detail::cache();
-  std::unordered_map<size_t, std::vector<void*>> blocks;
+  std::vector<void*> blocks;
   {
     std::lock_guard lock(c.mu);
-    blocks.swap(c.free_blocks);
+    for (std::vector<void*>& list : c.free_blocks) {
+      blocks.insert(blocks.end(), list.begin(), list.end());
+      list = {};
+    }
     c.stats.bytes_cached = 0;
   }
-  for (auto& [cap, list] : blocks)
-    for (void* p : list) std::free(p);
+  for (void* p : blocks) std::free(p);
 }
 
 }  // namespace ejit

@@ -138,7 +138,8 @@ Globals& globals() {
     // The allocator registers its fork handler first, so that fork() takes the compiler
     // lock before the allocator's (a compile may allocate while holding it).
     size_t capacity = 0;
-    cpu_deallocate(cpu_allocate(64, &capacity), capacity);
+    void* block = cpu_allocate(64, &capacity);  // before reading capacity: argument order is unspecified
+    cpu_deallocate(block, capacity);
     auto* made = new Globals;  // leaked: engines may outlive static destruction order
     pthread_atfork([] { globals().mu.lock(); }, [] { globals().mu.unlock(); }, [] { globals().mu.unlock(); });
     return made;
