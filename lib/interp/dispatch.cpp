@@ -28,6 +28,23 @@ Tensor scalar_operand(Scalar s) {
   return t;
 }
 
+Tensor scalar_operand(Scalar s, const Tensor& other) {
+  // With a (non-weak) float tensor a number takes the tensor's dtype in the promotion: make
+  // it in that dtype at once, converted as the cast would convert it, rather than an f64 or
+  // i64 constant and a cast op (a third of a scalar op's instructions, and a node in traces).
+  if (!other.defined() || !is_floating(other.dtype()) || other.impl()->weak || s.dtype() == DType::Bool)
+    return scalar_operand(s);
+  Tensor t = Tensor::empty(Shape{}, other.dtype());
+  const bool from_float = s.dtype() == DType::F64;
+  if (other.dtype() == DType::F32)
+    *detail::host_data<float>(t) = from_float ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int());
+  else
+    *detail::host_data<double>(t) = from_float ? s.to_double() : static_cast<double>(s.to_int());
+  t.impl()->weak = true;
+  record_op(NodeKind::Constant, {}, t);
+  return t;
+}
+
 DType result_type(const Tensor& a, const Tensor& b) {
   bool wa = a.impl()->weak, wb = b.impl()->weak;
   if (wa && wb) {  // two C++ scalars: the default dtype of the higher category

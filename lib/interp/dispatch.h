@@ -18,6 +18,9 @@ namespace ejit::detail {
 void check_defined(const char* op, const Tensor& t);
 /// Rank-0 tensor holding a C++ scalar, flagged weak for promotion.
 Tensor scalar_operand(Scalar s);
+/// The same as an operand beside `other`: in other's dtype when that is what promotion
+/// would make of it (a float tensor's), so that no cast follows.
+Tensor scalar_operand(Scalar s, const Tensor& other);
 /// Promotion of two operands; a weak (scalar) operand only moves the result up a category.
 DType result_type(const Tensor& a, const Tensor& b);
 /// NumPy broadcast of two shapes; throws "[op] shapes (..) and (..) cannot broadcast".

@@ -92,12 +92,20 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+namespace {
+/// A C++ number beside tensor `t` in op: made in t's dtype where the op computes in it
+/// (logical ops compute in bool, converted from the number itself).
+Tensor number(BinaryOp op, Scalar s, const Tensor& t) {
+  return kind(op) == BinaryKind::Logical ? scalar_operand(s) : scalar_operand(s, t);
+}
+}  // namespace
+
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
   Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                                     \
   Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }          \
-  Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, scalar_operand(b)); } \
-  Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, scalar_operand(a), b); }
+  Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, number(BinaryOp::Name, b, a)); } \
+  Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, number(BinaryOp::Name, a, b), b); }
 #include "ejit/ops.def"
 
 Tensor operator-(const Tensor& x) { return neg(x); }
@@ -143,8 +151,8 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, scalar_operand(b)); }
-Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, scalar_operand(a), b); }
+Tensor where(const Tensor& cond, const Tensor& a, Scalar b) { return where(cond, a, scalar_operand(b, a)); }
+Tensor where(const Tensor& cond, Scalar a, const Tensor& b) { return where(cond, scalar_operand(a, b), b); }
 Tensor where(const Tensor& cond, Scalar a, Scalar b) { return where(cond, scalar_operand(a), scalar_operand(b)); }
 
 }  // namespace ejit

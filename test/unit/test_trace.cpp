@@ -29,11 +29,11 @@ TEST_CASE("recording keeps eager values and captures the ops", "[trace]") {
   REQUIRE(y.at<float>({0}) == Approx(std::exp(4.f) + 0.5f));
   REQUIRE(t.inputs.size() == 2);
   REQUIRE(t.outputs.size() == 1);
-  // mul, exp, constant 0.5 (converted to f32: constant + cast), add.
+  // mul, exp, constant 0.5 (made in f32 at once: no cast), add.
   std::vector<NodeKind> kinds;
   for (const auto& n : t.nodes) kinds.push_back(n.kind);
-  REQUIRE(kinds == std::vector<NodeKind>{NodeKind::Binary, NodeKind::Unary, NodeKind::Constant, NodeKind::Cast,
-                                         NodeKind::Binary});
+  REQUIRE(kinds == std::vector<NodeKind>{NodeKind::Binary, NodeKind::Unary, NodeKind::Constant, NodeKind::Binary});
+  REQUIRE(t.nodes[2].constant.dtype() == DType::F32);
   REQUIRE(t.values[t.outputs[0]].shape == Shape{3});
   REQUIRE(t.not_compilable.empty());
 }

@@ -104,7 +104,7 @@ TEST_CASE("trace_binary: elementwise, reductions, shape ops and several outputs 
     Tensor sl = slice(p, 0, 1, 4, 2);                     // slice with a step
     Tensor c = concat({x, y, m}, 0);                      // concat
     Tensor pd = pad(x, {{1, 0}, {2, 1}}, 1.5);            // pad with a value
-    Tensor w = where(x > y, x, y * 3.f);                  // compare, where
+    Tensor w = where(x > y, x, cast(y, DType::F64) * 3.0);  // compare, cast, where
     Tensor mm = matmul(x, permute(y, {1, 0}));
     Tensor r = reshape(mm, Shape{9});
     Tensor b = broadcast_to(reshape(s, Shape{3, 1}), Shape{3, 4});
