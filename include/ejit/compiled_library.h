@@ -28,8 +28,7 @@ class CompiledLibrary {
   size_t signatures() const;
   /// Signature i's argument types, "(f32(64,784), i64(64,))" (-1 for a dynamic dim).
   std::string signature(size_t i) const;
-  /// Signature i's trace: what the interpreter runs (eval_trace) to check the library (for
-  /// signatures without dynamic dims: eval_trace takes static traces).
+  /// Signature i's trace: what the interpreter runs (eval_trace) to check the library.
   const Trace& trace(size_t i) const;
   /// What the code was compiled for: "cpu x86-64-v3 (avx,avx2,...)", "cuda sm_90".
   std::string target() const;

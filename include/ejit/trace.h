@@ -119,7 +119,8 @@ bool is_recording();
 
 /// Runs the trace with the eager ops on `inputs` (bound to trace.inputs in order) and
 /// returns its outputs: the interpreter for traces loaded from files. Throws ejit::Error
-/// when the inputs' count, shapes or dtypes differ from the trace's.
+/// when the inputs' count, shapes or dtypes differ from the trace's (a trace with dynamic
+/// dims runs at the sizes its inputs give them).
 std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs);
 /// Runs one node with the eager ops; `result` is the type the trace gives its output.
 Tensor eval_node(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);

@@ -137,8 +137,18 @@ void check_trace_inputs(const Trace& trace, const std::vector<Tensor>& inputs, s
 }
 
 std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs) {
-  if (detail::has_dynamic_dims(trace)) fail("eval_trace", "a trace with dynamic dims runs compiled only");
-  check_trace_inputs(trace, inputs, "eval_trace");
+  // A trace with dynamic dims runs at the sizes its inputs give its symbols.
+  const bool dynamic = detail::has_dynamic_dims(trace);
+  std::vector<int64_t> sizes;
+  if (dynamic) {
+    if (std::string why = detail::dynamic_mismatch(trace, inputs); !why.empty()) fail("eval_trace", "{}", why);
+    const auto sources = detail::symbol_sources(trace);
+    for (const auto& [input, dim] : sources)
+      if (input < 0) fail("eval_trace", "a dynamic dim that none of the trace's inputs has");
+    sizes = detail::symbol_sizes(sources, inputs);
+  } else {
+    check_trace_inputs(trace, inputs, "eval_trace");
+  }
   std::vector<Tensor> values(trace.values.size());
   for (size_t i = 0; i < inputs.size(); ++i) values[trace.inputs[i]] = inputs[i];
   detail::NodeEvaluator evaluator(inputs.empty() ? default_device() : inputs[0].device());
@@ -152,7 +162,14 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
         fail("eval_trace", "node {} ('{}') uses value {} before it is defined", k, node_name(n), id);
       in.push_back(values[id]);
     }
-    const ValueType& want = trace.values[n.output];
+    const ValueType want = dynamic ? ValueType{detail::concrete(trace.values[n.output].shape, sizes), trace.values[n.output].dtype}
+                                   : trace.values[n.output];
+    if (dynamic && n.kind == NodeKind::Constant && n.ints.size() == 2) {  // a size constant: factor * a symbol's size
+      if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= sizes.size())
+        fail("eval_trace", "node {} is a size constant of symbol {}, which the trace does not have", k, n.ints[0]);
+      values[n.output] = full(Shape{}, static_cast<double>(n.ints[1] * sizes[n.ints[0]]), want.dtype);
+      continue;
+    }
     Tensor out = evaluator.eval(n, in, want);
     if (out.shape() != want.shape || out.dtype() != want.dtype)
       fail("eval_trace", "node {} ('{}') gave {}, the trace says {}", k, node_name(n),

@@ -108,11 +108,19 @@ std::vector<int64_t> index_limits(const Trace& t) {
   return limit;
 }
 
+/// A dynamic dim (-1 - k: symbol k, in an exported library's signature) as a size random
+/// inputs can have: 8 + k (each symbol its own size, every dim of a symbol the same).
+Shape concrete_shape(const Shape& s) {
+  std::vector<int64_t> dims;
+  for (int64_t d : s) dims.push_back(d < 0 ? 8 + (-1 - d) : d);
+  return Shape(dims);
+}
+
 std::vector<Tensor> random_inputs(const Trace& t, uint64_t seed) {
   std::vector<int64_t> limit = index_limits(t);
   std::vector<Tensor> inputs;
   for (size_t k = 0; k < t.inputs.size(); ++k) {
-    const ValueType& v = t.values[t.inputs[k]];
+    const ValueType v{concrete_shape(t.values[t.inputs[k]].shape), t.values[t.inputs[k]].dtype};
     const uint64_t s = seed * 1000003 + k;
     switch (v.dtype) {
       case DType::F32: case DType::F64: inputs.push_back(randn(v.shape, s, v.dtype)); break;
@@ -136,7 +144,9 @@ std::vector<Tensor> file_inputs(const Trace& t, const std::string& list) {
   for (size_t i = 0; i < paths.size(); ++i) {
     Tensor x = load_npy(paths[i]);
     const ValueType& want = t.values[t.inputs[i]];
-    if (x.shape() != want.shape || x.dtype() != want.dtype)
+    bool fits = x.dtype() == want.dtype && x.rank() == want.shape.rank();
+    for (int d = 0; fits && d < x.rank(); ++d) fits = want.shape[d] < 0 || x.shape()[d] == want.shape[d];  // < 0: dynamic
+    if (!fits)
       throw Error(fmt::format("[run] input {} ('{}') is {} {}, the trace takes {} {}", i, paths[i], x.shape(), x.dtype(),
                               want.shape, want.dtype));
     inputs.push_back(x);
@@ -266,7 +276,7 @@ int cmd_run(const Args& a) {
 
   if (mode != "compare") {
     for (size_t i = 0; i < results.size(); ++i)
-      fmt::print("out{}: {}\n{}\n", i, type_str(trace.values[trace.outputs[i]]), results[i]);
+      fmt::print("out{}: {}\n{}\n", i, type_str({results[i].shape(), results[i].dtype()}), results[i]);
     fmt::print("{}: {:.3f} ms per run (median of {})\n", mode, mode == "interp" ? interp.median_ms : compiled.median_ms,
                repeat);
     return 0;
@@ -281,7 +291,7 @@ int cmd_run(const Args& a) {
     Diff d = compare(interp.outputs[i], compiled.outputs[i], tol);
     bad += !d.within;
     fmt::print("{:<7} {:<20} {:<6} {:>12.3g} {:>12.3g} {:>8.0e} {:>8.0e}  {}\n", fmt::format("out{}", i),
-               v.shape.str(), name(v.dtype), d.max_abs, d.max_rel, tol.rtol, tol.atol, d.within ? "yes" : "NO");
+               results[i].shape().str(), name(v.dtype), d.max_abs, d.max_rel, tol.rtol, tol.atol, d.within ? "yes" : "NO");
   }
   fmt::print("\n{:<9} {:>14} {:>8}\n", "mode", "median ms/run", "speedup");
   const double base = interp.median_ms;
