@@ -16,17 +16,29 @@ void check_defined(const char* op, const Tensor& t) {
   if (!t.defined()) fail(op, "an operand is an undefined tensor");
 }
 
-Tensor scalar_operand(Scalar s) {
-  Tensor t = Tensor::empty(Shape{}, s.dtype());
-  switch (s.dtype()) {
+namespace {
+
+/// A rank-0 weak tensor of `dtype` holding `s` converted as a cast converts it, recorded as a
+/// constant.
+Tensor weak_scalar(Scalar s, DType dtype) {
+  Tensor t = Tensor::empty(Shape{}, dtype);
+  const bool from_float = s.dtype() == DType::F64;
+  switch (dtype) {
     case DType::Bool: *detail::host_data<bool>(t) = s.to_int() != 0; break;
     case DType::I64: *detail::host_data<int64_t>(t) = s.to_int(); break;
-    default: *detail::host_data<double>(t) = s.to_double(); break;
+    case DType::F32:
+      *detail::host_data<float>(t) = from_float ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int());
+      break;
+    default: *detail::host_data<double>(t) = from_float ? s.to_double() : static_cast<double>(s.to_int()); break;
   }
   t.impl()->weak = true;
   record_op(NodeKind::Constant, {}, t);
   return t;
 }
+
+}  // namespace
+
+Tensor scalar_operand(Scalar s) { return weak_scalar(s, s.dtype()); }
 
 Tensor scalar_operand(Scalar s, const Tensor& other) {
   // With a (non-weak) float tensor a number takes the tensor's dtype in the promotion: make
@@ -34,15 +46,7 @@ Tensor scalar_operand(Scalar s, const Tensor& other) {
   // i64 constant and a cast op (a third of a scalar op's instructions, and a node in traces).
   if (!other.defined() || !is_floating(other.dtype()) || other.impl()->weak || s.dtype() == DType::Bool)
     return scalar_operand(s);
-  Tensor t = Tensor::empty(Shape{}, other.dtype());
-  const bool from_float = s.dtype() == DType::F64;
-  if (other.dtype() == DType::F32)
-    *detail::host_data<float>(t) = from_float ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int());
-  else
-    *detail::host_data<double>(t) = from_float ? s.to_double() : static_cast<double>(s.to_int());
-  t.impl()->weak = true;
-  record_op(NodeKind::Constant, {}, t);
-  return t;
+  return weak_scalar(s, other.dtype());
 }
 
 DType result_type(const Tensor& a, const Tensor& b) {

@@ -177,6 +177,15 @@ void check_devices(const ExportManifest& m, const std::vector<Tensor>& inputs) {
            inputs[i].defined() ? "on " + inputs[i].device().str() : std::string("undefined"), gpu ? "CUDA" : "CPU");
 }
 
+/// Whether `inputs` fit signature `t` (no text is made: this runs on every call).
+bool fits(const Trace& t, const std::vector<Tensor>& inputs) {
+  if (detail::has_dynamic_dims(t)) return detail::dynamic_mismatch(t, inputs).empty();
+  if (inputs.size() != t.inputs.size()) return false;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].shape() != t.values[t.inputs[i]].shape || inputs[i].dtype() != t.values[t.inputs[i]].dtype) return false;
+  return true;
+}
+
 std::string types_text(const std::vector<Tensor>& inputs) {
   std::string s = "(";
   for (size_t i = 0; i < inputs.size(); ++i) s += fmt::format("{}{}{}", i ? ", " : "", inputs[i].dtype(), inputs[i].shape());
@@ -188,7 +197,7 @@ std::string types_text(const std::vector<Tensor>& inputs) {
 std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
   check_devices(impl_->manifest, inputs);
   for (size_t k = 0; k < impl_->programs.size(); ++k)  // static signatures come first (see export_library)
-    if (detail::dynamic_mismatch(impl_->traces[k], inputs).empty()) return impl_->programs[k]->run(inputs);
+    if (fits(impl_->traces[k], inputs)) return impl_->programs[k]->run(inputs);
   std::string have;
   for (size_t i = 0; i < signatures(); ++i) have += (i ? ", " : "") + signature(i);
   fail(impl_->manifest.name, "no exported signature takes {}: it was exported for {}", types_text(inputs), have);

@@ -15,6 +15,7 @@
 // RUN: not %ejit export -o %t/x.so 2>&1 | FileCheck %s --check-prefix=NO-TRACE
 // RUN: not %ejit export %ejit_src/examples/traces/mlp.mlir -o %t/x.so --target=tpu 2>&1 | FileCheck %s --check-prefix=TARGET
 // RUN: not %ejit export %ejit_src/examples/traces/mlp.mlir -o %t/x.so --cpu=pentium9000 2>&1 | FileCheck %s --check-prefix=CPU
+// RUN: not %ejit export %ejit_src/examples/traces/mlp.mlir -o %t/x.so --strict=yes 2>&1 | FileCheck %s --check-prefix=STRICT
 // RUN: not %ejit run %t/two.so --signature=2 2>&1 | FileCheck %s --check-prefix=SIGNATURE
 // RUN: not %ejit run %ejit_src/examples/traces/mlp.mlir --signature=1 2>&1 | FileCheck %s --check-prefix=NOT-LIBRARY
 // RUN: head -c 1000 %t/mlp.so > %t/truncated.so && not %ejit run %t/truncated.so 2>&1 | FileCheck %s --check-prefix=TRUNCATED
@@ -34,6 +35,7 @@
 // NO-TRACE: ejit: error: 'ejit export' needs at least one trace file
 // TARGET: ejit: error: --target=tpu: expected cpu or cuda
 // CPU: ejit: error: [export] LLVM knows no CPU 'pentium9000'
+// STRICT: ejit: error: --strict=yes: expected 0 or 1
 // SIGNATURE: ejit: error: --signature=2: {{.*}}two.so has 2 signature(s)
 // NOT-LIBRARY: ejit: error: --signature: only for libraries written by ejit export
 // TRUNCATED: ejit: error: [load_compiled] {{.*}}truncated.so: not a library exported by ejit

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -212,6 +213,17 @@ std::string load_cached(const std::string& object, const std::vector<const Trace
   return link_kernels(code, traces, extents, results);
 }
 
+/// The engine's object code (once its kernels were looked up, i.e. compiled), through the
+/// file `path`, which is removed; nullopt when it cannot be read back.
+std::optional<std::string> object_code(mlir::ExecutionEngine& engine, const std::string& path) {
+  engine.dumpToObjectFile(path);
+  auto object = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);
+  if (!object) return std::nullopt;
+  return std::string((*object)->getBuffer());
+}
+
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
 const std::string& host_target() {
   static const std::string& t = *new std::string([] {
@@ -367,30 +379,24 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     const int tmp_fd = mkstemps(tmp.data(), 2);  // a name no other process or thread uses
     if (tmp_fd < 0) return fail_with("[export] cannot create a temporary file for the object code");
     close(tmp_fd);
-    code->engine->dumpToObjectFile(tmp);
-    auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
+    std::optional<std::string> object = object_code(*code->engine, tmp);
     if (!object) return fail_with("[export] cannot read the object code back from " + tmp);
-    export_object->object = std::string((*object)->getBuffer());
+    export_object->object = std::move(*object);
     export_object->extents = extents;
     export_object->symbols.clear();
     for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
   }
   if (use_disk && disk_cache_writable()) {  // the object exists once the kernels were looked up (compiled)
     const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
-    code->engine->dumpToObjectFile(tmp);
-    if (auto object = llvm::MemoryBuffer::getFile(tmp, /*IsText=*/false, /*RequiresNullTerminator=*/false)) {
-      disk_cache_store(key, 0, (*object)->getBuffer());
+    if (std::optional<std::string> object = object_code(*code->engine, tmp)) {
+      disk_cache_store(key, 0, *object);
       // The kernels run from the object itself: an LLJIT holding it keeps about 0.1 MB where
       // the ExecutionEngine, with its LLVM context, keeps about 0.6 MB (jit_bench's RSS over
       // cached signatures). The engine goes when its executables do.
       std::vector<CompileResult> relinked(n);
-      if (load_cached(std::string((*object)->getBuffer()), traces, relinked).empty())
+      if (load_cached(*object, traces, relinked).empty())
         for (size_t k = 0; k < n; ++k) results[k].executable = std::move(relinked[k].executable);
     }
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
   }
   result.milliseconds = ms_since(t0);
   if (options::log("compile"))
