@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
         asm volatile("" : : "r"(out.data()) : "memory");
       }
     });
-    fmt::print("ejit            {:7.3f} us/op   (target < 0.25; LibTorch ~0.63, NumPy ~0.36 on these machines)\n",
+    fmt::print("ejit            {:7.3f} us/op   (target <= 0.10; LibTorch ~0.63, NumPy ~0.36 on these machines)\n",
                ejit_ms * 1e3 / ops);
     fmt::print("plain C++ loop  {:7.3f} us/op   (ejit / plain = {:.0f}x)\n", plain_ms * 1e3 / ops, ejit_ms / plain_ms);
     fmt::print("C++ + new vector{:7.3f} us/op\n", alloc_ms * 1e3 / ops);

@@ -155,7 +155,7 @@ Tensor unbroadcast(const Tensor& g, const Shape& shape) {
 }
 
 std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<bool>& need) {
-  const std::vector<Tensor>& in = op.inputs;
+  const TensorList& in = op.inputs;
   switch (op.kind) {
     case NodeKind::Constant: return {};
     case NodeKind::Unary: return unary_vjp(static_cast<UnaryOp>(op.sub), in[0], op.output, g);

@@ -1,6 +1,7 @@
 // GradientTape: an op observer that keeps the ops depending on watched tensors, and plays
 // them backward with the rules of rules.cpp.
 #include <algorithm>
+#include <deque>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -33,7 +34,7 @@ struct GradientTape::Impl final : detail::OpObserver {
   bool persistent, watch_variables;
   bool spent = false;
   int paused = 0;
-  std::vector<Record> records;
+  std::deque<Record> records;  // a deque: growing it moves no record
   detail::PointerSet tracked;  // TensorImpls of watched tensors and recorded outputs
   std::vector<Tensor> watched;                            // keeps watched tensors (and their ids) alive
 
@@ -47,7 +48,7 @@ struct GradientTape::Impl final : detail::OpObserver {
     if (tracked.insert(t.impl())) watched.push_back(t);
   }
 
-  bool depends(const std::vector<Tensor>& inputs) const {
+  template <class Tensors> bool depends(const Tensors& inputs) const {
     return std::any_of(inputs.begin(), inputs.end(), [&](const Tensor& t) { return is_tracked(t); });
   }
 
@@ -106,7 +107,7 @@ std::vector<Tensor> GradientTape::Impl::gradient(const Tensor& target, const std
     if (!wanted.count(op.output.impl())) grads.erase(found);
     std::vector<bool> need(op.inputs.size());
     for (size_t i = 0; i < need.size(); ++i) need[i] = is_floating(op.inputs[i].dtype()) && is_tracked(op.inputs[i]);
-    std::vector<Tensor> in_grads = it->custom ? it->custom(g, op.output, op.inputs) : detail::vjp(op, g, need);
+    std::vector<Tensor> in_grads = it->custom ? it->custom(g, op.output, op.inputs.vec()) : detail::vjp(op, g, need);
     if (in_grads.size() != op.inputs.size())
       fail("gradient", "a custom gradient returned {} gradients for {} inputs", in_grads.size(), op.inputs.size());
     for (size_t i = 0; i < in_grads.size(); ++i) {

@@ -8,12 +8,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <vector>
 
 #include "ejit/op_kind.h"
 #include "ejit/tensor.h"
+#include "tensor_list.h"
 
 namespace ejit {
 class Variable;
@@ -28,7 +30,7 @@ namespace ejit::detail {
 struct PrimOp {
   NodeKind kind;
   uint8_t sub = 0;                   // UnaryOp / BinaryOp / ReduceOp
-  std::vector<Tensor> inputs;
+  TensorList inputs;
   Tensor output;
   std::vector<int64_t> ints;         // axes, perm, (axis, start, step), low..high
   bool flag = false;                 // keepdims
@@ -74,10 +76,13 @@ inline void report_op(const PrimOp& op) {
     for (size_t i = 0; i < list->size(); ++i) (*list)[i]->on_op(op);
 }
 
-/// Reports a primitive when an observer is installed.
-inline void record_op(NodeKind kind, std::initializer_list<Tensor> inputs, const Tensor& output, uint8_t sub = 0,
-                      std::vector<int64_t> ints = {}, bool flag = false, double value = 0) {
-  if (observers()) report_op(PrimOp{kind, sub, inputs, output, std::move(ints), flag, value});
+/// Reports a primitive when an observer is installed. The inputs are taken by reference:
+/// without an observer, reporting costs no reference-count traffic.
+inline void record_op(NodeKind kind, std::initializer_list<std::reference_wrapper<const Tensor>> inputs,
+                      const Tensor& output, uint8_t sub = 0, std::vector<int64_t> ints = {}, bool flag = false,
+                      double value = 0) {
+  if (observers())
+    report_op(PrimOp{kind, sub, TensorList(inputs.begin(), inputs.end()), output, std::move(ints), flag, value});
 }
 
 }  // namespace ejit::detail

@@ -28,8 +28,9 @@ template <class F> void parallel_chunks(int64_t num_chunks, F&& f) {
 /// Calls f(begin, end) over subranges of [0, n) of at least `grain` elements each.
 template <class F> void parallel_for(int64_t n, int64_t grain, F&& f) {
   if (n <= 0) return;
-  int threads = pool_threads();
-  if (n <= grain || threads == 1) return f(int64_t{0}, n);
+  if (n <= grain) return f(int64_t{0}, n);  // before pool_threads(): small ops are the common eager case
+  const int threads = pool_threads();
+  if (threads == 1) return f(int64_t{0}, n);
   int64_t chunks = (n + grain - 1) / grain;
   int64_t max_chunks = int64_t{threads} * 4;
   if (chunks > max_chunks) chunks = max_chunks;

@@ -51,8 +51,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (int64_t d : shape) {
     if (d < 0) fail("tensor", "negative dimension in shape {}", shape);
     if (d == 0) n = 0;
-    else if (span > kMaxElements / d) fail("tensor", "shape {} is too large", shape);
-    else span *= d;
+    else if (__builtin_mul_overflow(span, d, &span) || span > kMaxElements) fail("tensor", "shape {} is too large", shape);
   }
   if (n != 0) n = span;
   auto* storage = detail::Storage::allocate(static_cast<size_t>(n) * itemsize(dtype), device);

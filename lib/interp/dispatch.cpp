@@ -3,6 +3,8 @@
 #include "dispatch.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstring>
 
 namespace ejit::detail {
@@ -19,21 +21,38 @@ void check_defined(const char* op, const Tensor& t) {
 namespace {
 
 /// A rank-0 weak tensor of `dtype` holding `s` converted as a cast converts it, recorded as a
-/// constant.
+/// constant. Recent ones are reused from a small per-thread table: a number in a loop
+/// (y * 0.999f) is then one reference, not three allocations, and a tape that keeps the
+/// operands of its ops alive keeps one tensor per distinct number. No op returns its
+/// number operand, so no caller can write into a shared one; a changed value is not reused.
 Tensor weak_scalar(Scalar s, DType dtype) {
-  Tensor t = Tensor::empty(Shape{}, dtype);
   const bool from_float = s.dtype() == DType::F64;
+  uint64_t bits = 0;  // the value as it is stored (zero-extended)
   switch (dtype) {
-    case DType::Bool: *detail::host_data<bool>(t) = s.to_int() != 0; break;
-    case DType::I64: *detail::host_data<int64_t>(t) = s.to_int(); break;
+    case DType::Bool: bits = s.to_int() != 0; break;
+    case DType::I64: bits = std::bit_cast<uint64_t>(s.to_int()); break;
+    case DType::I32: bits = static_cast<uint32_t>(static_cast<int32_t>(s.to_int())); break;
     case DType::F32:
-      *detail::host_data<float>(t) = from_float ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int());
+      bits = std::bit_cast<uint32_t>(from_float ? static_cast<float>(s.to_double()) : static_cast<float>(s.to_int()));
       break;
-    default: *detail::host_data<double>(t) = from_float ? s.to_double() : static_cast<double>(s.to_int()); break;
+    default: bits = std::bit_cast<uint64_t>(from_float ? s.to_double() : static_cast<double>(s.to_int())); break;
   }
-  t.impl()->weak = true;
-  record_op(NodeKind::Constant, {}, t);
-  return t;
+  struct Entry {
+    DType dtype;
+    uint64_t bits;
+    Tensor t;
+  };
+  thread_local std::array<Entry, 16> recent;
+  Entry& e = recent[(bits ^ (bits >> 23) ^ (bits >> 41) ^ static_cast<uint64_t>(dtype)) % recent.size()];
+  const size_t size = itemsize(dtype);
+  if (!e.t.defined() || e.dtype != dtype || e.bits != bits || std::memcmp(e.t.raw_data(), &bits, size) != 0) {
+    Tensor t = Tensor::empty(Shape{}, dtype);
+    std::memcpy(t.raw_data(), &bits, size);  // little-endian: the low bytes are the value
+    t.impl()->weak = true;
+    e = Entry{dtype, bits, std::move(t)};
+  }
+  record_op(NodeKind::Constant, {}, e.t);
+  return e.t;
 }
 
 }  // namespace
@@ -62,16 +81,17 @@ DType result_type(const Tensor& a, const Tensor& b) {
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
-  if (a == b) return a;
+  if (a == b || b.rank() == 0) return a;
+  if (a.rank() == 0) return b;
   int r = std::max(a.rank(), b.rank());
-  std::vector<int64_t> out(r);
+  Shape out;
   for (int i = 0; i < r; ++i) {
     int ia = i - (r - a.rank()), ib = i - (r - b.rank());
     int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
     if (da != db && da != 1 && db != 1) fail(op, "shapes {} and {} cannot broadcast (dim {}: {} vs {})", a, b, i, da, db);
-    out[i] = da == 1 ? db : da;
+    out.push_back(da == 1 ? db : da);
   }
-  return Shape(out);
+  return out;
 }
 
 Tensor to_dtype(const Tensor& x, DType dtype) { return x.dtype() == dtype ? x : cast(x, dtype); }

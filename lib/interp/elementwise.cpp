@@ -9,17 +9,18 @@ int64_t unary_grain(UnaryOp op) {
   return kind(op) == UnaryKind::Float ? kElementwiseGrain / 4 : kElementwiseGrain;
 }
 
-/// Runs a binary kernel on already-converted operands into a fresh output.
+/// Runs a binary kernel on already-converted operands into a fresh output (`same_shape`:
+/// a and b have one shape, out_shape).
 Tensor run_binary(BinaryKernel kern, const Tensor& a, const Tensor& b, const Shape& out_shape, DType out_dtype,
-                  int64_t grain) {
+                  int64_t grain, bool same_shape) {
   Tensor out = Tensor::empty(out_shape, out_dtype);
   if (out.numel() == 0) return out;
   const size_t ia = itemsize(a.dtype()), io = itemsize(out_dtype);
   const char* pa = static_cast<const char*>(a.raw_data());
   const char* pb = static_cast<const char*>(b.raw_data());
   char* po = static_cast<char*>(out.raw_data());
-  if (a.shape() == b.shape() || a.numel() == 1 || b.numel() == 1) {  // flat: no index arithmetic
-    int64_t sa = a.numel() == 1 ? 0 : 1, sb = b.numel() == 1 ? 0 : 1;
+  if (same_shape || a.numel() == 1 || b.numel() == 1) {  // flat: no index arithmetic
+    const int64_t sa = !same_shape && a.numel() == 1 ? 0 : 1, sb = !same_shape && b.numel() == 1 ? 0 : 1;
     parallel_for(out.numel(), grain, [&](int64_t lo, int64_t hi) {
       kern(pa + lo * sa * ia, sa, pb + lo * sb * ia, sb, po + lo * io, hi - lo);
     });
@@ -49,7 +50,8 @@ Tensor unary(UnaryOp op, const Tensor& x) {
       break;
     case UnaryKind::Predicate: break;
   }
-  Tensor src = to_dtype(x, in);
+  Tensor converted;
+  const Tensor& src = x.dtype() == in ? x : (converted = cast(x, in));
   DType out_dtype = returns_bool(kind(op)) ? DType::Bool : in;
   if (Device d = op_device(opname, {&src}); d.is_cuda())
     return run_on_device(opname, {NodeKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
@@ -68,8 +70,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   OpScope prof(opname, a, b);
   check_defined(opname, a);
   check_defined(opname, b);
-  const Device device = op_device(opname, {&a, &b});
-  DType compute = result_type(a, b);
+  // The common eager case (two CPU tensors of one dtype and shape) takes no copies, no
+  // promotion table and no broadcast: an eager op's cost is mostly this bookkeeping.
+  const Device device = a.device().is_cpu() && b.device().is_cpu() ? Device::cpu() : op_device(opname, {&a, &b});
+  DType compute = a.dtype() == b.dtype() && !a.impl()->weak && !b.impl()->weak ? a.dtype() : result_type(a, b);
   switch (kind(op)) {
     case BinaryKind::Arith: break;
     case BinaryKind::ArithNoBool:
@@ -80,14 +84,18 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     case BinaryKind::Compare: break;
     case BinaryKind::Logical: compute = DType::Bool; break;
   }
-  Shape out_shape = broadcast_shapes(opname, a.shape(), b.shape());
-  bool pred = returns_bool(kind(op));
+  const bool same_shape = a.shape() == b.shape();
+  std::optional<Shape> broadcast;
+  const Shape& out_shape = same_shape ? a.shape() : broadcast.emplace(broadcast_shapes(opname, a.shape(), b.shape()));
+  const DType out_dtype = returns_bool(kind(op)) ? DType::Bool : compute;
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
-  Tensor ca = to_dtype(a, compute), cb = to_dtype(b, compute);
+  Tensor converted_a, converted_b;
+  const Tensor& ca = a.dtype() == compute ? a : (converted_a = cast(a, compute));
+  const Tensor& cb = b.dtype() == compute ? b : (converted_b = cast(b, compute));
   if (device.is_cuda())
-    return run_on_device(opname, {NodeKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape,
-                                  pred ? DType::Bool : compute}, device);
-  Tensor out = run_binary(kern, ca, cb, out_shape, pred ? DType::Bool : compute, kElementwiseGrain);
+    return run_on_device(opname, {NodeKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape, out_dtype},
+                         device);
+  Tensor out = run_binary(kern, ca, cb, out_shape, out_dtype, kElementwiseGrain, same_shape);
   record_op(NodeKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
   return out;
 }

@@ -112,6 +112,9 @@ TEST_CASE("shape and indexing ops match finite differences", "[autodiff]") {
   check_gradients([](auto& in) { return slice(in[0], 1, 3, 0, -2); }, {x});
   check_gradients([](auto& in) { return slice(in[0], 0, 1, 1); }, {x});  // empty slice
   check_gradients([](auto& in) { return concat({in[0], in[1], in[0]}, 1); }, {x, r64({3, 2, 5}, 23)});
+  // Six operands: more than an op keeps inline (detail::TensorList), so the tape's copy spills.
+  check_gradients([](auto& in) { return concat({in[0], in[1], in[0], in[1] * 2.0, in[0], in[1]}, 1); },
+                  {x, r64({3, 2, 5}, 25)});
   check_gradients([](auto& in) { return stack({in[0], in[1]}, 2); }, {x, r64({3, 4, 5}, 24)});
   check_gradients([](auto& in) { return pad(in[0], {{1, 0}, {0, 2}, {2, 1}}, 7.0); }, {x});
   Tensor idx = tensor({2, 0, -1, 2}, {2, 2});

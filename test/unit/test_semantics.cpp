@@ -1,4 +1,6 @@
 // Hand-checked semantics users of NumPy/PyTorch expect: promotion, broadcasting, mod, round, NaN.
+#include <cmath>
+
 #include "test_util.h"
 
 using namespace ejit;
@@ -36,6 +38,25 @@ TEST_CASE("C++ scalars promote weakly", "[semantics]") {
   check_values(1.0 / tensor({2.f, 4.f}), {0.5, 0.25});
   check_values(tensor({7, 8}) / 2, {3.5, 4.0});  // int / int is true division
   REQUIRE((tensor({7, 8}) / 2).dtype() == DType::F32);
+}
+
+TEST_CASE("C++ numbers reused across ops keep their own values and dtypes", "[semantics]") {
+  // Recent numbers are shared per thread: each must still come out as its own value in its
+  // own dtype, whatever came before it (0 and -0, NaN, one number in f32 and f64, 1 and true).
+  Tensor f = tensor({1.f, -2.f}), d = tensor({1.0, -2.0}), i = tensor({int64_t{3}, int64_t{-4}});
+  for (int round = 0; round < 3; ++round) {
+    check_values(f * 0.1f, {0.1f, -0.2f});
+    check_values(d * 0.1, {0.1, -0.2});
+    REQUIRE((d * 0.1).to_vector<double>()[0] == 0.1);  // not 0.1f widened
+    REQUIRE(std::signbit((f * 0.f).to_vector<float>()[1]));
+    REQUIRE(std::signbit((f * -0.f).to_vector<float>()[0]));
+    REQUIRE(std::isnan((f + std::nanf("")).to_vector<float>()[0]));
+    REQUIRE((i * 2).to_vector<int64_t>() == std::vector<int64_t>{6, -8});
+    REQUIRE((i + true).to_vector<int64_t>() == std::vector<int64_t>{4, -3});
+    REQUIRE((tensor({true, false}) && true).to_vector<bool>() == std::vector<bool>{true, false});
+    check_values(f + 1, {2.f, -1.f});
+    for (int k = 0; k < 40; ++k) REQUIRE((f * static_cast<float>(k)).to_vector<float>()[1] == -2.f * k);
+  }
 }
 
 TEST_CASE("broadcasting follows NumPy", "[semantics][kernels]") {

@@ -8,6 +8,7 @@
 
 #include "../../lib/autodiff/pointer_set.h"
 #include "../../lib/core/small_objects.h"
+#include "../../lib/core/tensor_list.h"
 
 using namespace ejit;
 
@@ -54,4 +55,28 @@ TEST_CASE("small objects: blocks are reused on a thread and may be freed on anot
   std::vector<Tensor> again;
   for (int i = 0; i < 1000; ++i) again.push_back(full({3}, static_cast<double>(i) + 0.5));
   for (int i = 0; i < 1000; ++i) REQUIRE(again[i].to_vector<float>() == std::vector<float>(3, static_cast<float>(i) + 0.5f));
+}
+
+TEST_CASE("TensorList: inline up to four tensors, then on the heap, with copies sharing bodies", "[small_objects]") {
+  std::vector<Tensor> ts;
+  for (int i = 0; i < 9; ++i) ts.push_back(full({2}, static_cast<float>(i)));
+  for (size_t n = 0; n <= ts.size(); ++n) {
+    detail::TensorList l(ts.begin(), ts.begin() + static_cast<std::ptrdiff_t>(n));
+    detail::TensorList pushed;
+    for (size_t i = 0; i < n; ++i) pushed.push_back(ts[i]);
+    detail::TensorList copy = l, moved = std::move(pushed);
+    REQUIRE(l.size() == n);
+    REQUIRE(copy.size() == n);
+    REQUIRE(moved.size() == n);
+    REQUIRE(pushed.empty());  // NOLINT: a moved-from list is empty
+    for (size_t i = 0; i < n; ++i) {
+      REQUIRE(l[i].impl() == ts[i].impl());
+      REQUIRE(copy[i].impl() == ts[i].impl());
+      REQUIRE(moved[i].impl() == ts[i].impl());
+    }
+    REQUIRE(static_cast<size_t>(l.end() - l.begin()) == n);
+    REQUIRE(l.vec().size() == n);
+    copy = detail::TensorList{ts[0]};
+    REQUIRE(copy.size() == 1);
+  }
 }
