@@ -20,6 +20,8 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" "$stage/bench" "$stage/cuda/nvvm/libdevice" "$out"
 bins=(build/test/jit/ejit_jit_tests build/bench/gpu_bench build/bin/ejit)
+# The distributed tests' NCCL case (a world of one on the one GPU), where MPI was built.
+[[ -x build/test/distributed/ejit_dist_tests ]] && bins+=(build/test/distributed/ejit_dist_tests)
 for b in "${bins[@]}"; do
   [[ -x $b ]] || { echo "gpu_bundle: $b is missing: run scripts/build.sh first" >&2; exit 1; }
   cp "$b" "$stage/bin/"
@@ -90,6 +92,11 @@ export CUDA_HOME="$here/cuda" EJIT_BENCH_DIR="$here/bench" EJIT_CACHE_DIR=/tmp/e
     done
   else
     echo "== compute-sanitizer: not on this machine, skipped"
+  fi
+  if [ -x "$here/bin/ejit_dist_tests" ]; then
+    echo "== NCCL: GPU tensors' collectives in a world of one (needs the machine's libnccl.so.2 and Open MPI)"
+    EJIT_TEST_WORLD=1 EJIT_TEST_CACHE_ROOT=/tmp/ejit-cache-dist timeout 120 env LD_LIBRARY_PATH="$libs" \
+      "$here/bin/ejit_dist_tests" "[nccl]" -s 2>&1 | grep -E "warning|skipped|NCCL|test cases|FAILED|failed|error" | head -30
   fi
   echo "== gpu_bench"
   timeout 240 env LD_LIBRARY_PATH="$libs" EJIT_CHILD_LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}" "$here/bin/gpu_bench" 2>&1

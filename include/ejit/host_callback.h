@@ -50,12 +50,14 @@ struct HostCall {
   HostFunction fn;
   std::vector<TensorSpec> results;
   bool name_in_errors = true;  // false: an ejit::Error from fn reaches the caller as it is (ejit's own callbacks)
+  bool device_inputs = false;  // true: fn gets the inputs on their device, not CPU copies (collectives on NCCL)
 };
 
 /// host_callback for ejit's own ops built on it (distributed collectives): errors they
 /// throw already name the op, so they pass unchanged.
 std::vector<Tensor> host_callback_op(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
-                                     std::vector<TensorSpec> results, HostGradient gradient = {});
+                                     std::vector<TensorSpec> results, HostGradient gradient = {},
+                                     bool device_inputs = false);
 
 /// Runs the call on inputs (moved to the CPU), checks what fn returns against the declared
 /// results and puts them on `device`; ejit::Error "[host_callback 'name'] ..." otherwise. A

@@ -14,7 +14,8 @@ namespace ejit {
 namespace {
 
 std::vector<Tensor> call_host(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
-                              std::vector<TensorSpec> results, HostGradient gradient, bool name_in_errors) {
+                              std::vector<TensorSpec> results, HostGradient gradient, bool name_in_errors,
+                              bool device_inputs) {
   if (name.empty()) fail("host_callback", "the callback needs a name (errors, dumps and traces show it)");
   const std::string op = fmt::format("host_callback '{}'", name);
   if (!fn) fail(op, "the function is empty");
@@ -24,7 +25,7 @@ std::vector<Tensor> call_host(std::string_view name, HostFunction fn, const std:
     for (int64_t d : results[i].shape)
       if (d < 0) fail(op, "declared result {} has a negative dim: shape {}", i, results[i].shape);
   auto call = std::make_shared<detail::HostCall>(
-      detail::HostCall{std::string(name), std::move(fn), std::move(results), name_in_errors});
+      detail::HostCall{std::string(name), std::move(fn), std::move(results), name_in_errors, device_inputs});
   const Device device = inputs.empty() ? default_device() : inputs[0].device();
   std::vector<Tensor> out = detail::run_host_call(*call, inputs, device);
 
@@ -56,12 +57,12 @@ std::vector<Tensor> call_host(std::string_view name, HostFunction fn, const std:
 
 std::vector<Tensor> host_callback(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
                                   std::vector<TensorSpec> results, HostGradient gradient) {
-  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), true);
+  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), true, false);
 }
 
 std::vector<Tensor> detail::host_callback_op(std::string_view name, HostFunction fn, const std::vector<Tensor>& inputs,
-                                             std::vector<TensorSpec> results, HostGradient gradient) {
-  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), false);
+                                             std::vector<TensorSpec> results, HostGradient gradient, bool device_inputs) {
+  return call_host(name, std::move(fn), inputs, std::move(results), std::move(gradient), false, device_inputs);
 }
 
 }  // namespace ejit

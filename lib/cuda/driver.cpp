@@ -48,6 +48,7 @@ Loaded load() {
             resolve(lib, "cuMemcpyDtoDAsync_v2", d.cuMemcpyDtoDAsync, w) &&
             resolve(lib, "cuMemsetD8Async", d.cuMemsetD8Async, w) && resolve(lib, "cuStreamCreate", d.cuStreamCreate, w) &&
             resolve(lib, "cuStreamSynchronize", d.cuStreamSynchronize, w) &&
+            resolve(lib, "cuStreamQuery", d.cuStreamQuery, w) &&
             resolve(lib, "cuModuleLoadDataEx", d.cuModuleLoadDataEx, w) &&
             resolve(lib, "cuModuleGetFunction", d.cuModuleGetFunction, w) &&
             resolve(lib, "cuLaunchKernel", d.cuLaunchKernel, w) && resolve(lib, "cuEventCreate", d.cuEventCreate, w) &&

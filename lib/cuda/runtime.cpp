@@ -3,6 +3,7 @@
 #include "../support/options.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -10,6 +11,7 @@
 
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "../support/check.h"
 #include "../support/profiler.h"
@@ -219,6 +221,19 @@ void synchronize(int device) {
   ProfileScope prof("gpu", "synchronize");
   CUstream st = stream(device, "synchronize");
   check(driver("synchronize").cuStreamSynchronize(st), "synchronize", "cuStreamSynchronize");
+}
+
+bool synchronize_while(int device, const std::function<bool()>& keep_waiting, const char* op) {
+  ProfileScope prof("gpu", "synchronize");
+  CUstream st = stream(device, op);
+  const Driver& d = driver(op);
+  for (;;) {
+    const CUresult r = d.cuStreamQuery(st);
+    if (r == CUDA_SUCCESS) return true;
+    if (r != CUDA_ERROR_NOT_READY) check(r, op, "cuStreamQuery");
+    if (!keep_waiting()) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 Module::Module(int device, const std::string& ptx, const char* op) : device_(device) {

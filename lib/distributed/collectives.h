@@ -34,4 +34,11 @@ void all_reduce(const CallInfo& call, void* data, int64_t count, DType dtype, Op
 void broadcast(const CallInfo& call, void* data, int64_t bytes, int root);
 void barrier(const CallInfo& call);
 
+/// all_reduce and broadcast on a buffer of GPU `device`, moved by NCCL (nccl.h) on the
+/// device's stream; the first makes the process's NCCL communicator (rank 0's id sent over
+/// MPI). One GPU per process. A peer that fails or does not arrive within the timeout is an
+/// error here too (the communicator is aborted; no more collectives).
+void device_all_reduce(const CallInfo& call, int device, void* data, int64_t count, DType dtype, Op op);
+void device_broadcast(const CallInfo& call, int device, void* data, int64_t bytes, int root);
+
 }  // namespace ejit::distributed::detail

@@ -14,6 +14,8 @@
 #include "../support/check.h"
 #include "../support/hash.h"
 #include "../support/options.h"
+#include "../cuda/runtime.h"
+#include "nccl.h"
 
 namespace ejit::distributed::detail {
 namespace {
@@ -27,6 +29,8 @@ bool g_broken = false;      // a collective timed out: MPI's state is unknown, n
 int g_rank = 0, g_size = 1; // of MPI_COMM_WORLD, read once at start()
 int64_t g_sequence = 0;     // collectives made by this process
 double g_timeout = -1;      // seconds; < 0: EJIT_DIST_TIMEOUT or 300
+NcclComm g_comm = nullptr;   // the process's NCCL communicator, made at its first GPU collective
+int g_comm_device = -1;
 
 double timeout() {
   if (g_timeout < 0) g_timeout = options::dist_timeout();
@@ -49,6 +53,9 @@ void finalize_at_exit() {
   // After a timed-out collective the other ranks may be blocked in one this rank never
   // joins: ending the whole job is the only way to free them (MPI_Finalize would wait).
   if (g_broken) MPI_Abort(MPI_COMM_WORLD, 1);
+  std::string why;
+  if (const NcclApi* api = g_comm ? load_nccl(nccl_library(), why) : nullptr) api->ncclCommDestroy(g_comm);
+  g_comm = nullptr;
   MPI_Finalize();
 }
 
@@ -179,6 +186,86 @@ void barrier(const CallInfo& call) {
   std::lock_guard lock(mu());
   agree(call);
   check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+namespace {
+
+/// The loaded NCCL (the caller decided to use it; see use_nccl in distributed.cpp).
+const NcclApi& nccl_api(const char* what) {
+  std::string why;
+  const NcclApi* api = load_nccl(nccl_library(), why);
+  if (!api) fail(what, "{}", why);
+  return *api;
+}
+
+void check_nccl(const NcclApi& api, NcclResult r, const char* what, const char* call) {
+  if (r != 0) fail(what, "{} failed: {} (NCCL error {})", call, api.ncclGetErrorString(r), r);
+}
+
+/// The communicator for `device`, made on first use by every rank together (the caller
+/// holds mu(), and every rank has agreed to this collective).
+NcclComm communicator(const NcclApi& api, int device, const char* what) {
+  if (g_comm) {
+    if (g_comm_device != device)
+      fail(what, "this process's GPU collectives use cuda:{}, not cuda:{} (one GPU per rank)", g_comm_device, device);
+    return g_comm;
+  }
+  NcclUniqueId id{};
+  if (process_rank() == 0) check_nccl(api, api.ncclGetUniqueId(&id), what, "ncclGetUniqueId");
+  check(MPI_Bcast(&id, static_cast<int>(sizeof id), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  cuda::stream(device, what);  // the device's context is current: NCCL works in it
+  NcclComm comm = nullptr;
+  check_nccl(api, api.ncclCommInitRank(&comm, process_count(), id, process_rank()), what, "ncclCommInitRank");
+  g_comm = comm;
+  g_comm_device = device;
+  return comm;
+}
+
+/// Waits for the NCCL call queued on the device's stream; a peer's failure (NCCL's async
+/// error) or the timeout aborts the communicator and is an error naming the collective.
+void wait_for(const NcclApi& api, int device, const CallInfo& call) {
+  NcclResult async = 0;
+  bool timed_out = false;
+  const auto start = std::chrono::steady_clock::now();
+  const auto limit = std::chrono::duration<double>(timeout());
+  const bool done = cuda::synchronize_while(device, [&] {
+    if (api.ncclCommGetAsyncError(g_comm, &async) != 0 || async != 0) return false;
+    timed_out = std::chrono::steady_clock::now() - start > limit;
+    return !timed_out;
+  }, call.what);
+  if (done) return;
+  api.ncclCommAbort(g_comm);
+  g_comm = nullptr;
+  g_broken = true;
+  if (timed_out)
+    fail(call.what, "rank {} waited {:.0f} s for NCCL's {} on cuda:{} (a rank died or took another path; "
+         "EJIT_DIST_TIMEOUT sets the wait)", process_rank(), timeout(), call.what, device);
+  fail(call.what, "NCCL failed on cuda:{}: {} (NCCL error {})", device, api.ncclGetErrorString(async), async);
+}
+
+}  // namespace
+
+void device_all_reduce(const CallInfo& call, int device, void* data, int64_t count, DType dtype, Op op) {
+  std::lock_guard lock(mu());
+  agree(call);
+  const NcclApi& api = nccl_api(call.what);
+  NcclComm comm = communicator(api, device, call.what);
+  CudaStream st = cuda::stream(device, call.what);
+  check_nccl(api, api.ncclAllReduce(data, data, static_cast<size_t>(count), nccl_dtype(dtype), nccl_op(op, dtype), comm, st),
+             call.what, "ncclAllReduce");
+  wait_for(api, device, call);
+}
+
+void device_broadcast(const CallInfo& call, int device, void* data, int64_t bytes, int root) {
+  std::lock_guard lock(mu());
+  agree(call);
+  const NcclApi& api = nccl_api(call.what);
+  NcclComm comm = communicator(api, device, call.what);
+  CudaStream st = cuda::stream(device, call.what);
+  // The bytes as uint8 (NCCL's type for bool).
+  check_nccl(api, api.ncclBroadcast(data, data, static_cast<size_t>(bytes), nccl_dtype(DType::Bool), root, comm, st),
+             call.what, "ncclBroadcast");
+  wait_for(api, device, call);
 }
 
 }  // namespace ejit::distributed::detail

@@ -20,5 +20,7 @@ void set_timeout_seconds(double) {}
 void all_reduce(const CallInfo&, void*, int64_t, DType, Op) { missing(); }
 void broadcast(const CallInfo&, void*, int64_t, int) { missing(); }
 void barrier(const CallInfo&) { missing(); }
+void device_all_reduce(const CallInfo&, int, void*, int64_t, DType, Op) { missing(); }
+void device_broadcast(const CallInfo&, int, void*, int64_t, int) { missing(); }
 
 }  // namespace ejit::distributed::detail

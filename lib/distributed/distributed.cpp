@@ -5,9 +5,12 @@
 #include <memory>
 
 #include "../core/host_data.h"
+#include "../cuda/runtime.h"
 #include "../support/check.h"
 #include "../support/hash.h"
+#include "../support/options.h"
 #include "collectives.h"
+#include "nccl.h"
 #include "ejit/distributed.h"
 #include "ejit/host_callback.h"
 #include "ejit/ops.h"
@@ -34,9 +37,25 @@ std::string shapes_text(const std::vector<Tensor>& ts) {
   return s;
 }
 
-detail::CallInfo call_info(const char* what, const std::vector<Tensor>& ts, int64_t op, int64_t root) {
+/// Whether a collective on `t` moves it with NCCL on its GPU: EJIT_NCCL=auto when NCCL
+/// loads, =on (an error saying why when it does not); never for CPU tensors or with =off.
+bool use_nccl(const Tensor& t, const char* what) {
+  if (!t.device().is_cuda()) return false;
+  const options::Nccl mode = options::nccl();
+  if (mode == options::Nccl::Off) return false;
+  std::string why;
+  if (detail::load_nccl(detail::nccl_library(), why)) return true;
+  if (mode == options::Nccl::On)
+    fail(what, "EJIT_NCCL=on, but {} (a {} {} tensor on {})", why, t.dtype(), t.shape(), t.device().str());
+  return false;
+}
+
+/// `nccl`: the data moves by NCCL. Every rank must choose alike (a GPU tensor and NCCL on
+/// each), so the choice is part of what the ranks check they agree on.
+detail::CallInfo call_info(const char* what, const std::vector<Tensor>& ts, int64_t op, int64_t root, bool nccl = false) {
   return {what, op, root, ts.size() == 1 ? static_cast<int64_t>(ts[0].dtype()) : -1,
-          static_cast<int64_t>(shapes_hash(ts)), shapes_text(ts)};
+          static_cast<int64_t>(shapes_hash(ts) ^ (nccl ? 0x6e63636cULL : 0)),
+          shapes_text(ts) + (nccl ? fmt::format(" on {} by NCCL", ts[0].device().str()) : "")};
 }
 
 template <class T> void divide(Tensor& t, int n) {
@@ -47,6 +66,36 @@ template <class T> void divide(Tensor& t, int n) {
 void divide_by_world(Tensor& t) {
   if (t.dtype() == DType::F32) divide<float>(t, detail::process_count());
   else divide<double>(t, detail::process_count());
+}
+
+/// A GPU tensor of its own with t's values (NCCL reduces in place).
+Tensor device_copy(const Tensor& t) {
+  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
+  cuda::copy_on_device(t.device().index, out.raw_data(), t.raw_data(), t.nbytes());
+  return out;
+}
+
+/// average_gradients on one GPU by NCCL: per dtype, the gradients packed end to end on the
+/// device, one all-reduce, divided by the world size, and cut back into shapes.
+std::vector<Tensor> average_on_device(const std::vector<Tensor>& in) {
+  const detail::CallInfo whole = call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1, true);
+  std::vector<Tensor> out(in.size());
+  for (DType dt : {DType::F32, DType::F64}) {
+    std::vector<Tensor> flat;
+    for (const Tensor& t : in)
+      if (t.dtype() == dt) flat.push_back(reshape(t, {t.numel()}));
+    if (flat.empty()) continue;
+    Tensor packed = device_copy(flat.size() == 1 ? flat[0] : concat(flat, 0));
+    detail::device_all_reduce(whole, packed.device().index, packed.raw_data(), packed.numel(), dt, Op::Mean);
+    packed = packed / static_cast<double>(detail::process_count());
+    int64_t at = 0;
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i].dtype() == dt) {
+        out[i] = reshape(slice(packed, 0, at, at + in[i].numel()), in[i].shape());
+        at += in[i].numel();
+      }
+  }
+  return out;
 }
 
 void check_defined(const char* what, const Tensor& t) {
@@ -66,7 +115,10 @@ std::string_view name(Op op) {
 }
 
 bool available() { return detail::have_mpi(); }
-void init() { detail::start(); }
+void init() {
+  detail::start();
+  options::nccl();  // a misspelt EJIT_NCCL is an error at once, not at the first GPU collective
+}
 int rank() {
   init();
   return detail::process_rank();
@@ -94,13 +146,19 @@ Tensor all_reduce(const Tensor& t, Op op) {
   return ejit::detail::host_callback_op(
       callback,
       [op](const std::vector<Tensor>& in) {
+        if (use_nccl(in[0], "all_reduce")) {  // on the GPU: a copy, reduced in place
+          Tensor out = device_copy(in[0]);
+          detail::device_all_reduce(call_info("all_reduce", in, static_cast<int64_t>(op), -1, true), out.device().index,
+                                    out.raw_data(), out.numel(), out.dtype(), op);
+          return std::vector<Tensor>{op == Op::Mean ? out / static_cast<double>(detail::process_count()) : out};
+        }
         Tensor out = ejit::detail::host_copy(in[0]);
         detail::all_reduce(call_info("all_reduce", in, static_cast<int64_t>(op), -1), out.raw_data(), out.numel(),
                            out.dtype(), op);
         if (op == Op::Mean) divide_by_world(out);
         return std::vector<Tensor>{out};
       },
-      {t}, {{t.shape(), t.dtype()}}, gradient)[0];
+      {t}, {{t.shape(), t.dtype()}}, gradient, /*device_inputs=*/true)[0];
 }
 
 Tensor broadcast(const Tensor& t, int root) {
@@ -111,11 +169,17 @@ Tensor broadcast(const Tensor& t, int root) {
   return ejit::detail::host_callback_op(
       "broadcast",
       [root](const std::vector<Tensor>& in) {
+        if (use_nccl(in[0], "broadcast")) {
+          Tensor out = device_copy(in[0]);
+          detail::device_broadcast(call_info("broadcast", in, -1, root, true), out.device().index, out.raw_data(),
+                                   static_cast<int64_t>(out.nbytes()), root);
+          return std::vector<Tensor>{out};
+        }
         Tensor out = ejit::detail::host_copy(in[0]);
         detail::broadcast(call_info("broadcast", in, -1, root), out.raw_data(), static_cast<int64_t>(out.nbytes()), root);
         return std::vector<Tensor>{out};
       },
-      {t}, {{t.shape(), t.dtype()}})[0];
+      {t}, {{t.shape(), t.dtype()}}, {}, /*device_inputs=*/true)[0];
 }
 
 void barrier() {
@@ -145,6 +209,9 @@ std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
       [](const std::vector<Tensor>& in) {
         // One all-reduce per dtype over the gradients packed end to end (the first checks the
         // whole list; the second is then in step on every rank).
+        bool one_gpu = !in.empty() && in[0].device().is_cuda();
+        for (const Tensor& t : in) one_gpu &= t.device() == in[0].device();
+        if (one_gpu && use_nccl(in[0], "average_gradients")) return average_on_device(in);
         const detail::CallInfo whole = call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1);
         std::vector<Tensor> out(in.size());
         for (DType dt : {DType::F32, DType::F64}) {
@@ -154,7 +221,11 @@ std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
           Tensor packed = Tensor::empty({total}, dt);
           char* p = static_cast<char*>(packed.raw_data());
           for (const Tensor& t : in)
-            if (t.dtype() == dt) std::memcpy(p, t.raw_data(), t.nbytes()), p += t.nbytes();
+            if (t.dtype() == dt) {
+              const Tensor host = t.to(Device::cpu());
+              std::memcpy(p, host.raw_data(), host.nbytes());
+              p += host.nbytes();
+            }
           detail::all_reduce(whole, packed.raw_data(), total, dt, Op::Mean);
           divide_by_world(packed);
           p = static_cast<char*>(packed.raw_data());
@@ -167,7 +238,7 @@ std::vector<Tensor> average_gradients(const std::vector<Tensor>& grads) {
         }
         return out;
       },
-      defined, specs);
+      defined, specs, {}, /*device_inputs=*/true);
   std::vector<Tensor> result(grads.size());
   for (size_t i = 0, k = 0; i < grads.size(); ++i)
     if (grads[i].defined()) result[i] = averaged[k++];

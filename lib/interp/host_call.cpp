@@ -18,7 +18,7 @@ std::vector<Tensor> run_host_call(const HostCall& call, const std::vector<Tensor
   std::vector<Tensor> in;
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i].defined()) fail(op, "input {} is an undefined tensor", i);
-    in.push_back(inputs[i].to(Device::cpu()));
+    in.push_back(call.device_inputs ? inputs[i] : inputs[i].to(Device::cpu()));
   }
   std::vector<Tensor> out;
   {

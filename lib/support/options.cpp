@@ -122,6 +122,14 @@ bool dynamic_dims() {
   static const bool on = zero_or_one(Var::Dynamic, "EJIT_DYNAMIC");
   return on;
 }
+Nccl nccl() {
+  const std::string s = or_empty(Var::Nccl);
+  if (s.empty() || s == "auto") return Nccl::Auto;
+  if (s == "on") return Nccl::On;
+  if (s == "off") return Nccl::Off;
+  fail("options", "EJIT_NCCL={} is not auto, on or off", s);
+}
+std::optional<std::string> libnccl() { return non_empty(Var::LibNccl); }
 std::optional<std::string> launcher_rank() {
   if (std::optional<std::string> r = non_empty(Var::OmpiRank)) return r;
   return non_empty(Var::PmiRank);

@@ -46,6 +46,9 @@ bool dynamic_dims();                 // EJIT_DYNAMIC=1
 bool strict_numerics();              // EJIT_STRICT=1
 std::string linker();                // EJIT_LINKER, default "cc"
 double dist_timeout();               // EJIT_DIST_TIMEOUT seconds, default 300
+enum class Nccl { Auto, On, Off };
+Nccl nccl();                         // EJIT_NCCL auto (default), on or off
+std::optional<std::string> libnccl();  // EJIT_LIBNCCL when set and not empty
 std::optional<std::string> launcher_rank();  // OMPI_COMM_WORLD_RANK or PMI_RANK when set (under mpirun)
 std::optional<std::string> profile_path();  // EJIT_PROFILE when set (read once)
 bool check_kernels();                // EJIT_CHECK_KERNELS set

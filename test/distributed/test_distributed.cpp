@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "../../lib/distributed/nccl.h"
 #include "test_util.h"
 
 using namespace ejit;
@@ -194,4 +195,80 @@ TEST_CASE("distributed: a barrier and a broadcast inside a jitted function run o
 TEST_CASE("distributed: a timeout that is not a positive time is an error", "[distributed][errors]") {
   CHECK(error_of([] { dist::set_timeout(0); }) == "[distributed] set_timeout: 0 seconds is not a positive time");
   CHECK(error_of([] { dist::set_timeout(-2.5); }) == "[distributed] set_timeout: -2.5 seconds is not a positive time");
+}
+
+TEST_CASE("distributed: NCCL loads at run time, or the reason names the library", "[distributed][nccl]") {
+  namespace d = ejit::distributed::detail;
+  std::string why;
+  REQUIRE(d::load_nccl("libnccl-not-installed.so.2", why) == nullptr);
+  REQUIRE_THAT(why, Catch::Contains("NCCL (libnccl-not-installed.so.2) cannot be loaded"));
+  REQUIRE(d::load_nccl("libm.so.6", why) == nullptr);  // a library, but not NCCL
+  REQUIRE_THAT(why, Catch::Contains("libm.so.6 has no ncclGetVersion"));
+  if (const d::NcclApi* api = d::load_nccl(d::nccl_library(), why)) {
+    REQUIRE(api->version >= 2400);
+    REQUIRE_THAT(d::nccl_version_text(api->version), Catch::StartsWith("NCCL 2."));
+    WARN("NCCL found: " << d::nccl_version_text(api->version));
+  } else {
+    REQUIRE_THAT(why, Catch::Contains(d::nccl_library()));
+    WARN("NCCL not found here, so GPU tensors' collectives would go through the host: " << why);
+  }
+  REQUIRE(d::nccl_version_text(22809) == "NCCL 2.28.9");
+  REQUIRE(d::nccl_version_text(2803) == "NCCL 2.8.3");
+}
+
+TEST_CASE("distributed: dtypes and ops in NCCL's terms", "[distributed][nccl]") {
+  namespace d = ejit::distributed::detail;
+  // ncclUint8, ncclInt32, ncclInt64, ncclFloat32, ncclFloat64 (nccl.h)
+  REQUIRE(d::nccl_dtype(DType::Bool) == 1);
+  REQUIRE(d::nccl_dtype(DType::I32) == 2);
+  REQUIRE(d::nccl_dtype(DType::I64) == 4);
+  REQUIRE(d::nccl_dtype(DType::F32) == 7);
+  REQUIRE(d::nccl_dtype(DType::F64) == 8);
+  // ncclSum 0, ncclMax 2, ncclMin 3; a bool sum is an or (as MPI_LOR on the host path), a
+  // mean a sum that the caller divides.
+  REQUIRE(d::nccl_op(dist::Op::Sum, DType::F32) == 0);
+  REQUIRE(d::nccl_op(dist::Op::Mean, DType::F64) == 0);
+  REQUIRE(d::nccl_op(dist::Op::Sum, DType::Bool) == 2);
+  REQUIRE(d::nccl_op(dist::Op::Max, DType::I32) == 2);
+  REQUIRE(d::nccl_op(dist::Op::Min, DType::I64) == 3);
+  REQUIRE(d::nccl_op(dist::Op::Min, DType::Bool) == 3);
+}
+
+TEST_CASE("distributed: GPU tensors' collectives by NCCL equal the host's, every dtype", "[distributed][nccl][cuda]") {
+  if (!cuda_available()) {
+    WARN("skipped: no CUDA device (" << cuda_unavailable_reason() << ")");
+    return;
+  }
+  if (world() > 1) {  // NCCL takes one GPU per rank; the device machines have one
+    WARN("skipped: NCCL needs a GPU per rank; this world has " << world() << " ranks");
+    return;
+  }
+  std::string why;
+  if (!ejit::distributed::detail::load_nccl(ejit::distributed::detail::nccl_library(), why)) {
+    WARN("skipped: " << why);
+    return;
+  }
+  const Device gpu = Device::cuda(0);
+  for (DType dt : {DType::Bool, DType::I32, DType::I64, DType::F32, DType::F64}) {
+    INFO("dtype " << name(dt));
+    const Tensor x = contribution(dt, me());
+    for (dist::Op op : {dist::Op::Sum, dist::Op::Mean, dist::Op::Max, dist::Op::Min}) {
+      if (op == dist::Op::Mean && !is_floating(dt)) continue;
+      INFO("op " << dist::name(op));
+      const Tensor on_gpu = dist::all_reduce(x.to(gpu), op), on_host = dist::all_reduce(x, op);
+      REQUIRE(on_gpu.device() == gpu);
+      REQUIRE(on_gpu.to(Device::cpu()).to_vector<double>() == on_host.to_vector<double>());
+    }
+    const Tensor b = dist::broadcast(x.to(gpu), 0);
+    REQUIRE(b.device() == gpu);
+    REQUIRE(b.to(Device::cpu()).to_vector<double>() == x.to_vector<double>());
+  }
+  const std::vector<Tensor> grads = {randn({3, 4}, 5).to(gpu), cast(randn({7}, 6), DType::F64).to(gpu), randn({2}, 7).to(gpu)};
+  const std::vector<Tensor> avg = dist::average_gradients(grads);
+  REQUIRE(avg.size() == grads.size());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    REQUIRE(avg[i].device() == gpu);
+    REQUIRE(avg[i].shape() == grads[i].shape());
+    REQUIRE(avg[i].to(Device::cpu()).to_vector<double>() == grads[i].to(Device::cpu()).to_vector<double>());
+  }
 }
