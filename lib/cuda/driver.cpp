@@ -48,11 +48,11 @@ Loaded load() {
             resolve(lib, "cuMemcpyDtoDAsync_v2", d.cuMemcpyDtoDAsync, w) &&
             resolve(lib, "cuMemsetD8Async", d.cuMemsetD8Async, w) && resolve(lib, "cuStreamCreate", d.cuStreamCreate, w) &&
             resolve(lib, "cuStreamSynchronize", d.cuStreamSynchronize, w) &&
-            resolve(lib, "cuStreamQuery", d.cuStreamQuery, w) &&
             resolve(lib, "cuModuleLoadDataEx", d.cuModuleLoadDataEx, w) &&
             resolve(lib, "cuModuleGetFunction", d.cuModuleGetFunction, w) &&
             resolve(lib, "cuLaunchKernel", d.cuLaunchKernel, w) && resolve(lib, "cuEventCreate", d.cuEventCreate, w) &&
             resolve(lib, "cuEventRecord", d.cuEventRecord, w) && resolve(lib, "cuEventSynchronize", d.cuEventSynchronize, w) &&
+            resolve(lib, "cuEventQuery", d.cuEventQuery, w) && resolve(lib, "cuEventDestroy_v2", d.cuEventDestroy, w) &&
             resolve(lib, "cuEventElapsedTime", d.cuEventElapsedTime, w) &&
             resolve(lib, "cuGetErrorString", d.cuGetErrorString, w);
   if (!ok) return l;

@@ -227,10 +227,19 @@ bool synchronize_while(int device, const std::function<bool()>& keep_waiting, co
   ProfileScope prof("gpu", "synchronize");
   CUstream st = stream(device, op);
   const Driver& d = driver(op);
+  // An event after the work queued so far: work other threads queue later is not waited for.
+  CUevent event = nullptr;
+  check(d.cuEventCreate(&event, CU_EVENT_DISABLE_TIMING), op, "cuEventCreate");
+  struct Destroy {
+    const Driver& d;
+    CUevent e;
+    ~Destroy() { d.cuEventDestroy(e); }
+  } destroy{d, event};
+  check(d.cuEventRecord(event, st), op, "cuEventRecord");
   for (;;) {
-    const CUresult r = d.cuStreamQuery(st);
+    const CUresult r = d.cuEventQuery(event);
     if (r == CUDA_SUCCESS) return true;
-    if (r != CUDA_ERROR_NOT_READY) check(r, op, "cuStreamQuery");
+    if (r != CUDA_ERROR_NOT_READY) check(r, op, "cuEventQuery");
     if (!keep_waiting()) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }

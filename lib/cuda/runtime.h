@@ -55,8 +55,9 @@ void copy_on_device(int device, void* dst, const void* src, size_t n);
 void zero_on_device(int device, void* dst, size_t n);
 /// Waits for every queued operation of the device.
 void synchronize(int device);
-/// The same, polling: while work is queued, keep_waiting() is asked every 50 us, and its
-/// false ends the wait early (a collective whose peers failed or timed out): false then.
+/// Waits for the work queued so far on the device's stream, polling: keep_waiting() is
+/// asked every 50 us, and its false ends the wait early (a collective whose peers failed
+/// or timed out): false then.
 bool synchronize_while(int device, const std::function<bool()>& keep_waiting, const char* op);
 
 /// A PTX module loaded on one device, with its kernels looked up by name.

@@ -19,6 +19,7 @@ struct CallInfo {
   int64_t dtype = -1;     // DType, or -1
   int64_t signature = 0;  // a hash of the shapes (and dtypes) involved
   std::string shapes;     // how to print them ("f32 (3,4)")
+  std::string cannot;     // why this rank cannot make the call ("": it can); every rank then throws
 };
 
 bool have_mpi();

@@ -53,9 +53,6 @@ void finalize_at_exit() {
   // After a timed-out collective the other ranks may be blocked in one this rank never
   // joins: ending the whole job is the only way to free them (MPI_Finalize would wait).
   if (g_broken) MPI_Abort(MPI_COMM_WORLD, 1);
-  std::string why;
-  if (const NcclApi* api = g_comm ? load_nccl(nccl_library(), why) : nullptr) api->ncclCommDestroy(g_comm);
-  g_comm = nullptr;
   MPI_Finalize();
 }
 
@@ -124,9 +121,10 @@ namespace {
 /// Checks that every rank makes `call` (the caller holds mu()).
 void agree(const CallInfo& call) {
   require_usable();
-  constexpr int kFields = 6;
+  constexpr int kFields = 7;
   const uint64_t kind = ejit::detail::fnv1a(call.what, std::strlen(call.what));  // the call's name
-  const int64_t mine[kFields] = {g_sequence++, static_cast<int64_t>(kind), call.op, call.root, call.dtype, call.signature};
+  const int64_t mine[kFields] = {g_sequence++, static_cast<int64_t>(kind), call.op, call.root, call.dtype, call.signature,
+                                 call.cannot.empty() ? 1 : 0};
   const int n = process_count();
   std::vector<int64_t> all(static_cast<size_t>(n) * kFields);
   MPI_Request request;
@@ -145,6 +143,7 @@ void agree(const CallInfo& call) {
     }
     if (spins > 1000) std::this_thread::sleep_for(std::chrono::microseconds(spins > 100000 ? 1000 : 20));
   }
+  if (n == 1 && !call.cannot.empty()) fail(call.what, "{}", call.cannot);
   // Every rank compares every rank's fields with rank 0's, so they all throw together.
   for (int r = 1; r < n; ++r) {
     const int64_t* a = all.data();
@@ -152,6 +151,8 @@ void agree(const CallInfo& call) {
     if (a[0] != b[0] || a[1] != b[1])
       fail(call.what, "the ranks are out of step: rank {} makes collective #{} here, rank 0 its #{}, or another kind "
            "(every rank must make the same collectives in the same order)", r, b[0], a[0]);
+    if (!call.cannot.empty()) fail(call.what, "{}", call.cannot);
+    if (a[6] == 0 || b[6] == 0) fail(call.what, "rank {} cannot make it (its own error says why)", a[6] == 0 ? 0 : r);
     if (a[2] != b[2]) fail(call.what, "rank {} asks for another op than rank 0", r);
     if (a[3] != b[3]) fail(call.what, "rank {} names root {}, rank 0 root {}", r, b[3], a[3]);
     if (a[4] != b[4] || a[5] != b[5])
@@ -190,82 +191,141 @@ void barrier(const CallInfo& call) {
 
 namespace {
 
-/// The loaded NCCL (the caller decided to use it; see use_nccl in distributed.cpp).
-const NcclApi& nccl_api(const char* what) {
-  std::string why;
-  const NcclApi* api = load_nccl(nccl_library(), why);
-  if (!api) fail(what, "{}", why);
-  return *api;
+/// Why this rank cannot make a GPU collective on `device` by NCCL ("" when it can); the
+/// ranks learn each other's answer in agree(), before any of them waits for data.
+std::string nccl_unready(int device, const NcclApi* api, const std::string& why) {
+  if (!api) return why;
+  if (g_comm && g_comm_device != device)
+    return fmt::format("this process's GPU collectives use cuda:{}, not cuda:{} (one GPU per rank)", g_comm_device, device);
+  return "";
 }
 
-void check_nccl(const NcclApi& api, NcclResult r, const char* what, const char* call) {
-  if (r != 0) fail(what, "{} failed: {} (NCCL error {})", call, api.ncclGetErrorString(r), r);
+std::string nccl_error(const NcclApi& api, const char* call, NcclResult r) {
+  return fmt::format("{} failed: {} (NCCL error {})", call, api.ncclGetErrorString(r), r);
+}
+
+/// Gives up the communicator after a failure on this rank or a peer's: NCCL's abort frees
+/// it without waiting for the others, and this process makes no more collectives.
+[[noreturn]] void abort_nccl(const NcclApi& api, const char* what, const std::string& message) {
+  if (g_comm) api.ncclCommAbort(g_comm);
+  g_comm = nullptr;
+  g_broken = true;
+  fail(what, "{}", message);
+}
+
+void abort_nccl_at_exit() {  // registered after NCCL loaded: runs before its own teardown
+  std::lock_guard lock(mu());
+  std::string why;
+  if (const NcclApi* api = g_comm ? load_nccl(nccl_library(), why) : nullptr) api->ncclCommAbort(g_comm);
+  g_comm = nullptr;
+}
+
+/// Polls NCCL's state of the communicator until `done(state)` or the timeout; the last
+/// state (a failure, or kNcclInProgress when the time ran out).
+NcclResult poll_nccl(const NcclApi& api, NcclComm comm, std::chrono::steady_clock::time_point start) {
+  const auto limit = std::chrono::duration<double>(timeout());
+  NcclResult state = kNcclInProgress;
+  while (std::chrono::steady_clock::now() - start <= limit) {
+    if (NcclResult r = api.ncclCommGetAsyncError(comm, &state); r != 0) return r;
+    if (state != kNcclInProgress) return state;
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return kNcclInProgress;
 }
 
 /// The communicator for `device`, made on first use by every rank together (the caller
-/// holds mu(), and every rank has agreed to this collective).
+/// holds mu(), and every rank has agreed to this collective). Every rank learns whether
+/// every other one made its part, so all throw together when one cannot.
 NcclComm communicator(const NcclApi& api, int device, const char* what) {
-  if (g_comm) {
-    if (g_comm_device != device)
-      fail(what, "this process's GPU collectives use cuda:{}, not cuda:{} (one GPU per rank)", g_comm_device, device);
-    return g_comm;
-  }
-  NcclUniqueId id{};
-  if (process_rank() == 0) check_nccl(api, api.ncclGetUniqueId(&id), what, "ncclGetUniqueId");
-  check(MPI_Bcast(&id, static_cast<int>(sizeof id), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  if (g_comm) return g_comm;
+  struct {
+    int32_t status = 0;
+    NcclUniqueId id{};
+  } made;
+  if (process_rank() == 0) made.status = api.ncclGetUniqueId(&made.id);
+  check(MPI_Bcast(&made, static_cast<int>(sizeof made), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+  if (made.status != 0) fail(what, "rank 0's {}", nccl_error(api, "ncclGetUniqueId", made.status));
   cuda::stream(device, what);  // the device's context is current: NCCL works in it
   NcclComm comm = nullptr;
-  check_nccl(api, api.ncclCommInitRank(&comm, process_count(), id, process_rank()), what, "ncclCommInitRank");
+  std::string error;
+  const auto start = std::chrono::steady_clock::now();
+  if (api.ncclCommInitRankConfig) {  // non-blocking, polled under the timeout
+    NcclConfig config;
+    config.blocking = 0;
+    NcclResult r = api.ncclCommInitRankConfig(&comm, process_count(), made.id, process_rank(), &config);
+    if (r == kNcclInProgress || (r == 0 && comm)) r = poll_nccl(api, comm, start);
+    if (r == kNcclInProgress) error = fmt::format("ncclCommInitRank did not finish in {:.0f} s (EJIT_DIST_TIMEOUT)", timeout());
+    else if (r != 0) error = nccl_error(api, "ncclCommInitRank", r);
+  } else if (NcclResult r = api.ncclCommInitRank(&comm, process_count(), made.id, process_rank()); r != 0) {
+    error = nccl_error(api, "ncclCommInitRank", r);
+  }
+  int ok = error.empty() ? 1 : 0, all_ok = 0;
+  check(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  if (!all_ok) {
+    if (comm) api.ncclCommAbort(comm);
+    fail(what, "{}", error.empty() ? "another rank could not make its part of the NCCL communicator" : error);
+  }
   g_comm = comm;
   g_comm_device = device;
+  static bool registered = false;
+  if (!std::exchange(registered, true)) std::atexit(abort_nccl_at_exit);
   return comm;
 }
 
-/// Waits for the NCCL call queued on the device's stream; a peer's failure (NCCL's async
-/// error) or the timeout aborts the communicator and is an error naming the collective.
+/// Waits for the NCCL call just queued on the device's stream; a peer's failure (NCCL's
+/// async error) or the timeout aborts the communicator and is an error naming the collective.
 void wait_for(const NcclApi& api, int device, const CallInfo& call) {
-  NcclResult async = 0;
+  NcclResult async = 0, query = 0;
   bool timed_out = false;
   const auto start = std::chrono::steady_clock::now();
   const auto limit = std::chrono::duration<double>(timeout());
-  const bool done = cuda::synchronize_while(device, [&] {
-    if (api.ncclCommGetAsyncError(g_comm, &async) != 0 || async != 0) return false;
-    timed_out = std::chrono::steady_clock::now() - start > limit;
-    return !timed_out;
-  }, call.what);
+  bool done = false;
+  try {
+    done = cuda::synchronize_while(device, [&] {
+      query = api.ncclCommGetAsyncError(g_comm, &async);
+      if (query != 0 || (async != 0 && async != kNcclInProgress)) return false;
+      timed_out = std::chrono::steady_clock::now() - start > limit;
+      return !timed_out;
+    }, call.what);
+  } catch (const Error& e) {
+    abort_nccl(api, call.what, e.what());
+  }
   if (done) return;
-  api.ncclCommAbort(g_comm);
-  g_comm = nullptr;
-  g_broken = true;
   if (timed_out)
-    fail(call.what, "rank {} waited {:.0f} s for NCCL's {} on cuda:{} (a rank died or took another path; "
-         "EJIT_DIST_TIMEOUT sets the wait)", process_rank(), timeout(), call.what, device);
-  fail(call.what, "NCCL failed on cuda:{}: {} (NCCL error {})", device, api.ncclGetErrorString(async), async);
+    abort_nccl(api, call.what, fmt::format("rank {} waited {:.0f} s for NCCL's {} on cuda:{} (a rank died or took "
+                                           "another path; EJIT_DIST_TIMEOUT sets the wait)", process_rank(), timeout(),
+                                           call.what, device));
+  abort_nccl(api, call.what, fmt::format("on cuda:{}: {}", device, query != 0 ? nccl_error(api, "ncclCommGetAsyncError", query)
+                                                                               : nccl_error(api, call.what, async)));
+}
+
+/// Runs `enqueue` (an NCCL collective on the device's stream) after the ranks agree, then
+/// waits for it.
+template <class Enqueue> void nccl_collective(CallInfo call, int device, const char* nccl_call, Enqueue&& enqueue) {
+  std::lock_guard lock(mu());
+  std::string why;
+  const NcclApi* api = load_nccl(nccl_library(), why);
+  if (call.cannot.empty()) call.cannot = nccl_unready(device, api, why);
+  agree(call);
+  NcclComm comm = communicator(*api, device, call.what);
+  const NcclResult r = enqueue(*api, comm, static_cast<CudaStream>(cuda::stream(device, call.what)));
+  if (r != 0 && r != kNcclInProgress) abort_nccl(*api, call.what, nccl_error(*api, nccl_call, r));
+  wait_for(*api, device, call);
 }
 
 }  // namespace
 
 void device_all_reduce(const CallInfo& call, int device, void* data, int64_t count, DType dtype, Op op) {
-  std::lock_guard lock(mu());
-  agree(call);
-  const NcclApi& api = nccl_api(call.what);
-  NcclComm comm = communicator(api, device, call.what);
-  CudaStream st = cuda::stream(device, call.what);
-  check_nccl(api, api.ncclAllReduce(data, data, static_cast<size_t>(count), nccl_dtype(dtype), nccl_op(op, dtype), comm, st),
-             call.what, "ncclAllReduce");
-  wait_for(api, device, call);
+  nccl_collective(call, device, "ncclAllReduce", [&](const NcclApi& api, NcclComm comm, CudaStream st) {
+    return api.ncclAllReduce(data, data, static_cast<size_t>(count), nccl_dtype(dtype), nccl_op(op, dtype), comm, st);
+  });
 }
 
 void device_broadcast(const CallInfo& call, int device, void* data, int64_t bytes, int root) {
-  std::lock_guard lock(mu());
-  agree(call);
-  const NcclApi& api = nccl_api(call.what);
-  NcclComm comm = communicator(api, device, call.what);
-  CudaStream st = cuda::stream(device, call.what);
-  // The bytes as uint8 (NCCL's type for bool).
-  check_nccl(api, api.ncclBroadcast(data, data, static_cast<size_t>(bytes), nccl_dtype(DType::Bool), root, comm, st),
-             call.what, "ncclBroadcast");
-  wait_for(api, device, call);
+  nccl_collective(call, device, "ncclBroadcast", [&](const NcclApi& api, NcclComm comm, CudaStream st) {
+    // The bytes as uint8 (NCCL's type for bool).
+    return api.ncclBroadcast(data, data, static_cast<size_t>(bytes), nccl_dtype(DType::Bool), root, comm, st);
+  });
 }
 
 }  // namespace ejit::distributed::detail

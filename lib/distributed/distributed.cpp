@@ -55,7 +55,7 @@ bool use_nccl(const Tensor& t, const char* what) {
 detail::CallInfo call_info(const char* what, const std::vector<Tensor>& ts, int64_t op, int64_t root, bool nccl = false) {
   return {what, op, root, ts.size() == 1 ? static_cast<int64_t>(ts[0].dtype()) : -1,
           static_cast<int64_t>(shapes_hash(ts) ^ (nccl ? 0x6e63636cULL : 0)),
-          shapes_text(ts) + (nccl ? fmt::format(" on {} by NCCL", ts[0].device().str()) : "")};
+          shapes_text(ts) + (nccl ? fmt::format(" on {} by NCCL", ts[0].device().str()) : ""), ""};
 }
 
 template <class T> void divide(Tensor& t, int n) {
@@ -75,24 +75,32 @@ Tensor device_copy(const Tensor& t) {
   return out;
 }
 
-/// average_gradients on one GPU by NCCL: per dtype, the gradients packed end to end on the
-/// device, one all-reduce, divided by the world size, and cut back into shapes.
+/// average_gradients on one GPU by NCCL: per dtype, the gradients copied end to end into
+/// one device buffer, one all-reduce, one division by the world size (a GPU op, so the
+/// program links ejit::jit, as every program with GPU ops does), and copies back out.
 std::vector<Tensor> average_on_device(const std::vector<Tensor>& in) {
   const detail::CallInfo whole = call_info("average_gradients", in, static_cast<int64_t>(Op::Mean), -1, true);
+  const Device device = in[0].device();
   std::vector<Tensor> out(in.size());
   for (DType dt : {DType::F32, DType::F64}) {
-    std::vector<Tensor> flat;
+    int64_t total = 0;
+    for (const Tensor& t : in) total += t.dtype() == dt ? t.numel() : 0;
+    if (total == 0) continue;
+    Tensor packed = Tensor::empty({total}, dt, device);
+    size_t at = 0;
     for (const Tensor& t : in)
-      if (t.dtype() == dt) flat.push_back(reshape(t, {t.numel()}));
-    if (flat.empty()) continue;
-    Tensor packed = device_copy(flat.size() == 1 ? flat[0] : concat(flat, 0));
-    detail::device_all_reduce(whole, packed.device().index, packed.raw_data(), packed.numel(), dt, Op::Mean);
-    packed = packed / static_cast<double>(detail::process_count());
-    int64_t at = 0;
+      if (t.dtype() == dt) {
+        cuda::copy_on_device(device.index, static_cast<char*>(packed.raw_data()) + at, t.raw_data(), t.nbytes());
+        at += t.nbytes();
+      }
+    detail::device_all_reduce(whole, device.index, packed.raw_data(), total, dt, Op::Mean);
+    const Tensor mean = packed / static_cast<double>(detail::process_count());
+    at = 0;
     for (size_t i = 0; i < in.size(); ++i)
       if (in[i].dtype() == dt) {
-        out[i] = reshape(slice(packed, 0, at, at + in[i].numel()), in[i].shape());
-        at += in[i].numel();
+        out[i] = Tensor::empty(in[i].shape(), dt, device);
+        cuda::copy_on_device(device.index, out[i].raw_data(), static_cast<const char*>(mean.raw_data()) + at, in[i].nbytes());
+        at += in[i].nbytes();
       }
   }
   return out;
@@ -187,7 +195,7 @@ void barrier() {
   ejit::detail::host_callback_op(  // no results: a token node keeps it in a jitted function's trace
       "barrier",
       [](const std::vector<Tensor>&) {
-        detail::barrier({"barrier", -1, -1, -1, 0, ""});
+        detail::barrier({"barrier", -1, -1, -1, 0, "", ""});
         return std::vector<Tensor>{};
       },
       {}, {});

@@ -47,6 +47,7 @@ Loaded load(const std::string& library) {
                   resolve(lib, library, "ncclAllReduce", a.ncclAllReduce, w) && resolve(lib, library, "ncclBroadcast", a.ncclBroadcast, w) &&
                   resolve(lib, library, "ncclGetErrorString", a.ncclGetErrorString, w);
   if (!ok) return l;
+  a.ncclCommInitRankConfig = reinterpret_cast<decltype(a.ncclCommInitRankConfig)>(dlsym(lib, "ncclCommInitRankConfig"));
   if (a.ncclGetVersion(&a.version) != 0) {
     l.why = fmt::format("{}: ncclGetVersion failed", library);
     return l;
@@ -61,7 +62,7 @@ Loaded load(const std::string& library) {
 std::string nccl_library() { return options::libnccl().value_or("libnccl.so.2"); }
 
 const NcclApi* load_nccl(const std::string& library, std::string& why) {
-  static std::mutex mu;
+  static std::mutex& mu = *new std::mutex;  // leaked, as the map: used at exit too
   static auto& loaded = *new std::map<std::string, std::unique_ptr<Loaded>>;  // leaked: used at exit
   std::lock_guard lock(mu);
   std::unique_ptr<Loaded>& l = loaded[library];

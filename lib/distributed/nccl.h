@@ -21,6 +21,20 @@ struct NcclUniqueId {
   char internal[kNcclUniqueIdBytes];
 };
 
+inline constexpr NcclResult kNcclInProgress = 7;  // ncclInProgress (non-blocking communicators)
+
+/// ncclConfig_t as NCCL 2.14 declared it; later versions read what `size` covers.
+struct NcclConfig {
+  size_t size = sizeof(NcclConfig);
+  unsigned magic = 0xcafebeef;
+  unsigned version = 21400;
+  int blocking = -2147483648;  // NCCL_CONFIG_UNDEF_INT for every field not set
+  int cga_cluster_size = -2147483648;
+  int min_ctas = -2147483648;
+  int max_ctas = -2147483648;
+  const char* net_name = nullptr;
+};
+
 /// NCCL's entry points ejit calls.
 struct NcclApi {
   int version = 0;  // ncclGetVersion: 22703 for 2.27.3
@@ -33,6 +47,9 @@ struct NcclApi {
   NcclResult (*ncclAllReduce)(const void*, void*, size_t, int, int, NcclComm, CudaStream);
   NcclResult (*ncclBroadcast)(const void*, void*, size_t, int, int, NcclComm, CudaStream);
   const char* (*ncclGetErrorString)(NcclResult);
+  /// Since NCCL 2.14 (null before): a non-blocking init, so a rank that fails cannot leave
+  /// the others waiting in it forever.
+  NcclResult (*ncclCommInitRankConfig)(NcclComm*, int, NcclUniqueId, int, NcclConfig*) = nullptr;
 };
 
 /// Loads `library` (a path or a soname) once per name and resolves NCCL's entry points:

@@ -51,8 +51,9 @@ Tensor weak_scalar(Scalar s, DType dtype) {
     t.impl()->weak = true;
     e = Entry{dtype, bits, std::move(t)};
   }
-  record_op(NodeKind::Constant, {}, e.t);
-  return e.t;
+  Tensor t = e.t;  // an observer's own ops could replace the entry meanwhile
+  record_op(NodeKind::Constant, {}, t);
+  return t;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "../support/check.h"
 #include "../support/profiler.h"
 #include "../trace/node_eval.h"
+#include "ejit/host_callback.h"
 #include "ejit/ops.h"
 
 namespace ejit::detail {
@@ -101,8 +102,11 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
     case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v);
     case GpuStep::Kind::Host: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];
+      // A collective's callback takes GPU tensors as they are (NCCL moves them), as it does
+      // eagerly: every rank must choose NCCL or the host alike, compiled or not.
+      const bool on_device = n.host_call && n.host_call->device_inputs;
       std::vector<Tensor> in;
-      for (int id : n.inputs) in.push_back(v[id].to(Device::cpu()));
+      for (int id : n.inputs) in.push_back(on_device ? v[id] : v[id].to(Device::cpu()));
       Tensor out;
       {
         DeviceScope on_cpu(Device::cpu());
