@@ -13,16 +13,15 @@ enum class DType : uint8_t { Bool, I32, I64, F32, F64 };
 inline constexpr int kNumDTypes = 5;
 
 /// Bytes per element.
-constexpr size_t itemsize(DType t) {
-  constexpr size_t sizes[] = {1, 4, 8, 4, 8};
-  return sizes[static_cast<int>(t)];
-}
+namespace dtype_tables {  // at namespace scope: not rebuilt at each run-time call
+inline constexpr size_t kSizes[] = {1, 4, 8, 4, 8};
+inline constexpr std::string_view kNames[] = {"bool", "i32", "i64", "f32", "f64"};
+}  // namespace dtype_tables
+
+constexpr size_t itemsize(DType t) { return dtype_tables::kSizes[static_cast<int>(t)]; }
 
 /// Short name: "bool", "i32", "i64", "f32", "f64".
-constexpr std::string_view name(DType t) {
-  constexpr std::string_view names[] = {"bool", "i32", "i64", "f32", "f64"};
-  return names[static_cast<int>(t)];
-}
+constexpr std::string_view name(DType t) { return dtype_tables::kNames[static_cast<int>(t)]; }
 
 constexpr bool is_floating(DType t) { return t == DType::F32 || t == DType::F64; }
 constexpr bool is_integer(DType t) { return t == DType::I32 || t == DType::I64; }

@@ -77,47 +77,40 @@ inline constexpr int kNumReduceOps = 0
     ;
 
 /// The op's public name ("exp").
-constexpr std::string_view name(UnaryOp op) {
-  constexpr std::string_view names[] = {
+// The tables behind name() and kind(), at namespace scope: a constexpr array local to a
+// function is built on the stack at each run-time call (about 60 instructions per eager op).
+namespace op_tables {
+inline constexpr std::string_view kUnaryNames[] = {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) #name,
 #include "ejit/ops.def"
-  };
-  return names[static_cast<int>(op)];
-}
-constexpr std::string_view name(BinaryOp op) {
-  constexpr std::string_view names[] = {
+};
+inline constexpr std::string_view kBinaryNames[] = {
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...) #name,
 #include "ejit/ops.def"
-  };
-  return names[static_cast<int>(op)];
-}
-constexpr std::string_view name(ReduceOp op) {
-  constexpr std::string_view names[] = {
+};
+inline constexpr std::string_view kReduceNames[] = {
 #define EJIT_REDUCE_OP(Name, name, Kind) #name,
 #include "ejit/ops.def"
-  };
-  return names[static_cast<int>(op)];
-}
-constexpr UnaryKind kind(UnaryOp op) {
-  constexpr UnaryKind kinds[] = {
+};
+inline constexpr UnaryKind kUnaryKinds[] = {
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) UnaryKind::Kind,
 #include "ejit/ops.def"
-  };
-  return kinds[static_cast<int>(op)];
-}
-constexpr BinaryKind kind(BinaryOp op) {
-  constexpr BinaryKind kinds[] = {
+};
+inline constexpr BinaryKind kBinaryKinds[] = {
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...) BinaryKind::Kind,
 #include "ejit/ops.def"
-  };
-  return kinds[static_cast<int>(op)];
-}
-constexpr ReduceKind kind(ReduceOp op) {
-  constexpr ReduceKind kinds[] = {
+};
+inline constexpr ReduceKind kReduceKinds[] = {
 #define EJIT_REDUCE_OP(Name, name, Kind) ReduceKind::Kind,
 #include "ejit/ops.def"
-  };
-  return kinds[static_cast<int>(op)];
-}
+};
+}  // namespace op_tables
+
+constexpr std::string_view name(UnaryOp op) { return op_tables::kUnaryNames[static_cast<int>(op)]; }
+constexpr std::string_view name(BinaryOp op) { return op_tables::kBinaryNames[static_cast<int>(op)]; }
+constexpr std::string_view name(ReduceOp op) { return op_tables::kReduceNames[static_cast<int>(op)]; }
+constexpr UnaryKind kind(UnaryOp op) { return op_tables::kUnaryKinds[static_cast<int>(op)]; }
+constexpr BinaryKind kind(BinaryOp op) { return op_tables::kBinaryKinds[static_cast<int>(op)]; }
+constexpr ReduceKind kind(ReduceOp op) { return op_tables::kReduceKinds[static_cast<int>(op)]; }
 
 }  // namespace ejit
