@@ -73,7 +73,9 @@ Compiled compile(const Trace& trace, const CompileOptions& options = {});
 
 /// How export_library() builds a library.
 struct ExportOptions {
-  std::string name = "fn";  // the function's name in the library (and in its errors)
+  /// The function's name in the library (and in its errors). Unset: a jitted function's
+  /// own name (Jitted::export_library), else "fn".
+  std::optional<std::string> name;
   /// CPU: native code for `cpu`. CUDA: the GPU program's PTX for $EJIT_CUDA_ARCH (default: the
   /// device's chip, else sm_90), which the CUDA driver loads on the first call; no GPU is
   /// needed to export.

@@ -176,7 +176,7 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
   if (!error.empty()) fail("export", "{}", without_op(error));
   m.ejit_version = detail::ejit_version();
   m.target = gpu ? "cuda" : "cpu";
-  m.name = options.name;
+  m.name = options.name.value_or("fn");
   const std::string manifest = detail::write_manifest(m);
   try {
     detail::read_manifest(manifest);  // what load_compiled will check, checked now

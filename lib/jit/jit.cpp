@@ -671,7 +671,7 @@ void JitCore::export_library(const std::string& path, ExportOptions options) con
   if (traces.empty())
     fail("export", "{}: no compiled {} signature to export{}{}", impl_->name, options.target == Target::CUDA ? "GPU" : "CPU", skipped.empty() ? " (it was never called)" : ": ",
          fmt::join(skipped, "; "));
-  if (options.name == ExportOptions{}.name) options.name = impl_->name;
+  if (!options.name) options.name = impl_->name;
   if (!options.strict) options.strict = impl_->jit_options.strict;  // as the function compiles
   ejit::export_library(traces, path, options);
 }

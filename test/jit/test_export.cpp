@@ -96,6 +96,8 @@ TEST_CASE("export: a jitted function bakes in what it captured; its signatures p
   w.assign(zeros({6, 3}));  // the library keeps the values of the export
   const CompiledLibrary lib = load_compiled(dir / "layer.so");
   REQUIRE(lib.name() == "layer");
+  f.export_library(dir / "fn.so", {.name = "fn"});  // a name given is kept, even the default one
+  REQUIRE(load_compiled(dir / "fn.so").name() == "fn");
   REQUIRE(lib.signatures() == 2);
   require_close(lib({x8})[0], want8, 1e-5);
   require_close(lib.call(x2)[0], want2, 1e-5);
