@@ -95,7 +95,7 @@ export CUDA_HOME="$here/cuda" EJIT_BENCH_DIR="$here/bench" EJIT_CACHE_DIR=/tmp/e
   fi
   if [ -x "$here/bin/ejit_dist_tests" ]; then
     echo "== NCCL: GPU tensors' collectives in a world of one (needs the machine's libnccl.so.2 and Open MPI)"
-    EJIT_TEST_WORLD=1 EJIT_TEST_CACHE_ROOT=/tmp/ejit-cache-dist timeout 120 env LD_LIBRARY_PATH="$libs" \
+    EJIT_TEST_WORLD=1 EJIT_TEST_CACHE_ROOT=/tmp/ejit-cache-dist timeout 30 env LD_LIBRARY_PATH="$libs" \
       "$here/bin/ejit_dist_tests" "[nccl]" -s 2>&1 | grep -E "warning|skipped|NCCL|test cases|FAILED|failed|error" | head -30
   fi
   echo "== gpu_bench"
