@@ -9,6 +9,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ejit/compile.h"
@@ -50,6 +51,12 @@ struct JitOptions {
   /// Strict numerics (see CompileOptions::strict): compiled results equal the interpreter's
   /// bit for bit. Unset: EJIT_STRICT=1 turns it on process-wide (off by default).
   std::optional<bool> strict = std::nullopt;
+  /// The dims that may become dynamic, as (argument, dim) pairs, e.g. {{0, 0}} for the
+  /// batch dim of the first argument. Set, it turns dynamic dims on for this function
+  /// (`dynamic` false as well is an error), and only these dims become dynamic: a call that
+  /// differs from a compiled signature in another dim compiles for its sizes. The first size
+  /// still compiles static code; the second makes the dynamic code.
+  std::vector<std::pair<int, int>> dynamic_dims = {};
 };
 
 /// Counters of one jitted function's cache.

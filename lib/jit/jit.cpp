@@ -70,7 +70,15 @@ struct JitCore::Impl {
   /// that would start the same one run eagerly meanwhile.
   std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
 
-  bool dynamic_enabled() const { return jit_options.dynamic.value_or(options::dynamic_dims()); }
+  bool dynamic_enabled() const {
+    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims());
+  }
+  /// Whether all of `dims` may become dynamic (JitOptions::dynamic_dims, when set).
+  bool may_vary(const std::vector<std::pair<int, int>>& dims) const {
+    const auto& allowed = jit_options.dynamic_dims;
+    return allowed.empty() ||
+           std::all_of(dims.begin(), dims.end(), [&](const auto& d) { return std::find(allowed.begin(), allowed.end(), d) != allowed.end(); });
+  }
   /// How an entry's traces compile: its target, this function's strict option.
   CompileOptions compile_options(const Entry& e) const { return {.target = e.target(), .strict = jit_options.strict}; }
 
@@ -119,7 +127,8 @@ struct JitCore::Impl {
     size_t best_distance = 0;
     if (!dynamic_enabled()) return best;
     for (const auto& [k, e] : cache) {
-      if (!e->executable || e->dynamic || e->gpu || varying_dims(k, key).empty()) continue;
+      if (!e->executable || e->dynamic || e->gpu) continue;
+      if (const auto dims = varying_dims(k, key); dims.empty() || !may_vary(dims)) continue;
       const size_t d = distance(k, key);
       if (!best.second || d < best_distance) best = {k, e}, best_distance = d;
     }
@@ -488,6 +497,10 @@ struct JitCore::Impl {
 };
 
 JitCore::JitCore(Fn fn, std::string name, JitOptions options) : impl_(std::make_shared<Impl>()) {
+  if (!options.dynamic_dims.empty() && options.dynamic == false)
+    fail("jit", "{}: JitOptions sets dynamic_dims and dynamic = false; drop one", name);
+  for (const auto& [arg, dim] : options.dynamic_dims)
+    if (arg < 0 || dim < 0) fail("jit", "{}: JitOptions::dynamic_dims has (arg {}, dim {}); both count from 0", name, arg, dim);
   impl_->fn = std::move(fn);
   impl_->name = std::move(name);
   impl_->jit_options = options;
@@ -497,6 +510,12 @@ JitCore::~JitCore() = default;
 std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
   for (const Tensor& a : args)
     if (!a.defined()) fail("jit", "{}: an argument is an undefined tensor", impl_->name);
+  for (const auto& [arg, dim] : impl_->jit_options.dynamic_dims)
+    if (arg >= static_cast<int>(args.size()) || dim >= args[static_cast<size_t>(arg)].rank())
+      fail("jit", "{}: JitOptions::dynamic_dims names arg {} dim {}, but the call has {} arguments{}", impl_->name, arg, dim,
+           args.size(), arg < static_cast<int>(args.size())
+                            ? fmt::format(" and arg {} has shape {}", arg, args[static_cast<size_t>(arg)].shape())
+                            : "");
   ProfileScope prof("call", impl_->name);  // tagged below with how the call runs
   Key key = signature_of(args);
   if (observers()) {

@@ -81,6 +81,35 @@ TEST_CASE("dynamic dims: off by default and per function", "[jit][dynamic]") {
   }
 }
 
+TEST_CASE("dynamic dims: JitOptions::dynamic_dims names the dims that may vary", "[jit][dynamic]") {
+  // Dynamic is off process-wide here; naming dims turns it on for this function, for those dims only.
+  auto g = [](const Tensor& a, const Tensor& b) { return w1(a, b) + sum(b); };
+  auto f = jit(g, "batch_only", {.compile = CompileMode::Sync, .dynamic_dims = {{0, 0}}});
+  const Tensor b = randn({8}, 1);
+  for (int64_t n = 10; n < 20; ++n) {  // the batch dim: the first size static, the second dynamic
+    const Tensor a = randn({n, 8}, static_cast<uint64_t>(n));
+    require_agree(f(a, b), g(a, b), 2e-6, 2e-6, "n = " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(f.misses().back().differences.back() == "arg 0 dim 0 now dynamic");
+  for (int64_t m = 9; m < 12; ++m) {  // arg 1's dim (and so arg 0's dim 1) is not named: a compile per size
+    const Tensor a = randn({12, m}, 3), bm = randn({m}, 4);
+    require_agree(f(a, bm), g(a, bm), 2e-6, 2e-6, "m = " + std::to_string(m));
+  }
+  CHECK(f.stats().misses == 5);
+  const std::vector<CacheMiss> misses = f.misses();
+  for (size_t i = 2; i < misses.size(); ++i)
+    for (const std::string& d : misses[i].differences) CHECK(d.find("now dynamic") == std::string::npos);
+
+  REQUIRE_THAT(error_of([&] { jit(g, "both", {.dynamic = false, .dynamic_dims = {{0, 0}}}); }),
+               Catch::Contains("[jit] both: JitOptions sets dynamic_dims and dynamic = false"));
+  REQUIRE_THAT(error_of([&] { jit(g, "negative", {.dynamic_dims = {{0, -1}}}); }),
+               Catch::Contains("JitOptions::dynamic_dims has (arg 0, dim -1)"));
+  auto wrong = jit(g, "rank", {.compile = CompileMode::Sync, .dynamic_dims = {{1, 1}}});
+  REQUIRE_THAT(error_of([&] { wrong(randn({4, 8}, 1), b); }),
+               Catch::Contains("names arg 1 dim 1, but the call has 2 arguments and arg 1 has shape (8,)"));
+}
+
 TEST_CASE("dynamic dims: a size constant two symbols could explain stays static", "[jit][dynamic]") {
   // (4, 8) then (8, 16): layer norm's divisor 8 -> 16 is dim 1, but also twice dim 0.
   auto f = jit([](const Tensor& x) { return layer_norm(x); }, "ln", kSync);
