@@ -553,7 +553,10 @@ std::vector<Tensor> JitCore::call(const std::vector<Tensor>& args) {
       const bool similar_compiling =
           !own_pending && !base.second && impl_->dynamic_enabled() &&
           std::any_of(impl_->compiling.begin(), impl_->compiling.end(),
-                      [&](auto& c) { return !Impl::varying_dims(c.first, key).empty(); });
+                      [&](auto& c) {
+                        const auto dims = Impl::varying_dims(c.first, key);
+                        return !dims.empty() && impl_->may_vary(dims);
+                      });
       if (own_pending || (base.second && same_pending) || similar_compiling) {
         ++impl_->stats.eager_calls;  // this signature is being recorded or compiled: run eagerly meanwhile
         ++impl_->stats.eager_while_compiling;
