@@ -36,7 +36,7 @@ Device device_of(const char* op, It begin, It end) {
 
 }  // namespace
 
-Device op_device(const char* op, std::initializer_list<const Tensor*> operands) {
+Device mixed_op_device(const char* op, std::initializer_list<const Tensor*> operands) {
   return device_of(op, operands.begin(), operands.end());
 }
 

@@ -14,8 +14,14 @@ namespace ejit::detail {
 /// Where an op on these operands runs: the CUDA device of its operands, else the CPU.
 /// Operands on two different devices are an ejit::Error naming both, except that a 0-d
 /// CPU tensor (a C++ scalar, an item of a loss...) may join a GPU op: it is copied there.
-Device op_device(const char* op, std::initializer_list<const Tensor*> operands);
 Device op_device(const char* op, const std::vector<Tensor>& operands);
+/// op_device's rule for operands not all on the CPU.
+Device mixed_op_device(const char* op, std::initializer_list<const Tensor*> operands);
+inline Device op_device(const char* op, std::initializer_list<const Tensor*> operands) {
+  bool all_cpu = true;  // the common eager case, without a call
+  for (const Tensor* t : operands) all_cpu &= !t->defined() || t->device().is_cpu();
+  return all_cpu ? Device::cpu() : mixed_op_device(op, operands);
+}
 
 /// A primitive to run on a device: the PrimOp fields plus the result's shape and dtype.
 struct DeviceOp {

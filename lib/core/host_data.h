@@ -23,7 +23,8 @@ inline std::string host_bytes(const Tensor& t) {
 /// A CPU tensor of its own with t's values (t on the CPU or a device): a buffer that may be
 /// overwritten without touching t.
 inline Tensor host_copy(const Tensor& t) {
-  const Tensor host = t.to(Device::cpu());
+  if (!t.device().is_cpu()) return t.to(Device::cpu());  // already a buffer of its own
+  const Tensor& host = t;
   Tensor copy = Tensor::empty(host.shape(), host.dtype());
   if (host.nbytes() > 0) std::memcpy(copy.raw_data(), host.raw_data(), host.nbytes());
   return copy;

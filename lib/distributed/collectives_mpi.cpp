@@ -30,6 +30,7 @@ int g_rank = 0, g_size = 1; // of MPI_COMM_WORLD, read once at start()
 int64_t g_sequence = 0;     // collectives made by this process
 double g_timeout = -1;      // seconds; < 0: EJIT_DIST_TIMEOUT or 300
 NcclComm g_comm = nullptr;   // the process's NCCL communicator, made at its first GPU collective
+const NcclApi* g_nccl = nullptr;  // the NCCL that made it
 int g_comm_device = -1;
 
 double timeout() {
@@ -215,8 +216,7 @@ std::string nccl_error(const NcclApi& api, const char* call, NcclResult r) {
 
 void abort_nccl_at_exit() {  // registered after NCCL loaded: runs before its own teardown
   std::lock_guard lock(mu());
-  std::string why;
-  if (const NcclApi* api = g_comm ? load_nccl(nccl_library(), why) : nullptr) api->ncclCommAbort(g_comm);
+  if (g_comm) g_nccl->ncclCommAbort(g_comm);
   g_comm = nullptr;
 }
 
@@ -266,6 +266,7 @@ NcclComm communicator(const NcclApi& api, int device, const char* what) {
     fail(what, "{}", error.empty() ? "another rank could not make its part of the NCCL communicator" : error);
   }
   g_comm = comm;
+  g_nccl = &api;
   g_comm_device = device;
   static bool registered = false;
   if (!std::exchange(registered, true)) std::atexit(abort_nccl_at_exit);

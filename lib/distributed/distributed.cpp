@@ -68,13 +68,6 @@ void divide_by_world(Tensor& t) {
   else divide<double>(t, detail::process_count());
 }
 
-/// A GPU tensor of its own with t's values (NCCL reduces in place).
-Tensor device_copy(const Tensor& t) {
-  Tensor out = Tensor::empty(t.shape(), t.dtype(), t.device());
-  cuda::copy_on_device(t.device().index, out.raw_data(), t.raw_data(), t.nbytes());
-  return out;
-}
-
 /// average_gradients on one GPU by NCCL: per dtype, the gradients copied end to end into
 /// one device buffer, one all-reduce, one division by the world size (a GPU op, so the
 /// program links ejit::jit, as every program with GPU ops does), and copies back out.
@@ -155,7 +148,8 @@ Tensor all_reduce(const Tensor& t, Op op) {
       callback,
       [op](const std::vector<Tensor>& in) {
         if (use_nccl(in[0], "all_reduce")) {  // on the GPU: a copy, reduced in place
-          Tensor out = device_copy(in[0]);
+          Tensor out = Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());  // NCCL works in place
+          copy_into(out, in[0]);
           detail::device_all_reduce(call_info("all_reduce", in, static_cast<int64_t>(op), -1, true), out.device().index,
                                     out.raw_data(), out.numel(), out.dtype(), op);
           return std::vector<Tensor>{op == Op::Mean ? out / static_cast<double>(detail::process_count()) : out};
@@ -178,7 +172,8 @@ Tensor broadcast(const Tensor& t, int root) {
       "broadcast",
       [root](const std::vector<Tensor>& in) {
         if (use_nccl(in[0], "broadcast")) {
-          Tensor out = device_copy(in[0]);
+          Tensor out = Tensor::empty(in[0].shape(), in[0].dtype(), in[0].device());  // NCCL works in place
+          copy_into(out, in[0]);
           detail::device_broadcast(call_info("broadcast", in, -1, root, true), out.device().index, out.raw_data(),
                                    static_cast<int64_t>(out.nbytes()), root);
           return std::vector<Tensor>{out};

@@ -69,7 +69,7 @@ Tensor scalar_operand(Scalar s, const Tensor& other) {
   return weak_scalar(s, other.dtype());
 }
 
-DType result_type(const Tensor& a, const Tensor& b) {
+DType mixed_result_type(const Tensor& a, const Tensor& b) {
   bool wa = a.impl()->weak, wb = b.impl()->weak;
   if (wa && wb) {  // two C++ scalars: the default dtype of the higher category
     int c = std::max(category(a.dtype()), category(b.dtype()));

@@ -22,11 +22,19 @@ Tensor scalar_operand(Scalar s);
 /// would make of it (a float tensor's), so that no cast follows.
 Tensor scalar_operand(Scalar s, const Tensor& other);
 /// Promotion of two operands; a weak (scalar) operand only moves the result up a category.
-DType result_type(const Tensor& a, const Tensor& b);
+DType mixed_result_type(const Tensor& a, const Tensor& b);
+inline DType result_type(const Tensor& a, const Tensor& b) {
+  const bool common = a.dtype() == b.dtype() && !a.impl()->weak && !b.impl()->weak;  // without a call
+  return common ? a.dtype() : mixed_result_type(a, b);
+}
 /// NumPy broadcast of two shapes; throws "[op] shapes (..) and (..) cannot broadcast".
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 /// x converted to dtype (x itself when it already has it).
 Tensor to_dtype(const Tensor& x, DType dtype);
+/// The same without a reference-count copy: x itself, or its cast kept in `holder`.
+inline const Tensor& to_dtype(const Tensor& x, DType dtype, Tensor& holder) {
+  return x.dtype() == dtype ? x : (holder = cast(x, dtype));
+}
 
 /// Which dims `axes` reduces (all when empty); throws naming `op` for bad or repeated axes.
 std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int64_t>& axes);

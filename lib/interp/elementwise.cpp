@@ -51,7 +51,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
     case UnaryKind::Predicate: break;
   }
   Tensor converted;
-  const Tensor& src = x.dtype() == in ? x : (converted = cast(x, in));
+  const Tensor& src = to_dtype(x, in, converted);
   DType out_dtype = returns_bool(kind(op)) ? DType::Bool : in;
   if (Device d = op_device(opname, {&src}); d.is_cuda())
     return run_on_device(opname, {NodeKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
@@ -70,10 +70,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   OpScope prof(opname, a, b);
   check_defined(opname, a);
   check_defined(opname, b);
-  // The common eager case (two CPU tensors of one dtype and shape) takes no copies, no
-  // promotion table and no broadcast: an eager op's cost is mostly this bookkeeping.
-  const Device device = a.device().is_cpu() && b.device().is_cpu() ? Device::cpu() : op_device(opname, {&a, &b});
-  DType compute = a.dtype() == b.dtype() && !a.impl()->weak && !b.impl()->weak ? a.dtype() : result_type(a, b);
+  const Device device = op_device(opname, {&a, &b});
+  DType compute = result_type(a, b);
   switch (kind(op)) {
     case BinaryKind::Arith: break;
     case BinaryKind::ArithNoBool:
@@ -84,14 +82,15 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     case BinaryKind::Compare: break;
     case BinaryKind::Logical: compute = DType::Bool; break;
   }
+  // Operands of one shape (the common eager case) take no broadcast and no copies.
   const bool same_shape = a.shape() == b.shape();
   std::optional<Shape> broadcast;
   const Shape& out_shape = same_shape ? a.shape() : broadcast.emplace(broadcast_shapes(opname, a.shape(), b.shape()));
   const DType out_dtype = returns_bool(kind(op)) ? DType::Bool : compute;
   BinaryKernel kern = kernels().binary[static_cast<int>(op)][static_cast<int>(compute)];
   Tensor converted_a, converted_b;
-  const Tensor& ca = a.dtype() == compute ? a : (converted_a = cast(a, compute));
-  const Tensor& cb = b.dtype() == compute ? b : (converted_b = cast(b, compute));
+  const Tensor& ca = to_dtype(a, compute, converted_a);
+  const Tensor& cb = to_dtype(b, compute, converted_b);
   if (device.is_cuda())
     return run_on_device(opname, {NodeKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape, out_dtype},
                          device);

@@ -65,8 +65,10 @@ std::vector<char> defined_before_steps(const Trace& t) {
 /// Every dynamic dim of `t` has an input to read its size from, and every size constant
 /// names one of its symbols.
 void check_symbols(const Trace& t, const std::string& what) {
-  if (has_unsourced_symbols(t)) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
-  const size_t symbols = symbol_sources(t).size();
+  const std::vector<std::pair<int, int>> sources = symbol_sources(t);
+  for (const auto& [input, dim] : sources)
+    if (input < 0) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
+  const size_t symbols = sources.size();
   for (const TraceNode& n : t.nodes)
     if (n.kind == NodeKind::Constant && !n.ints.empty() &&
         (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols))

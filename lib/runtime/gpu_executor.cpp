@@ -7,7 +7,6 @@
 #include "../support/check.h"
 #include "../support/profiler.h"
 #include "../trace/node_eval.h"
-#include "ejit/host_callback.h"
 #include "ejit/ops.h"
 
 namespace ejit::detail {
@@ -102,11 +101,10 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
     case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v);
     case GpuStep::Kind::Host: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];
-      // A collective's callback takes GPU tensors as they are (NCCL moves them), as it does
-      // eagerly: every rank must choose NCCL or the host alike, compiled or not.
-      const bool on_device = n.host_call && n.host_call->device_inputs;
+      // A host callback gets its inputs as they are: run_host_call moves them to the CPU
+      // unless the callback takes them on their device (collectives on NCCL), as eagerly.
       std::vector<Tensor> in;
-      for (int id : n.inputs) in.push_back(on_device ? v[id] : v[id].to(Device::cpu()));
+      for (int id : n.inputs) in.push_back(n.kind == NodeKind::HostCall ? v[id] : v[id].to(Device::cpu()));
       Tensor out;
       {
         DeviceScope on_cpu(Device::cpu());

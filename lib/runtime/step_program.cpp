@@ -21,10 +21,12 @@ StepProgram::StepProgram(Trace trace, std::vector<Step> steps, std::vector<int> 
       symbols_(symbol_sources(trace_)) {
   std::vector<std::vector<int>> reads;
   for (const Step& st : steps_) {
-    if (st.compiled) reads.push_back(st.inputs);
-    else reads.emplace_back();
-    if (!st.compiled)
+    if (st.compiled) {
+      reads.push_back(st.inputs);
+    } else {
+      reads.emplace_back();
       for (int v : trace_.nodes[st.nodes[0]].inputs) reads.back().push_back(source(v));
+    }
   }
   release_ = release_lists(trace_, reads);
   for (size_t k = 0; k < trace_.nodes.size(); ++k)
