@@ -688,7 +688,7 @@ void JitCore::export_library(const std::string& path, ExportOptions options) con
     for (const auto& [key, pending] : impl_->compiling)
       if (!impl_->cache.count(key)) skipped.push_back(str(key) + ": still compiling (wait_for_compiles() first)");
   }
-  // Static signatures first: a call that fits one and a dynamic one runs the static code.
+  // Static signatures first in the listing (load_compiled tries static ones first anyway).
   std::stable_partition(traces.begin(), traces.end(), [](const Trace& t) { return !has_dynamic_dims(t); });
   if (traces.empty())
     fail("export", "{}: no compiled {} signature to export{}{}", impl_->name, options.target == Target::CUDA ? "GPU" : "CPU", skipped.empty() ? " (it was never called)" : ": ",

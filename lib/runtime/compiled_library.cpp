@@ -89,6 +89,16 @@ struct CompiledLibrary::Impl {
   std::vector<Trace> traces;  // per program
   std::vector<std::string> plans;
   std::shared_ptr<LoadedObject> object;
+  /// The signatures in the order calls try them: static ones first (a call that fits a
+  /// static and a dynamic one runs the static code, whatever order the file has), each
+  /// with whether it has dynamic dims.
+  std::vector<std::pair<size_t, bool>> try_order;
+
+  void order_signatures() {
+    for (bool dynamic : {false, true})
+      for (size_t k = 0; k < traces.size(); ++k)
+        if (detail::has_dynamic_dims(traces[k]) == dynamic) try_order.emplace_back(k, dynamic);
+  }
 };
 
 CompiledLibrary load_compiled(const std::string& path) {
@@ -126,6 +136,7 @@ CompiledLibrary load_compiled(const std::string& path) {
       impl->programs.push_back(std::make_unique<detail::GpuProgram>(std::move(e.trace), std::move(steps)));
     }
     m.entries.clear();  // now in the programs
+    impl->order_signatures();
     CompiledLibrary lib;
     lib.impl_ = std::move(impl);
     return lib;
@@ -160,6 +171,7 @@ CompiledLibrary load_compiled(const std::string& path) {
     impl->programs.push_back(std::make_unique<detail::StepProgram>(e.trace, std::move(steps), std::move(e.folded_from)));
   }
   m.entries.clear();  // now in the programs
+  impl->order_signatures();
   CompiledLibrary lib;
   lib.impl_ = std::move(impl);
   return lib;
@@ -178,8 +190,8 @@ void check_devices(const ExportManifest& m, const std::vector<Tensor>& inputs) {
 }
 
 /// Whether `inputs` fit signature `t` (no text is made: this runs on every call).
-bool fits(const Trace& t, const std::vector<Tensor>& inputs) {
-  if (detail::has_dynamic_dims(t)) return detail::dynamic_mismatch(t, inputs).empty();
+bool fits(const Trace& t, bool dynamic, const std::vector<Tensor>& inputs) {
+  if (dynamic) return detail::dynamic_mismatch(t, inputs).empty();
   if (inputs.size() != t.inputs.size()) return false;
   for (size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].shape() != t.values[t.inputs[i]].shape || inputs[i].dtype() != t.values[t.inputs[i]].dtype) return false;
@@ -196,8 +208,8 @@ std::string types_text(const std::vector<Tensor>& inputs) {
 
 std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
   check_devices(impl_->manifest, inputs);
-  for (size_t k = 0; k < impl_->programs.size(); ++k)  // static signatures come first (see export_library)
-    if (fits(impl_->traces[k], inputs)) return impl_->programs[k]->run(inputs);
+  for (const auto& [k, dynamic] : impl_->try_order)
+    if (fits(impl_->traces[k], dynamic, inputs)) return impl_->programs[k]->run(inputs);
   std::string have;
   for (size_t i = 0; i < signatures(); ++i) have += (i ? ", " : "") + signature(i);
   fail(impl_->manifest.name, "no exported signature takes {}: it was exported for {}", types_text(inputs), have);
