@@ -334,7 +334,7 @@ void add_gpu_loop_passes(mlir::OpPassManager& pm) {
       if (!f.isExternal()) copies_to_loops(f), collapse(f);
     return mlir::success();
   });
-  add_passes(pm, "canonicalize");
+  add_passes(pm, "ejit-canonicalize");
   // After canonicalization, which would inline a one-iteration loop again.
   add_module_pass(pm, "ejit-gpu-serial-islands", [](mlir::ModuleOp m) {
     for (auto f : m.getOps<mlir::func::FuncOp>()) {
@@ -347,8 +347,8 @@ void add_gpu_loop_passes(mlir::OpPassManager& pm) {
 }
 
 void add_gpu_kernel_passes(mlir::OpPassManager& pm) {
-  add_passes(pm, "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), canonicalize, "
-                 "gpu-launch-sink-index-computations, gpu-kernel-outlining, canonicalize");
+  add_passes(pm, "func.func(gpu-map-parallel-loops, convert-parallel-loops-to-gpu), ejit-canonicalize, "
+                 "gpu-launch-sink-index-computations, gpu-kernel-outlining, ejit-canonicalize");
 }
 
 void add_gpu_ptx_passes(mlir::OpPassManager& pm, const std::string& chip) {

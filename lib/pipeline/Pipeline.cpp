@@ -4,6 +4,7 @@
 #include "CpuPipeline.h"
 #include "GpuPipeline.h"
 #include "SiblingFusion.h"
+#include "Canonicalize.h"
 
 #include <pthread.h>
 
@@ -125,6 +126,8 @@ struct Globals {
     context.loadAllAvailableDialects();
     initialize_llvm_targets();
     mlir::registerAllPasses();
+    register_canonicalize_pass();
+    keep_canonicalization_patterns(&context);
   }
   static mlir::DialectRegistry make_registry() {
     mlir::DialectRegistry r;
@@ -290,7 +293,7 @@ const std::vector<Stage>& pipeline_stages(bool gpu) {
 
 void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOptions& options) {
   switch (stage) {
-    case Stage::Ejit: return add_passes(pm, "canonicalize, cse");
+    case Stage::Ejit: return add_passes(pm, "ejit-canonicalize, cse");
     case Stage::Linalg:
       return add_module_pass(pm, "convert-ejit-to-linalg", [](mlir::ModuleOp m) {
         if (mlir::failed(mlir::ejit::lowerEjitToLinalg(m))) return mlir::failure();
@@ -298,25 +301,28 @@ void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOption
         return mlir::success();
       });
     case Stage::Fused:
-      add_passes(pm, "inline, symbol-dce, canonicalize, cse");
+      add_passes(pm, "inline{default-pipeline=ejit-canonicalize}, symbol-dce, ejit-canonicalize, cse");
       add_module_pass(pm, "ejit-fuse-elementwise", fuse_elementwise);
       // GPU kernels take their buffers as launch parameters (4 KB at most): no sibling fusion.
       if (!options.gpu)
         add_module_pass(pm, "ejit-fuse-siblings", [](mlir::ModuleOp m) {
           return fuse_siblings(m, kMaxFusedBodyOps), mlir::success();
         });
-      return add_passes(pm, "canonicalize, cse");
+      return add_passes(pm, "ejit-canonicalize, cse");
     case Stage::Loops:
       add_module_pass(pm, "ejit-untie-inits", [](mlir::ModuleOp m) { return untie_empty_tensors(m), mlir::success(); });
       add_passes(pm, "eliminate-empty-tensors, one-shot-bufferize{bufferize-function-boundaries=1 "
-                     "function-boundary-type-conversion=identity-layout-map}, canonicalize");
+                     "function-boundary-type-conversion=identity-layout-map}, ejit-canonicalize");
       // The GPU executor frees temporaries itself after the last launch: no deallocations there.
       if (!options.gpu) {
-        add_passes(pm, "buffer-deallocation-pipeline");
+        // buffer-deallocation-pipeline, spelled out with ejit-canonicalize (Canonicalize.cpp).
+        add_passes(pm, "expand-realloc{emit-deallocs=false}, ejit-canonicalize, ownership-based-buffer-deallocation, "
+                       "ejit-canonicalize, buffer-deallocation-simplification, bufferization-lower-deallocations, cse, "
+                       "ejit-canonicalize");
         add_module_pass(pm, "ejit-strided-copies-to-linalg",
                         [](mlir::ModuleOp m) { return strided_copies_to_linalg(m), mlir::success(); });
       }
-      add_passes(pm, "func.func(convert-linalg-to-parallel-loops), canonicalize, cse");
+      add_passes(pm, "func.func(convert-linalg-to-parallel-loops), ejit-canonicalize, cse");
       return options.gpu ? add_gpu_loop_passes(pm) : add_cpu_loop_passes(pm);
     case Stage::LLVMDialect: return add_cpu_llvm_passes(pm);
     case Stage::Gpu: return add_gpu_kernel_passes(pm);
@@ -411,6 +417,7 @@ void build_registered(mlir::OpPassManager& pm, const RegisteredOptions& o, bool 
 }  // namespace
 
 void register_pipelines() {
+  register_canonicalize_pass();
   static mlir::PassPipelineRegistration<RegisteredOptions> cpu(
       "ejit-cpu-pipeline", "ejit's CPU pipeline, as the JIT runs it: ejit -> linalg -> fused -> loops -> llvm-dialect",
       [](mlir::OpPassManager& pm, const RegisteredOptions& o) { build_registered(pm, o, /*gpu=*/false); });

@@ -1,6 +1,8 @@
 // Folders: constant folding of elementwise ops on splats (with the op table's
 // semantics), and the identity / composition folds of the shape ops.
 // RUN: ejit-opt %s -canonicalize | FileCheck %s
+// The JIT's canonicalizer (pattern set built once per context) folds the same way:
+// RUN: ejit-opt %s -ejit-canonicalize | FileCheck %s
 
 // CHECK-LABEL: func.func @fold_unary_float
 // CHECK-DAG: %[[E:.*]] = ejit.constant dense<2.71828175> : tensor<2x2xf32>

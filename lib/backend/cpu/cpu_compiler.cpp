@@ -1,12 +1,10 @@
 // The CPU back end's compiler: a trace through the shared pipeline (lib/pipeline) to the
-// LLVM dialect, then LLVM's optimizer and an ORC JIT; object code goes to the kernel cache.
+// LLVM dialect, then LLVM's optimizer and code generator; the object code goes to the kernel
+// cache and an ORC LLJIT links it in memory.
 #include "cpu_compiler.h"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,7 +28,7 @@
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
-#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -39,8 +37,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Target/LLVMIR/Export.h"
 
 namespace ejit::detail {
 
@@ -91,51 +89,30 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   return map;
 }
 
-/// The machine code of a module of kernels, shared by its kernels' executables: an MLIR
-/// ExecutionEngine (just compiled) or an LLJIT (object code from the disk cache).
-/// Counts the pages LLVM maps for a module's code and data.
-class CountingMapper final : public llvm::SectionMemoryManager::MemoryMapper {
- public:
-  llvm::sys::MemoryBlock allocateMappedMemory(llvm::SectionMemoryManager::AllocationPurpose, size_t bytes,
-                                              const llvm::sys::MemoryBlock* const near, unsigned flags,
-                                              std::error_code& ec) override {
-    llvm::sys::MemoryBlock b = llvm::sys::Memory::allocateMappedMemory(bytes, near, flags, ec);
-    mapped += b.allocatedSize();
-    return b;
-  }
-  std::error_code protectMappedMemory(const llvm::sys::MemoryBlock& b, unsigned flags) override {
-    return llvm::sys::Memory::protectMappedMemory(b, flags);
-  }
-  std::error_code releaseMappedMemory(llvm::sys::MemoryBlock& b) override {
-    return llvm::sys::Memory::releaseMappedMemory(b);
-  }
-  size_t mapped = 0;
-};
-
+/// The machine code of a module of kernels, shared by its kernels' executables: its object
+/// code (just compiled, or from the disk cache) linked in memory by an LLJIT.
 struct LoadedCode final : KernelCode {
-  CountingMapper mapper;  // outlives the engine, which releases its memory through it
-  std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> lljit;
-  size_t object_bytes = 0;  // object code loaded from the disk cache
+  size_t object_bytes = 0;
 
-  size_t bytes() const override { return engine ? mapper.mapped : object_bytes; }
+  size_t bytes() const override { return object_bytes; }
 
   /// The address of a symbol: a kernel's packed wrapper, or the row extents.
   llvm::Expected<void*> lookup(const std::string& name) const {
-    if (engine) return engine->lookup(name);
     auto sym = lljit->lookup(name);
     if (!sym) return sym.takeError();
     return sym->toPtr<void*>();
   }
 };
 
-/// The wrapper that MLIR's ExecutionEngine makes for a kernel: void(void** args).
+/// A kernel's packed wrapper: void(void** args), one pointer per argument of @kernel.
 std::string packed_name(const std::string& kernel) { return "_mlir_" + kernel; }
 /// A constant array in every module: the row extent of each kernel (see split_outer_loop),
 /// so that object code from the disk cache says how to call its kernels.
 constexpr const char* kExtentsSymbol = "ejit_row_extents";
 
-/// Links object code from the disk cache; null (and `error`) when it cannot be linked.
+/// Links object code (compiled now or read from the disk cache); null (and `error`) when it
+/// cannot be linked.
 std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& error) {
   auto fail = [&](llvm::Error e) {
     error = llvm::toString(std::move(e));
@@ -157,14 +134,13 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
   return code;
 }
 
-/// MLIR's ExecutionEngine wraps every function it is given in a packed wrapper (void**
-/// arguments). @kernel becomes internal and is never inlined into its wrapper: LLVM optimizes
-/// and emits its body once (inlined, the body was emitted three times: kernel, C interface
-/// and wrapper). Every buffer's aligned pointer is noalias: outputs are fresh allocations and
+/// Each @kernel gets a packed wrapper (void** arguments, add_packed_wrappers). @kernel
+/// becomes internal and is never inlined into its wrapper: LLVM optimizes and emits its body
+/// once (inlined, the body was emitted three times: kernel, C interface and wrapper). Every buffer's aligned pointer is noalias: outputs are fresh allocations and
 /// inputs are only read, so LLVM vectorizes without run-time overlap checks, whose number
 /// grows with the number of buffers (and noalias arguments of an inlined call would become
 /// scope lists on every access, quadratic in the number of buffers).
-void prepare_for_engine(mlir::ModuleOp module, const std::vector<const Trace*>& traces, const std::vector<int64_t>& extents) {
+void prepare_kernels(mlir::ModuleOp module, const std::vector<const Trace*>& traces, const std::vector<int64_t>& extents) {
   mlir::UnitAttr unit = mlir::UnitAttr::get(module.getContext());
   for (size_t k = 0; k < traces.size(); ++k) {
     auto kernel = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>(kernel_name(k, traces.size()));
@@ -182,6 +158,78 @@ void prepare_for_engine(mlir::ModuleOp module, const std::vector<const Trace*>& 
   b.create<mlir::LLVM::GlobalOp>(module.getLoc(), mlir::LLVM::LLVMArrayType::get(b.getI64Type(), extents.size()),
                                  /*isConstant=*/true, mlir::LLVM::Linkage::External, kExtentsSymbol,
                                  b.getI64TensorAttr(extents));
+}
+
+/// Defines _mlir_<kernel>(ptr args) for each kernel of the module: it loads argument i of
+/// @kernel through the pointer args[i] and calls it (the calling convention of PackedFn, as
+/// MLIR's ExecutionEngine wraps functions).
+void add_packed_wrappers(llvm::Module& module, size_t kernels) {
+  llvm::IRBuilder<> b(module.getContext());
+  for (size_t k = 0; k < kernels; ++k) {
+    llvm::Function* kernel = module.getFunction(kernel_name(k, kernels));
+    if (!kernel || kernel->isDeclaration()) continue;  // link_kernels says which is missing
+    auto* type = llvm::FunctionType::get(b.getVoidTy(), b.getPtrTy(), /*isVarArg=*/false);
+    auto* wrapper = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, packed_name(kernel->getName().str()), module);
+    b.SetInsertPoint(llvm::BasicBlock::Create(module.getContext(), "entry", wrapper));
+    llvm::Value* list = wrapper->getArg(0);
+    std::vector<llvm::Value*> args;
+    for (llvm::Argument& arg : kernel->args()) {
+      llvm::Value* slot = b.CreateConstGEP1_64(b.getPtrTy(), list, arg.getArgNo());
+      args.push_back(b.CreateLoad(arg.getType(), b.CreateLoad(b.getPtrTy(), slot)));
+    }
+    b.CreateCall(kernel, args);
+    b.CreateRetVoid();
+  }
+}
+
+/// The module's relocatable object code; "" (and `error`) when the target cannot emit it.
+std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm, std::string& error) {
+  llvm::SmallString<0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager pm;
+  llvm::MCContext* mc = nullptr;
+  if (tm.addPassesToEmitMC(pm, mc, os, /*DisableVerify=*/true)) {
+    error = "the target cannot emit object code";
+    return "";
+  }
+  pm.run(module);
+  return std::string(object.str());
+}
+
+/// This machine's target machine, made once and reused by every compile (they hold the
+/// compiler lock): a new one per compile built its subtarget (X86's lowering tables) twice,
+/// about 6% of a W1 chain's compile. Null (and `error`) when LLVM cannot describe the host.
+llvm::TargetMachine* host_target_machine(std::string& error) {
+  static llvm::TargetMachine* host = nullptr;  // leaked, as every static the compiler reads
+  if (host) return host;
+  // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) return error = "[jit] cannot detect the host CPU: " + llvm::toString(builder.takeError()), nullptr;
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = builder->createTargetMachine();
+  if (!tm) return error = "[jit] cannot create a target machine: " + llvm::toString(tm.takeError()), nullptr;
+  return host = tm->release();
+}
+
+/// A target machine for a shared library's object code: position-independent, for `cpu` (an
+/// LLVM CPU name, "" for this machine's). Null (and `error`) for a CPU LLVM does not know.
+std::unique_ptr<llvm::TargetMachine> export_target_machine(const std::string& cpu, std::string& error) {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder) return error = "[jit] cannot detect the host CPU: " + llvm::toString(builder.takeError()), nullptr;
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  builder->setRelocationModel(llvm::Reloc::PIC_);
+  if (!cpu.empty()) {
+    const std::string triple = builder->getTargetTriple().str();
+    std::string lookup_error;  // a CPU name LLVM does not know: an error, not LLVM's warning on stderr
+    const llvm::Target* target = llvm::TargetRegistry::lookupTarget(triple, lookup_error);
+    std::unique_ptr<llvm::MCSubtargetInfo> sti(target ? target->createMCSubtargetInfo(triple, "", "") : nullptr);
+    if (!sti || !sti->isCPUStringValid(cpu)) return error = "[export] LLVM knows no CPU '" + cpu + "' for " + triple, nullptr;
+    builder->setCPU(cpu);
+    builder->setFeatures("");
+  }
+  auto tm = builder->createTargetMachine();
+  if (!tm) return error = "[jit] cannot create a target machine: " + llvm::toString(tm.takeError()), nullptr;
+  return std::move(*tm);
 }
 
 /// Each kernel's executable from the loaded code: "" on success, else why.
@@ -211,17 +259,6 @@ std::string load_cached(const std::string& object, const std::vector<const Trace
   const int64_t* e = static_cast<const int64_t*>(*table);
   const std::vector<int64_t> extents(e, e + traces.size());
   return link_kernels(code, traces, extents, results);
-}
-
-/// The engine's object code (once its kernels were looked up, i.e. compiled), through the
-/// file `path`, which is removed; nullopt when it cannot be read back.
-std::optional<std::string> object_code(mlir::ExecutionEngine& engine, const std::string& path) {
-  engine.dumpToObjectFile(path);
-  auto object = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
-  if (!object) return std::nullopt;
-  return std::string((*object)->getBuffer());
 }
 
 /// The host CPU and its features, as LLVM sees them (part of the disk cache key).
@@ -306,97 +343,68 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     if (!run_stages(*module, PipelineOptions{}, Stage::Ejit, Stage::LLVMDialect, done, error)) return fail_with(error);
   }
 
-  std::string llvm_ir, assembly, asm_error;
+  std::string llvm_ir, assembly;
   bool want_llvm = keep_ir || dump_requested(Stage::LLVM);
   bool want_asm = keep_asm || dump_requested(Stage::Asm);
-  // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
-  auto tm_builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!tm_builder) return fail_with("[jit] cannot detect the host CPU: " + llvm::toString(tm_builder.takeError()));
-  tm_builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
-  if (export_object) {  // code for a shared library, perhaps for another CPU
-    tm_builder->setRelocationModel(llvm::Reloc::PIC_);
-    if (!export_object->cpu.empty()) {
-      std::string lookup_error;  // a CPU name LLVM does not know: an error, not LLVM's warning on stderr
-      const llvm::Target* target = llvm::TargetRegistry::lookupTarget(tm_builder->getTargetTriple().str(), lookup_error);
-      std::unique_ptr<llvm::MCSubtargetInfo> sti(
-          target ? target->createMCSubtargetInfo(tm_builder->getTargetTriple().str(), "", "") : nullptr);
-      if (!sti || !sti->isCPUStringValid(export_object->cpu))
-        return fail_with("[export] LLVM knows no CPU '" + export_object->cpu + "' for " + tm_builder->getTargetTriple().str());
-      tm_builder->setCPU(export_object->cpu);
-      tm_builder->setFeatures("");
-    }
-  }
-  auto tm = tm_builder->createTargetMachine();
-  if (!tm) return fail_with("[jit] cannot create a target machine: " + llvm::toString(tm.takeError()));
-  llvm::TargetMachine* host = tm->get();
+  std::unique_ptr<llvm::TargetMachine> export_machine;  // an export's: PIC, perhaps for another CPU
+  llvm::TargetMachine* machine = nullptr;
   if (export_object) {
-    const llvm::MCSubtargetInfo* sti = host->getMCSubtargetInfo();
-    export_object->cpu_name = std::string(host->getTargetCPU());
+    std::string error;
+    export_machine = export_target_machine(export_object->cpu, error);
+    if (!export_machine) return fail_with(error);
+    machine = export_machine.get();
+    const llvm::MCSubtargetInfo* sti = machine->getMCSubtargetInfo();
+    export_object->cpu_name = std::string(machine->getTargetCPU());
     export_object->features.clear();
     for (const CpuFeature& f : known_cpu_features())
       if (sti->checkFeatures(std::string("+") + f.name)) export_object->features.push_back(f.name);
+  } else {
+    std::string error;
+    machine = host_target_machine(error);
+    if (!machine) return fail_with(error);
   }
-  auto transformer = [&](llvm::Module* m) -> llvm::Error {
-    if (std::string e = optimize_llvm(*m, *host, opt_level); !e.empty())
-      return llvm::make_error<llvm::StringError>(e, llvm::inconvertibleErrorCode());
-    result.stage_milliseconds[static_cast<int>(Stage::LLVM)] = ms_since(last);
-    if (want_llvm) {
-      llvm::raw_string_ostream os(llvm_ir);
-      m->print(os, nullptr);
-    }
-    if (want_asm) assembly = emit_assembly(*m, *host, asm_error);
-    return llvm::Error::success();
-  };
-  prepare_for_engine(*module, traces, extents);
-  auto code = std::make_shared<LoadedCode>();
-  mlir::ExecutionEngineOptions options;
-  options.sectionMemoryMapper = &code->mapper;
-  options.transformer = transformer;
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  options.enableObjectDump = use_disk || export_object;
-  auto engine = mlir::ExecutionEngine::create(*module, options, std::move(*tm));
-  if (!engine) {
-    std::string err = llvm::toString(engine.takeError());
-    return fail_with("[jit] LLVM code generation failed: " + err);
+  prepare_kernels(*module, traces, extents);
+  llvm::LLVMContext llvm_context;
+  std::unique_ptr<llvm::Module> llvm_module = mlir::translateModuleToLLVMIR(*module, llvm_context);
+  if (!llvm_module) return fail_with("[jit] the LLVM dialect did not translate to LLVM IR");
+  llvm_module->setDataLayout(machine->createDataLayout());
+  llvm_module->setTargetTriple(machine->getTargetTriple().str());
+  add_packed_wrappers(*llvm_module, n);
+  if (std::string e = optimize_llvm(*llvm_module, *machine, opt_level); !e.empty()) return fail_with(e);
+  result.stage_milliseconds[static_cast<int>(Stage::LLVM)] = ms_since(last);
+  last = std::chrono::steady_clock::now();
+  if (want_llvm) {
+    llvm::raw_string_ostream os(llvm_ir);
+    llvm_module->print(os, nullptr);
   }
-  code->engine = std::move(*engine);
-  code->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) { return allocator_symbols(interner); });
-  if (std::string error = link_kernels(code, traces, extents, results); !error.empty())
-    return fail_with("[jit] the compiled kernel does not link: " + error);
+  if (want_asm) {  // before the object: code generation rewrites the module
+    std::string asm_error;
+    assembly = emit_assembly(*llvm_module, *machine, asm_error);
+    if (!asm_error.empty()) return fail_with("[jit] cannot emit host assembly: " + asm_error);
+  }
+  std::string codegen_error;
+  std::string object = emit_object(*llvm_module, *machine, codegen_error);
+  if (object.empty()) return fail_with("[jit] LLVM code generation failed: " + codegen_error);
+  if (!export_object) {
+    std::shared_ptr<LoadedCode> code = load_object(object, codegen_error);
+    if (!code) return fail_with("[jit] the compiled kernels do not link: " + codegen_error);
+    if (std::string error = link_kernels(code, traces, extents, results); !error.empty())
+      return fail_with("[jit] the compiled kernel does not link: " + error);
+  }
   if (dump_requested(Stage::LLVM)) dump_stage(Stage::LLVM, llvm_ir);
   if (keep_ir) result.ir[static_cast<int>(Stage::LLVM)] = std::move(llvm_ir);
   if (want_asm) {
-    if (!asm_error.empty()) return fail_with("[jit] cannot emit host assembly: " + asm_error);
     if (dump_requested(Stage::Asm)) dump_stage(Stage::Asm, assembly);
     if (keep_ir || keep_asm) result.ir[static_cast<int>(Stage::Asm)] = std::move(assembly);
   }
-  result.stage_milliseconds[static_cast<int>(Stage::Asm)] =
-      ms_since(last) - result.stage_milliseconds[static_cast<int>(Stage::LLVM)];
+  result.stage_milliseconds[static_cast<int>(Stage::Asm)] = ms_since(last);
   if (export_object) {
-    std::error_code tmp_ec;
-    const std::filesystem::path tmp_dir = std::filesystem::temp_directory_path(tmp_ec);
-    std::string tmp = ((tmp_ec ? std::filesystem::path("/tmp") : tmp_dir) / "ejit-export-XXXXXX.o").string();
-    const int tmp_fd = mkstemps(tmp.data(), 2);  // a name no other process or thread uses
-    if (tmp_fd < 0) return fail_with("[export] cannot create a temporary file for the object code");
-    close(tmp_fd);
-    std::optional<std::string> object = object_code(*code->engine, tmp);
-    if (!object) return fail_with("[export] cannot read the object code back from " + tmp);
-    export_object->object = std::move(*object);
+    export_object->object = std::move(object);
     export_object->extents = extents;
     export_object->symbols.clear();
     for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
-  }
-  if (use_disk && disk_cache_writable()) {  // the object exists once the kernels were looked up (compiled)
-    const std::string tmp = fmt::format("{}/{}.entry.tmp-{}-object", disk_cache_dir(), key, static_cast<long>(getpid()));
-    if (std::optional<std::string> object = object_code(*code->engine, tmp)) {
-      disk_cache_store(key, 0, *object);
-      // The kernels run from the object itself: an LLJIT holding it keeps about 0.1 MB where
-      // the ExecutionEngine, with its LLVM context, keeps about 0.6 MB (jit_bench's RSS over
-      // cached signatures). The engine goes when its executables do.
-      std::vector<CompileResult> relinked(n);
-      if (load_cached(*object, traces, relinked).empty())
-        for (size_t k = 0; k < n; ++k) results[k].executable = std::move(relinked[k].executable);
-    }
+  } else if (use_disk && disk_cache_writable()) {
+    disk_cache_store(key, 0, object);
   }
   result.milliseconds = ms_since(t0);
   if (options::log("compile"))
