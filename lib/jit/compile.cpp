@@ -30,7 +30,7 @@ static CompileResult compile_one(const Trace& trace, const CompileOptions& optio
     }
     return compile_for_gpu(trace, options.keep_ir);
   }
-  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict_enabled(options));
+  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict_enabled(options), options.fast_codegen);
   if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
     std::string ptx = gpu_ptx_listing(trace);
     if (dump_requested(Stage::PTX)) dump_stage(Stage::PTX, ptx);
@@ -53,7 +53,7 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
 
 std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {
   if (options.target == Target::CPU && !dump_requested(Stage::PTX))  // else each compile_trace is an event
-    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict_enabled(options)); });
+    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict_enabled(options), options.fast_codegen); });
   std::vector<CompileResult> results;
   for (const Trace* t : traces) results.push_back(compile_trace(*t, options));
   return results;

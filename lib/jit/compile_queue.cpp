@@ -59,10 +59,11 @@ class CompileQueue {
     cv_.notify_all();
   }
 
+  /// Until the queue is empty: jobs that the running jobs queue (a signature's second tier)
+  /// are waited for too.
   void wait_idle() {
     std::unique_lock lock(mu_);
-    const uint64_t target = queued_;
-    done_cv_.wait(lock, [&] { return finished_ >= target || stopping_; });
+    done_cv_.wait(lock, [&] { return finished_ >= queued_ || stopping_; });
   }
 
  private:

@@ -1,6 +1,7 @@
 // Background compilation: a first call returns eager results at once, the signature compiles
 // on the compile thread, and later calls switch to the compiled code; the function may be
 // destroyed, the process may exit or fork while a compile is queued or running.
+#include <ejit/compile.h>
 #include <ejit/jit.h>
 
 #include <functional>
@@ -76,6 +77,47 @@ TEST_CASE("background: 60 random op chains equal their synchronous compiles", "[
     INFO("seed " << seed);
     require_agree(from_bg, from_sync, 1e-6, 1e-7, "background vs sync");
   }
+}
+
+TEST_CASE("background: a first version with fast code generation is replaced by the full compile", "[jit][background]") {
+  auto f = jit(chain, "tiered", kBackground);
+  Tensor x = randn({37, 211}, 11);  // a shape no other test compiles: not in this process's disk cache
+  const Tensor want = chain(x);
+  require_close(f(x), want, 1e-5);  // eager
+  wait_for_compiles();              // both tiers
+  require_close(f(x), want, 1e-4);
+  CacheStats s = f.stats();
+  CHECK(s.misses == 1);
+  CHECK(s.hits == 1);
+  CHECK(s.upgrades == 1);
+  CHECK(s.signatures == 1);
+  // A synchronous compile is full from the start: nothing to upgrade.
+  auto g = jit(chain, "sync", JitOptions{.compile = CompileMode::Sync});
+  require_close(g(randn({41, 5}, 12)), chain(randn({41, 5}, 12)), 1e-4);
+  CHECK(g.stats().upgrades == 0);
+}
+
+TEST_CASE("fast code generation: 60 random op chains equal the interpreter", "[jit][background][random]") {
+  std::mt19937_64 rng(4242);  // other shapes than the tests above: compiled here, not taken from the disk cache
+  int compiled = 0;
+  for (uint64_t seed = 0; seed < 60; ++seed) {
+    const int64_t m = 25 + static_cast<int64_t>(rng() % 24), n = 25 + static_cast<int64_t>(rng() % 24);
+    Tensor a = randn({m, n}, seed), b = randn({n}, seed + 7);
+    Recorder rec;
+    rec.add_inputs({a, b});
+    const Tensor eager = random_chain(seed, a, b);
+    const Trace t = rec.finish({eager});
+    const Compiled c = compile(t, {.fast_codegen = true});
+    INFO("seed " << seed << ": " << c.error());
+    if (!c.ok()) {  // a chain whose ops all run on the interpreter (one op, or none that fuse)
+      CHECK(c.error().find("no op of this trace compiles") != std::string::npos);
+      continue;
+    }
+    CHECK(!c.from_disk_cache());
+    require_agree(c.run({a, b}).at(0), eager, 2e-4, 2e-5, "fast code generation vs interpreter");
+    ++compiled;
+  }
+  CHECK(compiled >= 40);
 }
 
 TEST_CASE("background: a function destroyed while its compile is queued or running", "[jit][background]") {

@@ -196,16 +196,19 @@ std::string emit_object(llvm::Module& module, llvm::TargetMachine& tm, std::stri
   return std::string(object.str());
 }
 
-/// This machine's target machine, made once and reused by every compile (they hold the
-/// compiler lock): a new one per compile built its subtarget (X86's lowering tables) twice,
-/// about 6% of a W1 chain's compile. Null (and `error`) when LLVM cannot describe the host.
-llvm::TargetMachine* host_target_machine(std::string& error) {
-  static llvm::TargetMachine* host = nullptr;  // leaked, as every static the compiler reads
+/// This machine's target machine, made once per code generation level (optimizing, or fast:
+/// CompileOptions::fast_codegen) and reused by every compile (they hold the compiler lock): a
+/// new one per compile built its subtarget (X86's lowering tables) twice, about 6% of a W1
+/// chain's compile. Null (and `error`) when LLVM cannot describe the host.
+llvm::TargetMachine* host_target_machine(bool fast_codegen, std::string& error) {
+  static llvm::TargetMachine* machines[2] = {};  // leaked, as every static the compiler reads
+  llvm::TargetMachine*& host = machines[fast_codegen];
   if (host) return host;
   // The host's CPU and features: without them LLVM's vectorizers see no vector registers.
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder) return error = "[jit] cannot detect the host CPU: " + llvm::toString(builder.takeError()), nullptr;
-  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  // None: FastISel and the fast register allocator (the IR is optimized either way).
+  builder->setCodeGenOptLevel(fast_codegen ? llvm::CodeGenOptLevel::None : llvm::CodeGenOptLevel::Aggressive);
   auto tm = builder->createTargetMachine();
   if (!tm) return error = "[jit] cannot create a target machine: " + llvm::toString(tm.takeError()), nullptr;
   return host = tm->release();
@@ -276,7 +279,7 @@ const std::string& host_target() {
 namespace {
 
 std::vector<CompileResult> compile_module(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
-                                          ObjectCode* export_object) {
+                                          bool fast_codegen, ObjectCode* export_object) {
   auto t0 = std::chrono::steady_clock::now();
   const size_t n = traces.size();
   std::vector<CompileResult> results(n);
@@ -360,7 +363,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
       if (sti->checkFeatures(std::string("+") + f.name)) export_object->features.push_back(f.name);
   } else {
     std::string error;
-    machine = host_target_machine(error);
+    machine = host_target_machine(fast_codegen, error);
     if (!machine) return fail_with(error);
   }
   prepare_kernels(*module, traces, extents);
@@ -403,26 +406,27 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     export_object->extents = extents;
     export_object->symbols.clear();
     for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
-  } else if (use_disk && disk_cache_writable()) {
+  } else if (use_disk && !fast_codegen && disk_cache_writable()) {  // the cache holds optimized code only
     disk_cache_store(key, 0, object);
   }
   result.milliseconds = ms_since(t0);
   if (options::log("compile"))
-    fmt::print(stderr, "[ejit compile] {} ops in {} kernel{}, {:.1f} ms; ms per stage:{} llvm={:.1f} codegen={:.1f}\n",
-               ops, n, n == 1 ? "" : "s", result.milliseconds, timings,
-               result.stage_milliseconds[static_cast<int>(Stage::LLVM)], result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
+    fmt::print(stderr, "[ejit compile] {} ops in {} kernel{}, {:.1f} ms; ms per stage:{} llvm={:.1f} {}codegen={:.1f}\n",
+               ops, n, n == 1 ? "" : "s", result.milliseconds, timings, result.stage_milliseconds[static_cast<int>(Stage::LLVM)],
+               fast_codegen ? "fast " : "", result.stage_milliseconds[static_cast<int>(Stage::Asm)]);
   return results;
 }
 
 }  // namespace
 
-std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm) {
-  return compile_module(traces, keep_ir, keep_asm, nullptr);
+std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
+                                           bool fast_codegen) {
+  return compile_module(traces, keep_ir, keep_asm, fast_codegen, nullptr);
 }
 
 std::string compile_cpu_object(const std::vector<const Trace*>& traces, ObjectCode& out) {
   try {
-    std::vector<CompileResult> r = compile_module(traces, false, false, &out);
+    std::vector<CompileResult> r = compile_module(traces, false, false, /*fast_codegen=*/false, &out);
     if (!r.at(0).executable) return r.at(0).error;
     return out.object.empty() ? "[export] no object code was made" : "";
   } catch (const std::exception& e) {

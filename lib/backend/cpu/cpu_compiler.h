@@ -17,7 +17,9 @@ CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm = 
 /// Compiles several traces as one module (kernel0, kernel1, ...): one pipeline run, one LLVM
 /// module, one code generation and one disk cache entry, instead of one each. The first
 /// result holds the module's IR and times; when one kernel fails, every result has the error.
-std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm = false);
+/// `fast_codegen`: see CompileOptions::fast_codegen.
+std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm = false,
+                                           bool fast_codegen = false);
 
 /// Object code to link into a shared library (an export): position-independent, for `cpu`.
 struct ObjectCode {
