@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -18,9 +19,10 @@
 namespace ejit::detail {
 namespace {
 
-/// Compiles a two-op trace through the whole CPU pipeline, LLVM's code generator and JIT
-/// linker included (keep_ir: never from the disk cache), so that the static objects of
-/// MLIR and LLVM exist before any background job runs. See CompileQueue::loop for why.
+/// Compiles a two-op trace through the whole CPU pipeline, LLVM's code generators (the fast
+/// one of a first tier and the optimizing one) and JIT linker included (keep_ir: never from
+/// the disk cache), so that the static objects of MLIR and LLVM exist before any background
+/// job runs. See CompileQueue::loop for why.
 void warm_up_compiler() {
   const Trace t = parse_trace(R"(func.func @warm(%x: tensor<8xf32>) -> (tensor<8xf32>) {
   %1 = ejit.exp %x : tensor<8xf32> -> tensor<8xf32>
@@ -29,6 +31,7 @@ void warm_up_compiler() {
 })");
   try {
     (void)compile_trace(t, {.keep_ir = true});
+    (void)compile_trace(t, {.keep_ir = true, .fast_codegen = true});
   } catch (...) {  // a compiler that fails here fails the jobs too, each with its reason
   }
 }
@@ -53,17 +56,24 @@ class CompileQueue {
     std::call_once(warmed, warm_up_compiler);
     std::lock_guard lock(mu_);
     if (stopping_) return;  // exiting: the caller keeps running eagerly
-    jobs_.push_back(std::move(job));
-    ++queued_;
+    // A job queued by the running job (a signature's second tier) takes its number: a wait
+    // for the one waits for the other too.
+    const bool from_job = running_ != 0 && std::this_thread::get_id() == worker_.get_id();
+    jobs_.push_back({from_job ? running_ : ++numbered_, std::move(job)});
     if (!worker_.joinable()) worker_ = std::thread([this] { loop(); });
     cv_.notify_all();
   }
 
-  /// Until the queue is empty: jobs that the running jobs queue (a signature's second tier)
-  /// are waited for too.
+  /// Until every job queued before the call has finished, and the jobs those queued; jobs
+  /// queued later by other threads do not keep it waiting.
   void wait_idle() {
     std::unique_lock lock(mu_);
-    done_cv_.wait(lock, [&] { return finished_ >= queued_ || stopping_; });
+    const uint64_t target = numbered_;
+    done_cv_.wait(lock, [&] {
+      if (stopping_) return true;
+      if (running_ != 0 && running_ <= target) return false;
+      return std::none_of(jobs_.begin(), jobs_.end(), [&](const Job& j) { return j.number <= target; });
+    });
   }
 
  private:
@@ -75,7 +85,8 @@ class CompileQueue {
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (stopping_) return;
-      std::function<void()> job = std::move(jobs_.front());
+      std::function<void()> job = std::move(jobs_.front().run);
+      running_ = jobs_.front().number;
       jobs_.pop_front();
       lock.unlock();
       // At exit, stop() must run before the static objects a compile uses are destroyed.
@@ -89,7 +100,7 @@ class CompileQueue {
       job();
       job = nullptr;  // captures go before the job counts as done
       lock.lock();
-      ++finished_;
+      running_ = 0;
       done_cv_.notify_all();
     }
   }
@@ -101,7 +112,6 @@ class CompileQueue {
     std::unique_lock lock(mu_);
     if (stopping_) return;
     stopping_ = true;
-    finished_ += jobs_.size();
     jobs_.clear();
     cv_.notify_all();
     done_cv_.notify_all();
@@ -114,16 +124,26 @@ class CompileQueue {
   /// running in the parent at the fork is lost here; its signature stays eager in the child.
   void after_fork_in_child() {
     new (&worker_) std::thread();  // the old handle names a thread of the parent: forget it unjoined
+    // The condition variables may hold the parent's waiters (an idle worker waits on cv_):
+    // glibc's notify then waits for them to leave, forever. Nobody waits on them here yet.
+    new (&cv_) std::condition_variable();
+    new (&done_cv_) std::condition_variable();
+    running_ = 0;
     if (!jobs_.empty() && !stopping_) worker_ = std::thread([this] { loop(); });
-    finished_ = queued_ - jobs_.size();
     mu_.unlock();
   }
 
+  struct Job {
+    uint64_t number;  // in queueing order; a job queued by a job has its number
+    std::function<void()> run;
+  };
+
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
-  std::deque<std::function<void()>> jobs_;
+  std::deque<Job> jobs_;
   std::thread worker_;
-  uint64_t queued_ = 0, finished_ = 0;
+  uint64_t numbered_ = 0;  // the last number given
+  uint64_t running_ = 0;   // the running job's number; 0 when none runs
   bool stopping_ = false;
 };
 

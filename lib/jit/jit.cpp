@@ -484,7 +484,9 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     else entry->eager_reason = r.error;
     publish(self, key, entry, ops, r.from_disk_cache);
     if (options.fast_codegen && entry->executable && !r.from_disk_cache)  // the disk cache had full code
-      schedule(self.shared_from_this(), [key, entry](Impl& impl) { upgrade(impl, key, entry); });
+      schedule(self.shared_from_this(), [key, weak = std::weak_ptr<Entry>(entry)](Impl& impl) {
+        if (std::shared_ptr<Entry> fast = weak.lock()) upgrade(impl, key, fast);  // else evicted: nothing to upgrade
+      });
   }
 
   /// The second tier: `fast`'s trace compiled with full code generation replaces it in the
@@ -501,6 +503,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     full->dynamic = fast->dynamic;
     std::lock_guard lock(self.mu);
     self.stats.compile_ms += r.milliseconds;
+    if (r.from_disk_cache) ++self.stats.disk_hits;
     auto it = self.cache.find(key);
     if (!full->executable || it == self.cache.end() || it->second != fast) {
       if (log_cache())

@@ -23,11 +23,14 @@
 #include "../../runtime/packed_kernel.h"
 #include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
+#include "llvm/ExecutionEngine/JITEventListener.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
 #include "llvm/ExecutionEngine/Orc/Shared/ExecutorSymbolDef.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -118,8 +121,17 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
     error = llvm::toString(std::move(e));
     return nullptr;
   };
-  std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-cached-kernel");
-  auto jit = llvm::orc::LLJITBuilder().create();
+  std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-kernels");
+  // RuntimeDyld, with the code registered for GDB (as MLIR's ExecutionEngine registered it):
+  // a debugger sees the kernels' symbols.
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& session, const llvm::Triple&) {
+                   auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                       session, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+                   layer->registerJITEventListener(*llvm::JITEventListener::createGDBRegistrationListener());
+                   return llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>(std::move(layer));
+                 })
+                 .create();
   if (!jit) return fail(jit.takeError());
   llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
   auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
@@ -162,12 +174,12 @@ void prepare_kernels(mlir::ModuleOp module, const std::vector<const Trace*>& tra
 
 /// Defines _mlir_<kernel>(ptr args) for each kernel of the module: it loads argument i of
 /// @kernel through the pointer args[i] and calls it (the calling convention of PackedFn, as
-/// MLIR's ExecutionEngine wraps functions).
-void add_packed_wrappers(llvm::Module& module, size_t kernels) {
+/// MLIR's ExecutionEngine wraps functions). "" on success, else which kernel is missing.
+std::string add_packed_wrappers(llvm::Module& module, size_t kernels) {
   llvm::IRBuilder<> b(module.getContext());
   for (size_t k = 0; k < kernels; ++k) {
     llvm::Function* kernel = module.getFunction(kernel_name(k, kernels));
-    if (!kernel || kernel->isDeclaration()) continue;  // link_kernels says which is missing
+    if (!kernel || kernel->isDeclaration()) return "the module has no @" + kernel_name(k, kernels);
     auto* type = llvm::FunctionType::get(b.getVoidTy(), b.getPtrTy(), /*isVarArg=*/false);
     auto* wrapper = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, packed_name(kernel->getName().str()), module);
     b.SetInsertPoint(llvm::BasicBlock::Create(module.getContext(), "entry", wrapper));
@@ -180,6 +192,7 @@ void add_packed_wrappers(llvm::Module& module, size_t kernels) {
     b.CreateCall(kernel, args);
     b.CreateRetVoid();
   }
+  return "";
 }
 
 /// The module's relocatable object code; "" (and `error`) when the target cannot emit it.
@@ -236,14 +249,19 @@ std::unique_ptr<llvm::TargetMachine> export_target_machine(const std::string& cp
 }
 
 /// Each kernel's executable from the loaded code: "" on success, else why.
+/// Why a compiled kernel cannot run its trace as planned, or "".
+std::string kernel_problem(const Trace& trace, int64_t extent) {
+  if (has_unsourced_symbols(trace)) return "a dynamic dim that no input of the kernel has";
+  return check_row_extent(trace, extent);
+}
+
 std::string link_kernels(const std::shared_ptr<LoadedCode>& code, const std::vector<const Trace*>& traces,
                          const std::vector<int64_t>& extents, std::vector<CompileResult>& results) {
   code->kernels = traces.size();
   for (size_t k = 0; k < traces.size(); ++k) {
     auto fn = code->lookup(packed_name(kernel_name(k, traces.size())));
     if (!fn) return llvm::toString(fn.takeError());
-    if (has_unsourced_symbols(*traces[k])) return "a dynamic dim that no input of the kernel has";
-    if (std::string why = check_row_extent(*traces[k], extents[k]); !why.empty()) return why;
+    if (std::string why = kernel_problem(*traces[k], extents[k]); !why.empty()) return why;
     results[k].executable =
         std::make_unique<PackedKernel>(code, reinterpret_cast<PackedFn>(*fn), *traces[k], extents[k]);
   }
@@ -372,7 +390,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   if (!llvm_module) return fail_with("[jit] the LLVM dialect did not translate to LLVM IR");
   llvm_module->setDataLayout(machine->createDataLayout());
   llvm_module->setTargetTriple(machine->getTargetTriple().str());
-  add_packed_wrappers(*llvm_module, n);
+  if (std::string missing = add_packed_wrappers(*llvm_module, n); !missing.empty()) return fail_with("[jit] " + missing);
   if (std::string e = optimize_llvm(*llvm_module, *machine, opt_level); !e.empty()) return fail_with(e);
   result.stage_milliseconds[static_cast<int>(Stage::LLVM)] = ms_since(last);
   last = std::chrono::steady_clock::now();
@@ -402,6 +420,8 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   }
   result.stage_milliseconds[static_cast<int>(Stage::Asm)] = ms_since(last);
   if (export_object) {
+    for (size_t k = 0; k < n; ++k)  // what link_kernels checks of a JIT compile
+      if (std::string why = kernel_problem(*traces[k], extents[k]); !why.empty()) return fail_with("[export] " + why);
     export_object->object = std::move(object);
     export_object->extents = extents;
     export_object->symbols.clear();
@@ -427,7 +447,7 @@ std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& trac
 std::string compile_cpu_object(const std::vector<const Trace*>& traces, ObjectCode& out) {
   try {
     std::vector<CompileResult> r = compile_module(traces, false, false, /*fast_codegen=*/false, &out);
-    if (!r.at(0).executable) return r.at(0).error;
+    if (!r.at(0).error.empty()) return r.at(0).error;
     return out.object.empty() ? "[export] no object code was made" : "";
   } catch (const std::exception& e) {
     return std::string("[export] ") + e.what();
