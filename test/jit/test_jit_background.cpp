@@ -4,8 +4,10 @@
 #include <ejit/compile.h>
 #include <ejit/jit.h>
 
+#include <cstdlib>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "child_process.h"
@@ -117,6 +119,28 @@ TEST_CASE("fast code generation: 60 random op chains equal the interpreter", "[j
     ++(c.from_disk_cache() ? from_disk : compiled);
   }
   CHECK(compiled + from_disk >= 40);
+}
+
+TEST_CASE("fast code generation: never stored in the disk cache, served from it when full code is there", "[jit][background]") {
+  const char* dir = std::getenv("EJIT_CACHE_DIR");
+  if (dir && std::string(dir) == "off") {
+    WARN("skipped: the disk cache is off (EJIT_CACHE_DIR=off)");
+    return;
+  }
+  Tensor x = randn({53, 29}, 13);  // a trace no other test compiles
+  Recorder rec;
+  rec.add_inputs({x});
+  const Trace t = rec.finish({chain(x) * 3.f});
+  const Compiled fast = compile(t, {.fast_codegen = true});
+  REQUIRE(fast.ok());
+  CHECK(!fast.from_disk_cache());
+  const Compiled full = compile(t);  // the fast code was not stored: this one compiles
+  REQUIRE(full.ok());
+  CHECK(!full.from_disk_cache());
+  const Compiled again = compile(t, {.fast_codegen = true});  // the full code was stored
+  REQUIRE(again.ok());
+  CHECK(again.from_disk_cache());
+  require_close(again.run({x}).at(0), chain(x) * 3.f, 1e-4);
 }
 
 TEST_CASE("background: a function destroyed while its compile is queued or running", "[jit][background]") {
