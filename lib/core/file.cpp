@@ -5,10 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "../support/check.h"
+#include "../support/text_io.h"
 
 namespace ejit::detail {
 namespace {
@@ -70,6 +74,54 @@ std::string InputFile::read(uint64_t offset, size_t n) const {
   std::string out(n, '\0');
   read(offset, out.data(), n);
   return out;
+}
+
+std::string write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts, bool durable) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, static_cast<long>(::getpid()), counter++);
+  int fd;
+  do fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return fmt::format("cannot create '{}': {}", tmp, std::strerror(errno));
+  std::string why;
+  for (std::string_view part : parts)
+    if (int e = write_all(fd, part.data(), part.size()); e != 0) {
+      why = fmt::format("cannot write '{}': {}", tmp, std::strerror(e));
+      break;
+    }
+  if (why.empty() && durable && ::fsync(fd) != 0) why = fmt::format("cannot flush '{}': {}", tmp, std::strerror(errno));
+  if (::close(fd) != 0 && why.empty()) why = fmt::format("cannot close '{}': {}", tmp, std::strerror(errno));
+  if (why.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    why = fmt::format("cannot rename '{}' to '{}': {}", tmp, path, std::strerror(errno));
+  if (!why.empty()) {
+    ::unlink(tmp.c_str());
+    return why;
+  }
+  if (durable) {  // the rename itself (best effort: some file systems refuse fsync on folders)
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+  }
+  return "";
+}
+
+long temporary_writer(const std::string& name, const std::string& file) {
+  const std::string prefix = file + ".tmp-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) return -1;
+  const std::string rest = name.substr(prefix.size());
+  const size_t dash = rest.find('-');
+  auto digits = [](std::string_view s) {  // a decimal number without a leading zero, at most 9 digits
+    return !s.empty() && s.size() <= 9 && s[0] != '0' && s.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  const std::string_view pid = std::string_view(rest).substr(0, dash);
+  if (!digits(pid)) return -1;
+  if (dash != std::string::npos && !(rest.size() > dash + 1 && (rest.substr(dash + 1) == "0" || digits(rest.substr(dash + 1)))))
+    return -1;
+  return std::stol(std::string(pid));
 }
 
 }  // namespace ejit::detail

@@ -1,9 +1,12 @@
-// InputFile: reads untrusted files: regular files only, their size known before anything is allocated.
+// InputFile: reads untrusted files: regular files only, their size known before anything is
+// allocated. write_file_atomically: whole files or nothing.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace ejit::detail {
 
@@ -34,5 +37,17 @@ class InputFile {
   int fd_ = -1;
   uint64_t size_ = 0;
 };
+
+/// Writes `parts`, one after the other, to `path` through a temporary file beside it,
+/// renamed into place: a reader sees the old file or the new one, never half of one. The
+/// temporary is PATH.tmp-<pid>-<n> (n counts this process's writes), so no two writers,
+/// threads or processes, share one; it is removed when anything fails. `durable`: fsync
+/// the file before the rename, and its folder after it. "" on success, else why (naming
+/// the file and the system's error).
+std::string write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts,
+                                  bool durable = false);
+/// The pid in the name of a temporary of write_file_atomically for `path` (FILE.tmp-<pid>-<n>,
+/// or FILE.tmp-<pid> as older versions named it), or -1 when `name` is not one.
+long temporary_writer(const std::string& name, const std::string& file);
 
 }  // namespace ejit::detail

@@ -20,7 +20,6 @@
 #include "../runtime/exported_library.h"
 #include "../core/file.h"
 #include "../support/check.h"
-#include "../support/text_io.h"
 #include "../support/options.h"
 #include "ejit/compile.h"
 #include "ejit/format.h"
@@ -62,21 +61,6 @@ std::string read_all(const fs::path& p) {
   return in.read(0, static_cast<size_t>(in.size()));
 }
 
-/// Writes `bytes` to `path` through a fresh temporary file beside it (renamed into place), so
-/// that a reader never sees half a file and two writers never share a temporary.
-void write_atomically(const std::string& path, std::string_view bytes) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) fail("export", "cannot write {}: {}", path, std::strerror(errno));
-  const bool written = detail::write_all(fd, bytes.data(), bytes.size()) == 0;
-  const bool closed = close(fd) == 0;
-  std::error_code ec;
-  if (written && closed) fs::rename(tmp, path, ec);
-  if (!written || !closed || ec) {
-    fs::remove(tmp, ec);
-    fail("export", "cannot write {}", path);
-  }
-}
 
 void write_file(const fs::path& p, std::string_view bytes) {
   std::ofstream out(p, std::ios::binary | std::ios::trunc);
@@ -191,7 +175,8 @@ void export_library(const std::vector<Trace>& traces, const std::string& path, c
     shared_object = link_shared_object(object, dir);
   }
   const std::string file = detail::library_file(shared_object, manifest);
-  write_atomically(path, file);
+  if (std::string why = detail::write_file_atomically(path, {file}); !why.empty())
+    fail("export", "cannot write {}: {}", path, why);
 }
 
 }  // namespace ejit

@@ -76,25 +76,24 @@ void write_all(int fd, const std::string& bytes, const std::string& tmp) {
 void remove_stale_temporaries(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path p(path);
-  const std::string prefix = p.filename().string() + ".tmp-";
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    const std::string digits = name.substr(prefix.size());
-    // What write_atomically names: a pid in decimal (pid_max is at most 2^22 on Linux).
-    if (digits.size() > 9 || digits[0] == '0' ||
-        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
-    const pid_t pid = static_cast<pid_t>(std::stol(digits));
+    // What write_atomically names (PATH.tmp-<pid>; pid_max is at most 2^22 on Linux), or
+    // write_file_atomically (PATH.tmp-<pid>-<n>).
+    const long writer = detail::temporary_writer(it->path().filename().string(), p.filename().string());
+    if (writer < 0) continue;
+    const pid_t pid = static_cast<pid_t>(writer);
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // EPERM: alive, not ours
     std::error_code type_ec, remove_ec;
     if (it->symlink_status(type_ec).type() == fs::file_type::regular) fs::remove(it->path(), remove_ec);
   }
 }
 
-/// Writes bytes to PATH.tmp-<pid>, fsyncs, renames over path, fsyncs the folder.
+/// Writes bytes to PATH.tmp-<pid>, fsyncs, renames over path, fsyncs the folder. This is
+/// core/file's write_file_atomically with a fault injector (set_checkpoint_save_fault, for
+/// the tests of a failed and of a crashed save) and one temporary name per process, which
+/// remove_stale_temporaries cleans up after a crash.
 void write_atomically(const std::string& path, const std::string& bytes) {
   remove_stale_temporaries(path);
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());

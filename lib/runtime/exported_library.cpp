@@ -70,8 +70,7 @@ void check_symbols(const Trace& t, const std::string& what) {
     if (input < 0) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
   const size_t symbols = sources.size();
   for (const TraceNode& n : t.nodes)
-    if (n.kind == NodeKind::Constant && !n.ints.empty() &&
-        (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols))
+    if (is_size_constant(n) && (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols))
       fail("load_compiled", "{}: a size constant of symbol {} (it has {})", what, n.ints[0], symbols);
 }
 

@@ -52,8 +52,7 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
   const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // empty without dynamic dims
   for (int k : constant_nodes_) {
     const TraceNode& c = trace_.nodes[k];
-    v[c.output] = c.ints.empty() ? c.constant  // a size constant: factor * the symbol's size
-                                 : full(Shape{}, static_cast<double>(c.ints[1] * sizes.at(c.ints[0])), c.constant.dtype());
+    v[c.output] = is_size_constant(c) ? size_constant_value(c, sizes) : c.constant;
   }
   std::vector<Tensor> in;
   NodeEvaluator host;

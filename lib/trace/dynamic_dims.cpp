@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "../support/check.h"
+#include "ejit/ops.h"
 #include "subtrace.h"
 
 namespace ejit::detail {
@@ -199,6 +200,12 @@ std::optional<Trace> generalize(const Trace& a, const Trace& b, std::string& why
     }
   }
   return g;
+}
+
+Tensor size_constant_value(const TraceNode& n, const std::vector<int64_t>& sizes) {
+  if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= sizes.size())
+    fail("trace", "a size constant of symbol {}, which the trace does not have ({} symbols)", n.ints[0], sizes.size());
+  return full(Shape{}, static_cast<double>(n.ints[1] * sizes[static_cast<size_t>(n.ints[0])]), n.constant.dtype());
 }
 
 }  // namespace ejit::detail

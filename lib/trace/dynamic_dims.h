@@ -17,6 +17,12 @@ bool has_dynamic_dims(const Trace& t);
 /// Dim d of a shape as a symbol number, or -1 when it is static.
 inline int symbol_of(int64_t d) { return d < 0 ? static_cast<int>(-1 - d) : -1; }
 inline int64_t symbol_dim(int k) { return -1 - static_cast<int64_t>(k); }
+/// A size constant (see generalize): a rank-0 Constant node whose ints are {symbol, factor},
+/// standing for factor times the symbol's size.
+inline bool is_size_constant(const TraceNode& n) { return n.kind == NodeKind::Constant && n.ints.size() == 2; }
+/// A size constant's value when the symbols have sizes `sizes` (a rank-0 tensor of the
+/// node's dtype); ejit::Error when the trace has no such symbol.
+Tensor size_constant_value(const TraceNode& n, const std::vector<int64_t>& sizes);
 
 /// Per symbol: the (trace input index, dim) its size is read from; {-1, -1} for a symbol
 /// no input of `t` carries (then `t` cannot run on its own).

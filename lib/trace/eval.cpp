@@ -164,10 +164,10 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
     }
     const ValueType want = dynamic ? ValueType{detail::concrete(trace.values[n.output].shape, sizes), trace.values[n.output].dtype}
                                    : trace.values[n.output];
-    if (dynamic && n.kind == NodeKind::Constant && n.ints.size() == 2) {  // a size constant: factor * a symbol's size
+    if (dynamic && detail::is_size_constant(n)) {
       if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= sizes.size())
         fail("eval_trace", "node {} is a size constant of symbol {}, which the trace does not have", k, n.ints[0]);
-      values[n.output] = full(Shape{}, static_cast<double>(n.ints[1] * sizes[n.ints[0]]), want.dtype);
+      values[n.output] = detail::size_constant_value(n, sizes);
       continue;
     }
     Tensor out = evaluator.eval(n, in, want);

@@ -138,7 +138,7 @@ std::string Trace::to_mlir(std::string_view function_name) const {
     std::string op, attrs;
     switch (n.kind) {
       case NodeKind::Constant:
-        if (!n.ints.empty()) {
+        if (detail::is_size_constant(n)) {
           out += size_constant_text(n, names[n.output], sources, names, *this);
           continue;
         }

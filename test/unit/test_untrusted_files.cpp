@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 
+#include "../../lib/core/file.h"
 #include "ejit/checkpoint.h"
 #include "ejit/npy.h"
 #include "test_util.h"
@@ -321,4 +322,32 @@ TEST_CASE("untrusted files: a save removes the temporary files of dead saves, no
   const bool removed = !fs::exists("rel.safetensors.tmp-" + std::to_string(pid_max + 1));
   fs::current_path(cwd);
   CHECK(removed);
+}
+
+TEST_CASE("write_file_atomically: the whole file or the old one, and temporaries named for their writer", "[io]") {
+  TempDir dir("atomic-write");
+  const std::string path = (dir.path / "f.bin").string();
+  REQUIRE(detail::write_file_atomically(path, {"abc", "", "de"}) == "");
+  CHECK(detail::InputFile("test", path).read(0, 5) == "abcde");
+  REQUIRE(detail::write_file_atomically(path, {"xy"}, /*durable=*/true) == "");
+  CHECK(detail::InputFile("test", path).read(0, 2) == "xy");
+  // A folder in the way: the rename fails, the message says so, the temporary goes.
+  const std::string folder = (dir.path / "sub").string();
+  fs::create_directories(folder + "/keep");
+  CHECK_THAT(detail::write_file_atomically(folder, {"z"}), StartsWith("cannot rename '" + folder + ".tmp-"));
+  // No folder: nothing can be created.
+  CHECK_THAT(detail::write_file_atomically((dir.path / "none" / "f").string(), {"z"}), StartsWith("cannot create"));
+  size_t left = 0;
+  for (const auto& e : fs::directory_iterator(dir.path)) left += e.path().filename().string().find(".tmp-") != std::string::npos;
+  CHECK(left == 0);
+  // The names of temporaries, and what is not one.
+  CHECK(detail::temporary_writer("f.bin.tmp-123-0", "f.bin") == 123);
+  CHECK(detail::temporary_writer("f.bin.tmp-123-45", "f.bin") == 123);
+  CHECK(detail::temporary_writer("f.bin.tmp-123", "f.bin") == 123);
+  CHECK(detail::temporary_writer("f.bin.tmp-0123-1", "f.bin") == -1);
+  CHECK(detail::temporary_writer("f.bin.tmp-123-", "f.bin") == -1);
+  CHECK(detail::temporary_writer("f.bin.tmp-123-01", "f.bin") == -1);
+  CHECK(detail::temporary_writer("f.bin.tmp-abc", "f.bin") == -1);
+  CHECK(detail::temporary_writer("g.bin.tmp-123-0", "f.bin") == -1);
+  CHECK(detail::temporary_writer("f.bin.tmp-1234567890-0", "f.bin") == -1);
 }

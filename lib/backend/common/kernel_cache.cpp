@@ -2,6 +2,7 @@
 // (format, key, extent, payload size, SHA-256) and the payload, in $EJIT_CACHE_DIR/kernels-v2.
 #include "kernel_cache.h"
 #include "../support/options.h"
+#include "../../core/file.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -117,13 +117,11 @@ bool is_entry_name(const std::string& name) {
   return name.size() == 38 && name.compare(32, 6, ".entry") == 0 && is_key(std::string_view(name).substr(0, 32));
 }
 
-/// KEY.entry.tmp-PID-N: a temporary file; the pid of its writer, or -1 for other names.
+/// KEY.entry.tmp-PID-N: a temporary file (write_file_atomically's); the pid of its writer, or
+/// -1 for other names.
 long temp_file_pid(const std::string& name) {
-  if (name.size() < 44 || !is_entry_name(name.substr(0, 38)) || name.compare(38, 5, ".tmp-") != 0) return -1;
-  const char* digits = name.c_str() + 43;
-  char* end = nullptr;
-  long pid = std::strtol(digits, &end, 10);
-  return end != digits && *end == '-' && pid > 0 ? pid : -1;
+  if (name.size() < 44 || !is_entry_name(name.substr(0, 38))) return -1;
+  return temporary_writer(name, name.substr(0, 38));
 }
 
 bool process_is_dead(long pid) { return kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
@@ -241,22 +239,12 @@ std::optional<DiskEntry> disk_cache_read(const std::string& key) {
 }
 
 void disk_cache_store(const std::string& key, int64_t extent, std::string_view payload) {
-  static std::atomic<int> counter{0};
   if (!is_key(key) || extent < 0 || !disk_cache_writable()) return;
   const std::string dir = disk_cache_dir();
-  const std::string path = entry_path(dir, key);
-  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, static_cast<long>(getpid()), counter++);
   const std::string header = fmt::format("{}\nkey {}\nextent {}\nsize {}\nsha256 {}\n\n", kMagic, key, extent,
                                          payload.size(), checksum(key, extent, payload));
-  std::error_code ec;
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(payload.data(), static_cast<std::streamsize>(payload.size()));
-    if (!out) return fs::remove(tmp, ec), void();
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
+  // A cache that cannot be written is no error: the entry is simply not kept.
+  (void)write_file_atomically(entry_path(dir, key), {header, payload});
   enforce_size_limit(dir);
 }
 
