@@ -391,7 +391,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   llvm_module->setDataLayout(machine->createDataLayout());
   llvm_module->setTargetTriple(machine->getTargetTriple().str());
   if (std::string missing = add_packed_wrappers(*llvm_module, n); !missing.empty()) return fail_with("[jit] " + missing);
-  if (std::string e = optimize_llvm(*llvm_module, *machine, opt_level); !e.empty()) return fail_with(e);
+  if (std::string e = optimize_llvm(*llvm_module, *machine, opt_level, fast_codegen); !e.empty()) return fail_with(e);
   result.stage_milliseconds[static_cast<int>(Stage::LLVM)] = ms_since(last);
   last = std::chrono::steady_clock::now();
   if (want_llvm) {
