@@ -38,8 +38,8 @@ struct CompileOptions {
   /// then runs eagerly). Unset: EJIT_STRICT=1 turns it on process-wide.
   std::optional<bool> strict = std::nullopt;
   /// CPU target: LLVM's fast instruction selector and register allocator instead of its
-  /// optimizing ones, and no loop unrolling (the IR is still optimized and vectorized). The
-  /// compile takes about half the time; the code runs up to 2x slower. jit()'s
+  /// optimizing ones, and no loop unrolling at EJIT_OPT_LEVEL 2 (the IR is still optimized and
+  /// vectorized). The compile takes about half the time; the code runs up to 2.3x slower. jit()'s
   /// background compiles use it for a first version of a signature, then recompile it in
   /// full. Results come from the disk cache when it has them and never go into it.
   bool fast_codegen = false;

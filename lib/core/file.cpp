@@ -77,11 +77,17 @@ std::string InputFile::read(uint64_t offset, size_t n) const {
 }
 
 std::string write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts, bool durable) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = fmt::format("{}.tmp-{}-{}", path, static_cast<long>(::getpid()), counter++);
-  int fd;
-  do fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  while (fd < 0 && errno == EINTR);
+  static std::atomic<uint32_t> counter{0};
+  std::string tmp;
+  int fd = -1;
+  // A name in use (left by a crashed writer with this pid: in a container it is the same pid
+  // every run) is skipped: O_EXCL keeps writers of other pid namespaces apart.
+  for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+    tmp = fmt::format("{}.tmp-{}-{}", path, static_cast<long>(::getpid()), counter++ % 1000000000u);
+    do fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) return fmt::format("cannot create '{}': {}", tmp, std::strerror(errno));
   std::string why;
   for (std::string_view part : parts)

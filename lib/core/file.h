@@ -40,8 +40,9 @@ class InputFile {
 
 /// Writes `parts`, one after the other, to `path` through a temporary file beside it,
 /// renamed into place: a reader sees the old file or the new one, never half of one. The
-/// temporary is PATH.tmp-<pid>-<n> (n counts this process's writes), so no two writers,
-/// threads or processes, share one; it is removed when anything fails. `durable`: fsync
+/// temporary is PATH.tmp-<pid>-<n> (n counts this process's writes, below 10^9; a name in use
+/// is skipped), so no two writers, threads or processes, share one; it is removed when
+/// anything fails. `durable`: fsync
 /// the file before the rename, and its folder after it. "" on success, else why (naming
 /// the file and the system's error).
 std::string write_file_atomically(const std::string& path, std::initializer_list<std::string_view> parts,

@@ -165,7 +165,7 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
     const ValueType want = dynamic ? ValueType{detail::concrete(trace.values[n.output].shape, sizes), trace.values[n.output].dtype}
                                    : trace.values[n.output];
     if (dynamic && detail::is_size_constant(n)) {
-      if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= sizes.size())
+      if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= sizes.size())  // named here: size_constant_value would not
         fail("eval_trace", "node {} is a size constant of symbol {}, which the trace does not have", k, n.ints[0]);
       values[n.output] = detail::size_constant_value(n, sizes);
       continue;

@@ -12,6 +12,7 @@
 
 #include "child_process.h"
 #include "op_chains.h"
+#include "scoped_cache.h"
 #include "test_util.h"
 
 using namespace ejit;
@@ -122,12 +123,8 @@ TEST_CASE("fast code generation: 60 random op chains equal the interpreter", "[j
 }
 
 TEST_CASE("fast code generation: never stored in the disk cache, served from it when full code is there", "[jit][background]") {
-  const char* dir = std::getenv("EJIT_CACHE_DIR");
-  if (dir && std::string(dir) == "off") {
-    WARN("skipped: the disk cache is off (EJIT_CACHE_DIR=off)");
-    return;
-  }
-  Tensor x = randn({53, 29}, 13);  // a trace no other test compiles
+  const ScopedCache cache("fast-codegen");  // empty, whatever EJIT_CACHE_DIR the run has
+  Tensor x = randn({53, 29}, 13);
   Recorder rec;
   rec.add_inputs({x});
   const Trace t = rec.finish({chain(x) * 3.f});
