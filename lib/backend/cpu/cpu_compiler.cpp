@@ -23,7 +23,6 @@
 #include "../../runtime/packed_kernel.h"
 #include "llvm_optimizer.h"
 #include "EjitToLinalg.h"
-#include "llvm/ExecutionEngine/JITEventListener.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -92,17 +91,52 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
   return map;
 }
 
+/// The process's one LLJIT, made at the first link (under the compiler lock) and never
+/// destroyed, as the compiler's other statics; its JITDylib "ejit-runtime" holds what kernels
+/// call (the allocator functions, and the process's symbols). Every module's object is linked
+/// into a JITDylib of its own. Null (and `error`) when LLVM cannot make one.
+///
+/// An LLJIT per module kept about 0.1 MB and built a TargetMachine (for its data layout) at
+/// every link: 2M instructions per compile and per disk cache hit. RuntimeDyld links, as MLIR's
+/// ExecutionEngine did. Kernels are not registered with GDB's JIT interface: its listener is a
+/// static that can be destroyed at exit before a jitted function held in a static is.
+llvm::orc::LLJIT* shared_jit(std::string& error) {
+  static llvm::orc::LLJIT* jit = nullptr;
+  if (jit) return jit;
+  auto made = llvm::orc::LLJITBuilder()
+                  .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& session, const llvm::Triple&) {
+                    return llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>(
+                        std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+                            session, [] { return std::make_unique<llvm::SectionMemoryManager>(); }));
+                  })
+                  .create();
+  if (!made) return error = llvm::toString(made.takeError()), nullptr;
+  llvm::orc::JITDylib& runtime = (*made)->getExecutionSession().createBareJITDylib("ejit-runtime");
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*made)->getDataLayout().getGlobalPrefix());
+  if (!process) return error = llvm::toString(process.takeError()), nullptr;
+  runtime.addGenerator(std::move(*process));
+  llvm::orc::MangleAndInterner interner(runtime.getExecutionSession(), (*made)->getDataLayout());
+  if (auto e = runtime.define(llvm::orc::absoluteSymbols(allocator_symbols(interner))))
+    return error = llvm::toString(std::move(e)), nullptr;
+  return jit = made->release();
+}
+
 /// The machine code of a module of kernels, shared by its kernels' executables: its object
-/// code (just compiled, or from the disk cache) linked in memory by an LLJIT.
+/// code (just compiled, or from the disk cache) linked into a JITDylib of the shared LLJIT,
+/// removed (its memory freed) when the last executable goes.
 struct LoadedCode final : KernelCode {
-  std::unique_ptr<llvm::orc::LLJIT> lljit;
+  llvm::orc::LLJIT* jit = nullptr;
+  llvm::orc::JITDylib* lib = nullptr;
   size_t object_bytes = 0;
 
+  ~LoadedCode() override {
+    if (lib) llvm::consumeError(jit->getExecutionSession().removeJITDylib(*lib));
+  }
   size_t bytes() const override { return object_bytes; }
 
   /// The address of a symbol: a kernel's packed wrapper, or the row extents.
   llvm::Expected<void*> lookup(const std::string& name) const {
-    auto sym = lljit->lookup(name);
+    auto sym = jit->lookup(*lib, name);
     if (!sym) return sym.takeError();
     return sym->toPtr<void*>();
   }
@@ -121,28 +155,17 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
     error = llvm::toString(std::move(e));
     return nullptr;
   };
-  std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-kernels");
-  // RuntimeDyld, with the code registered for GDB (as MLIR's ExecutionEngine registered it):
-  // a debugger sees the kernels' symbols.
-  auto jit = llvm::orc::LLJITBuilder()
-                 .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& session, const llvm::Triple&) {
-                   auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
-                       session, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
-                   layer->registerJITEventListener(*llvm::JITEventListener::createGDBRegistrationListener());
-                   return llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>(std::move(layer));
-                 })
-                 .create();
-  if (!jit) return fail(jit.takeError());
-  llvm::orc::JITDylib& lib = (*jit)->getMainJITDylib();
-  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
-  if (!process) return fail(process.takeError());
-  lib.addGenerator(std::move(*process));
-  llvm::orc::MangleAndInterner interner(lib.getExecutionSession(), (*jit)->getDataLayout());
-  if (auto e = lib.define(llvm::orc::absoluteSymbols(allocator_symbols(interner)))) return fail(std::move(e));
-  if (auto e = (*jit)->addObjectFile(std::move(buffer))) return fail(std::move(e));
+  llvm::orc::LLJIT* jit = shared_jit(error);
+  if (!jit) return nullptr;
+  static uint64_t modules = 0;  // JITDylib names are unique in a session
+  llvm::orc::ExecutionSession& session = jit->getExecutionSession();
   auto code = std::make_shared<LoadedCode>();
-  code->lljit = std::move(*jit);
+  code->jit = jit;
+  code->lib = &session.createBareJITDylib("ejit-module-" + std::to_string(modules++));  // removed by ~LoadedCode
+  code->lib->addToLinkOrder(*session.getJITDylibByName("ejit-runtime"));
   code->object_bytes = object.size();
+  std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-kernels");
+  if (auto e = jit->addObjectFile(*code->lib, std::move(buffer))) return fail(std::move(e));
   return code;
 }
 
