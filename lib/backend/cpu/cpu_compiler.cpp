@@ -4,6 +4,7 @@
 #include "cpu_compiler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -121,16 +122,42 @@ llvm::orc::LLJIT* shared_jit(std::string& error) {
   return jit = made->release();
 }
 
+/// JITDylibs whose executables are gone. The next link removes them (freeing their memory)
+/// under the compiler lock, as every other use of the session: fork() takes that lock, so a
+/// child never gets the session half changed. A lock-free list, because an executable may go
+/// on any thread, and a lock taken there and at fork would have to be ordered with the
+/// compiler's.
+struct RetiredLib {
+  llvm::orc::JITDylib* lib;
+  RetiredLib* next;
+};
+std::atomic<RetiredLib*> retired_libs{nullptr};
+
+void retire(llvm::orc::JITDylib* lib) {
+  auto* r = new RetiredLib{lib, retired_libs.load(std::memory_order_relaxed)};
+  while (!retired_libs.compare_exchange_weak(r->next, r, std::memory_order_release, std::memory_order_relaxed)) {
+  }
+}
+
+void remove_retired(llvm::orc::ExecutionSession& session) {
+  for (RetiredLib* r = retired_libs.exchange(nullptr, std::memory_order_acquire); r;) {
+    llvm::consumeError(session.removeJITDylib(*r->lib));
+    RetiredLib* next = r->next;
+    delete r;
+    r = next;
+  }
+}
+
 /// The machine code of a module of kernels, shared by its kernels' executables: its object
 /// code (just compiled, or from the disk cache) linked into a JITDylib of the shared LLJIT,
-/// removed (its memory freed) when the last executable goes.
+/// retired when the last executable goes.
 struct LoadedCode final : KernelCode {
   llvm::orc::LLJIT* jit = nullptr;
   llvm::orc::JITDylib* lib = nullptr;
   size_t object_bytes = 0;
 
   ~LoadedCode() override {
-    if (lib) llvm::consumeError(jit->getExecutionSession().removeJITDylib(*lib));
+    if (lib) retire(lib);
   }
   size_t bytes() const override { return object_bytes; }
 
@@ -159,6 +186,7 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
   if (!jit) return nullptr;
   static uint64_t modules = 0;  // JITDylib names are unique in a session
   llvm::orc::ExecutionSession& session = jit->getExecutionSession();
+  remove_retired(session);
   auto code = std::make_shared<LoadedCode>();
   code->jit = jit;
   code->lib = &session.createBareJITDylib("ejit-module-" + std::to_string(modules++));  // removed by ~LoadedCode
