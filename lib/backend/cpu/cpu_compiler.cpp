@@ -101,10 +101,16 @@ llvm::orc::SymbolMap allocator_symbols(llvm::orc::MangleAndInterner& interner) {
 /// every link: 2M instructions per compile and per disk cache hit. RuntimeDyld links, as MLIR's
 /// ExecutionEngine did. Kernels are not registered with GDB's JIT interface: its listener is a
 /// static that can be destroyed at exit before a jitted function held in a static is.
-llvm::orc::LLJIT* shared_jit(std::string& error) {
+llvm::orc::LLJIT* shared_jit(llvm::orc::JITDylib*& runtime_lib, std::string& error) {
   static llvm::orc::LLJIT* jit = nullptr;
-  if (jit) return jit;
+  static llvm::orc::JITDylib* runtime_dylib = nullptr;
+  if (jit) return runtime_lib = runtime_dylib, jit;
+  // Linking on the caller's thread (no ORC threads: fork() copies no lock of theirs), no
+  // platform (kernels have no initializers; its per-JITDylib records would outlive removal).
   auto made = llvm::orc::LLJITBuilder()
+                  .setSupportConcurrentCompilation(false)
+                  .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+                  .setLinkProcessSymbolsByDefault(false)
                   .setObjectLinkingLayerCreator([](llvm::orc::ExecutionSession& session, const llvm::Triple&) {
                     return llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>>(
                         std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
@@ -119,6 +125,7 @@ llvm::orc::LLJIT* shared_jit(std::string& error) {
   llvm::orc::MangleAndInterner interner(runtime.getExecutionSession(), (*made)->getDataLayout());
   if (auto e = runtime.define(llvm::orc::absoluteSymbols(allocator_symbols(interner))))
     return error = llvm::toString(std::move(e)), nullptr;
+  runtime_lib = runtime_dylib = &runtime;
   return jit = made->release();
 }
 
@@ -182,7 +189,8 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
     error = llvm::toString(std::move(e));
     return nullptr;
   };
-  llvm::orc::LLJIT* jit = shared_jit(error);
+  llvm::orc::JITDylib* runtime = nullptr;
+  llvm::orc::LLJIT* jit = shared_jit(runtime, error);
   if (!jit) return nullptr;
   static uint64_t modules = 0;  // JITDylib names are unique in a session
   llvm::orc::ExecutionSession& session = jit->getExecutionSession();
@@ -190,7 +198,7 @@ std::shared_ptr<LoadedCode> load_object(const std::string& object, std::string& 
   auto code = std::make_shared<LoadedCode>();
   code->jit = jit;
   code->lib = &session.createBareJITDylib("ejit-module-" + std::to_string(modules++));  // removed by ~LoadedCode
-  code->lib->addToLinkOrder(*session.getJITDylibByName("ejit-runtime"));
+  code->lib->addToLinkOrder(*runtime);
   code->object_bytes = object.size();
   std::unique_ptr<llvm::MemoryBuffer> buffer = llvm::MemoryBuffer::getMemBufferCopy(object, "ejit-kernels");
   if (auto e = jit->addObjectFile(*code->lib, std::move(buffer))) return fail(std::move(e));
