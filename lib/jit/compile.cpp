@@ -14,6 +14,9 @@ namespace detail {
 
 namespace {
 bool strict_enabled(const CompileOptions& options) { return options.strict.value_or(options::strict_numerics()); }
+CpuCompileFlags cpu_flags(const CompileOptions& o) {
+  return {.keep_ir = o.keep_ir, .keep_asm = o.keep_asm, .fast_codegen = o.fast_codegen};
+}
 }  // namespace
 
 static CompileResult compile_one(const Trace& trace, const CompileOptions& options) {
@@ -30,7 +33,7 @@ static CompileResult compile_one(const Trace& trace, const CompileOptions& optio
     }
     return compile_for_gpu(trace, options.keep_ir);
   }
-  CompileResult result = compile_cpu_steps(trace, options.keep_ir, options.keep_asm, strict_enabled(options), options.fast_codegen);
+  CompileResult result = compile_cpu_steps(trace, cpu_flags(options), strict_enabled(options));
   if (options.keep_ptx || dump_requested(Stage::PTX)) {  // the GPU program of the same trace
     std::string ptx = gpu_ptx_listing(trace);
     if (dump_requested(Stage::PTX)) dump_stage(Stage::PTX, ptx);
@@ -53,7 +56,7 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
 
 std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {
   if (options.target == Target::CPU && !dump_requested(Stage::PTX))  // else each compile_trace is an event
-    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, false, false, strict_enabled(options), options.fast_codegen); });
+    return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, {.fast_codegen = options.fast_codegen}, strict_enabled(options)); });
   std::vector<CompileResult> results;
   for (const Trace* t : traces) results.push_back(compile_trace(*t, options));
   return results;

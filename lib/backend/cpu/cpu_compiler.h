@@ -10,16 +10,18 @@
 
 namespace ejit::detail {
 
-/// Compiles `trace` as one kernel; keeps the IR of each stage when keep_ir (or EJIT_DUMP asks
-/// for it). The host assembly (Stage::Asm) costs a second code generation: it is produced
-/// when keep_asm or EJIT_DUMP names it, and kept when keep_ir.
-CompileResult compile_for_cpu(const Trace& trace, bool keep_ir, bool keep_asm = false);
-/// Compiles several traces as one module (kernel0, kernel1, ...): one pipeline run, one LLVM
-/// module, one code generation and one disk cache entry, instead of one each. The first
-/// result holds the module's IR and times; when one kernel fails, every result has the error.
-/// `fast_codegen`: see CompileOptions::fast_codegen.
-std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm = false,
-                                           bool fast_codegen = false);
+/// What a CPU compile keeps besides the code, and how it generates the code.
+struct CpuCompileFlags {
+  bool keep_ir = false;   // every stage's IR (also made when EJIT_DUMP names a stage)
+  bool keep_asm = false;  // the host assembly (Stage::Asm): a second code generation; kept in the IR when keep_ir
+  bool fast_codegen = false;  // see CompileOptions::fast_codegen
+};
+
+/// Compiles several traces as one module (kernel0, kernel1, ...; just kernel for one trace):
+/// one pipeline run, one LLVM module, one code generation and one disk cache entry, instead
+/// of one each. The first result holds the module's IR and times; when one kernel fails,
+/// every result has the error.
+std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags);
 
 /// Object code to link into a shared library (an export): position-independent, for `cpu`.
 struct ObjectCode {

@@ -111,14 +111,12 @@ struct Plan {
   std::vector<char> no_sizes;  // per step: a kernel that needs a dynamic size none of its inputs has
   bool whole = false;
   bool strict = false;
-  bool fast_codegen = false;
 };
 
 /// compile_for_cpu, with an exception (the MLIR text could not be made) as a failed result.
-std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
-                                           bool fast_codegen) {
+std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags) {
   try {
-    return compile_for_cpu(traces, keep_ir, keep_asm, fast_codegen);
+    return compile_for_cpu(traces, flags);
   } catch (const std::exception& e) {
     std::vector<CompileResult> failed(traces.size());
     for (CompileResult& r : failed) r.error = std::string("[jit] ") + e.what();
@@ -128,8 +126,8 @@ std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& trac
 
 /// The executable of a plan of steps, its kernels taken from `kernel_results` in order (or
 /// compiled one by one when that is empty).
-CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, size_t& next, bool keep_ir,
-                       bool keep_asm, std::chrono::steady_clock::time_point t0) {
+CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, size_t& next, const CpuCompileFlags& flags,
+                       std::chrono::steady_clock::time_point t0) {
   const Trace& trace = *plan.trace;
   CompileResult result;
   std::set<std::string> interpreted;  // reasons, for the log and the error
@@ -145,7 +143,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
     Trace sub = std::move(plan.subs[i]);
     CompileResult r;
     if (plan.no_sizes[i]) r.error = "a kernel that needs a dynamic size none of its inputs has";
-    else if (kernel_results.empty()) r = std::move(compile_kernels({&sub}, keep_ir, keep_asm, plan.fast_codegen)[0]);
+    else if (kernel_results.empty()) r = std::move(compile_kernels({&sub}, flags)[0]);
     else r = std::move(kernel_results[next++]);
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
@@ -185,8 +183,8 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
 
 }  // namespace
 
-std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir, bool keep_asm,
-                                             bool strict, bool fast_codegen) {
+std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags,
+                                             bool strict) {
   auto t0 = std::chrono::steady_clock::now();
   std::vector<Plan> plans(traces.size());
   // Every kernel of every trace as one module (one compile's fixed costs instead of one per
@@ -197,7 +195,6 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
     Plan& p = plans[t];
     p.trace = traces[t];
     p.strict = strict;
-    p.fast_codegen = fast_codegen;
     p.folded_from = transposes_into_gemm(*p.trace, strict);
     p.steps = partition(*p.trace, p.folded_from, strict);
     p.whole = p.steps.size() == 1 && p.steps[0].compiled && !has_unsourced_symbols(*p.trace);
@@ -216,18 +213,18 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
       }
   }
   std::vector<CompileResult> batched;
-  if (!keep_ir && !keep_asm && !options::dump_any() && batch.size() > 1) {
-    batched = compile_kernels(batch, false, false, fast_codegen);
+  if (!flags.keep_ir && !flags.keep_asm && !options::dump_any() && batch.size() > 1) {
+    batched = compile_kernels(batch, {.fast_codegen = flags.fast_codegen});
     if (!batched[0].executable) batched.clear();
   }
   std::vector<CompileResult> results;
   size_t next = 0;
   for (Plan& p : plans) {
     if (p.whole)
-      results.push_back(batched.empty() ? std::move(compile_kernels({p.trace}, keep_ir, keep_asm, fast_codegen)[0])
+      results.push_back(batched.empty() ? std::move(compile_kernels({p.trace}, flags)[0])
                                         : std::move(batched[next++]));
     else
-      results.push_back(assemble(p, batched, next, keep_ir, keep_asm, t0));
+      results.push_back(assemble(p, batched, next, flags, t0));
   }
   // One compile: its whole time is the first result's (a caller adding them up gets it once).
   const double total = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -308,8 +305,8 @@ std::string compile_cpu_export(const std::vector<const Trace*>& traces, const st
   }
 }
 
-CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm, bool strict, bool fast_codegen) {
-  return std::move(compile_cpu_steps(std::vector<const Trace*>{&trace}, keep_ir, keep_asm, strict, fast_codegen)[0]);
+CompileResult compile_cpu_steps(const Trace& trace, const CpuCompileFlags& flags, bool strict) {
+  return std::move(compile_cpu_steps(std::vector<const Trace*>{&trace}, flags, strict)[0]);
 }
 
 }  // namespace ejit::detail

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../common/executable.h"
+#include "cpu_compiler.h"
 #include <string>
 #include <vector>
 
@@ -13,14 +14,12 @@ namespace ejit::detail {
 
 /// Compiles `trace` as one kernel when every op lowers, else as steps of kernels and
 /// interpreter ops. Fails (result.error) only when no op of the trace can be compiled.
-/// `strict`: the results equal the interpreter's bit for bit (see CompileOptions::strict);
-/// `fast_codegen`: see CompileOptions::fast_codegen.
-CompileResult compile_cpu_steps(const Trace& trace, bool keep_ir, bool keep_asm = false, bool strict = false,
-                                bool fast_codegen = false);
+/// `strict`: the results equal the interpreter's bit for bit (see CompileOptions::strict).
+CompileResult compile_cpu_steps(const Trace& trace, const CpuCompileFlags& flags, bool strict = false);
 /// The same for several traces at once: all their kernels compile as one module (the
 /// compile's whole time is the first result's milliseconds).
-std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, bool keep_ir,
-                                             bool keep_asm = false, bool strict = false, bool fast_codegen = false);
+std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags,
+                                             bool strict = false);
 
 struct ExportManifest;
 
