@@ -8,10 +8,12 @@
 #include "EjitOps.h"
 #include "ScalarOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::ejit {
@@ -66,32 +68,55 @@ Value emptyTensor(OpBuilder& b, Location loc, ArrayRef<int64_t> shape, Type et, 
   return b.create<tensor::EmptyOp>(loc, shape, et, sizes);
 }
 
+/// Entries of ejit.dim_sizes per dynamic result dim: (function argument, dim, mul, add,
+/// div), the size being (that argument dim's size * mul + add) / div.
+constexpr int64_t kDimSizeEntry = 5;
+
+/// Whether entry `nth` of `op`'s ejit.dim_sizes names an argument dim of its function.
+bool validDimSize(Operation* op, int64_t nth) {
+  auto sizes = op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr);
+  auto func = op->getParentOfType<func::FuncOp>();
+  if (!sizes || !func || kDimSizeEntry * (nth + 1) > static_cast<int64_t>(sizes.size())) return false;
+  ArrayRef<int64_t> e = sizes.asArrayRef().slice(kDimSizeEntry * nth, kDimSizeEntry);
+  if (e[0] < 0 || e[0] >= static_cast<int64_t>(func.getNumArguments()) || e[2] < 1 || e[4] < 1) return false;
+  auto t = dyn_cast<RankedTensorType>(func.getArgument(e[0]).getType());
+  return t && e[1] >= 0 && e[1] < t.getRank();
+}
+
 /// The size of dynamic result dim `nth` (counting dynamic dims only) of `op` from its
-/// `ejit.dim_sizes` attribute (pairs: function argument, dim), or null.
+/// `ejit.dim_sizes` attribute, or null.
 Value sizeFromArguments(OpBuilder& b, Location loc, Operation* op, int64_t nth) {
-  auto pairs = op ? op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr) : DenseI64ArrayAttr();
-  auto func = op ? op->getParentOfType<func::FuncOp>() : func::FuncOp();
-  if (!pairs || !func || 2 * nth + 1 >= static_cast<int64_t>(pairs.size())) return nullptr;
-  const int64_t arg = pairs[2 * nth], dim = pairs[2 * nth + 1];
-  if (arg < 0 || arg >= static_cast<int64_t>(func.getNumArguments())) return nullptr;
-  auto t = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
-  if (!t || dim < 0 || dim >= t.getRank()) return nullptr;
-  return b.create<tensor::DimOp>(loc, func.getArgument(arg), dim);
+  if (!op || !validDimSize(op, nth)) return nullptr;
+  ArrayRef<int64_t> e = op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr).asArrayRef().slice(kDimSizeEntry * nth, kDimSizeEntry);
+  Value v = b.create<tensor::DimOp>(loc, op->getParentOfType<func::FuncOp>().getArgument(e[0]), e[1]);
+  auto constant = [&](int64_t c) { return b.create<arith::ConstantIndexOp>(loc, c); };
+  if (e[2] != 1) v = b.create<arith::MulIOp>(loc, v, constant(e[2]));
+  if (e[3] != 0) v = b.create<arith::AddIOp>(loc, v, constant(e[3]));
+  if (e[4] != 1) v = b.create<arith::DivSIOp>(loc, v, constant(e[4]));
+  return v;
 }
 
 /// True when `op`'s ejit.dim_sizes gives a valid source for each dynamic dim of `rt`.
 bool validDimSizes(Operation* op, RankedTensorType rt) {
-  auto pairs = op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr);
-  auto func = op->getParentOfType<func::FuncOp>();
+  auto sizes = op->getAttrOfType<DenseI64ArrayAttr>(kDimSizesAttr);
   const int64_t dynamic = llvm::count_if(rt.getShape(), ShapedType::isDynamic);
-  if (!pairs || !func || static_cast<int64_t>(pairs.size()) != 2 * dynamic) return false;
-  for (int64_t i = 0; i < dynamic; ++i) {
-    const int64_t arg = pairs[2 * i], dim = pairs[2 * i + 1];
-    if (arg < 0 || arg >= static_cast<int64_t>(func.getNumArguments())) return false;
-    auto t = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
-    if (!t || dim < 0 || dim >= t.getRank()) return false;
-  }
+  if (!sizes || static_cast<int64_t>(sizes.size()) != kDimSizeEntry * dynamic) return false;
+  for (int64_t i = 0; i < dynamic; ++i)
+    if (!validDimSize(op, i)) return false;
   return true;
+}
+
+/// The number of dynamic dims of `t` before dim `d`.
+int64_t dynamicBefore(RankedTensorType t, int64_t d) { return llvm::count_if(t.getShape().take_front(d), ShapedType::isDynamic); }
+
+/// a + b as an index.
+OpFoldResult addSizes(OpBuilder& b, Location loc, OpFoldResult x, OpFoldResult y) {
+  std::optional<int64_t> cx = getConstantIntValue(x), cy = getConstantIntValue(y);
+  if (cx && cy) return b.getIndexAttr(*cx + *cy);
+  if (cy && *cy == 0) return x;
+  if (cx && *cx == 0) return y;
+  return b.create<arith::AddIOp>(loc, getValueOrCreateConstantIndexOp(b, loc, x), getValueOrCreateConstantIndexOp(b, loc, y))
+      .getResult();
 }
 
 /// result[i] = body(operands[i]...) with broadcasting, as one linalg.generic. A dynamic
@@ -113,7 +138,7 @@ Value elementwise(OpBuilder& b, Location loc, RankedTensorType resultType, Value
       const int64_t j = i - (resultType.getRank() - t.getRank());
       if (j >= 0 && t.isDynamicDim(j)) return b.create<tensor::DimOp>(loc, v, j);
     }
-    return sizeFromArguments(b, loc, op, llvm::count_if(resultType.getShape().take_front(i), ShapedType::isDynamic));
+    return sizeFromArguments(b, loc, op, dynamicBefore(resultType, i));
   });
   SmallVector<utils::IteratorType> iters(resultType.getRank(), utils::IteratorType::parallel);
   auto generic = b.create<linalg::GenericOp>(
@@ -345,8 +370,11 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     auto rt = tensorType(op.getResult());
     const int64_t r = rt.getRank(), axis = op.getAxis();
     const int64_t start = static_cast<int64_t>(op.getStart()), step = static_cast<int64_t>(op.getStep());
-    if (tensorType(a.getX()).isDynamicDim(axis) || rt.isDynamicDim(axis))
-      return rw.notifyMatchFailure(op, "a slice along a dynamic dim");
+    const bool dynamic = tensorType(a.getX()).isDynamicDim(axis) || rt.isDynamicDim(axis);
+    if (dynamic && step < 0) return rw.notifyMatchFailure(op, "a slice with a negative step along a dynamic dim");
+    Value length;  // a dynamic result length, from ejit.dim_sizes
+    if (rt.isDynamicDim(axis) && !(length = sizeFromArguments(rw, op.getLoc(), op, dynamicBefore(rt, axis))))
+      return rw.notifyMatchFailure(op, "a slice to a dynamic length without a valid ejit.dim_sizes");
     if (step < 0) {  // a generic reading x[.., start + step * i, ..], not an extract_slice with a negative stride
       Location loc = op.getLoc();
       SmallVector<AffineExpr> reads;
@@ -365,7 +393,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     }
     SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
     for (int64_t d = 0; d < r; ++d)
-      sizes.push_back(d == axis ? rw.getIndexAttr(rt.getDimSize(d)) : dimOf(rw, op.getLoc(), a.getX(), d));
+      sizes.push_back(d != axis ? dimOf(rw, op.getLoc(), a.getX(), d)
+                      : length ? OpFoldResult(length) : OpFoldResult(rw.getIndexAttr(rt.getDimSize(d))));
     offsets[axis] = rw.getIndexAttr(op.getStart());
     strides[axis] = rw.getIndexAttr(op.getStep());
     rw.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, rt, a.getX(), offsets, sizes, strides);
@@ -380,18 +409,23 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     Location loc = op.getLoc();
     auto rt = tensorType(op.getResult());
     const int64_t r = rt.getRank(), axis = op.getAxis();
-    if (rt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "a concat along a dynamic dim");
-    Value first = a.getInputs()[0];
-    Value acc = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(),
-                            [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, first, d); });
-    int64_t offset = 0;
-    for (Value in : a.getInputs()) {
-      auto t = tensorType(in);
-      SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), sizes, strides(r, rw.getIndexAttr(1));
-      for (int64_t d = 0; d < r; ++d) sizes.push_back(dimOf(rw, loc, in, d));
-      offsets[axis] = rw.getIndexAttr(offset);
-      offset += t.getDimSize(axis);
-      acc = rw.create<tensor::InsertSliceOp>(loc, in, acc, offsets, sizes, strides);
+    ValueRange inputs = a.getInputs();
+    SmallVector<SmallVector<OpFoldResult>> sizes;  // each piece's
+    OpFoldResult length = rw.getIndexAttr(0);      // along the axis, the sum of the pieces'
+    for (Value in : inputs) {
+      SmallVector<OpFoldResult>& piece = sizes.emplace_back();
+      for (int64_t d = 0; d < r; ++d) piece.push_back(dimOf(rw, loc, in, d));
+      length = addSizes(rw, loc, length, piece[axis]);
+    }
+    Value acc = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(), [&](int64_t d) -> Value {
+      return getValueOrCreateConstantIndexOp(rw, loc, d == axis ? length : sizes[0][d]);
+    });
+    OpFoldResult offset = rw.getIndexAttr(0);
+    for (auto [i, in] : llvm::enumerate(inputs)) {
+      SmallVector<OpFoldResult> offsets(r, rw.getIndexAttr(0)), strides(r, rw.getIndexAttr(1));
+      offsets[axis] = offset;
+      acc = rw.create<tensor::InsertSliceOp>(loc, in, acc, offsets, sizes[i], strides);
+      if (i + 1 < inputs.size()) offset = addSizes(rw, loc, offset, sizes[i][axis]);
     }
     rw.replaceOp(op, acc);
     return success();
@@ -408,11 +442,10 @@ struct PadLowering : OpConversionPattern<PadOp> {
     Value fillValue = isa<FloatType>(et)
                           ? rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(et, v)).getResult()
                           : rw.create<arith::ConstantOp>(loc, rw.getIntegerAttr(et, static_cast<int64_t>(v))).getResult();
-    for (int64_t d = 0; d < in.getRank(); ++d)
-      if (in.isDynamicDim(d) && (op.getLow()[d] != 0 || op.getHigh()[d] != 0))
-        return rw.notifyMatchFailure(op, "a pad of a dynamic dim");
-    Value empty = emptyTensor(rw, loc, rt.getShape(), et,
-                              [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), d); });
+    Value empty = emptyTensor(rw, loc, rt.getShape(), et, [&](int64_t d) -> Value {
+      return getValueOrCreateConstantIndexOp(
+          rw, loc, addSizes(rw, loc, dimOf(rw, loc, a.getX(), d), rw.getIndexAttr(op.getLow()[d] + op.getHigh()[d])));
+    });
     Value filled = rw.create<linalg::FillOp>(loc, fillValue, empty).getResult(0);
     SmallVector<OpFoldResult> offsets, sizes, strides(in.getRank(), rw.getIndexAttr(1));
     for (int64_t d = 0; d < in.getRank(); ++d) {
@@ -449,10 +482,10 @@ bool isElementwiseOp(Operation* op) {
 }  // namespace
 
 LogicalResult lowerEjitToLinalg(Operation* root) {
-  // Dynamic dims (jit()'s) reach elementwise ops, reductions, reshape and permute only.
+  // Dynamic dims (jit()'s) reach elementwise ops, reductions and the shape ops only.
   WalkResult dynamic = root->walk([](Operation* op) {
     if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp>(op) ||
-        isa<SliceOp, ConcatOp, PadOp>(op) ||  // their lowerings refuse a dynamic dim along their axes
+        isa<SliceOp, ConcatOp, PadOp>(op) ||  // a dynamic slice length comes from ejit.dim_sizes
         isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();
     auto dynamic = [](Type t) {

@@ -681,8 +681,8 @@ LogicalResult MatmulOp::verify() {
 LogicalResult ReshapeOp::verify() {
   RankedTensorType in = getX().getType(), out = getType();
   if (!in.hasStaticShape() || !out.hasStaticShape()) {
-    // Dynamic dims (jit()'s): each one stays a dim of its own; the static dims hold as many
-    // elements on both sides.
+    // Dynamic dims (jit()'s): both sides need some, as a side of static dims alone has a
+    // fixed element count; their sizes are checked where the trace is generalized.
     auto split = [](ArrayRef<int64_t> shape, int64_t &dynamic) {
       SmallVector<int64_t> statics;
       for (int64_t d : shape)
@@ -692,7 +692,7 @@ LogicalResult ReshapeOp::verify() {
     int64_t inDynamic = 0, outDynamic = 0;
     std::optional<int64_t> inCount = split(in.getShape(), inDynamic),
                            outCount = split(out.getShape(), outDynamic);
-    if (inDynamic != outDynamic || !inCount || !outCount || *inCount != *outCount)
+    if (inDynamic == 0 || outDynamic == 0 || !inCount || !outCount)
       return emitOpError() << "cannot reshape " << in << " to " << out;
     return verifySameElementType(*this, getResult(), getX());
   }
@@ -834,7 +834,8 @@ LogicalResult SliceOp::verify() {
       return emitOpError() << "result shape " << str(out) << " differs from "
                            << str(in) << " outside axis " << axis;
   int64_t n = in[axis], count = out[axis];
-  if (count > 0) {
+  // Dynamic dims (jit()'s): the bounds hold for the sizes the trace serves (generalize).
+  if (count > 0 && !ShapedType::isDynamic(n)) {
     int64_t last;
     if (start < 0 || start >= n || llvm::MulOverflow(count - 1, step, last) ||
         llvm::AddOverflow(start, last, last) || last < 0 || last >= n)
@@ -846,7 +847,9 @@ LogicalResult SliceOp::verify() {
 }
 
 OpFoldResult SliceOp::fold(FoldAdaptor) {
-  if (getX().getType() == getType() && getStartAttr().getInt() == 0 &&
+  // A dynamic axis dim may be shorter than the operand's (x[:-1] of ? rows is ? rows).
+  const int64_t axis = getAxisAttr().getInt();
+  if (getX().getType() == getType() && !getType().isDynamicDim(axis) && getStartAttr().getInt() == 0 &&
       getStepAttr().getInt() == 1)
     return getX();
   return {};
@@ -881,7 +884,9 @@ FailureOr<RankedTensorType> inferConcat(const Emitter &emit, ValueRange inputs,
       return emit() << "operand " << i << " of shape " << str(shape)
                     << " does not match operand 0 of shape " << str(first)
                     << " outside axis " << axis;
-    if (llvm::AddOverflow(expected[axis], shape[axis], expected[axis]))
+    if (ShapedType::isDynamic(shape[axis]) || ShapedType::isDynamic(expected[axis]))
+      expected[axis] = ShapedType::kDynamic;
+    else if (llvm::AddOverflow(expected[axis], shape[axis], expected[axis]))
       return emit() << "the sizes along axis " << axis << " overflow int64";
   }
   return RankedTensorType::get(expected, elementOf(inputs[0]));
@@ -940,7 +945,11 @@ FailureOr<RankedTensorType> inferPad(const Emitter &emit, ValueRange operands,
     if (low[d] < 0 || high[d] < 0)
       return emit() << "negative width (" << low[d] << ", " << high[d]
                     << ") for dim " << d << " of shape " << str(in);
-    int64_t size = 0;
+    int64_t size = ShapedType::kDynamic;
+    if (ShapedType::isDynamic(in[d])) {
+      expected.push_back(size);
+      continue;
+    }
     if (llvm::AddOverflow(in[d], low[d], size) ||
         llvm::AddOverflow(size, high[d], size))
       return emit() << "padding dim " << d << " of shape " << str(in)

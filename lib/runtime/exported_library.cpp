@@ -65,13 +65,19 @@ std::vector<char> defined_before_steps(const Trace& t) {
 /// Every dynamic dim of `t` has an input to read its size from, and every size constant
 /// names one of its symbols.
 void check_symbols(const Trace& t, const std::string& what) {
-  const std::vector<std::pair<int, int>> sources = symbol_sources(t);
-  for (const auto& [input, dim] : sources)
-    if (input < 0) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
+  const std::vector<SymbolSource> sources = symbol_sources(t);
+  for (const SymbolSource& s : sources)
+    if (s.input < 0) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
   const size_t symbols = sources.size();
-  for (const TraceNode& n : t.nodes)
-    if (is_size_constant(n) && (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols))
+  constexpr int64_t kLimit = int64_t{1} << 31;
+  for (const TraceNode& n : t.nodes) {
+    if (!is_size_constant(n)) continue;
+    if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols)
       fail("load_compiled", "{}: a size constant of symbol {} (it has {})", what, n.ints[0], symbols);
+    if (n.ints[1] < 1 || n.ints[1] > kLimit || (n.ints.size() > 2 && std::abs(n.ints[2]) > kLimit))
+      fail("load_compiled", "{}: a size constant of factor {} and offset {}", what, n.ints[1],
+           n.ints.size() > 2 ? n.ints[2] : 0);
+  }
 }
 
 /// The checks of one entry that span its steps: each step reads only values defined before

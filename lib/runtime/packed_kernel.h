@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ejit/trace.h"
+#include "../trace/dynamic_dims.h"
 #include "executable.h"
 
 namespace ejit::detail {
@@ -44,7 +45,7 @@ class PackedKernel final : public Executable {
 
  private:
   std::shared_ptr<const KernelCode> code_;      // keeps the machine code alive
-  std::vector<std::pair<int, int>> symbols_;  // where each dynamic dim's size is read
+  std::vector<SymbolSource> symbols_;  // where each dynamic dim's size is read
   std::vector<ValueType> outs_;
   PackedFn fn_ = nullptr;
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ejit/trace.h"
+#include "../trace/dynamic_dims.h"
 #include "executable.h"
 
 namespace ejit::detail {
@@ -44,7 +45,7 @@ class StepProgram final : public Executable {
   Trace trace_;
   std::vector<Step> steps_;
   std::vector<int> folded_from_;
-  std::vector<std::pair<int, int>> symbols_;  // dynamic dims: where each symbol's size is read
+  std::vector<SymbolSource> symbols_;  // dynamic dims: where each symbol's size is read
   std::vector<int> constant_nodes_;        // set before the steps run, on every call
   std::vector<std::vector<int>> release_;  // per step: values no later step reads
 };

@@ -143,8 +143,8 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
   if (dynamic) {
     if (std::string why = detail::dynamic_mismatch(trace, inputs); !why.empty()) fail("eval_trace", "{}", why);
     const auto sources = detail::symbol_sources(trace);
-    for (const auto& [input, dim] : sources)
-      if (input < 0) fail("eval_trace", "a dynamic dim that none of the trace's inputs has");
+    for (const detail::SymbolSource& s : sources)
+      if (s.input < 0) fail("eval_trace", "a dynamic dim that none of the trace's inputs has");
     sizes = detail::symbol_sizes(sources, inputs);
   } else {
     check_trace_inputs(trace, inputs, "eval_trace");

@@ -1,4 +1,5 @@
 // Trace::to_mlir(): the trace as MLIR text in the ejit dialect (a func.func).
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -95,17 +96,45 @@ std::string mlir_type(const ValueType& v, bool memref) {
 }
 
 namespace {
-/// A size constant of a trace with dynamic dims (see generalize): the symbol's size, read
-/// from the input that has it, times the factor, as a rank-0 tensor of the node's dtype.
-std::string size_constant_text(const TraceNode& n, const std::string& name, const std::vector<std::pair<int, int>>& sources,
+/// The size of `e` read from the input its symbol has: (that dim's size * mul + add) / div.
+std::array<int64_t, 5> size_from_input(const detail::DimExpr& e, const std::vector<detail::SymbolSource>& sources,
+                                       std::string_view what) {
+  const detail::SymbolSource& s = sources.at(static_cast<size_t>(e.symbol));
+  if (s.input < 0) fail("trace", "{} of a dynamic size that no input has", what);
+  // The dim is s.factor * n + s.offset, so n = (dim - s.offset) / s.factor.
+  return {s.input, s.dim, e.factor, e.offset * s.factor - e.factor * s.offset, s.factor};
+}
+
+/// `attrs` with ejit.dim_sizes for the dynamic dims of `shape`: per dim (input, dim, mul,
+/// add, div), where its size is read (EjitToLinalg's sizeFromArguments).
+std::string with_dim_sizes(std::string attrs, const Shape& shape, const std::vector<detail::SymbolSource>& sources,
+                           std::string_view what) {
+  std::vector<int64_t> sizes;
+  for (int64_t d : shape)
+    if (std::optional<detail::DimExpr> e = detail::decode_dim(d)) {
+      const std::array<int64_t, 5> at = size_from_input(*e, sources, what);
+      sizes.insert(sizes.end(), at.begin(), at.end());
+    }
+  if (sizes.empty()) return attrs;
+  const std::string entry = "ejit.dim_sizes = " + i64_array(sizes, 0, sizes.size());
+  return attrs.empty() ? "{" + entry + "}" : attrs.substr(0, attrs.size() - 1) + ", " + entry + "}";
+}
+
+/// A size constant of a trace with dynamic dims (see generalize): factor times the
+/// symbol's size plus offset, the size read from an input, as a rank-0 tensor of the
+/// node's dtype.
+std::string size_constant_text(const TraceNode& n, const std::string& name, const std::vector<detail::SymbolSource>& sources,
                                const std::vector<std::string>& names, const Trace& t) {
-  const auto [input, dim] = sources.at(n.ints.at(0));
-  if (input < 0) fail("trace", "a size constant of a symbol that no input has");
+  const detail::DimExpr e{static_cast<int>(n.ints.at(0)), n.ints.at(1), n.ints.size() > 2 ? n.ints[2] : 0};
+  const std::array<int64_t, 5> at = size_from_input(e, sources, "a size constant");
   const std::string p = "%s" + name.substr(1) + "_";
-  const std::string arg = names[t.inputs[input]], arg_type = type_str(t.values[t.inputs[input]]);
-  std::string s = fmt::format("  {0}c = arith.constant {1} : index\n  {0}d = tensor.dim {2}, {0}c : {3}\n"
-                              "  {0}i = arith.index_cast {0}d : index to i64\n  {0}f = arith.constant {4} : i64\n"
-                              "  {0}m = arith.muli {0}i, {0}f : i64\n", p, dim, arg, arg_type, n.ints.at(1));
+  const std::string arg = names[t.inputs[static_cast<size_t>(at[0])]], arg_type = type_str(t.values[t.inputs[static_cast<size_t>(at[0])]]);
+  std::string s = fmt::format(
+      "  {0}c = arith.constant {1} : index\n  {0}d = tensor.dim {2}, {0}c : {3}\n"
+      "  {0}i = arith.index_cast {0}d : index to i64\n  {0}f = arith.constant {4} : i64\n"
+      "  {0}a = arith.constant {5} : i64\n  {0}q = arith.constant {6} : i64\n  {0}x = arith.muli {0}i, {0}f : i64\n"
+      "  {0}y = arith.addi {0}x, {0}a : i64\n  {0}m = arith.divsi {0}y, {0}q : i64\n",
+      p, at[1], arg, arg_type, at[2], at[3], at[4]);
   const DType dt = n.constant.dtype();
   std::string scalar = p + "m";
   if (dt == DType::F32 || dt == DType::F64) s += fmt::format("  {0}e = arith.sitofp {0}m : i64 to {1}\n", p, element_type(dt));
@@ -116,7 +145,7 @@ std::string size_constant_text(const TraceNode& n, const std::string& name, cons
 }  // namespace
 
 std::string Trace::to_mlir(std::string_view function_name) const {
-  const std::vector<std::pair<int, int>> sources = detail::symbol_sources(*this);
+  const std::vector<detail::SymbolSource> sources = detail::symbol_sources(*this);
   std::vector<std::string> names(values.size());
   for (size_t i = 0; i < inputs.size(); ++i) names[inputs[i]] = "%arg" + std::to_string(i);
   for (const TraceNode& n : nodes) names[n.output] = "%" + std::to_string(n.output);
@@ -155,21 +184,13 @@ std::string Trace::to_mlir(std::string_view function_name) const {
       case NodeKind::MatMul: op = "matmul"; break;
       case NodeKind::Reshape: op = "reshape"; break;
       case NodeKind::Permute: op = "permute", attrs = "{perm = " + i64_array(n.ints, 0, n.ints.size()) + "}"; break;
-      case NodeKind::BroadcastTo: {
-        op = "broadcast_to";
-        std::vector<int64_t> pairs;  // dynamic target dims: where each size is read (EjitToLinalg's ejit.dim_sizes)
-        for (int64_t d : values[n.output].shape)
-          if (d < 0) {
-            const auto [input, dim] = sources.at(static_cast<size_t>(detail::symbol_of(d)));
-            if (input < 0) fail("trace", "a broadcast_to to a dynamic size that no input has");
-            pairs.insert(pairs.end(), {input, dim});
-          }
-        if (!pairs.empty()) attrs = "{ejit.dim_sizes = " + i64_array(pairs, 0, pairs.size()) + "}";
+      case NodeKind::BroadcastTo:  // dynamic target dims: where each size is read
+        op = "broadcast_to", attrs = with_dim_sizes("", values[n.output].shape, sources, "a broadcast_to");
         break;
-      }
       case NodeKind::Slice:
-        op = "slice", attrs = fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64}}", n.ints[0],
-                                          n.ints[1], n.ints[2]);
+        op = "slice", attrs = with_dim_sizes(fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64}}",
+                                                         n.ints[0], n.ints[1], n.ints[2]),
+                                             values[n.output].shape, sources, "a slice");
         break;
       case NodeKind::Concat: op = "concat", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::Pad: {

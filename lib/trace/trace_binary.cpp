@@ -17,6 +17,7 @@
 #include <iterator>
 
 #include "../support/check.h"
+#include "dynamic_dims.h"
 #include "ejit/host_callback.h"
 
 namespace ejit::detail {
@@ -28,9 +29,6 @@ constexpr char kMagic[8] = {'E', 'J', 'T', 'R', 'A', 'C', 'E', '\0'};
 constexpr int kNumNodeKinds = static_cast<int>(NodeKind::HostCall) + 1;
 /// A value of more bytes than this (128 TiB, the x86-64 user address space) cannot exist.
 constexpr int64_t kMaxValueBytes = int64_t{1} << 47;
-/// Dynamic dims name symbols 0..kMaxSymbols-1 (a trace has one per distinct input dim that
-/// varies, far fewer than this).
-constexpr int64_t kMaxSymbols = int64_t{1} << 16;
 /// Bytes a value, node and tensor take at least (for count checks).
 constexpr size_t kMinValueBytes = 2, kMinNodeBytes = 1 + 1 + 4 + 4 + 4 + 8;
 
@@ -93,9 +91,8 @@ ValueType read_type(ByteReader& r, std::string_view what, bool dynamic) {
     const size_t d_at = r.offset();
     d = r.i64(fmt::format("{} dim", what));
     if (d < 0 && !dynamic) r.fail_at(d_at, fmt::format("{} dim", what), fmt::format("negative dim {}", d));
-    if (d < -kMaxSymbols)
-      r.fail_at(d_at, fmt::format("{} dim", what),
-                fmt::format("dim {} names dynamic-dim symbol {} (at most {} symbols)", d, -1 - d, kMaxSymbols));
+    if (d < 0 && !decode_dim(d))
+      r.fail_at(d_at, fmt::format("{} dim", what), fmt::format("dim {} is no dynamic dim ejit encodes", d));
   }
   int64_t span = 1;
   for (int64_t d : dims)
@@ -370,8 +367,8 @@ Trace deserialize_trace(std::string_view bytes, const std::vector<Tensor>* pool)
       r.fail_at(ints_at, "int count", fmt::format("a {} node with {} ints ({} expected)", kname, num_ints, expected));
     };
     switch (n.kind) {
-      case NodeKind::Constant:  // a size constant of a generalized trace: {symbol, factor}
-        if (num_ints != 0 && num_ints != 2) bad_ints("0 or 2");
+      case NodeKind::Constant:  // a size constant of a generalized trace: {symbol, factor[, offset]}
+        if (num_ints != 0 && num_ints != 2 && num_ints != 3) bad_ints("0, 2 or 3");
         break;
       case NodeKind::Slice:
         if (num_ints != 3) bad_ints("3");

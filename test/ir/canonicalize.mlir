@@ -183,6 +183,19 @@ func.func @no_identity(%m: tensor<2x3xf32>) -> (tensor<2x3xf64>, tensor<2x3xf32>
   return %0, %1, %2 : tensor<2x3xf64>, tensor<2x3xf32>, tensor<2x1xf32>
 }
 
+// A slice from 0 by 1 along a dynamic dim: its ? may have fewer rows than the operand's
+// (x[:-1]), so it stays; along a static dim of a dynamic tensor it folds.
+// CHECK-LABEL: func.func @dynamic_slice
+// CHECK-SAME: (%[[X:.*]]: tensor<?x3xf32>
+// CHECK: %[[S:.*]] = ejit.slice %[[X]] {axis = 0
+// CHECK-NOT: ejit.slice
+// CHECK: return %[[S]], %[[X]]
+func.func @dynamic_slice(%x: tensor<?x3xf32>) -> (tensor<?x3xf32>, tensor<?x3xf32>) {
+  %0 = ejit.slice %x {axis = 0 : i64, start = 0 : i64, step = 1 : i64, ejit.dim_sizes = array<i64: 0, 0, 1, -1, 1>} : tensor<?x3xf32> -> tensor<?x3xf32>
+  %1 = ejit.slice %x {axis = 1 : i64, start = 0 : i64, step = 1 : i64} : tensor<?x3xf32> -> tensor<?x3xf32>
+  return %0, %1 : tensor<?x3xf32>, tensor<?x3xf32>
+}
+
 // where with a constant condition picks a value of the result's type.
 // CHECK-LABEL: func.func @where_folds
 // CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<3xf32>)

@@ -49,7 +49,7 @@ func.func @dynamic_broadcast(%arg0: tensor<8xf32>) -> tensor<?x8xf32> {
 // A malformed ejit.dim_sizes (an argument the function does not have) fails the lowering.
 func.func @bad_dim_sizes(%arg0: tensor<8xf32>) -> tensor<?x8xf32> {
   // expected-error @+1 {{failed to legalize operation 'ejit.broadcast_to'}}
-  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 3, 0>} : tensor<8xf32> -> tensor<?x8xf32>
+  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 3, 0, 1, 0, 1>} : tensor<8xf32> -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
 
@@ -58,6 +58,24 @@ func.func @bad_dim_sizes(%arg0: tensor<8xf32>) -> tensor<?x8xf32> {
 // So does a dim the argument does not have.
 func.func @bad_dim(%arg0: tensor<8xf32>, %arg1: tensor<?x8xf32>) -> tensor<?x8xf32> {
   // expected-error @+1 {{failed to legalize operation 'ejit.broadcast_to'}}
-  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 7>} : tensor<8xf32> -> tensor<?x8xf32>
+  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 7, 1, 0, 1>} : tensor<8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// And a size divided by 0.
+func.func @bad_divisor(%arg0: tensor<8xf32>, %arg1: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{failed to legalize operation 'ejit.broadcast_to'}}
+  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 0, 1, 0, 0>} : tensor<8xf32> -> tensor<?x8xf32>
+  return %0 : tensor<?x8xf32>
+}
+
+// -----
+
+// A slice to a dynamic length needs its ejit.dim_sizes.
+func.func @slice_without_length(%arg0: tensor<?x8xf32>) -> tensor<?x8xf32> {
+  // expected-error @+1 {{failed to legalize operation 'ejit.slice'}}
+  %0 = ejit.slice %arg0 {axis = 0 : i64, start = 1 : i64, step = 1 : i64} : tensor<?x8xf32> -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }

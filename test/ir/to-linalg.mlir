@@ -123,13 +123,13 @@ func.func @dynamic_rows(%arg0: tensor<?x64xf32>, %arg1: tensor<64xf32>) -> tenso
 // -----
 
 // A dynamic broadcast_to target dim no operand has: its size comes from a function argument
-// (ejit.dim_sizes = [argument, dim] per dynamic dim).
+// (ejit.dim_sizes = [argument, dim, mul, add, div] per dynamic dim: (size * mul + add) / div).
 // CHECK-LABEL: func.func @dynamic_broadcast
 // CHECK: %[[N:.*]] = tensor.dim %arg1, %{{.*}} : tensor<?x8xf32>
 // CHECK: tensor.empty(%[[N]]) : tensor<?x8xf32>
 // CHECK: linalg.generic
 func.func @dynamic_broadcast(%arg0: tensor<8xf32>, %arg1: tensor<?x8xf32>) -> tensor<?x8xf32> {
-  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 0>} : tensor<8xf32> -> tensor<?x8xf32>
+  %0 = ejit.broadcast_to %arg0 {ejit.dim_sizes = array<i64: 1, 0, 1, 0, 1>} : tensor<8xf32> -> tensor<?x8xf32>
   return %0 : tensor<?x8xf32>
 }
 
@@ -145,6 +145,37 @@ func.func @dynamic_columns(%arg0: tensor<?x10xf32>) -> tensor<?x6xf32> {
   %0 = ejit.slice %arg0 {axis = 1 : i64, start = 0 : i64, step = 2 : i64} : tensor<?x10xf32> -> tensor<?x5xf32>
   %1 = ejit.pad %0 {low = array<i64: 0, 1>, high = array<i64: 0, 0>, value = 0.0 : f64} : tensor<?x5xf32> -> tensor<?x6xf32>
   return %1 : tensor<?x6xf32>
+}
+
+// -----
+
+// Along a dynamic dim: a slice's length from ejit.dim_sizes (n - 2 rows of x[1:-1]), a
+// pad's from its operand plus its widths, a concat's the sum of its pieces' (also their
+// offsets), and a flattening reshape through a 1-D collapse.
+// CHECK-LABEL: func.func @dynamic_rows
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x4xf32>
+// CHECK: %[[M2:.*]] = arith.constant -2 : index
+// CHECK: %[[L:.*]] = arith.addi %[[N]], %[[M2]] : index
+// CHECK: %[[S:.*]] = tensor.extract_slice %arg0[1, 0] [%[[L]], 4] [1, 1] : tensor<?x4xf32> to tensor<?x4xf32>
+// CHECK: %[[SN:.*]] = tensor.dim %[[S]], %{{.*}} : tensor<?x4xf32>
+// CHECK: %[[C3:.*]] = arith.constant 3 : index
+// CHECK: %[[P:.*]] = arith.addi %[[SN]], %[[C3]] : index
+// CHECK: tensor.empty(%[[P]]) : tensor<?x4xf32>
+// CHECK: linalg.fill
+// CHECK: %[[PAD:.*]] = tensor.insert_slice %[[S]] into %{{.*}}[2, 0] [%{{.*}}, 4] [1, 1]
+// CHECK: %[[PN:.*]] = tensor.dim %[[PAD]], %{{.*}} : tensor<?x4xf32>
+// CHECK: %[[XN:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x4xf32>
+// CHECK: %[[CN:.*]] = arith.addi %[[PN]], %[[XN]] : index
+// CHECK: %[[E:.*]] = tensor.empty(%[[CN]]) : tensor<?x4xf32>
+// CHECK: %[[C1:.*]] = tensor.insert_slice %[[PAD]] into %[[E]][0, 0] [%[[PN]], 4] [1, 1]
+// CHECK: %[[C2:.*]] = tensor.insert_slice %arg0 into %[[C1]][%[[PN]], 0] [%[[XN]], 4] [1, 1]
+// CHECK: tensor.collapse_shape %[[C2]] {{\[\[}}0, 1]] : tensor<?x4xf32> into tensor<?xf32>
+func.func @dynamic_rows(%arg0: tensor<?x4xf32>) -> tensor<?xf32> {
+  %0 = ejit.slice %arg0 {axis = 0 : i64, start = 1 : i64, step = 1 : i64, ejit.dim_sizes = array<i64: 0, 0, 1, -2, 1>} : tensor<?x4xf32> -> tensor<?x4xf32>
+  %1 = ejit.pad %0 {low = array<i64: 2, 0>, high = array<i64: 1, 0>, value = 0.0 : f64} : tensor<?x4xf32> -> tensor<?x4xf32>
+  %2 = ejit.concat %1, %arg0 {axis = 0 : i64} : tensor<?x4xf32>, tensor<?x4xf32> -> tensor<?x4xf32>
+  %3 = ejit.reshape %2 : tensor<?x4xf32> -> tensor<?xf32>
+  return %3 : tensor<?xf32>
 }
 
 // -----
