@@ -18,6 +18,14 @@ enum class NodeKind : uint8_t {
 };
 
 /// How a unary op treats dtypes (see ops.def).
+/// How a recorded slice's bounds were given (its fourth int): what tells x[1:] (its length
+/// follows the size) from x[1:100] (a fixed stop, clamped at small sizes) when jit()
+/// generalizes over sizes.
+enum SliceBounds : int64_t {
+  kSliceStopFromEnd = 1,  // the stop was missing or negative: counted from the dim's end
+  kSliceClamped = 2,      // a given start or stop lay outside the dim and was clamped
+};
+
 enum class UnaryKind : uint8_t { Float, Numeric, Predicate };
 /// How a binary op treats dtypes (see ops.def).
 enum class BinaryKind : uint8_t { Arith, ArithNoBool, Div, Compare, Logical };

@@ -18,8 +18,9 @@ struct HostCall;  // ejit/host_callback.h
 }
 
 /// Type of a trace value. In a trace that jit() generalized over sizes, a dim may be
-/// dynamic: -(1 + k) stands for symbol k, whose size on each call is that of the first
-/// trace input with a dim -(1 + k) (see dynamic_dims.h); recorded traces are static.
+/// dynamic: a negative number standing for factor * (symbol k's size) + offset, the size
+/// of symbol k read on each call from a trace input that has it (see dynamic_dims.h);
+/// recorded traces are static.
 struct ValueType {
   Shape shape;
   DType dtype = DType::F32;
@@ -35,8 +36,9 @@ struct TraceNode {
   uint8_t sub = 0;                  // UnaryOp / BinaryOp / reduction kind (sum, prod, max, min, argmax, argmin)
   std::vector<int> inputs;
   int output = -1;
-  std::vector<int64_t> ints;        // Reduce: axes; Permute: perm; Slice: axis, start, step; Concat/Take/Gather:
-                                    // axis; Pad: low dims then high dims
+  std::vector<int64_t> ints;        // Reduce: axes; Permute: perm; Slice: axis, start, step and, when
+                                    // recorded, how its bounds were given (SliceBounds bits); Concat/Take/
+                                    // Gather: axis; Pad: low dims then high dims
   double value = 0;                 // Pad: fill value
   Tensor constant;                  // Constant: the baked-in value
   std::shared_ptr<const detail::HostCall> host_call = nullptr;  // HostCall: the call (its other results' nodes share it)

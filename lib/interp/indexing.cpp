@@ -35,11 +35,12 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   if (step == 0) fail("slice", "step must not be 0 (shape {}, axis {})", x.shape(), axis);
   // Python's rules (PySlice_AdjustIndices): negative bounds count from the end, then bounds
   // are clamped to the dim; a missing bound is the natural end for the step's direction.
+  int64_t bounds = !stop || *stop < 0 ? int64_t{kSliceStopFromEnd} : 0;  // recorded for jit()'s dynamic dims
   auto clamp = [&](std::optional<int64_t> v, int64_t missing) {
     if (!v) return missing;
     int64_t i = *v < 0 ? *v + n : *v;
-    if (i < 0) return step < 0 ? int64_t{-1} : int64_t{0};
-    if (i >= n) return step < 0 ? n - 1 : n;
+    if (i < 0) return bounds |= kSliceClamped, step < 0 ? int64_t{-1} : int64_t{0};
+    if (i >= n) return bounds |= kSliceClamped, step < 0 ? n - 1 : n;
     return i;
   };
   int64_t b = clamp(start, step > 0 ? 0 : n - 1);
@@ -48,13 +49,16 @@ Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::o
   const uint64_t span = step > 0 ? static_cast<uint64_t>(e - b) : static_cast<uint64_t>(b - e);  // when positive
   const int64_t len = (step > 0 ? e > b : b > e) ? static_cast<int64_t>((span - 1) / stride + 1) : 0;
   if (len == 0) b = 0;      // nothing is read
-  if (len <= 1) step = 1;   // the same elements; keeps later step arithmetic (vjp) in range
+  // The same elements; keeps later step arithmetic (vjp) in range. A single element keeps a
+  // step up to the dim's size: x[::5] and x[:1] of 3 rows differ where the size varies.
+  if (len == 0) step = 1;
+  if (len == 1) step = step > 0 ? std::min(step, n) : std::max(step, -n);
   Shape out_shape = x.shape();
   out_shape[ax] = len;
   if (Device d = op_device("slice", {&x}); d.is_cuda())
     return run_on_device("slice", {NodeKind::Slice, 0, {x}, {ax, b, step}, false, 0, out_shape, x.dtype()}, d);
   Tensor out = Tensor::empty(out_shape, x.dtype());
-  record_op(NodeKind::Slice, {x}, out, 0, {ax, b, step});
+  record_op(NodeKind::Slice, {x}, out, 0, {ax, b, step, bounds});
   if (out.numel() == 0) return out;
   auto src_strides = strides_of(x.shape());
   const char* src = bytes(x) + b * src_strides[ax] * static_cast<int64_t>(itemsize(x.dtype()));

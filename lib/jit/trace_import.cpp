@@ -245,9 +245,15 @@ void Importer::import_op(mlir::Operation& op) {
     else if (mnemonic == "reshape") n.kind = NodeKind::Reshape;
     else if (mnemonic == "broadcast_to") n.kind = NodeKind::BroadcastTo;
     else if (auto p = llvm::dyn_cast<mlir::ejit::PermuteOp>(op)) n.kind = NodeKind::Permute, n.ints = i64s(p.getPerm());
-    else if (auto s = llvm::dyn_cast<mlir::ejit::SliceOp>(op))
+    else if (auto s = llvm::dyn_cast<mlir::ejit::SliceOp>(op)) {
       n.kind = NodeKind::Slice, n.ints = {static_cast<int64_t>(s.getAxis()), static_cast<int64_t>(s.getStart()),
                                           static_cast<int64_t>(s.getStep())};
+      if (auto bounds = s->getAttrOfType<mlir::IntegerAttr>("ejit.bounds")) {  // recorded: SliceBounds
+        if (bounds.getInt() < 0 || bounds.getInt() > (kSliceStopFromEnd | kSliceClamped))
+          fail("load_trace", "{}: a slice's ejit.bounds is {}, not 0 to 3", loc, bounds.getInt());
+        n.ints.push_back(bounds.getInt());
+      }
+    }
     else if (auto c2 = llvm::dyn_cast<mlir::ejit::ConcatOp>(op)) n.kind = NodeKind::Concat, n.ints = {static_cast<int64_t>(c2.getAxis())};
     else if (auto tk = llvm::dyn_cast<mlir::ejit::TakeOp>(op)) n.kind = NodeKind::Take, n.ints = {static_cast<int64_t>(tk.getAxis())};
     else if (auto g = llvm::dyn_cast<mlir::ejit::GatherOp>(op)) n.kind = NodeKind::Gather, n.ints = {static_cast<int64_t>(g.getAxis())};

@@ -69,12 +69,12 @@ void check_symbols(const Trace& t, const std::string& what) {
   for (const SymbolSource& s : sources)
     if (s.input < 0) fail("load_compiled", "{}: a dynamic dim none of its inputs has", what);
   const size_t symbols = sources.size();
-  constexpr int64_t kLimit = int64_t{1} << 31;
   for (const TraceNode& n : t.nodes) {
     if (!is_size_constant(n)) continue;
     if (n.ints[0] < 0 || static_cast<size_t>(n.ints[0]) >= symbols)
       fail("load_compiled", "{}: a size constant of symbol {} (it has {})", what, n.ints[0], symbols);
-    if (n.ints[1] < 1 || n.ints[1] > kLimit || (n.ints.size() > 2 && std::abs(n.ints[2]) > kLimit))
+    if (n.ints[1] < 1 || n.ints[1] > kMaxSizeConstantTerm ||
+        (n.ints.size() > 2 && (n.ints[2] < -kMaxSizeConstantTerm || n.ints[2] > kMaxSizeConstantTerm)))
       fail("load_compiled", "{}: a size constant of factor {} and offset {}", what, n.ints[1],
            n.ints.size() > 2 ? n.ints[2] : 0);
   }

@@ -149,10 +149,21 @@ struct Minimums {
   void need(int symbol, int64_t at_least) { min[static_cast<size_t>(symbol)] = std::max(min[static_cast<size_t>(symbol)], at_least); }
 };
 
-/// Whether `n`, whose operands or result have dynamic dims, computes the right thing for
-/// every size of them that `mins` allows (raising mins where it needs larger sizes), and
-/// every lowering takes it; else why not.
-std::string takes_dynamic(const TraceNode& n, const Trace& t, Minimums& mins) {
+/// a * b + c, or nullopt when it overflows int64.
+std::optional<int64_t> mul_add(int64_t a, int64_t b, int64_t c) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r) || __builtin_add_overflow(r, c, &r)) return std::nullopt;
+  return r;
+}
+
+/// Whether `n`, whose operands or result have dynamic dims, computes the same as the eager
+/// op for every size of them that `mins` allows (raising mins where it needs larger sizes),
+/// and every lowering takes it; else why not. Dims a value copies from another (elementwise
+/// ops, reductions, permutes, matmuls) have the same expression by construction; dims an op
+/// computes (concat, pad, slice, reshape) are checked against its rule, and a broadcast's
+/// target against dims that other symbols could explain (`ambiguous`).
+std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<int64_t>& ambiguous, Minimums& mins) {
+  const Shape& out_shape = t.values[n.output].shape;
   switch (n.kind) {
     case NodeKind::Unary:
     case NodeKind::Binary:
@@ -160,26 +171,65 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, Minimums& mins) {
     case NodeKind::Where:
     case NodeKind::Reduce:
     case NodeKind::Permute:
-    case NodeKind::BroadcastTo:  // its dynamic target dims are read from inputs (ejit.dim_sizes)
-    case NodeKind::Take:         // on the interpreter: its dims are its operands'
+    case NodeKind::Take:  // on the interpreter: its dims are its operands'
     case NodeKind::Gather:
-    case NodeKind::Concat:       // sums of its operands' dims
-    case NodeKind::Pad:          // its operand's dims plus fixed widths
     case NodeKind::MatMul: return "";  // its dims are its operands' (on the BLAS, between kernels)
+    case NodeKind::BroadcastTo: {  // a target dim broadcast from 1 is read from an input (ejit.dim_sizes)
+      const Shape& in = t.values[n.inputs[0]].shape;
+      for (int d = 0; d < out_shape.rank(); ++d) {
+        const int j = d - (out_shape.rank() - in.rank());
+        if (out_shape[d] < 0 && (j < 0 || in[j] >= 0) &&
+            std::find(ambiguous.begin(), ambiguous.end(), out_shape[d]) != ambiguous.end())
+          return "a broadcast to a size two input dims could explain";
+      }
+      return "";
+    }
+    case NodeKind::Concat: {  // along the axis, the sum of the pieces'
+      const int axis = static_cast<int>(n.ints[0]);
+      Affine sum{-1, 0, 0};
+      for (int v : n.inputs) {
+        const Affine piece = affine(t.values[v].shape[axis]);
+        if (piece.symbol >= 0 && sum.symbol >= 0 && piece.symbol != sum.symbol) return "a concat of pieces of two symbols";
+        sum.symbol = std::max(sum.symbol, piece.symbol);
+        sum.factor += piece.factor, sum.offset += piece.offset;
+      }
+      const Affine out = affine(out_shape[axis]);
+      if (out.symbol != sum.symbol || out.factor != sum.factor || out.offset != sum.offset)
+        return "a concat whose size is not its pieces' sum at every size";
+      return "";
+    }
+    case NodeKind::Pad: {  // each dim grows by its widths
+      const Shape& in = t.values[n.inputs[0]].shape;
+      const size_t r = static_cast<size_t>(in.rank());
+      for (size_t d = 0; d < r; ++d) {
+        const Affine x = affine(in[static_cast<int>(d)]), y = affine(out_shape[static_cast<int>(d)]);
+        if (x.symbol != y.symbol || x.factor != y.factor || (x.symbol >= 0 && y.offset != x.offset + n.ints[d] + n.ints[r + d]))
+          return "a pad whose size is not its operand's plus its widths at every size";
+      }
+      return "";
+    }
     case NodeKind::Slice: {
       // Reads x[start + step * i] for i < L along the axis: in bounds when
-      // start + step * (L - 1) <= I - 1, with I and L affine in one symbol's size s.
+      // start + step * (L - 1) <= I - 1, with I and L affine in one symbol's size s. A fixed L
+      // needs a stop of its own (x[:5], not x[::2]); a bound clamped to the dim, x[1:100],
+      // looks like x[1:] at small sizes. A stop the caller computed from a size (x[k:k+m])
+      // is taken as written, as every size the C++ code computes is.
       const int axis = static_cast<int>(n.ints[0]);
       const int64_t start = n.ints[1], step = n.ints[2];
-      const Affine in = affine(t.values[n.inputs[0]].shape[axis]), out = affine(t.values[n.output].shape[axis]);
+      const Affine in = affine(t.values[n.inputs[0]].shape[axis]), out = affine(out_shape[axis]);
       if (in.symbol < 0 && out.symbol < 0) return "";
-      if (out.symbol < 0 && out.offset == 0) return "";  // reads nothing
+      if (n.ints.size() < 4) return "a slice along a dynamic dim whose bounds were not recorded";
+      const int64_t bounds = n.ints[3];
       if (step < 1) return "a slice with a negative step along a dynamic dim";
+      if (bounds & kSliceClamped) return "a slice along a dynamic dim with a bound outside it (x[1:100] of 10 rows)";
+      if (out.symbol < 0 && (out.offset == 0 || (bounds & kSliceStopFromEnd)))
+        return "a slice of a fixed length that counts from the end of a dynamic dim";
       if (in.symbol >= 0 && out.symbol >= 0 && in.symbol != out.symbol) return "a slice to the size of another dim";
       const int k = std::max(in.symbol, out.symbol);
-      const int64_t a = in.factor - step * out.factor, b = in.offset - 1 - start - step * (out.offset - 1);
-      if (a < 0 || (a == 0 && b < 0)) return "a slice that leaves its operand at large sizes";
-      if (a > 0) mins.need(k, ceil_div(-b, a));
+      const std::optional<int64_t> a = mul_add(-step, out.factor, in.factor),
+                                   b = mul_add(-step, out.offset - 1, in.offset - 1 - start);
+      if (!a || !b || *a < 0 || (*a == 0 && *b < 0)) return "a slice that leaves its operand at some sizes";
+      if (*a > 0) mins.need(k, ceil_div(-*b, *a));
       return "";
     }
     case NodeKind::Reshape: {  // one dynamic dim on each side, of one symbol, as many elements
@@ -188,16 +238,16 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, Minimums& mins) {
         statics = 1;
         for (int64_t d : s)
           if (d < 0) dynamic = affine(d), ++count;
-          else statics *= d;
+          else statics *= d;  // at most 2^50 elements: no overflow
         return count;
       };
       Affine in, out;
       int64_t pin = 1, pout = 1;
-      const int din = split(t.values[n.inputs[0]].shape, in, pin), dout = split(t.values[n.output].shape, out, pout);
+      const int din = split(t.values[n.inputs[0]].shape, in, pin), dout = split(out_shape, out, pout);
       if (din == 0 && dout == 0) return "";
       if (din != 1 || dout != 1 || in.symbol != out.symbol || pin == 0 || pout == 0)
         return "a reshape that merges or splits dynamic dims";
-      if (pin * in.factor != pout * out.factor || pin * in.offset != pout * out.offset)
+      if (mul_add(pin, in.factor, 0) != mul_add(pout, out.factor, 0) || mul_add(pin, in.offset, 0) != mul_add(pout, out.offset, 0))
         return "a reshape whose sizes match at two sizes only";
       return "";
     }
@@ -211,23 +261,27 @@ struct SymbolSizes {
 };
 
 /// Dim (sa in a, sb in b) as factor * symbol + offset: an input dim that grew the same way
-/// if there is one, else the one affine fit with an integer factor >= 1.
-std::optional<DimExpr> fit_dim(int64_t sa, int64_t sb, const SymbolSizes& symbols, std::string& why) {
-  for (size_t k = 0; k < symbols.first.size(); ++k)
-    if (sa == symbols.first[k] && sb == symbols.second[k]) return DimExpr{static_cast<int>(k)};
-  std::optional<DimExpr> found;
+/// if there is one (*ambiguous when another symbol's affine function fits too), else the
+/// one affine fit with an integer factor >= 1.
+std::optional<DimExpr> fit_dim(int64_t sa, int64_t sb, const SymbolSizes& symbols, bool* ambiguous, std::string& why) {
+  std::optional<DimExpr> exact, found;
+  bool conflicting = false;  // two affine fits of different symbols or coefficients
   for (size_t k = 0; k < symbols.first.size(); ++k) {
     const int64_t na = symbols.first[k], nb = symbols.second[k];
+    if (sa == na && sb == nb) {
+      exact = DimExpr{static_cast<int>(k)};
+      continue;
+    }
     if ((sb - sa) % (nb - na) != 0 || (sb - sa) / (nb - na) < 1) continue;
     const int64_t factor = (sb - sa) / (nb - na);
     const DimExpr e{static_cast<int>(k), factor, sa - factor * na};
-    if (found && !(*found == e)) {
-      why = "it fits the sizes of two input dims";
-      return std::nullopt;
-    }
-    found = e;
+    conflicting |= found && !(*found == e);
+    if (!found) found = e;
   }
+  *ambiguous = exact && found;
+  if (exact) return exact;
   if (!found) why = "it is no multiple of an input dim's size plus a constant";
+  else if (conflicting) why = "it fits the sizes of two input dims";
   else if (!encodable(*found)) why = fmt::format("factor {} and offset {} are more than a dim encodes", found->factor, found->offset);
   else return found;
   return std::nullopt;
@@ -249,6 +303,7 @@ std::optional<std::vector<int64_t>> size_constant(const TraceNode& a, const Trac
     const double ma = va / static_cast<double>(da), mb = vb / static_cast<double>(db);
     if (ma != mb || ma < 1 || ma != std::floor(ma) || ma >= 1e9) continue;
     const int64_t m = static_cast<int64_t>(ma);
+    if (m * e.factor > kMaxSizeConstantTerm || m * std::max(e.offset, -e.offset) > kMaxSizeConstantTerm) continue;
     std::vector<int64_t> ints = {e.symbol, m * e.factor};
     if (e.offset) ints.push_back(m * e.offset);
     if (found && *found != ints) return std::nullopt;  // two dims fit (dims that grew alike): which one it counts is unknown
@@ -292,20 +347,23 @@ std::optional<Trace> generalize(const Trace& a, const Trace& b, std::string& why
     return std::nullopt;
   }
   Trace g = b;
-  std::vector<DimExpr> dims;  // the distinct dynamic dims, for size constants
+  std::vector<DimExpr> dims;        // the distinct dynamic dims, for size constants
+  std::vector<int64_t> ambiguous;    // dims exactly an input's that another symbol fits too
   for (size_t v = 0; v < g.values.size(); ++v) {
     Shape& s = g.values[v].shape;
     for (int d = 0; d < s.rank(); ++d) {
       const int64_t sa = a.values[v].shape[d], sb = b.values[v].shape[d];
       if (sa == sb) continue;
-      std::string not_fit;
-      const std::optional<DimExpr> e = fit_dim(sa, sb, symbols, not_fit);
+      std::string not_fit = "dynamic dims are at least 2 (1 broadcasts)";
+      bool two_fits = false;
+      const std::optional<DimExpr> e = sa < 2 || sb < 2 ? std::nullopt : fit_dim(sa, sb, symbols, &two_fits, not_fit);
       if (!e) {
         why = fmt::format("value {} dim {} ({} -> {}): {}", v, d, sa, sb, not_fit);
         return std::nullopt;
       }
       s[d] = encode_dim(*e);
-      if (std::find(dims.begin(), dims.end(), *e) == dims.end()) dims.push_back(*e);
+      if (two_fits) ambiguous.push_back(s[d]);
+      if (std::find(dims.begin(), dims.end(), *e) == dims.end()) dims.push_back(*e);  // all of min 2 yet
     }
   }
   for (size_t i = 0; i < a.nodes.size(); ++i) {
@@ -324,7 +382,7 @@ std::optional<Trace> generalize(const Trace& a, const Trace& b, std::string& why
     for (int v : n.inputs) dynamic |= g.values[v].shape != a.values[v].shape;
     dynamic |= g.values[n.output].shape != a.values[n.output].shape;
     if (!dynamic) continue;
-    if (std::string no = takes_dynamic(n, g, mins); !no.empty()) {
+    if (std::string no = takes_dynamic(n, g, ambiguous, mins); !no.empty()) {
       why = fmt::format("op {} ({}): {}", &n - g.nodes.data(), node_name(n), no);
       return std::nullopt;
     }

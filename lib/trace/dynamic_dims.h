@@ -1,6 +1,7 @@
 // Dynamic dims: one trace for every size of some dims. jit() records a function at two
-// sizes; generalize() finds the dims that follow the inputs' sizes and writes them as
-// symbols (ValueType's dim -(1 + k)); compiled code reads each symbol's size from an input.
+// sizes; generalize() finds the dims that follow the inputs' sizes and writes them as affine
+// functions of symbols (a negative ValueType dim, see encode_dim); compiled code reads each
+// symbol's size from an input.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,8 @@ inline int symbol_of(int64_t d) {
 inline bool is_size_constant(const TraceNode& n) {
   return n.kind == NodeKind::Constant && (n.ints.size() == 2 || n.ints.size() == 3);
 }
+/// The largest factor and |offset| of a size constant.
+inline constexpr int64_t kMaxSizeConstantTerm = int64_t{1} << 46;
 /// A size constant's value when the symbols have sizes `sizes` (a rank-0 tensor of the
 /// node's dtype); ejit::Error when the trace has no such symbol.
 Tensor size_constant_value(const TraceNode& n, const std::vector<int64_t>& sizes);

@@ -188,9 +188,11 @@ std::string Trace::to_mlir(std::string_view function_name) const {
         op = "broadcast_to", attrs = with_dim_sizes("", values[n.output].shape, sources, "a broadcast_to");
         break;
       case NodeKind::Slice:
-        op = "slice", attrs = with_dim_sizes(fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64}}",
-                                                         n.ints[0], n.ints[1], n.ints[2]),
-                                             values[n.output].shape, sources, "a slice");
+        op = "slice",  // ejit.bounds: how a recorded slice's bounds were given (SliceBounds)
+            attrs = with_dim_sizes(fmt::format("{{axis = {} : i64, start = {} : i64, step = {} : i64{}}}", n.ints[0],
+                                               n.ints[1], n.ints[2],
+                                               n.ints.size() > 3 ? fmt::format(", ejit.bounds = {} : i64", n.ints[3]) : ""),
+                                   values[n.output].shape, sources, "a slice");
         break;
       case NodeKind::Concat: op = "concat", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::Pad: {

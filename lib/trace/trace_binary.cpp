@@ -370,8 +370,8 @@ Trace deserialize_trace(std::string_view bytes, const std::vector<Tensor>* pool)
       case NodeKind::Constant:  // a size constant of a generalized trace: {symbol, factor[, offset]}
         if (num_ints != 0 && num_ints != 2 && num_ints != 3) bad_ints("0, 2 or 3");
         break;
-      case NodeKind::Slice:
-        if (num_ints != 3) bad_ints("3");
+      case NodeKind::Slice:  // axis, start, step[, SliceBounds]
+        if (num_ints != 3 && num_ints != 4) bad_ints("3 or 4");
         break;
       case NodeKind::Concat: case NodeKind::Take: case NodeKind::Gather:
         if (num_ints != 1) bad_ints("1");

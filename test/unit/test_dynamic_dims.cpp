@@ -135,3 +135,52 @@ TEST_CASE("dynamic dims: slices, pads, concats and flattening reshapes along the
     CHECK(!generalize(a, b, why));
   }
 }
+
+TEST_CASE("dynamic dims: generalizations that would be wrong at other sizes are refused", "[dynamic_dims]") {
+  std::string why;
+  using Fn2 = std::function<std::vector<Tensor>(const std::vector<Tensor>&)>;
+  // fn recorded with inputs of these dim-0 sizes (x, y), columns 4.
+  auto refused = [&](const Fn2& fn, std::pair<int64_t, int64_t> first, std::pair<int64_t, int64_t> second) {
+    Trace a = test::record_trace(fn, {randn({first.first, 4}, 1), randn({first.second, 4}, 2)});
+    Trace b = test::record_trace(fn, {randn({second.first, 4}, 1), randn({second.second, 4}, 2)});
+    return !generalize(a, b, why);
+  };
+  // x: 2 -> 3, y: 5 -> 7: the concat's 7 -> 10 fits 3 * s0 + 1, not its pieces' sum s0 + s1.
+  CHECK(refused([](const std::vector<Tensor>& v) { return std::vector<Tensor>{concat({v[0], v[1]}, 0)}; }, {2, 5}, {3, 7}));
+  CHECK_THAT(why, Contains("concat"));
+  // x: 4 -> 5, y: 6 -> 7: the pad's 6 -> 7 is y's size in both, not x's plus 2.
+  CHECK(refused([](const std::vector<Tensor>& v) { return std::vector<Tensor>{pad(v[0], {{1, 1}, {0, 0}}, 0.0) + v[1]}; },
+                {4, 6}, {5, 7}));
+  // x[1:] of 2 rows is 1 row: it would broadcast against y's 3 in eager code.
+  CHECK(refused([](const std::vector<Tensor>& v) { return std::vector<Tensor>{slice(v[0], 0, 1, std::nullopt) + v[1]}; },
+                {2, 3}, {3, 2}));
+  CHECK_THAT(why, Contains("at least 2"));
+  // A broadcast to x's rows + 1 (6 -> 7), which y's rows (6 -> 7) also are.
+  CHECK(refused([](const std::vector<Tensor>& v) {
+    return std::vector<Tensor>{broadcast_to(slice(v[1], 0, 0, 1), Shape{v[0].shape()[0] + 1, 4}) * 2.f + v[1]};
+  }, {5, 6}, {6, 7}));
+  CHECK_THAT(why, Contains("broadcast"));
+
+  auto one = [&](const Fn& fn, int64_t n1, int64_t n2) { return general(fn, n1, n2, why); };
+  // x[5:] of 3 or 4 rows is empty; of 8 rows it has 3.
+  CHECK(!one([](const std::vector<Tensor>& x) { return std::vector<Tensor>{slice(x[0], 0, 5, std::nullopt) * 2.f}; }, 3, 4));
+  // x[::2] of 5 or 6 rows has 3 rows; of 8 rows, 4.
+  CHECK(!one([](const std::vector<Tensor>& x) { return std::vector<Tensor>{slice(x[0], 0, 0, std::nullopt, 2)}; }, 5, 6));
+  // x[::5] of 4 or 5 rows has 1 row, as x[:1] has; of 8 rows, 2.
+  CHECK(!one([](const std::vector<Tensor>& x) { return std::vector<Tensor>{slice(x[0], 0, 0, std::nullopt, 5)}; }, 4, 5));
+  // x[1:100] of 10 or 13 rows looks like x[1:]; of 150 rows it has 99.
+  CHECK(!one([](const std::vector<Tensor>& x) { return std::vector<Tensor>{slice(x[0], 0, 1, 100)}; }, 10, 13));
+  CHECK_THAT(why, Contains("outside"));
+  // x[-100:] likewise looks like x[:].
+  CHECK(!one([](const std::vector<Tensor>& x) { return std::vector<Tensor>{slice(x[0], 0, -100, std::nullopt)}; }, 10, 13));
+  // x[:1] and x[2:5:2] are fixed: they generalize, for n >= 1 and n >= 5.
+  Fn fixed = [](const std::vector<Tensor>& x) {
+    return std::vector<Tensor>{slice(x[0], 0, 0, 1) + 1.f, slice(x[0], 0, 2, 5, 2) * x[0].sum()};
+  };
+  std::optional<Trace> t = one(fixed, 10, 13);
+  INFO(why);
+  REQUIRE(t);
+  CHECK(decode_dim(t->values[t->inputs[0]].shape[0])->min == 5);
+  check_sizes(*t, fixed, {5, 6, 40});
+}
+
