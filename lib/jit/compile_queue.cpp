@@ -50,10 +50,10 @@ class CompileQueue {
   }
 
   void push(std::function<void()> job) {
-    // Once per process, on the caller's thread (about one small compile, the only wait
-    // background compilation ever adds): see loop().
-    static std::once_flag warmed;
-    std::call_once(warmed, warm_up_compiler);
+    // This thread waits at its exit (and so in exit(), before any static is destroyed) while
+    // the compile thread's warm-up runs: see loop().
+    thread_local WarmUpWait wait_at_exit;
+    (void)wait_at_exit;
     std::lock_guard lock(mu_);
     if (stopping_) return;  // exiting: the caller keeps running eagerly
     // A job queued by the running job (a signature's second tier) takes its number: a wait
@@ -62,6 +62,12 @@ class CompileQueue {
     jobs_.push_back({from_job ? running_ : ++numbered_, std::move(job)});
     if (!worker_.joinable()) worker_ = std::thread([this] { loop(); });
     cv_.notify_all();
+  }
+
+  /// Until the compile thread's warm-up is over (or the queue stops).
+  void wait_warmed() {
+    std::unique_lock lock(mu_);
+    done_cv_.wait(lock, [&] { return warmed_ || stopping_ || !worker_.joinable(); });
   }
 
   /// Until every job queued before the call has finished, and the jobs those queued; jobs
@@ -81,7 +87,19 @@ class CompileQueue {
     // A compile must not starve the caller's eager work: run below normal priority.
     setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
     profile_thread_name("ejit compile");
+    // First, once per process, a small compile that makes every static of the CPU compiler
+    // (see below), then stop() registered after them. Until then a thread that pushed a job
+    // and exits waits in its WarmUpWait: thread_local destructors run first in exit(), so
+    // no static is destroyed under the warm-up. The caller never waits for it otherwise.
     std::unique_lock lock(mu_);
+    if (!warmed_) {
+      lock.unlock();
+      warm_up_compiler();
+      std::atexit([] { get().stop(); });
+      lock.lock();
+      warmed_ = true;
+      done_cv_.notify_all();
+    }
     for (;;) {
       cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
       if (stopping_) return;
@@ -138,6 +156,11 @@ class CompileQueue {
     std::function<void()> run;
   };
 
+  /// Per thread that queued a job: at its exit, waits for the warm-up.
+  struct WarmUpWait {
+    ~WarmUpWait() { get().wait_warmed(); }
+  };
+
   std::mutex mu_;
   std::condition_variable cv_, done_cv_;
   std::deque<Job> jobs_;
@@ -145,6 +168,7 @@ class CompileQueue {
   uint64_t numbered_ = 0;  // the last number given
   uint64_t running_ = 0;   // the running job's number; 0 when none runs
   bool stopping_ = false;
+  bool warmed_ = false;  // the compile thread's warm-up is over (in this process or before its fork)
 };
 
 }  // namespace

@@ -4,10 +4,12 @@
 #include <ejit/compile.h>
 #include <ejit/jit.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "child_process.h"
@@ -176,6 +178,30 @@ TEST_CASE("background: the process exits cleanly while a compile is running", "[
       },
       /*exit_normally=*/true);
   CHECK(outcome == "");
+}
+
+// Run by ctest in processes of their own (test/jit/CMakeLists.txt): the first jitted call of
+// a fresh process returns while the compile thread's warm-up (its first compile) runs, and
+// the process exits at once, from the calling thread or after joining a thread that called.
+TEST_CASE("background: a process exits during the compile thread's warm-up", "[.exit-during-warm-up]") {
+  auto f = jit(chain, "first", kBackground);
+  Tensor x = randn({50, 50}, 1);
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool right = same(f(x), chain(x), 1e-4);
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print("first jitted call of the process: {:.2f} ms\n", ms);
+  std::exit(right ? 0 : 1);
+}
+
+TEST_CASE("background: a process exits during the warm-up after joining the thread that queued it",
+          "[.exit-during-warm-up-thread]") {
+  bool right = false;
+  std::thread([&] {
+    auto f = jit(chain, "first", kBackground);
+    Tensor x = randn({50, 50}, 1);
+    right = same(f(x), chain(x), 1e-4);
+  }).join();  // the thread's exit waited for the warm-up
+  std::exit(right ? 0 : 1);
 }
 
 TEST_CASE("background: a child forked while a compile is queued computes right and compiles", "[jit][background][fork]") {
