@@ -26,7 +26,7 @@ class CompiledLibrary {
   /// The exported function's name.
   const std::string& name() const;
   size_t signatures() const;
-  /// Signature i's argument types, "(f32(64,784), i64(64,))" (-1 for a dynamic dim).
+  /// Signature i's argument types, "(f32(64,784), i64(64,))" (? for a dynamic dim).
   std::string signature(size_t i) const;
   /// Signature i's trace: what the interpreter runs (eval_trace) to check the library.
   const Trace& trace(size_t i) const;

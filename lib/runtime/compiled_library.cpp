@@ -76,7 +76,9 @@ std::string signature_text(const Trace& t) {
   std::string s = "(";
   for (size_t i = 0; i < t.inputs.size(); ++i) {
     const ValueType& v = t.values[t.inputs[i]];
-    s += fmt::format("{}{}{}", i ? ", " : "", v.dtype, v.shape);
+    std::vector<std::string> dims;  // a dynamic dim as jit()'s logs write it
+    for (int64_t d : v.shape) dims.push_back(d < 0 ? "?" : std::to_string(d));
+    s += fmt::format("{}{}({}{})", i ? ", " : "", v.dtype, fmt::join(dims, ","), dims.size() == 1 ? "," : "");
   }
   return s + ")";
 }
