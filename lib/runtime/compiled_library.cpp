@@ -212,8 +212,11 @@ std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& input
   check_devices(impl_->manifest, inputs);
   for (const auto& [k, dynamic] : impl_->try_order)
     if (fits(impl_->traces[k], dynamic, inputs)) return impl_->programs[k]->run(inputs);
-  std::string have;
-  for (size_t i = 0; i < signatures(); ++i) have += (i ? ", " : "") + signature(i);
+  std::string have;  // and why a dynamic signature does not take them
+  for (size_t i = 0; i < signatures(); ++i) {
+    have += (i ? ", " : "") + signature(i);
+    if (detail::has_dynamic_dims(impl_->traces[i])) have += " (" + detail::dynamic_mismatch(impl_->traces[i], inputs) + ")";
+  }
   fail(impl_->manifest.name, "no exported signature takes {}: it was exported for {}", types_text(inputs), have);
 }
 
