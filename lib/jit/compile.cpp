@@ -54,6 +54,17 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
   });
 }
 
+CompileResult load_from_disk_cache(const Trace& trace, const CompileOptions& options) {
+  if (options.target != Target::CPU || options.keep_ir || options.keep_asm || options.keep_ptx) return {};
+  try {
+    CpuCompileFlags flags = cpu_flags(options);
+    flags.disk_only = true;
+    return compile_cpu_steps(trace, flags, strict_enabled(options));
+  } catch (const std::exception& e) {
+    return {};
+  }
+}
+
 std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {
   if (options.target == Target::CPU && !dump_requested(Stage::PTX))  // else each compile_trace is an event
     return compile_profiled(traces, options.target, [&] { return compile_cpu_steps(traces, {.fast_codegen = options.fast_codegen}, strict_enabled(options)); });

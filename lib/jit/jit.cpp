@@ -258,6 +258,17 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
       schedule(self, [key, entry, g, base](Impl& impl) { compile_dynamic_and_publish(impl, key, entry, *g, base); });
       return outs;
     }
+    if (g->guards.empty() && self->mode() == CompileMode::Background && !entry->gpu) {
+      // A signature an earlier run compiled: its code from the disk cache now (a millisecond
+      // or two, and never behind a compile in progress), instead of after the queue.
+      CompileOptions options = self->compile_options(*entry);
+      options.fast_codegen = true;  // a first tier's code will do: it is upgraded
+      CompileResult r = load_from_disk_cache(g->trace, options);
+      if (r.executable) {
+        adopt(*self, key, entry, std::move(g->trace), std::move(r));
+        return outs;
+      }
+    }
     schedule(self, [key, entry, g](Impl& impl) {
       if (g->guards.empty()) compile_and_publish(impl, key, entry, std::move(g->trace));
       else compile_tree_and_publish(impl, key, entry, *g);
@@ -471,10 +482,16 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   /// 2x slower), published at once; then in full, on the compile thread after the jobs
   /// already queued, replacing the first version (see upgrade).
   static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
-    const size_t ops = trace.nodes.size();
     CompileOptions options = self.compile_options(*entry);
     options.fast_codegen = self.mode() == CompileMode::Background && options.target == Target::CPU;
     CompileResult r = compile_trace(trace, options);
+    adopt(self, key, entry, std::move(trace), std::move(r));
+  }
+
+  /// Publishes `r`, the code of `trace` (or why it has none), as the entry for `key`; a first
+  /// tier's code is then compiled in full on the compile thread (see upgrade).
+  static void adopt(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace, CompileResult r) {
+    const size_t ops = trace.nodes.size();
     {
       std::lock_guard lock(self.mu);
       self.stats.compile_ms += r.milliseconds;
@@ -483,7 +500,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     if (r.executable) entry->executable = std::move(r.executable), entry->trace = std::move(trace);
     else entry->eager_reason = r.error;
     publish(self, key, entry, ops, r.from_disk_cache);
-    if (options.fast_codegen && entry->executable && !r.from_disk_cache)  // the disk cache had full code
+    if (entry->executable && r.fast_code)  // not when the disk cache had full code
       schedule(self.shared_from_this(), [key, weak = std::weak_ptr<Entry>(entry)](Impl& impl) {
         if (std::shared_ptr<Entry> fast = weak.lock()) upgrade(impl, key, fast);  // else evicted: nothing to upgrade
       });

@@ -120,7 +120,6 @@ void initialize_llvm_targets() {
 }
 
 struct Globals {
-  std::mutex mu;  // one compile at a time: the context and pass registry are shared
   mlir::MLIRContext context;
   Globals() : context(make_registry(), mlir::MLIRContext::Threading::DISABLED) {
     context.loadAllAvailableDialects();
@@ -136,21 +135,27 @@ struct Globals {
   }
 };
 
+/// Made on the first compile, not on a disk cache load (about 9 ms: every dialect and pass).
 Globals& globals() {
-  static Globals* g = [] {
+  static Globals* g = new Globals;  // leaked: engines may outlive static destruction order
+  return *g;
+}
+
+/// One compile at a time: the context, pass registry and JIT linker are shared.
+std::mutex& compiler_mutex() {
+  static std::mutex* mu = [] {
     // The allocator registers its fork handler first, so that fork() takes the compiler
     // lock before the allocator's (a compile may allocate while holding it).
     size_t capacity = 0;
     void* block = cpu_allocate(64, &capacity);  // before reading capacity: argument order is unspecified
     cpu_deallocate(block, capacity);
-    auto* made = new Globals;  // leaked: engines may outlive static destruction order
-    pthread_atfork([] { globals().mu.lock(); }, [] { globals().mu.unlock(); }, [] { globals().mu.unlock(); });
+    auto* made = new std::mutex;  // leaked, as globals()
+    pthread_atfork([] { compiler_mutex().lock(); }, [] { compiler_mutex().unlock(); }, [] { compiler_mutex().unlock(); });
     return made;
   }();
-  return *g;
+  return *mu;
 }
 
-std::mutex& compiler_mutex() { return globals().mu; }
 mlir::MLIRContext& compiler_context() { return globals().context; }
 
 std::string print(mlir::Operation* op) {

@@ -104,6 +104,7 @@ llvm::orc::LLJIT* shared_jit(llvm::orc::JITDylib*& runtime_lib, std::string& err
   static llvm::orc::LLJIT* jit = nullptr;
   static llvm::orc::JITDylib* runtime_dylib = nullptr;
   if (jit) return runtime_lib = runtime_dylib, jit;
+  initialize_llvm_targets();  // a disk cache load may come before any compile
   // Linking on the caller's thread (no ORC threads: fork() copies no lock of theirs), no
   // platform (kernels have no initializers; its per-JITDylib records would outlive removal).
   auto made = llvm::orc::LLJITBuilder()
@@ -345,13 +346,40 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   const size_t n = traces.size();
   std::vector<CompileResult> results(n);
   CompileResult& result = results.at(0);  // the module's IR, times and error
-  mlir::MLIRContext& context = compiler_context();
-  std::lock_guard lock(compiler_mutex());
+  std::unique_lock lock(compiler_mutex(), std::defer_lock);
+  if (!flags.disk_only) lock.lock();
+  else if (disk_cache_dir().empty() || export_object || keep_ir || keep_asm || !lock.try_lock())
+    return failed_results(n, "[jit] no disk cache lookup now");
+  auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
+  const std::string text = module_text(traces);
+  const unsigned opt_level = options::opt_level();
+  // The disk cache serves calls that want no IR (IR is only made by compiling).
+  const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
+  // Full code under one key; a first tier's under another, served only to first-tier
+  // requests that find no full code (a short program's compile thread may never get past its
+  // first tiers: the next run starts from them and upgrades them).
+  const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
+  const std::string fast_key = use_disk && fast_codegen ? KernelKey{"cpu-fast", text, host_target(), opt_level}.digest() : "";
+  for (const std::string* k : {&key, &fast_key}) {
+    if (k->empty()) continue;
+    std::optional<DiskEntry> entry = disk_cache_read(*k);
+    if (!entry) continue;
+    const std::string error = load_cached(entry->payload, traces, results);
+    if (error.empty()) {
+      for (CompileResult& r : results) r.from_disk_cache = true, r.fast_code = k == &fast_key;
+      result.milliseconds = ms_since(t0);
+      return results;
+    }
+    for (CompileResult& r : results) r.executable.reset();
+    if (options::log("cache")) fmt::print(stderr, "[ejit cache] ignoring a bad disk cache entry {}: {}\n", *k, error);
+  }
+  if (flags.disk_only) return failed_results(n, "[jit] not in the disk cache");
+
+  mlir::MLIRContext& context = compiler_context();  // not before: a disk cache load needs none of it
   CollectDiagnostics collected(context);
   std::string& diagnostics = collected.text;
   std::string timings;  // EJIT_LOG=compile: milliseconds per stage
   auto last = std::chrono::steady_clock::now();
-  auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
   auto stage_done = [&](Stage s, mlir::Operation* op) {
     const double ms = ms_since(last);
     result.stage_milliseconds[static_cast<int>(s)] += ms;
@@ -373,22 +401,6 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   };
   size_t ops = 0;
   for (const Trace* t : traces) ops += t->nodes.size();
-  const std::string text = module_text(traces);
-  const unsigned opt_level = options::opt_level();
-  // The disk cache serves calls that want no IR (IR is only made by compiling).
-  const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
-  const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
-  if (use_disk)
-    if (std::optional<DiskEntry> entry = disk_cache_read(key)) {
-      const std::string error = load_cached(entry->payload, traces, results);
-      if (error.empty()) {
-        for (CompileResult& r : results) r.from_disk_cache = true;
-        result.milliseconds = ms_since(t0);
-        return results;
-      }
-      for (CompileResult& r : results) r.executable.reset();
-      if (options::log("cache")) fmt::print(stderr, "[ejit cache] ignoring a bad disk cache entry {}: {}\n", key, error);
-    }
 
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(text, &context);
   if (!module) return fail_with("[jit] the recorded trace did not parse as ejit IR");
@@ -469,9 +481,10 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     export_object->extents = extents;
     export_object->symbols.clear();
     for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
-  } else if (use_disk && !fast_codegen && disk_cache_writable()) {  // the cache holds optimized code only
-    disk_cache_store(key, 0, object);
+  } else if (use_disk && disk_cache_writable()) {
+    disk_cache_store(fast_codegen ? fast_key : key, 0, object);
   }
+  for (CompileResult& r : results) r.fast_code = fast_codegen;
   result.milliseconds = ms_since(t0);
   if (options::log("compile"))
     fmt::print(stderr, "[ejit compile] {} ops in {} kernel{}, {:.1f} ms; ms per stage:{} llvm={:.1f} {}codegen={:.1f}\n",

@@ -15,6 +15,7 @@ struct CpuCompileFlags {
   bool keep_ir = false;   // every stage's IR (also made when EJIT_DUMP names a stage)
   bool keep_asm = false;  // the host assembly (Stage::Asm): a second code generation; kept in the IR when keep_ir
   bool fast_codegen = false;  // see CompileOptions::fast_codegen
+  bool disk_only = false;     // code from the disk cache or a failure, at once (never waits for the compiler lock)
 };
 
 /// Compiles several traces as one module (kernel0, kernel1, ...; just kernel for one trace):

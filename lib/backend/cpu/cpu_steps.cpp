@@ -118,9 +118,7 @@ std::vector<CompileResult> compile_kernels(const std::vector<const Trace*>& trac
   try {
     return compile_for_cpu(traces, flags);
   } catch (const std::exception& e) {
-    std::vector<CompileResult> failed(traces.size());
-    for (CompileResult& r : failed) r.error = std::string("[jit] ") + e.what();
-    return failed;
+    return failed_results(traces.size(), std::string("[jit] ") + e.what());
   }
 }
 
@@ -145,6 +143,10 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
     if (plan.no_sizes[i]) r.error = "a kernel that needs a dynamic size none of its inputs has";
     else if (kernel_results.empty()) r = std::move(compile_kernels({&sub}, flags)[0]);
     else r = std::move(kernel_results[next++]);
+    if (!r.executable && flags.disk_only) {  // not all of it on disk: no program
+      result.error = r.error;
+      return result;
+    }
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
       for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
@@ -152,6 +154,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
     }
     ++kernels;
     result.from_disk_cache |= r.from_disk_cache;
+    result.fast_code |= r.fast_code;
     for (int s = 0; s < kNumStages; ++s) result.stage_milliseconds[s] += r.stage_milliseconds[s];
     for (int s = 0; s < kNumStages; ++s)
       if (!r.ir[s].empty()) result.ir[s] += fmt::format("// ---- kernel {} ({} ops)\n{}\n", kernels, step.nodes.size(), r.ir[s]);
@@ -214,7 +217,8 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
   }
   std::vector<CompileResult> batched;
   if (!flags.keep_ir && !flags.keep_asm && !options::dump_any() && batch.size() > 1) {
-    batched = compile_kernels(batch, {.fast_codegen = flags.fast_codegen});
+    batched = compile_kernels(batch, flags);  // no IR is wanted here
+    if (!batched[0].executable && flags.disk_only) return failed_results(traces.size(), batched[0].error);
     if (!batched[0].executable) batched.clear();
   }
   std::vector<CompileResult> results;
