@@ -23,7 +23,10 @@
 #include <functional>
 #include <vector>
 
+#include "record.h"
+
 using namespace ejit;
+using bench::record;
 
 namespace {
 
@@ -34,14 +37,6 @@ double thread_cpu_ms() {
   timespec t{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-/// Records `body` on `inputs` as a trace.
-Trace record(const std::vector<Tensor>& inputs, const std::function<std::vector<Tensor>(const std::vector<Tensor>&)>& body) {
-  Recorder rec;
-  rec.add_inputs(inputs);
-  std::vector<Tensor> outputs = body(inputs);
-  return rec.finish(outputs);
 }
 
 /// Stage::Asm's time is code generation (see Compiled::milliseconds(Stage)).

@@ -20,6 +20,7 @@
 
 #include "hand_fused.h"
 #include "machine_peaks.h"
+#include "record.h"
 
 using namespace ejit;
 using bench::median_ms;
@@ -233,9 +234,7 @@ int main(int argc, char** argv) {
   // generation) and the full compile, each of the same trace.
   auto cold = [](const char* what, const std::vector<Tensor>& in, const std::function<Tensor(const std::vector<Tensor>&)>& body,
                  const char* target) {
-    Recorder rec;
-    rec.add_inputs(in);
-    const Trace t = rec.finish({body(in)});
+    const Trace t = bench::record(in, [&](const std::vector<Tensor>& v) { return std::vector<Tensor>{body(v)}; });
     const Compiled fast = compile(t, {.fast_codegen = true}), full = compile(t);
     fmt::print("cold compile of {}: {:.1f} ms with fast code generation (the first tier), {:.1f} ms full{}\n", what,
                fast.milliseconds(), full.milliseconds(), target);
