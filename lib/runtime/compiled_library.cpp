@@ -88,7 +88,7 @@ std::string signature_text(const Trace& t) {
 struct CompiledLibrary::Impl {
   ExportManifest manifest;  // its entries' step plans moved into programs
   std::vector<std::unique_ptr<detail::Executable>> programs;
-  std::vector<Trace> traces;  // per program
+  std::vector<const Trace*> traces;  // per program: the one it holds
   std::vector<std::string> plans;
   std::shared_ptr<LoadedObject> object;
   /// The signatures in the order calls try them: static ones first (a call that fits a
@@ -99,7 +99,7 @@ struct CompiledLibrary::Impl {
   void order_signatures() {
     for (bool dynamic : {false, true})
       for (size_t k = 0; k < traces.size(); ++k)
-        if (detail::has_dynamic_dims(traces[k]) == dynamic) try_order.emplace_back(k, dynamic);
+        if (detail::has_dynamic_dims(*traces[k]) == dynamic) try_order.emplace_back(k, dynamic);
   }
 };
 
@@ -134,8 +134,9 @@ CompiledLibrary load_compiled(const std::string& path) {
         steps.push_back(std::move(step));
       }
       impl->plans.push_back(fmt::format("{} GPU steps, {} kernel launches", steps.size(), kernels));
-      impl->traces.push_back(e.trace);
-      impl->programs.push_back(std::make_unique<detail::GpuProgram>(std::move(e.trace), std::move(steps)));
+      auto program = std::make_unique<detail::GpuProgram>(std::move(e.trace), std::move(steps));
+      impl->traces.push_back(&program->trace());
+      impl->programs.push_back(std::move(program));
     }
     m.entries.clear();  // now in the programs
     impl->order_signatures();
@@ -169,8 +170,9 @@ CompiledLibrary load_compiled(const std::string& path) {
     }
     impl->plans.push_back(fmt::format("{} kernel{}, {} interpreter step{}", compiled, compiled == 1 ? "" : "s",
                                       steps.size() - compiled, steps.size() - compiled == 1 ? "" : "s"));
-    impl->traces.push_back(e.trace);
-    impl->programs.push_back(std::make_unique<detail::StepProgram>(e.trace, std::move(steps), std::move(e.folded_from)));
+    auto program = std::make_unique<detail::StepProgram>(std::move(e.trace), std::move(steps), std::move(e.folded_from));
+    impl->traces.push_back(&program->trace());
+    impl->programs.push_back(std::move(program));
   }
   m.entries.clear();  // now in the programs
   impl->order_signatures();
@@ -211,11 +213,11 @@ std::string types_text(const std::vector<Tensor>& inputs) {
 std::vector<Tensor> CompiledLibrary::operator()(const std::vector<Tensor>& inputs) const {
   check_devices(impl_->manifest, inputs);
   for (const auto& [k, dynamic] : impl_->try_order)
-    if (fits(impl_->traces[k], dynamic, inputs)) return impl_->programs[k]->run(inputs);
+    if (fits(*impl_->traces[k], dynamic, inputs)) return impl_->programs[k]->run(inputs);
   std::string have;  // and why a dynamic signature does not take them
   for (size_t i = 0; i < signatures(); ++i) {
     have += (i ? ", " : "") + signature(i);
-    if (detail::has_dynamic_dims(impl_->traces[i])) have += " (" + detail::dynamic_mismatch(impl_->traces[i], inputs) + ")";
+    if (detail::has_dynamic_dims(*impl_->traces[i])) have += " (" + detail::dynamic_mismatch(*impl_->traces[i], inputs) + ")";
   }
   fail(impl_->manifest.name, "no exported signature takes {}: it was exported for {}", types_text(inputs), have);
 }
@@ -233,7 +235,7 @@ size_t CompiledLibrary::signatures() const { return impl_->programs.size(); }
 std::string CompiledLibrary::signature(size_t i) const { return signature_text(trace(i)); }
 const Trace& CompiledLibrary::trace(size_t i) const {
   if (i >= impl_->programs.size()) fail("CompiledLibrary::trace", "no signature {} (it has {})", i, impl_->programs.size());
-  return impl_->traces[i];
+  return *impl_->traces[i];
 }
 bool CompiledLibrary::on_gpu() const { return impl_->manifest.target == "cuda"; }
 std::string CompiledLibrary::target() const {
