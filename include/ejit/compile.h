@@ -41,7 +41,8 @@ struct CompileOptions {
   /// optimizing ones, and no loop unrolling at EJIT_OPT_LEVEL 2 (the IR is still optimized and
   /// vectorized). The compile takes about half the time; the code runs up to 2.3x slower. jit()'s
   /// background compiles use it for a first version of a signature, then recompile it in
-  /// full. Results come from the disk cache when it has them and never go into it.
+  /// full. Results come from the disk cache when it has full code for the trace, or else first-tier
+  /// code; they go into it as first-tier code, which never serves a compile without this flag.
   bool fast_codegen = false;
 };
 

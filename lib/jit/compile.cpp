@@ -55,14 +55,21 @@ CompileResult compile_trace(const Trace& trace, const CompileOptions& options) {
 }
 
 CompileResult load_from_disk_cache(const Trace& trace, const CompileOptions& options) {
-  if (options.target != Target::CPU || options.keep_ir || options.keep_asm || options.keep_ptx) return {};
+  CompileResult r;
+  if (options.target != Target::CPU || options.keep_ir || options.keep_asm || options.keep_ptx) {
+    r.error = "[jit] only CPU code without IR comes from the disk cache";
+    return r;
+  }
   try {
     CpuCompileFlags flags = cpu_flags(options);
     flags.disk_only = true;
     return compile_cpu_steps(trace, flags, strict_enabled(options));
   } catch (const std::exception& e) {
-    return {};
+    r.error = std::string("[jit] loading from the disk cache failed: ") + e.what();
+  } catch (...) {
+    r.error = "[jit] loading from the disk cache failed";
   }
+  return r;
 }
 
 std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& traces, const CompileOptions& options) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -36,6 +37,19 @@ void warm_up_compiler() {
   }
 }
 
+/// Set when the main thread's exit() begins (glibc runs its thread_local destructors first):
+/// a jitted call from a static destructor starts no compile (and no warm-up) then.
+std::atomic<bool> g_exiting{false};
+struct ExitMark {
+  ~ExitMark() { g_exiting.store(true, std::memory_order_relaxed); }
+};
+/// A static initializer: runs on the main thread as the program starts.
+[[maybe_unused]] const bool g_exit_marked = [] {
+  thread_local ExitMark mark;
+  (void)mark;
+  return true;
+}();
+
 /// Leaked on purpose (never destroyed): the compile thread may outlive static destruction
 /// order, so nothing it touches here goes away. At exit, stop() waits for the job in hand.
 class CompileQueue {
@@ -50,12 +64,15 @@ class CompileQueue {
   }
 
   void push(std::function<void()> job) {
-    // This thread waits at its exit (and so in exit(), before any static is destroyed) while
-    // the compile thread's warm-up runs: see loop().
-    thread_local WarmUpWait wait_at_exit;
-    (void)wait_at_exit;
     std::lock_guard lock(mu_);
-    if (stopping_) return;  // exiting: the caller keeps running eagerly
+    // Exiting (stop() ran, or the main thread's exit() began): the caller keeps running
+    // eagerly, and no warm-up starts while statics are destroyed.
+    if (stopping_ || g_exiting.load(std::memory_order_relaxed)) return;
+    // This thread waits at its exit (and so in exit(), before any static is destroyed) while
+    // the compile thread's warm-up runs: see loop(). The compile thread itself needs no wait.
+    if (!worker_.joinable() || std::this_thread::get_id() != worker_.get_id()) {
+      thread_local WarmUpWait wait_at_exit;
+    }
     // A job queued by the running job (a signature's second tier) takes its number: a wait
     // for the one waits for the other too.
     const bool from_job = running_ != 0 && std::this_thread::get_id() == worker_.get_id();

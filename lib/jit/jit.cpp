@@ -81,6 +81,12 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   }
   /// How an entry's traces compile: its target, this function's strict option.
   CompileOptions compile_options(const Entry& e) const { return {.target = e.target(), .strict = jit_options.strict}; }
+  /// A signature's first compile: background CPU compiles come in two tiers (see upgrade).
+  CompileOptions first_tier_options(const Entry& e) const {
+    CompileOptions o = compile_options(e);
+    o.fast_codegen = mode() == CompileMode::Background && o.target == Target::CPU;
+    return o;
+  }
 
   /// The generalization from `base` is over (compiled or given up); holds `mu`.
   void end_generalizing(const Key& base) {
@@ -261,9 +267,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     if (g->guards.empty() && self->mode() == CompileMode::Background && !entry->gpu) {
       // A signature an earlier run compiled: its code from the disk cache now (a millisecond
       // or two, and never behind a compile in progress), instead of after the queue.
-      CompileOptions options = self->compile_options(*entry);
-      options.fast_codegen = true;  // a first tier's code will do: it is upgraded
-      CompileResult r = load_from_disk_cache(g->trace, options);
+      CompileResult r = load_from_disk_cache(g->trace, self->first_tier_options(*entry));
       if (r.executable) {
         adopt(*self, key, entry, std::move(g->trace), std::move(r));
         return outs;
@@ -482,9 +486,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   /// 2x slower), published at once; then in full, on the compile thread after the jobs
   /// already queued, replacing the first version (see upgrade).
   static void compile_and_publish(Impl& self, const Key& key, const std::shared_ptr<Entry>& entry, Trace trace) {
-    CompileOptions options = self.compile_options(*entry);
-    options.fast_codegen = self.mode() == CompileMode::Background && options.target == Target::CPU;
-    CompileResult r = compile_trace(trace, options);
+    CompileResult r = compile_trace(trace, self.first_tier_options(*entry));
     adopt(self, key, entry, std::move(trace), std::move(r));
   }
 

@@ -29,7 +29,7 @@ struct DiskEntry {
 /// What a compiled kernel depends on. Its digest names the disk entry; it also covers the
 /// compiler build (a fingerprint of the running binary) and LLVM's version.
 struct KernelKey {
-  std::string kind;       // "cpu" (object code), "gpu-plan" (a group's plan and PTX), "gpu-template"
+  std::string kind;       // "cpu" (object code), "cpu-fast" (a first tier's), "gpu-plan" (a group's plan and PTX), "gpu-template"
   std::string source;     // the MLIR text compiled, plus anything else that shapes the code
   std::string target;     // the host's triple, CPU and features, or the CUDA chip
   unsigned opt_level = 0;

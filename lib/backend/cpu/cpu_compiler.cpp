@@ -346,15 +346,15 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   const size_t n = traces.size();
   std::vector<CompileResult> results(n);
   CompileResult& result = results.at(0);  // the module's IR, times and error
+  // The disk cache serves calls that want no IR (IR is only made by compiling).
+  const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
   std::unique_lock lock(compiler_mutex(), std::defer_lock);
   if (!flags.disk_only) lock.lock();
-  else if (disk_cache_dir().empty() || export_object || keep_ir || keep_asm || !lock.try_lock())
-    return failed_results(n, "[jit] no disk cache lookup now");
+  else if (!use_disk) return failed_results(n, "[jit] no disk cache to load from");
+  else if (!lock.try_lock()) return failed_results(n, "[jit] the compiler is busy: no disk cache lookup now");
   auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
   const std::string text = module_text(traces);
   const unsigned opt_level = options::opt_level();
-  // The disk cache serves calls that want no IR (IR is only made by compiling).
-  const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
   // Full code under one key; a first tier's under another, served only to first-tier
   // requests that find no full code (a short program's compile thread may never get past its
   // first tiers: the next run starts from them and upgrades them).

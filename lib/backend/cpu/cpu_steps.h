@@ -13,7 +13,8 @@
 namespace ejit::detail {
 
 /// Compiles `trace` as one kernel when every op lowers, else as steps of kernels and
-/// interpreter ops. Fails (result.error) only when no op of the trace can be compiled.
+/// interpreter ops. Fails (result.error) only when no op of the trace can be compiled, or,
+/// with flags.disk_only, when some kernel is not in the disk cache.
 /// `strict`: the results equal the interpreter's bit for bit (see CompileOptions::strict).
 CompileResult compile_cpu_steps(const Trace& trace, const CpuCompileFlags& flags, bool strict = false);
 /// The same for several traces at once: all their kernels compile as one module (the
