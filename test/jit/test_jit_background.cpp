@@ -155,6 +155,7 @@ TEST_CASE("background: a first tier from the disk cache runs at once and is upgr
   rec.add_inputs({x});
   const Trace t = rec.finish({chain(x)});
   REQUIRE(compile(t, {.fast_codegen = true}).ok());
+  CHECK(kernel_cache_stats().entries == 1);
   auto f = jit(chain, "from-disk", kBackground);
   require_close(f(x), chain(x), 1e-4);  // loads the first tier on this thread
   require_close(f(x), chain(x), 1e-4);
@@ -163,6 +164,7 @@ TEST_CASE("background: a first tier from the disk cache runs at once and is upgr
   require_close(f(x), chain(x), 1e-4);
   CHECK(f.stats().disk_hits == 1);  // the first tier, loaded
   CHECK(f.stats().upgrades == 1);   // then compiled in full, and stored
+  CHECK(kernel_cache_stats().entries == 1);  // in place of the first tier, never read again
   auto g = jit(chain, "full-from-disk", kBackground);
   require_close(g(x), chain(x), 1e-4);
   wait_for_compiles();

@@ -248,6 +248,11 @@ void disk_cache_store(const std::string& key, int64_t extent, std::string_view p
   enforce_size_limit(dir);
 }
 
+void disk_cache_remove(const std::string& key) {
+  const std::string dir = disk_cache_dir();
+  if (!dir.empty() && is_key(key)) (void)::unlink(entry_path(dir, key).c_str());
+}
+
 std::string disk_cache_read_text(const std::string& key) {
   std::optional<DiskEntry> e = disk_cache_read(key);
   return e ? std::move(e->payload) : std::string();

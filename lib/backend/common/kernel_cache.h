@@ -57,6 +57,8 @@ std::optional<DiskEntry> disk_cache_read(const std::string& key);
 /// under its size limit (oldest entries go first). Does nothing when the folder is unusable.
 /// Never throws.
 void disk_cache_store(const std::string& key, int64_t extent, std::string_view payload);
+/// Removes an entry if there is one (one that full code has made useless). Never throws.
+void disk_cache_remove(const std::string& key);
 /// GPU entries (a fused group's plan and PTX, or a template's PTX) as text: "" when absent.
 std::string disk_cache_read_text(const std::string& key);
 void disk_cache_store_text(const std::string& key, std::string_view text);

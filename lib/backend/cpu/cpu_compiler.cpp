@@ -483,6 +483,8 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     for (size_t k = 0; k < n; ++k) export_object->symbols.push_back(packed_name(kernel_name(k, n)));
   } else if (use_disk && disk_cache_writable()) {
     disk_cache_store(fast_codegen ? fast_key : key, 0, object);
+    if (!fast_codegen)  // a first tier of the same module is never read again
+      disk_cache_remove(KernelKey{"cpu-fast", text, host_target(), opt_level}.digest());
   }
   for (CompileResult& r : results) r.fast_code = fast_codegen;
   result.milliseconds = ms_since(t0);
