@@ -17,9 +17,16 @@
 // RUN: env EJIT_CACHE_DIR=%t %ejit cache stats | FileCheck %s --check-prefix=EMPTY
 // RUN: ls %t %t/kernels-v2 | FileCheck %s --check-prefix=KEPT
 // RUN: env EJIT_CACHE_DIR=off %ejit cache stats | FileCheck %s --check-prefix=OFF
+//
+// EJIT_CODEGEN_MATMUL changes the code without changing the trace: it is part of the key.
+// RUN: env EJIT_CACHE_DIR=%t %ejit run %ejit_src/examples/traces/mlp.mlir --mode=compiled --repeat=0 > /dev/null
+// RUN: env EJIT_CACHE_DIR=%t EJIT_CODEGEN_MATMUL=1 %ejit run %ejit_src/examples/traces/mlp.mlir --mode=compiled \
+// RUN:   --repeat=0 | FileCheck %s --check-prefix=LOOPS
 // RUN: not %ejit cache bogus 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: not %ejit cache 2>&1 | FileCheck %s --check-prefix=NONE
 
+// LOOPS-NOT: loaded from the disk cache
+// LOOPS: compiled in
 // EMPTY: kernels: 0
 // ONE: kernels: 1
 // LOADED: loaded from the disk cache

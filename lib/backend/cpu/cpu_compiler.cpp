@@ -358,8 +358,13 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   // Full code under one key; a first tier's under another, served only to first-tier
   // requests that find no full code (a short program's compile thread may never get past its
   // first tiers: the next run starts from them and upgrades them).
-  const std::string key = use_disk ? KernelKey{"cpu", text, host_target(), opt_level}.digest() : "";
-  const std::string fast_key = use_disk && fast_codegen ? KernelKey{"cpu-fast", text, host_target(), opt_level}.digest() : "";
+  // EJIT_CODEGEN_MATMUL changes the code, not the module text (an attribute set after parsing).
+  auto key_of = [&](const char* kind) {
+    return KernelKey{std::string(kind) + (options::codegen_matmul() ? "+matmul-loops" : ""), text, host_target(), opt_level}
+        .digest();
+  };
+  const std::string key = use_disk ? key_of("cpu") : "";
+  const std::string fast_key = use_disk && fast_codegen ? key_of("cpu-fast") : "";
   for (const std::string* k : {&key, &fast_key}) {
     if (k->empty()) continue;
     std::optional<DiskEntry> entry = disk_cache_read(*k);
@@ -484,7 +489,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   } else if (use_disk && disk_cache_writable()) {
     disk_cache_store(fast_codegen ? fast_key : key, 0, object);
     if (!fast_codegen)  // a first tier of the same module is never read again
-      disk_cache_remove(KernelKey{"cpu-fast", text, host_target(), opt_level}.digest());
+      disk_cache_remove(key_of("cpu-fast"));
   }
   for (CompileResult& r : results) r.fast_code = fast_codegen;
   result.milliseconds = ms_since(t0);
