@@ -131,13 +131,9 @@ std::string dynamic_mismatch(const Trace& t, const std::vector<Tensor>& inputs) 
 
 namespace {
 
-/// The dims of `t`'s values as expressions (static dims as factor 0).
-struct Affine {
-  int symbol = -1;  // -1: static
-  int64_t factor = 0, offset = 0;
-};
-Affine affine(int64_t d) {
-  if (const std::optional<DimExpr> e = decode_dim(d)) return {e->symbol, e->factor, e->offset};
+/// Dim d as an expression; a static dim as symbol -1, factor 0 and offset d.
+DimExpr affine(int64_t d) {
+  if (const std::optional<DimExpr> e = decode_dim(d)) return *e;
   return {-1, 0, d};
 }
 
@@ -186,14 +182,14 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
     }
     case NodeKind::Concat: {  // along the axis, the sum of the pieces'
       const int axis = static_cast<int>(n.ints[0]);
-      Affine sum{-1, 0, 0};
+      DimExpr sum{-1, 0, 0};
       for (int v : n.inputs) {
-        const Affine piece = affine(t.values[v].shape[axis]);
+        const DimExpr piece = affine(t.values[v].shape[axis]);
         if (piece.symbol >= 0 && sum.symbol >= 0 && piece.symbol != sum.symbol) return "a concat of pieces of two symbols";
         sum.symbol = std::max(sum.symbol, piece.symbol);
         sum.factor += piece.factor, sum.offset += piece.offset;
       }
-      const Affine out = affine(out_shape[axis]);
+      const DimExpr out = affine(out_shape[axis]);
       if (out.symbol != sum.symbol || out.factor != sum.factor || out.offset != sum.offset)
         return "a concat whose size is not its pieces' sum at every size";
       return "";
@@ -202,7 +198,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
       const Shape& in = t.values[n.inputs[0]].shape;
       const size_t r = static_cast<size_t>(in.rank());
       for (size_t d = 0; d < r; ++d) {
-        const Affine x = affine(in[static_cast<int>(d)]), y = affine(out_shape[static_cast<int>(d)]);
+        const DimExpr x = affine(in[static_cast<int>(d)]), y = affine(out_shape[static_cast<int>(d)]);
         if (x.symbol != y.symbol || x.factor != y.factor || (x.symbol >= 0 && y.offset != x.offset + n.ints[d] + n.ints[r + d]))
           return "a pad whose size is not its operand's plus its widths at every size";
       }
@@ -216,7 +212,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
       // is taken as written, as every size the C++ code computes is.
       const int axis = static_cast<int>(n.ints[0]);
       const int64_t start = n.ints[1], step = n.ints[2];
-      const Affine in = affine(t.values[n.inputs[0]].shape[axis]), out = affine(out_shape[axis]);
+      const DimExpr in = affine(t.values[n.inputs[0]].shape[axis]), out = affine(out_shape[axis]);
       if (in.symbol < 0 && out.symbol < 0) return "";
       if (n.ints.size() < 4) return "a slice along a dynamic dim whose bounds were not recorded";
       const int64_t bounds = n.ints[3];
@@ -233,7 +229,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
       return "";
     }
     case NodeKind::Reshape: {  // one dynamic dim on each side, of one symbol, as many elements
-      auto split = [](const Shape& s, Affine& dynamic, int64_t& statics) {
+      auto split = [](const Shape& s, DimExpr& dynamic, int64_t& statics) {
         int count = 0;
         statics = 1;
         for (int64_t d : s)
@@ -241,7 +237,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
           else statics *= d;  // at most 2^50 elements: no overflow
         return count;
       };
-      Affine in, out;
+      DimExpr in, out;
       int64_t pin = 1, pout = 1;
       const int din = split(t.values[n.inputs[0]].shape, in, pin), dout = split(out_shape, out, pout);
       if (din == 0 && dout == 0) return "";

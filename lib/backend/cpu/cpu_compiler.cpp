@@ -392,9 +392,9 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
     last = std::chrono::steady_clock::now();
     bool want = dump_requested(s);
     if (!keep_ir && !want) return;
-    std::string text = print(op);
-    if (want) dump_stage(s, text);
-    if (keep_ir) result.ir[static_cast<int>(s)] = std::move(text);
+    std::string printed = print(op);
+    if (want) dump_stage(s, printed);
+    if (keep_ir) result.ir[static_cast<int>(s)] = std::move(printed);
   };
   auto fail_with = [&](std::string what) {  // keeps the IR of the stages that worked (ejit dump prints it)
     const std::string error = what + (diagnostics.empty() ? "" : ": " + diagnostics);
