@@ -184,3 +184,24 @@ TEST_CASE("dynamic dims: generalizations that would be wrong at other sizes are 
   check_sizes(*t, fixed, {5, 6, 40});
 }
 
+TEST_CASE("dynamic dims: a forged size constant is an error naming it, not a wrong number", "[dynamic_dims]") {
+  // x * (factor * s0 + offset) for x of s0 elements, the constant's factor chosen to overflow.
+  auto forged = [](std::vector<int64_t> ints) {
+    Trace t;
+    const Shape dynamic{encode_dim(DimExpr{0})};
+    t.values = {{dynamic, DType::F32}, {Shape{}, DType::F32}, {dynamic, DType::F32}};
+    t.inputs = {0};
+    TraceNode c;
+    c.kind = NodeKind::Constant, c.output = 1, c.constant = full(Shape{}, 1.0, DType::F32), c.ints = std::move(ints);
+    TraceNode mul;
+    mul.kind = NodeKind::Binary, mul.sub = static_cast<uint8_t>(BinaryOp::Mul), mul.inputs = {0, 1}, mul.output = 2;
+    t.nodes = {c, mul};
+    t.outputs = {2};
+    return t;
+  };
+  const std::vector<Tensor> x = {randn({5}, 1)};
+  CHECK(eval_trace(forged({0, 3, -2}), x)[0].to_vector<float>() == (x[0] * 13.f).to_vector<float>());
+  CHECK_THROWS_WITH(eval_trace(forged({0, int64_t{1} << 62}), x), Contains("[trace]") && Contains("overflows int64"));
+  CHECK_THROWS_WITH(eval_trace(forged({4, 1}), x), Contains("[eval_trace]") && Contains("size constant of symbol 4"));
+}
+

@@ -273,8 +273,13 @@ TEST_CASE("trace_binary: forged fields are located errors", "[trace_binary]") {
   b = good + '\0';
   require_load_error(b, fmt::format("end at byte {}: 1 trailing bytes", good.size()));
 
-  // A unary node with two inputs; an output nothing defines.
+  // A negative dim that encodes no dynamic dim (bits above the encoding's).
   Trace t = tiny_trace();
+  t.values[0].shape = t.values[1].shape = Shape{std::numeric_limits<int64_t>::min()};
+  require_load_error(serialize_trace(t), "is no dynamic dim ejit encodes");
+
+  // A unary node with two inputs; an output nothing defines.
+  t = tiny_trace();
   t.nodes[0].inputs = {0, 0};
   require_load_error(serialize_trace(t), "a unary node with 2 inputs (1 expected)");
   t = tiny_trace();
