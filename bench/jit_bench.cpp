@@ -62,7 +62,7 @@ double rss_mb() {
 /// bound on memory.
 void recompiles_and_guards(bool quick) {
   fmt::print("\n== recompiles, host reads and the cache's bounds ==\n");
-  constexpr JitOptions kSync{.compile = CompileMode::Sync, .dynamic = true};
+  constexpr JitOptions kSync{.compile = CompileMode::Sync};  // dynamic dims as by default
   auto w1 = jit([](const Tensor& a) { return exp(a * 1.5f) + tanh(a) * 0.5f - a / (1 + a * a); }, "w1", kSync);
   const int sizes = quick ? 10 : 100;
   for (int k = 0; k < sizes; ++k) w1(rand({100 + k, 64}, static_cast<uint64_t>(k)));

@@ -48,16 +48,22 @@ struct JitOptions {
   size_t max_guard_variants = 8;
   /// Dynamic dims: a call that misses only because some dim sizes differ from a compiled
   /// signature's (none of them 0 or 1 on either side) compiles once with those dims
-  /// dynamic; later calls with any sizes of them use that code. Only for functions whose
-  /// C++ code does not decide by sizes (x.dim(0) > 100 ? ...): size reads are not seen by
-  /// the recorder. Unset: EJIT_DYNAMIC=1 turns it on process-wide (off by default).
+  /// dynamic; later calls with any sizes of them use that code.
+  /// - Unset (the default): on, except for dims whose sizes the function's C++ code read
+  ///   while recording (x.dim(0) > 100 ? ...: shape(), dim(), numel() of a traced tensor);
+  ///   a size read that differs between the two calls keeps static code per size.
+  ///   EJIT_DYNAMIC=0 turns it off process-wide, EJIT_DYNAMIC=1 as `true` below.
+  /// - true: on, also for dims the C++ code read, which it must then not decide by
+  ///   (reshape(x, {x.dim(0), -1}) is fine: ejit checks the sizes the ops take).
+  /// - false: off; every new size compiles code of its own.
   std::optional<bool> dynamic = std::nullopt;
   /// Strict numerics (see CompileOptions::strict): compiled results equal the interpreter's
   /// bit for bit. Unset: EJIT_STRICT=1 turns it on process-wide (off by default).
   std::optional<bool> strict = std::nullopt;
   /// The dims that may become dynamic, as (argument, dim) pairs, e.g. {{0, 0}} for the
-  /// batch dim of the first argument. Set, it turns dynamic dims on for this function
-  /// (`dynamic` false as well is an error), and only these dims become dynamic: a call that
+  /// batch dim of the first argument. Set, it turns dynamic dims on for this function as
+  /// `dynamic = true` does (`dynamic` false as well is an error), and only these dims
+  /// become dynamic: a call that
   /// differs from a compiled signature in another dim compiles for its sizes. The first size
   /// still compiles static code; the second makes the dynamic code.
   std::vector<std::pair<int, int>> dynamic_dims = {};

@@ -23,7 +23,23 @@ class Tensor;
 namespace detail {
 /// Tells this thread's recorders that C++ code is about to access t's values through `how`.
 void report_host_access(const Tensor& t, const char* how, bool may_write = false);
+/// Tells this thread's recorders that the user's C++ code read t's dim `axis` (-1: every
+/// dim) while recording: its control flow may depend on the size (see jit()'s dynamic dims).
+void report_size_read(const Tensor& t, int64_t axis);
 }  // namespace detail
+
+// The size accessors come in two builds. In user code they report each read to the
+// recorders of the thread (a jitted function whose C++ code reads a size that varies is not
+// made dynamic by default). The library's own reads are not decisions of the user's code:
+// compiled with EJIT_LIBRARY_CODE, they are quiet, and ABI-tagged so that both builds of
+// an accessor can live in one program under different names.
+#ifdef EJIT_LIBRARY_CODE
+#define EJIT_SIZE_ACCESSOR [[gnu::abi_tag("ejit_quiet")]]
+#define EJIT_REPORT_SIZE_READ(axis) static_cast<void>(0)
+#else
+#define EJIT_SIZE_ACCESSOR
+#define EJIT_REPORT_SIZE_READ(axis) detail::report_size_read(*this, axis)
+#endif
 
 /// A handle to a contiguous row-major array. Copies share the data; memory returns to
 /// the allocator when the last handle (and the last view of its storage) goes away.
@@ -44,14 +60,18 @@ class Tensor {
   static Tensor empty(const Shape& shape, DType dtype, Device device = Device::cpu());
 
   bool defined() const { return impl_ != nullptr; }
-  const Shape& shape() const { return impl()->shape; }
+  EJIT_SIZE_ACCESSOR const Shape& shape() const { EJIT_REPORT_SIZE_READ(-1); return impl()->shape; }
   int rank() const { return impl()->shape.rank(); }
   /// Size of one dim; negative axes count from the end.
-  int64_t dim(int64_t axis) const;
-  int64_t numel() const { return impl()->numel; }
+  EJIT_SIZE_ACCESSOR int64_t dim(int64_t axis) const {
+    const int a = normalize_axis("dim", axis, rank(), impl()->shape);
+    EJIT_REPORT_SIZE_READ(a);
+    return impl()->shape[a];
+  }
+  EJIT_SIZE_ACCESSOR int64_t numel() const { EJIT_REPORT_SIZE_READ(-1); return impl()->numel; }
   DType dtype() const { return impl()->dtype; }
   Device device() const { return impl()->storage->device; }
-  size_t nbytes() const { return numel() * itemsize(dtype()); }
+  EJIT_SIZE_ACCESSOR size_t nbytes() const { return numel() * itemsize(dtype()); }
 
   /// The single value of a one-element tensor, converted to T.
   template <class T> T item() const;
@@ -99,13 +119,16 @@ class Tensor {
   detail::TensorImpl* impl_ = nullptr;
 };
 
+#undef EJIT_SIZE_ACCESSOR
+#undef EJIT_REPORT_SIZE_READ
+
 std::ostream& operator<<(std::ostream& os, const Tensor& t);
 
-// ---- template definitions ----
+// ---- template definitions (size reads through impl(): these are the library's) ----
 
 template <class T> T Tensor::item() const {
-  if (numel() != 1)
-    throw Error("[item] tensor of shape " + shape().str() + " has " + std::to_string(numel()) +
+  if (impl()->numel != 1)
+    throw Error("[item] tensor of shape " + impl()->shape.str() + " has " + std::to_string(impl()->numel) +
                 " elements, not 1");
   T v;
   if constexpr (std::is_same_v<T, bool>) {
@@ -118,12 +141,12 @@ template <class T> T Tensor::item() const {
 
 template <class T> std::vector<T> Tensor::to_vector() const {
   if constexpr (std::is_same_v<T, bool>) {
-    std::vector<char> tmp(numel());
-    read_converted(DType::Bool, tmp.data(), 0, numel());
+    std::vector<char> tmp(impl()->numel);
+    read_converted(DType::Bool, tmp.data(), 0, impl()->numel);
     return std::vector<bool>(tmp.begin(), tmp.end());
   } else {
-    std::vector<T> out(numel());
-    read_converted(dtype_of<T>, out.data(), 0, numel());
+    std::vector<T> out(impl()->numel);
+    read_converted(dtype_of<T>, out.data(), 0, impl()->numel);
     return out;
   }
 }
@@ -153,7 +176,7 @@ template <class T> const T* Tensor::data_checked(const char* how, bool may_write
     throw Error("[data] tensor has dtype " + std::string(name(dtype())) + ", asked for " +
                 std::string(name(dtype_of<T>)));
   if (!device().is_cpu())
-    throw Error("[data] tensor of shape " + shape().str() + " is on " + device().str() +
+    throw Error("[data] tensor of shape " + impl()->shape.str() + " is on " + device().str() +
                 "; host pointers need .to(Device::cpu())");
   detail::report_host_access(*this, how, may_write);
   return static_cast<const T*>(raw_data());

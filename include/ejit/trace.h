@@ -77,6 +77,19 @@ struct TraceGuard {
   std::string bytes;
 };
 
+/// A size the user's C++ code read while recording (Tensor::shape(), dim(), numel()): dim
+/// `axis` (-1: every dim) of a traced value of shape `shape`, after `position` ops. Control
+/// flow may depend on it, so a trace that read a size that varies is not made dynamic there.
+struct SizeRead {
+  int position = 0;
+  int axis = -1;
+  Shape shape;
+  /// "dim 0 of a (8,4) value after 3 ops", "the shape of a (8,4) value after 3 ops"
+  std::string str() const;
+  /// What it read: shape[axis], or every dim.
+  std::vector<int64_t> sizes() const;
+};
+
 /// Records, on this thread, every op executed while it is alive; ops still run eagerly and
 /// return real values. Tensors that enter without being produced inside become inputs.
 class Recorder {
@@ -93,6 +106,8 @@ class Recorder {
   void enable_guards(size_t max_guards, int64_t max_elements);
   /// The guards met, in order (distinct values; a value read twice guards once).
   const std::vector<TraceGuard>& guards() const { return guards_; }
+  /// The sizes of traced values the user's C++ code read, in order (a value's dim once).
+  const std::vector<SizeRead>& size_reads() const { return size_reads_; }
   /// Stops recording and returns the trace computing `outputs`, followed by the last value
   /// assigned to each variable in assigned_variables().
   Trace finish(const std::vector<Tensor>& outputs);
@@ -112,6 +127,7 @@ class Recorder {
   std::vector<Variable> input_variables_;
   std::vector<Variable> assigned_variables_;
   std::vector<TraceGuard> guards_;
+  std::vector<SizeRead> size_reads_;
   size_t max_guards_ = 0;
   int64_t max_guard_elements_ = 0;
 };

@@ -46,6 +46,9 @@ class OpObserver {
   /// A host read of a tensor's values (`how`: item/to_vector/at, data<T>()): control flow
   /// or C++ code may depend on them; `may_write`: the pointer handed out is writable.
   virtual void on_host_read(const Tensor& t, const char* how, bool may_write) = 0;
+  /// The user's C++ code read t's dim `axis` (-1: its shape or element count): control
+  /// flow may depend on that size.
+  virtual void on_size_read(const Tensor& /*t*/, int64_t /*axis*/) {}
   /// A Variable's value was read (tapes watch trainable ones; recorders bind the trace input
   /// to the variable, so compiled code reads its value of the moment).
   virtual void on_variable_read(const Variable& /*v*/, const Tensor& /*value*/) {}

@@ -58,8 +58,6 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(new detail::TensorImpl(storage, shape, dtype));
 }
 
-int64_t Tensor::dim(int64_t axis) const { return shape()[normalize_axis("dim", axis, rank(), shape())]; }
-
 const void* Tensor::element_ptr(std::initializer_list<int64_t> index) const {
   const Shape& s = shape();
   if (static_cast<int>(index.size()) != s.rank())
@@ -78,6 +76,11 @@ void detail::report_host_access(const Tensor& t, const char* how, bool may_write
   if (profiling()) [[unlikely]] profile_host_read(t, how);
   if (const auto* list = observers())
     for (OpObserver* o : *list) o->on_host_read(t, how, may_write);
+}
+
+void detail::report_size_read(const Tensor& t, int64_t axis) {
+  if (const auto* list = observers())
+    for (OpObserver* o : *list) o->on_size_read(t, axis);
 }
 
 void Tensor::read_converted(DType to, void* dst, int64_t offset, int64_t count) const {

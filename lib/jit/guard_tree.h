@@ -31,6 +31,7 @@ struct InputBinding {
 struct GuardedRecording {
   Trace trace;
   std::vector<TraceGuard> guards;
+  std::vector<SizeRead> size_reads;    // sizes the function's C++ code read
   std::vector<InputBinding> bindings;  // per trace.inputs entry
   std::vector<Variable> assigned;      // the trace's last outputs are their values
   size_t user_outputs = 0;

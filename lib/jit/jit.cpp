@@ -45,6 +45,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     std::string eager_reason;                // neither: why this signature runs eagerly
     std::vector<InputBinding> bindings;      // per trace input
     std::vector<Variable> assigned;   // written back from the last outputs after each call
+    std::vector<SizeRead> size_reads;  // sizes the recording's C++ code read (see generalize_refusal)
     size_t user_outputs = 0;
     bool gpu = false;                            // a GPU program (its inputs are on a CUDA device)
     Trace trace;                                 // kept to make the IR on demand
@@ -71,7 +72,12 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
 
   bool dynamic_enabled() const {
-    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims());
+    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims() != options::Dynamic::Off);
+  }
+  /// Dynamic dims asked for (JitOptions, EJIT_DYNAMIC=1): dims become dynamic even when the
+  /// function's C++ code read their sizes; by default such dims keep static code per size.
+  bool dynamic_asked_for() const {
+    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims() == options::Dynamic::On);
   }
   /// Whether all of `dims` may become dynamic (JitOptions::dynamic_dims, when set).
   bool may_vary(const std::vector<std::pair<int, int>>& dims) const {
@@ -154,6 +160,15 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     note(CacheMiss{str(key), nearest ? str(*nearest) : "", nearest ? differences(*nearest, key) : std::vector<std::string>{}});
   }
 
+  /// Adds what became of the latest miss of `signature` to its differences; holds `mu`.
+  void add_to_miss(const std::string& signature, const std::vector<std::string>& what) {
+    for (auto it = recent_misses.rbegin(); it != recent_misses.rend(); ++it)
+      if (it->signature == signature) {
+        it->differences.insert(it->differences.end(), what.begin(), what.end());
+        return;
+      }
+  }
+
   /// Logs a miss and keeps it for misses(); holds `mu`.
   void note(CacheMiss m) {
     if (log_cache())
@@ -207,6 +222,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     GuardedRecording g;
     g.trace = rec.finish(outs);
     g.guards = rec.guards();
+    g.size_reads = rec.size_reads();
     for (size_t i = 0; i < rec.input_tensors().size(); ++i) {
       const Tensor& t = rec.input_tensors()[i];
       InputBinding b;
@@ -247,6 +263,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     auto entry = std::make_shared<Entry>();
     entry->bindings = g->bindings;
     entry->assigned = g->assigned;
+    entry->size_reads = g->size_reads;
     entry->user_outputs = outs.size();
     if (base.second && (!g->guards.empty() || !g->trace.not_compilable.empty())) {  // not generalized after all
       std::lock_guard lock(self->mu);
@@ -287,7 +304,8 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     std::string why;
     std::optional<Trace> general;
     if (!same_sources(*base.second, g)) why = "the two calls read other captured tensors or variables, or assign others";
-    else general = generalize(base.second->trace, g.trace, why);
+    else if (!self.dynamic_asked_for()) why = size_read_refusal(base.second->size_reads, g.size_reads);
+    if (why.empty()) general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {
       r = compile_trace(*general, self.compile_options(*entry));
@@ -298,6 +316,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
         std::lock_guard lock(self.mu);
         self.end_generalizing(base.first);
         self.stats.compile_ms += r.milliseconds;
+        self.add_to_miss(str(key), {"no dynamic dims: " + why});
       }
       if (log_cache()) fmt::print(stderr, "[ejit cache] {} {}: no dynamic dims: {}\n", self.name, str(key), why);
       return compile_and_publish(self, key, entry, std::move(g.trace));
@@ -322,11 +341,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
                  str(pattern), entry->trace.nodes.size(), fmt::join(dynamic, ", "));
     const std::string signature = str(key);
     std::lock_guard lock(self.mu);  // one critical section: no call sees neither the pending state nor the entry
-    for (auto it = self.recent_misses.rbegin(); it != self.recent_misses.rend(); ++it)
-      if (it->signature == signature) {
-        it->differences.insert(it->differences.end(), dynamic.begin(), dynamic.end());
-        break;
-      }
+    self.add_to_miss(signature, dynamic);
     self.end_generalizing(base.first);
     self.stats.compile_ms += r.milliseconds;
     if (r.from_disk_cache) ++self.stats.disk_hits;
@@ -335,6 +350,25 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     self.cache[pattern] = entry;
     self.last_compiled = entry;
     self.evict(entry);
+  }
+
+  /// Why two recordings whose C++ code read sizes may not become one dynamic trace: a size
+  /// read differs between them (C++ code may decide by it where the recorder cannot see),
+  /// or they read others; "" when every size read was the same in both.
+  static std::string size_read_refusal(const std::vector<SizeRead>& base, const std::vector<SizeRead>& now) {
+    const std::string advice = " (JitOptions::dynamic = true, or EJIT_DYNAMIC=1, makes such dims dynamic all the same)";
+    for (size_t i = 0; i < std::min(base.size(), now.size()); ++i) {
+      if (base[i].position != now[i].position || base[i].axis != now[i].axis)
+        return fmt::format("the function's C++ code read other sizes in the two calls ({}, then {})", base[i].str(),
+                           now[i].str()) + advice;
+      if (base[i].sizes() != now[i].sizes())
+        return fmt::format("the function's C++ code read a size that varies: {}, then {}{}", base[i].str(),
+                           now[i].axis < 0 ? fmt::format("{}", now[i].shape) : std::to_string(now[i].sizes()[0]), advice);
+    }
+    if (base.size() != now.size())
+      return fmt::format("the function's C++ code read sizes {} times in one call and {} in the other{}", base.size(),
+                         now.size(), advice);
+    return "";
   }
 
   /// Two recordings read the same captured tensors and variables at the same trace inputs,
@@ -516,6 +550,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     full->executable = std::move(r.executable);
     full->bindings = fast->bindings;
     full->assigned = fast->assigned;
+    full->size_reads = fast->size_reads;
     full->user_outputs = fast->user_outputs;
     full->gpu = fast->gpu;
     full->trace = fast->trace;

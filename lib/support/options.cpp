@@ -118,9 +118,13 @@ bool zero_or_one(Var v, const char* name) {
   return true;
 }
 }  // namespace
-bool dynamic_dims() {
-  static const bool on = zero_or_one(Var::Dynamic, "EJIT_DYNAMIC");
-  return on;
+Dynamic dynamic_dims() {
+  static const Dynamic d = [] {
+    const std::string s = or_empty(Var::Dynamic);
+    if (s.empty()) return Dynamic::Auto;
+    return zero_or_one(Var::Dynamic, "EJIT_DYNAMIC") ? Dynamic::On : Dynamic::Off;
+  }();
+  return d;
 }
 Nccl nccl() {
   const std::string s = or_empty(Var::Nccl);

@@ -42,7 +42,10 @@ unsigned opt_level();                // EJIT_OPT_LEVEL 0-3, default 2
 bool log(std::string_view topic);
 bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1
 bool compile_sync();                 // EJIT_COMPILE=sync
-bool dynamic_dims();                 // EJIT_DYNAMIC=1
+/// EJIT_DYNAMIC: unset is Auto (dims that vary become dynamic unless the user's C++ code
+/// read them while recording), 0 Off, 1 On (dynamic even when C++ code read them).
+enum class Dynamic { Auto, Off, On };
+Dynamic dynamic_dims();
 bool strict_numerics();              // EJIT_STRICT=1
 std::string linker();                // EJIT_LINKER, default "cc"
 double dist_timeout();               // EJIT_DIST_TIMEOUT seconds, default 300

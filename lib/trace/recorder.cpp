@@ -1,4 +1,5 @@
 // Recorder: turns the primitives a thread executes into a Trace, as they run.
+#include <set>
 #include <unordered_map>
 
 #include "../support/check.h"
@@ -62,6 +63,13 @@ class Recorder::Observer final : public detail::OpObserver {
             : fmt::format(", and {} elements are too many to guard on (at most {})", t.numel(), owner_.max_guard_elements_));
   }
 
+  void on_size_read(const Tensor& t, int64_t axis) override {
+    auto it = ids_.find(t.impl());
+    if (it == ids_.end() || !depends_on_input_[it->second]) return;  // not a size of the inputs
+    if (!sizes_read_.insert({it->second, axis}).second) return;       // read before: the same size
+    owner_.size_reads_.push_back({static_cast<int>(trace_.nodes.size()), static_cast<int>(axis), t.impl()->shape});
+  }
+
   void on_variable_read(const Variable& v, const Tensor& value) override {
     if (ids_.count(value.impl())) return;  // already a value of this trace (assigned inside, or read before)
     value_of(value);
@@ -104,6 +112,7 @@ class Recorder::Observer final : public detail::OpObserver {
   std::vector<Tensor> alive_;
   std::vector<bool> depends_on_input_;
   std::vector<Tensor> assigned_values_;  // per owner_.assigned_variables_
+  std::set<std::pair<int, int64_t>> sizes_read_;  // (value, axis) read by C++ code
   int host_calls_ = 0;                   // HostCall nodes recorded so far
 };
 
@@ -147,5 +156,14 @@ Trace Recorder::finish(const std::vector<Tensor>& outputs) {
 }
 
 bool is_recording() { return t_recorders > 0; }
+
+std::string SizeRead::str() const {
+  return axis < 0 ? fmt::format("the shape of a {} value after {} ops", shape, position)
+                  : fmt::format("dim {} of a {} value after {} ops", axis, shape, position);
+}
+
+std::vector<int64_t> SizeRead::sizes() const {
+  return axis < 0 ? shape.vec() : std::vector<int64_t>{shape[axis]};
+}
 
 }  // namespace ejit

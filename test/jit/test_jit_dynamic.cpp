@@ -103,18 +103,84 @@ TEST_CASE("dynamic dims: size 1 and mismatched sizes stay right", "[jit][dynamic
   CHECK_THROWS_AS(f(randn({30}, 8), randn({31}, 9)), Error);  // as eager: shapes do not broadcast
 }
 
-TEST_CASE("dynamic dims: off by default and per function", "[jit][dynamic]") {
+TEST_CASE("dynamic dims: on by default, off per function", "[jit][dynamic]") {
   const Tensor b = randn({8}, 1);
-  for (JitOptions o : {JitOptions{.compile = CompileMode::Sync}, JitOptions{.compile = CompileMode::Sync, .dynamic = false}}) {
-    auto f = jit(w1, "static", o);
-    for (int64_t n = 10; n < 15; ++n) f(randn({n, 8}, 1), b);
-    CHECK(f.stats().misses == 5);
-    CHECK_FALSE(said_dynamic(f.misses()));
+  auto on = jit(w1, "default", JitOptions{.compile = CompileMode::Sync});
+  for (int64_t n = 10; n < 15; ++n) require_agree(on(randn({n, 8}, 1), b), w1(randn({n, 8}, 1), b), 2e-6, 2e-6, "default");
+  CHECK(on.stats().misses == 2);
+  CHECK(said_dynamic(on.misses()));
+  auto off = jit(w1, "static", JitOptions{.compile = CompileMode::Sync, .dynamic = false});
+  for (int64_t n = 10; n < 15; ++n) off(randn({n, 8}, 1), b);
+  CHECK(off.stats().misses == 5);
+  CHECK_FALSE(said_dynamic(off.misses()));
+}
+
+namespace {
+/// Whether some miss says no dynamic dims because C++ code read a size, with `what`.
+bool said_size_read(const std::vector<CacheMiss>& misses, const std::string& what) {
+  for (const CacheMiss& m : misses)
+    for (const std::string& d : m.differences)
+      if (d.find("no dynamic dims: the function's C++ code read") != std::string::npos && d.find(what) != std::string::npos)
+        return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("dynamic dims: by default, a size the C++ code read keeps static code per size", "[jit][dynamic]") {
+  // Recorded at 8 and 10 rows, `x * 3` would serve 16 rows too: wrong. The read is seen.
+  auto branchy = [](const Tensor& x) { return x.dim(0) > 12 ? x * 2.f : x * 3.f; };
+  auto f = jit(branchy, "branchy", {.compile = CompileMode::Sync});
+  for (int64_t n : {8, 10, 16, 11, 20}) {
+    const Tensor x = randn({n, 3}, static_cast<uint64_t>(n));
+    require_agree(f(x), branchy(x), 0, 0, "n = " + std::to_string(n));
   }
+  CHECK(f.stats().misses == 5);
+  CHECK_FALSE(said_dynamic(f.misses()));
+  CHECK(said_size_read(f.misses(), "read a size that varies: dim 0 of a (8,3) value after 0 ops, then 10"));
+
+  // shape() and numel() are reads of every dim; reads of intermediate values count too.
+  auto by_shape = [](const Tensor& x) { return reshape(x * 2.f, {x.shape()[0] * 3}); };
+  auto by_numel = [](const Tensor& x) { const Tensor y = exp(x); return y * static_cast<float>(y.numel()); };
+  auto g = jit(by_shape, "by_shape", {.compile = CompileMode::Sync});
+  auto h = jit(by_numel, "by_numel", {.compile = CompileMode::Sync});
+  for (int64_t n : {4, 5, 6}) {
+    const Tensor x = randn({n, 3}, static_cast<uint64_t>(n));
+    require_agree(g(x), by_shape(x), 0, 0, "shape");
+    require_agree(h(x), by_numel(x), 1e-6, 1e-6, "numel");
+  }
+  CHECK(g.stats().misses == 3);
+  CHECK(h.stats().misses == 3);
+  CHECK(said_size_read(g.misses(), "the shape of a (4,3) value after 0 ops, then (5,3)"));
+  CHECK(said_size_read(h.misses(), "the shape of a (4,3) value after 1 ops"));
+
+  // Asked for, dynamic dims trust the C++ code: the reshape's size follows the rows.
+  auto trusted = jit(by_shape, "trusted", {.compile = CompileMode::Sync, .dynamic = true});
+  for (int64_t n : {4, 5, 6, 9}) {
+    const Tensor x = randn({n, 3}, static_cast<uint64_t>(n));
+    require_agree(trusted(x), by_shape(x), 0, 0, "trusted");
+  }
+  CHECK(trusted.stats().misses == 2);
+  CHECK(said_dynamic(trusted.misses()));
+}
+
+TEST_CASE("dynamic dims: by default, sizes that do not vary and the library's own reads do not count",
+          "[jit][dynamic]") {
+  // dim(1) is 3 in every call; softmax, mean and layer norm read the rows inside the library.
+  auto fn = [](const Tensor& x) {
+    const Tensor y = x * static_cast<float>(x.dim(1)) + mean(x, {0}, true);
+    return softmax(y, 0) + layer_norm(y);
+  };
+  auto f = jit(fn, "quiet", {.compile = CompileMode::Sync});
+  for (int64_t n = 10; n < 16; ++n) {
+    const Tensor x = randn({n, 3}, static_cast<uint64_t>(n));
+    require_agree(f(x), fn(x), 2e-6, 2e-6, "n = " + std::to_string(n));
+  }
+  CHECK(f.stats().misses == 2);
+  CHECK(said_dynamic(f.misses()));
 }
 
 TEST_CASE("dynamic dims: JitOptions::dynamic_dims names the dims that may vary", "[jit][dynamic]") {
-  // Dynamic is off process-wide here; naming dims turns it on for this function, for those dims only.
+  // Naming dims turns dynamic dims on for this function, for those dims only.
   auto g = [](const Tensor& a, const Tensor& b) { return w1(a, b) + sum(b); };
   auto f = jit(g, "batch_only", {.compile = CompileMode::Sync, .dynamic_dims = {{0, 0}}});
   const Tensor b = randn({8}, 1);
