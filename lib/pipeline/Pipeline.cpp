@@ -3,6 +3,7 @@
 #include "Pipeline.h"
 #include "CpuPipeline.h"
 #include "GpuPipeline.h"
+#include "ProducerInReduction.h"
 #include "SiblingFusion.h"
 #include "Canonicalize.h"
 
@@ -247,7 +248,12 @@ class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<
 constexpr int64_t kMaxClonedBodyOps = 16;
 constexpr int64_t kMaxFusedBodyOps = 256;
 
+/// Also refuses a producer that updates its init in place (compute_reduced_producers_once
+/// makes them): a copy of it in another loop nest would update that buffer again.
 bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
+  if (auto g = llvm::dyn_cast<mlir::linalg::GenericOp>(producer))
+    for (mlir::OpOperand& out : g.getDpsInitsMutable())
+      if (!g.getMatchingBlockArgument(&out).use_empty()) return false;
   return body_ops(producer) + body_ops(operand->getOwner()) <= kMaxFusedBodyOps;
 }
 
@@ -263,8 +269,9 @@ bool small_producer(mlir::OpOperand* operand) {
 
 /// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise
 /// kernels over expanded (n, 1, m) shapes and defeat row chunking.
-mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module) {
+mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module, bool gpu) {
   for (auto control : {single_use, small_producer}) {
+    if (control == small_producer && !gpu) compute_reduced_producers_once(module);  // before it clones them
     mlir::RewritePatternSet patterns(module.getContext());
     mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
@@ -307,7 +314,7 @@ void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOption
       });
     case Stage::Fused:
       add_passes(pm, "inline{default-pipeline=ejit-canonicalize}, symbol-dce, ejit-canonicalize, cse");
-      add_module_pass(pm, "ejit-fuse-elementwise", fuse_elementwise);
+      add_module_pass(pm, "ejit-fuse-elementwise", [gpu = options.gpu](mlir::ModuleOp m) { return fuse_elementwise(m, gpu); });
       // GPU kernels take their buffers as launch parameters (4 KB at most): no sibling fusion.
       if (!options.gpu)
         add_module_pass(pm, "ejit-fuse-siblings", [](mlir::ModuleOp m) {

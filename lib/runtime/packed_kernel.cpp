@@ -53,10 +53,16 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     return outputs;
   }
   const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
+  // Each thread's chunk is run a few rows at a time: a kernel's loop nests (a row reduction,
+  // then the pass that reads its result and the rows again) then find those rows in cache.
+  const int64_t rows_per_call = std::max<int64_t>(1, kCallElements / std::max<int64_t>(1, work / extent));
   parallel_for(extent, grain, [&](int64_t lo, int64_t hi) {
     std::vector<void*> a = args;
-    a[0] = &lo, a[1] = &hi;
-    fn_(a.data());
+    for (int64_t from = lo; from < hi; from += rows_per_call) {
+      int64_t to = std::min(hi, from + rows_per_call);
+      a[0] = &from, a[1] = &to;
+      fn_(a.data());
+    }
   });
   return outputs;
 }

@@ -42,6 +42,10 @@ class PackedKernel final : public Executable {
 
   /// Rows per chunk are chosen so that a chunk writes about this many output elements.
   static constexpr int64_t kChunkElements = 1 << 14;
+  /// Rows per kernel call within a chunk: about this many output elements, so that the rows a
+  /// call touches stay in the core's L2 (512 KB here) from one loop nest to the next
+  /// (bench/jit_bench: layer norm 4096x1024 1.18-1.40 ms before, 0.78-0.96 ms after).
+  static constexpr int64_t kCallElements = 1 << 15;
 
  private:
   std::shared_ptr<const KernelCode> code_;      // keeps the machine code alive

@@ -155,6 +155,10 @@ TEST_CASE("several outputs, one computed from another, compile correctly", "[jit
          Tensor m = max(t, {1}), e = exp(t - unsqueeze(m, 1)), s = sum(e, {1});
          return std::vector<Tensor>{m, e, s, t - unsqueeze(m, 1) - unsqueeze(log(s), 1)};
        }},
+      {"softmax and three readers of it", [](const Tensor& t) {  // divided in place once, then read
+         Tensor s = softmax(t);
+         return std::vector<Tensor>{s * 2.f, max(s, {1}), tanh(s)};
+       }},
   };
   for (auto& [what, fn] : fns) {
     INFO(what);
@@ -185,6 +189,11 @@ TEST_CASE("large kernels run on row chunks and still match", "[jit]") {
       {"log_softmax rows", [](const Tensor& t) { return log_softmax(t, 1); }},
       {"softmax over columns (not row-wise)", [](const Tensor& t) { return softmax(t, 0); }},
       {"column sums broadcast back", [](const Tensor& t) { return t - sum(t, {0}, true) * 0.01f; }},
+      // exp computed once: stored by the row sum, divided in place (ProducerInReduction.h)
+      {"softmax read twice", [](const Tensor& t) { Tensor s = softmax(t); return s * s + s; }},
+      {"tanh summed and reused", [](const Tensor& t) { Tensor e = tanh(t); return e * sum(e, {1}, true); }},
+      {"exp over columns, reused", [](const Tensor& t) { Tensor e = exp(t * 0.1f); return e / sum(e, {0}, true); }},
+      {"softmax of a vector added to every row", [](const Tensor& t) { return t + softmax(mean(t, {0})); }},
   };
   for (auto& [what, fn] : fns) {
     INFO(what);
