@@ -14,6 +14,7 @@
 
 #include "../../lib/runtime/exported_library.h"
 #include "../../lib/runtime/gpu_plan.h"
+#include "../../lib/trace/dynamic_dims.h"
 #include "op_chains.h"
 #include "test_util.h"
 
@@ -141,6 +142,40 @@ TEST_CASE("export: differences along the dim that varies (x[1:] - x[:-1]) at siz
   // Below the least size of the dynamic signature, and no static one fits.
   REQUIRE_THAT(error_of([&] { lib({randn({2, 7}, 1)}); }),
                Catch::Contains("no exported signature") && Catch::Contains("(f32(?,7)) (input 0 dim 0 is 2, not s0 for a size s0 of at least 3)"));
+}
+
+TEST_CASE("load_compiled: a forged size constant (no such symbol, a factor or offset out of bounds) is refused",
+          "[export][errors]") {
+  TempDir dir("export-size-constants");
+  auto centered = [](const Tensor& x) { return x - mean(x, {0}, true); };  // mean's divisor follows the rows
+  auto f = jit(centered, "centered", {.compile = CompileMode::Sync, .dynamic = true});
+  f(randn({10, 7}, 1));
+  f(randn({13, 7}, 2));
+  const std::string good = dir / "good.so", bad = dir / "bad.so";
+  f.export_library(good);
+  const Tensor x = randn({21, 7}, 3);
+  require_close(load_compiled(good)({x})[0], centered(x), 1e-5);
+  const std::string bytes = read_bytes(good);  // split_library_file's parts view it
+  const auto [object, manifest] = detail::split_library_file(bytes, good);
+  // Each forgery changes the dynamic signature's size constant (the checksum is recomputed:
+  // only the loader's checks stop it).
+  auto forge = [&](const std::function<void(std::vector<int64_t>&)>& change) {
+    detail::ExportManifest m = detail::read_manifest(manifest);
+    int changed = 0;
+    for (detail::ExportedEntry& e : m.entries)
+      for (TraceNode& n : e.trace.nodes)
+        if (detail::is_size_constant(n)) change(n.ints), ++changed;
+    REQUIRE(changed == 1);
+    write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
+    return error_of([&] { load_compiled(bad); });
+  };
+  REQUIRE_THAT(forge([](std::vector<int64_t>& ints) { ints[0] = 3; }),
+               Catch::StartsWith("[load_compiled] " + bad) && Catch::Contains("a size constant of symbol 3 (it has 1)"));
+  REQUIRE_THAT(forge([](std::vector<int64_t>& ints) { ints[1] = (int64_t{1} << 46) + 1; }),
+               Catch::Contains("a size constant of factor 70368744177665"));
+  REQUIRE_THAT(forge([](std::vector<int64_t>& ints) { ints[1] = 0; }), Catch::Contains("a size constant of factor 0"));
+  REQUIRE_THAT(forge([](std::vector<int64_t>& ints) { ints.resize(3), ints[2] = -(int64_t{1} << 47); }),
+               Catch::Contains("and offset -140737488355328"));
 }
 
 TEST_CASE("export: what cannot be exported says why", "[export][errors]") {
