@@ -139,7 +139,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     size_t best_distance = 0;
     if (!dynamic_enabled()) return best;
     for (const auto& [k, e] : cache) {
-      if (!e->executable || e->dynamic || e->gpu) continue;
+      if (!e->executable || e->dynamic) continue;
       if (const auto dims = varying_dims(k, key); dims.empty() || !may_vary(dims)) continue;
       const size_t d = distance(k, key);
       if (!best.second || d < best_distance) best = {k, e}, best_distance = d;

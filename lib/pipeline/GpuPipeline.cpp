@@ -38,8 +38,13 @@ namespace {
 
 constexpr int64_t kThreads = 256;
 
-/// Ops that stay on the host: they allocate, view or name buffers, or are the loops.
+/// Ops that stay on the host: they allocate, view or name buffers, compute sizes (dynamic
+/// dims: read_plan evaluates them per call), or are the loops.
 bool is_host_op(mlir::Operation& op) {
+  if (llvm::isa<mlir::memref::DimOp, mlir::affine::AffineApplyOp, mlir::affine::AffineMinOp, mlir::affine::AffineMaxOp>(op))
+    return true;
+  if (llvm::isa<mlir::arith::ArithDialect>(op.getDialect()) && op.getNumResults() == 1 && op.getResult(0).getType().isIndex())
+    return true;
   return llvm::isa<mlir::arith::ConstantOp, mlir::memref::AllocOp, mlir::memref::ExpandShapeOp,
                    mlir::memref::CollapseShapeOp, mlir::memref::SubViewOp, mlir::memref::CastOp,
                    mlir::memref::ReinterpretCastOp, mlir::scf::ParallelOp, mlir::func::ReturnOp>(op);
@@ -62,9 +67,10 @@ void copies_to_loops(mlir::func::FuncOp f) {
       b.create<mlir::memref::StoreOp>(loc, b.create<mlir::memref::LoadOp>(loc, c.getSource()), c.getTarget());
     } else {
       llvm::SmallVector<mlir::Value> lbs, ubs, steps;
-      for (int64_t d : type.getShape()) {
+      for (int64_t i = 0; i < type.getRank(); ++i) {
         lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
-        ubs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, d));
+        ubs.push_back(type.isDynamicDim(i) ? b.create<mlir::memref::DimOp>(loc, c.getSource(), i).getResult()
+                                           : b.create<mlir::arith::ConstantIndexOp>(loc, type.getDimSize(i)).getResult());
         steps.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 1));
       }
       auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
@@ -150,31 +156,233 @@ size_t element_bytes(mlir::Type t) {
 /// The most bytes of kernel parameters PTX ISA 8.0 accepts.
 constexpr size_t kMaxKernelParamBytes = 4096;
 
-/// Reads the host function left after outlining into launches over buffer slots.
+/// The host's sizes while read_plan reads it: each index value and each memref dim as a
+/// plan number (a value, or an index op of the plan: see index_ref), folding what is known.
+class HostSizes {
+ public:
+  using K = GpuIndexOp::Kind;
+  HostSizes(GpuKernels& out, std::string& error) : out_(out), error_(error) {}
+
+  /// A number for constant c (an op when it is negative: negative numbers are references).
+  int64_t constant(int64_t c) { return c >= 0 ? c : push(K::Const, c, 0); }
+  int64_t dim_of_slot(int slot, int64_t d) { return push(K::Dim, slot, d); }
+  int64_t binary(K kind, int64_t x, int64_t y) {
+    if (x >= 0 && y >= 0) {  // both known: fold
+      switch (kind) {
+        case K::Add: return constant(x + y);
+        case K::Sub: return constant(x - y);
+        case K::Mul: return constant(x * y);
+        case K::FloorDiv: if (y) return constant(x / y); break;
+        case K::CeilDiv: if (y) return constant((x + y - 1) / y); break;
+        case K::Rem: if (y) return constant(x % y); break;
+        case K::Min: return constant(std::min(x, y));
+        case K::Max: return constant(std::max(x, y));
+        default: break;
+      }
+    }
+    if (kind == K::Mul && (x == 1 || y == 1)) return x == 1 ? y : x;
+    if ((kind == K::Add || kind == K::Sub) && y == 0) return x;
+    return push(kind, op_of(x), op_of(y));
+  }
+  /// The number of an index value the host computed; nullopt (and the error) when it is not
+  /// a size read_plan can compute.
+  std::optional<int64_t> of(mlir::Value v) {
+    if (auto c = mlir::getConstantIntValue(v)) return constant(*c);
+    auto it = numbers_.find(v);
+    if (it != numbers_.end()) return it->second;
+    error_ = "a kernel needs a host value that is not a size";
+    return std::nullopt;
+  }
+  std::optional<int64_t> of(mlir::OpFoldResult r) {
+    if (auto a = llvm::dyn_cast_if_present<mlir::Attribute>(r)) return constant(llvm::cast<mlir::IntegerAttr>(a).getInt());
+    return of(llvm::cast<mlir::Value>(r));
+  }
+  /// Reads one top-level host op that computes an index; false when it is not one (or fails).
+  bool read(mlir::Operation& op, bool& failed) {
+    if (op.getNumResults() != 1 || !op.getResult(0).getType().isIndex()) return false;
+    if (mlir::getConstantIntValue(op.getResult(0))) return true;  // of() reads constants
+    std::optional<int64_t> n;
+    if (auto d = llvm::dyn_cast<mlir::memref::DimOp>(op)) {
+      auto index = mlir::getConstantIntValue(d.getIndex());
+      auto it = dims_.find(d.getSource());
+      if (index && it != dims_.end() && *index >= 0 && *index < static_cast<int64_t>(it->second.size()))
+        n = it->second[*index];
+      else error_ = "a host read of a size the plan does not know";
+    } else if (auto a = llvm::dyn_cast<mlir::affine::AffineApplyOp>(op)) {
+      n = affine(a.getAffineMap().getResult(0), a.getMapOperands(), a.getAffineMap().getNumDims());
+    } else if (llvm::isa<mlir::affine::AffineMinOp, mlir::affine::AffineMaxOp>(op)) {
+      const bool is_min = llvm::isa<mlir::affine::AffineMinOp>(op);
+      mlir::AffineMap map = is_min ? llvm::cast<mlir::affine::AffineMinOp>(op).getAffineMap()
+                                   : llvm::cast<mlir::affine::AffineMaxOp>(op).getAffineMap();
+      for (mlir::AffineExpr e : map.getResults()) {
+        std::optional<int64_t> r = affine(e, op.getOperands(), map.getNumDims());
+        if (!r) return failed = true;
+        n = n ? binary(is_min ? K::Min : K::Max, *n, *r) : *r;
+      }
+    } else if (llvm::isa<mlir::arith::IndexCastOp, mlir::arith::IndexCastUIOp>(op)) {
+      n = of(op.getOperand(0));
+    } else if (op.getNumOperands() == 2) {
+      std::optional<K> kind;
+      if (llvm::isa<mlir::arith::AddIOp>(op)) kind = K::Add;
+      else if (llvm::isa<mlir::arith::SubIOp>(op)) kind = K::Sub;
+      else if (llvm::isa<mlir::arith::MulIOp>(op)) kind = K::Mul;
+      else if (llvm::isa<mlir::arith::DivSIOp, mlir::arith::DivUIOp, mlir::arith::FloorDivSIOp>(op)) kind = K::FloorDiv;
+      else if (llvm::isa<mlir::arith::CeilDivSIOp, mlir::arith::CeilDivUIOp>(op)) kind = K::CeilDiv;
+      else if (llvm::isa<mlir::arith::RemSIOp, mlir::arith::RemUIOp>(op)) kind = K::Rem;
+      else if (llvm::isa<mlir::arith::MinSIOp, mlir::arith::MinUIOp>(op)) kind = K::Min;
+      else if (llvm::isa<mlir::arith::MaxSIOp, mlir::arith::MaxUIOp>(op)) kind = K::Max;
+      std::optional<int64_t> x = of(op.getOperand(0)), y = of(op.getOperand(1));
+      if (kind && x && y) n = binary(*kind, *x, *y);
+      else if (!kind) error_ = "host index arithmetic the plan cannot compute: " + op.getName().getStringRef().str();
+    } else {
+      error_ = "host index arithmetic the plan cannot compute: " + op.getName().getStringRef().str();
+    }
+    if (!n) return failed = true;
+    numbers_[op.getResult(0)] = *n;
+    return true;
+  }
+  /// Records the dims of memref `v`: static ones from its type, dynamic ones from `dynamic`.
+  void set_dims(mlir::Value v, llvm::SmallVector<int64_t> dims) { dims_[v] = std::move(dims); }
+  const llvm::SmallVector<int64_t>* dims(mlir::Value v) const {
+    auto it = dims_.find(v);
+    return it == dims_.end() ? nullptr : &it->second;
+  }
+  /// The op index behind a number (a Const op for a plain value).
+  int64_t op_of(int64_t n) { return n < 0 ? -(n + 1) : -(push(K::Const, n, 0) + 1); }
+
+ private:
+  int64_t push(K kind, int64_t a, int64_t b) {
+    out_.index_ops.push_back({kind, a, b});
+    return index_ref(out_.index_ops.size() - 1);
+  }
+  std::optional<int64_t> affine(mlir::AffineExpr e, mlir::ValueRange operands, unsigned dims) {
+    if (auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(e)) return constant(c.getValue());
+    if (auto d = llvm::dyn_cast<mlir::AffineDimExpr>(e)) return of(operands[d.getPosition()]);
+    if (auto sym = llvm::dyn_cast<mlir::AffineSymbolExpr>(e)) return of(operands[dims + sym.getPosition()]);
+    auto bin = llvm::cast<mlir::AffineBinaryOpExpr>(e);
+    std::optional<int64_t> x = affine(bin.getLHS(), operands, dims), y = affine(bin.getRHS(), operands, dims);
+    if (!x || !y) return std::nullopt;
+    switch (bin.getKind()) {
+      case mlir::AffineExprKind::Add: return binary(K::Add, *x, *y);
+      case mlir::AffineExprKind::Mul: return binary(K::Mul, *x, *y);
+      case mlir::AffineExprKind::FloorDiv: return binary(K::FloorDiv, *x, *y);
+      case mlir::AffineExprKind::CeilDiv: return binary(K::CeilDiv, *x, *y);
+      case mlir::AffineExprKind::Mod: return binary(K::Rem, *x, *y);  // of sizes: never negative
+      default: return std::nullopt;
+    }
+  }
+
+  GpuKernels& out_;
+  std::string& error_;
+  llvm::DenseMap<mlir::Value, int64_t> numbers_;
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t>> dims_;
+};
+
+/// Reads the host function left after outlining into launches over buffer slots. With
+/// dynamic dims the host also computes sizes (memref.dim, index arithmetic, affine maps):
+/// those become the plan's index ops, evaluated per call by the executor.
 bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>& module_index, std::string& error) {
   llvm::DenseMap<mlir::Value, int> slot;
+  HostSizes sizes(out, error);
+  mlir::Builder builder(f.getContext());
   const int fixed = out.num_inputs + out.num_outputs;
-  for (unsigned i = 0; i < f.getNumArguments(); ++i) slot[f.getArgument(i)] = static_cast<int>(i);
-  auto view_of = [&](mlir::Value result, mlir::Value source) {
+  // Static dims of a memref type, dynamic ones from `dynamic` in order.
+  auto dims_from = [&](mlir::MemRefType type, llvm::ArrayRef<int64_t> dynamic) {
+    llvm::SmallVector<int64_t> dims;
+    size_t next = 0;
+    for (int64_t d : type.getShape()) dims.push_back(mlir::ShapedType::isDynamic(d) ? dynamic[next++] : d);
+    return dims;
+  };
+  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+    mlir::Value arg = f.getArgument(i);
+    slot[arg] = static_cast<int>(i);
+    if (auto type = llvm::dyn_cast<mlir::MemRefType>(arg.getType())) {
+      llvm::SmallVector<int64_t> dims;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        dims.push_back(type.isDynamicDim(d) ? sizes.dim_of_slot(static_cast<int>(i), d) : type.getDimSize(d));
+      sizes.set_dims(arg, std::move(dims));
+    }
+  }
+  auto view_of = [&](mlir::Value result, mlir::Value source, llvm::SmallVector<int64_t> dims) {
     auto it = slot.find(source);
     if (it == slot.end()) return error = "a view of an unknown buffer", false;
     slot[result] = it->second;
+    sizes.set_dims(result, std::move(dims));
+    return true;
+  };
+  // Sizes given as OpFoldResults (an expand_shape's output shape, a subview's sizes).
+  auto mixed = [&](llvm::ArrayRef<mlir::OpFoldResult> rs, llvm::SmallVector<int64_t>& dims) {
+    for (mlir::OpFoldResult r : rs) {
+      std::optional<int64_t> n = sizes.of(r);
+      if (!n) return false;
+      dims.push_back(*n);
+    }
     return true;
   };
   for (mlir::Operation& op : f.getBody().front()) {
-    if (llvm::isa<mlir::arith::ConstantOp, mlir::func::ReturnOp>(op)) continue;
-    if (auto a = llvm::dyn_cast<mlir::memref::AllocOp>(op)) {
-      auto type = a.getType();
-      if (!type.hasStaticShape()) return error = "a temporary buffer of dynamic size", false;
-      slot[a.getResult()] = fixed + static_cast<int>(out.temp_bytes.size());
-      out.temp_bytes.push_back(std::max<size_t>(1, type.getNumElements() * element_bytes(type.getElementType())));
+    if (llvm::isa<mlir::func::ReturnOp>(op)) continue;
+    if (llvm::isa<mlir::arith::ConstantOp>(op) && !op.getResult(0).getType().isIndex()) continue;
+    bool failed = false;
+    if (sizes.read(op, failed)) {
+      if (failed) return false;
       continue;
     }
-    if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) { if (!view_of(e.getResult(), e.getSrc())) return false; continue; }
-    if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(op)) { if (!view_of(c.getResult(), c.getSrc())) return false; continue; }
-    if (auto s = llvm::dyn_cast<mlir::memref::SubViewOp>(op)) { if (!view_of(s.getResult(), s.getSource())) return false; continue; }
-    if (auto c = llvm::dyn_cast<mlir::memref::CastOp>(op)) { if (!view_of(c.getResult(), c.getSource())) return false; continue; }
-    if (auto r = llvm::dyn_cast<mlir::memref::ReinterpretCastOp>(op)) { if (!view_of(r.getResult(), r.getSource())) return false; continue; }
+    if (auto a = llvm::dyn_cast<mlir::memref::AllocOp>(op)) {
+      auto type = a.getType();
+      llvm::SmallVector<int64_t> dynamic;
+      for (mlir::Value v : a.getDynamicSizes()) {
+        std::optional<int64_t> n = sizes.of(v);
+        if (!n) return false;
+        dynamic.push_back(*n);
+      }
+      llvm::SmallVector<int64_t> dims = dims_from(type, dynamic);
+      int64_t bytes = static_cast<int64_t>(element_bytes(type.getElementType()));
+      for (int64_t d : dims) bytes = sizes.binary(GpuIndexOp::Kind::Mul, bytes, d);
+      slot[a.getResult()] = fixed + static_cast<int>(out.temp_bytes.size());
+      out.temp_bytes.push_back(bytes >= 0 ? std::max<int64_t>(1, bytes) : bytes);
+      sizes.set_dims(a.getResult(), std::move(dims));
+      continue;
+    }
+    if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(op)) {
+      llvm::SmallVector<mlir::OpFoldResult> shape =
+          mlir::getMixedValues(e.getStaticOutputShape(), e.getOutputShape(), builder);
+      llvm::SmallVector<int64_t> dims;
+      if (!mixed(shape, dims) || !view_of(e.getResult(), e.getSrc(), dims)) return false;
+      continue;
+    }
+    if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(op)) {
+      const auto* src = sizes.dims(c.getSrc());
+      if (!src) return error = "a view of an unknown buffer", false;
+      llvm::SmallVector<int64_t> dims;
+      for (const auto& group : c.getReassociationIndices()) {
+        int64_t n = 1;
+        for (int64_t d : group) n = sizes.binary(GpuIndexOp::Kind::Mul, n, (*src)[d]);
+        dims.push_back(n);
+      }
+      if (!view_of(c.getResult(), c.getSrc(), dims)) return false;
+      continue;
+    }
+    if (auto sv = llvm::dyn_cast<mlir::memref::SubViewOp>(op)) {
+      llvm::SmallVector<int64_t> dims, all;
+      if (!mixed(sv.getMixedSizes(), all)) return false;
+      // Dropped unit dims: the result type's rank is what a kernel sees.
+      llvm::SmallBitVector dropped = sv.getDroppedDims();
+      for (size_t i = 0; i < all.size(); ++i)
+        if (!dropped.test(i)) dims.push_back(all[i]);
+      if (!view_of(sv.getResult(), sv.getSource(), dims)) return false;
+      continue;
+    }
+    if (auto c = llvm::dyn_cast<mlir::memref::CastOp>(op)) {
+      const auto* src = sizes.dims(c.getSource());
+      if (!src) return error = "a view of an unknown buffer", false;
+      if (!view_of(c.getResult(), c.getSource(), *src)) return false;
+      continue;
+    }
+    if (auto r = llvm::dyn_cast<mlir::memref::ReinterpretCastOp>(op)) {
+      llvm::SmallVector<int64_t> dims;
+      if (!mixed(r.getMixedSizes(), dims) || !view_of(r.getResult(), r.getSource(), dims)) return false;
+      continue;
+    }
     auto launch = llvm::dyn_cast<mlir::gpu::LaunchFuncOp>(op);
     if (!launch) return error = "the host part has an op that is not a launch: " + op.getName().getStringRef().str(), false;
     GpuLaunch l;
@@ -185,33 +393,53 @@ bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>
     auto dims = [&](mlir::gpu::KernelDim3 d, int64_t* to) {
       mlir::Value v[3] = {d.x, d.y, d.z};
       for (int i = 0; i < 3; ++i) {
-        auto c = mlir::getConstantIntValue(v[i]);
-        if (!c) return false;
-        to[i] = *c;
+        std::optional<int64_t> n = sizes.of(v[i]);
+        if (!n) return false;
+        to[i] = *n;
       }
       return true;
     };
     if (!dims(launch.getGridSizeOperandValues(), l.grid) || !dims(launch.getBlockSizeOperandValues(), l.block))
-      return error = "a launch with a grid that is not constant", false;
+      return error = "a launch with a grid the host cannot compute", false;
+    for (int d = 0; d < 3; ++d)
+      if (l.block[d] < 0) return error = "a launch whose block size is known only at run time", false;
     if (l.grid[1] > 65535 || l.grid[2] > 65535) return error = "a launch grid beyond 65535 blocks in y or z", false;
+    if (l.grid[1] < 0 || l.grid[2] < 0) return error = "a launch grid in y or z known only at run time", false;
     for (mlir::Value v : launch.getKernelOperands()) {
       GpuArg a;
       if (auto mt = llvm::dyn_cast<mlir::MemRefType>(v.getType())) {
         auto it = slot.find(v);
-        if (it == slot.end()) return error = "a kernel reads a buffer the plan does not know", false;
+        const auto* shape = sizes.dims(v);
+        if (it == slot.end() || !shape) return error = "a kernel reads a buffer the plan does not know", false;
         llvm::SmallVector<int64_t> strides;
         int64_t offset;
-        if (mlir::failed(mlir::getStridesAndOffset(mt, strides, offset)) || mlir::ShapedType::isDynamic(offset) ||
-            llvm::any_of(strides, mlir::ShapedType::isDynamic) || !mt.hasStaticShape())
-          return error = "a kernel argument with a dynamic layout", false;
+        if (mlir::failed(mlir::getStridesAndOffset(mt, strides, offset))) return error = "a kernel argument with a layout it cannot read", false;
         a.slot = it->second;
-        a.offset = offset;
-        a.sizes.assign(mt.getShape().begin(), mt.getShape().end());
-        a.strides.assign(strides.begin(), strides.end());
+        a.sizes.assign(shape->begin(), shape->end());
+        if (mt.getLayout().isIdentity()) {  // row-major: strides from the sizes (known or not)
+          a.offset = 0;
+          a.strides.assign(shape->size(), 1);
+          for (int d = static_cast<int>(shape->size()) - 2; d >= 0; --d)
+            a.strides[d] = sizes.binary(GpuIndexOp::Kind::Mul, a.strides[d + 1], (*shape)[d + 1]);
+        } else {
+          if (mlir::ShapedType::isDynamic(offset) || llvm::any_of(strides, mlir::ShapedType::isDynamic))
+            return error = "a kernel argument with a dynamic layout", false;
+          a.offset = offset;
+          a.strides.assign(strides.begin(), strides.end());
+        }
       } else {
-        auto c = v.getDefiningOp<mlir::arith::ConstantOp>();
-        if (!c) return error = "a kernel argument that is not a constant", false;
         mlir::Type t = v.getType();
+        auto c = v.getDefiningOp<mlir::arith::ConstantOp>();
+        if (!c && t.isIndex()) {  // a size the host computes per call
+          std::optional<int64_t> n = sizes.of(v);
+          if (!n) return false;
+          a.kind = GpuArg::Kind::I64;
+          if (*n >= 0) a.bits = *n;
+          else a.index = static_cast<int>(sizes.op_of(*n));
+          l.args.push_back(std::move(a));
+          continue;
+        }
+        if (!c) return error = "a kernel argument that is not a constant", false;
         if (auto i = llvm::dyn_cast<mlir::IntegerAttr>(c.getValue())) {
           a.kind = t.isIndex() || t.isInteger(64) ? GpuArg::Kind::I64 : GpuArg::Kind::I32;
           if (!t.isIndex() && !t.isInteger(64) && !t.isInteger(32)) return error = "a kernel argument of a narrow integer type", false;

@@ -11,7 +11,8 @@
 
 namespace ejit::detail {
 
-GpuProgram::GpuProgram(Trace trace, std::vector<GpuStep> steps) : trace_(std::move(trace)), steps_(std::move(steps)) {
+GpuProgram::GpuProgram(Trace trace, std::vector<GpuStep> steps)
+    : trace_(std::move(trace)), symbols_(symbol_sources(trace_)), steps_(std::move(steps)) {
   std::vector<std::vector<int>> reads;
   for (const GpuStep& s : steps_) reads.push_back(step_inputs(s));
   release_ = release_lists(trace_, reads);
@@ -32,10 +33,13 @@ std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
       fail("jit", "input {} (shape {}) is on {}, the others on {}", i, in.shape(), in.device().str(), device.str());
     v[trace_.inputs[i]] = in.device() == device ? in : in.to(device);
   }
+  const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // empty without dynamic dims
   for (auto& [value, tensor] : loaded.constants) v[value] = tensor;
+  for (const TraceNode& n : trace_.nodes)  // mean's divisor over a dynamic dim: this call's
+    if (is_size_constant(n)) v[n.output] = size_constant_value(n, sizes).to(device);
   NodeEvaluator host(device);
   for (size_t s = 0; s < steps_.size(); ++s) {
-    run_step(steps_[s], loaded.functions[s], device, v, host);
+    run_step(steps_[s], loaded.functions[s], device, v, host, sizes);
     for (int id : release_[s]) v[id] = Tensor();
   }
   std::vector<Tensor> outputs;
@@ -71,18 +75,24 @@ const GpuProgram::Loaded& GpuProgram::load(int device) const {
     l->functions.push_back(std::move(fns));
   }
   for (const TraceNode& n : trace_.nodes)
-    if (n.kind == NodeKind::Constant) l->constants.emplace_back(n.output, n.constant.to(Device::cuda(device)));
+    if (n.kind == NodeKind::Constant && !is_size_constant(n))
+      l->constants.emplace_back(n.output, n.constant.to(Device::cuda(device)));
   slot = std::move(l);
   return *slot;
 }
 
+Shape GpuProgram::shape_of(int id, const std::vector<int64_t>& sizes) const {
+  const Shape& s = trace_.values[id].shape;
+  return sizes.empty() ? s : concrete(s, sizes);
+}
+
 void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
-                          NodeEvaluator& host) const {
+                          NodeEvaluator& host, const std::vector<int64_t>& sizes) const {
   using K = GpuStep::Kind;  // launches are "gpu" events of their own (lib/cuda)
   ProfileScope prof(s.kind == K::Gemm ? "blas" : s.kind == K::Host ? "interp" : "kernel", s.what);
   switch (s.kind) {
     case GpuStep::Kind::Kernels:
-    case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v);
+    case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v, sizes);
     case GpuStep::Kind::Take: {  // the interpreter's index checks (a small read), then the kernel
       const TraceNode& n = trace_.nodes[s.nodes[0]];
       const Shape& xs = trace_.values[n.inputs[0]].shape;
@@ -91,14 +101,14 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
       for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
         if (i < -size || i >= size)
           fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
-      return run_kernels(s, fns, device, v);
+      return run_kernels(s, fns, device, v, sizes);
     }
     case GpuStep::Kind::View: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];
-      v[n.output] = reshape(v[n.inputs[0]], trace_.values[n.output].shape);
+      v[n.output] = reshape(v[n.inputs[0]], shape_of(n.output, sizes));
       return;
     }
-    case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v);
+    case GpuStep::Kind::Gemm: return run_gemm(trace_.nodes[s.nodes[0]], device, v, sizes);
     case GpuStep::Kind::Host: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];
       // A host callback gets its inputs as they are: run_host_call moves them to the CPU
@@ -108,7 +118,7 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
       Tensor out;
       {
         DeviceScope on_cpu(Device::cpu());
-        out = host.eval(n, in, trace_.values[n.output]);
+        out = host.eval(n, in, {shape_of(n.output, sizes), trace_.values[n.output].dtype});
       }
       v[n.output] = out.to(device);
       return;
@@ -116,23 +126,31 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
   }
 }
 
-void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v) const {
+void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+                             const std::vector<int64_t>& sizes) const {
   const GpuKernels& k = s.kernels;
   std::vector<char*> base;
-  for (int id : s.inputs) base.push_back(static_cast<char*>(v[id].raw_data()));
-  for (int id : s.outputs) {
-    v[id] = Tensor::empty(trace_.values[id].shape, trace_.values[id].dtype, device);
+  std::vector<Shape> shapes;  // of the fixed slots, for a plan with dynamic sizes
+  for (int id : s.inputs) {
     base.push_back(static_cast<char*>(v[id].raw_data()));
+    shapes.push_back(v[id].shape());
   }
+  for (int id : s.outputs) {
+    v[id] = Tensor::empty(shape_of(id, sizes), trace_.values[id].dtype, device);
+    base.push_back(static_cast<char*>(v[id].raw_data()));
+    shapes.push_back(v[id].shape());
+  }
+  const std::vector<int64_t> values = evaluate_index_ops(k, shapes);  // empty for a static plan
+  auto size = [&](int64_t n) { return resolve_size(n, values); };
   std::vector<std::pair<void*, size_t>> temps;
   struct Free {
     int device;
     std::vector<std::pair<void*, size_t>>& temps;
     ~Free() { for (auto [p, c] : temps) cuda::deallocate(device, p, c); }
   } free_temps{device.index, temps};
-  for (size_t bytes : k.temp_bytes) {
+  for (int64_t bytes : k.temp_bytes) {
     size_t capacity;
-    void* p = cuda::allocate(device.index, bytes, &capacity, "jit");
+    void* p = cuda::allocate(device.index, static_cast<size_t>(std::max<int64_t>(1, size(bytes))), &capacity, "jit");
     temps.emplace_back(p, capacity);
     base.push_back(static_cast<char*>(p));
   }
@@ -140,7 +158,9 @@ void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunctio
   std::vector<void*> params;
   for (size_t i = 0; i < k.launches.size(); ++i) {
     const GpuLaunch& l = k.launches[i];
-    if (l.grid[0] * l.grid[1] * l.grid[2] == 0) continue;  // an empty output
+    const int64_t grid[3] = {size(l.grid[0]), size(l.grid[1]), size(l.grid[2])};
+    const int64_t block[3] = {size(l.block[0]), size(l.block[1]), size(l.block[2])};
+    if (grid[0] * grid[1] * grid[2] == 0) continue;  // an empty output
     size_t count = 0;
     for (const GpuArg& a : l.args) count += a.kind == GpuArg::Kind::Buffer ? 3 + 2 * a.sizes.size() : 1;
     store.clear();
@@ -148,25 +168,25 @@ void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunctio
     params.clear();
     for (const GpuArg& a : l.args) {
       if (a.kind != GpuArg::Kind::Buffer) {
-        store.push_back(a.bits);  // 4-byte kinds read the low half (little-endian)
+        store.push_back(a.index >= 0 ? values[static_cast<size_t>(a.index)] : a.bits);  // 4-byte kinds read the low half
         continue;
       }
       const auto ptr = reinterpret_cast<int64_t>(base[a.slot]);
       store.push_back(ptr);
       store.push_back(ptr);
-      store.push_back(a.offset);
-      store.insert(store.end(), a.sizes.begin(), a.sizes.end());
-      store.insert(store.end(), a.strides.begin(), a.strides.end());
+      store.push_back(size(a.offset));
+      for (int64_t x : a.sizes) store.push_back(size(x));
+      for (int64_t x : a.strides) store.push_back(size(x));
     }
     for (int64_t& x : store) params.push_back(&x);
-    cuda::launch(device.index, fns[i], l.grid, l.block, 0, params.data(), "jit", l.function);
+    cuda::launch(device.index, fns[i], grid, block, 0, params.data(), "jit", l.function);
   }
 }
 
-void GpuProgram::run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const {
+void GpuProgram::run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const {
   Tensor a = v[n.inputs[0]], b = v[n.inputs[1]];
   const ValueType& out_type = trace_.values[n.output];
-  const Shape& full = out_type.shape;
+  const Shape full = shape_of(n.output, sizes);
   const int r = full.rank();
   const int64_t m = full[r - 2], nn = full[r - 1], k = a.shape()[a.rank() - 1];
   const int64_t batch = full.numel() / std::max<int64_t>(1, m * nn);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../cuda/runtime.h"
+#include "../trace/dynamic_dims.h"
 #include "../trace/node_eval.h"
 #include "executable.h"
 #include "gpu_plan.h"
@@ -50,13 +51,17 @@ class GpuProgram final : public Executable {
   std::vector<int> step_inputs(const GpuStep& s) const;
   /// Loads the PTX modules on the device and copies the constants there, once per device.
   const Loaded& load(int device) const;
+  /// `sizes`: the dynamic dims' sizes for this call (empty when the trace has none).
   void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
-                NodeEvaluator& host) const;
-  void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device,
-                   std::vector<Tensor>& v) const;
-  void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v) const;
+                NodeEvaluator& host, const std::vector<int64_t>& sizes) const;
+  void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+                   const std::vector<int64_t>& sizes) const;
+  void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const;
+  /// Value `id`'s type with this call's sizes.
+  Shape shape_of(int id, const std::vector<int64_t>& sizes) const;
 
   Trace trace_;
+  std::vector<SymbolSource> symbols_;  // where each dynamic dim's size is read
   std::vector<GpuStep> steps_;
   std::vector<std::vector<int>> release_;
   mutable std::mutex mu_;

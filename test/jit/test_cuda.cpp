@@ -236,3 +236,26 @@ TEST_CASE("cuda: a host callback between GPU kernels gets CPU copies and its res
   }
   CHECK(f.stats().hits == 2);
 }
+
+TEST_CASE("cuda: dynamic dims: sizes that vary compile twice on the GPU and every size equals the interpreter",
+          "[cuda][dynamic]") {
+  SKIP_WITHOUT_CUDA();
+  const Tensor w = randn({32, 8}, 5), w_gpu = w.to(kGpu);
+  auto body = [](const Tensor& x, const Tensor& b, const Tensor& weights) {
+    const Tensor y = exp(x * b) + tanh(x) * 0.5f;
+    return matmul(softmax(y, 1), weights) + sum(y, {1}, true);
+  };
+  auto f = jit([&](const Tensor& x, const Tensor& b) { return body(x, b, w_gpu); }, "gpu_rows",
+               {.compile = CompileMode::Sync});
+  const Tensor b = randn({32}, 2);
+  for (int64_t rows = 100; rows < 110; ++rows) {
+    const Tensor x = randn({rows, 32}, static_cast<uint64_t>(rows));
+    const Tensor got = f(x.to(kGpu), b.to(kGpu));
+    require_same(got, body(x, b, w), "rows " + std::to_string(rows), 2e-5, 2e-5);
+  }
+  CHECK(f.stats().misses == 2);
+  bool dynamic = false;
+  for (const CacheMiss& m : f.misses())
+    for (const std::string& d : m.differences) dynamic |= d.find("now dynamic") != std::string::npos;
+  CHECK(dynamic);
+}

@@ -13,6 +13,8 @@
 #include "../../lib/backend/gpu/gpu_kernels.h"
 #include "../../lib/cuda/runtime.h"
 #include "../../lib/backend/gpu/gpu_program.h"
+#include "../../lib/runtime/gpu_executor.h"
+#include "../../lib/trace/dynamic_dims.h"
 #include "op_chains.h"
 
 using namespace ejit;
@@ -425,4 +427,123 @@ TEST_CASE("GPU: a fused kernel over more than 4 KB of parameters is refused, not
   // A smaller sum of the same kind fits and stays one kernel.
   Trace small = record([](auto& a) { return a[0] * 1.5f + a[1] + a[2]; }, {xs[0], xs[1], xs[2]});
   CHECK(detail::gpu_program_launches(small, error).size() == 1);
+}
+
+namespace {
+
+/// The GPU program that compile_for_gpu builds for `t` (no GPU needed to build one).
+const detail::GpuProgram& program_of(const Trace& t, detail::CompileResult& keep) {
+  keep = detail::compile_for_gpu(t, false);
+  INFO(keep.error);
+  REQUIRE(keep.executable);
+  const auto* p = dynamic_cast<const detail::GpuProgram*>(keep.executable.get());
+  REQUIRE(p);
+  return *p;
+}
+
+}  // namespace
+
+TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match the static plan at each size",
+          "[gpu][ptx][dynamic]") {
+  // Elementwise with a broadcast, a flattening reshape, a matmul on cuBLAS; then with row
+  // reductions too (they keep the dynamic dim: fused, a thread per row).
+  const Tensor w = randn({64, 16}, 9);
+  auto plain = [&w](const std::vector<Tensor>& in) {
+    const Tensor y = exp(in[0] * in[1]) + tanh(in[0]) * 0.5f;
+    return std::vector<Tensor>{y * 2.f, reshape(y, {-1}) + 1.f, matmul(y, w)};
+  };
+  auto rows_too = [&w](const std::vector<Tensor>& in) {
+    const Tensor y = exp(in[0] * in[1]) + tanh(in[0]) * 0.5f;
+    return std::vector<Tensor>{softmax(y, 1) * 2.f, sum(y, {1}), matmul(y, w)};
+  };
+  auto record_with = [](auto fn, int64_t rows) {
+    std::vector<Tensor> args = {randn({rows, 64}, 1), randn({64}, 2)};
+    Recorder rec;
+    rec.add_inputs(args);
+    return rec.finish(fn(args));
+  };
+  auto record_all = [&](int64_t rows) { return record_with(plain, rows); };
+  std::string why;
+  const std::optional<Trace> with_rows = detail::generalize(record_with(rows_too, 37), record_with(rows_too, 50), why);
+  INFO(why);
+  REQUIRE(with_rows);
+  require_ptx_assembles(*with_rows, "dynamic rows with row reductions");
+  const std::optional<Trace> general = detail::generalize(record_all(37), record_all(50), why);
+  REQUIRE(general);
+  require_ptx_assembles(*general, "dynamic rows");  // also: every launch passes what its kernel declares
+  detail::CompileResult keep_dynamic;
+  const detail::GpuProgram& dynamic = program_of(*general, keep_dynamic);
+  bool any_index_ops = false;
+  for (const detail::GpuStep& s : dynamic.steps()) any_index_ops |= !s.kernels.index_ops.empty();
+  REQUIRE(any_index_ops);
+
+  // At sizes where every loop has at least 256 iterations (a static plan tiles a shorter loop
+  // by its own length), the dynamic plan's launches, evaluated for the size, are the static ones.
+  for (int64_t rows : {300, 1000}) {
+    INFO("rows " << rows);
+    const Trace fixed = record_all(rows);
+    detail::CompileResult keep_static;
+    const detail::GpuProgram& st = program_of(fixed, keep_static);
+    REQUIRE(st.steps().size() == dynamic.steps().size());
+    const std::vector<int64_t> sizes = {rows};
+    for (size_t i = 0; i < st.steps().size(); ++i) {
+      const detail::GpuStep &a = dynamic.steps()[i], &b = st.steps()[i];
+      INFO("step " << i << ": " << b.what);
+      REQUIRE(a.kind == b.kind);
+      std::vector<Shape> shapes;
+      for (int id : a.inputs) shapes.push_back(detail::concrete(general->values[id].shape, sizes));
+      for (int id : a.outputs) shapes.push_back(detail::concrete(general->values[id].shape, sizes));
+      const std::vector<int64_t> values = detail::evaluate_index_ops(a.kernels, shapes);
+      auto size = [&](int64_t n) { return detail::resolve_size(n, values); };
+      REQUIRE(a.kernels.launches.size() == b.kernels.launches.size());
+      REQUIRE(a.kernels.temp_bytes.size() == b.kernels.temp_bytes.size());
+      for (size_t t = 0; t < a.kernels.temp_bytes.size(); ++t) CHECK(size(a.kernels.temp_bytes[t]) == b.kernels.temp_bytes[t]);
+      for (size_t l = 0; l < a.kernels.launches.size(); ++l) {
+        const detail::GpuLaunch &x = a.kernels.launches[l], &y = b.kernels.launches[l];
+        INFO("launch " << l << " " << y.function);
+        for (int d = 0; d < 3; ++d) {
+          CHECK(size(x.grid[d]) == y.grid[d]);
+          CHECK(size(x.block[d]) == y.block[d]);
+        }
+        std::vector<const detail::GpuArg*> xb, yb;  // buffers: the dynamic kernels also take sizes as scalars
+        for (const detail::GpuArg& g : x.args) if (g.kind == detail::GpuArg::Kind::Buffer) xb.push_back(&g);
+        for (const detail::GpuArg& g : y.args) if (g.kind == detail::GpuArg::Kind::Buffer) yb.push_back(&g);
+        REQUIRE(xb.size() == yb.size());
+        for (size_t k = 0; k < xb.size(); ++k) {
+          CHECK(xb[k]->slot == yb[k]->slot);
+          CHECK(size(xb[k]->offset) == yb[k]->offset);
+          REQUIRE(xb[k]->sizes.size() == yb[k]->sizes.size());
+          for (size_t d = 0; d < xb[k]->sizes.size(); ++d) {
+            CHECK(size(xb[k]->sizes[d]) == yb[k]->sizes[d]);
+            CHECK(size(xb[k]->strides[d]) == yb[k]->strides[d]);
+          }
+        }
+      }
+    }
+  }
+  // The plan survives the disk cache's text form (version 2 carries the index ops).
+  for (const detail::GpuStep& s : dynamic.steps()) {
+    if (s.kernels.index_ops.empty()) continue;
+    detail::GpuKernels back;
+    REQUIRE(detail::deserialize(detail::serialize(s.kernels), back));
+    CHECK(detail::serialize(back) == detail::serialize(s.kernels));
+    detail::GpuKernels forged = s.kernels;  // an index op that reads a later one: refused
+    forged.index_ops.push_back({detail::GpuIndexOp::Kind::Add, 0, static_cast<int64_t>(forged.index_ops.size())});
+    CHECK_FALSE(detail::deserialize(detail::serialize(forged), back));
+  }
+}
+
+TEST_CASE("GPU: dynamic dims: a reduction along the dynamic dim keeps static programs per size", "[gpu][dynamic]") {
+  auto record_rows = [](int64_t rows) {
+    std::vector<Tensor> args = {randn({rows, 8}, 1)};
+    Recorder rec;
+    rec.add_inputs(args);
+    return rec.finish({sum(args[0], {0}) * 2.f});
+  };
+  std::string why;
+  const std::optional<Trace> general = detail::generalize(record_rows(30), record_rows(40), why);
+  REQUIRE(general);
+  const detail::CompileResult r = detail::compile_for_gpu(*general, false);
+  CHECK_FALSE(r.executable);
+  CHECK_THAT(r.error, Catch::Contains("along a dynamic dim is planned for one size"));
 }

@@ -17,6 +17,7 @@
 #include "../../pipeline/Pipeline.h"
 #include "../../support/check.h"
 #include "../../support/options.h"
+#include "../../trace/dynamic_dims.h"
 #include "../../trace/subtrace.h"
 #include "../../runtime/exported_library.h"
 #include "../../runtime/gpu_executor.h"
@@ -307,6 +308,12 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   std::vector<std::string> notes;
   int groups = 0;             // fused kernel groups compiled or loaded
   bool all_from_disk = true;  // every one of them came from the disk cache
+  // Dynamic dims: fused kernels take their sizes at run time (the plan's index ops), cuBLAS
+  // and the host steps take each call's shapes. Block reductions and take are planned for
+  // one size: a reduction that keeps the dynamic dims fuses instead (a thread per output),
+  // and one along a dynamic dim, or a take, leaves the trace to static programs per size.
+  const bool dynamic = has_dynamic_dims(trace);
+  std::string dynamic_refusal;
   auto single = [&](int k, GpuStep::Kind kind, std::string what) {
     GpuStep s;
     s.kind = kind, s.nodes = {k}, s.what = std::move(what);
@@ -340,6 +347,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       return;
     }
     notes.push_back(why);
+    if (dynamic && dynamic_refusal.empty()) dynamic_refusal = "a fused kernel of dynamic dims failed: " + why;
     if (keep_ir)  // the stages reached, to show where it failed
       for (int st = 0; st < kNumStages; ++st)
         if (!sub_ir[st].empty()) ir[st] += fmt::format("// ---- failed group ({}):\n{}\n", why, sub_ir[st]);
@@ -353,7 +361,20 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   for (size_t k = 0; k < trace.nodes.size(); ++k) {
     const TraceNode& n = trace.nodes[k];
     if (n.kind == NodeKind::Constant) continue;
-    const Placement p = place(trace, n);
+    Placement p = place(trace, n);
+    if (dynamic && p == Placement::Reduce) {
+      bool along_dynamic = false;
+      for (int64_t a : n.ints) along_dynamic |= trace.values[n.inputs[0]].shape[static_cast<int>(a)] < 0;
+      if (along_dynamic || is_index_reduction(n)) {
+        error = "[gpu] " + node_name(n) + " along a dynamic dim is planned for one size";
+        return nullptr;
+      }
+      p = Placement::Fuse;
+    }
+    if (dynamic && p == Placement::Take) {
+      error = "[gpu] take is planned for one size";
+      return nullptr;
+    }
     if (p == Placement::Fuse) {
       open.push_back(static_cast<int>(k));
       continue;
@@ -408,6 +429,10 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
     }
   }
   emit_group(open);
+  if (!dynamic_refusal.empty()) {
+    error = "[gpu] " + dynamic_refusal;
+    return nullptr;
+  }
   if (from_disk) *from_disk = groups > 0 && all_from_disk;
   if (log_compile() && !notes.empty()) {
     std::string all;
