@@ -78,10 +78,11 @@ struct TraceGuard {
 };
 
 /// A size the user's C++ code read while recording (Tensor::shape(), dim(), numel()): dim
-/// `axis` (-1: every dim) of a traced value of shape `shape`, after `position` ops. Control
+/// `axis` (-1: every dim) of traced value `value`, of shape `shape`, after `position` ops. Control
 /// flow may depend on it, so a trace that read a size that varies is not made dynamic there.
 struct SizeRead {
   int position = 0;
+  int value = -1;  // the value's number in the recording
   int axis = -1;
   Shape shape;
   /// "dim 0 of a (8,4) value after 3 ops", "the shape of a (8,4) value after 3 ops"

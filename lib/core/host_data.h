@@ -3,6 +3,12 @@
 // values stays eager); the interpreter's own kernels read and write through these instead.
 #pragma once
 
+// Its inline code reads tensor sizes: only library code (EJIT_LIBRARY_CODE, quiet size
+// reads) may include it, or a test's copy of these functions would report to recorders.
+#ifndef EJIT_LIBRARY_CODE
+#error "a library-internal header: include it from library code only"
+#endif
+
 #include <cstring>
 #include <string>
 

@@ -358,7 +358,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   static std::string size_read_refusal(const std::vector<SizeRead>& base, const std::vector<SizeRead>& now) {
     const std::string advice = " (JitOptions::dynamic = true, or EJIT_DYNAMIC=1, makes such dims dynamic all the same)";
     for (size_t i = 0; i < std::min(base.size(), now.size()); ++i) {
-      if (base[i].position != now[i].position || base[i].axis != now[i].axis)
+      if (base[i].position != now[i].position || base[i].value != now[i].value || base[i].axis != now[i].axis)
         return fmt::format("the function's C++ code read other sizes in the two calls ({}, then {})", base[i].str(),
                            now[i].str()) + advice;
       if (base[i].sizes() != now[i].sizes())

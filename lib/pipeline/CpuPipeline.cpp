@@ -82,6 +82,7 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
     return {};
   };
   std::vector<mlir::scf::ParallelOp> loops;
+  std::vector<mlir::memref::CopyOp> copies;  // whole-buffer copies between temporaries
   std::optional<int64_t> extent;
   mlir::BlockArgument dynamic_rows;  // or the argument whose dim 0 bounds every loop
   llvm::DenseSet<mlir::Value> written;  // roots of buffers the kernel writes
@@ -107,6 +108,7 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
       // are never read), never into an output.
       if (!is_temporary(cp.getTarget())) return 0;
       written.insert(root(cp.getTarget()));
+      copies.push_back(cp);
     } else if (!llvm::isa<mlir::memref::AllocOp, mlir::memref::DeallocOp, mlir::memref::DimOp, mlir::arith::ConstantOp,
                           mlir::func::ReturnOp>(op)) {
       return 0;
@@ -140,6 +142,26 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
     const unsigned n = p.getNumLoops();
     p->setOperand(0, kernel.getArgument(0));
     p->setOperand(n, kernel.getArgument(1));
+  }
+  // A call on rows [lo, hi) copies those rows only: the executor makes many calls per run
+  // (PackedKernel::kCallElements), and a whole-buffer copy in each would copy the whole
+  // temporary every time.
+  for (mlir::memref::CopyOp cp : copies) {
+    auto type = llvm::cast<mlir::MemRefType>(cp.getSource().getType());
+    if (type.getRank() == 0) continue;
+    b.setInsertionPoint(cp);
+    llvm::SmallVector<mlir::Value> lbs{kernel.getArgument(0)}, ubs{kernel.getArgument(1)}, steps;
+    for (int64_t d = 1; d < type.getRank(); ++d) {
+      lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
+      ubs.push_back(type.isDynamicDim(d) ? b.create<mlir::memref::DimOp>(loc, cp.getSource(), d).getResult()
+                                         : b.create<mlir::arith::ConstantIndexOp>(loc, type.getDimSize(d)).getResult());
+    }
+    steps.assign(type.getRank(), b.create<mlir::arith::ConstantIndexOp>(loc, 1));
+    auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
+    b.setInsertionPoint(p.getBody()->getTerminator());
+    mlir::Value v = b.create<mlir::memref::LoadOp>(loc, cp.getSource(), p.getInductionVars());
+    b.create<mlir::memref::StoreOp>(loc, v, cp.getTarget(), p.getInductionVars());
+    cp.erase();
   }
   return trip;
 }

@@ -1,6 +1,12 @@
 // How compiled kernels and the interpreter's steps inside compiled code are named in profiles.
 #pragma once
 
+// Its inline code reads tensor sizes: only library code (EJIT_LIBRARY_CODE, quiet size
+// reads) may include it, or a test's copy of these functions would report to recorders.
+#ifndef EJIT_LIBRARY_CODE
+#error "a library-internal header: include it from library code only"
+#endif
+
 #include <algorithm>
 #include <string>
 #include <vector>

@@ -64,10 +64,13 @@ class Recorder::Observer final : public detail::OpObserver {
   }
 
   void on_size_read(const Tensor& t, int64_t axis) override {
+    // Every traced value counts, not only those whose data depends on the inputs: a value
+    // made from constants can still have an input's shape (a gradient's broadcast seed).
     auto it = ids_.find(t.impl());
-    if (it == ids_.end() || !depends_on_input_[it->second]) return;  // not a size of the inputs
-    if (!sizes_read_.insert({it->second, axis}).second) return;       // read before: the same size
-    owner_.size_reads_.push_back({static_cast<int>(trace_.nodes.size()), static_cast<int>(axis), t.impl()->shape});
+    if (it == ids_.end()) return;                                // not a value of this trace
+    if (!sizes_read_.insert({it->second, axis}).second) return;  // read before: the same size
+    owner_.size_reads_.push_back(
+        {static_cast<int>(trace_.nodes.size()), it->second, static_cast<int>(axis), t.impl()->shape});
   }
 
   void on_variable_read(const Variable& v, const Tensor& value) override {

@@ -1,4 +1,9 @@
 // jit(): compiled results equal the interpreter's; the cache hits, misses and falls back.
+#include "../../lib/pipeline/CpuPipeline.h"
+#include "../../lib/pipeline/Pipeline.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Parser/Parser.h"
 #include <ejit/jit.h>
 #include <unistd.h>
 
@@ -279,4 +284,42 @@ TEST_CASE("compiled kernels are cached on disk and loaded by a new jit(), as in 
   if (saved.empty()) unsetenv("EJIT_CACHE_DIR");
   else setenv("EJIT_CACHE_DIR", saved.c_str(), 1);
   fs::remove_all(dir);
+}
+
+TEST_CASE("row chunks: a whole-buffer copy between temporaries copies only the call's rows", "[jit][pipeline]") {
+  // A kernel is called on many row blocks per run (PackedKernel::kCallElements): a copy of a
+  // whole temporary in each call would copy all of it every time.
+  const char* text = R"(
+func.func @kernel(%in: memref<64x8xf32>, %out: memref<64x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %c64 = arith.constant 64 : index
+  %t = memref.alloc() : memref<64x8xf32>
+  %u = memref.alloc() : memref<64x8xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c8) step (%c1, %c1) {
+    %v = memref.load %in[%i, %j] : memref<64x8xf32>
+    memref.store %v, %t[%i, %j] : memref<64x8xf32>
+  }
+  memref.copy %t, %u : memref<64x8xf32> to memref<64x8xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c8) step (%c1, %c1) {
+    %v = memref.load %u[%i, %j] : memref<64x8xf32>
+    memref.store %v, %out[%i, %j] : memref<64x8xf32>
+  }
+  memref.dealloc %t : memref<64x8xf32>
+  memref.dealloc %u : memref<64x8xf32>
+  return
+})";
+  std::lock_guard lock(detail::compiler_mutex());
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &detail::compiler_context());
+  REQUIRE(m);
+  auto kernel = m->lookupSymbol<mlir::func::FuncOp>("kernel");
+  REQUIRE(detail::split_outer_loop(kernel) == 64);
+  int copies = 0, row_loops = 0;
+  kernel.walk([&](mlir::memref::CopyOp) { ++copies; });
+  kernel.walk([&](mlir::scf::ParallelOp p) {  // every loop, the copy's too, runs over [lo, hi)
+    row_loops += p.getLowerBound()[0] == kernel.getArgument(0) && p.getUpperBound()[0] == kernel.getArgument(1);
+  });
+  CHECK(copies == 0);
+  CHECK(row_loops == 3);
 }

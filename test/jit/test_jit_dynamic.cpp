@@ -153,6 +153,20 @@ TEST_CASE("dynamic dims: by default, a size the C++ code read keeps static code 
   CHECK(said_size_read(g.misses(), "the shape of a (4,3) value after 0 ops, then (5,3)"));
   CHECK(said_size_read(h.misses(), "the shape of a (4,3) value after 1 ops"));
 
+  // A value made from constants with an input's shape (the gradient of a sum: a broadcast of
+  // the seed 1) is read too.
+  auto by_gradient = [](const Tensor& x) {
+    const Tensor g = grad([](const Tensor& v) { return sum(v); })(x);
+    return g.dim(0) > 12 ? x * 2.f : x * 3.f;
+  };
+  auto k = jit(by_gradient, "by_gradient", {.compile = CompileMode::Sync});
+  for (int64_t n : {8, 10, 16}) {
+    const Tensor x = randn({n, 3}, static_cast<uint64_t>(n));
+    require_agree(k(x), by_gradient(x), 0, 0, "gradient, n = " + std::to_string(n));
+  }
+  CHECK(k.stats().misses == 3);
+  CHECK_FALSE(said_dynamic(k.misses()));
+
   // Asked for, dynamic dims trust the C++ code: the reshape's size follows the rows.
   auto trusted = jit(by_shape, "trusted", {.compile = CompileMode::Sync, .dynamic = true});
   for (int64_t n : {4, 5, 6, 9}) {
