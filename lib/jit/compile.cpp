@@ -26,11 +26,6 @@ static CompileResult compile_one(const Trace& trace, const CompileOptions& optio
       r.error = "[jit] GPU programs are not strict yet (the GPU back end contracts multiplies and adds into FMAs)";
       return r;
     }
-    if (has_dynamic_dims(trace)) {
-      CompileResult r;
-      r.error = "[jit] GPU programs take no dynamic dims yet";
-      return r;
-    }
     return compile_for_gpu(trace, options.keep_ir);
   }
   CompileResult result = compile_cpu_steps(trace, cpu_flags(options), strict_enabled(options));

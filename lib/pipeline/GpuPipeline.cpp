@@ -424,8 +424,8 @@ bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>
         } else {
           if (mlir::ShapedType::isDynamic(offset) || llvm::any_of(strides, mlir::ShapedType::isDynamic))
             return error = "a kernel argument with a dynamic layout", false;
-          a.offset = offset;
-          a.strides.assign(strides.begin(), strides.end());
+          a.offset = sizes.constant(offset);  // a negative number would read as an index op
+          for (int64_t st : strides) a.strides.push_back(sizes.constant(st));
         }
       } else {
         mlir::Type t = v.getType();

@@ -137,10 +137,13 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
   const Trace& t = e.trace;
   auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
   std::vector<char> defined = defined_before_steps(t);
-  if (has_dynamic_dims(t)) bad("a GPU program with dynamic dims");
+  const bool dynamic = has_dynamic_dims(t);  // fused kernels size themselves per call; block reductions and take cannot
+  if (dynamic) check_symbols(t, fmt::format("signature {}", index));
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
     const auto kind = static_cast<GpuStep::Kind>(st.kind);
+    if (dynamic && (kind == GpuStep::Kind::Reduce || kind == GpuStep::Kind::Take))
+      bad(fmt::format("GPU step {} is planned for one size in a program with dynamic dims", s));
     const bool kernels = runs_kernels(kind);
     if (st.kind > static_cast<uint8_t>(GpuStep::Kind::View)) bad(fmt::format("GPU step {} has kind {}", s, st.kind));
     if (!kernels || kind == GpuStep::Kind::Take) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "../../lib/runtime/exported_library.h"
+#include "../../lib/runtime/gpu_executor.h"
 #include "../../lib/runtime/gpu_plan.h"
 #include "../../lib/trace/dynamic_dims.h"
 #include "op_chains.h"
@@ -345,6 +346,37 @@ TEST_CASE("export: a GPU library is written without a GPU, its PTX assembles, an
   cpu_only(randn({8}, 1));
   REQUIRE_THAT(error_of([&] { cpu_only.export_library(path, {.target = Target::CUDA}); }),
                Catch::Contains("no compiled GPU signature") && Catch::Contains("a CPU signature"));
+}
+
+TEST_CASE("export: a GPU signature with dynamic dims is written, checked and read back", "[export][gpu][dynamic]") {
+  TempDir dir("export-gpu-dynamic");
+  auto rows = [](int64_t n) {
+    const std::vector<Tensor> args = {randn({n, 32}, 1)};
+    return record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{exp(a[0]) * 2.f + softmax(a[0], 1)}; }, args);
+  };
+  std::string why;
+  const std::optional<Trace> general = detail::generalize(rows(20), rows(30), why);
+  INFO(why);
+  REQUIRE(general);
+  const std::string path = dir / "dyn.so";
+  export_library({*general}, path, {.name = "dyn_gpu", .target = Target::CUDA});
+  const CompiledLibrary lib = load_compiled(path);
+  REQUIRE(lib.on_gpu());
+  REQUIRE(lib.signature(0) == "(f32(?,32))");
+  const std::string file = read_bytes(path);
+  const auto [object, manifest] = detail::split_library_file(file, path);
+  detail::ExportManifest m = detail::read_manifest(manifest);
+  bool sized_per_call = false;
+  for (const detail::ExportedGpuStep& s : m.entries.at(0).gpu_steps) {
+    detail::GpuKernels k;
+    if (!s.kernels.empty() && detail::deserialize(s.kernels, k)) sized_per_call |= !k.index_ops.empty();
+  }
+  REQUIRE(sized_per_call);
+  // A step planned for one size in a dynamic program is refused on loading.
+  m.entries.at(0).gpu_steps.at(0).kind = static_cast<uint8_t>(detail::GpuStep::Kind::Reduce);
+  const std::string bad = dir / "bad.so";
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
 }
 
 TEST_CASE("cuda: an exported GPU library runs on the GPU and equals the interpreter", "[cuda][export]") {

@@ -347,7 +347,10 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       return;
     }
     notes.push_back(why);
-    if (dynamic && dynamic_refusal.empty()) dynamic_refusal = "a fused kernel of dynamic dims failed: " + why;
+    if (dynamic) {  // the program is refused: no per-node fallback to compile
+      if (dynamic_refusal.empty()) dynamic_refusal = "a fused kernel of dynamic dims failed: " + why;
+      return;
+    }
     if (keep_ir)  // the stages reached, to show where it failed
       for (int st = 0; st < kNumStages; ++st)
         if (!sub_ir[st].empty()) ir[st] += fmt::format("// ---- failed group ({}):\n{}\n", why, sub_ir[st]);
@@ -363,13 +366,23 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
     if (n.kind == NodeKind::Constant) continue;
     Placement p = place(trace, n);
     if (dynamic && p == Placement::Reduce) {
-      bool along_dynamic = false;
-      for (int64_t a : n.ints) along_dynamic |= trace.values[n.inputs[0]].shape[static_cast<int>(a)] < 0;
-      if (along_dynamic || is_index_reduction(n)) {
-        error = "[gpu] " + node_name(n) + " along a dynamic dim is planned for one size";
+      // Fused, a reduction over the trailing dims runs a thread per output row; over leading
+      // dims it would be one thread for all of it (a loop nest with no parallel loop outside).
+      const Shape& in = trace.values[n.inputs[0]].shape;
+      bool along_dynamic = false, trailing = true;
+      std::vector<bool> reduced(static_cast<size_t>(in.rank()), false);
+      for (int64_t a : n.ints) along_dynamic |= in[static_cast<int>(a)] < 0, reduced[static_cast<size_t>(a)] = true;
+      for (size_t d = 0; d + 1 < reduced.size(); ++d) trailing &= !reduced[d] || reduced[d + 1];
+      if (along_dynamic || !trailing || is_index_reduction(n)) {
+        error = "[gpu] " + node_name(n) + (along_dynamic ? " along a dynamic dim" : " over leading dims of a dynamic shape") +
+                " is planned for one size";
         return nullptr;
       }
       p = Placement::Fuse;
+    }
+    if (dynamic && p == Placement::Fuse && n.kind == NodeKind::MatMul) {
+      error = "[gpu] a generated (fused) matmul of dynamic dims: only cuBLAS takes them";
+      return nullptr;
     }
     if (dynamic && p == Placement::Take) {
       error = "[gpu] take is planned for one size";
