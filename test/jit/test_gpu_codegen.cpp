@@ -1,6 +1,7 @@
 // GPU code generation without a GPU: the GPU program of every op of the table, of
 // reductions, shape ops and random op chains is built, and ptxas (the CUDA toolkit's PTX
 // assembler) accepts every PTX module for sm_90. Where ptxas is missing the tests say so.
+#include <ejit/compile.h>
 #include <ejit/jit.h>
 
 #include <cstdio>
@@ -471,6 +472,10 @@ TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match
   const std::optional<Trace> general = detail::generalize(record_all(37), record_all(50), why);
   REQUIRE(general);
   require_ptx_assembles(*general, "dynamic rows");  // also: every launch passes what its kernel declares
+  // The public compile() (the path jit() takes) builds it too.
+  const Compiled through_api = compile(*general, {.target = Target::CUDA});
+  INFO(through_api.error());
+  REQUIRE(through_api.ok());
   detail::CompileResult keep_dynamic;
   const detail::GpuProgram& dynamic = program_of(*general, keep_dynamic);
   bool any_index_ops = false;
