@@ -79,7 +79,7 @@ std::shared_ptr<GuardNode> build_path(const GuardedRecording& rec, size_t from, 
   for (size_t s = 0; s <= guards.size(); ++s) {
     ops_before += nodes[s].size();
     auto node = std::make_shared<GuardNode>();
-    node->segment = extract_subtrace(with_guards, nodes[s], uses, [](const ValueType&) { return true; }, node->inputs,
+    node->segment = extract_subtrace(with_guards, nodes[s], uses, [](const TraceNode&, const ValueType&) { return true; }, node->inputs,
                                      node->outputs);
     if (s < guards.size()) {
       node->guard = guards[s].value;

@@ -10,6 +10,7 @@
 #include "../trace/trace_binary.h"
 #include "row_extent.h"
 #include "gpu_executor.h"
+#include "gpu_reduction_plan.h"
 #include "packed_kernel.h"
 
 #ifndef EJIT_VERSION
@@ -131,6 +132,10 @@ void check_entry(const ExportedEntry& e, size_t index, size_t kernels) {
     if (!defined[v]) bad(fmt::format("output value {} is never made", v));
 }
 
+bool kind_of_reduce_is_index(const TraceNode& n) {
+  return n.sub < kNumReduceOps && kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index;
+}
+
 /// The same for a GPU program's steps (gpu_executor.h): kinds, nodes, kernels and the
 /// slots their launches bind.
 void check_gpu_entry(const ExportedEntry& e, size_t index) {
@@ -142,7 +147,7 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
     const auto kind = static_cast<GpuStep::Kind>(st.kind);
-    if (dynamic && (kind == GpuStep::Kind::Reduce || kind == GpuStep::Kind::Take))
+    if (dynamic && kind == GpuStep::Kind::Take)
       bad(fmt::format("GPU step {} is planned for one size in a program with dynamic dims", s));
     const bool kernels = runs_kernels(kind);
     if (st.kind > static_cast<uint8_t>(GpuStep::Kind::View)) bad(fmt::format("GPU step {} has kind {}", s, st.kind));
@@ -172,6 +177,16 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
     if (k.num_inputs != static_cast<int>(st.inputs.size()) || k.num_outputs != static_cast<int>(st.outputs.size()))
       bad(fmt::format("GPU step {}'s kernels take {} inputs and {} outputs, the step {} and {}", s, k.num_inputs,
                       k.num_outputs, st.inputs.size(), st.outputs.size()));
+    if (kind == GpuStep::Kind::Reduce && (dynamic || k.launches.empty())) {  // planned per call: its node says how
+      const TraceNode* n = st.nodes.size() == 1 ? &t.nodes[st.nodes[0]] : nullptr;
+      const bool index = n && n->kind == NodeKind::Reduce && kind_of_reduce_is_index(*n);
+      if (!dynamic || !k.launches.empty() || !n || n->kind != NodeKind::Reduce || n->inputs.size() != 1 ||
+          st.inputs != std::vector<int>{n->inputs[0]} || st.outputs != std::vector<int>{n->output} ||
+          k.ptx.size() != any_size_reduction_modules(index) ||
+          std::any_of(n->ints.begin(), n->ints.end(),
+                      [&](int64_t a) { return a < 0 || a >= t.values[n->inputs[0]].shape.rank(); }))
+        bad(fmt::format("GPU step {} is a reduction planned per call that does not fit its node", s));
+    }
     const int64_t slots = k.num_inputs + k.num_outputs + static_cast<int64_t>(k.temp_bytes.size());
     for (const GpuLaunch& l : k.launches)
       for (const GpuArg& a : l.args)

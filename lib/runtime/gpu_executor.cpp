@@ -8,6 +8,7 @@
 #include "../support/profiler.h"
 #include "../trace/node_eval.h"
 #include "ejit/ops.h"
+#include "gpu_reduction_plan.h"
 
 namespace ejit::detail {
 
@@ -39,7 +40,7 @@ std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
     if (is_size_constant(n)) v[n.output] = size_constant_value(n, sizes).to(device);
   NodeEvaluator host(device);
   for (size_t s = 0; s < steps_.size(); ++s) {
-    run_step(steps_[s], loaded.functions[s], device, v, host, sizes);
+    run_step(steps_[s], s, loaded, device, v, host, sizes);
     for (int id : release_[s]) v[id] = Tensor();
   }
   std::vector<Tensor> outputs;
@@ -73,6 +74,7 @@ const GpuProgram::Loaded& GpuProgram::load(int device) const {
     }
     for (const GpuLaunch& launch : s.kernels.launches) fns.push_back(mods[launch.module]->function(launch.function));
     l->functions.push_back(std::move(fns));
+    l->step_modules.push_back(std::move(mods));
   }
   for (const TraceNode& n : trace_.nodes)
     if (n.kind == NodeKind::Constant && !is_size_constant(n))
@@ -86,13 +88,16 @@ Shape GpuProgram::shape_of(int id, const std::vector<int64_t>& sizes) const {
   return sizes.empty() ? s : concrete(s, sizes);
 }
 
-void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+void GpuProgram::run_step(const GpuStep& s, size_t step, const Loaded& loaded, Device device, std::vector<Tensor>& v,
                           NodeEvaluator& host, const std::vector<int64_t>& sizes) const {
+  const std::vector<cuda::CUfunction>& fns = loaded.functions[step];
   using K = GpuStep::Kind;  // launches are "gpu" events of their own (lib/cuda)
   ProfileScope prof(s.kind == K::Gemm ? "blas" : s.kind == K::Host ? "interp" : "kernel", s.what);
   switch (s.kind) {
-    case GpuStep::Kind::Kernels:
-    case GpuStep::Kind::Reduce: return run_kernels(s, fns, device, v, sizes);
+    case GpuStep::Kind::Reduce:
+      if (s.kernels.launches.empty()) return run_reduce_any_size(s, loaded.step_modules[step], device, v, sizes);
+      return run_kernels(s, s.kernels, fns, device, v, sizes);
+    case GpuStep::Kind::Kernels: return run_kernels(s, s.kernels, fns, device, v, sizes);
     case GpuStep::Kind::Take: {  // the interpreter's index checks (a small read), then the kernel
       const TraceNode& n = trace_.nodes[s.nodes[0]];
       const Shape& xs = trace_.values[n.inputs[0]].shape;
@@ -101,7 +106,7 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
       for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
         if (i < -size || i >= size)
           fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
-      return run_kernels(s, fns, device, v, sizes);
+      return run_kernels(s, s.kernels, fns, device, v, sizes);
     }
     case GpuStep::Kind::View: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];
@@ -126,9 +131,23 @@ void GpuProgram::run_step(const GpuStep& s, const std::vector<cuda::CUfunction>&
   }
 }
 
-void GpuProgram::run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
-                             const std::vector<int64_t>& sizes) const {
-  const GpuKernels& k = s.kernels;
+void GpuProgram::run_reduce_any_size(const GpuStep& s, const std::vector<cuda::Module*>& modules, Device device,
+                                     std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const {
+  const TraceNode& n = trace_.nodes[s.nodes[0]];
+  const bool index = kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index;
+  GpuKernels plan;
+  std::string error;
+  if (!plan_reduction_launches(v[s.inputs[0]].shape(), n.ints, index, itemsize(trace_.values[n.output].dtype),
+                               [&](bool rows, bool first) { return any_size_reduction_module(index, rows, first); }, plan,
+                               error))
+    fail("jit", "the block reduction {} of shape {} has no plan: {}", node_name(n), v[s.inputs[0]].shape(), error);
+  std::vector<cuda::CUfunction> fns;
+  for (const GpuLaunch& l : plan.launches) fns.push_back(modules.at(static_cast<size_t>(l.module))->function(l.function));
+  run_kernels(s, plan, fns, device, v, sizes);
+}
+
+void GpuProgram::run_kernels(const GpuStep& s, const GpuKernels& k, const std::vector<cuda::CUfunction>& fns, Device device,
+                             std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const {
   std::vector<char*> base;
   std::vector<Shape> shapes;  // of the fixed slots, for a plan with dynamic sizes
   for (int id : s.inputs) {

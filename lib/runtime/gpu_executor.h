@@ -46,16 +46,21 @@ class GpuProgram final : public Executable {
   struct Loaded {
     std::vector<std::unique_ptr<cuda::Module>> modules;
     std::vector<std::vector<cuda::CUfunction>> functions;  // per step, per launch
+    std::vector<std::vector<cuda::Module*>> step_modules;  // per step, its PTX modules
     std::vector<std::pair<int, Tensor>> constants;          // value id, device copy
   };
   std::vector<int> step_inputs(const GpuStep& s) const;
   /// Loads the PTX modules on the device and copies the constants there, once per device.
   const Loaded& load(int device) const;
   /// `sizes`: the dynamic dims' sizes for this call (empty when the trace has none).
-  void run_step(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
+  void run_step(const GpuStep& s, size_t step, const Loaded& loaded, Device device, std::vector<Tensor>& v,
                 NodeEvaluator& host, const std::vector<int64_t>& sizes) const;
-  void run_kernels(const GpuStep& s, const std::vector<cuda::CUfunction>& fns, Device device, std::vector<Tensor>& v,
-                   const std::vector<int64_t>& sizes) const;
+  /// Runs plan `k` (the step's own, or one made for this call) with the functions `fns`.
+  void run_kernels(const GpuStep& s, const GpuKernels& k, const std::vector<cuda::CUfunction>& fns, Device device,
+                   std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const;
+  /// A block reduction of a program with dynamic dims: planned for this call's input shape.
+  void run_reduce_any_size(const GpuStep& s, const std::vector<cuda::Module*>& modules, Device device,
+                           std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const;
   void run_gemm(const TraceNode& n, Device device, std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const;
   /// Value `id`'s type with this call's sizes.
   Shape shape_of(int id, const std::vector<int64_t>& sizes) const;

@@ -32,4 +32,12 @@ GpuArg index_arg(int64_t v);
 bool plan_reduction_launches(const Shape& shape, const std::vector<int64_t>& axes, bool index_reduction, size_t acc_bytes,
                              const std::function<int(bool rows, bool first)>& module, GpuKernels& k, std::string& error);
 
+/// A reduction planned per call (a GPU program with dynamic dims) keeps every module its
+/// plan may use, in this order: the arg kernel alone for an index reduction; else the rows
+/// kernel reading the input, the rows kernel reading partials, then the same two of cols.
+inline int any_size_reduction_module(bool index_reduction, bool rows, bool first) {
+  return index_reduction ? 0 : (rows ? 0 : 2) + (first ? 0 : 1);
+}
+inline size_t any_size_reduction_modules(bool index_reduction) { return index_reduction ? 1 : 4; }
+
 }  // namespace ejit::detail

@@ -16,7 +16,7 @@ TraceUses::TraceUses(const Trace& t)
 }
 
 Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
-                       const std::function<bool(const ValueType&)>& inline_constant, std::vector<int>& inputs,
+                       const std::function<bool(const TraceNode&, const ValueType&)>& inline_constant, std::vector<int>& inputs,
                        std::vector<int>& outputs) {
   const auto& [producer, consumers, is_output] = uses;
   Trace sub;
@@ -31,7 +31,7 @@ Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const Trac
   auto local_of = [&](int v) {
     if (auto it = local.find(v); it != local.end()) return it->second;
     const int p = producer[v];
-    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && inline_constant(t.values[v])) {
+    if (p >= 0 && t.nodes[p].kind == NodeKind::Constant && inline_constant(t.nodes[p], t.values[v])) {
       TraceNode c = t.nodes[p];
       c.output = new_value(v);
       sub.nodes.push_back(std::move(c));

@@ -23,10 +23,10 @@ struct TraceUses {
 
 /// The nodes (indices into t.nodes, in order) as a trace of their own: values from outside
 /// become inputs (their ids appended to `inputs`), except constants for which
-/// inline_constant(type) is true, which are copied in; values used after the nodes, or
+/// inline_constant(node, type) is true, which are copied in; values used after the nodes, or
 /// outputs of t, become outputs (appended to `outputs`).
 Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
-                       const std::function<bool(const ValueType&)>& inline_constant, std::vector<int>& inputs,
+                       const std::function<bool(const TraceNode&, const ValueType&)>& inline_constant, std::vector<int>& inputs,
                        std::vector<int>& outputs);
 
 }  // namespace ejit::detail

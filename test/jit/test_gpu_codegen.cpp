@@ -15,6 +15,7 @@
 #include "../../lib/cuda/runtime.h"
 #include "../../lib/backend/gpu/gpu_program.h"
 #include "../../lib/runtime/gpu_executor.h"
+#include "../../lib/runtime/gpu_reduction_plan.h"
 #include "../../lib/trace/dynamic_dims.h"
 #include "op_chains.h"
 
@@ -538,27 +539,63 @@ TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match
   }
 }
 
-TEST_CASE("GPU: dynamic dims: a reduction along the dynamic dim keeps static programs per size", "[gpu][dynamic]") {
-  auto record_rows = [](int64_t rows) {
-    std::vector<Tensor> args = {randn({rows, 8}, 1)};
+TEST_CASE("GPU: dynamic dims: block reductions along or across the dynamic dim are planned per call", "[gpu][ptx][dynamic]") {
+  // A sum over the rows that vary (a loss's mean over the batch, a bias gradient), over the
+  // leading dims and an argmax along them: block reductions whose launches the executor plans
+  // for each call's shape, from the same code that plans a static program's.
+  auto record_with = [](auto fn, int64_t rows) {
+    std::vector<Tensor> args = {randn({rows, 40}, 1)};
     Recorder rec;
     rec.add_inputs(args);
-    return rec.finish({sum(args[0], {0}) * 2.f});
+    return rec.finish(fn(args));
+  };
+  auto fn = [](const std::vector<Tensor>& in) {
+    return std::vector<Tensor>{sum(in[0], {0}) * 2.f, mean(in[0]), argmax(in[0], 0)};
   };
   std::string why;
-  const std::optional<Trace> general = detail::generalize(record_rows(30), record_rows(40), why);
+  const std::optional<Trace> general = detail::generalize(record_with(fn, 300), record_with(fn, 310), why);
+  INFO(why);
   REQUIRE(general);
-  const detail::CompileResult r = detail::compile_for_gpu(*general, false);
-  CHECK_FALSE(r.executable);
-  CHECK_THAT(r.error, Catch::Contains("along a dynamic dim is planned for one size"));
-  // Over a leading static dim (one GPU thread would walk it all): refused too.
-  auto record_cols = [](int64_t cols) {
-    std::vector<Tensor> args = {randn({8, cols}, 1)};
-    Recorder rec;
-    rec.add_inputs(args);
-    return rec.finish({sum(args[0], {0}) * 2.f});
-  };
-  const std::optional<Trace> leading = detail::generalize(record_cols(30), record_cols(40), why);
-  REQUIRE(leading);
-  CHECK_THAT(detail::compile_for_gpu(*leading, false).error, Catch::Contains("over leading dims of a dynamic shape"));
+  require_ptx_assembles(*general, "reductions along the dynamic dim");
+  detail::CompileResult keep_dynamic;
+  const detail::GpuProgram& dynamic = program_of(*general, keep_dynamic);
+  for (int64_t rows : {300, 1000, 70000}) {
+    INFO("rows " << rows);
+    detail::CompileResult keep_static;
+    const detail::GpuProgram& st = program_of(record_with(fn, rows), keep_static);
+    std::vector<const detail::GpuStep*> static_reductions;
+    for (const detail::GpuStep& s : st.steps())
+      if (s.kind == detail::GpuStep::Kind::Reduce) static_reductions.push_back(&s);
+    size_t next = 0;
+    for (const detail::GpuStep& s : dynamic.steps()) {
+      if (s.kind != detail::GpuStep::Kind::Reduce) continue;
+      REQUIRE(s.kernels.launches.empty());  // planned per call
+      REQUIRE(next < static_reductions.size());
+      const detail::GpuStep& want = *static_reductions[next++];
+      const TraceNode& n = general->nodes[s.nodes[0]];
+      const bool index = kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index;
+      REQUIRE(s.kernels.ptx.size() == detail::any_size_reduction_modules(index));
+      detail::GpuKernels plan;
+      const Shape in = detail::concrete(general->values[n.inputs[0]].shape, {rows});
+      REQUIRE(detail::plan_reduction_launches(in, n.ints, index, itemsize(general->values[n.output].dtype),
+                                              [&](bool r, bool f) { return detail::any_size_reduction_module(index, r, f); },
+                                              plan, why));
+      CHECK(plan.temp_bytes == want.kernels.temp_bytes);
+      REQUIRE(plan.launches.size() == want.kernels.launches.size());
+      for (size_t l = 0; l < plan.launches.size(); ++l) {
+        const detail::GpuLaunch &x = plan.launches[l], &y = want.kernels.launches[l];
+        CHECK(x.function == y.function);
+        // The module the call's plan picks holds the same kernel text as the static one's.
+        CHECK(s.kernels.ptx.at(static_cast<size_t>(x.module)) == want.kernels.ptx.at(static_cast<size_t>(y.module)));
+        for (int d = 0; d < 3; ++d) CHECK((x.grid[d] == y.grid[d] && x.block[d] == y.block[d]));
+        REQUIRE(x.args.size() == y.args.size());
+        for (size_t a = 0; a < x.args.size(); ++a) {
+          CHECK(x.args[a].slot == y.args[a].slot);
+          CHECK(x.args[a].bits == y.args[a].bits);
+          CHECK(x.args[a].sizes == y.args[a].sizes);
+        }
+      }
+    }
+    CHECK(next == static_reductions.size());
+  }
 }

@@ -98,7 +98,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
 
 /// The nodes of a compiled step as a trace of their own (constants copied in, so they fold).
 Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
-  return extract_subtrace(t, step.nodes, uses, [](const ValueType&) { return true; }, step.inputs, step.outputs);
+  return extract_subtrace(t, step.nodes, uses, [](const TraceNode&, const ValueType&) { return true; }, step.inputs, step.outputs);
 }
 
 

@@ -69,10 +69,11 @@ Placement place(const Trace& t, const TraceNode& n) {
 }
 
 /// The nodes of a group as a trace of their own: one-element constants are copied in (they
-/// fold into the kernel); larger ones are inputs (their device copies live in the program).
+/// fold into the kernel); larger ones are inputs (their device copies live in the program),
+/// and so are size constants (the executor computes them per call).
 Trace group_trace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses, std::vector<int>& inputs,
                   std::vector<int>& outputs) {
-  return extract_subtrace(t, nodes, uses, [](const ValueType& v) { return v.shape.numel() == 1; }, inputs, outputs);
+  return extract_subtrace(t, nodes, uses, [](const TraceNode& c, const ValueType& v) { return v.shape.numel() == 1 && !is_size_constant(c); }, inputs, outputs);
 }
 
 /// The block reduction of node `n`: its PTX modules (made as the plan needs them) and launches.
@@ -91,6 +92,27 @@ bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip,
     return index = static_cast<int>(k.ptx.size()) - 1;
   };
   return plan_reduction_launches(in.shape, n.ints, is_index_reduction(n), itemsize(acc), module, k, error);
+}
+
+/// The modules of node `n`'s block reduction for any size (any_size_reduction_module's
+/// order) and no launches: the executor plans them per call from the input's shape.
+bool reduce_any_size(const Trace& t, const TraceNode& n, const std::string& chip, GpuKernels& k, std::string& error) {
+  const ValueType& in = t.values[n.inputs[0]];
+  const DType acc = t.values[n.output].dtype;
+  k.num_inputs = 1, k.num_outputs = 1;
+  std::vector<std::string> ptx;
+  if (is_index_reduction(n)) {
+    ptx.push_back(arg_reduction_ptx(static_cast<ReduceOp>(n.sub) == ReduceOp::ArgMax, in.dtype, chip, error));
+  } else {
+    for (bool rows : {true, false})
+      for (bool first : {true, false})
+        ptx.push_back(reduction_ptx(rows, static_cast<ReduceOp>(n.sub), first ? in.dtype : acc, acc, chip, error));
+  }
+  for (std::string& p : ptx) {
+    if (p.empty()) return false;
+    k.ptx.push_back(std::move(p));
+  }
+  return true;
 }
 
 // ---- the program ----
@@ -221,12 +243,8 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       std::vector<bool> reduced(static_cast<size_t>(in.rank()), false);
       for (int64_t a : n.ints) along_dynamic |= in[static_cast<int>(a)] < 0, reduced[static_cast<size_t>(a)] = true;
       for (size_t d = 0; d + 1 < reduced.size(); ++d) trailing &= !reduced[d] || reduced[d + 1];
-      if (along_dynamic || !trailing || is_index_reduction(n)) {
-        error = "[gpu] " + node_name(n) + (along_dynamic ? " along a dynamic dim" : " over leading dims of a dynamic shape") +
-                " is planned for one size";
-        return nullptr;
-      }
-      p = Placement::Fuse;
+      // Else a block reduction, planned per call (reduce_any_size).
+      if (!along_dynamic && trailing && !is_index_reduction(n)) p = Placement::Fuse;
     }
     if (dynamic && p == Placement::Fuse && n.kind == NodeKind::MatMul) {
       error = "[gpu] a generated (fused) matmul of dynamic dims: only cuBLAS takes them";
@@ -279,8 +297,13 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.nodes = {id};
       s.inputs = {n.inputs[0]};
       s.outputs = {n.output};
-      if (!plan_reduction(trace, n, chip, s.kernels, error)) return nullptr;
-      s.what = fmt::format("{} as a block reduction ({} launches)", node_name(n), s.kernels.launches.size());
+      if (dynamic) {
+        if (!reduce_any_size(trace, n, chip, s.kernels, error)) return nullptr;
+        s.what = fmt::format("{} as a block reduction (launches planned per call)", node_name(n));
+      } else {
+        if (!plan_reduction(trace, n, chip, s.kernels, error)) return nullptr;
+        s.what = fmt::format("{} as a block reduction ({} launches)", node_name(n), s.kernels.launches.size());
+      }
       if (keep_ir) {
         std::string ptx;
         for (size_t i = 0; i < s.kernels.ptx.size(); ++i) ptx += fmt::format("// ---- PTX module {}\n{}", i, s.kernels.ptx[i]);
