@@ -147,8 +147,6 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
     const auto kind = static_cast<GpuStep::Kind>(st.kind);
-    if (dynamic && kind == GpuStep::Kind::Take)
-      bad(fmt::format("GPU step {} is planned for one size in a program with dynamic dims", s));
     const bool kernels = runs_kernels(kind);
     if (st.kind > static_cast<uint8_t>(GpuStep::Kind::View)) bad(fmt::format("GPU step {} has kind {}", s, st.kind));
     if (!kernels || kind == GpuStep::Kind::Take) {
@@ -177,6 +175,8 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
     if (k.num_inputs != static_cast<int>(st.inputs.size()) || k.num_outputs != static_cast<int>(st.outputs.size()))
       bad(fmt::format("GPU step {}'s kernels take {} inputs and {} outputs, the step {} and {}", s, k.num_inputs,
                       k.num_outputs, st.inputs.size(), st.outputs.size()));
+    if (kind == GpuStep::Kind::Take && (dynamic != k.launches.empty() || k.ptx.size() != 1))
+      bad(fmt::format("GPU step {} is a take whose launch does not fit its program", s));
     if (kind == GpuStep::Kind::Reduce && (dynamic || k.launches.empty())) {  // planned per call: its node says how
       const TraceNode* n = st.nodes.size() == 1 ? &t.nodes[st.nodes[0]] : nullptr;
       const bool index = n && n->kind == NodeKind::Reduce && kind_of_reduce_is_index(*n);

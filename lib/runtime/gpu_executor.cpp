@@ -100,13 +100,17 @@ void GpuProgram::run_step(const GpuStep& s, size_t step, const Loaded& loaded, D
     case GpuStep::Kind::Kernels: return run_kernels(s, s.kernels, fns, device, v, sizes);
     case GpuStep::Kind::Take: {  // the interpreter's index checks (a small read), then the kernel
       const TraceNode& n = trace_.nodes[s.nodes[0]];
-      const Shape& xs = trace_.values[n.inputs[0]].shape;
+      const Shape xs = v[n.inputs[0]].shape();
       const int axis = static_cast<int>(n.ints[0]);
       const int64_t size = xs[axis];
       for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
         if (i < -size || i >= size)
           fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
-      return run_kernels(s, s.kernels, fns, device, v, sizes);
+      if (!s.kernels.launches.empty()) return run_kernels(s, s.kernels, fns, device, v, sizes);
+      GpuKernels plan;  // a program with dynamic dims: this call's shapes
+      plan_take_launch(xs, axis, v[n.inputs[1]].numel(), plan);
+      const std::vector<cuda::CUfunction> take = {loaded.step_modules[step].at(0)->function("take")};
+      return run_kernels(s, plan, take, device, v, sizes);
     }
     case GpuStep::Kind::View: {
       const TraceNode& n = trace_.nodes[s.nodes[0]];

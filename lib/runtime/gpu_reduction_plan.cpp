@@ -164,4 +164,19 @@ bool plan_reduction_launches(const Shape& shape, const std::vector<int64_t>& axe
 }
 
 
+void plan_take_launch(const Shape& shape, int axis, int64_t k, GpuKernels& out) {
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < axis; ++d) outer *= shape[d];
+  for (int d = axis + 1; d < shape.rank(); ++d) inner *= shape[d];
+  const int64_t total = outer * k * inner;
+  out.num_inputs = 2, out.num_outputs = 1;
+  GpuLaunch l;
+  l.function = "take";
+  l.grid[0] = (total + 255) / 256;
+  l.block[0] = 256;
+  l.args = {flat_buffer(0, shape.numel()), flat_buffer(1, k), flat_buffer(2, total), index_arg(shape[axis]),
+            index_arg(k), index_arg(inner), index_arg(total)};
+  out.launches.push_back(std::move(l));
+}
+
 }  // namespace ejit::detail

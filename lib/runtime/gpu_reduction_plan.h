@@ -1,7 +1,7 @@
-// Launch plans of block reductions (the rows, cols and arg kernels of
-// lib/pipeline/GpuKernelTemplates): arithmetic on a concrete input shape, so that a GPU
-// program with dynamic dims plans them per call from the same code its static programs
-// are planned by at compile time.
+// Launch plans of the template kernels (lib/pipeline/GpuKernelTemplates: the block
+// reductions' rows, cols and arg kernels, take): arithmetic on concrete input shapes, so
+// that a GPU program with dynamic dims plans them per call from the same code its static
+// programs are planned by at compile time.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +31,10 @@ GpuArg index_arg(int64_t v);
 /// kernel's), or -1 with `error` set.
 bool plan_reduction_launches(const Shape& shape, const std::vector<int64_t>& axes, bool index_reduction, size_t acc_bytes,
                              const std::function<int(bool rows, bool first)>& module, GpuKernels& k, std::string& error);
+
+/// The launch of the take kernel (module 0) gathering `k` indices along `axis` of an input
+/// of `shape`, into `out` (two inputs, one output).
+void plan_take_launch(const Shape& shape, int axis, int64_t k, GpuKernels& out);
 
 /// A reduction planned per call (a GPU program with dynamic dims) keeps every module its
 /// plan may use, in this order: the arg kernel alone for an index reduction; else the rows

@@ -549,8 +549,9 @@ TEST_CASE("GPU: dynamic dims: block reductions along or across the dynamic dim a
     rec.add_inputs(args);
     return rec.finish(fn(args));
   };
-  auto fn = [](const std::vector<Tensor>& in) {
-    return std::vector<Tensor>{sum(in[0], {0}) * 2.f, mean(in[0]), argmax(in[0], 0)};
+  const Tensor columns = from_vector(std::vector<int64_t>{3, 0, 39, 7}, {4});
+  auto fn = [&columns](const std::vector<Tensor>& in) {
+    return std::vector<Tensor>{sum(in[0], {0}) * 2.f, mean(in[0]), argmax(in[0], 0), take(in[0], columns, 1) + 1.f};
   };
   std::string why;
   const std::optional<Trace> general = detail::generalize(record_with(fn, 300), record_with(fn, 310), why);
@@ -597,5 +598,19 @@ TEST_CASE("GPU: dynamic dims: block reductions along or across the dynamic dim a
       }
     }
     CHECK(next == static_reductions.size());
+    // The take's launch, planned for the call, is the static program's.
+    const detail::GpuStep* dynamic_take = nullptr;
+    const detail::GpuStep* static_take = nullptr;
+    for (const detail::GpuStep& s : dynamic.steps()) if (s.kind == detail::GpuStep::Kind::Take) dynamic_take = &s;
+    for (const detail::GpuStep& s : st.steps()) if (s.kind == detail::GpuStep::Kind::Take) static_take = &s;
+    REQUIRE((dynamic_take && static_take));
+    REQUIRE(dynamic_take->kernels.launches.empty());
+    detail::GpuKernels take_plan;
+    detail::plan_take_launch({rows, 40}, 1, 4, take_plan);
+    REQUIRE(take_plan.launches.size() == 1);
+    const detail::GpuLaunch &x = take_plan.launches[0], &y = static_take->kernels.launches.at(0);
+    CHECK(x.grid[0] == y.grid[0]);
+    REQUIRE(x.args.size() == y.args.size());
+    for (size_t a = 0; a < x.args.size(); ++a) CHECK((x.args[a].bits == y.args[a].bits && x.args[a].sizes == y.args[a].sizes));
   }
 }

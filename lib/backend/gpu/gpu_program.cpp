@@ -250,10 +250,6 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       error = "[gpu] a generated (fused) matmul of dynamic dims: only cuBLAS takes them";
       return nullptr;
     }
-    if (dynamic && p == Placement::Take) {
-      error = "[gpu] take is planned for one size";
-      return nullptr;
-    }
     if (p == Placement::Fuse) {
       open.push_back(static_cast<int>(k));
       continue;
@@ -268,22 +264,11 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.inputs = {n.inputs[0], n.inputs[1]};
       s.outputs = {n.output};
       const ValueType &x = trace.values[n.inputs[0]], &idx = trace.values[n.inputs[1]];
-      const int axis = static_cast<int>(n.ints[0]);
-      int64_t outer = 1, inner = 1;
-      for (int d = 0; d < axis; ++d) outer *= x.shape[d];
-      for (int d = axis + 1; d < x.shape.rank(); ++d) inner *= x.shape[d];
-      const int64_t k = idx.shape.numel(), total = outer * k * inner;
       std::string ptx = take_ptx(x.dtype, idx.dtype, chip, error);
       if (ptx.empty()) return nullptr;
       s.kernels.ptx.push_back(std::move(ptx));
       s.kernels.num_inputs = 2, s.kernels.num_outputs = 1;
-      GpuLaunch l;
-      l.function = "take";
-      l.grid[0] = (total + 255) / 256;
-      l.block[0] = 256;
-      l.args = {flat_buffer(0, x.shape.numel()), flat_buffer(1, k), flat_buffer(2, total), index_arg(x.shape[axis]),
-                index_arg(k), index_arg(inner), index_arg(total)};
-      s.kernels.launches.push_back(std::move(l));
+      if (!dynamic) plan_take_launch(x.shape, static_cast<int>(n.ints[0]), idx.shape.numel(), s.kernels);  // else per call
       s.what = "take as a kernel (indices checked on the host)";
       steps.push_back(std::move(s));
     } else if (p == Placement::Gemm) {
