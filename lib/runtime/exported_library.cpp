@@ -142,7 +142,7 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
   const Trace& t = e.trace;
   auto bad = [&](const std::string& what) { fail("load_compiled", "signature {}: {}", index, what); };
   std::vector<char> defined = defined_before_steps(t);
-  const bool dynamic = has_dynamic_dims(t);  // fused kernels size themselves per call; block reductions and take cannot
+  const bool dynamic = has_dynamic_dims(t);  // its reductions and takes are planned per call
   if (dynamic) check_symbols(t, fmt::format("signature {}", index));
   for (size_t s = 0; s < e.gpu_steps.size(); ++s) {
     const ExportedGpuStep& st = e.gpu_steps[s];
@@ -175,8 +175,12 @@ void check_gpu_entry(const ExportedEntry& e, size_t index) {
     if (k.num_inputs != static_cast<int>(st.inputs.size()) || k.num_outputs != static_cast<int>(st.outputs.size()))
       bad(fmt::format("GPU step {}'s kernels take {} inputs and {} outputs, the step {} and {}", s, k.num_inputs,
                       k.num_outputs, st.inputs.size(), st.outputs.size()));
-    if (kind == GpuStep::Kind::Take && (dynamic != k.launches.empty() || k.ptx.size() != 1))
-      bad(fmt::format("GPU step {} is a take whose launch does not fit its program", s));
+    if (kind == GpuStep::Kind::Take) {  // its launch binds slots 0, 1 and 2: the node's
+      const TraceNode& n = t.nodes[st.nodes[0]];
+      if (dynamic != k.launches.empty() || k.ptx.size() != 1 || st.inputs != std::vector<int>{n.inputs[0], n.inputs[1]} ||
+          st.outputs != std::vector<int>{n.output})
+        bad(fmt::format("GPU step {} is a take whose launch does not fit its program", s));
+    }
     if (kind == GpuStep::Kind::Reduce && (dynamic || k.launches.empty())) {  // planned per call: its node says how
       const TraceNode* n = st.nodes.size() == 1 ? &t.nodes[st.nodes[0]] : nullptr;
       const bool index = n && n->kind == NodeKind::Reduce && kind_of_reduce_is_index(*n);

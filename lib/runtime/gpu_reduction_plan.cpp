@@ -49,6 +49,10 @@ bool plan_reduction_launches(const Shape& shape, const std::vector<int64_t>& axe
                              const std::function<int(bool rows, bool first)>& module, GpuKernels& k, std::string& error) {
   auto runs = reduce_runs(shape, axes);
   k.num_inputs = 1, k.num_outputs = 1;
+  // Every reduced dim 1 at this call (a per-call plan: x[1:] of 2 rows has 1): one rows
+  // launch over runs of length 1 still writes every output.
+  if (!index_reduction && std::none_of(runs.begin(), runs.end(), [](const auto& r) { return r.second; }))
+    runs.emplace_back(1, true);
   if (index_reduction) {  // one run of reduced dims
     int64_t outer = 1, len = 1, inner = 1;
     bool after = false;

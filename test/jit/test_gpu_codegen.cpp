@@ -598,6 +598,12 @@ TEST_CASE("GPU: dynamic dims: block reductions along or across the dynamic dim a
       }
     }
     CHECK(next == static_reductions.size());
+    // A call where the reduced dim is 1 (x[1:] of 2 rows) still writes every output.
+    detail::GpuKernels one;
+    REQUIRE(detail::plan_reduction_launches({1, 40}, {0}, false, 4, [](bool r, bool f) { return detail::any_size_reduction_module(false, r, f); },
+                                            one, why));
+    REQUIRE_FALSE(one.launches.empty());
+    CHECK(one.launches.back().args.at(1).slot == 1);
     // The take's launch, planned for the call, is the static program's.
     const detail::GpuStep* dynamic_take = nullptr;
     const detail::GpuStep* static_take = nullptr;

@@ -179,9 +179,9 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   int groups = 0;             // fused kernel groups compiled or loaded
   bool all_from_disk = true;  // every one of them came from the disk cache
   // Dynamic dims: fused kernels take their sizes at run time (the plan's index ops), cuBLAS
-  // and the host steps take each call's shapes. Block reductions and take are planned for
-  // one size: a reduction that keeps the dynamic dims fuses instead (a thread per output),
-  // and one along a dynamic dim, or a take, leaves the trace to static programs per size.
+  // and the host steps take each call's shapes, block reductions and take are planned per
+  // call (reduce_any_size; the executor). A reduction over trailing static dims that keeps
+  // every dynamic dim fuses instead (a thread per output row).
   const bool dynamic = has_dynamic_dims(trace);
   std::string dynamic_refusal;
   auto single = [&](int k, GpuStep::Kind kind, std::string what) {
