@@ -71,14 +71,15 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
   /// that would start the same one run eagerly meanwhile.
   std::vector<std::pair<Key, std::vector<std::pair<int, int>>>> generalizing;
 
-  bool dynamic_enabled() const {
-    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims() != options::Dynamic::Off);
+  /// This function's dynamic dims: JitOptions::dynamic, else On when it names dynamic_dims,
+  /// else EJIT_DYNAMIC. On makes dims dynamic even when the function's C++ code read their
+  /// sizes; Auto (the default) keeps such dims static per size.
+  options::Dynamic dynamic_mode() const {
+    using options::Dynamic;
+    if (jit_options.dynamic) return *jit_options.dynamic ? Dynamic::On : Dynamic::Off;
+    return jit_options.dynamic_dims.empty() ? options::dynamic_dims() : Dynamic::On;
   }
-  /// Dynamic dims asked for (JitOptions, EJIT_DYNAMIC=1): dims become dynamic even when the
-  /// function's C++ code read their sizes; by default such dims keep static code per size.
-  bool dynamic_asked_for() const {
-    return jit_options.dynamic.value_or(!jit_options.dynamic_dims.empty() || options::dynamic_dims() == options::Dynamic::On);
-  }
+  bool dynamic_enabled() const { return dynamic_mode() != options::Dynamic::Off; }
   /// Whether all of `dims` may become dynamic (JitOptions::dynamic_dims, when set).
   bool may_vary(const std::vector<std::pair<int, int>>& dims) const {
     const auto& allowed = jit_options.dynamic_dims;
@@ -304,7 +305,7 @@ struct JitCore::Impl : std::enable_shared_from_this<JitCore::Impl> {
     std::string why;
     std::optional<Trace> general;
     if (!same_sources(*base.second, g)) why = "the two calls read other captured tensors or variables, or assign others";
-    else if (!self.dynamic_asked_for()) why = size_read_refusal(base.second->size_reads, g.size_reads);
+    else if (self.dynamic_mode() != options::Dynamic::On) why = size_read_refusal(base.second->size_reads, g.size_reads);
     if (why.empty()) general = generalize(base.second->trace, g.trace, why);
     CompileResult r;
     if (general) {

@@ -146,23 +146,9 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
   // A call on rows [lo, hi) copies those rows only: the executor makes many calls per run
   // (PackedKernel::kCallElements), and a whole-buffer copy in each would copy the whole
   // temporary every time.
-  for (mlir::memref::CopyOp cp : copies) {
-    auto type = llvm::cast<mlir::MemRefType>(cp.getSource().getType());
-    if (type.getRank() == 0) continue;
-    b.setInsertionPoint(cp);
-    llvm::SmallVector<mlir::Value> lbs{kernel.getArgument(0)}, ubs{kernel.getArgument(1)}, steps;
-    for (int64_t d = 1; d < type.getRank(); ++d) {
-      lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
-      ubs.push_back(type.isDynamicDim(d) ? b.create<mlir::memref::DimOp>(loc, cp.getSource(), d).getResult()
-                                         : b.create<mlir::arith::ConstantIndexOp>(loc, type.getDimSize(d)).getResult());
-    }
-    steps.assign(type.getRank(), b.create<mlir::arith::ConstantIndexOp>(loc, 1));
-    auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
-    b.setInsertionPoint(p.getBody()->getTerminator());
-    mlir::Value v = b.create<mlir::memref::LoadOp>(loc, cp.getSource(), p.getInductionVars());
-    b.create<mlir::memref::StoreOp>(loc, v, cp.getTarget(), p.getInductionVars());
-    cp.erase();
-  }
+  for (mlir::memref::CopyOp cp : copies)
+    if (llvm::cast<mlir::MemRefType>(cp.getSource().getType()).getRank() > 0)
+      copy_as_parallel_loop(cp, kernel.getArgument(0), kernel.getArgument(1));
   return trip;
 }
 

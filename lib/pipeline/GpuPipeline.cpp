@@ -65,20 +65,10 @@ void copies_to_loops(mlir::func::FuncOp f) {
                                                mlir::ValueRange{b.create<mlir::arith::ConstantIndexOp>(loc, 1)});
       b.setInsertionPoint(p.getBody()->getTerminator());
       b.create<mlir::memref::StoreOp>(loc, b.create<mlir::memref::LoadOp>(loc, c.getSource()), c.getTarget());
+      c.erase();
     } else {
-      llvm::SmallVector<mlir::Value> lbs, ubs, steps;
-      for (int64_t i = 0; i < type.getRank(); ++i) {
-        lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
-        ubs.push_back(type.isDynamicDim(i) ? b.create<mlir::memref::DimOp>(loc, c.getSource(), i).getResult()
-                                           : b.create<mlir::arith::ConstantIndexOp>(loc, type.getDimSize(i)).getResult());
-        steps.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 1));
-      }
-      auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
-      b.setInsertionPoint(p.getBody()->getTerminator());
-      mlir::Value v = b.create<mlir::memref::LoadOp>(loc, c.getSource(), p.getInductionVars());
-      b.create<mlir::memref::StoreOp>(loc, v, c.getTarget(), p.getInductionVars());
+      copy_as_parallel_loop(c);
     }
-    c.erase();
   }
 }
 

@@ -283,6 +283,29 @@ mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module, bool gpu) {
 
 }  // namespace
 
+void copy_as_parallel_loop(mlir::Operation* copy, mlir::Value rows_from, mlir::Value rows_to) {
+  auto c = llvm::cast<mlir::memref::CopyOp>(copy);
+  auto type = llvm::cast<mlir::MemRefType>(c.getSource().getType());
+  mlir::OpBuilder b(c);
+  mlir::Location loc = c.getLoc();
+  llvm::SmallVector<mlir::Value> lbs, ubs;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d == 0 && rows_from) {
+      lbs.push_back(rows_from), ubs.push_back(rows_to);
+      continue;
+    }
+    lbs.push_back(b.create<mlir::arith::ConstantIndexOp>(loc, 0));
+    ubs.push_back(type.isDynamicDim(d) ? b.create<mlir::memref::DimOp>(loc, c.getSource(), d).getResult()
+                                       : b.create<mlir::arith::ConstantIndexOp>(loc, type.getDimSize(d)).getResult());
+  }
+  llvm::SmallVector<mlir::Value> steps(type.getRank(), b.create<mlir::arith::ConstantIndexOp>(loc, 1));
+  auto p = b.create<mlir::scf::ParallelOp>(loc, lbs, ubs, steps);
+  b.setInsertionPoint(p.getBody()->getTerminator());
+  mlir::Value v = b.create<mlir::memref::LoadOp>(loc, c.getSource(), p.getInductionVars());
+  b.create<mlir::memref::StoreOp>(loc, v, c.getTarget(), p.getInductionVars());
+  c.erase();
+}
+
 void add_module_pass(mlir::OpPassManager& pm, std::string argument,
                      std::function<mlir::LogicalResult(mlir::ModuleOp)> fn) {
   pm.addPass(std::make_unique<ModuleFnPass>(std::move(argument), std::move(fn)));

@@ -81,6 +81,10 @@ bool run_stages(mlir::ModuleOp module, const PipelineOptions& options, Stage fir
 void add_module_pass(mlir::OpPassManager& pm, std::string argument, std::function<mlir::LogicalResult(mlir::ModuleOp)> fn);
 void add_passes(mlir::OpPassManager& pm, const std::string& pipeline);
 
+/// Replaces `copy` (a memref.copy of rank >= 1) by a parallel loop of loads and stores over
+/// every element, or, with `rows_from`/`rows_to` given, over rows [rows_from, rows_to) of dim 0.
+void copy_as_parallel_loop(mlir::Operation* copy, mlir::Value rows_from = {}, mlir::Value rows_to = {});
+
 /// Whether a node runs on the interpreter inside a compiled function (no lowering, or a
 /// library call that beats generated code, like matmul on the BLAS); the reason, or "".
 /// `strict` (CompileOptions::strict): also every op whose compiled result could differ from

@@ -154,15 +154,14 @@ void GpuProgram::run_kernels(const GpuStep& s, const GpuKernels& k, const std::v
                              std::vector<Tensor>& v, const std::vector<int64_t>& sizes) const {
   std::vector<char*> base;
   std::vector<Shape> shapes;  // of the fixed slots, for a plan with dynamic sizes
-  for (int id : s.inputs) {
-    base.push_back(static_cast<char*>(v[id].raw_data()));
-    shapes.push_back(v[id].shape());
-  }
+  for (int id : s.inputs) base.push_back(static_cast<char*>(v[id].raw_data()));
   for (int id : s.outputs) {
     v[id] = Tensor::empty(shape_of(id, sizes), trace_.values[id].dtype, device);
     base.push_back(static_cast<char*>(v[id].raw_data()));
-    shapes.push_back(v[id].shape());
   }
+  if (!k.index_ops.empty())
+    for (const std::vector<int>* ids : {&s.inputs, &s.outputs})
+      for (int id : *ids) shapes.push_back(v[id].shape());
   const std::vector<int64_t> values = evaluate_index_ops(k, shapes);  // empty for a static plan
   auto size = [&](int64_t n) { return resolve_size(n, values); };
   std::vector<std::pair<void*, size_t>> temps;

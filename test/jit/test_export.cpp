@@ -352,7 +352,10 @@ TEST_CASE("export: a GPU signature with dynamic dims is written, checked and rea
   TempDir dir("export-gpu-dynamic");
   auto rows = [](int64_t n) {
     const std::vector<Tensor> args = {randn({n, 32}, 1)};
-    return record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{exp(a[0]) * 2.f + softmax(a[0], 1)}; }, args);
+    return record([](const std::vector<Tensor>& a) {
+      const Tensor columns = from_vector(std::vector<int64_t>{2, 0, 31}, {3});  // a constant of the trace
+      return std::vector<Tensor>{exp(a[0]) * 2.f + softmax(a[0], 1), take(a[0], columns, 1)};
+    }, args);
   };
   std::string why;
   const std::optional<Trace> general = detail::generalize(rows(20), rows(30), why);
@@ -372,11 +375,20 @@ TEST_CASE("export: a GPU signature with dynamic dims is written, checked and rea
     if (!s.kernels.empty() && detail::deserialize(s.kernels, k)) sized_per_call |= !k.index_ops.empty();
   }
   REQUIRE(sized_per_call);
-  // A step planned for one size in a dynamic program is refused on loading.
-  m.entries.at(0).gpu_steps.at(0).kind = static_cast<uint8_t>(detail::GpuStep::Kind::Reduce);
+  // Steps that do not fit their nodes are refused on loading: a fused step relabelled a
+  // reduction planned per call, a take bound to other values than its node's.
   const std::string bad = dir / "bad.so";
-  write_bytes(bad, detail::library_file(object, detail::write_manifest(m)));
+  detail::ExportManifest forged = m;
+  forged.entries.at(0).gpu_steps.at(0).kind = static_cast<uint8_t>(detail::GpuStep::Kind::Reduce);
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(forged)));
   REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::StartsWith("[load_compiled] " + bad));
+  forged = m;
+  bool forged_take = false;
+  for (detail::ExportedGpuStep& s : forged.entries.at(0).gpu_steps)
+    if (s.kind == static_cast<uint8_t>(detail::GpuStep::Kind::Take)) std::swap(s.inputs[0], s.inputs[1]), forged_take = true;
+  REQUIRE(forged_take);
+  write_bytes(bad, detail::library_file(object, detail::write_manifest(forged)));
+  REQUIRE_THAT(error_of([&] { load_compiled(bad); }), Catch::Contains("is a take whose launch does not fit its program"));
 }
 
 TEST_CASE("cuda: an exported GPU library runs on the GPU and equals the interpreter", "[cuda][export]") {

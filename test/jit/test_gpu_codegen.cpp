@@ -527,6 +527,15 @@ TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match
       }
     }
   }
+  // Sizes a plan cannot compute are an error naming the op, not a launch.
+  detail::GpuKernels bad_plan;
+  bad_plan.num_inputs = 1;
+  bad_plan.index_ops = {{detail::GpuIndexOp::Kind::Dim, 0, 3}};
+  CHECK_THROWS_WITH(detail::evaluate_index_ops(bad_plan, {Shape{4, 2}}),
+                    Catch::Contains("[jit] a GPU launch plan's size 0 cannot be computed: a dim the buffer does not have"));
+  bad_plan.index_ops = {{detail::GpuIndexOp::Kind::Dim, 0, 0}, {detail::GpuIndexOp::Kind::Const, 0, 0},
+                        {detail::GpuIndexOp::Kind::CeilDiv, 0, 1}};
+  CHECK_THROWS_WITH(detail::evaluate_index_ops(bad_plan, {Shape{4, 2}}), Catch::Contains("size 2 cannot be computed: a division by zero"));
   // The plan survives the disk cache's text form (version 2 carries the index ops).
   for (const detail::GpuStep& s : dynamic.steps()) {
     if (s.kernels.index_ops.empty()) continue;

@@ -76,42 +76,43 @@ Trace group_trace(const Trace& t, const std::vector<int>& nodes, const TraceUses
   return extract_subtrace(t, nodes, uses, [](const TraceNode& c, const ValueType& v) { return v.shape.numel() == 1 && !is_size_constant(c); }, inputs, outputs);
 }
 
+/// The PTX of a kernel of node `n`'s block reduction: the rows or cols kernel reading the
+/// input (first) or partials, or the arg kernel of an index reduction; "" and `error`.
+std::string reduction_module_ptx(const Trace& t, const TraceNode& n, const std::string& chip, bool rows, bool first,
+                                 std::string& error) {
+  const DType in = t.values[n.inputs[0]].dtype, acc = t.values[n.output].dtype;
+  if (is_index_reduction(n)) return arg_reduction_ptx(static_cast<ReduceOp>(n.sub) == ReduceOp::ArgMax, in, chip, error);
+  return reduction_ptx(rows, static_cast<ReduceOp>(n.sub), first ? in : acc, acc, chip, error);
+}
+
 /// The block reduction of node `n`: its PTX modules (made as the plan needs them) and launches.
 bool plan_reduction(const Trace& t, const TraceNode& n, const std::string& chip, GpuKernels& k, std::string& error) {
-  const ValueType& in = t.values[n.inputs[0]];
-  const DType acc = t.values[n.output].dtype;  // the first launch reads in.dtype, later ones partials
-  int modules[2][2] = {{-1, -1}, {-1, -1}};    // [rows][first]
+  int modules[2][2] = {{-1, -1}, {-1, -1}};  // [rows][first]
   auto module = [&](bool rows, bool first) -> int {
     int& index = modules[rows][first];
     if (index >= 0) return index;
-    std::string ptx = is_index_reduction(n)
-                          ? arg_reduction_ptx(static_cast<ReduceOp>(n.sub) == ReduceOp::ArgMax, in.dtype, chip, error)
-                          : reduction_ptx(rows, static_cast<ReduceOp>(n.sub), first ? in.dtype : acc, acc, chip, error);
+    std::string ptx = reduction_module_ptx(t, n, chip, rows, first, error);
     if (ptx.empty()) return -1;
     k.ptx.push_back(std::move(ptx));
     return index = static_cast<int>(k.ptx.size()) - 1;
   };
-  return plan_reduction_launches(in.shape, n.ints, is_index_reduction(n), itemsize(acc), module, k, error);
+  return plan_reduction_launches(t.values[n.inputs[0]].shape, n.ints, is_index_reduction(n),
+                                 itemsize(t.values[n.output].dtype), module, k, error);
 }
 
 /// The modules of node `n`'s block reduction for any size (any_size_reduction_module's
 /// order) and no launches: the executor plans them per call from the input's shape.
 bool reduce_any_size(const Trace& t, const TraceNode& n, const std::string& chip, GpuKernels& k, std::string& error) {
-  const ValueType& in = t.values[n.inputs[0]];
-  const DType acc = t.values[n.output].dtype;
   k.num_inputs = 1, k.num_outputs = 1;
-  std::vector<std::string> ptx;
-  if (is_index_reduction(n)) {
-    ptx.push_back(arg_reduction_ptx(static_cast<ReduceOp>(n.sub) == ReduceOp::ArgMax, in.dtype, chip, error));
-  } else {
-    for (bool rows : {true, false})
-      for (bool first : {true, false})
-        ptx.push_back(reduction_ptx(rows, static_cast<ReduceOp>(n.sub), first ? in.dtype : acc, acc, chip, error));
-  }
-  for (std::string& p : ptx) {
-    if (p.empty()) return false;
-    k.ptx.push_back(std::move(p));
-  }
+  const bool index = is_index_reduction(n);
+  for (bool rows : {true, false})
+    for (bool first : {true, false})
+      if (k.ptx.size() < any_size_reduction_modules(index) &&
+          static_cast<size_t>(any_size_reduction_module(index, rows, first)) == k.ptx.size()) {
+        std::string ptx = reduction_module_ptx(t, n, chip, rows, first, error);
+        if (ptx.empty()) return false;
+        k.ptx.push_back(std::move(ptx));
+      }
   return true;
 }
 
