@@ -49,9 +49,9 @@ func.func @cheap(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK: %[[R:.*]]:2 = linalg.generic
 // CHECK: %[[D:.*]] = linalg.generic {{.*}} outs(%[[R]]#1 : tensor<4x8xf32>)
 // CHECK: arith.divf
-// CHECK: linalg.generic {{.*}} ins(%[[D]], %[[D]] : tensor<4x8xf32>, tensor<4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[D]] : tensor<4x8xf32>) outs({{.*}}, {{.*}} : tensor<4x8xf32>, tensor<4x8xf32>)
 // CHECK-NOT: arith.divf
-// CHECK: linalg.generic {{.*}} ins(%[[D]] : tensor<4x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[D]] : tensor<4x8xf32>) outs({{.*}} : tensor<4xf32>)
 // CHECK-NOT: arith.divf
 // CHECK: return
 func.func @readers(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>) {

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "../../lib/backend/common/kernel_cache.h"
@@ -148,4 +150,56 @@ TEST_CASE("disk cache: keys are checked before they name a file", "[jit][cache][
   REQUIRE(e.has_value());
   CHECK(e->extent == 7);
   CHECK(e->payload == "payload");
+}
+
+TEST_CASE("disk cache: a module compiled in parts is one entry; a forged list of its objects is refused",
+          "[jit][cache][trust]") {
+  ScopedCache cache("parts");
+  // 1200 ops: five kernels in one module, large enough to be compiled in parts, a thread each.
+  auto many = [](const Tensor& x) {
+    std::vector<Tensor> outs;
+    for (int i = 0; i < 600; ++i) outs.push_back(x * float(i + 2) - 1.f);
+    return outs;
+  };
+  const Tensor x = randn({64}, 3);
+  auto run_fresh_many = [&] {  // as run_fresh: whether the module came from the disk
+    auto f = jit(many);
+    f(x);
+    const std::vector<Tensor> got = f(x), want = many(x);
+    REQUIRE(f.stats().hits == 1);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) test::require_close(got[i], want[i], 1e-4);
+    return f.stats().disk_hits == 1;
+  };
+  REQUIRE_FALSE(run_fresh_many());
+  REQUIRE(run_fresh_many());
+  const auto files = cache.entry_files();
+  REQUIRE(files.size() == 1);
+  const std::string entry = read_all(files[0]);
+  const size_t payload_at = entry.find("\n\n") + 2, key_at = entry.find("\nkey ") + 5;
+  const std::string key = entry.substr(key_at, entry.find('\n', key_at) - key_at);
+  if (std::thread::hardware_concurrency() < 2) {
+    WARN("skipped: one hardware thread, so modules are compiled whole and there is no list of objects to forge");
+    return;
+  }
+  std::string payload = entry.substr(payload_at);
+  REQUIRE(payload.compare(0, 8, "EJITOBJS") == 0);
+  uint64_t count = 0;
+  std::memcpy(&count, payload.data() + 8, 8);
+  REQUIRE(count >= 2);
+  // Each forged entry has a valid checksum (stored through the cache): the list itself is
+  // checked, the entry dropped and the module compiled again.
+  SECTION("a count of objects past the limit") {
+    const uint64_t forged = 1000;
+    std::memcpy(payload.data() + 8, &forged, 8);
+  }
+  SECTION("an object larger than the entry") {
+    const uint64_t forged = uint64_t(1) << 40;
+    std::memcpy(payload.data() + 16, &forged, 8);
+  }
+  SECTION("bytes after the last object") { payload += "trailing"; }
+  SECTION("a truncated list") { payload.resize(20); }
+  detail::disk_cache_store(key, 0, payload);
+  REQUIRE_FALSE(run_fresh_many());
+  REQUIRE(run_fresh_many());
 }
