@@ -337,8 +337,10 @@ llvm::TargetMachine* host_target_machine(bool fast_codegen, std::string& error, 
 /// LLVM instructions (before optimization) per thread of code generation: a module of
 /// several kernels at least twice this large is optimized and compiled in parts, a thread
 /// each. A part's fixed cost (a bitcode copy, a thread, its own pass pipelines) is about a
-/// millisecond; code generation takes 2-5 us per instruction.
-constexpr size_t kPartInstructions = 4000;
+/// millisecond; optimizing and generating code took 20-60 us per instruction before
+/// optimization (vectorized and unrolled loops come out of it): the digits step's 3500
+/// instructions (7 kernels) took 200 ms, 110 ms in two parts.
+constexpr size_t kPartInstructions = 500;
 
 /// How many parts `module` (of `kernels` kernels) is compiled in: one per kPartInstructions,
 /// at most one per kernel, hardware thread (or EJIT_NUM_THREADS) and kMaxParts.
