@@ -31,6 +31,20 @@ Tensor chain(const Tensor& x) {
   return y;
 }
 
+/// 1200 ops, several kernels in one module: large enough to be compiled in parts, on threads
+/// of the compile's own (cpu_compiler.cpp, compile_parts).
+std::vector<Tensor> many_outputs(const Tensor& x) {
+  std::vector<Tensor> outs;
+  for (int i = 0; i < 600; ++i) outs.push_back(tanh(x * float(i + 2)) - 1.f);
+  return outs;
+}
+
+bool all_same(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
+  bool ok = got.size() == want.size();
+  for (size_t i = 0; ok && i < want.size(); ++i) ok = same(got[i], want[i], 1e-4);
+  return ok;
+}
+
 }  // namespace
 
 TEST_CASE("background: the first call runs eagerly; the compiled code is used once ready", "[jit][background]") {
@@ -209,6 +223,27 @@ TEST_CASE("background: the process exits cleanly while a compile is running", "[
       },
       /*exit_normally=*/true);
   CHECK(outcome == "");
+}
+
+TEST_CASE("background: exit and fork while a module compiles in parts, on threads", "[jit][background][fork]") {
+  const Tensor x = randn({64}, 7);
+  const std::vector<Tensor> want = many_outputs(x);
+  CHECK(run_in_child(
+            [&] {
+              auto f = jit(many_outputs, "exiting in parts", kBackground);
+              return all_same(f(x), want);  // then exit() while the parts compile
+            },
+            /*exit_normally=*/true) == "");
+  auto f = jit(many_outputs, "forked in parts", kBackground);
+  CHECK(all_same(f(x), want));  // queued: its compile takes the compiler lock, as fork() does
+  CHECK(run_in_child([&] {
+          bool ok = all_same(f(x), want);
+          wait_for_compiles();
+          return ok && all_same(f(x), want);
+        }) == "");
+  wait_for_compiles();
+  CHECK(all_same(f(x), want));
+  CHECK(f.stats().hits == 1);
 }
 
 // Run by ctest in processes of their own (test/jit/CMakeLists.txt): the first jitted call of
