@@ -1,7 +1,7 @@
 // GPU benchmark: the fused chain y = exp(a*b) + tanh(c)*0.5 - a/(1+b*b) on 64M f32,
 // compiled for the GPU, against a device-to-device copy measured in the same run (the
 // bandwidth bar), the same chain as eager GPU ops, PyTorch eager and torch.compile (when
-// python3 has torch), the launch overhead of a cached compiled trace, and a row softmax.
+// python3 has torch), the launch overhead of a cached compiled trace, and row softmax and layer norm.
 // Prints ratios; asserts nothing. Without a CUDA device it says so and exits 0.
 #include <ejit/ejit.h>
 #include <ejit/jit.h>
@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -112,16 +114,23 @@ int main(int argc, char** argv) {
   fmt::print("launch overhead of a cached compiled trace (1024 elements): {:.2f} us host time per call (median; "
              "target < 10 us)\n", host_us[host_us.size() / 2]);
 
-  // Row softmax: two block reductions and two fused kernels.
+  // Row softmax and layer norm: one kernel each, a block per row (one read and one write of
+  // the rows); the old plan (two block reductions and two fused kernels) is what the
+  // eager ops still run.
   const int64_t rows = quick ? 256 : 8192, cols = quick ? 1024 : 4096;
   Tensor x = randn({rows, cols}, 7).to(gpu);
   auto sm = jit([](const Tensor& t) { return softmax(t, -1); });
-  sm(x);
-  wait_for_compiles();
-  const double sm_ms = time_ms([&] { sm(x); }, iters);
-  const double sm_gbs = 8.0 * rows * cols / sm_ms / 1e6;  // at least one read and one write
-  fmt::print("softmax ({}, {}) f32: {:.3f} ms, {:.1f} GB/s of compulsory traffic = {:.0f}% of the copy's bandwidth\n",
-             rows, cols, sm_ms, sm_gbs, 100 * sm_gbs / copy_gbs);
+  auto ln = jit([](const Tensor& t) { return layer_norm(t); });
+  for (auto [what, fn] : {std::pair<const char*, std::function<Tensor(const Tensor&)>>{"softmax", [&](const Tensor& t) { return sm(t); }},
+                          {"layer_norm", [&](const Tensor& t) { return ln(t); }}}) {
+    fn(x);
+    wait_for_compiles();
+    const double ms = time_ms([&] { fn(x); }, iters);
+    const double eager_ms = time_ms([&] { what[0] == 's' ? softmax(x, -1) : layer_norm(x); }, iters);
+    const double gbs = 8.0 * rows * cols / ms / 1e6;  // at least one read and one write
+    fmt::print("{} ({}, {}) f32: compiled {:.3f} ms, {:.1f} GB/s of compulsory traffic = {:.0f}% of the copy's bandwidth; "
+               "eager {:.3f} ms ({:.1f}x)\n", what, rows, cols, ms, gbs, 100 * gbs / copy_gbs, eager_ms, eager_ms / ms);
+  }
 
   // Matmul through cuBLAS (or the generated kernel where cuBLAS is missing).
   const int64_t m = quick ? 256 : 4096;

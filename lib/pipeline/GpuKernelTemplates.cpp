@@ -181,6 +181,72 @@ std::string arg_reduction_text(bool max, DType input) {
   return full;
 }
 
+const char* row_kernel_name(RowKernel kind) { return kind == RowKernel::Softmax ? "row_softmax" : "row_layer_norm"; }
+
+std::string row_kernel_text(RowKernel kind, DType dtype) {
+  const std::string t = mlir_scalar(dtype);
+  // Threads stride over the row; each pass combines the threads' partials with
+  // gpu.all_reduce (warp shuffles, then shared memory), whose result every thread gets.
+  auto pass = [&](const char* name, const char* init, const char* body, const char* combine) {
+    return fmt::format(R"(
+      %{0}0 = scf.for %c = %tid to %len step %nt iter_args(%a = %{1}) -> ({2}) {{
+        %i = arith.addi %base, %c : index
+        %v = memref.load %in[%i] : memref<?x{2}>
+        {3}
+        scf.yield %n : {2}
+      }}
+      %{0} = gpu.all_reduce {4} %{0}0 uniform {{}} : ({2}) -> ({2}))",
+                       name, init, t, body, combine);
+  };
+  auto store = [&](const char* body) {
+    return fmt::format(R"(
+      scf.for %c = %tid to %len step %nt {{
+        %i = arith.addi %base, %c : index
+        %v = memref.load %in[%i] : memref<?x{0}>
+        {1}
+        memref.store %y, %out[%i] : memref<?x{0}>
+      }})",
+                       t, body);
+  };
+  const std::string ninf = dtype == DType::F64 ? "0xFFF0000000000000" : "0xFF800000";
+  std::string params, body;
+  if (kind == RowKernel::Softmax) {
+    body = pass("m", "ninf", fmt::format("%n = arith.maximumf %a, %v : {}", t).c_str(), "maximumf") +
+           pass("s", "zero",
+                fmt::format("%d = arith.subf %v, %m : {0}\n        %e = math.exp %d : {0}\n        %n = arith.addf %a, %e : {0}", t).c_str(),
+                "add") +
+           store(fmt::format("%d = arith.subf %v, %m : {0}\n        %e = math.exp %d : {0}\n        %y = arith.divf %e, %s : {0}", t).c_str());
+  } else {
+    params = fmt::format(", %n1: {0}, %n2: {0}, %eps: {0}", t);
+    body = pass("s", "zero", fmt::format("%n = arith.addf %a, %v : {}", t).c_str(), "add") +
+           fmt::format("\n      %mean = arith.divf %s, %n1 : {}", t) +
+           pass("q", "zero",
+                fmt::format("%d = arith.subf %v, %mean : {0}\n        %dd = arith.mulf %d, %d : {0}\n        %n = arith.addf %a, %dd : {0}", t).c_str(),
+                "add") +
+           fmt::format(R"(
+      %var = arith.divf %q, %n2 : {0}
+      %ve = arith.addf %var, %eps : {0}
+      %sq = math.sqrt %ve : {0}
+      %r = arith.divf %one, %sq : {0})", t) +
+           store(fmt::format("%d = arith.subf %v, %mean : {0}\n        %y = arith.mulf %d, %r : {0}", t).c_str());
+  }
+  return fmt::format(R"(module attributes {{gpu.container_module}} {{
+  gpu.module @{0}_{1} {{
+    gpu.func @{0}(%in: memref<?x{1}>, %out: memref<?x{1}>, %len: index{2}) kernel {{
+      %row = gpu.block_id x
+      %tid = gpu.thread_id x
+      %nt = gpu.block_dim x
+      %base = arith.muli %row, %len : index
+      %ninf = arith.constant {3} : {1}
+      %zero = arith.constant 0.0 : {1}
+      %one = arith.constant 1.0 : {1}{4}
+      gpu.return
+    }}
+  }}
+}}
+)", row_kernel_name(kind), t, params, ninf, body);
+}
+
 std::string take_text(DType dtype, DType index_dtype) {
   const std::string t = mlir_scalar(dtype), ti = mlir_scalar(index_dtype);
   return fmt::format(R"(module attributes {{gpu.container_module}} {{

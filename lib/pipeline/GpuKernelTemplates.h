@@ -33,6 +33,18 @@ std::string arg_reduction_text(bool max, DType input);
 /// The caller checks the indices (the kernel does not).
 std::string take_text(DType dtype, DType index_dtype);
 
+/// Softmax and layer norm over the last axis of a (rows, len) f32 or f64 tensor as one
+/// kernel, a block per row ("row_softmax", "row_layer_norm"): the row is read from memory
+/// once (its later passes find it in the caches) and written once, where two block
+/// reductions and two fused kernels read it three times and wrote a temporary. The ops are
+/// the trace's, in its order: softmax exp(x - max) / sum(exp(x - max)); layer norm
+/// d = x - sum(x) / n1, d * (1 / sqrt(sum(d * d) / n2 + eps)). Parameters: in and out as
+/// 1-D memref descriptors, len, and for layer norm n1, n2 and eps (the element type).
+enum class RowKernel : uint8_t { Softmax, LayerNorm };
+std::string row_kernel_text(RowKernel kind, DType dtype);
+/// The kernel's name in that text.
+const char* row_kernel_name(RowKernel kind);
+
 /// A shape-generic elementwise kernel "ew" for eager GPU ops: out[g] = op(in_k[offset_k(g)])
 /// for g < n, where g's coordinates over `rank` dims and each input's strides (0 where it
 /// broadcasts) are kernel parameters — so one kernel serves every shape of an op and

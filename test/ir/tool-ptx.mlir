@@ -19,15 +19,15 @@
 // CHECK: ld.global.f32
 // CHECK: st.global.f32
 
-// Softmax: the row max and the row sum are block reductions (one block per row), the
-// rest fused kernels; nothing runs on the host.
-// SOFTMAX: GPU program for sm_90: 4 steps
-// SOFTMAX-NEXT: step 0: max as a block reduction (1 launches)
-// SOFTMAX-NEXT: launch reduce_rows grid (256, 1, 1) block (256, 1, 1), 13 parameters
-// SOFTMAX-NEXT: step 1: fused kernels
-// SOFTMAX: step 2: sum as a block reduction (1 launches)
+// Softmax: one kernel, a block per row (row max, row sum of exp, division: each combined
+// across the block with warp shuffles and shared memory); nothing runs on the host.
+// SOFTMAX: GPU program for sm_90: 1 steps
+// SOFTMAX-NEXT: step 0: softmax as one kernel, a block per row (256 rows of 1024)
+// SOFTMAX-NEXT: launch row_softmax grid (256, 1, 1) block (256, 1, 1), 11 parameters
 // SOFTMAX-NOT: on the host
-// SOFTMAX: .visible .entry reduce_rows(
+// SOFTMAX: .visible .entry row_softmax(
+// SOFTMAX: shfl.sync.bfly
+// SOFTMAX: bar.sync
 // SOFTMAX: shfl.sync.bfly
 
 // ARCH: .target sm_80

@@ -76,7 +76,7 @@ inline Tensor random_chain(uint64_t seed, const Tensor& a, const Tensor& b) {
       case 5: r = where(x > y, x, y * 0.5f); break;
       case 6: r = cast(cast(x, DType::F64) * 2.0, DType::F32); break;
       case 7: r = reshape(reshape(x, {-1}), x.shape()) + 1.f; break;
-      default: r = x.rank() ? softmax(x, -1) : x * 3.f; break;
+      default: r = x.rank() ? (pick(2) ? softmax(x, -1) : layer_norm(x)) : x * 3.f; break;
     }
     pool.push_back(r);
   }

@@ -166,6 +166,27 @@ TEST_CASE("cuda: 100 random op chains, jitted on the GPU, equal the interpreter"
   }
 }
 
+TEST_CASE("cuda: softmax and layer norm as one kernel per row equal the interpreter", "[cuda]") {
+  SKIP_WITHOUT_CUDA();
+  const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {1 << 16}, {4, 1}, {300, 4096}};
+  for (DType dt : {DType::F32, DType::F64}) {
+    for (const Shape& shape : shapes) {
+      const Tensor x = cast(randn(shape, 9) * 3.f, dt);
+      INFO(name(dt) << " " << shape.str());
+      auto check = [&](auto& f, const Tensor& want) {
+        f(x.to(kGpu));
+        Tensor got = f(x.to(kGpu));
+        REQUIRE(f.stats().hits == 1);
+        require_same(got, want, "row kernel", 2e-4, 2e-5);
+      };
+      auto sm = jit([](const Tensor& t) { return softmax(t, -1); });
+      auto ln = jit([](const Tensor& t) { return layer_norm(t) * 1.5f + 0.25f; });
+      check(sm, softmax(x, -1));
+      check(ln, layer_norm(x) * 1.5f + 0.25f);
+    }
+  }
+}
+
 TEST_CASE("cuda: gradients and a jitted training step on the GPU", "[cuda]") {
   SKIP_WITHOUT_CUDA();
   Tensor w = randn({20, 10}, 1) * 0.1f, x = randn({32, 20}, 2);

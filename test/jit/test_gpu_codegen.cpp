@@ -204,6 +204,53 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
   REQUIRE(count(listing(prime), "launch reduce_cols") == 1);
 }
 
+TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a block per row", "[gpu][ptx]") {
+  const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {1 << 16}, {4, 1}};
+  for (DType dt : {DType::F32, DType::F64}) {
+    for (const Shape& shape : shapes) {
+      for (int which = 0; which < 2; ++which) {
+        Trace t = record([&](auto& a) { return which == 0 ? softmax(a[0], -1) : layer_norm(a[0]); }, {inputs_for(dt, shape, 6)});
+        const std::string what = fmt::format("{} of {} {}", which == 0 ? "softmax" : "layer norm", name(dt), shape.str());
+        INFO(what);
+        const std::string l = listing(t);
+        INFO(l.substr(0, 1500));
+        const int64_t len = shape[shape.rank() - 1];
+        REQUIRE(l.find(fmt::format("as one kernel, a block per row ({} rows of {})", shape.numel() / len, len)) != std::string::npos);
+        REQUIRE(count(l, "  launch ") == 1);
+        REQUIRE(l.find(fmt::format("launch {} grid ({}, 1, 1) block (256, 1, 1)", which == 0 ? "row_softmax" : "row_layer_norm",
+                                   shape.numel() / len)) != std::string::npos);
+        require_launches_match_ptx(t, what);
+        require_ptx_assembles(t, what);
+      }
+    }
+  }
+  // Layer norm's scale and shift follow as a fused kernel; the divisors and eps are the trace's.
+  Trace affine = record([](auto& a) { return layer_norm(a[0]) * a[1] + a[2]; }, {randn({32, 48}, 1), randn({48}, 2), randn({48}, 3)});
+  const std::string la = listing(affine);
+  INFO(la.substr(0, 1500));
+  REQUIRE(la.find("layer norm as one kernel") != std::string::npos);
+  REQUIRE(la.find("fused kernels (1 launches) for mul, add") != std::string::npos);
+  require_launches_match_ptx(affine, "affine layer norm");
+  // Not one kernel: an inside value read elsewhere, another axis, a composite of other ops.
+  const std::vector<std::pair<const char*, std::function<Tensor(std::vector<Tensor>&)>>> others = {
+      {"softmax whose exp is also returned", [](auto& a) {
+         Tensor m = max(a[0], {1}, true), e = exp(a[0] - m);
+         return e / sum(e, {1}, true) + e;
+       }},
+      {"softmax over the first axis", [](auto& a) { return softmax(a[0], 0); }},
+      {"log_softmax", [](auto& a) { return log_softmax(a[0], 1); }},
+      {"a max reduction alone", [](auto& a) { return a[0] - max(a[0], {1}, true); }},
+  };
+  for (const auto& [what, fn] : others) {
+    INFO(what);
+    Trace t = record(fn, {randn({16, 40}, 4)});
+    const std::string l = listing(t);
+    INFO(l.substr(0, 1500));
+    REQUIRE(l.find("a block per row") == std::string::npos);
+    require_launches_match_ptx(t, what);
+  }
+}
+
 TEST_CASE("GPU: shape ops, where, cast and generated matmul assemble", "[gpu][ptx]") {
   setenv("EJIT_GPU_MATMUL", "generated", 1);  // cuBLAS may be loadable here: test the kernel we generate
   Tensor a = randn({4, 6}, 1), b = randn({6, 5}, 2), c = randn({3, 4, 6}, 3);

@@ -23,6 +23,7 @@
 #include "../../runtime/gpu_executor.h"
 #include "../../runtime/gpu_reduction_plan.h"
 #include "gpu_kernels.h"
+#include "gpu_row_kernels.h"
 #include "ejit/ops.h"
 
 namespace ejit::detail {
@@ -231,10 +232,34 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
     }
     single(nodes[0], GpuStep::Kind::Host, node_name(trace.nodes[nodes[0]]) + " on the host (" + why + ")");
   };
+  // Softmax and layer norm over the last axis: one kernel each, run where their last node
+  // was (their inputs are made before their first; nothing else reads their insides).
+  const std::vector<RowKernelMatch> row_kernels = dynamic ? std::vector<RowKernelMatch>{} : match_row_kernels(trace, uses);
+  std::vector<int> row_kernel_of(trace.nodes.size(), -1);
+  for (size_t i = 0; i < row_kernels.size(); ++i)
+    for (int k : row_kernels[i].nodes) row_kernel_of[static_cast<size_t>(k)] = static_cast<int>(i);
   std::vector<int> open;
   for (size_t k = 0; k < trace.nodes.size(); ++k) {
     const TraceNode& n = trace.nodes[k];
     if (n.kind == NodeKind::Constant) continue;
+    if (row_kernel_of[k] >= 0) {
+      const RowKernelMatch& m = row_kernels[static_cast<size_t>(row_kernel_of[k])];
+      if (static_cast<int>(k) != m.nodes.back()) continue;
+      emit_group(open);
+      open.clear();
+      GpuStep s;
+      s.kind = GpuStep::Kind::Kernels;
+      s.nodes = m.nodes;
+      s.inputs = {m.input};
+      s.outputs = {m.output};
+      if (!plan_row_kernel(m, trace.values[m.input].dtype, chip, s.kernels, error)) return nullptr;
+      s.what = fmt::format("{} as one kernel, a block per row ({} rows of {})",
+                           m.kind == RowKernel::Softmax ? "softmax" : "layer norm", m.rows, m.len);
+      if (keep_ir)
+        ir[static_cast<int>(Stage::PTX)] += fmt::format("// ---- step {}: {}\n// ---- PTX module 0\n{}\n", steps.size(), s.what, s.kernels.ptx[0]);
+      steps.push_back(std::move(s));
+      continue;
+    }
     Placement p = place(trace, n);
     if (dynamic && p == Placement::Reduce) {
       // Fused, a reduction over the trailing dims runs a thread per output row; over leading

@@ -1,0 +1,190 @@
+#include "gpu_row_kernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <optional>
+
+#include "../../trace/dynamic_dims.h"
+#include "gpu_kernels.h"
+
+namespace ejit::detail {
+namespace {
+
+/// Threads per block (per row).
+constexpr int64_t kRowThreads = 256;
+
+/// Walks one candidate: each step finds the node that reads a value in the expected way
+/// and records it; a step that finds none ends the match.
+struct Walk {
+  const Trace& t;
+  const TraceUses& uses;
+  const ValueType& x;  // the row-wise input
+  std::vector<int> nodes;
+
+  const TraceNode& node(int k) const { return t.nodes[static_cast<size_t>(k)]; }
+  bool has_shape(int v, const Shape& s) const { return t.values[v].shape == s && t.values[v].dtype == x.dtype; }
+
+  /// The consumer of `v` that `fits`, recorded; -1 when none.
+  template <class F>
+  int consumer(int v, F fits) {
+    for (int k : uses.consumers[v])
+      if (fits(node(k))) return nodes.push_back(k), node(k).output;
+    return -1;
+  }
+  bool binary(const TraceNode& n, BinaryOp op) const {
+    return n.kind == NodeKind::Binary && static_cast<BinaryOp>(n.sub) == op && n.inputs.size() == 2;
+  }
+  /// A one-element constant of x's dtype (not a size constant of dynamic dims): its value.
+  std::optional<double> scalar(int v) const {
+    const int k = uses.producer[v];
+    if (k < 0 || node(k).kind != NodeKind::Constant || is_size_constant(node(k)) || t.values[v].shape.numel() != 1 ||
+        t.values[v].dtype != x.dtype)
+      return std::nullopt;
+    return node(k).constant.item<double>();
+  }
+  /// A reduction `op` of `v` over its last axis as a (..., 1) value: a keepdims reduction,
+  /// or one reshaped to that; -1 when `v` has no such reader.
+  int row_reduction(int v, ReduceOp op) {
+    const Shape& s = x.shape;
+    std::vector<int64_t> kept(s.begin(), s.end() - 1), one = kept;
+    one.push_back(1);
+    const int r = consumer(v, [&](const TraceNode& n) {
+      return n.kind == NodeKind::Reduce && static_cast<ReduceOp>(n.sub) == op && n.ints == std::vector<int64_t>{s.rank() - 1} &&
+             (has_shape(n.output, Shape(one)) || has_shape(n.output, Shape(kept)));
+    });
+    if (r < 0 || t.values[r].shape == Shape(one)) return r;
+    return consumer(r, [&](const TraceNode& n) { return n.kind == NodeKind::Reshape && has_shape(n.output, Shape(one)); });
+  }
+  /// Whether every value the match makes, but its output, is read by its nodes only.
+  bool closed(int output) const {
+    for (int k : nodes) {
+      const int v = node(k).output;
+      if (v == output) continue;
+      if (uses.is_output[v]) return false;
+      for (int c : uses.consumers[v])
+        if (std::find(nodes.begin(), nodes.end(), c) == nodes.end()) return false;
+    }
+    return true;
+  }
+};
+
+/// softmax: m = max(x), e = exp(x - m), e / sum(e) (the rows of m and of the sum as (..., 1)).
+std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
+  const int x = w.node(max_node).inputs[0];
+  w.nodes = {};
+  const int m = w.row_reduction(x, ReduceOp::Max);
+  if (m < 0 || w.nodes.front() != max_node) return std::nullopt;
+  const int d = w.consumer(m, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Sub) && n.inputs[0] == x && n.inputs[1] == m; });
+  if (d < 0) return std::nullopt;
+  const int e = w.consumer(d, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Exp; });
+  if (e < 0) return std::nullopt;
+  const int s = w.row_reduction(e, ReduceOp::Sum);
+  if (s < 0) return std::nullopt;
+  const int y = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == e && n.inputs[1] == s; });
+  if (y < 0 || !w.closed(y)) return std::nullopt;
+  RowKernelMatch r;
+  r.kind = RowKernel::Softmax, r.input = x, r.output = y;
+  return r;
+}
+
+/// layer norm: d = x - sum(x) / n1, d * rsqrt(sum(d * d) / n2 + eps) (eps + ... and r * d too).
+std::optional<RowKernelMatch> match_layer_norm(Walk& w, int sum_node) {
+  const int x = w.node(sum_node).inputs[0];
+  w.nodes = {};
+  const int s = w.row_reduction(x, ReduceOp::Sum);
+  if (s < 0 || w.nodes.front() != sum_node) return std::nullopt;
+  std::optional<double> n1, n2, eps;
+  const int mean = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == s && (n1 = w.scalar(n.inputs[1])); });
+  if (mean < 0) return std::nullopt;
+  const int d = w.consumer(mean, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Sub) && n.inputs[0] == x && n.inputs[1] == mean; });
+  if (d < 0) return std::nullopt;
+  const int dd = w.consumer(d, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Mul) && n.inputs[0] == d && n.inputs[1] == d; });
+  if (dd < 0) return std::nullopt;
+  const int q = w.row_reduction(dd, ReduceOp::Sum);
+  if (q < 0) return std::nullopt;
+  const int var = w.consumer(q, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == q && (n2 = w.scalar(n.inputs[1])); });
+  if (var < 0) return std::nullopt;
+  const int ve = w.consumer(var, [&](const TraceNode& n) {
+    return w.binary(n, BinaryOp::Add) && (eps = w.scalar(n.inputs[n.inputs[0] == var ? 1 : 0]));
+  });
+  if (ve < 0) return std::nullopt;
+  const int r = w.consumer(ve, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Rsqrt; });
+  if (r < 0) return std::nullopt;
+  const int y = w.consumer(r, [&](const TraceNode& n) {
+    return w.binary(n, BinaryOp::Mul) && ((n.inputs[0] == d && n.inputs[1] == r) || (n.inputs[0] == r && n.inputs[1] == d));
+  });
+  if (y < 0 || !w.closed(y)) return std::nullopt;
+  RowKernelMatch m;
+  m.kind = RowKernel::LayerNorm, m.input = x, m.output = y, m.n1 = *n1, m.n2 = *n2, m.eps = *eps;
+  return m;
+}
+
+/// The bits of `v` as a kernel's scalar parameter of `dtype`.
+GpuArg scalar_arg(double v, DType dtype) {
+  GpuArg a;
+  if (dtype == DType::F64) {
+    a.kind = GpuArg::Kind::F64;
+    std::memcpy(&a.bits, &v, sizeof v);
+  } else {
+    a.kind = GpuArg::Kind::F32;
+    const float f = static_cast<float>(v);
+    uint32_t u = 0;
+    std::memcpy(&u, &f, sizeof f);
+    a.bits = u;
+  }
+  return a;
+}
+
+}  // namespace
+
+std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& uses) {
+  std::vector<RowKernelMatch> found;
+  std::vector<char> taken(t.nodes.size(), 0);
+  for (size_t k = 0; k < t.nodes.size(); ++k) {
+    const TraceNode& n = t.nodes[k];
+    if (n.kind != NodeKind::Reduce || n.inputs.size() != 1 || taken[k]) continue;
+    const ValueType& x = t.values[n.inputs[0]];
+    const Shape& s = x.shape;
+    if ((x.dtype != DType::F32 && x.dtype != DType::F64) || s.rank() < 1 || std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; }) || s.numel() == 0) continue;
+    const int64_t len = s[s.rank() - 1], rows = s.numel() / len;
+    if (rows > std::numeric_limits<int32_t>::max()) continue;  // grid.x's limit
+    Walk w{t, uses, x, {}};
+    std::optional<RowKernelMatch> m;
+    if (static_cast<ReduceOp>(n.sub) == ReduceOp::Max) m = match_softmax(w, static_cast<int>(k));
+    else if (static_cast<ReduceOp>(n.sub) == ReduceOp::Sum) m = match_layer_norm(w, static_cast<int>(k));
+    if (!m || std::any_of(w.nodes.begin(), w.nodes.end(), [&](int j) { return taken[j] != 0; })) continue;
+    std::sort(w.nodes.begin(), w.nodes.end());
+    for (int j : w.nodes) taken[j] = 1;
+    m->nodes = w.nodes, m->rows = rows, m->len = len;
+    found.push_back(std::move(*m));
+  }
+  return found;
+}
+
+bool plan_row_kernel(const RowKernelMatch& m, DType dtype, const std::string& chip, GpuKernels& k, std::string& error) {
+  std::string ptx = row_kernel_ptx(m.kind, dtype, chip, error);
+  if (ptx.empty()) return false;
+  k = GpuKernels{};
+  k.ptx.push_back(std::move(ptx));
+  k.num_inputs = 1, k.num_outputs = 1;
+  GpuLaunch l;
+  l.module = 0;
+  l.function = row_kernel_name(m.kind);
+  l.grid[0] = m.rows;
+  l.block[0] = kRowThreads;
+  for (int slot : {0, 1}) {
+    GpuArg b;
+    b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {m.rows * m.len}, b.strides = {1};
+    l.args.push_back(b);
+  }
+  GpuArg len;
+  len.kind = GpuArg::Kind::I64, len.bits = m.len;
+  l.args.push_back(len);
+  if (m.kind == RowKernel::LayerNorm)
+    for (double v : {m.n1, m.n2, m.eps}) l.args.push_back(scalar_arg(v, dtype));
+  k.launches.push_back(std::move(l));
+  return true;
+}
+
+}  // namespace ejit::detail

@@ -1,0 +1,35 @@
+// Softmax and layer norm over a tensor's last axis, found in a trace and run by one GPU
+// kernel each (a block per row: GpuKernelTemplates.h, row_kernel_text) instead of two block
+// reductions and two fused kernels.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../../pipeline/GpuKernelTemplates.h"
+#include "../../runtime/gpu_plan.h"
+#include "../../trace/subtrace.h"
+#include "ejit/trace.h"
+
+namespace ejit::detail {
+
+/// One softmax or layer norm of a trace, as its ops spell it (see row_kernel_text).
+struct RowKernelMatch {
+  RowKernel kind = RowKernel::Softmax;
+  std::vector<int> nodes;  // the trace nodes it computes, in trace order
+  int input = -1, output = -1;
+  int64_t rows = 0, len = 0;
+  double n1 = 0, n2 = 0, eps = 0;  // layer norm: the divisors of the mean and the variance, and eps
+};
+
+/// The softmaxes and layer norms of `t` that one kernel can compute: over the last axis of
+/// an f32 or f64 value of static shape, with no intermediate value read outside them or
+/// returned. No node is in two matches.
+std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& uses);
+
+/// The kernel of a match and its launch (a block per row) for a program's step reading the
+/// match's input (slot 0) and writing its output (slot 1); false and `error` when its PTX
+/// cannot be made.
+bool plan_row_kernel(const RowKernelMatch& m, DType dtype, const std::string& chip, GpuKernels& k, std::string& error);
+
+}  // namespace ejit::detail
