@@ -13,6 +13,9 @@ namespace {
 
 /// Threads per block (per row).
 constexpr int64_t kRowThreads = 256;
+/// The longest row a block takes (128 elements a thread; 128 KB of f32, which its later
+/// passes find in L2): longer rows keep the block reductions, which split a row over blocks.
+constexpr int64_t kMaxRowLength = 1 << 15;
 
 /// Walks one candidate: each step finds the node that reads a value in the expected way
 /// and records it; a step that finds none ends the match.
@@ -148,7 +151,7 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
     const Shape& s = x.shape;
     if ((x.dtype != DType::F32 && x.dtype != DType::F64) || s.rank() < 1 || std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; }) || s.numel() == 0) continue;
     const int64_t len = s[s.rank() - 1], rows = s.numel() / len;
-    if (rows > std::numeric_limits<int32_t>::max()) continue;  // grid.x's limit
+    if (rows > std::numeric_limits<int32_t>::max() || len > kMaxRowLength) continue;  // grid.x's limit; long rows
     Walk w{t, uses, x, {}};
     std::optional<RowKernelMatch> m;
     if (static_cast<ReduceOp>(n.sub) == ReduceOp::Max) m = match_softmax(w, static_cast<int>(k));
