@@ -219,6 +219,7 @@ class ModuleFnPass : public mlir::PassWrapper<ModuleFnPass, mlir::OperationPass<
   ModuleFnPass(std::string argument, std::function<mlir::LogicalResult(mlir::ModuleOp)> fn)
       : argument_(std::move(argument)), fn_(std::move(fn)) {}
   llvm::StringRef getArgument() const override { return argument_; }
+  llvm::StringRef getName() const override { return argument_; }  // --mlir-timing names the step
   /// What ejit's own steps create (a context that has not loaded them yet: ejit-opt's).
   void getDependentDialects(mlir::DialectRegistry& registry) const override {
     registry.insert<mlir::affine::AffineDialect, mlir::arith::ArithDialect, mlir::bufferization::BufferizationDialect,
@@ -336,7 +337,7 @@ void add_stage_passes(mlir::OpPassManager& pm, Stage stage, const PipelineOption
         return mlir::success();
       });
     case Stage::Fused:
-      add_passes(pm, "inline{default-pipeline=ejit-canonicalize}, symbol-dce, ejit-canonicalize, cse");
+      add_passes(pm, "inline{default-pipeline=}, symbol-dce, ejit-canonicalize, cse");
       add_module_pass(pm, "ejit-fuse-elementwise", [gpu = options.gpu](mlir::ModuleOp m) { return fuse_elementwise(m, gpu); });
       // GPU kernels take their buffers as launch parameters (4 KB at most): no sibling fusion.
       if (!options.gpu)
