@@ -122,9 +122,12 @@ int main(int argc, char** argv) {
   jitted_vg(x, labels, init[0], init[1], init[2], init[3]);
   wait_for_compiles();
   auto [vg_jit_ms, vg_jit_loss] = run(jitted_vg, init);
-  // The two jitted forms alternately (this VM's speed drifts): the better of each.
+  // Every form again, alternately (this VM's speed drifts, and the first eager runs warmed
+  // up the allocator and the thread pool for all that followed): the better of each.
   for (int k = 0; k < (quick ? 1 : 3); ++k) {
+    eager_ms = std::min(eager_ms, run(sgd_step, init).first);
     jit_ms = std::min(jit_ms, run(jitted, init).first);
+    vg_eager_ms = std::min(vg_eager_ms, run(value_and_grad_step, init).first);
     vg_jit_ms = std::min(vg_jit_ms, run(jitted_vg, init).first);
   }
 
