@@ -6,8 +6,10 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -96,6 +98,16 @@ void require_launches_match_ptx(const Trace& trace, const std::string& what) {
     REQUIRE(ptx_params(l.ptx, l.function) == l.param_bytes);
   }
   REQUIRE(error.empty());
+}
+
+/// The GPU program that compile_for_gpu builds for `t` (no GPU needed to build one).
+const detail::GpuProgram& program_of(const Trace& t, detail::CompileResult& keep) {
+  keep = detail::compile_for_gpu(t, false);
+  INFO(keep.error);
+  REQUIRE(keep.executable);
+  const auto* p = dynamic_cast<const detail::GpuProgram*>(keep.executable.get());
+  REQUIRE(p);
+  return *p;
 }
 
 int count(const std::string& s, const std::string& what) {
@@ -205,7 +217,7 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
 }
 
 TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a block per row", "[gpu][ptx]") {
-  const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {1 << 15}, {4, 1}};
+  const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {4096}, {4, 1}};
   for (DType dt : {DType::F32, DType::F64}) {
     for (const Shape& shape : shapes) {
       for (int which = 0; which < 2; ++which) {
@@ -217,8 +229,9 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
         const int64_t len = shape[shape.rank() - 1];
         REQUIRE(l.find(fmt::format("as one kernel, a block per row ({} rows of {})", shape.numel() / len, len)) != std::string::npos);
         REQUIRE(count(l, "  launch ") == 1);
-        REQUIRE(l.find(fmt::format("launch {} grid ({}, 1, 1) block (256, 1, 1)", which == 0 ? "row_softmax" : "row_layer_norm",
-                                   shape.numel() / len)) != std::string::npos);
+        const int64_t threads = std::min<int64_t>(256, (len + 31) / 32 * 32);  // whole warps
+        REQUIRE(l.find(fmt::format("launch {} grid ({}, 1, 1) block ({}, 1, 1)", which == 0 ? "row_softmax" : "row_layer_norm",
+                                   shape.numel() / len, threads)) != std::string::npos);
         require_launches_match_ptx(t, what);
         require_ptx_assembles(t, what);
       }
@@ -231,6 +244,30 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
   REQUIRE(la.find("layer norm as one kernel") != std::string::npos);
   REQUIRE(la.find("fused kernels (1 launches) for mul, add") != std::string::npos);
   require_launches_match_ptx(affine, "affine layer norm");
+  {
+    detail::CompileResult keep;
+    const detail::GpuLaunch& launch = program_of(affine, keep).steps().at(0).kernels.launches.at(0);
+    REQUIRE(launch.args.size() == 6);  // in, out (5 parameters each), len, n1, n2, eps
+    auto f32 = [](const detail::GpuArg& a) {
+      REQUIRE(a.kind == detail::GpuArg::Kind::F32);
+      float f;
+      const auto u = static_cast<uint32_t>(a.bits);
+      std::memcpy(&f, &u, sizeof f);
+      return f;
+    };
+    CHECK(f32(launch.args[3]) == 48.f);  // n1, n2: the row length, as layer_norm divides by it
+    CHECK(f32(launch.args[4]) == 48.f);
+    CHECK(f32(launch.args[5]) == 1e-5f);  // eps
+    CHECK(launch.args[2].kind == detail::GpuArg::Kind::I64);
+    CHECK(launch.args[2].bits == 48);
+  }
+  // Two in a row, and one beside unrelated ops, each one kernel.
+  Trace chained = record([](auto& a) { return softmax(layer_norm(a[0]) * 2.f, -1) + tanh(a[0]); }, {randn({16, 40}, 5)});
+  const std::string lc = listing(chained);
+  INFO(lc.substr(0, 1500));
+  REQUIRE(lc.find("layer norm as one kernel") != std::string::npos);
+  REQUIRE(lc.find("softmax as one kernel") != std::string::npos);
+  require_launches_match_ptx(chained, "chained");
   // Not one kernel: an inside value read elsewhere, another axis, a composite of other ops.
   const std::vector<std::pair<const char*, std::function<Tensor(std::vector<Tensor>&)>>> others = {
       {"softmax whose exp is also returned", [](auto& a) {
@@ -240,11 +277,20 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
       {"softmax over the first axis", [](auto& a) { return softmax(a[0], 0); }},
       {"log_softmax", [](auto& a) { return log_softmax(a[0], 1); }},
       {"a max reduction alone", [](auto& a) { return a[0] - max(a[0], {1}, true); }},
-      {"rows longer than a block takes (split over blocks instead)", [](auto& a) { return softmax(reshape(a[0], {2, -1}), -1); }},
+      {"softmax's operands swapped (m - x)", [](auto& a) {
+         Tensor m = max(a[0], {1}, true), e = exp(m - a[0]);
+         return e / sum(e, {1}, true);
+       }},
+      {"layer norm's sum read by a later op", [](auto& a) {
+         Tensor s = sum(a[0], {1}, true), d = a[0] - s / 40.f;
+         Tensor y = d * rsqrt(sum(d * d, {1}, true) / 40.f + 1e-5f);
+         return y + s;
+       }},
+      {"rows longer than a block takes (split over blocks instead)", [](auto& a) { return softmax(reshape(a[0], {1, -1}), -1); }},
   };
   for (const auto& [what, fn] : others) {
     INFO(what);
-    Trace t = record(fn, {randn({16, 40 * 1024}, 4)});
+    Trace t = record(fn, {randn({16, what[0] == 'r' ? 1024 : 40}, 4)});
     const std::string l = listing(t);
     INFO(l.substr(0, 1500));
     REQUIRE(l.find("a block per row") == std::string::npos);
@@ -452,6 +498,24 @@ TEST_CASE("GPU: a kernel that needs libdevice is refused at compile time when it
   CHECK(host.find("libdevice was not found at /nonexistent-cuda-home") != std::string::npos);
 }
 
+// Run by ctest in a process of its own, with CUDA_HOME pointing nowhere and no disk cache
+// (test/jit/CMakeLists.txt): kernel templates are kept in memory for the process's life.
+TEST_CASE("GPU: a row kernel that needs libdevice where it is missing takes the old plan", "[.row-kernel-no-libdevice]") {
+  REQUIRE(std::string(std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME") : "") == "/nonexistent-cuda-home");
+  // layer norm's kernel calls libdevice's sqrt: the program still builds, on the old plan.
+  Trace t = record([](auto& a) { return layer_norm(a[0]); }, {randn({8, 24}, 43)});
+  const std::string l = listing(t);
+  INFO(l.substr(0, 1500));
+  CHECK(l.find("a block per row") == std::string::npos);
+  CHECK(l.find("sum as a block reduction") != std::string::npos);
+  CHECK(detail::gpu_program_host_steps(t).find("libdevice was not found") != std::string::npos);
+  // So does softmax's (exp calls libdevice's floorf), and it builds all the same.
+  Trace sm = record([](auto& a) { return softmax(a[0], -1); }, {randn({8, 24}, 44)});
+  const std::string ls = listing(sm);
+  CHECK(ls.find("a block per row") == std::string::npos);
+  CHECK(ls.find("max as a block reduction") != std::string::npos);
+}
+
 TEST_CASE("GPU: a fused kernel over more than 4 KB of parameters is refused, not miscompiled", "[gpu][ptx]") {
   std::vector<Tensor> xs;
   for (int i = 0; i < 150; ++i) xs.push_back(randn({5, 3}, 100 + i));
@@ -478,20 +542,6 @@ TEST_CASE("GPU: a fused kernel over more than 4 KB of parameters is refused, not
   Trace small = record([](auto& a) { return a[0] * 1.5f + a[1] + a[2]; }, {xs[0], xs[1], xs[2]});
   CHECK(detail::gpu_program_launches(small, error).size() == 1);
 }
-
-namespace {
-
-/// The GPU program that compile_for_gpu builds for `t` (no GPU needed to build one).
-const detail::GpuProgram& program_of(const Trace& t, detail::CompileResult& keep) {
-  keep = detail::compile_for_gpu(t, false);
-  INFO(keep.error);
-  REQUIRE(keep.executable);
-  const auto* p = dynamic_cast<const detail::GpuProgram*>(keep.executable.get());
-  REQUIRE(p);
-  return *p;
-}
-
-}  // namespace
 
 TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match the static plan at each size",
           "[gpu][ptx][dynamic]") {

@@ -234,7 +234,20 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   };
   // Softmax and layer norm over the last axis: one kernel each, run where their last node
   // was (their inputs are made before their first; nothing else reads their insides).
-  const std::vector<RowKernelMatch> row_kernels = dynamic ? std::vector<RowKernelMatch>{} : match_row_kernels(trace, uses);
+  // A match whose kernel cannot be made (no libdevice for its sqrt or f64 exp) takes the
+  // old plan, which says why where it fails too.
+  std::vector<RowKernelMatch> row_kernels;
+  std::vector<GpuKernels> row_plans;
+  for (RowKernelMatch& m : dynamic ? std::vector<RowKernelMatch>{} : match_row_kernels(trace, uses)) {
+    GpuKernels plan;
+    std::string why;
+    if (!plan_row_kernel(m, chip, plan, why)) {
+      notes.push_back(why);
+      continue;
+    }
+    row_kernels.push_back(std::move(m));
+    row_plans.push_back(std::move(plan));
+  }
   std::vector<int> row_kernel_of(trace.nodes.size(), -1);
   for (size_t i = 0; i < row_kernels.size(); ++i)
     for (int k : row_kernels[i].nodes) row_kernel_of[static_cast<size_t>(k)] = static_cast<int>(i);
@@ -243,7 +256,8 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
     const TraceNode& n = trace.nodes[k];
     if (n.kind == NodeKind::Constant) continue;
     if (row_kernel_of[k] >= 0) {
-      const RowKernelMatch& m = row_kernels[static_cast<size_t>(row_kernel_of[k])];
+      const size_t i = static_cast<size_t>(row_kernel_of[k]);
+      const RowKernelMatch& m = row_kernels[i];
       if (static_cast<int>(k) != m.nodes.back()) continue;
       emit_group(open);
       open.clear();
@@ -252,7 +266,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.nodes = m.nodes;
       s.inputs = {m.input};
       s.outputs = {m.output};
-      if (!plan_row_kernel(m, trace.values[m.input].dtype, chip, s.kernels, error)) return nullptr;
+      s.kernels = std::move(row_plans[i]);
       s.what = fmt::format("{} as one kernel, a block per row ({} rows of {})",
                            m.kind == RowKernel::Softmax ? "softmax" : "layer norm", m.rows, m.len);
       if (keep_ir)

@@ -11,11 +11,13 @@
 namespace ejit::detail {
 namespace {
 
-/// Threads per block (per row).
+/// Threads per block (per row), at most.
 constexpr int64_t kRowThreads = 256;
-/// The longest row a block takes (128 elements a thread; 128 KB of f32, which its later
-/// passes find in L2): longer rows keep the block reductions, which split a row over blocks.
-constexpr int64_t kMaxRowLength = 1 << 15;
+/// The largest row a block takes. A row's later passes should find it in L2: an H100 keeps
+/// about 1000 such blocks resident (132 SMs, 8 blocks of 256 threads each) in 50 MB of L2,
+/// so 32 KB rows (8192 f32) fill 34 MB. Longer rows keep the block reductions, which also
+/// split a row over several blocks.
+constexpr int64_t kMaxRowBytes = 32 << 10;
 
 /// Walks one candidate: each step finds the node that reads a value in the expected way
 /// and records it; a step that finds none ends the match.
@@ -151,7 +153,7 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
     const Shape& s = x.shape;
     if ((x.dtype != DType::F32 && x.dtype != DType::F64) || s.rank() < 1 || std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; }) || s.numel() == 0) continue;
     const int64_t len = s[s.rank() - 1], rows = s.numel() / len;
-    if (rows > std::numeric_limits<int32_t>::max() || len > kMaxRowLength) continue;  // grid.x's limit; long rows
+    if (rows > std::numeric_limits<int32_t>::max() || len * static_cast<int64_t>(itemsize(x.dtype)) > kMaxRowBytes) continue;  // grid.x's limit; long rows
     Walk w{t, uses, x, {}};
     std::optional<RowKernelMatch> m;
     if (static_cast<ReduceOp>(n.sub) == ReduceOp::Max) m = match_softmax(w, static_cast<int>(k));
@@ -159,13 +161,14 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
     if (!m || std::any_of(w.nodes.begin(), w.nodes.end(), [&](int j) { return taken[j] != 0; })) continue;
     std::sort(w.nodes.begin(), w.nodes.end());
     for (int j : w.nodes) taken[j] = 1;
-    m->nodes = w.nodes, m->rows = rows, m->len = len;
+    m->nodes = w.nodes, m->rows = rows, m->len = len, m->dtype = x.dtype;
     found.push_back(std::move(*m));
   }
   return found;
 }
 
-bool plan_row_kernel(const RowKernelMatch& m, DType dtype, const std::string& chip, GpuKernels& k, std::string& error) {
+bool plan_row_kernel(const RowKernelMatch& m, const std::string& chip, GpuKernels& k, std::string& error) {
+  const DType dtype = m.dtype;
   std::string ptx = row_kernel_ptx(m.kind, dtype, chip, error);
   if (ptx.empty()) return false;
   k = GpuKernels{};
@@ -175,7 +178,7 @@ bool plan_row_kernel(const RowKernelMatch& m, DType dtype, const std::string& ch
   l.module = 0;
   l.function = row_kernel_name(m.kind);
   l.grid[0] = m.rows;
-  l.block[0] = kRowThreads;
+  l.block[0] = std::min(kRowThreads, (m.len + 31) / 32 * 32);  // whole warps; short rows leave fewer idle
   for (int slot : {0, 1}) {
     GpuArg b;
     b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {m.rows * m.len}, b.strides = {1};

@@ -16,6 +16,7 @@ namespace ejit::detail {
 /// One softmax or layer norm of a trace, as its ops spell it (see row_kernel_text).
 struct RowKernelMatch {
   RowKernel kind = RowKernel::Softmax;
+  DType dtype = DType::F32;  // the input's and output's
   std::vector<int> nodes;  // the trace nodes it computes, in trace order
   int input = -1, output = -1;
   int64_t rows = 0, len = 0;
@@ -23,13 +24,14 @@ struct RowKernelMatch {
 };
 
 /// The softmaxes and layer norms of `t` that one kernel can compute: over the last axis of
-/// an f32 or f64 value of static shape, with no intermediate value read outside them or
-/// returned. No node is in two matches.
+/// an f32 or f64 value of static shape whose rows fit the caches (see kMaxRowBytes), with
+/// no intermediate value read outside them or returned. No node is in two matches. Not
+/// found: a training step's (its backward pass reads the max, the exp or the sums).
 std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& uses);
 
 /// The kernel of a match and its launch (a block per row) for a program's step reading the
 /// match's input (slot 0) and writing its output (slot 1); false and `error` when its PTX
 /// cannot be made.
-bool plan_row_kernel(const RowKernelMatch& m, DType dtype, const std::string& chip, GpuKernels& k, std::string& error);
+bool plan_row_kernel(const RowKernelMatch& m, const std::string& chip, GpuKernels& k, std::string& error);
 
 }  // namespace ejit::detail
