@@ -8,10 +8,11 @@
 // CPU compile that was a tenth of a cold compile's instructions (8M for the W1 chain).
 #include "Canonicalize.h"
 
-#include <atomic>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/PatternMatch.h"
@@ -25,7 +26,20 @@ namespace {
 
 using PatternSet = std::shared_ptr<const mlir::FrozenRewritePatternSet>;
 
-std::atomic<mlir::MLIRContext*> persistent_context{nullptr};
+/// The JIT's contexts (kept for the process's life): their pattern sets are built once.
+std::mutex& persistent_mutex() {
+  static std::mutex& mu = *new std::mutex;  // leaked, as every static the compiler reads
+  return mu;
+}
+std::vector<mlir::MLIRContext*>& persistent_contexts() {
+  static auto& contexts = *new std::vector<mlir::MLIRContext*>;
+  return contexts;
+}
+bool is_persistent(mlir::MLIRContext* context) {
+  std::lock_guard lock(persistent_mutex());
+  const auto& all = persistent_contexts();
+  return std::find(all.begin(), all.end(), context) != all.end();
+}
 
 /// Every loaded dialect's and registered op's canonicalization patterns, as upstream's
 /// canonicalizer collects them.
@@ -37,13 +51,13 @@ PatternSet collect_patterns(mlir::MLIRContext* context) {
   return std::make_shared<const mlir::FrozenRewritePatternSet>(std::move(patterns));
 }
 
-/// The persistent context's patterns, kept per registry hash: a dialect loaded later brings
-/// its patterns into a new set.
+/// A persistent context's patterns, kept per context (patterns name its ops) and registry
+/// hash: a dialect loaded later brings its patterns into a new set.
 PatternSet kept_patterns(mlir::MLIRContext* context) {
   static std::mutex& mu = *new std::mutex;  // leaked, as every static the compiler reads
-  static auto& sets = *new std::map<size_t, PatternSet>;
+  static auto& sets = *new std::map<std::pair<mlir::MLIRContext*, size_t>, PatternSet>;
   std::lock_guard lock(mu);
-  PatternSet& set = sets[static_cast<size_t>(context->getRegistryHash())];
+  PatternSet& set = sets[{context, static_cast<size_t>(context->getRegistryHash())}];
   if (!set) set = collect_patterns(context);
   return set;
 }
@@ -56,7 +70,7 @@ class CachedCanonicalizer : public mlir::PassWrapper<CachedCanonicalizer, mlir::
     return "canonicalize, with the JIT context's pattern set built once";
   }
   mlir::LogicalResult initialize(mlir::MLIRContext* context) override {
-    patterns_ = context == persistent_context.load() ? nullptr : collect_patterns(context);
+    patterns_ = is_persistent(context) ? nullptr : collect_patterns(context);
     return mlir::success();
   }
   void runOnOperation() override {
@@ -82,6 +96,9 @@ void register_canonicalize_pass() {
   (void)done;
 }
 
-void keep_canonicalization_patterns(mlir::MLIRContext* context) { persistent_context.store(context); }
+void keep_canonicalization_patterns(mlir::MLIRContext* context) {
+  std::lock_guard lock(persistent_mutex());
+  persistent_contexts().push_back(context);
+}
 
 }  // namespace ejit::detail

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <tuple>
@@ -157,7 +158,20 @@ std::mutex& compiler_mutex() {
   return *mu;
 }
 
-mlir::MLIRContext& compiler_context() { return globals().context; }
+mlir::MLIRContext& compiler_context(int slot) {
+  if (slot == 0) return globals().context;
+  globals();  // passes, targets and dialects registered
+  static auto& mu = *new std::mutex;  // leaked, as every static the compiler reads
+  static auto& contexts = *new std::array<mlir::MLIRContext*, kMaxCompilerContexts>{};
+  std::lock_guard lock(mu);
+  mlir::MLIRContext*& c = contexts.at(static_cast<size_t>(slot));
+  if (!c) {
+    c = new mlir::MLIRContext(Globals::make_registry(), mlir::MLIRContext::Threading::DISABLED);  // leaked
+    c->loadAllAvailableDialects();
+    keep_canonicalization_patterns(c);
+  }
+  return *c;
+}
 
 std::string print(mlir::Operation* op) {
   std::string s;
@@ -380,6 +394,8 @@ namespace {
 mlir::PassManager& stage_pass_manager(mlir::MLIRContext* context, Stage stage, const PipelineOptions& options) {
   using Key = std::tuple<mlir::MLIRContext*, int, bool, std::string>;
   static auto& managers = *new std::map<Key, std::unique_ptr<mlir::PassManager>>;  // leaked, as the context
+  static auto& mu = *new std::mutex;  // the map: compiles on several contexts share it
+  std::lock_guard lock(mu);
   std::unique_ptr<mlir::PassManager>& pm = managers[Key{context, static_cast<int>(stage), options.gpu, options.chip}];
   if (!pm) {
     pm = std::make_unique<mlir::PassManager>(context);

@@ -22,7 +22,11 @@ namespace ejit::detail {
 /// One compile at a time: the context and the pass registry are shared. Hold it while
 /// using compiler_context().
 std::mutex& compiler_mutex();
-mlir::MLIRContext& compiler_context();
+/// The compiler's context; slot > 0: one of the contexts that a compile holding the lock
+/// runs on threads of its own, one per thread (made on first use, kept for the process's
+/// life; slots below kMaxCompilerContexts).
+constexpr int kMaxCompilerContexts = 8;
+mlir::MLIRContext& compiler_context(int slot = 0);
 
 /// The trace as a private function plus @kernel(inputs..., outputs...) on memrefs that
 /// calls it and writes each result into its output buffer.

@@ -152,13 +152,14 @@ TEST_CASE("disk cache: keys are checked before they name a file", "[jit][cache][
   CHECK(e->payload == "payload");
 }
 
-TEST_CASE("disk cache: a module compiled in parts is one entry; a forged list of its objects is refused",
+TEST_CASE("disk cache: a module compiled in parts is one entry, and a forged list of its objects is refused",
           "[jit][cache][trust]") {
   ScopedCache cache("parts");
-  // 1200 ops: five kernels in one module, large enough to be compiled in parts, a thread each.
+  // 300 ops: two kernels in one module, large enough to be compiled in parts (LLVM's half on
+  // a thread each), too small to be compiled in groups (each a module of its own).
   auto many = [](const Tensor& x) {
     std::vector<Tensor> outs;
-    for (int i = 0; i < 600; ++i) outs.push_back(x * float(i + 2) - 1.f);
+    for (int i = 0; i < 150; ++i) outs.push_back(x * float(i + 2) - 1.f);
     return outs;
   };
   const Tensor x = randn({64}, 3);
@@ -190,7 +191,7 @@ TEST_CASE("disk cache: a module compiled in parts is one entry; a forged list of
   // Each forged entry has a valid checksum (stored through the cache): the list itself is
   // checked, the entry dropped and the module compiled again.
   SECTION("a count of objects past the limit") {
-    const uint64_t forged = 1000;
+    const uint64_t forged = 1000;  // the limit is 8
     std::memcpy(payload.data() + 8, &forged, 8);
   }
   SECTION("an object larger than the entry") {
@@ -202,4 +203,33 @@ TEST_CASE("disk cache: a module compiled in parts is one entry; a forged list of
   detail::disk_cache_store(key, 0, payload);
   REQUIRE_FALSE(run_fresh_many());
   REQUIRE(run_fresh_many());
+}
+
+TEST_CASE("disk cache: a module compiled in groups, a thread and a module each, is an entry per group", "[jit][cache]") {
+  ScopedCache cache("groups");
+  // 1200 ops in five kernels: compiled as groups of kernels, MLIR stages and all, on threads.
+  auto many = [](const Tensor& x) {
+    std::vector<Tensor> outs;
+    for (int i = 0; i < 600; ++i) outs.push_back(x * float(i + 2) - 1.f);
+    return outs;
+  };
+  const Tensor x = randn({64}, 3);
+  auto run_fresh_many = [&] {
+    auto f = jit(many);
+    f(x);
+    const std::vector<Tensor> got = f(x), want = many(x);
+    REQUIRE(f.stats().hits == 1);
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < want.size(); ++i) test::require_close(got[i], want[i], 1e-4);
+    return f.stats().disk_hits == 1;
+  };
+  REQUIRE_FALSE(run_fresh_many());
+  REQUIRE(run_fresh_many());
+  if (std::thread::hardware_concurrency() < 2) {
+    WARN("skipped: one hardware thread, so the module is compiled whole, one entry");
+    return;
+  }
+  CHECK(cache.entry_files().size() == 2);
+  for (const fs::path& f : cache.entry_files()) fs::remove(f);  // one group missing: compiled again, right
+  REQUIRE_FALSE(run_fresh_many());
 }

@@ -86,7 +86,7 @@ TEST_CASE("export: matmuls on the BLAS with folded transposes, reductions, gradi
   REQUIRE_THAT(lib.plan(0), Catch::Contains("interpreter step"));
 }
 
-TEST_CASE("export: a jitted function bakes in what it captured; its signatures pick by shape", "[export]") {
+TEST_CASE("export: a jitted function bakes in what it captured, and its signatures pick by shape", "[export]") {
   TempDir dir("export-jitted");
   Variable w(randn({6, 3}, 4), "w");
   const Tensor bias = randn({3}, 5);

@@ -150,7 +150,7 @@ TEST_CASE("host_callback: several results come from one call of the function", "
   CHECK(calls->load() == before + 1);
 }
 
-TEST_CASE("host_callback: an exception in a compiled call reaches the caller; the next call works",
+TEST_CASE("host_callback: an exception in a compiled call reaches the caller, and the next call works",
           "[jit][host_callback][errors]") {
   auto f = jit([](const Tensor& x) {
     Tensor y = x * 3.f + 1.f;

@@ -31,11 +31,12 @@ Tensor chain(const Tensor& x) {
   return y;
 }
 
-/// 1200 ops, several kernels in one module: large enough to be compiled in parts, on threads
-/// of the compile's own (cpu_compiler.cpp, compile_parts).
-std::vector<Tensor> many_outputs(const Tensor& x) {
+/// `count` outputs of two ops each, several kernels in one module: 150 are compiled in parts
+/// (LLVM's half on threads of the compile's own), 600 in groups (each a module of its own,
+/// MLIR stages and all, on a thread and compiler context of its own: cpu_compiler.cpp).
+std::vector<Tensor> many_outputs(const Tensor& x, int count) {
   std::vector<Tensor> outs;
-  for (int i = 0; i < 600; ++i) outs.push_back(tanh(x * float(i + 2)) - 1.f);
+  for (int i = 0; i < count; ++i) outs.push_back(tanh(x * float(i + 2)) - 1.f);
   return outs;
 }
 
@@ -47,7 +48,7 @@ bool all_same(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
 
 }  // namespace
 
-TEST_CASE("background: the first call runs eagerly; the compiled code is used once ready", "[jit][background]") {
+TEST_CASE("background: the first call runs eagerly, and the compiled code is used once ready", "[jit][background]") {
   auto f = jit(chain, "chain", kBackground);
   Tensor x = randn({64, 300}, 1);
   const Tensor want = chain(x);
@@ -225,25 +226,29 @@ TEST_CASE("background: the process exits cleanly while a compile is running", "[
   CHECK(outcome == "");
 }
 
-TEST_CASE("background: exit and fork while a module compiles in parts, on threads", "[jit][background][fork]") {
+TEST_CASE("background: exit and fork while a module compiles on threads of its own", "[jit][background][fork]") {
   const Tensor x = randn({64}, 7);
-  const std::vector<Tensor> want = many_outputs(x);
-  CHECK(run_in_child(
-            [&] {
-              auto f = jit(many_outputs, "exiting in parts", kBackground);
-              return all_same(f(x), want);  // then exit() while the parts compile
-            },
-            /*exit_normally=*/true) == "");
-  auto f = jit(many_outputs, "forked in parts", kBackground);
-  CHECK(all_same(f(x), want));  // queued: its compile takes the compiler lock, as fork() does
-  CHECK(run_in_child([&] {
-          bool ok = all_same(f(x), want);
-          wait_for_compiles();
-          return ok && all_same(f(x), want);
-        }) == "");
-  wait_for_compiles();
-  CHECK(all_same(f(x), want));
-  CHECK(f.stats().hits == 1);
+  for (int count : {150, 600}) {  // in parts, in groups
+    INFO(count << " outputs");
+    auto fn = [count](const Tensor& t) { return many_outputs(t, count); };
+    const std::vector<Tensor> want = fn(x);
+    CHECK(run_in_child(
+              [&] {
+                auto f = jit(fn, "exiting while compiling", kBackground);
+                return all_same(f(x), want);  // then exit() while the threads compile
+              },
+              /*exit_normally=*/true) == "");
+    auto f = jit(fn, "forked while compiling", kBackground);
+    CHECK(all_same(f(x), want));  // queued: its compile takes the compiler lock, as fork() does
+    CHECK(run_in_child([&] {
+            bool ok = all_same(f(x), want);
+            wait_for_compiles();
+            return ok && all_same(f(x), want);
+          }) == "");
+    wait_for_compiles();
+    CHECK(all_same(f(x), want));
+    CHECK(f.stats().hits == 1);
+  }
 }
 
 // Run by ctest in processes of their own (test/jit/CMakeLists.txt): the first jitted call of

@@ -230,7 +230,7 @@ TEST_CASE("errors: item of a non-scalar", "[errors]") {
   CHECK(tensor({5.f}, {1, 1}).item<float>() == 5.f);
 }
 
-TEST_CASE("errors: slice step 0; bounds out of range clamp as in Python", "[errors]") {
+TEST_CASE("errors: slice step 0, and bounds out of range clamp as in Python", "[errors]") {
   Tensor x = arange(10);
   Tensor m = reshape(arange(12), {3, 4});
   Snapshot sx(x), sm(m);

@@ -505,8 +505,14 @@ const std::string& host_target() {
 
 namespace {
 
+/// A group of a module's kernels compiled on a thread of its own (compile_in_groups): the
+/// compiler context and target machine of its slot, under the lock its coordinator holds.
+struct GroupSlot {
+  int slot = 0;
+};
+
 std::vector<CompileResult> compile_module(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags,
-                                          ObjectCode* export_object) {
+                                          ObjectCode* export_object, const GroupSlot* group = nullptr) {
   const bool keep_ir = flags.keep_ir, keep_asm = flags.keep_asm, fast_codegen = flags.fast_codegen;
   auto t0 = std::chrono::steady_clock::now();
   const size_t n = traces.size();
@@ -515,9 +521,16 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   // The disk cache serves calls that want no IR (IR is only made by compiling).
   const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
   std::unique_lock lock(compiler_mutex(), std::defer_lock);
-  if (!flags.disk_only) lock.lock();
-  else if (!use_disk) return failed_results(n, "[jit] no disk cache to load from");
-  else if (!lock.try_lock()) return failed_results(n, "[jit] the compiler is busy: no disk cache lookup now");
+  if (group) {
+    // the coordinator holds the lock
+  } else if (!flags.disk_only) {
+    lock.lock();
+  } else if (!use_disk) {
+    return failed_results(n, "[jit] no disk cache to load from");
+  } else if (!lock.try_lock()) {
+    return failed_results(n, "[jit] the compiler is busy: no disk cache lookup now");
+  }
+  const int slot = group ? group->slot : 0;
   auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
   const std::string text = module_text(traces);
   const unsigned opt_level = options::opt_level();
@@ -546,7 +559,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   }
   if (flags.disk_only) return failed_results(n, "[jit] not in the disk cache");
 
-  mlir::MLIRContext& context = compiler_context();  // not before: a disk cache load needs none of it
+  mlir::MLIRContext& context = compiler_context(slot);  // not before: a disk cache load needs none of it
   CollectDiagnostics collected(context);
   std::string& diagnostics = collected.text;
   std::string timings;  // EJIT_LOG=compile: milliseconds per stage
@@ -607,7 +620,7 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
       if (sti->checkFeatures(std::string("+") + f.name)) export_object->features.push_back(f.name);
   } else {
     std::string error;
-    machine = host_target_machine(fast_codegen, error);
+    machine = host_target_machine(fast_codegen, error, static_cast<unsigned>(slot));
     if (!machine) return fail_with(error);
   }
   prepare_kernels(*module, traces, extents);
@@ -617,9 +630,10 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   llvm_module->setDataLayout(machine->createDataLayout());
   llvm_module->setTargetTriple(machine->getTargetTriple().str());
   if (std::string missing = add_packed_wrappers(*llvm_module, n); !missing.empty()) return fail_with("[jit] " + missing);
-  const NoLoopStrengthReduction no_lsr;
+  std::optional<NoLoopStrengthReduction> no_lsr;  // a group's coordinator holds one for all its threads
+  if (!group) no_lsr.emplace();
   // One object, or (a large module for the JIT, no IR wanted) one per part compiled on a thread of its own.
-  const unsigned parts = export_object || want_llvm || want_asm ? 1 : module_parts(*llvm_module, n);
+  const unsigned parts = export_object || want_llvm || want_asm || group ? 1 : module_parts(*llvm_module, n);
   std::vector<std::string> objects;
   if (parts > 1) {
     double optimize_ms = 0;
@@ -681,7 +695,76 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
 
 }  // namespace
 
+namespace {
+
+/// Trace nodes per group of kernels compiled on a thread of its own, MLIR stages and all
+/// (compile_in_groups): below this a group's fixed cost (its MLIR pass pipelines, LLVM
+/// module and object) outweighs what the thread saves.
+constexpr size_t kGroupOps = 256;
+
+/// The kernels of a large module compiled in groups, one thread and compiler context each
+/// (the MLIR stages included, where compile_parts splits LLVM's work only); each group is a
+/// module and a disk cache entry of its own. Nothing (an empty list) when the module is too
+/// small for it or IR is wanted; every kernel's failure when a group fails (the caller then
+/// compiles kernel by kernel, as for a failing module).
+std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags) {
+  if (traces.size() < 2 || flags.keep_ir || flags.keep_asm || flags.disk_only || options::dump_any()) return {};
+  auto ops_of = [](const Trace* t) {  // constants cost nothing to speak of
+    return static_cast<size_t>(std::count_if(t->nodes.begin(), t->nodes.end(),
+                                             [](const TraceNode& n) { return n.kind != NodeKind::Constant; }));
+  };
+  size_t ops = 0;
+  for (const Trace* t : traces) ops += ops_of(t);
+  const int threads = options::num_threads() > 0 ? options::num_threads() : static_cast<int>(std::thread::hardware_concurrency());
+  const size_t most = std::min<size_t>({traces.size(), static_cast<size_t>(std::max(threads, 1)), kMaxParts,
+                                        static_cast<size_t>(kMaxCompilerContexts)});
+  const size_t count = std::min(most, ops / kGroupOps);
+  if (count < 2) return {};
+  std::vector<std::vector<const Trace*>> groups(1);  // contiguous, about ops / count nodes each
+  size_t done = 0;
+  for (const Trace* t : traces) {
+    if (!groups.back().empty() && done >= groups.size() * ops / count && groups.size() < count) groups.emplace_back();
+    groups.back().push_back(t);
+    done += ops_of(t);
+  }
+  std::lock_guard lock(compiler_mutex());
+  const NoLoopStrengthReduction no_lsr;
+  for (size_t g = 0; g < groups.size(); ++g) {  // made here, not by the threads
+    std::string error;
+    compiler_context(static_cast<int>(g));
+    if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(g))) return failed_results(traces.size(), error);
+  }
+  std::vector<std::vector<CompileResult>> made(groups.size());
+  auto run = [&](size_t g) {
+    const GroupSlot slot{static_cast<int>(g)};
+    try {
+      made[g] = compile_module(groups[g], flags, nullptr, &slot);
+    } catch (const std::exception& e) {
+      made[g] = failed_results(groups[g].size(), std::string("[jit] ") + e.what());
+    }
+  };
+  std::vector<std::thread> running;
+  for (size_t g = 1; g < groups.size(); ++g) {
+    try {
+      running.emplace_back(run, g);
+    } catch (const std::system_error&) {  // no thread to be had: this one does it
+      run(g);
+    }
+  }
+  run(0);
+  for (std::thread& t : running) t.join();
+  std::vector<CompileResult> results;
+  for (std::vector<CompileResult>& group : made) {
+    if (!group.at(0).executable) return failed_results(traces.size(), group[0].error);
+    for (CompileResult& r : group) results.push_back(std::move(r));
+  }
+  return results;
+}
+
+}  // namespace
+
 std::vector<CompileResult> compile_for_cpu(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags) {
+  if (std::vector<CompileResult> grouped = compile_in_groups(traces, flags); !grouped.empty()) return grouped;
   return compile_module(traces, flags, nullptr);
 }
 
