@@ -143,7 +143,8 @@ Globals& globals() {
   return *g;
 }
 
-/// One compile at a time: the context, pass registry and JIT linker are shared.
+/// One compile at a time: the context, pass registry and JIT linker are shared (a compile
+/// that runs groups of kernels on threads of its own holds it for all of them).
 std::mutex& compiler_mutex() {
   static std::mutex* mu = [] {
     // The allocator registers its fork handler first, so that fork() takes the compiler
@@ -390,7 +391,7 @@ namespace {
 /// The pass manager of a stage, built once per context, stage and options and reused by
 /// every compile: a pass initializes once. It does not verify the IR after every pass
 /// (about 20% of the MLIR stages' time); run_stages verifies it after every stage. Callers
-/// hold the compiler lock.
+/// hold the compiler lock; a grouped compile's threads (a context each) share the map.
 mlir::PassManager& stage_pass_manager(mlir::MLIRContext* context, Stage stage, const PipelineOptions& options) {
   using Key = std::tuple<mlir::MLIRContext*, int, bool, std::string>;
   static auto& managers = *new std::map<Key, std::unique_ptr<mlir::PassManager>>;  // leaked, as the context

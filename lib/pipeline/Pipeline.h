@@ -20,7 +20,7 @@
 namespace ejit::detail {
 
 /// One compile at a time: the context and the pass registry are shared. Hold it while
-/// using compiler_context().
+/// using compiler_context() (a compile's own threads use the other slots under it).
 std::mutex& compiler_mutex();
 /// The compiler's context; slot > 0: one of the contexts that a compile holding the lock
 /// runs on threads of its own, one per thread (made on first use, kept for the process's
