@@ -185,6 +185,14 @@ TEST_CASE("cuda: softmax and layer norm as one kernel per row equal the interpre
       check(ln, layer_norm(x) * 1.5f + 0.25f);
     }
   }
+  // Dynamic dims: the batch varies, the rows are counted per call.
+  auto sm = jit([](const Tensor& t) { return softmax(t, -1); });
+  for (int64_t rows : {37, 50, 300, 7}) {
+    const Tensor x = randn({rows, 96}, 10 + rows);
+    INFO("rows " << rows);
+    require_same(sm(x.to(kGpu)), softmax(x, -1), "dynamic row kernel", 2e-4, 2e-5);
+  }
+  CHECK(sm.stats().misses <= 2);  // two recordings, then one program for every size
 }
 
 TEST_CASE("cuda: gradients and a jitted training step on the GPU", "[cuda]") {

@@ -543,6 +543,55 @@ TEST_CASE("GPU: a fused kernel over more than 4 KB of parameters is refused, not
   CHECK(detail::gpu_program_launches(small, error).size() == 1);
 }
 
+TEST_CASE("GPU: dynamic dims: softmax and layer norm stay one kernel per row, the rows counted per call",
+          "[gpu][ptx][dynamic]") {
+  for (int which = 0; which < 2; ++which) {
+    auto fn = [which](const std::vector<Tensor>& in) {
+      return std::vector<Tensor>{which == 0 ? softmax(in[0] * 2.f, -1) : layer_norm(in[0] * 2.f)};
+    };
+    auto record_at = [&](int64_t rows) {
+      std::vector<Tensor> args = {randn({rows, 3, 96}, 1)};
+      Recorder rec;
+      rec.add_inputs(args);
+      return rec.finish(fn(args));
+    };
+    std::string why;
+    const std::optional<Trace> general = detail::generalize(record_at(37), record_at(50), why);
+    INFO(why);
+    REQUIRE(general);
+    const std::string l = listing(*general);
+    INFO(l.substr(0, 1500));
+    REQUIRE(l.find("as one kernel, a block per row (the call's rows of 96)") != std::string::npos);
+    require_ptx_assembles(*general, "dynamic row kernel");
+    detail::CompileResult keep_dynamic;
+    const detail::GpuProgram& dynamic = program_of(*general, keep_dynamic);
+    for (int64_t rows : {1, 300}) {  // the launch at this size is the static plan's
+      INFO("rows " << rows);
+      detail::CompileResult keep_static;
+      const detail::GpuProgram& fixed = program_of(record_at(rows), keep_static);
+      REQUIRE(fixed.steps().size() == dynamic.steps().size());
+      const detail::GpuStep &a = dynamic.steps().back(), &b = fixed.steps().back();
+      REQUIRE(b.what.find("a block per row") != std::string::npos);
+      REQUIRE(!a.kernels.index_ops.empty());
+      std::vector<Shape> shapes;
+      for (const std::vector<int>* ids : {&a.inputs, &a.outputs})
+        for (int id : *ids) shapes.push_back(detail::concrete(general->values[id].shape, {rows}));
+      const std::vector<int64_t> values = detail::evaluate_index_ops(a.kernels, shapes);
+      auto size = [&](int64_t n) { return detail::resolve_size(n, values); };
+      const detail::GpuLaunch &x = a.kernels.launches.at(0), &y = b.kernels.launches.at(0);
+      CHECK(size(x.grid[0]) == y.grid[0]);
+      CHECK(y.grid[0] == rows * 3);
+      CHECK(x.block[0] == y.block[0]);
+      REQUIRE(x.args.size() == y.args.size());
+      for (size_t i = 0; i < x.args.size(); ++i) {
+        CHECK(x.args[i].kind == y.args[i].kind);
+        CHECK(x.args[i].bits == y.args[i].bits);
+        for (size_t d = 0; d < y.args[i].sizes.size(); ++d) CHECK(size(x.args[i].sizes[d]) == y.args[i].sizes[d]);
+      }
+    }
+  }
+}
+
 TEST_CASE("GPU: dynamic dims: fused kernels take their sizes per call, and match the static plan at each size",
           "[gpu][ptx][dynamic]") {
   // Elementwise with a broadcast and a flattening reshape; then with row reductions too (they

@@ -238,7 +238,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   // old plan, which says why where it fails too.
   std::vector<RowKernelMatch> row_kernels;
   std::vector<GpuKernels> row_plans;
-  for (RowKernelMatch& m : dynamic ? std::vector<RowKernelMatch>{} : match_row_kernels(trace, uses)) {
+  for (RowKernelMatch& m : match_row_kernels(trace, uses)) {
     GpuKernels plan;
     std::string why;
     if (!plan_row_kernel(m, chip, plan, why)) {
@@ -268,7 +268,8 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.outputs = {m.output};
       s.kernels = std::move(row_plans[i]);
       s.what = fmt::format("{} as one kernel, a block per row ({} rows of {})",
-                           m.kind == RowKernel::Softmax ? "softmax" : "layer norm", m.rows, m.len);
+                           m.kind == RowKernel::Softmax ? "softmax" : "layer norm",
+                           m.rows < 0 ? std::string("the call's") : std::to_string(m.rows), m.len);
       if (keep_ir)
         ir[static_cast<int>(Stage::PTX)] += fmt::format("// ---- step {}: {}\n// ---- PTX module 0\n{}\n", steps.size(), s.what, s.kernels.ptx[0]);
       steps.push_back(std::move(s));

@@ -151,9 +151,12 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
     if (n.kind != NodeKind::Reduce || n.inputs.size() != 1 || taken[k]) continue;
     const ValueType& x = t.values[n.inputs[0]];
     const Shape& s = x.shape;
-    if ((x.dtype != DType::F32 && x.dtype != DType::F64) || s.rank() < 1 || std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; }) || s.numel() == 0) continue;
-    const int64_t len = s[s.rank() - 1], rows = s.numel() / len;
-    if (rows > std::numeric_limits<int32_t>::max() || len * static_cast<int64_t>(itemsize(x.dtype)) > kMaxRowBytes) continue;  // grid.x's limit; long rows
+    if ((x.dtype != DType::F32 && x.dtype != DType::F64) || s.rank() < 1) continue;
+    const int64_t len = s[s.rank() - 1];
+    if (len <= 0 || len * static_cast<int64_t>(itemsize(x.dtype)) > kMaxRowBytes) continue;  // dynamic, empty or long rows
+    int64_t rows = 1;
+    for (int d = 0; d + 1 < s.rank(); ++d) rows = s[d] < 0 || rows < 0 ? -1 : rows * s[d];  // -1: counted per call
+    if (rows == 0 || rows > std::numeric_limits<int32_t>::max()) continue;  // empty; grid.x's limit
     Walk w{t, uses, x, {}};
     std::optional<RowKernelMatch> m;
     if (static_cast<ReduceOp>(n.sub) == ReduceOp::Max) m = match_softmax(w, static_cast<int>(k));
@@ -161,7 +164,7 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
     if (!m || std::any_of(w.nodes.begin(), w.nodes.end(), [&](int j) { return taken[j] != 0; })) continue;
     std::sort(w.nodes.begin(), w.nodes.end());
     for (int j : w.nodes) taken[j] = 1;
-    m->nodes = w.nodes, m->rows = rows, m->len = len, m->dtype = x.dtype;
+    m->nodes = w.nodes, m->shape = s, m->rows = rows, m->len = len, m->dtype = x.dtype;
     found.push_back(std::move(*m));
   }
   return found;
@@ -177,11 +180,25 @@ bool plan_row_kernel(const RowKernelMatch& m, const std::string& chip, GpuKernel
   GpuLaunch l;
   l.module = 0;
   l.function = row_kernel_name(m.kind);
-  l.grid[0] = m.rows;
+  int64_t rows = m.rows, elements = m.rows * m.len;
+  if (m.rows < 0) {  // the rows of this call: the product of the input's leading dims
+    auto op = [&](GpuIndexOp::Kind kind, int64_t a, int64_t b) {
+      k.index_ops.push_back(GpuIndexOp{kind, a, b});
+      return static_cast<int64_t>(k.index_ops.size()) - 1;
+    };
+    int64_t product = op(GpuIndexOp::Kind::Const, 1, 0);
+    for (int d = 0; d + 1 < m.shape.rank(); ++d) {
+      const int64_t dim = m.shape[d] < 0 ? op(GpuIndexOp::Kind::Dim, 0, d) : op(GpuIndexOp::Kind::Const, m.shape[d], 0);
+      product = op(GpuIndexOp::Kind::Mul, product, dim);
+    }
+    rows = index_ref(static_cast<size_t>(product));
+    elements = index_ref(static_cast<size_t>(op(GpuIndexOp::Kind::Mul, product, op(GpuIndexOp::Kind::Const, m.len, 0))));
+  }
+  l.grid[0] = rows;
   l.block[0] = std::min(kRowThreads, (m.len + 31) / 32 * 32);  // whole warps; short rows leave fewer idle
   for (int slot : {0, 1}) {
     GpuArg b;
-    b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {m.rows * m.len}, b.strides = {1};
+    b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {elements}, b.strides = {1};
     l.args.push_back(b);
   }
   GpuArg len;
