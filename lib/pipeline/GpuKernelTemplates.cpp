@@ -181,9 +181,36 @@ std::string arg_reduction_text(bool max, DType input) {
   return full;
 }
 
+namespace {
+
+/// The body that stores layer norm's output %y of element %v (column %c): d * r, then
+/// times gamma and plus beta when the kernel has them (the trace's order of ops).
+std::string layer_norm_output(const std::string& t, bool scale, bool shift) {
+  std::vector<std::string> lines = {fmt::format("%d = arith.subf %v, %mean : {}", t)};
+  std::string last = "%y0";
+  lines.push_back(fmt::format("%y0 = arith.mulf %d, %r : {}", t));
+  if (scale) {
+    lines.push_back(fmt::format("%gv = memref.load %g[%c] : memref<?x{}>", t));
+    lines.push_back(fmt::format("%y1 = arith.mulf {}, %gv : {}", last, t));
+    last = "%y1";
+  }
+  if (shift) {
+    lines.push_back(fmt::format("%bv = memref.load %b[%c] : memref<?x{}>", t));
+    lines.push_back(fmt::format("%y2 = arith.addf {}, %bv : {}", last, t));
+    last = "%y2";
+  }
+  std::string& final_line = lines.back();  // its value is the one stored: rename it %y
+  final_line.replace(0, last.size(), "%y");
+  std::string body;
+  for (size_t i = 0; i < lines.size(); ++i) body += (i ? "\n        " : "") + lines[i];
+  return body;
+}
+
+}  // namespace
+
 const char* row_kernel_name(RowKernel kind) { return kind == RowKernel::Softmax ? "row_softmax" : "row_layer_norm"; }
 
-std::string row_kernel_text(RowKernel kind, DType dtype) {
+std::string row_kernel_text(RowKernel kind, DType dtype, bool scale, bool shift) {
   const std::string t = mlir_scalar(dtype);
   // Threads stride over the row; each pass combines the threads' partials with
   // gpu.all_reduce (warp shuffles, then shared memory), whose result every thread gets.
@@ -209,7 +236,7 @@ std::string row_kernel_text(RowKernel kind, DType dtype) {
                        t, body);
   };
   const std::string ninf = dtype == DType::F64 ? "0xFFF0000000000000" : "0xFF800000";
-  std::string params, body;
+  std::string buffers, params, body;  // buffers: between in and out
   if (kind == RowKernel::Softmax) {
     body = pass("m", "ninf", fmt::format("%n = arith.maximumf %a, %v : {}", t).c_str(), "maximumf") +
            pass("s", "zero",
@@ -228,11 +255,13 @@ std::string row_kernel_text(RowKernel kind, DType dtype) {
       %ve = arith.addf %var, %eps : {0}
       %sq = math.sqrt %ve : {0}
       %r = arith.divf %one, %sq : {0})", t) +
-           store(fmt::format("%d = arith.subf %v, %mean : {0}\n        %y = arith.mulf %d, %r : {0}", t).c_str());
+           store(layer_norm_output(t, scale, shift).c_str());
+    if (scale) buffers += fmt::format(", %g: memref<?x{}>", t);
+    if (shift) buffers += fmt::format(", %b: memref<?x{}>", t);
   }
   return fmt::format(R"(module attributes {{gpu.container_module}} {{
   gpu.module @{0}_{1} {{
-    gpu.func @{0}(%in: memref<?x{1}>, %out: memref<?x{1}>, %len: index{2}) kernel {{
+    gpu.func @{0}(%in: memref<?x{1}>{5}, %out: memref<?x{1}>, %len: index{2}) kernel {{
       %row = gpu.block_id x
       %tid = gpu.thread_id x
       %nt = gpu.block_dim x
@@ -244,7 +273,7 @@ std::string row_kernel_text(RowKernel kind, DType dtype) {
     }}
   }}
 }}
-)", row_kernel_name(kind), t, params, ninf, body);
+)", row_kernel_name(kind), t, params, ninf, body, buffers);
 }
 
 std::string take_text(DType dtype, DType index_dtype) {

@@ -40,8 +40,10 @@ std::string take_text(DType dtype, DType index_dtype);
 /// the trace's, in its order: softmax exp(x - max) / sum(exp(x - max)); layer norm
 /// d = x - sum(x) / n1, d * (1 / sqrt(sum(d * d) / n2 + eps)). Parameters: in and out as
 /// 1-D memref descriptors, len, and for layer norm n1, n2 and eps (the element type).
+/// Layer norm's scale and shift (`scale`, `shift`: y * gamma + beta, each of the row's
+/// length) come in as buffers between in and out.
 enum class RowKernel : uint8_t { Softmax, LayerNorm };
-std::string row_kernel_text(RowKernel kind, DType dtype);
+std::string row_kernel_text(RowKernel kind, DType dtype, bool scale = false, bool shift = false);
 /// The kernel's name in that text.
 const char* row_kernel_name(RowKernel kind);
 

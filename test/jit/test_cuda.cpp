@@ -183,6 +183,12 @@ TEST_CASE("cuda: softmax and layer norm as one kernel per row equal the interpre
       auto ln = jit([](const Tensor& t) { return layer_norm(t) * 1.5f + 0.25f; });
       check(sm, softmax(x, -1));
       check(ln, layer_norm(x) * 1.5f + 0.25f);
+      const int64_t len = shape[shape.rank() - 1];  // gamma and beta in the kernel (one row each)
+      const Tensor gamma = cast(randn({len}, 11), dt), beta = cast(randn({len}, 12), dt);
+      auto affine = jit([](const Tensor& t, const Tensor& g, const Tensor& b) { return layer_norm(t, g, b); });
+      affine(x.to(kGpu), gamma.to(kGpu), beta.to(kGpu));
+      require_same(affine(x.to(kGpu), gamma.to(kGpu), beta.to(kGpu)), layer_norm(x, gamma, beta), "affine row kernel", 2e-4, 2e-5);
+      CHECK(affine.stats().hits == 1);
     }
   }
   // Dynamic dims: the batch varies, the rows are counted per call.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 #include <unistd.h>
 
 #include "../../lib/backend/gpu/gpu_kernels.h"
@@ -237,17 +238,23 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
       }
     }
   }
-  // Layer norm's scale and shift follow as a fused kernel; the divisors and eps are the trace's.
+  // Layer norm's scale and shift (gamma and beta of the row's length) are in the kernel too;
+  // the divisors and eps are the trace's.
   Trace affine = record([](auto& a) { return layer_norm(a[0]) * a[1] + a[2]; }, {randn({32, 48}, 1), randn({48}, 2), randn({48}, 3)});
   const std::string la = listing(affine);
   INFO(la.substr(0, 1500));
-  REQUIRE(la.find("layer norm as one kernel") != std::string::npos);
-  REQUIRE(la.find("fused kernels (1 launches) for mul, add") != std::string::npos);
+  REQUIRE(la.find("GPU program for sm_90: 1 steps") != std::string::npos);
+  REQUIRE(la.find("layer norm with scale and shift as one kernel") != std::string::npos);
   require_launches_match_ptx(affine, "affine layer norm");
+  require_ptx_assembles(affine, "affine layer norm");
   {
     detail::CompileResult keep;
-    const detail::GpuLaunch& launch = program_of(affine, keep).steps().at(0).kernels.launches.at(0);
-    REQUIRE(launch.args.size() == 6);  // in, out (5 parameters each), len, n1, n2, eps
+    const detail::GpuStep& step = program_of(affine, keep).steps().at(0);
+    REQUIRE(step.inputs.size() == 3);  // x, gamma, beta
+    const detail::GpuLaunch& launch = step.kernels.launches.at(0);
+    REQUIRE(launch.args.size() == 8);  // in, gamma, beta, out (5 parameters each), len, n1, n2, eps
+    CHECK(launch.args[1].sizes == std::vector<int64_t>{48});
+    CHECK(launch.args[3].sizes == std::vector<int64_t>{32 * 48});
     auto f32 = [](const detail::GpuArg& a) {
       REQUIRE(a.kind == detail::GpuArg::Kind::F32);
       float f;
@@ -255,11 +262,31 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
       std::memcpy(&f, &u, sizeof f);
       return f;
     };
-    CHECK(f32(launch.args[3]) == 48.f);  // n1, n2: the row length, as layer_norm divides by it
-    CHECK(f32(launch.args[4]) == 48.f);
-    CHECK(f32(launch.args[5]) == 1e-5f);  // eps
-    CHECK(launch.args[2].kind == detail::GpuArg::Kind::I64);
-    CHECK(launch.args[2].bits == 48);
+    CHECK(f32(launch.args[5]) == 48.f);  // n1, n2: the row length, as layer_norm divides by it
+    CHECK(f32(launch.args[6]) == 48.f);
+    CHECK(f32(launch.args[7]) == 1e-5f);  // eps
+    CHECK(launch.args[4].kind == detail::GpuArg::Kind::I64);
+    CHECK(launch.args[4].bits == 48);
+  }
+  const std::vector<std::tuple<const char*, const char*, std::function<Tensor(std::vector<Tensor>&)>>> affines = {
+      {"scale only", "layer norm with scale as one kernel", [](auto& a) { return layer_norm(a[0]) * a[1]; }},
+      {"shift only", "layer norm with shift as one kernel", [](auto& a) { return layer_norm(a[0]) + a[2]; }},
+      {"layer_norm's own gamma and beta", "layer norm with scale and shift as one kernel",
+       [](auto& a) { return layer_norm(a[0], a[1], a[2]); }},
+      {"a scale of the input's shape stays outside", "layer norm as one kernel", [](auto& a) { return layer_norm(a[0]) * a[0]; }},
+      {"a scaled value also returned stays outside", "layer norm with scale as one kernel", [](auto& a) {
+         Tensor y = layer_norm(a[0]) * a[1];
+         return y + a[2] + sum(y);
+       }},
+  };
+  for (const auto& [what, expect, fn] : affines) {
+    INFO(what);
+    Trace t = record(fn, {randn({32, 48}, 1), randn({48}, 2), randn({48}, 3)});
+    const std::string l = listing(t);
+    INFO(l.substr(0, 1500));
+    REQUIRE(l.find(expect) != std::string::npos);
+    require_launches_match_ptx(t, what);
+    require_ptx_assembles(t, what);
   }
   // Two in a row, and one beside unrelated ops, each one kernel.
   Trace chained = record([](auto& a) { return softmax(layer_norm(a[0]) * 2.f, -1) + tanh(a[0]); }, {randn({16, 40}, 5)});

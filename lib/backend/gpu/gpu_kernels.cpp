@@ -59,9 +59,9 @@ std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, st
   return template_ptx(take_text(dtype, index_dtype), chip, error);
 }
 
-std::string row_kernel_ptx(RowKernel kind, DType dtype, const std::string& chip, std::string& error) {
+std::string row_kernel_ptx(RowKernel kind, DType dtype, bool scale, bool shift, const std::string& chip, std::string& error) {
   if (dtype != DType::F32 && dtype != DType::F64) return error = "[gpu] row kernels take f32 and f64", "";
-  return template_ptx(row_kernel_text(kind, dtype), chip, error);
+  return template_ptx(row_kernel_text(kind, dtype, scale, shift), chip, error);
 }
 
 std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error) {

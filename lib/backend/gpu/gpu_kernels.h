@@ -19,7 +19,7 @@ bool compile_gpu_kernels(const Trace& trace, const std::string& chip, GpuKernels
 std::string reduction_ptx(bool rows, ReduceOp op, DType input, DType dtype, const std::string& chip, std::string& error);
 std::string arg_reduction_ptx(bool max, DType input, const std::string& chip, std::string& error);
 std::string take_ptx(DType dtype, DType index_dtype, const std::string& chip, std::string& error);
-std::string row_kernel_ptx(RowKernel kind, DType dtype, const std::string& chip, std::string& error);
+std::string row_kernel_ptx(RowKernel kind, DType dtype, bool scale, bool shift, const std::string& chip, std::string& error);
 std::string elementwise_ptx(const ElementwiseSpec& spec, const std::string& chip, std::string& error);
 
 }  // namespace ejit::detail

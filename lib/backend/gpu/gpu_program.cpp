@@ -264,11 +264,12 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       GpuStep s;
       s.kind = GpuStep::Kind::Kernels;
       s.nodes = m.nodes;
-      s.inputs = {m.input};
+      s.inputs = row_kernel_inputs(m);
       s.outputs = {m.output};
       s.kernels = std::move(row_plans[i]);
-      s.what = fmt::format("{} as one kernel, a block per row ({} rows of {})",
+      s.what = fmt::format("{}{} as one kernel, a block per row ({} rows of {})",
                            m.kind == RowKernel::Softmax ? "softmax" : "layer norm",
+                           m.scale >= 0 && m.shift >= 0 ? " with scale and shift" : m.scale >= 0 ? " with scale" : m.shift >= 0 ? " with shift" : "",
                            m.rows < 0 ? std::string("the call's") : std::to_string(m.rows), m.len);
       if (keep_ir)
         ir[static_cast<int>(Stage::PTX)] += fmt::format("// ---- step {}: {}\n// ---- PTX module 0\n{}\n", steps.size(), s.what, s.kernels.ptx[0]);

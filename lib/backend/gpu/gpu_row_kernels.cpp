@@ -119,9 +119,26 @@ std::optional<RowKernelMatch> match_layer_norm(Walk& w, int sum_node) {
   const int y = w.consumer(r, [&](const TraceNode& n) {
     return w.binary(n, BinaryOp::Mul) && ((n.inputs[0] == d && n.inputs[1] == r) || (n.inputs[0] == r && n.inputs[1] == d));
   });
-  if (y < 0 || !w.closed(y)) return std::nullopt;
+  if (y < 0) return std::nullopt;
   RowKernelMatch m;
-  m.kind = RowKernel::LayerNorm, m.input = x, m.output = y, m.n1 = *n1, m.n2 = *n2, m.eps = *eps;
+  m.kind = RowKernel::LayerNorm, m.input = x, m.n1 = *n1, m.n2 = *n2, m.eps = *eps;
+  // Then, as layer_norm writes them, y * gamma and + beta over the row (an operand of the
+  // row's shape, of x's dtype, not made by the match).
+  const Shape row({w.x.shape[w.x.shape.rank() - 1]});
+  auto operand = [&](const TraceNode& n, int v, BinaryOp op, int& other) {
+    if (!w.binary(n, op) || n.inputs[0] != v || n.inputs[1] == v || !w.has_shape(n.inputs[1], row)) return false;
+    const int p = w.uses.producer[n.inputs[1]];
+    if (p >= 0 && std::find(w.nodes.begin(), w.nodes.end(), p) != w.nodes.end()) return false;
+    return other = n.inputs[1], true;
+  };
+  auto only_reader = [&](int v) { return w.uses.consumers[v].size() == 1 && !w.uses.is_output[v]; };
+  int out = y;
+  if (only_reader(out))
+    if (const int g = w.consumer(out, [&](const TraceNode& n) { return operand(n, out, BinaryOp::Mul, m.scale); }); g >= 0) out = g;
+  if (only_reader(out))
+    if (const int b = w.consumer(out, [&](const TraceNode& n) { return operand(n, out, BinaryOp::Add, m.shift); }); b >= 0) out = b;
+  if (!w.closed(out)) return std::nullopt;
+  m.output = out;
   return m;
 }
 
@@ -170,13 +187,21 @@ std::vector<RowKernelMatch> match_row_kernels(const Trace& t, const TraceUses& u
   return found;
 }
 
+std::vector<int> row_kernel_inputs(const RowKernelMatch& m) {
+  std::vector<int> in = {m.input};
+  for (int v : {m.scale, m.shift})
+    if (v >= 0) in.push_back(v);
+  return in;
+}
+
 bool plan_row_kernel(const RowKernelMatch& m, const std::string& chip, GpuKernels& k, std::string& error) {
   const DType dtype = m.dtype;
-  std::string ptx = row_kernel_ptx(m.kind, dtype, chip, error);
+  std::string ptx = row_kernel_ptx(m.kind, dtype, m.scale >= 0, m.shift >= 0, chip, error);
   if (ptx.empty()) return false;
+  const int inputs = static_cast<int>(row_kernel_inputs(m).size());
   k = GpuKernels{};
   k.ptx.push_back(std::move(ptx));
-  k.num_inputs = 1, k.num_outputs = 1;
+  k.num_inputs = inputs, k.num_outputs = 1;
   GpuLaunch l;
   l.module = 0;
   l.function = row_kernel_name(m.kind);
@@ -196,9 +221,10 @@ bool plan_row_kernel(const RowKernelMatch& m, const std::string& chip, GpuKernel
   }
   l.grid[0] = rows;
   l.block[0] = std::min(kRowThreads, (m.len + 31) / 32 * 32);  // whole warps; short rows leave fewer idle
-  for (int slot : {0, 1}) {
+  for (int slot = 0; slot <= inputs; ++slot) {  // in, gamma and beta (a row each), out
     GpuArg b;
-    b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {elements}, b.strides = {1};
+    const bool row = slot > 0 && slot < inputs;
+    b.kind = GpuArg::Kind::Buffer, b.slot = slot, b.sizes = {row ? m.len : elements}, b.strides = {1};
     l.args.push_back(b);
   }
   GpuArg len;
