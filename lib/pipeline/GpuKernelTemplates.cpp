@@ -208,7 +208,14 @@ std::string layer_norm_output(const std::string& t, bool scale, bool shift) {
 
 }  // namespace
 
-const char* row_kernel_name(RowKernel kind) { return kind == RowKernel::Softmax ? "row_softmax" : "row_layer_norm"; }
+const char* row_kernel_name(RowKernel kind) {
+  switch (kind) {
+    case RowKernel::Softmax: return "row_softmax";
+    case RowKernel::LogSoftmax: return "row_log_softmax";
+    case RowKernel::LayerNorm: break;
+  }
+  return "row_layer_norm";
+}
 
 std::string row_kernel_text(RowKernel kind, DType dtype, bool scale, bool shift) {
   const std::string t = mlir_scalar(dtype);
@@ -237,12 +244,16 @@ std::string row_kernel_text(RowKernel kind, DType dtype, bool scale, bool shift)
   };
   const std::string ninf = dtype == DType::F64 ? "0xFFF0000000000000" : "0xFF800000";
   std::string buffers, params, body;  // buffers: between in and out
-  if (kind == RowKernel::Softmax) {
+  if (kind != RowKernel::LayerNorm) {
     body = pass("m", "ninf", fmt::format("%n = arith.maximumf %a, %v : {}", t).c_str(), "maximumf") +
            pass("s", "zero",
                 fmt::format("%d = arith.subf %v, %m : {0}\n        %e = math.exp %d : {0}\n        %n = arith.addf %a, %e : {0}", t).c_str(),
-                "add") +
-           store(fmt::format("%d = arith.subf %v, %m : {0}\n        %e = math.exp %d : {0}\n        %y = arith.divf %e, %s : {0}", t).c_str());
+                "add");
+    if (kind == RowKernel::Softmax)
+      body += store(fmt::format("%d = arith.subf %v, %m : {0}\n        %e = math.exp %d : {0}\n        %y = arith.divf %e, %s : {0}", t).c_str());
+    else
+      body += fmt::format("\n      %ls = math.log %s : {}", t) +
+              store(fmt::format("%d = arith.subf %v, %m : {0}\n        %y = arith.subf %d, %ls : {0}", t).c_str());
   } else {
     params = fmt::format(", %n1: {0}, %n2: {0}, %eps: {0}", t);
     body = pass("s", "zero", fmt::format("%n = arith.addf %a, %v : {}", t).c_str(), "add") +

@@ -42,7 +42,7 @@ std::string take_text(DType dtype, DType index_dtype);
 /// 1-D memref descriptors, len, and for layer norm n1, n2 and eps (the element type).
 /// Layer norm's scale and shift (`scale`, `shift`: y * gamma + beta, each of the row's
 /// length) come in as buffers between in and out.
-enum class RowKernel : uint8_t { Softmax, LayerNorm };
+enum class RowKernel : uint8_t { Softmax, LayerNorm, LogSoftmax };  // log_softmax: (x - max) - log(sum(exp(x - max)))
 std::string row_kernel_text(RowKernel kind, DType dtype, bool scale = false, bool shift = false);
 /// The kernel's name in that text.
 const char* row_kernel_name(RowKernel kind);

@@ -166,7 +166,7 @@ TEST_CASE("cuda: 100 random op chains, jitted on the GPU, equal the interpreter"
   }
 }
 
-TEST_CASE("cuda: softmax and layer norm as one kernel per row equal the interpreter", "[cuda]") {
+TEST_CASE("cuda: softmax, log_softmax and layer norm as one kernel per row equal the interpreter", "[cuda]") {
   SKIP_WITHOUT_CUDA();
   const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {4096}, {4, 1}, {300, 4096}};
   for (DType dt : {DType::F32, DType::F64}) {
@@ -182,6 +182,8 @@ TEST_CASE("cuda: softmax and layer norm as one kernel per row equal the interpre
       auto sm = jit([](const Tensor& t) { return softmax(t, -1); });
       auto ln = jit([](const Tensor& t) { return layer_norm(t) * 1.5f + 0.25f; });
       check(sm, softmax(x, -1));
+      auto lsm = jit([](const Tensor& t) { return log_softmax(t, -1); });
+      check(lsm, log_softmax(x, -1));
       check(ln, layer_norm(x) * 1.5f + 0.25f);
       const int64_t len = shape[shape.rank() - 1];  // gamma and beta in the kernel (one row each)
       const Tensor gamma = cast(randn({len}, 11), dt), beta = cast(randn({len}, 12), dt);

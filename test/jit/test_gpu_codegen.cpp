@@ -217,13 +217,15 @@ TEST_CASE("GPU: reductions are block reductions and assemble", "[gpu][ptx]") {
   REQUIRE(count(listing(prime), "launch reduce_cols") == 1);
 }
 
-TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a block per row", "[gpu][ptx]") {
+TEST_CASE("GPU: softmax, log_softmax and layer norm over the last axis are one kernel, a block per row", "[gpu][ptx]") {
   const Shape shapes[] = {{64, 1000}, {3, 5, 7}, {4096}, {4, 1}};
   for (DType dt : {DType::F32, DType::F64}) {
     for (const Shape& shape : shapes) {
-      for (int which = 0; which < 2; ++which) {
-        Trace t = record([&](auto& a) { return which == 0 ? softmax(a[0], -1) : layer_norm(a[0]); }, {inputs_for(dt, shape, 6)});
-        const std::string what = fmt::format("{} of {} {}", which == 0 ? "softmax" : "layer norm", name(dt), shape.str());
+      for (int which = 0; which < 3; ++which) {
+        Trace t = record([&](auto& a) { return which == 0 ? softmax(a[0], -1) : which == 1 ? layer_norm(a[0]) : log_softmax(a[0], -1); },
+                         {inputs_for(dt, shape, 6)});
+        const char* kernel = which == 0 ? "row_softmax" : which == 1 ? "row_layer_norm" : "row_log_softmax";
+        const std::string what = fmt::format("{} of {} {}", kernel, name(dt), shape.str());
         INFO(what);
         const std::string l = listing(t);
         INFO(l.substr(0, 1500));
@@ -231,8 +233,8 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
         REQUIRE(l.find(fmt::format("as one kernel, a block per row ({} rows of {})", shape.numel() / len, len)) != std::string::npos);
         REQUIRE(count(l, "  launch ") == 1);
         const int64_t threads = std::min<int64_t>(256, (len + 31) / 32 * 32);  // whole warps
-        REQUIRE(l.find(fmt::format("launch {} grid ({}, 1, 1) block ({}, 1, 1)", which == 0 ? "row_softmax" : "row_layer_norm",
-                                   shape.numel() / len, threads)) != std::string::npos);
+        REQUIRE(l.find(fmt::format("launch {} grid ({}, 1, 1) block ({}, 1, 1)", kernel, shape.numel() / len, threads)) !=
+                std::string::npos);
         require_launches_match_ptx(t, what);
         require_ptx_assembles(t, what);
       }
@@ -302,7 +304,10 @@ TEST_CASE("GPU: softmax and layer norm over the last axis are one kernel, a bloc
          return e / sum(e, {1}, true) + e;
        }},
       {"softmax over the first axis", [](auto& a) { return softmax(a[0], 0); }},
-      {"log_softmax", [](auto& a) { return log_softmax(a[0], 1); }},
+      {"log_softmax whose sum is also read", [](auto& a) {
+         Tensor sh = a[0] - max(a[0], {1}, true), s = sum(exp(sh), {1}, true);
+         return sh - log(s) + s;
+       }},
       {"a max reduction alone", [](auto& a) { return a[0] - max(a[0], {1}, true); }},
       {"softmax's operands swapped (m - x)", [](auto& a) {
          Tensor m = max(a[0], {1}, true), e = exp(m - a[0]);

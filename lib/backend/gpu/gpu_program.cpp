@@ -268,7 +268,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.outputs = {m.output};
       s.kernels = std::move(row_plans[i]);
       s.what = fmt::format("{}{} as one kernel, a block per row ({} rows of {})",
-                           m.kind == RowKernel::Softmax ? "softmax" : "layer norm",
+                           m.kind == RowKernel::Softmax ? "softmax" : m.kind == RowKernel::LogSoftmax ? "log_softmax" : "layer norm",
                            m.scale >= 0 && m.shift >= 0 ? " with scale and shift" : m.scale >= 0 ? " with scale" : m.shift >= 0 ? " with shift" : "",
                            m.rows < 0 ? std::string("the call's") : std::to_string(m.rows), m.len);
       if (keep_ir)

@@ -74,7 +74,8 @@ struct Walk {
   }
 };
 
-/// softmax: m = max(x), e = exp(x - m), e / sum(e) (the rows of m and of the sum as (..., 1)).
+/// softmax: m = max(x), e = exp(x - m), e / sum(e) (the rows of m and of the sum as (..., 1));
+/// log_softmax: (x - m) - log(sum(e)).
 std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
   const int x = w.node(max_node).inputs[0];
   w.nodes = {};
@@ -86,10 +87,17 @@ std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
   if (e < 0) return std::nullopt;
   const int s = w.row_reduction(e, ReduceOp::Sum);
   if (s < 0) return std::nullopt;
-  const int y = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == e && n.inputs[1] == s; });
-  if (y < 0 || !w.closed(y)) return std::nullopt;
   RowKernelMatch r;
-  r.kind = RowKernel::Softmax, r.input = x, r.output = y;
+  r.kind = RowKernel::Softmax, r.input = x;
+  int y = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == e && n.inputs[1] == s; });
+  if (y < 0) {  // log_softmax: (x - m) - log(s)
+    const int l = w.consumer(s, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Log; });
+    if (l < 0) return std::nullopt;
+    y = w.consumer(l, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Sub) && n.inputs[0] == d && n.inputs[1] == l; });
+    r.kind = RowKernel::LogSoftmax;
+  }
+  if (y < 0 || !w.closed(y)) return std::nullopt;
+  r.output = y;
   return r;
 }
 
