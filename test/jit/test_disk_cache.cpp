@@ -207,7 +207,8 @@ TEST_CASE("disk cache: a module compiled in parts is one entry, and a forged lis
 
 TEST_CASE("disk cache: a module compiled in groups, a thread and a module each, is an entry per group", "[jit][cache]") {
   ScopedCache cache("groups");
-  // 1200 ops in five kernels: compiled as groups of kernels, MLIR stages and all, on threads.
+  // 1200 ops in five kernels: compiled as groups of kernels, MLIR stages and all, on threads
+  // (as many as the machine has; the groups do not depend on it).
   auto many = [](const Tensor& x) {
     std::vector<Tensor> outs;
     for (int i = 0; i < 600; ++i) outs.push_back(x * float(i + 2) - 1.f);
@@ -225,11 +226,7 @@ TEST_CASE("disk cache: a module compiled in groups, a thread and a module each, 
   };
   REQUIRE_FALSE(run_fresh_many());
   REQUIRE(run_fresh_many());
-  if (std::thread::hardware_concurrency() < 2) {
-    WARN("skipped: one hardware thread, so the module is compiled whole, one entry");
-    return;
-  }
-  CHECK(cache.entry_files().size() == 2);
+  CHECK(cache.entry_files().size() == 2);  // 1200 ops: two groups, on any machine
   {  // a background jit's first call finds every group on disk: compiled code at once
     auto f = jit(many, "grouped", JitOptions{.compile = CompileMode::Background});
     const std::vector<Tensor> got = f(x);

@@ -719,14 +719,16 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
 
 namespace {
 
-/// Trace nodes per group of kernels compiled on a thread of its own, MLIR stages and all
-/// (compile_in_groups): below this a group's fixed cost (its MLIR pass pipelines, LLVM
-/// module and object) outweighs what the thread saves.
-constexpr size_t kGroupOps = 256;
+/// Trace ops per group of kernels compiled on a thread of its own, MLIR stages and all
+/// (compile_in_groups), at least: below this a group's fixed cost (its MLIR pass
+/// pipelines, LLVM module and object) outweighs what a thread saves. At most kMaxGroups.
+constexpr size_t kGroupOps = 512;
+constexpr size_t kMaxGroups = 8;
 
 /// How a large module's kernels compile in groups (compile_in_groups): contiguous runs of
-/// traces of about the same number of ops, one per thread; none (an empty list) when the
-/// module is too small for it.
+/// traces of about the same number of ops; none (an empty list) when the module is too
+/// small for it. It depends on the traces only, not on this machine's threads: each group
+/// is a disk cache entry, and a cache made on one machine serves another.
 std::vector<std::vector<const Trace*>> kernel_groups(const std::vector<const Trace*>& traces) {
   if (traces.size() < 2) return {};
   auto ops_of = [](const Trace* t) {  // constants cost nothing to speak of
@@ -735,10 +737,7 @@ std::vector<std::vector<const Trace*>> kernel_groups(const std::vector<const Tra
   };
   size_t ops = 0;
   for (const Trace* t : traces) ops += ops_of(t);
-  const int threads = options::num_threads() > 0 ? options::num_threads() : static_cast<int>(std::thread::hardware_concurrency());
-  const size_t most = std::min<size_t>({traces.size(), static_cast<size_t>(std::max(threads, 1)), kMaxParts,
-                                        static_cast<size_t>(kMaxCompilerContexts)});
-  const size_t count = std::min(most, ops / kGroupOps);
+  const size_t count = std::min({traces.size(), kMaxGroups, ops / kGroupOps});
   if (count < 2) return {};
   std::vector<std::vector<const Trace*>> groups(1);
   size_t done = 0;
@@ -750,9 +749,10 @@ std::vector<std::vector<const Trace*>> kernel_groups(const std::vector<const Tra
   return groups.size() < 2 ? std::vector<std::vector<const Trace*>>{} : groups;
 }
 
-/// The kernels of a large module compiled in groups, one thread and compiler context each
-/// (the MLIR stages included, where compile_parts splits LLVM's work only); each group is a
-/// module and a disk cache entry of its own. Nothing (an empty list) when the module is too
+/// The kernels of a large module compiled in groups (the MLIR stages included, where
+/// compile_parts splits LLVM's work only) by up to a thread per hardware thread, each with
+/// a compiler context of its own, taking the next group when done with one; each group is
+/// a module and a disk cache entry of its own. Nothing (an empty list) when the module is too
 /// small for it or IR is wanted; every kernel's failure when a group fails (the caller then
 /// compiles kernel by kernel, as for a failing module). A disk-only lookup reads the
 /// groups' entries, one after another on the calling thread.
@@ -764,47 +764,56 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
   if (!flags.disk_only) lock.lock();
   else if (disk_cache_dir().empty()) return failed_results(traces.size(), "[jit] no disk cache to load from");
   else if (!lock.try_lock()) return failed_results(traces.size(), "[jit] the compiler is busy: no disk cache lookup now");
+  const int threads = options::num_threads() > 0 ? options::num_threads() : static_cast<int>(std::thread::hardware_concurrency());
+  const size_t workers = flags.disk_only ? 1  // no MLIR, no codegen: each group loads or misses
+                                         : std::min<size_t>({groups.size(), static_cast<size_t>(std::max(threads, 1)), kMaxParts,
+                                                             static_cast<size_t>(kMaxCompilerContexts)});
   std::vector<std::vector<CompileResult>> made(groups.size());
-  auto run = [&](size_t g) {
-    const GroupSlot slot{flags.disk_only ? 0 : static_cast<int>(g)};
-    try {
-      made[g] = compile_module(groups[g], flags, nullptr, &slot);
-    } catch (const std::exception& e) {
-      made[g] = failed_results(groups[g].size(), std::string("[jit] ") + e.what());
-    } catch (...) {
-      made[g] = failed_results(groups[g].size(), "[jit] a group of kernels failed to compile");
-    }
-  };
-  if (flags.disk_only) {
-    for (size_t g = 0; g < groups.size(); ++g) run(g);  // no MLIR, no codegen: each loads or misses
-  } else {
-    const NoLoopStrengthReduction no_lsr;
-    for (size_t g = 0; g < groups.size(); ++g) {  // made here, not by the threads
-      std::string error;
-      compiler_context(static_cast<int>(g));
-      if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(g))) return failed_results(traces.size(), error);
-    }
-    std::vector<std::thread> running;
-    running.reserve(groups.size());
-    for (size_t g = 1; g < groups.size(); ++g) {
+  std::vector<size_t> made_by(groups.size(), 0);
+  std::atomic<size_t> next{0};
+  auto work = [&](size_t worker) {  // never throws
+    const GroupSlot slot{static_cast<int>(worker)};
+    for (size_t g = next++; g < groups.size(); g = next++) {
+      made_by[g] = worker;
       try {
-        running.emplace_back(run, g);
-      } catch (const std::system_error&) {  // no thread to be had: this one does it
-        run(g);
+        made[g] = compile_module(groups[g], flags, nullptr, &slot);
+      } catch (const std::exception& e) {
+        made[g] = failed_results(groups[g].size(), std::string("[jit] ") + e.what());
+      } catch (...) {
+        made[g] = failed_results(groups[g].size(), "[jit] a group of kernels failed to compile");
       }
     }
-    run(0);  // never throws
-    for (std::thread& t : running) t.join();
+  };
+  std::optional<NoLoopStrengthReduction> no_lsr;
+  if (!flags.disk_only) no_lsr.emplace();
+  for (size_t w = 0; w < workers; ++w) {  // made here, not by the threads
+    std::string error;
+    compiler_context(static_cast<int>(w));
+    if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(w))) return failed_results(traces.size(), error);
   }
+  std::vector<std::thread> running;
+  running.reserve(workers);
+  for (size_t w = 1; w < workers; ++w) {
+    try {
+      running.emplace_back(work, w);
+    } catch (const std::system_error&) {  // no thread to be had: the others take its groups
+      break;
+    }
+  }
+  work(0);
+  for (std::thread& t : running) t.join();
   std::vector<CompileResult> results;
-  std::array<double, kNumStages> longest{};  // the groups ran side by side: a stage's wall time is its longest
-  for (std::vector<CompileResult>& group : made) {
+  // The workers ran side by side: a stage's wall time is the most any worker spent in it.
+  std::vector<std::array<double, kNumStages>> per_worker(workers, std::array<double, kNumStages>{});
+  for (size_t g = 0; g < groups.size(); ++g) {
+    std::vector<CompileResult>& group = made[g];
     if (!group.at(0).executable) return failed_results(traces.size(), group[0].error);
-    for (int st = 0; st < kNumStages; ++st) longest[st] = std::max(longest[st], group[0].stage_milliseconds[st]);
+    for (int st = 0; st < kNumStages; ++st) per_worker[made_by[g]][st] += group[0].stage_milliseconds[st];
     for (int st = 0; st < kNumStages; ++st) group[0].stage_milliseconds[st] = 0;
     for (CompileResult& r : group) results.push_back(std::move(r));
   }
-  for (int st = 0; st < kNumStages; ++st) results[0].stage_milliseconds[st] = longest[st];
+  for (int st = 0; st < kNumStages; ++st)
+    for (const auto& w : per_worker) results[0].stage_milliseconds[st] = std::max(results[0].stage_milliseconds[st], w[st]);
   return results;
 }
 
