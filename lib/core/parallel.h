@@ -14,6 +14,10 @@ void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx);
 /// Threads in the pool (including the caller).
 int pool_threads();
 
+/// EJIT_NUM_THREADS, else the hardware threads (at least 1): the pool's size when it is
+/// made, and how many threads a compile shares its work among.
+int default_threads();
+
 /// Calls f(chunk) for chunk in [0, num_chunks) in parallel. The chunking is the caller's,
 /// so results that depend on it (reduction order) do not depend on the thread count.
 template <class F> void parallel_chunks(int64_t num_chunks, F&& f) {

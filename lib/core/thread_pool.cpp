@@ -137,12 +137,6 @@ class ThreadPool {
   std::atomic<int> active_{0};
 };
 
-int default_threads() {
-  if (const int n = options::num_threads(); n > 0) return n;
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw ? static_cast<int>(hw) : 1;
-}
-
 // The pool, and whether this process was fork()ed since it was made: a child has none of the
 // parent's threads (only the one that called fork), so it makes a pool of its own.
 std::atomic<ThreadPool*> g_pool{nullptr};
@@ -168,6 +162,12 @@ ThreadPool& pool() {
 }
 
 }  // namespace
+
+int default_threads() {
+  if (const int n = options::num_threads(); n > 0) return n;
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw ? static_cast<int>(hw) : 1;
+}
 
 void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) { pool().run(num_chunks, fn, ctx); }
 int pool_threads() { return t_in_pool_work ? 1 : pool().threads(); }

@@ -43,6 +43,25 @@ bool run_fresh(Tensor (*fn)(const Tensor&), const Tensor& x) {
   return f.stats().disk_hits == 1;
 }
 
+/// `count` outputs x * (i + 2) - 1: several kernels in one module once count is large.
+std::vector<Tensor> many_outputs(const Tensor& x, int count) {
+  std::vector<Tensor> outs;
+  for (int i = 0; i < count; ++i) outs.push_back(x * float(i + 2) - 1.f);
+  return outs;
+}
+
+/// As run_fresh, for many_outputs(x, count): whether the module came from the disk.
+bool run_fresh_outputs(int count, const Tensor& x) {
+  auto fn = [count](const Tensor& t) { return many_outputs(t, count); };
+  auto f = jit(fn);
+  f(x);
+  const std::vector<Tensor> got = f(x), want = fn(x);
+  REQUIRE(f.stats().hits == 1);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) test::require_close(got[i], want[i], 1e-4);
+  return f.stats().disk_hits == 1;
+}
+
 }  // namespace
 
 TEST_CASE("disk cache: damaged, swapped and special files in an entry's place", "[jit][cache][trust]") {
@@ -157,21 +176,8 @@ TEST_CASE("disk cache: a module compiled in parts is one entry, and a forged lis
   ScopedCache cache("parts");
   // 300 ops: two kernels in one module, large enough to be compiled in parts (LLVM's half on
   // a thread each), too small to be compiled in groups (each a module of its own).
-  auto many = [](const Tensor& x) {
-    std::vector<Tensor> outs;
-    for (int i = 0; i < 150; ++i) outs.push_back(x * float(i + 2) - 1.f);
-    return outs;
-  };
   const Tensor x = randn({64}, 3);
-  auto run_fresh_many = [&] {  // as run_fresh: whether the module came from the disk
-    auto f = jit(many);
-    f(x);
-    const std::vector<Tensor> got = f(x), want = many(x);
-    REQUIRE(f.stats().hits == 1);
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) test::require_close(got[i], want[i], 1e-4);
-    return f.stats().disk_hits == 1;
-  };
+  auto run_fresh_many = [&] { return run_fresh_outputs(150, x); };
   REQUIRE_FALSE(run_fresh_many());
   REQUIRE(run_fresh_many());
   const auto files = cache.entry_files();
@@ -209,26 +215,13 @@ TEST_CASE("disk cache: a module compiled in groups, a thread and a module each, 
   ScopedCache cache("groups");
   // 1200 ops in five kernels: compiled as groups of kernels, MLIR stages and all, on threads
   // (as many as the machine has; the groups do not depend on it).
-  auto many = [](const Tensor& x) {
-    std::vector<Tensor> outs;
-    for (int i = 0; i < 600; ++i) outs.push_back(x * float(i + 2) - 1.f);
-    return outs;
-  };
   const Tensor x = randn({64}, 3);
-  auto run_fresh_many = [&] {
-    auto f = jit(many);
-    f(x);
-    const std::vector<Tensor> got = f(x), want = many(x);
-    REQUIRE(f.stats().hits == 1);
-    REQUIRE(got.size() == want.size());
-    for (size_t i = 0; i < want.size(); ++i) test::require_close(got[i], want[i], 1e-4);
-    return f.stats().disk_hits == 1;
-  };
+  auto run_fresh_many = [&] { return run_fresh_outputs(600, x); };
   REQUIRE_FALSE(run_fresh_many());
   REQUIRE(run_fresh_many());
   CHECK(cache.entry_files().size() == 2);  // 1200 ops: two groups, on any machine
   {  // a background jit's first call finds every group on disk: compiled code at once
-    auto f = jit(many, "grouped", JitOptions{.compile = CompileMode::Background});
+    auto f = jit([](const Tensor& t) { return many_outputs(t, 600); }, "grouped", JitOptions{.compile = CompileMode::Background});
     const std::vector<Tensor> got = f(x);
     CHECK(f.stats().disk_hits == 1);
     CHECK(f.stats().eager_calls == 0);

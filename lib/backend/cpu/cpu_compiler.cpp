@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "../../core/allocator.h"
+#include "../../core/parallel.h"
 #include "../../pipeline/CpuPipeline.h"
 #include "../../pipeline/Pipeline.h"
 #include "../../trace/dynamic_dims.h"
@@ -332,6 +334,27 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(llvm::CodeGenOptLevel l
 /// Most threads that one module's code generation uses (compile_parts).
 constexpr unsigned kMaxParts = 8;
 
+/// Threads a compile shares its work among: default_threads() (EJIT_NUM_THREADS, else the
+/// hardware's), at most `most`, at least 1.
+size_t compile_threads(size_t most) { return std::clamp<size_t>(static_cast<size_t>(default_threads()), 1, std::max<size_t>(most, 1)); }
+
+/// Calls fn(0), ..., fn(n - 1) side by side: fn(0) on the calling thread, the others on
+/// threads of their own (which inherit its priority), all joined before it returns; a call
+/// that gets no thread runs on the calling thread. fn must not throw.
+void run_side_by_side(size_t n, const std::function<void(size_t)>& fn) {
+  std::vector<std::thread> threads;
+  threads.reserve(n);
+  for (size_t i = 1; i < n; ++i) {
+    try {
+      threads.emplace_back(fn, i);
+    } catch (const std::system_error&) {  // no thread to be had
+      fn(i);
+    }
+  }
+  if (n > 0) fn(0);
+  for (std::thread& t : threads) t.join();
+}
+
 /// This machine's target machine, made once per code generation level (optimizing, or fast:
 /// CompileOptions::fast_codegen, FastISel and the fast register allocator) and per thread of
 /// a module's code generation (`part`), and reused by every compile (they hold the compiler
@@ -359,9 +382,7 @@ constexpr size_t kPartInstructions = 500;
 unsigned module_parts(const llvm::Module& module, size_t kernels) {
   size_t instructions = 0;
   for (const llvm::Function& f : module) instructions += f.getInstructionCount();
-  const int threads = options::num_threads() > 0 ? options::num_threads() : static_cast<int>(std::thread::hardware_concurrency());
-  const size_t most = std::min<size_t>({kernels, static_cast<size_t>(std::max(threads, 1)), kMaxParts});
-  return static_cast<unsigned>(std::clamp<size_t>(instructions / kPartInstructions, 1, most));
+  return static_cast<unsigned>(std::clamp<size_t>(instructions / kPartInstructions, 1, compile_threads(std::min<size_t>(kernels, kMaxParts))));
 }
 
 /// Optimizes `module` and generates its object code in `parts` parts, one thread each (the
@@ -416,17 +437,7 @@ std::string compile_parts(llvm::Module& module, unsigned parts, bool fast_codege
       errors[i] = "[jit] a part of the module failed to compile";
     }
   };
-  std::vector<std::thread> threads;
-  threads.reserve(bitcode.size());
-  for (size_t i = 1; i < bitcode.size(); ++i) {
-    try {
-      threads.emplace_back(run, i);
-    } catch (const std::system_error&) {  // no thread to be had: this one does it
-      run(i);
-    }
-  }
-  if (!bitcode.empty()) run(0);
-  for (std::thread& t : threads) t.join();
+  run_side_by_side(bitcode.size(), run);
   optimize_ms = optimized.empty() ? 0 : *std::max_element(optimized.begin(), optimized.end());
   for (const std::string& e : errors)
     if (!e.empty()) return e.rfind("[jit]", 0) == 0 ? e : "[jit] LLVM code generation failed: " + e;
@@ -731,20 +742,21 @@ constexpr size_t kMaxGroups = 8;
 /// is a disk cache entry, and a cache made on one machine serves another.
 std::vector<std::vector<const Trace*>> kernel_groups(const std::vector<const Trace*>& traces) {
   if (traces.size() < 2) return {};
-  auto ops_of = [](const Trace* t) {  // constants cost nothing to speak of
-    return static_cast<size_t>(std::count_if(t->nodes.begin(), t->nodes.end(),
-                                             [](const TraceNode& n) { return n.kind != NodeKind::Constant; }));
-  };
+  std::vector<size_t> ops_of;  // per trace; constants cost nothing to speak of
   size_t ops = 0;
-  for (const Trace* t : traces) ops += ops_of(t);
+  for (const Trace* t : traces) {
+    ops_of.push_back(static_cast<size_t>(std::count_if(t->nodes.begin(), t->nodes.end(),
+                                                       [](const TraceNode& n) { return n.kind != NodeKind::Constant; })));
+    ops += ops_of.back();
+  }
   const size_t count = std::min({traces.size(), kMaxGroups, ops / kGroupOps});
   if (count < 2) return {};
   std::vector<std::vector<const Trace*>> groups(1);
   size_t done = 0;
-  for (const Trace* t : traces) {
+  for (size_t i = 0; i < traces.size(); ++i) {
     if (!groups.back().empty() && done >= groups.size() * ops / count && groups.size() < count) groups.emplace_back();
-    groups.back().push_back(t);
-    done += ops_of(t);
+    groups.back().push_back(traces[i]);
+    done += ops_of[i];
   }
   return groups.size() < 2 ? std::vector<std::vector<const Trace*>>{} : groups;
 }
@@ -764,10 +776,9 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
   if (!flags.disk_only) lock.lock();
   else if (disk_cache_dir().empty()) return failed_results(traces.size(), "[jit] no disk cache to load from");
   else if (!lock.try_lock()) return failed_results(traces.size(), "[jit] the compiler is busy: no disk cache lookup now");
-  const int threads = options::num_threads() > 0 ? options::num_threads() : static_cast<int>(std::thread::hardware_concurrency());
   const size_t workers = flags.disk_only ? 1  // no MLIR, no codegen: each group loads or misses
-                                         : std::min<size_t>({groups.size(), static_cast<size_t>(std::max(threads, 1)), kMaxParts,
-                                                             static_cast<size_t>(kMaxCompilerContexts)});
+                                         : compile_threads(std::min<size_t>({groups.size(), kMaxParts,
+                                                                             static_cast<size_t>(kMaxCompilerContexts)}));
   std::vector<std::vector<CompileResult>> made(groups.size());
   std::vector<size_t> made_by(groups.size(), 0);
   std::atomic<size_t> next{0};
@@ -791,17 +802,7 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
     compiler_context(static_cast<int>(w));
     if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(w))) return failed_results(traces.size(), error);
   }
-  std::vector<std::thread> running;
-  running.reserve(workers);
-  for (size_t w = 1; w < workers; ++w) {
-    try {
-      running.emplace_back(work, w);
-    } catch (const std::system_error&) {  // no thread to be had: the others take its groups
-      break;
-    }
-  }
-  work(0);
-  for (std::thread& t : running) t.join();
+  run_side_by_side(workers, work);
   std::vector<CompileResult> results;
   // The workers ran side by side: a stage's wall time is the most any worker spent in it.
   std::vector<std::array<double, kNumStages>> per_worker(workers, std::array<double, kNumStages>{});

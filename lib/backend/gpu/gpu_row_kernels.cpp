@@ -40,6 +40,14 @@ struct Walk {
   bool binary(const TraceNode& n, BinaryOp op) const {
     return n.kind == NodeKind::Binary && static_cast<BinaryOp>(n.sub) == op && n.inputs.size() == 2;
   }
+  bool unary(const TraceNode& n, UnaryOp op) const { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == op; }
+  /// Starts a match at `reduce`, a reduction `op` of its input over the last axis: that
+  /// row value, or -1 when `reduce` is not one.
+  int begin(int reduce, ReduceOp op) {
+    nodes = {};
+    const int r = row_reduction(node(reduce).inputs[0], op);
+    return r >= 0 && nodes.front() == reduce ? r : -1;
+  }
   /// A one-element constant of x's dtype (not a size constant of dynamic dims): its value.
   std::optional<double> scalar(int v) const {
     const int k = uses.producer[v];
@@ -78,12 +86,11 @@ struct Walk {
 /// log_softmax: (x - m) - log(sum(e)).
 std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
   const int x = w.node(max_node).inputs[0];
-  w.nodes = {};
-  const int m = w.row_reduction(x, ReduceOp::Max);
-  if (m < 0 || w.nodes.front() != max_node) return std::nullopt;
+  const int m = w.begin(max_node, ReduceOp::Max);
+  if (m < 0) return std::nullopt;
   const int d = w.consumer(m, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Sub) && n.inputs[0] == x && n.inputs[1] == m; });
   if (d < 0) return std::nullopt;
-  const int e = w.consumer(d, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Exp; });
+  const int e = w.consumer(d, [&](const TraceNode& n) { return w.unary(n, UnaryOp::Exp); });
   if (e < 0) return std::nullopt;
   const int s = w.row_reduction(e, ReduceOp::Sum);
   if (s < 0) return std::nullopt;
@@ -91,7 +98,7 @@ std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
   r.kind = RowKernel::Softmax, r.input = x;
   int y = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == e && n.inputs[1] == s; });
   if (y < 0) {  // log_softmax: (x - m) - log(s)
-    const int l = w.consumer(s, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Log; });
+    const int l = w.consumer(s, [&](const TraceNode& n) { return w.unary(n, UnaryOp::Log); });
     if (l < 0) return std::nullopt;
     y = w.consumer(l, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Sub) && n.inputs[0] == d && n.inputs[1] == l; });
     r.kind = RowKernel::LogSoftmax;
@@ -104,9 +111,8 @@ std::optional<RowKernelMatch> match_softmax(Walk& w, int max_node) {
 /// layer norm: d = x - sum(x) / n1, d * rsqrt(sum(d * d) / n2 + eps) (eps + ... and r * d too).
 std::optional<RowKernelMatch> match_layer_norm(Walk& w, int sum_node) {
   const int x = w.node(sum_node).inputs[0];
-  w.nodes = {};
-  const int s = w.row_reduction(x, ReduceOp::Sum);
-  if (s < 0 || w.nodes.front() != sum_node) return std::nullopt;
+  const int s = w.begin(sum_node, ReduceOp::Sum);
+  if (s < 0) return std::nullopt;
   std::optional<double> n1, n2, eps;
   const int mean = w.consumer(s, [&](const TraceNode& n) { return w.binary(n, BinaryOp::Div) && n.inputs[0] == s && (n1 = w.scalar(n.inputs[1])); });
   if (mean < 0) return std::nullopt;
@@ -122,7 +128,7 @@ std::optional<RowKernelMatch> match_layer_norm(Walk& w, int sum_node) {
     return w.binary(n, BinaryOp::Add) && (eps = w.scalar(n.inputs[n.inputs[0] == var ? 1 : 0]));
   });
   if (ve < 0) return std::nullopt;
-  const int r = w.consumer(ve, [&](const TraceNode& n) { return n.kind == NodeKind::Unary && static_cast<UnaryOp>(n.sub) == UnaryOp::Rsqrt; });
+  const int r = w.consumer(ve, [&](const TraceNode& n) { return w.unary(n, UnaryOp::Rsqrt); });
   if (r < 0) return std::nullopt;
   const int y = w.consumer(r, [&](const TraceNode& n) {
     return w.binary(n, BinaryOp::Mul) && ((n.inputs[0] == d && n.inputs[1] == r) || (n.inputs[0] == r && n.inputs[1] == d));
