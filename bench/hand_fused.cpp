@@ -18,6 +18,11 @@ void hand_fused_chain(const float* a, const float* b, const float* c, float* y, 
   for (int64_t i = 0; i < n; ++i) y[i] = std::exp(a[i] * b[i]) + std::tanh(c[i]) * 0.5f - a[i] / (1 + b[i] * b[i]);
 }
 
+void hand_triad(const float* a, const float* b, const float* c, float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i] + c[i];
+}
+
 void hand_softmax(const float* x, float* y, int64_t rows, int64_t cols) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {

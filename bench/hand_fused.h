@@ -10,6 +10,8 @@ void hand_fused_chain(const float* a, const float* b, const float* c, float* y, 
 /// The same with Eigen's Tensor module on a ThreadPoolDevice (no-op without Eigen).
 void eigen_chain(const float* a, const float* b, const float* c, float* y, int64_t n, int threads);
 bool have_eigen_tensor();
+/// y = a*b + c, one OpenMP loop with ordinary stores (as compilers emit them).
+void hand_triad(const float* a, const float* b, const float* c, float* y, int64_t n);
 
 /// Row softmax of a rows x cols matrix, one pass per row block as a careful C++ programmer
 /// writes it: the row's max, exp(x - max) written once and summed, then scaled by 1/sum.

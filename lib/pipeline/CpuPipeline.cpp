@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "Pipeline.h"
+#include "StreamingStores.h"
 #include "llvm/ADT/DenseSet.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -169,6 +170,7 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-split-outer-loop", [](mlir::ModuleOp m) {
     for (mlir::func::FuncOp kernel : kernels(m)) {
       const int64_t extent = split_outer_loop(kernel);
+      mark_streaming_stores(kernel, extent);
       if (extent != 0)
         kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
     }

@@ -323,3 +323,38 @@ func.func @kernel(%in: memref<64x8xf32>, %out: memref<64x8xf32>) {
   CHECK(copies == 0);
   CHECK(row_loops == 3);
 }
+
+TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still match", "[jit][streaming]") {
+  // lib/pipeline/StreamingStores.h: non-temporal stores, 64-byte aligned outputs, and 1-D
+  // calls' row bounds rounded to multiples of 16 (the pool calls kernels on row chunks).
+  constexpr JitOptions kSync{.compile = CompileMode::Sync, .dynamic = false};
+  // The compiled call's outputs get the blocks just freed (the allocator's free lists): fill
+  // them with 1e30 first, so that a row no call writes shows.
+  auto poison = [](const std::vector<Tensor>& like) {
+    std::vector<Tensor> junk;
+    for (const Tensor& t : like) junk.push_back(full(t.shape(), 1e30, t.dtype()));
+  };
+  auto triad = [](const Tensor& a, const Tensor& b, const Tensor& c) { return a * b + c; };
+  // 2^21 + 16: the pool's chunks (n / 8 on 2 threads) start at rows that are not multiples of 16.
+  for (Shape shape : {Shape{1 << 21}, Shape{(1 << 21) + 16}, Shape{(1 << 21) + 40}, Shape{2048, 1024}, Shape{1000, 2100}}) {
+    INFO(shape.str());
+    Tensor a = randn(shape, 1), b = randn(shape, 2), c = randn(shape, 3);
+    auto f = jit(triad, "triad", kSync);
+    f(a, b, c);
+    const Tensor want = triad(a, b, c);
+    poison({want});
+    REQUIRE(max_diff(want, f(a, b, c)) < 1e-6);
+    REQUIRE(f.stats().hits == 1);
+  }
+  SECTION("f64, and several outputs of several widths") {
+    Tensor a = randn({(1 << 20) + 16}, 4, DType::F64), b = randn({(1 << 20) + 16}, 5, DType::F64);
+    auto g = [](const Tensor& x, const Tensor& y) { return std::vector<Tensor>{x * y + 1.0, x - y, x > y}; };
+    auto f = jit(g, "outputs", kSync);
+    f(a, b);
+    const std::vector<Tensor> want = g(a, b);
+    poison(want);
+    const std::vector<Tensor> got = f(a, b);
+    REQUIRE(got.size() == 3);
+    for (size_t i = 0; i < 3; ++i) REQUIRE(max_diff(want[i], got[i]) == 0);
+  }
+}

@@ -8,6 +8,7 @@
 // the W1 chain, softmax, layer norm and the MLP step (bench/compile_bench, bench/jit_bench):
 // a third to a fifth of -O3's optimization time, the same run time within noise.
 #include "llvm_optimizer.h"
+#include "streaming_stores.h"
 
 #include <fmt/format.h>
 
@@ -24,10 +25,12 @@ std::string llvm_pipeline(unsigned opt_level, bool first_tier) {
   // their loads in the wrapper: with many buffers, passing them all dominated code generation.
   static constexpr const char* kCleanup = "sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg";
   static constexpr const char* kLoops = "loop-mssa(loop-rotate,licm),loop(indvars)";
-  static constexpr const char* kVectorize = "loop-vectorize,loop-unroll<O3>,instcombine<no-verify-fixpoint>,simplifycfg";
+  // infer-alignment: which vector stores streaming_stores.h may make non-temporal.
+  static constexpr const char* kVectorize =
+      "loop-vectorize,loop-unroll<O3>,instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
   // Unrolling took a fifth of the MLP step's LLVM time, and its code a third of the fast
   // code generator's time (117 -> 77 ms for the whole first-tier compile).
-  static constexpr const char* kVectorizeOnly = "loop-vectorize,instcombine<no-verify-fixpoint>,simplifycfg";
+  static constexpr const char* kVectorizeOnly = "loop-vectorize,instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
   static constexpr const char* kArgs = "deadargelim,function(dce)";
   switch (opt_level) {
     case 0: return "";
@@ -55,6 +58,7 @@ std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigne
   if (llvm::Error e = pb.parsePassPipeline(mpm, pipeline))
     return "[jit] ejit's LLVM pipeline does not parse: " + llvm::toString(std::move(e));
   mpm.run(module, mam);
+  make_streaming_stores(module);
   return "";
 }
 

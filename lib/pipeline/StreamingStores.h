@@ -1,0 +1,35 @@
+// Streaming (non-temporal) stores for CPU kernels whose buffers do not fit in cache.
+//
+// A kernel that reads and writes more than the last-level cache holds gains nothing from
+// keeping its outputs in cache, and an ordinary store first reads each line it writes (read
+// for ownership): a third of the traffic of y = f(a, b). Non-temporal stores skip that read
+// (bench/jit_bench: y = a*b + c on 16M floats). x86 has them only for whole aligned vectors,
+// so the two halves of this are:
+//  - here, in MLIR: choose the kernels (static sizes of kStreamingBytes or more, no output
+//    read back by the kernel), promise LLVM that their outputs are 64-byte aligned
+//    (every CPU buffer ejit allocates is) and, for 1-D kernels, that each call's rows start
+//    at a multiple of 16 (the kernel rounds the bounds of [lo, hi) it is called with; rounding
+//    every bound the same way keeps the calls' ranges a partition of the rows);
+//  - in LLVM, after vectorization (backend/cpu/streaming_stores.h): in memory-bound loops,
+//    the vector stores into those outputs that LLVM proves aligned become non-temporal, and
+//    the kernel ends with a store fence. (The vectorizer refuses loops whose scalar stores
+//    are non-temporal, so they are marked only after it.)
+#pragma once
+
+#include <cstdint>
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace ejit::detail {
+
+/// A kernel streams when its buffers, all of static size, hold at least this many bytes
+/// together: the last-level cache of the machines ejit is measured on (32 MiB).
+inline constexpr int64_t kStreamingBytes = int64_t{32} << 20;
+/// The function attribute (LLVM's, through the LLVM dialect's passthrough) of such kernels.
+inline constexpr const char* kStreamingAttr = "ejit-streaming-stores";
+
+/// Marks `kernel` (after split_outer_loop, whose trip count `extent` is) for streaming stores
+/// when it qualifies; returns whether it did.
+bool mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent);
+
+}  // namespace ejit::detail

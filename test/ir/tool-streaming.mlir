@@ -1,0 +1,57 @@
+// Streaming stores (lib/pipeline/StreamingStores.h): a CPU kernel whose buffers hold 32 MiB
+// or more, and whose loop moves more memory than it computes, writes its outputs with
+// non-temporal stores and ends with a store fence. This trace, a*b + c on 2^21 floats, is
+// exactly 32 MiB.
+// RUN: %ejit dump %s --stage=loops | FileCheck %s --check-prefix=LOOPS
+// RUN: %ejit dump %s --stage=asm | FileCheck %s --check-prefix=ASM
+// Half the size: nothing is marked and every store is an ordinary one.
+// RUN: sed -e 's/2097152/1048576/g' %s > %t.small.mlir
+// RUN: %ejit dump %t.small.mlir --stage=loops | FileCheck %s --check-prefix=UNMARKED
+// RUN: %ejit dump %t.small.mlir --stage=asm | FileCheck %s --check-prefix=ORDINARY
+// Two dims: rows of 1024 start aligned, so no rounding of [lo, hi) is needed.
+// RUN: sed -e 's/2097152/2048x1024/g' %s > %t.rows.mlir
+// RUN: %ejit dump %t.rows.mlir --stage=loops | FileCheck %s --check-prefix=ROWS
+// RUN: %ejit dump %t.rows.mlir --stage=asm | FileCheck %s --check-prefix=ASM
+// pow(a, b) + c computes more than it moves (log, exp): streaming was measured slower there.
+// RUN: sed -e 's/ejit.mul %a, %b/ejit.pow %a, %b/' %s > %t.heavy.mlir
+// RUN: %ejit dump %t.heavy.mlir --stage=loops | FileCheck %s --check-prefix=LOOPS
+// RUN: %ejit dump %t.heavy.mlir --stage=asm | FileCheck %s --check-prefix=ORDINARY
+// Softmax over 4096 rows (32 MiB) stores exp(x - max) and scales it in place: an output
+// the kernel reads back stays in cache. Layer norm's output is written once: it streams.
+// RUN: sed -e 's/256/4096/g' %ejit_src/examples/traces/softmax.mlir > %t.softmax.mlir
+// RUN: %ejit dump %t.softmax.mlir --stage=loops | FileCheck %s --check-prefix=UNMARKED
+// RUN: sed -e 's/256/4096/g' %ejit_src/examples/traces/layer_norm.mlir > %t.layer_norm.mlir
+// RUN: %ejit dump %t.layer_norm.mlir --stage=loops | FileCheck %s --check-prefix=ROWS
+
+// The output (and only the output) is promised 64-byte aligned, and each call's first and
+// last rows are rounded up to a multiple of 16 (at most the extent).
+// LOOPS: func.func @kernel(%arg0: index, %arg1: index, %arg2: memref<2097152xf32>, %arg3: memref<2097152xf32>, %arg4: memref<2097152xf32>, %arg5: memref<2097152xf32>) attributes {passthrough = ["ejit-streaming-stores"]}
+// LOOPS-DAG: %[[ADD:.*]] = arith.addi %arg0, %c15
+// LOOPS-DAG: %[[UP:.*]] = arith.andi %[[ADD]], %c-16
+// LOOPS-DAG: %[[LO:.*]] = arith.minui %[[UP]], %c2097152
+// LOOPS-DAG: memref.assume_alignment %arg5, 64
+// LOOPS-NOT: memref.assume_alignment
+// LOOPS: scf.parallel (%{{.*}}) = (%[[LO]]) to
+
+// ASM: kernel:
+// ASM: {{v?}}movntps
+// ASM: sfence
+// ASM: retq
+
+// UNMARKED-NOT: passthrough
+// UNMARKED-NOT: assume_alignment
+// UNMARKED-NOT: minui
+
+// ORDINARY-NOT: movnt
+// ORDINARY-NOT: sfence
+
+// ROWS: func.func @kernel({{.*}}) attributes {passthrough = ["ejit-streaming-stores"]}
+// ROWS-NOT: minui
+// ROWS: memref.assume_alignment %arg5, 64 : memref<{{2048|4096}}x1024xf32>
+// ROWS-NOT: minui
+
+func.func @triad(%a: tensor<2097152xf32>, %b: tensor<2097152xf32>, %c: tensor<2097152xf32>) -> (tensor<2097152xf32>) {
+  %0 = ejit.mul %a, %b : tensor<2097152xf32>, tensor<2097152xf32> -> tensor<2097152xf32>
+  %1 = ejit.add %0, %c : tensor<2097152xf32>, tensor<2097152xf32> -> tensor<2097152xf32>
+  return %1 : tensor<2097152xf32>
+}
