@@ -23,7 +23,10 @@ mlir::BlockArgument root_argument(mlir::Value v) {
   return llvm::dyn_cast<mlir::BlockArgument>(v);
 }
 
-/// Replaces lo and hi (arguments 0 and 1) by min(round_up(x, 16), extent).
+/// Rounds lo up to a multiple of 16, and hi too (at most the extent). The pool's calls take
+/// consecutive ranges of rows, and rounding every bound the same way keeps them a partition
+/// of [0, extent): [r(b0), min(r(b1), extent)), [r(b1), ...). A range may become empty
+/// (lo > hi runs no iteration). lo needs no min, so LLVM knows it is a multiple of 16.
 void round_row_bounds(mlir::func::FuncOp kernel, int64_t extent) {
   mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
   mlir::Location loc = kernel.getLoc();
@@ -31,9 +34,10 @@ void round_row_bounds(mlir::func::FuncOp kernel, int64_t extent) {
   mlir::Value add = c(kRowMultiple - 1), mask = c(-kRowMultiple), end = c(extent);
   for (unsigned i = 0; i < 2; ++i) {
     mlir::BlockArgument bound = kernel.getArgument(i);
-    mlir::Value up = b.create<mlir::arith::AndIOp>(loc, b.create<mlir::arith::AddIOp>(loc, bound, add), mask);
-    mlir::Value rounded = b.create<mlir::arith::MinUIOp>(loc, up, end);
-    bound.replaceAllUsesExcept(rounded, up.getDefiningOp()->getOperand(0).getDefiningOp());
+    auto sum = b.create<mlir::arith::AddIOp>(loc, bound, add);
+    mlir::Value rounded = b.create<mlir::arith::AndIOp>(loc, sum, mask);
+    if (i == 1) rounded = b.create<mlir::arith::MinUIOp>(loc, rounded, end);
+    bound.replaceAllUsesExcept(rounded, sum);
   }
 }
 
@@ -70,7 +74,7 @@ bool mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
   for (mlir::BlockArgument out : outputs)
     b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kBufferAlignment));
-  if (extent > 0 && one_dim && extent % kRowMultiple == 0) round_row_bounds(kernel, extent);
+  if (extent > 0 && one_dim) round_row_bounds(kernel, extent);
   kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(kStreamingAttr)}));
   return true;
 }

@@ -8,6 +8,9 @@
 // RUN: sed -e 's/2097152/1048576/g' %s > %t.small.mlir
 // RUN: %ejit dump %t.small.mlir --stage=loops | FileCheck %s --check-prefix=UNMARKED
 // RUN: %ejit dump %t.small.mlir --stage=asm | FileCheck %s --check-prefix=ORDINARY
+// An extent that is not a multiple of 16 streams too (the last call ends at the extent).
+// RUN: sed -e 's/2097152/2097160/g' %s > %t.odd.mlir
+// RUN: %ejit dump %t.odd.mlir --stage=asm | FileCheck %s --check-prefix=ASM
 // Two dims: rows of 1024 start aligned, so no rounding of [lo, hi) is needed.
 // RUN: sed -e 's/2097152/2048x1024/g' %s > %t.rows.mlir
 // RUN: %ejit dump %t.rows.mlir --stage=loops | FileCheck %s --check-prefix=ROWS
@@ -23,15 +26,17 @@
 // RUN: sed -e 's/256/4096/g' %ejit_src/examples/traces/layer_norm.mlir > %t.layer_norm.mlir
 // RUN: %ejit dump %t.layer_norm.mlir --stage=loops | FileCheck %s --check-prefix=ROWS
 
-// The output (and only the output) is promised 64-byte aligned, and each call's first and
-// last rows are rounded up to a multiple of 16 (at most the extent).
+// The output (and only the output) is promised 64-byte aligned, and each call's first row
+// is rounded up to a multiple of 16, its end too (at most the extent).
 // LOOPS: func.func @kernel(%arg0: index, %arg1: index, %arg2: memref<2097152xf32>, %arg3: memref<2097152xf32>, %arg4: memref<2097152xf32>, %arg5: memref<2097152xf32>) attributes {passthrough = ["ejit-streaming-stores"]}
 // LOOPS-DAG: %[[ADD:.*]] = arith.addi %arg0, %c15
-// LOOPS-DAG: %[[UP:.*]] = arith.andi %[[ADD]], %c-16
-// LOOPS-DAG: %[[LO:.*]] = arith.minui %[[UP]], %c2097152
+// LOOPS-DAG: %[[LO:.*]] = arith.andi %[[ADD]], %c-16
+// LOOPS-DAG: %[[ADD1:.*]] = arith.addi %arg1, %c15
+// LOOPS-DAG: %[[UP:.*]] = arith.andi %[[ADD1]], %c-16
+// LOOPS-DAG: %[[HI:.*]] = arith.minui %[[UP]], %c2097152
 // LOOPS-DAG: memref.assume_alignment %arg5, 64
 // LOOPS-NOT: memref.assume_alignment
-// LOOPS: scf.parallel (%{{.*}}) = (%[[LO]]) to
+// LOOPS: scf.parallel (%{{.*}}) = (%[[LO]]) to (%[[HI]])
 
 // ASM: kernel:
 // ASM: {{v?}}movntps
