@@ -331,8 +331,9 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(llvm::CodeGenOptLevel l
   return std::move(*tm);
 }
 
-/// Most threads that one module's code generation uses (compile_parts).
-constexpr unsigned kMaxParts = 8;
+/// Most threads that one compile uses (compile_parts, compile_in_groups): each has a target
+/// machine and (for groups) an MLIR context of its own.
+constexpr unsigned kMaxParts = kMaxCompilerContexts;
 
 /// Threads a compile shares its work among: default_threads() (EJIT_NUM_THREADS, else the
 /// hardware's), at most `most`, at least 1.
@@ -777,8 +778,7 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
   else if (disk_cache_dir().empty()) return failed_results(traces.size(), "[jit] no disk cache to load from");
   else if (!lock.try_lock()) return failed_results(traces.size(), "[jit] the compiler is busy: no disk cache lookup now");
   const size_t workers = flags.disk_only ? 1  // no MLIR, no codegen: each group loads or misses
-                                         : compile_threads(std::min<size_t>({groups.size(), kMaxParts,
-                                                                             static_cast<size_t>(kMaxCompilerContexts)}));
+                                         : compile_threads(std::min<size_t>(groups.size(), kMaxParts));
   std::vector<std::vector<CompileResult>> made(groups.size());
   std::vector<size_t> made_by(groups.size(), 0);
   std::atomic<size_t> next{0};
