@@ -77,7 +77,7 @@ Cache& cache() {
 }
 
 void* system_allocate(size_t capacity) {
-  void* p = std::aligned_alloc(64, (capacity + 63) / 64 * 64);
+  void* p = std::aligned_alloc(kCpuBlockAlignment, (capacity + kCpuBlockAlignment - 1) / kCpuBlockAlignment * kCpuBlockAlignment);
   if (!p) throw std::bad_alloc();
   return p;
 }

@@ -22,6 +22,15 @@
 
 namespace ejit::detail {
 
+mlir::Value view_root(mlir::Value v) {
+  while (mlir::Operation* def = v.getDefiningOp()) {
+    if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(def)) v = e.getSrc();
+    else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(def)) v = c.getSrc();
+    else break;
+  }
+  return v;
+}
+
 /// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
 /// top-level loop run only over [lo, hi) of its outer dimension, so that ejit's pool can
 /// call the kernel on chunks of rows. Safe means: the body is parallel loops with the same
@@ -36,15 +45,7 @@ int64_t split_outer_loop(mlir::func::FuncOp kernel) {
   mlir::Location loc = kernel.getLoc();
   kernel.insertArgument(0, b.getIndexType(), {}, loc);
   kernel.insertArgument(1, b.getIndexType(), {}, loc);
-  // The buffer a view (expand/collapse_shape) looks at.
-  auto root = [](mlir::Value v) {
-    while (mlir::Operation* def = v.getDefiningOp()) {
-      if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(def)) v = e.getSrc();
-      else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(def)) v = c.getSrc();
-      else break;
-    }
-    return v;
-  };
+  auto root = view_root;
   auto is_temporary = [&](mlir::Value v) { return root(v).getDefiningOp<mlir::memref::AllocOp>() != nullptr; };
   // Dim 0 still means "row": the same static size, or (dynamic) the other dims of the view's
   // first group are 1.

@@ -13,6 +13,9 @@
 
 namespace ejit::detail {
 
+/// The buffer a view (expand/collapse_shape, any depth) looks at.
+mlir::Value view_root(mlir::Value v);
+
 /// Gives @kernel two leading index arguments (lo, hi) and, when it is safe, makes every
 /// top-level loop run only over [lo, hi) of its outer dimension (so the pool runs it in row
 /// chunks). Returns the trip count, or 0 when the kernel must run whole (lo and hi are then

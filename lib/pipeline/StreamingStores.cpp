@@ -1,5 +1,8 @@
 #include "StreamingStores.h"
 
+#include "../core/allocator.h"
+#include "CpuPipeline.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -10,17 +13,39 @@
 namespace ejit::detail {
 namespace {
 
-constexpr int64_t kBufferAlignment = 64;  // bytes: lib/core/allocator.cpp's blocks
-constexpr int64_t kRowMultiple = 16;      // a 1-D call's first row: a whole 64-byte line of f32
+constexpr int64_t kRowMultiple = 16;  // a 1-D call's first row: a whole 64-byte line of f32
+static_assert(kCpuBlockAlignment % 64 == 0, "kernels promise LLVM 64-byte aligned outputs");
 
-/// The kernel argument a view (expand/collapse_shape) of it looks at, or null.
-mlir::BlockArgument root_argument(mlir::Value v) {
-  while (mlir::Operation* def = v.getDefiningOp()) {
-    if (auto e = llvm::dyn_cast<mlir::memref::ExpandShapeOp>(def)) v = e.getSrc();
-    else if (auto c = llvm::dyn_cast<mlir::memref::CollapseShapeOp>(def)) v = c.getSrc();
-    else return {};
-  }
-  return llvm::dyn_cast<mlir::BlockArgument>(v);
+/// Bytes of a buffer of static shape and identity layout, else -1.
+int64_t static_bytes(mlir::Type t) {
+  auto type = llvm::dyn_cast<mlir::MemRefType>(t);
+  if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity()) return -1;
+  return type.getNumElements() * static_cast<int64_t>((type.getElementTypeBitWidth() + 7) / 8);
+}
+
+/// What a kernel does with its buffer arguments (through views).
+struct Accesses {
+  llvm::SmallVector<mlir::BlockArgument> written, read;
+  bool one_dim = true;  // every top-level loop is one-dimensional
+};
+
+Accesses accesses(mlir::func::FuncOp kernel) {
+  Accesses a;
+  auto argument = [&](mlir::Value m) {
+    auto arg = llvm::dyn_cast<mlir::BlockArgument>(view_root(m));
+    return arg && arg.getOwner() == &kernel.getBody().front() ? arg : mlir::BlockArgument();
+  };
+  kernel.walk([&](mlir::Operation* op) {
+    if (auto st = llvm::dyn_cast<mlir::memref::StoreOp>(op)) {
+      if (mlir::BlockArgument arg = argument(st.getMemRef()); arg && !llvm::is_contained(a.written, arg))
+        a.written.push_back(arg);
+    } else if (auto ld = llvm::dyn_cast<mlir::memref::LoadOp>(op)) {
+      if (mlir::BlockArgument arg = argument(ld.getMemRef())) a.read.push_back(arg);
+    } else if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) {
+      if (p->getParentOp() == kernel.getOperation() && p.getNumLoops() != 1) a.one_dim = false;
+    }
+  });
+  return a;
 }
 
 /// Rounds lo up to a multiple of 16, and hi too (at most the extent). The pool's calls take
@@ -43,40 +68,27 @@ void round_row_bounds(mlir::func::FuncOp kernel, int64_t extent) {
 
 }  // namespace
 
-bool mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
-  if (extent < 0 || kernel.getNumArguments() < 2) return false;  // dynamic sizes: not known to be large
-  int64_t bytes = 0;
+void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
+  int64_t total = 0;  // the kernel's buffers (after lo and hi), all of static size
   for (mlir::BlockArgument arg : kernel.getArguments().drop_front(2)) {
-    auto type = llvm::dyn_cast<mlir::MemRefType>(arg.getType());
-    if (!type || !type.hasStaticShape() || !type.getLayout().isIdentity()) return false;
-    bytes += type.getNumElements() * static_cast<int64_t>(type.getElementTypeBitWidth() / 8);
+    const int64_t bytes = static_bytes(arg.getType());
+    if (bytes < 0) return;  // dynamic sizes are not known to be large
+    total += bytes;
   }
-  if (bytes < kStreamingBytes) return false;
-  llvm::SmallVector<mlir::BlockArgument> outputs, read;
-  bool one_dim = true;
-  auto argument = [&](mlir::Value m) {
-    mlir::BlockArgument arg = root_argument(m);
-    return arg && arg.getOwner() == &kernel.getBody().front() ? arg : mlir::BlockArgument();
-  };
-  kernel.walk([&](mlir::Operation* op) {
-    if (auto st = llvm::dyn_cast<mlir::memref::StoreOp>(op)) {
-      if (mlir::BlockArgument arg = argument(st.getMemRef()); arg && !llvm::is_contained(outputs, arg)) outputs.push_back(arg);
-    } else if (auto ld = llvm::dyn_cast<mlir::memref::LoadOp>(op)) {
-      if (mlir::BlockArgument arg = argument(ld.getMemRef())) read.push_back(arg);
-    } else if (auto p = llvm::dyn_cast<mlir::scf::ParallelOp>(op)) {
-      if (p->getParentOp() == kernel.getOperation() && p.getNumLoops() != 1) one_dim = false;
-    }
-  });
+  if (total < kStreamingBytes) return;
+  const Accesses a = accesses(kernel);
   // An output the kernel reads back (softmax's exp, stored, then scaled in place) should stay
-  // in cache.
-  if (outputs.empty() || llvm::any_of(outputs, [&](mlir::BlockArgument o) { return llvm::is_contained(read, o); }))
-    return false;
+  // in cache; so should a small one (a row sum of a large input), which is read next.
+  if (llvm::any_of(a.written, [&](mlir::BlockArgument o) { return llvm::is_contained(a.read, o); })) return;
+  llvm::SmallVector<mlir::BlockArgument> large;
+  for (mlir::BlockArgument o : a.written)
+    if (static_bytes(o.getType()) >= kStreamingOutputBytes) large.push_back(o);
+  if (large.empty()) return;
   mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
-  for (mlir::BlockArgument out : outputs)
-    b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kBufferAlignment));
-  if (extent > 0 && one_dim) round_row_bounds(kernel, extent);
+  for (mlir::BlockArgument out : large)  // only these can be proven aligned, so only these stream
+    b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kCpuBlockAlignment));
+  if (extent > 0 && a.one_dim) round_row_bounds(kernel, extent);
   kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(kStreamingAttr)}));
-  return true;
 }
 
 }  // namespace ejit::detail

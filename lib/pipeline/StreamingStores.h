@@ -6,7 +6,7 @@
 // (bench/jit_bench: y = a*b + c on 16M floats). x86 has them only for whole aligned vectors,
 // so the two halves of this are:
 //  - here, in MLIR: choose the kernels (static sizes of kStreamingBytes or more, no output
-//    read back by the kernel), promise LLVM that their outputs are 64-byte aligned
+//    read back by the kernel), promise LLVM that their large outputs are 64-byte aligned
 //    (every CPU buffer ejit allocates is) and, for 1-D kernels, that each call's rows start
 //    at a multiple of 16 (the kernel rounds the bounds of [lo, hi) it is called with; rounding
 //    every bound the same way keeps the calls' ranges a partition of the rows);
@@ -25,11 +25,13 @@ namespace ejit::detail {
 /// A kernel streams when its buffers, all of static size, hold at least this many bytes
 /// together: the last-level cache of the machines ejit is measured on (32 MiB).
 inline constexpr int64_t kStreamingBytes = int64_t{32} << 20;
+/// And of its outputs, those of at least this size stream.
+inline constexpr int64_t kStreamingOutputBytes = kStreamingBytes / 4;
 /// The function attribute (LLVM's, through the LLVM dialect's passthrough) of such kernels.
 inline constexpr const char* kStreamingAttr = "ejit-streaming-stores";
 
 /// Marks `kernel` (after split_outer_loop, whose trip count `extent` is) for streaming stores
-/// when it qualifies; returns whether it did.
-bool mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent);
+/// when it qualifies.
+void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent);
 
 }  // namespace ejit::detail

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../core/allocator.h"
 #include "../core/parallel.h"
 #include "../support/check.h"
 #include "../support/profiler.h"
@@ -25,7 +26,12 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
            inputs[i].device().str());
   std::vector<Tensor> outputs;
   const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
-  for (const ValueType& v : outs_) outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
+  for (const ValueType& v : outs_) {
+    outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
+    // Kernels may promise LLVM this of large outputs (pipeline/StreamingStores.h).
+    if (reinterpret_cast<uintptr_t>(outputs.back().raw_data()) % kCpuBlockAlignment != 0)
+      fail("jit", "a kernel's output buffer is not {}-byte aligned", kCpuBlockAlignment);
+  }
   std::vector<int64_t> fields = {0, 0};  // lo, hi, then each memref's fields (memref_fields)
   auto fill = [&](const Tensor& t) {
     auto ptr = reinterpret_cast<int64_t>(t.raw_data());

@@ -53,16 +53,15 @@ bool memory_bound(const llvm::BasicBlock& block, const llvm::DataLayout& layout)
 
 }  // namespace
 
-int make_streaming_stores(llvm::Module& module) {
+void make_streaming_stores(llvm::Module& module) {
   const llvm::DataLayout& layout = module.getDataLayout();
   const bool x86 = llvm::Triple(module.getTargetTriple()).isX86();
   llvm::LLVMContext& ctx = module.getContext();
   llvm::MDNode* nontemporal =
       llvm::MDNode::get(ctx, llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), 1)));
-  int total = 0;
   for (llvm::Function& f : module) {
     if (f.isDeclaration() || !f.hasFnAttribute(kStreamingAttr)) continue;
-    int made = 0;
+    bool made = false;
     llvm::SmallVector<llvm::ReturnInst*> returns;
     for (llvm::BasicBlock& block : f) {
       bool bound = false, checked = false;
@@ -73,17 +72,18 @@ int make_streaming_stores(llvm::Module& module) {
         const uint64_t bytes = layout.getTypeStoreSize(store->getValueOperand()->getType()).getFixedValue();
         if (bytes < 16 || !llvm::isPowerOf2_64(bytes) || store->getAlign().value() < bytes) continue;
         if (!llvm::isa<llvm::Argument>(llvm::getUnderlyingObject(store->getPointerOperand()))) continue;
-        if (!checked) bound = memory_bound(block, layout), checked = true;
+        if (!checked) {
+          bound = memory_bound(block, layout);
+          checked = true;
+        }
         if (!bound) continue;
         store->setMetadata(llvm::LLVMContext::MD_nontemporal, nontemporal);
-        ++made;
+        made = true;
       }
     }
-    if (made > 0 && x86)
+    if (made && x86)
       for (llvm::ReturnInst* ret : returns) llvm::IRBuilder<>(ret).CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
-    total += made;
   }
-  return total;
 }
 
 }  // namespace ejit::detail

@@ -11,7 +11,6 @@ namespace ejit::detail {
 /// LLVM knows to be aligned to the vector's size become non-temporal, and, where there were
 /// any, an x86 store fence precedes each return (non-temporal stores are weakly ordered, and
 /// the caller's threads read the results next). Run after vectorization and infer-alignment.
-/// Returns the number of stores made non-temporal.
-int make_streaming_stores(llvm::Module& module);
+void make_streaming_stores(llvm::Module& module);
 
 }  // namespace ejit::detail
