@@ -5,8 +5,9 @@
 // for ownership): a third of the traffic of y = f(a, b). Non-temporal stores skip that read
 // (bench/jit_bench: y = a*b + c on 16M floats). x86 has them only for whole aligned vectors,
 // so the two halves of this are:
-//  - here, in MLIR: choose the kernels (static sizes of kStreamingBytes or more, no output
-//    read back by the kernel), promise LLVM that their large outputs are 64-byte aligned
+//  - here, in MLIR: choose the kernels (sizes of kStreamingBytes or more, no output read
+//    back by the kernel, loops that look memory-bound; with dynamic sizes the loops run in
+//    two versions, picked per call), promise LLVM that their large outputs are 64-byte aligned
 //    (every CPU buffer ejit allocates is) and, for 1-D kernels, that each call's rows start
 //    at a multiple of 16 (the kernel rounds the bounds of [lo, hi) it is called with; rounding
 //    every bound the same way keeps the calls' ranges a partition of the rows);

@@ -3,7 +3,9 @@
 #include "../../pipeline/StreamingStores.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/Analysis/ValueTracking.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/IR/Constants.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Intrinsics.h"
@@ -51,6 +53,29 @@ bool memory_bound(const llvm::BasicBlock& block, const llvm::DataLayout& layout)
   return ops * 4 <= bytes;
 }
 
+/// The blocks of `f` whose stores may stream: all of a function marked kStreamingAttr, else
+/// those dominated by a llvm.sideeffect (the streaming version of a loop, for dynamic sizes;
+/// the marks are erased).
+llvm::SmallPtrSet<llvm::BasicBlock*, 16> streaming_blocks(llvm::Function& f) {
+  llvm::SmallPtrSet<llvm::BasicBlock*, 16> blocks;
+  if (f.hasFnAttribute(kStreamingAttr)) {
+    for (llvm::BasicBlock& block : f) blocks.insert(&block);
+    return blocks;
+  }
+  llvm::SmallVector<llvm::Instruction*> marks;
+  for (llvm::BasicBlock& block : f)
+    for (llvm::Instruction& inst : block)
+      if (auto* call = llvm::dyn_cast<llvm::CallInst>(&inst); call && call->getIntrinsicID() == llvm::Intrinsic::sideeffect)
+        marks.push_back(call);
+  if (marks.empty()) return blocks;
+  llvm::DominatorTree dominators(f);
+  for (llvm::BasicBlock& block : f)
+    for (llvm::Instruction* mark : marks)
+      if (dominators.dominates(mark->getParent(), &block)) blocks.insert(&block);
+  for (llvm::Instruction* mark : marks) mark->eraseFromParent();
+  return blocks;
+}
+
 }  // namespace
 
 void make_streaming_stores(llvm::Module& module) {
@@ -60,20 +85,20 @@ void make_streaming_stores(llvm::Module& module) {
   llvm::MDNode* nontemporal =
       llvm::MDNode::get(ctx, llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), 1)));
   for (llvm::Function& f : module) {
-    if (f.isDeclaration() || !f.hasFnAttribute(kStreamingAttr)) continue;
+    if (f.isDeclaration()) continue;
+    const llvm::SmallPtrSet<llvm::BasicBlock*, 16> blocks = streaming_blocks(f);
+    if (blocks.empty()) continue;
     bool made = false;
-    llvm::SmallVector<llvm::ReturnInst*> returns;
-    for (llvm::BasicBlock& block : f) {
+    for (llvm::BasicBlock* block : blocks) {
       bool bound = false, checked = false;
-      for (llvm::Instruction& inst : block) {
-        if (auto* ret = llvm::dyn_cast<llvm::ReturnInst>(&inst)) returns.push_back(ret);
+      for (llvm::Instruction& inst : *block) {
         auto* store = llvm::dyn_cast<llvm::StoreInst>(&inst);
         if (!store || !store->getValueOperand()->getType()->isVectorTy()) continue;
         const uint64_t bytes = layout.getTypeStoreSize(store->getValueOperand()->getType()).getFixedValue();
         if (bytes < 16 || !llvm::isPowerOf2_64(bytes) || store->getAlign().value() < bytes) continue;
         if (!llvm::isa<llvm::Argument>(llvm::getUnderlyingObject(store->getPointerOperand()))) continue;
         if (!checked) {
-          bound = memory_bound(block, layout);
+          bound = memory_bound(*block, layout);
           checked = true;
         }
         if (!bound) continue;
@@ -81,8 +106,10 @@ void make_streaming_stores(llvm::Module& module) {
         made = true;
       }
     }
-    if (made && x86)
-      for (llvm::ReturnInst* ret : returns) llvm::IRBuilder<>(ret).CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
+    if (!made || !x86) continue;
+    for (llvm::BasicBlock& block : f)
+      if (auto* ret = llvm::dyn_cast<llvm::ReturnInst>(block.getTerminator()))
+        llvm::IRBuilder<>(ret).CreateIntrinsic(llvm::Intrinsic::x86_sse_sfence, {}, {});
   }
 }
 
