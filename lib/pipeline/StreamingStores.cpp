@@ -170,8 +170,8 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   for (mlir::BlockArgument o : a.written)
     if (total < 0 || static_bytes(o.getType()) >= kStreamingOutputBytes) outputs.push_back(o);
   // A loop that computes more than it moves keeps its code as it is: its stores would not
-  // stream (the LLVM half's rule), and rounding its bounds alone made the W1 chain 13%
-  // slower (its vector loop unchanged; not understood).
+  // stream (the LLVM half's rule), and rounding its bounds alone made the W1 chain 10-13%
+  // slower in two benchmarks (its vector loop unchanged; not understood).
   const llvm::SmallVector<mlir::Operation*> loops = light_output_loops(kernel, outputs);
   if (loops.empty()) return;
   mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
