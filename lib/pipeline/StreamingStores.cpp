@@ -1,6 +1,7 @@
 #include "StreamingStores.h"
 
 #include "../core/allocator.h"
+#include "../support/options.h"
 #include "CpuPipeline.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -140,7 +141,8 @@ void version_loops(mlir::OpBuilder& b, mlir::func::FuncOp kernel, llvm::ArrayRef
   auto at_least = [&](mlir::Value v, int64_t n) {
     return b.create<mlir::arith::CmpIOp>(loc, mlir::arith::CmpIPredicate::uge, v, b.create<mlir::arith::ConstantIndexOp>(loc, n));
   };
-  mlir::Value big = b.create<mlir::arith::AndIOp>(loc, at_least(total, kStreamingBytes), at_least(smallest, kStreamingOutputBytes));
+  mlir::Value big =
+      b.create<mlir::arith::AndIOp>(loc, at_least(total, streaming_bytes()), at_least(smallest, streaming_bytes() / 4));
   for (mlir::Operation* loop : loops) {
     b.setInsertionPoint(loop);
     auto branch = b.create<mlir::scf::IfOp>(loc, big, /*withElseRegion=*/true);
@@ -153,14 +155,17 @@ void version_loops(mlir::OpBuilder& b, mlir::func::FuncOp kernel, llvm::ArrayRef
 
 }  // namespace
 
+int64_t streaming_bytes() { return static_cast<int64_t>(options::streaming_bytes()); }
+
 void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
+  if (streaming_bytes() == 0) return;
   int64_t total = 0;  // the kernel's buffers (after lo and hi); -1: some size is dynamic
   for (mlir::BlockArgument arg : kernel.getArguments().drop_front(2)) {
     if (!plain_buffer(arg.getType())) return;
     const int64_t bytes = static_bytes(arg.getType());
     total = bytes < 0 || total < 0 ? -1 : total + bytes;
   }
-  if (total >= 0 && total < kStreamingBytes) return;
+  if (total >= 0 && total < streaming_bytes()) return;
   const Accesses a = accesses(kernel);
   // An output the kernel reads back (softmax's exp, stored, then scaled in place) should stay
   // in cache; so should a small one (a row sum of a large input), which is read next.
@@ -168,7 +173,7 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
     return;
   llvm::SmallVector<mlir::BlockArgument> outputs;
   for (mlir::BlockArgument o : a.written)
-    if (total < 0 || static_bytes(o.getType()) >= kStreamingOutputBytes) outputs.push_back(o);
+    if (total < 0 || static_bytes(o.getType()) >= streaming_bytes() / 4) outputs.push_back(o);
   // A loop that computes more than it moves keeps its code as it is: its stores would not
   // stream (the LLVM half's rule), and rounding its bounds alone made the W1 chain 10-13%
   // slower in two benchmarks (its vector loop unchanged; not understood).

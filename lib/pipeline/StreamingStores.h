@@ -5,7 +5,7 @@
 // for ownership): a third of the traffic of y = f(a, b). Non-temporal stores skip that read
 // (bench/jit_bench: y = a*b + c on 16M floats). x86 has them only for whole aligned vectors,
 // so the two halves of this are:
-//  - here, in MLIR: choose the kernels (sizes of kStreamingBytes or more, no output read
+//  - here, in MLIR: choose the kernels (sizes of streaming_bytes() or more, no output read
 //    back by the kernel, loops that look memory-bound; with dynamic sizes the loops run in
 //    two versions, picked per call), promise LLVM that their large outputs are 64-byte aligned
 //    (every CPU buffer ejit allocates is) and, for 1-D kernels, that each call's rows start
@@ -23,11 +23,11 @@
 
 namespace ejit::detail {
 
-/// A kernel streams when its buffers, all of static size, hold at least this many bytes
-/// together: the last-level cache of the machines ejit is measured on (32 MiB).
-inline constexpr int64_t kStreamingBytes = int64_t{32} << 20;
-/// And of its outputs, those of at least this size stream.
-inline constexpr int64_t kStreamingOutputBytes = kStreamingBytes / 4;
+/// A kernel streams when its buffers hold at least streaming_bytes() together
+/// (EJIT_STREAMING_MB; by default the last-level cache, at least 32 MiB: 32 MiB on the
+/// machines ejit is measured on), and of its outputs, those of a quarter of that or more.
+/// 0: never. Part of every CPU kernel's cache key.
+int64_t streaming_bytes();
 /// The function attribute (LLVM's, through the LLVM dialect's passthrough) of such kernels.
 inline constexpr const char* kStreamingAttr = "ejit-streaming-stores";
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -102,6 +103,21 @@ bool log(std::string_view topic) {
 bool codegen_matmul() {
   static const bool on = or_empty(Var::CodegenMatmul) == "1";
   return on;
+}
+long long streaming_bytes() {
+  static const long long bytes = [] {
+    const std::string s = or_empty(Var::StreamingMB);
+    if (s.empty()) {
+      const long cache = sysconf(_SC_LEVEL3_CACHE_SIZE);  // 0 or -1 where unknown
+      return std::max(32LL << 20, static_cast<long long>(cache > 0 ? cache : 0));
+    }
+    char* end = nullptr;
+    const long long mb = std::strtoll(s.c_str(), &end, 10);
+    if (end == s.c_str() || *end != 0 || mb < 0 || mb > (1LL << 30))
+      fail("options", "EJIT_STREAMING_MB={} is not a number of MiB from 0 to 2^30", s);
+    return mb << 20;
+  }();
+  return bytes;
 }
 bool compile_sync() {
   static const std::string& s = *new std::string(or_empty(Var::Compile));

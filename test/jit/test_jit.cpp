@@ -326,9 +326,17 @@ func.func @kernel(%in: memref<64x8xf32>, %out: memref<64x8xf32>) {
   CHECK(row_loops == 3);
 }
 
-TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still match", "[jit][streaming]") {
+TEST_CASE("kernels larger than the cache stream their outputs past it and still match", "[jit][streaming]") {
   // lib/pipeline/StreamingStores.h: non-temporal stores, 64-byte aligned outputs, and 1-D
   // calls' row bounds rounded to multiples of 16 (the pool calls kernels on row chunks).
+  // The sizes follow the threshold (EJIT_STREAMING_MB, by default the last-level cache):
+  // n floats per buffer make a*b + c exactly that many bytes (2^21 for 32 MiB).
+  const int64_t threshold = detail::streaming_bytes();
+  if (threshold == 0 || threshold > (int64_t{256} << 20)) {
+    WARN("skipped: streaming stores are off or start above 256 MiB here (" << threshold << " bytes)");
+    return;
+  }
+  const int64_t n = threshold / 16;
   constexpr JitOptions kSync{.compile = CompileMode::Sync, .dynamic = false};
   // The compiled call's outputs get the blocks just freed (the allocator's free lists): fill
   // them with 1e30 first, so that a row no call writes shows.
@@ -338,16 +346,16 @@ TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still mat
   };
   auto triad = [](const Tensor& a, const Tensor& b, const Tensor& c) { return a * b + c; };
   {  // the code under test streams (with LLVM's x86 back end: non-temporal vector stores)
-    const std::vector<Tensor> args = {randn({1 << 21}, 1), randn({1 << 21}, 2), randn({1 << 21}, 3)};
+    const std::vector<Tensor> args = {randn({n}, 1), randn({n}, 2), randn({n}, 3)};
     const Trace t = test::record_trace([&](const std::vector<Tensor>& x) { return std::vector<Tensor>{triad(x[0], x[1], x[2])}; }, args);
     const Compiled c = compile(t, {.keep_asm = true});
     REQUIRE(c.ok());
     CHECK(c.ir(Stage::Asm).find("movntp") != std::string::npos);
   }
-  // The pool's chunks (n / 8 on 2 threads) of 2^21 + 16 rows start at rows that are not
+  // The pool's chunks (n / 8 on 2 threads) of n + 16 rows start at rows that are not
   // multiples of 16; one thread runs the rows in calls that start at multiples of 32768.
   if (num_threads() < 2) WARN("one thread: the rounding of unaligned row chunks is not exercised");
-  for (Shape shape : {Shape{1 << 21}, Shape{(1 << 21) + 16}, Shape{(1 << 21) + 40}, Shape{2048, 1024}, Shape{1000, 2100}}) {
+  for (Shape shape : {Shape{n}, Shape{n + 16}, Shape{n + 40}, Shape{n / 1024, 1024}, Shape{n / 2048 + 1, 2100}}) {
     INFO(shape.str());
     Tensor a = randn(shape, 1), b = randn(shape, 2), c = randn(shape, 3);
     auto f = jit(triad, "triad", kSync);
@@ -359,10 +367,10 @@ TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still mat
   }
   SECTION("dynamic dims: the loop runs in two versions, chosen per call by the sizes") {
     auto f = jit(triad, "triad", JitOptions{.compile = CompileMode::Sync});  // dynamic dims as by default
-    // 32 MiB and more (streamed; odd chunk starts and ends), then small (ordinary stores)
-    for (int64_t n : {int64_t{1} << 21, (int64_t{1} << 21) + 16, (int64_t{1} << 21) + 40, int64_t{100000}, int64_t{37}}) {
-      INFO(n);
-      Tensor a = randn({n}, 1), b = randn({n}, 2), c = randn({n}, 3);
+    // the threshold and more (streamed; odd chunk starts and ends), then small (ordinary stores)
+    for (int64_t size : {n, n + 16, n + 40, int64_t{100000}, int64_t{37}}) {
+      INFO(size);
+      Tensor a = randn({size}, 1), b = randn({size}, 2), c = randn({size}, 3);
       const Tensor want = triad(a, b, c);
       poison({want});
       REQUIRE(max_diff(want, f(a, b, c)) < 1e-6);
@@ -375,7 +383,7 @@ TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still mat
   }
   SECTION("dynamic rows of layer norm stream too, and equal the interpreter") {
     auto f = jit([](const Tensor& x) { return layer_norm(x); }, "layer_norm", JitOptions{.compile = CompileMode::Sync});
-    for (int64_t rows : {int64_t{4096}, int64_t{4100}, int64_t{4097}, int64_t{3}}) {
+    for (int64_t rows : {n / 512, n / 512 + 4, n / 512 + 1, int64_t{3}}) {  // rows of 4 KiB, in and out
       INFO(rows);
       Tensor x = randn({rows, 1024}, 7);
       const Tensor want = layer_norm(x);
@@ -385,7 +393,7 @@ TEST_CASE("kernels over 32 MiB stream their outputs past the cache and still mat
     CHECK(f.ir(Stage::Loops).find("llvm.sideeffect") != std::string::npos);
   }
   SECTION("f64, and several outputs of several widths") {
-    Tensor a = randn({(1 << 20) + 16}, 4, DType::F64), b = randn({(1 << 20) + 16}, 5, DType::F64);
+    Tensor a = randn({n / 2 + 16}, 4, DType::F64), b = randn({n / 2 + 16}, 5, DType::F64);
     auto g = [](const Tensor& x, const Tensor& y) { return std::vector<Tensor>{x * y + 1.0, x - y, x > y}; };
     auto f = jit(g, "outputs", kSync);
     f(a, b);

@@ -570,9 +570,11 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   // Full code under one key; a first tier's under another, served only to first-tier
   // requests that find no full code (a short program's compile thread may never get past its
   // first tiers: the next run starts from them and upgrades them).
-  // EJIT_CODEGEN_MATMUL changes the code, not the module text (an attribute set after parsing).
+  // EJIT_CODEGEN_MATMUL and EJIT_STREAMING_MB change the code, not the module text.
   auto key_of = [&](const char* kind) {
-    return KernelKey{std::string(kind) + (options::codegen_matmul() ? "+matmul-loops" : ""), text, host_target(), opt_level}
+    return KernelKey{std::string(kind) + (options::codegen_matmul() ? "+matmul-loops" : "") +
+                         fmt::format("+streaming-{}", options::streaming_bytes()),
+                     text, host_target(), opt_level}
         .digest();
   };
   const std::string key = use_disk ? key_of("cpu") : "";
