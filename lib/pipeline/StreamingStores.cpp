@@ -5,6 +5,7 @@
 #include "CpuPipeline.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -111,44 +112,54 @@ bool light(mlir::Operation* loop) {
   return ops * 4 <= bytes * 3;
 }
 
+/// The outputs among `outputs` that `loop` stores to.
+llvm::SmallVector<mlir::BlockArgument> outputs_written(mlir::Operation* loop, llvm::ArrayRef<mlir::BlockArgument> outputs) {
+  llvm::SmallVector<mlir::BlockArgument> written;
+  loop->walk([&](mlir::memref::StoreOp st) {
+    auto arg = llvm::dyn_cast<mlir::BlockArgument>(view_root(st.getMemRef()));
+    if (llvm::is_contained(outputs, arg) && !llvm::is_contained(written, arg)) written.push_back(arg);
+  });
+  return written;
+}
+
 /// The kernel's top-level loops that write one of `outputs` and look memory-bound.
 llvm::SmallVector<mlir::Operation*> light_output_loops(mlir::func::FuncOp kernel, llvm::ArrayRef<mlir::BlockArgument> outputs) {
   llvm::SmallVector<mlir::Operation*> loops;
-  for (mlir::Operation& op : kernel.getBody().front()) {
-    if (!llvm::isa<mlir::scf::ParallelOp>(op)) continue;
-    bool writes_output = false;
-    op.walk([&](mlir::memref::StoreOp st) {
-      writes_output |= llvm::is_contained(outputs, llvm::dyn_cast<mlir::BlockArgument>(view_root(st.getMemRef())));
-    });
-    if (writes_output && light(&op)) loops.push_back(&op);
-  }
+  for (mlir::Operation& op : kernel.getBody().front())
+    if (llvm::isa<mlir::scf::ParallelOp>(op) && op.getNumResults() == 0 && !outputs_written(&op, outputs).empty() &&
+        light(&op))
+      loops.push_back(&op);
   return loops;
 }
 
 /// Dynamic sizes: each of `loops` runs in two versions, `if (big) {stream} else {ordinary}`,
-/// big computed per call from the sizes. The streaming version begins with llvm.sideeffect,
-/// the mark that the LLVM half looks for (it does nothing, and optimizations keep it where
-/// it is).
+/// big computed per call from the sizes: all the buffers', and those of the outputs the loop
+/// writes. The streaming version begins with llvm.sideeffect, the mark that the LLVM half
+/// looks for (it does nothing; at -O2 nothing moves it, and code after the if/else is not
+/// dominated by it).
 void version_loops(mlir::OpBuilder& b, mlir::func::FuncOp kernel, llvm::ArrayRef<mlir::BlockArgument> outputs,
                    llvm::ArrayRef<mlir::Operation*> loops) {
   mlir::Location loc = kernel.getLoc();
-  mlir::Value total = b.create<mlir::arith::ConstantIndexOp>(loc, 0), smallest;
+  mlir::Value total = b.create<mlir::arith::ConstantIndexOp>(loc, 0);
+  llvm::DenseMap<mlir::Value, mlir::Value> bytes;  // of each buffer
   for (mlir::BlockArgument arg : kernel.getArguments().drop_front(2)) {
-    mlir::Value bytes = bytes_value(b, loc, arg);
-    total = b.create<mlir::arith::AddIOp>(loc, total, bytes);
-    if (llvm::is_contained(outputs, arg)) smallest = smallest ? b.create<mlir::arith::MinUIOp>(loc, smallest, bytes) : bytes;
+    bytes[arg] = bytes_value(b, loc, arg);
+    total = b.create<mlir::arith::AddIOp>(loc, total, bytes[arg]);
   }
   auto at_least = [&](mlir::Value v, int64_t n) {
     return b.create<mlir::arith::CmpIOp>(loc, mlir::arith::CmpIPredicate::uge, v, b.create<mlir::arith::ConstantIndexOp>(loc, n));
   };
-  mlir::Value big =
-      b.create<mlir::arith::AndIOp>(loc, at_least(total, streaming_bytes()), at_least(smallest, streaming_bytes() / 4));
+  mlir::Value large_total = at_least(total, streaming_bytes());
   for (mlir::Operation* loop : loops) {
-    b.setInsertionPoint(loop);
-    auto branch = b.create<mlir::scf::IfOp>(loc, big, /*withElseRegion=*/true);
-    b.setInsertionPointToStart(branch.thenBlock());
-    b.create<mlir::LLVM::CallIntrinsicOp>(loc, mlir::TypeRange{}, b.getStringAttr("llvm.sideeffect"), mlir::ValueRange{});
-    b.clone(*loop);
+    mlir::Value big = large_total;
+    for (mlir::BlockArgument out : outputs_written(loop, outputs))
+      big = b.create<mlir::arith::AndIOp>(loc, big, at_least(bytes[out], streaming_output_bytes()));
+    mlir::OpBuilder at_loop(loop);
+    auto branch = at_loop.create<mlir::scf::IfOp>(loc, big, /*withElseRegion=*/true);
+    at_loop.setInsertionPointToStart(branch.thenBlock());
+    at_loop.create<mlir::LLVM::CallIntrinsicOp>(loc, mlir::TypeRange{}, at_loop.getStringAttr("llvm.sideeffect"),
+                                                mlir::ValueRange{});
+    at_loop.clone(*loop);
     loop->moveBefore(branch.elseBlock()->getTerminator());
   }
 }
@@ -156,6 +167,7 @@ void version_loops(mlir::OpBuilder& b, mlir::func::FuncOp kernel, llvm::ArrayRef
 }  // namespace
 
 int64_t streaming_bytes() { return static_cast<int64_t>(options::streaming_bytes()); }
+int64_t streaming_output_bytes() { return streaming_bytes() / 4; }
 
 void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   if (streaming_bytes() == 0) return;
@@ -171,9 +183,11 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   // in cache; so should a small one (a row sum of a large input), which is read next.
   if (a.written.empty() || llvm::any_of(a.written, [&](mlir::BlockArgument o) { return llvm::is_contained(a.read, o); }))
     return;
-  llvm::SmallVector<mlir::BlockArgument> outputs;
-  for (mlir::BlockArgument o : a.written)
-    if (total < 0 || static_bytes(o.getType()) >= streaming_bytes() / 4) outputs.push_back(o);
+  llvm::SmallVector<mlir::BlockArgument> outputs;  // all but those known to be small
+  for (mlir::BlockArgument o : a.written) {
+    const int64_t bytes = static_bytes(o.getType());
+    if (bytes < 0 || bytes >= streaming_output_bytes()) outputs.push_back(o);
+  }
   // A loop that computes more than it moves keeps its code as it is: its stores would not
   // stream (the LLVM half's rule), and rounding its bounds alone made the W1 chain 10-13%
   // slower in two benchmarks (its vector loop unchanged; not understood).
@@ -185,6 +199,7 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   for (mlir::BlockArgument out : outputs)  // only these can be proven aligned, so only these stream
     b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kCpuBlockAlignment));
   if (extent != 0 && a.one_dim) round_row_bounds(b, kernel, extent_value(b, kernel, extent));
+  // Static sizes: the whole kernel is a candidate, and the LLVM half's rule picks its loops.
   if (total >= 0) kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(kStreamingAttr)}));
 }
 

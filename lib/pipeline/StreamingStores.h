@@ -25,9 +25,11 @@ namespace ejit::detail {
 
 /// A kernel streams when its buffers hold at least streaming_bytes() together
 /// (EJIT_STREAMING_MB; by default the last-level cache, at least 32 MiB: 32 MiB on the
-/// machines ejit is measured on), and of its outputs, those of a quarter of that or more.
-/// 0: never. Part of every CPU kernel's cache key.
+/// machines ejit is measured on; 0: never; part of every CPU kernel's cache key), and of its
+/// outputs, those of streaming_output_bytes() or more (with dynamic sizes: a loop streams
+/// when every output it writes is that large, at run time).
 int64_t streaming_bytes();
+int64_t streaming_output_bytes();  // a quarter of streaming_bytes()
 /// The function attribute (LLVM's, through the LLVM dialect's passthrough) of such kernels.
 inline constexpr const char* kStreamingAttr = "ejit-streaming-stores";
 
