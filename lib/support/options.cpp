@@ -1,8 +1,8 @@
 #include "options.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
-#include <unistd.h>
 
 #include "check.h"
 
@@ -104,13 +104,33 @@ bool codegen_matmul() {
   static const bool on = or_empty(Var::CodegenMatmul) == "1";
   return on;
 }
+namespace {
+/// The largest cache the first CPU sees, from sysfs (/sys/devices/system/cpu/cpu0/cache):
+/// glibc's sysconf(_SC_LEVEL3_CACHE_SIZE) gives the whole socket's L3 on AMD EPYC (256 MiB
+/// where one core's L3 is 32 MiB). 0 where unknown.
+long long largest_cache_bytes() {
+  long long best = 0;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index) + "/";
+    std::FILE* f = std::fopen((dir + "size").c_str(), "r");
+    if (!f) break;
+    long long size = 0;
+    char unit = 0;
+    const int read = std::fscanf(f, "%lld%c", &size, &unit);
+    std::fclose(f);
+    if (read < 1 || size <= 0) continue;
+    if (read == 2 && (unit == 'K' || unit == 'k')) size <<= 10;
+    if (read == 2 && (unit == 'M' || unit == 'm')) size <<= 20;
+    best = std::max(best, size);
+  }
+  return best;
+}
+}  // namespace
+
 long long streaming_bytes() {
   static const long long bytes = [] {
     const std::string s = or_empty(Var::StreamingMB);
-    if (s.empty()) {
-      const long cache = sysconf(_SC_LEVEL3_CACHE_SIZE);  // 0 or -1 where unknown
-      return std::max(32LL << 20, static_cast<long long>(cache > 0 ? cache : 0));
-    }
+    if (s.empty()) return std::max(32LL << 20, largest_cache_bytes());
     char* end = nullptr;
     const long long mb = std::strtoll(s.c_str(), &end, 10);
     if (end == s.c_str() || *end != 0 || mb < 0 || mb > (1LL << 30))
