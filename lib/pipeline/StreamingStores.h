@@ -24,7 +24,7 @@
 namespace ejit::detail {
 
 /// A kernel streams when its buffers hold at least streaming_bytes() together
-/// (EJIT_STREAMING_MB; by default the last-level cache, at least 32 MiB: 32 MiB on the
+/// (EJIT_STREAMING_MB; by default twice the last-level cache, at least 64 MiB: 64 MiB on the
 /// machines ejit is measured on; 0: never; part of every CPU kernel's cache key), and of its
 /// outputs, those of streaming_output_bytes() or more (with dynamic sizes: a loop streams
 /// when every output it writes is that large, at run time).

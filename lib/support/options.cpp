@@ -130,7 +130,9 @@ long long largest_cache_bytes() {
 long long streaming_bytes() {
   static const long long bytes = [] {
     const std::string s = or_empty(Var::StreamingMB);
-    if (s.empty()) return std::max(32LL << 20, largest_cache_bytes());
+    // Twice the cache: a kernel's result that is about the cache's size still partly sits in
+    // it for the next kernel (docs/DESIGN-NOTES.md, streaming stores).
+    if (s.empty()) return std::max(64LL << 20, 2 * largest_cache_bytes());
     char* end = nullptr;
     const long long mb = std::strtoll(s.c_str(), &end, 10);
     if (end == s.c_str() || *end != 0 || mb < 0 || mb > (1LL << 30))

@@ -41,8 +41,8 @@ unsigned opt_level();                // EJIT_OPT_LEVEL 0-3, default 2
 /// EJIT_LOG names the topic ("cache", "compile").
 bool log(std::string_view topic);
 bool codegen_matmul();               // EJIT_CODEGEN_MATMUL=1
-/// EJIT_STREAMING_MB in bytes (read once); default: the last-level cache, at least 32 MiB;
-/// 0: never.
+/// EJIT_STREAMING_MB in bytes (read once); default: twice the largest cache a core sees (the
+/// last level), at least 64 MiB; 0: never.
 long long streaming_bytes();
 bool compile_sync();                 // EJIT_COMPILE=sync
 /// EJIT_DYNAMIC: unset is Auto (dims that vary become dynamic unless the user's C++ code

@@ -1,6 +1,5 @@
 // Streaming stores (lib/pipeline/StreamingStores.h): a CPU kernel whose buffers hold
-// EJIT_STREAMING_MB or more (by default the last-level cache; set to 32 here, as on the
-// machines ejit is measured on), and whose loop moves more memory than it computes, writes
+// EJIT_STREAMING_MB or more (by default twice the last-level cache; set to 32 here), and whose loop moves more memory than it computes, writes
 // its outputs with non-temporal stores and ends with a store fence. This trace, a*b + c on
 // 2^21 floats, is exactly 32 MiB.
 // DEFINE: %{stream32} = env EJIT_STREAMING_MB=32 %ejit

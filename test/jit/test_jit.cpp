@@ -329,8 +329,8 @@ func.func @kernel(%in: memref<64x8xf32>, %out: memref<64x8xf32>) {
 TEST_CASE("kernels larger than the cache stream their outputs past it and still match", "[jit][streaming]") {
   // lib/pipeline/StreamingStores.h: non-temporal stores, 64-byte aligned outputs, and 1-D
   // calls' row bounds rounded to multiples of 16 (the pool calls kernels on row chunks).
-  // The sizes follow the threshold (EJIT_STREAMING_MB, by default the last-level cache):
-  // n floats per buffer make a*b + c exactly that many bytes (2^21 for 32 MiB).
+  // The sizes follow the threshold (EJIT_STREAMING_MB, by default twice the last-level
+  // cache): n floats per buffer make a*b + c exactly that many bytes (2^22 for 64 MiB).
   const int64_t threshold = detail::streaming_bytes();
   if (threshold == 0 || threshold > (int64_t{256} << 20)) {
     WARN("skipped: streaming stores are off or start above 256 MiB here (" << threshold << " bytes)");
