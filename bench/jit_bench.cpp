@@ -87,6 +87,8 @@ void recompiles_and_guards(bool quick) {
     ratio("W1", [](const Tensor& a) { return exp(a * 1.5f) + tanh(a) * 0.5f - a / (1 + a * a); }, quick ? 256 : 4096);
     ratio("softmax", [](const Tensor& a) { return softmax(a); }, 1024);
     ratio("layer_norm", [](const Tensor& a) { return layer_norm(a); }, 1024);
+    // 128 MiB, memory-bound: both stream (the dynamic version picks its streaming loop per call)
+    ratio("x*2+1", [](const Tensor& a) { return a * 2.f + 1.f; }, quick ? 256 : 4096);
   }
 
   auto branchy = jit([](const Tensor& x) { return (sum(x) > 0.f).item<bool>() ? exp(x) * 2.f : -x * 3.f + 1.f; },
