@@ -4,7 +4,6 @@
 #include "AccurateTrig.h"
 
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -435,16 +434,7 @@ bool read_plan(mlir::func::FuncOp f, GpuKernels& out, std::map<std::string, int>
           if (!t.isIndex() && !t.isInteger(64) && !t.isInteger(32)) return error = "a kernel argument of a narrow integer type", false;
           a.bits = i.getInt();
         } else if (auto fl = llvm::dyn_cast<mlir::FloatAttr>(c.getValue())) {
-          if (t.isF32()) {
-            float x = static_cast<float>(fl.getValueAsDouble());
-            uint32_t b;
-            std::memcpy(&b, &x, 4);
-            a.kind = GpuArg::Kind::F32, a.bits = b;
-          } else {
-            double x = fl.getValueAsDouble();
-            std::memcpy(&a.bits, &x, 8);
-            a.kind = GpuArg::Kind::F64;
-          }
+          set_float_scalar(a, fl.getValueAsDouble(), !t.isF32());
         } else {
           return error = "a kernel argument constant of an unknown kind", false;
         }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,20 @@ struct GpuArg {
   int64_t bits = 0;                     // scalars: the value (f32/f64 as their bit patterns), or
   int index = -1;                       // I64: index_ops[index]'s value for the call
 };
+
+/// Makes `a` a scalar parameter holding `v` as an f64, or as an f32 (rounded), by its bits.
+inline void set_float_scalar(GpuArg& a, double v, bool f64) {
+  if (f64) {
+    a.kind = GpuArg::Kind::F64;
+    std::memcpy(&a.bits, &v, sizeof v);
+  } else {
+    a.kind = GpuArg::Kind::F32;
+    const float f = static_cast<float>(v);
+    uint32_t u = 0;
+    std::memcpy(&u, &f, sizeof f);
+    a.bits = u;
+  }
+}
 
 struct GpuLaunch {
   int module = 0;          // index into GpuKernels::ptx

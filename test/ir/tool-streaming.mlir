@@ -14,7 +14,9 @@
 // RUN: env EJIT_STREAMING_MB=16 %ejit dump %t.small.mlir --stage=asm | FileCheck %s --check-prefix=ASM
 // RUN: env EJIT_STREAMING_MB=0 %ejit dump %s --stage=asm | FileCheck %s --check-prefix=ORDINARY
 // RUN: not env EJIT_STREAMING_MB=32MB %ejit dump %s --stage=asm 2>&1 | FileCheck %s --check-prefix=BADMB
+// RUN: not env EJIT_STREAMING_MB=-1 %ejit dump %s --stage=asm 2>&1 | FileCheck %s --check-prefix=NEGMB
 // BADMB: EJIT_STREAMING_MB=32MB is not a number of MiB
+// NEGMB: EJIT_STREAMING_MB=-1 is not a number of MiB from 0 to 2^30
 // An extent that is not a multiple of 16 streams too (the last call ends at the extent).
 // RUN: sed -e 's/2097152/2097160/g' %s > %t.odd.mlir
 // RUN: %{stream32} dump %t.odd.mlir --stage=asm | FileCheck %s --check-prefix=ASM

@@ -798,11 +798,13 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
     }
   };
   std::optional<NoLoopStrengthReduction> no_lsr;
-  if (!flags.disk_only) no_lsr.emplace();
-  for (size_t w = 0; w < workers; ++w) {  // made here, not by the threads
-    std::string error;
-    compiler_context(static_cast<int>(w));
-    if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(w))) return failed_results(traces.size(), error);
+  if (!flags.disk_only) {  // a disk-only lookup loads objects: no compiler to make
+    no_lsr.emplace();
+    for (size_t w = 0; w < workers; ++w) {  // made here, not by the threads
+      std::string error;
+      compiler_context(static_cast<int>(w));
+      if (!host_target_machine(flags.fast_codegen, error, static_cast<unsigned>(w))) return failed_results(traces.size(), error);
+    }
   }
   run_side_by_side(workers, work);
   std::vector<CompileResult> results;

@@ -1,7 +1,6 @@
 #include "gpu_row_kernels.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -159,16 +158,7 @@ std::optional<RowKernelMatch> match_layer_norm(Walk& w, int sum_node) {
 /// The bits of `v` as a kernel's scalar parameter of `dtype`.
 GpuArg scalar_arg(double v, DType dtype) {
   GpuArg a;
-  if (dtype == DType::F64) {
-    a.kind = GpuArg::Kind::F64;
-    std::memcpy(&a.bits, &v, sizeof v);
-  } else {
-    a.kind = GpuArg::Kind::F32;
-    const float f = static_cast<float>(v);
-    uint32_t u = 0;
-    std::memcpy(&u, &f, sizeof f);
-    a.bits = u;
-  }
+  set_float_scalar(a, v, dtype == DType::F64);
   return a;
 }
 
