@@ -13,16 +13,24 @@
 namespace ejit {
 
 // ---- elementwise (one declaration per ops.def row) ----
-#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Tensor name(const Tensor& x);
-#define EJIT_BINARY_OP(Name, name, Kind, expr, ...) \
-  Tensor name(const Tensor& a, const Tensor& b); \
-  Tensor name(const Tensor& a, Scalar b);        \
-  Tensor name(Scalar a, const Tensor& b);
+// An rvalue argument (a temporary, or std::move(t)) is given up: the op may write its
+// result over that tensor's memory when no other handle or view shares it, so a chain
+// such as exp(a * b) + 1 needs one buffer, not three. The handle is undefined afterwards.
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Tensor name(const Tensor& x); Tensor name(Tensor&& x);
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                               \
+  Tensor name(const Tensor& a, const Tensor& b); Tensor name(Tensor&& a, const Tensor& b); \
+  Tensor name(const Tensor& a, Tensor&& b); Tensor name(Tensor&& a, Tensor&& b);       \
+  Tensor name(const Tensor& a, Scalar b); Tensor name(Tensor&& a, Scalar b);           \
+  Tensor name(Scalar a, const Tensor& b); Tensor name(Scalar a, Tensor&& b);
 #include "ejit/ops.def"
 
 /// Runs any table op by its enum (what the dispatcher and tests use).
 Tensor unary(UnaryOp op, const Tensor& x);
+Tensor unary(UnaryOp op, Tensor&& x);
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor binary(BinaryOp op, Tensor&& a, const Tensor& b);
+Tensor binary(BinaryOp op, const Tensor& a, Tensor&& b);
+Tensor binary(BinaryOp op, Tensor&& a, Tensor&& b);
 
 /// cond ? a : b elementwise, with broadcasting; cond is read as truth values.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
@@ -34,11 +42,18 @@ Tensor where(const Tensor& cond, Scalar a, Scalar b);
 Tensor cast(const Tensor& x, DType dtype);
 
 Tensor operator-(const Tensor& x);
+Tensor operator-(Tensor&& x);
 Tensor operator!(const Tensor& x);
-#define EJIT_BINARY_OPERATOR(sym, fn)                                       \
-  inline Tensor operator sym(const Tensor& a, const Tensor& b) { return fn(a, b); } \
-  inline Tensor operator sym(const Tensor& a, Scalar b) { return fn(a, b); }        \
-  inline Tensor operator sym(Scalar a, const Tensor& b) { return fn(a, b); }
+Tensor operator!(Tensor&& x);
+#define EJIT_BINARY_OPERATOR(sym, fn)                                                            \
+  inline Tensor operator sym(const Tensor& a, const Tensor& b) { return fn(a, b); }              \
+  inline Tensor operator sym(Tensor&& a, const Tensor& b) { return fn(std::move(a), b); }        \
+  inline Tensor operator sym(const Tensor& a, Tensor&& b) { return fn(a, std::move(b)); }        \
+  inline Tensor operator sym(Tensor&& a, Tensor&& b) { return fn(std::move(a), std::move(b)); }  \
+  inline Tensor operator sym(const Tensor& a, Scalar b) { return fn(a, b); }                     \
+  inline Tensor operator sym(Tensor&& a, Scalar b) { return fn(std::move(a), b); }               \
+  inline Tensor operator sym(Scalar a, const Tensor& b) { return fn(a, b); }                     \
+  inline Tensor operator sym(Scalar a, Tensor&& b) { return fn(a, std::move(b)); }
 EJIT_BINARY_OPERATOR(+, add)
 EJIT_BINARY_OPERATOR(-, sub)
 EJIT_BINARY_OPERATOR(*, mul)
@@ -53,10 +68,16 @@ EJIT_BINARY_OPERATOR(>=, ge)
 EJIT_BINARY_OPERATOR(&&, logical_and)
 EJIT_BINARY_OPERATOR(||, logical_or)
 #undef EJIT_BINARY_OPERATOR
-inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a = add(a, b); }
-inline Tensor& operator-=(Tensor& a, const Tensor& b) { return a = sub(a, b); }
-inline Tensor& operator*=(Tensor& a, const Tensor& b) { return a = mul(a, b); }
-inline Tensor& operator/=(Tensor& a, const Tensor& b) { return a = div(a, b); }
+// a op= b computes in place when no other handle or view shares a's memory (and a's dtype
+// holds the result); a tensor another handle shares is never changed through it.
+inline Tensor& operator+=(Tensor& a, const Tensor& b) { return a = add(std::move(a), b); }
+inline Tensor& operator-=(Tensor& a, const Tensor& b) { return a = sub(std::move(a), b); }
+inline Tensor& operator*=(Tensor& a, const Tensor& b) { return a = mul(std::move(a), b); }
+inline Tensor& operator/=(Tensor& a, const Tensor& b) { return a = div(std::move(a), b); }
+inline Tensor& operator+=(Tensor& a, Scalar b) { return a = add(std::move(a), b); }
+inline Tensor& operator-=(Tensor& a, Scalar b) { return a = sub(std::move(a), b); }
+inline Tensor& operator*=(Tensor& a, Scalar b) { return a = mul(std::move(a), b); }
+inline Tensor& operator/=(Tensor& a, Scalar b) { return a = div(std::move(a), b); }
 
 // ---- reductions: `axes` empty means all axes; negative axes count from the end ----
 /// Sum; bool and integer inputs sum to i64. Float sums are pairwise (accurate on long rows).

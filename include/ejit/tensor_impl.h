@@ -13,6 +13,7 @@ namespace ejit::detail {
 
 void* small_object_allocate(size_t bytes);             // lib/core/small_objects.h
 void small_object_free(void* p, size_t bytes) noexcept;
+uint64_t next_tensor_id() noexcept;                    // lib/core/tensor.cpp
 
 /// A block of device memory shared by the tensors that view it (reshape shares it).
 struct Storage {
@@ -34,11 +35,15 @@ struct TensorImpl {
   std::atomic<int32_t> refs{1};
   bool weak = false;  // made from a C++ scalar: does not widen dtypes in promotion
   DType dtype = DType::F32;
+  // Unique in the process, never reused (unlike the address): recorders key values on it
+  // without keeping them alive.
+  uint64_t id;
   Storage* storage = nullptr;
   Shape shape;
   int64_t numel = 0;
 
-  TensorImpl(Storage* s, const Shape& sh, DType dt) : dtype(dt), storage(s), shape(sh), numel(sh.numel()) {}
+  TensorImpl(Storage* s, const Shape& sh, DType dt)
+      : dtype(dt), id(next_tensor_id()), storage(s), shape(sh), numel(sh.numel()) {}
   static void* operator new(size_t n) { return small_object_allocate(n); }
   static void operator delete(void* p, size_t n) noexcept { small_object_free(p, n); }
   ~TensorImpl() { storage->release(); }

@@ -43,6 +43,9 @@ class OpObserver {
  public:
   virtual ~OpObserver() = default;
   virtual void on_op(const PrimOp& op) = 0;
+  /// True when the observer may read an op's inputs after the op (a tape's backward pass
+  /// does): ops then never write their result over an input given up by the caller.
+  virtual bool needs_values() const { return true; }
   /// A host read of a tensor's values (`how`: item/to_vector/at, data<T>()): control flow
   /// or C++ code may depend on them; `may_write`: the pointer handed out is writable.
   virtual void on_host_read(const Tensor& t, const char* how, bool may_write) = 0;
@@ -59,6 +62,14 @@ class OpObserver {
 /// The active observers of this thread, oldest first, or null when there are none or
 /// reporting is paused (the common case: one thread-local load).
 const std::vector<OpObserver*>* observers();
+/// True when no active observer of this thread needs the values of an op's inputs later.
+inline bool inputs_may_be_overwritten() {
+  const auto* list = observers();
+  if (!list) return true;
+  for (const OpObserver* o : *list)
+    if (o->needs_values()) return false;
+  return true;
+}
 /// Adds / removes an observer of this thread (removal in any order).
 void add_observer(OpObserver* o);
 void remove_observer(OpObserver* o);

@@ -14,6 +14,11 @@
 namespace ejit {
 namespace detail {
 
+uint64_t next_tensor_id() noexcept {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 Storage* Storage::allocate(size_t nbytes, Device device) {
   auto* s = new Storage;
   if (device.is_cuda()) {

@@ -36,6 +36,23 @@ inline const Tensor& to_dtype(const Tensor& x, DType dtype, Tensor& holder) {
   return x.dtype() == dtype ? x : (holder = cast(x, dtype));
 }
 
+/// True when an op may write its result (`numel` elements of `dtype`) over t's memory: t is
+/// on the CPU, its handle is the only one to its storage (no copy, no view shares it), its
+/// elements line up one for one with the result's, and no observer reads it after the op.
+/// Callers ask only of handles given up: rvalue arguments, or an op's own temporaries.
+inline bool can_overwrite(const Tensor& t, int64_t numel, DType dtype) {
+  const TensorImpl* i = t.impl();
+  return i->refs.load(std::memory_order_acquire) == 1 && i->storage->refs.load(std::memory_order_acquire) == 1 &&
+         i->numel == numel && itemsize(i->dtype) == itemsize(dtype) && i->storage->device.is_cpu() &&
+         inputs_may_be_overwritten();
+}
+/// A tensor of `shape` and `dtype` on t's memory (which can_overwrite allowed).
+inline Tensor on_storage_of(const Tensor& t, const Shape& shape, DType dtype) {
+  Storage* s = t.impl()->storage;
+  s->retain();
+  return Tensor(new TensorImpl(s, shape, dtype));
+}
+
 /// Which dims `axes` reduces (all when empty); throws naming `op` for bad or repeated axes.
 std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int64_t>& axes);
 /// The reduction behind sum/prod/max/min/argmax/argmin (op names the public op in errors).

@@ -9,13 +9,11 @@ int64_t unary_grain(UnaryOp op) {
   return kind(op) == UnaryKind::Float ? kElementwiseGrain / 4 : kElementwiseGrain;
 }
 
-/// Runs a binary kernel on already-converted operands into a fresh output (`same_shape`:
-/// a and b have one shape, out_shape).
-Tensor run_binary(BinaryKernel kern, const Tensor& a, const Tensor& b, const Shape& out_shape, DType out_dtype,
-                  int64_t grain, bool same_shape) {
-  Tensor out = Tensor::empty(out_shape, out_dtype);
-  if (out.numel() == 0) return out;
-  const size_t ia = itemsize(a.dtype()), io = itemsize(out_dtype);
+/// Runs a binary kernel on already-converted operands into `out` (`same_shape`: a and b
+/// have one shape, out's).
+void run_binary(BinaryKernel kern, const Tensor& a, const Tensor& b, Tensor& out, int64_t grain, bool same_shape) {
+  if (out.numel() == 0) return;
+  const size_t ia = itemsize(a.dtype()), io = itemsize(out.dtype());
   const char* pa = static_cast<const char*>(a.raw_data());
   const char* pb = static_cast<const char*>(b.raw_data());
   char* po = static_cast<char*>(out.raw_data());
@@ -24,21 +22,28 @@ Tensor run_binary(BinaryKernel kern, const Tensor& a, const Tensor& b, const Sha
     parallel_for(out.numel(), grain, [&](int64_t lo, int64_t hi) {
       kern(pa + lo * sa * ia, sa, pb + lo * sb * ia, sb, po + lo * io, hi - lo);
     });
-    return out;
+    return;
   }
-  LoopPlan plan = make_plan(out_shape, {a.shape(), b.shape()});
+  LoopPlan plan = make_plan(out.shape(), {a.shape(), b.shape()});
   char* base[3] = {po, const_cast<char*>(pa), const_cast<char*>(pb)};
   size_t isz[3] = {io, ia, ia};
   run_plan(plan, base, isz, grain, [&](char** p, const int64_t* s, int64_t n) { kern(p[1], s[1], p[2], s[2], p[0], n); });
-  return out;
 }
 
-}  // namespace
-}  // namespace detail
+/// f32 sin and cos read their input again after writing (libm for huge arguments).
+bool rereads_input(UnaryOp op) { return op == UnaryOp::Sin || op == UnaryOp::Cos; }
 
-using namespace detail;
+/// The result of an elementwise op: over the memory of the first candidate it may
+/// overwrite (can_overwrite), else fresh. A candidate is a handle the op owns: an
+/// argument the caller gave up, or the op's own conversion of one.
+Tensor elementwise_output(const Shape& shape, DType dtype, std::initializer_list<const Tensor*> candidates) {
+  const int64_t n = shape.numel();
+  for (const Tensor* t : candidates)
+    if (t && can_overwrite(*t, n, dtype)) return on_storage_of(*t, shape, dtype);
+  return Tensor::empty(shape, dtype);
+}
 
-Tensor unary(UnaryOp op, const Tensor& x) {
+Tensor unary_op(UnaryOp op, const Tensor& x, bool given) {
   const char* opname = name(op).data();
   OpScope prof(opname, x);
   check_defined(opname, x);
@@ -56,7 +61,8 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   if (Device d = op_device(opname, {&src}); d.is_cuda())
     return run_on_device(opname, {NodeKind::Unary, static_cast<uint8_t>(op), {src}, {}, false, 0, x.shape(), out_dtype}, d);
   UnaryKernel kern = kernels().unary[static_cast<int>(op)][static_cast<int>(in)];
-  Tensor out = Tensor::empty(x.shape(), out_dtype);
+  const bool own = (given || converted.defined()) && !rereads_input(op);
+  Tensor out = elementwise_output(x.shape(), out_dtype, {own ? &src : nullptr});
   const char* ps = static_cast<const char*>(src.raw_data());
   char* po = static_cast<char*>(out.raw_data());
   const size_t is = itemsize(in), io = itemsize(out_dtype);
@@ -65,7 +71,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   return out;
 }
 
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+Tensor binary_op(BinaryOp op, const Tensor& a, const Tensor& b, bool a_given, bool b_given) {
   const char* opname = name(op).data();
   OpScope prof(opname, a, b);
   check_defined(opname, a);
@@ -94,29 +100,74 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (device.is_cuda())
     return run_on_device(opname, {NodeKind::Binary, static_cast<uint8_t>(op), {ca, cb}, {}, false, 0, out_shape, out_dtype},
                          device);
-  Tensor out = run_binary(kern, ca, cb, out_shape, out_dtype, kElementwiseGrain, same_shape);
+  Tensor out = elementwise_output(out_shape, out_dtype, {a_given || converted_a.defined() ? &ca : nullptr,
+                                                         b_given || converted_b.defined() ? &cb : nullptr});
+  run_binary(kern, ca, cb, out, kElementwiseGrain, same_shape);
   record_op(NodeKind::Binary, {ca, cb}, out, static_cast<uint8_t>(op));
   return out;
 }
 
-namespace {
 /// A C++ number beside tensor `t` in op: made in t's dtype where the op computes in it
 /// (logical ops compute in bool, converted from the number itself).
 Tensor number(BinaryOp op, Scalar s, const Tensor& t) {
   return kind(op) == BinaryKind::Logical ? scalar_operand(s) : scalar_operand(s, t);
 }
-}  // namespace
 
-#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
-  Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }
-#define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                                     \
-  Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }          \
-  Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, number(BinaryOp::Name, b, a)); } \
-  Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, number(BinaryOp::Name, a, b), b); }
+}  // namespace
+}  // namespace detail
+
+using namespace detail;
+
+// An rvalue argument is given up: the op may write its result over that memory, and the
+// caller's handle is undefined afterwards (when the op succeeds) whether or not it did.
+Tensor unary(UnaryOp op, const Tensor& x) { return unary_op(op, x, false); }
+Tensor unary(UnaryOp op, Tensor&& x) {
+  Tensor out = unary_op(op, x, true);
+  x = Tensor();
+  return out;
+}
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) { return binary_op(op, a, b, false, false); }
+Tensor binary(BinaryOp op, Tensor&& a, const Tensor& b) {
+  Tensor out = binary_op(op, a, b, true, false);
+  a = Tensor();
+  return out;
+}
+Tensor binary(BinaryOp op, const Tensor& a, Tensor&& b) {
+  Tensor out = binary_op(op, a, b, false, true);
+  b = Tensor();
+  return out;
+}
+Tensor binary(BinaryOp op, Tensor&& a, Tensor&& b) {
+  Tensor out = binary_op(op, a, b, true, true);
+  a = Tensor();
+  b = Tensor();
+  return out;
+}
+
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...)                          \
+  Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }          \
+  Tensor name(Tensor&& x) { return unary(UnaryOp::Name, std::move(x)); }
+#define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                                                  \
+  Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }                             \
+  Tensor name(Tensor&& a, const Tensor& b) { return binary(BinaryOp::Name, std::move(a), b); }                       \
+  Tensor name(const Tensor& a, Tensor&& b) { return binary(BinaryOp::Name, a, std::move(b)); }                       \
+  Tensor name(Tensor&& a, Tensor&& b) { return binary(BinaryOp::Name, std::move(a), std::move(b)); }                 \
+  Tensor name(const Tensor& a, Scalar b) { return binary(BinaryOp::Name, a, number(BinaryOp::Name, b, a)); }         \
+  Tensor name(Tensor&& a, Scalar b) {                                                                                \
+    Tensor n = number(BinaryOp::Name, b, a);                                                                         \
+    return binary(BinaryOp::Name, std::move(a), std::move(n));                                                       \
+  }                                                                                                                  \
+  Tensor name(Scalar a, const Tensor& b) { return binary(BinaryOp::Name, number(BinaryOp::Name, a, b), b); }         \
+  Tensor name(Scalar a, Tensor&& b) {                                                                                \
+    Tensor n = number(BinaryOp::Name, a, b);                                                                         \
+    return binary(BinaryOp::Name, std::move(n), std::move(b));                                                       \
+  }
 #include "ejit/ops.def"
 
 Tensor operator-(const Tensor& x) { return neg(x); }
+Tensor operator-(Tensor&& x) { return neg(std::move(x)); }
 Tensor operator!(const Tensor& x) { return logical_not(x); }
+Tensor operator!(Tensor&& x) { return logical_not(std::move(x)); }
 
 Tensor cast(const Tensor& x, DType dtype) {
   check_defined("cast", x);

@@ -14,7 +14,7 @@ class Recorder::Observer final : public detail::OpObserver {
   explicit Observer(Recorder& owner) : owner_(owner) {}
 
   int value_of(const Tensor& t) {
-    auto it = ids_.find(t.impl());
+    auto it = ids_.find(t.impl()->id);
     if (it != ids_.end()) return it->second;
     int id = new_value(t);
     trace_.inputs.push_back(id);
@@ -23,6 +23,8 @@ class Recorder::Observer final : public detail::OpObserver {
     depends_on_input_[id] = true;
     return id;
   }
+
+  bool needs_values() const override { return false; }  // a trace keeps ids and types, not data
 
   void on_op(const detail::PrimOp& op) override {
     TraceNode node{op.kind, op.sub, {}, -1, op.ints, op.value, {}, op.host_call};
@@ -40,7 +42,7 @@ class Recorder::Observer final : public detail::OpObserver {
   }
 
   void on_host_read(const Tensor& t, const char* how, bool write) override {
-    auto it = ids_.find(t.impl());
+    auto it = ids_.find(t.impl()->id);
     if (it == ids_.end() || !depends_on_input_[it->second] || !trace_.not_compilable.empty()) return;
     std::vector<TraceGuard>& guards = owner_.guards_;
     for (const TraceGuard& g : guards)
@@ -66,7 +68,7 @@ class Recorder::Observer final : public detail::OpObserver {
   void on_size_read(const Tensor& t, int64_t axis) override {
     // Every traced value counts, not only those whose data depends on the inputs: a value
     // made from constants can still have an input's shape (a gradient's broadcast seed).
-    auto it = ids_.find(t.impl());
+    auto it = ids_.find(t.impl()->id);
     if (it == ids_.end()) return;                                // not a value of this trace
     if (!sizes_read_.insert({it->second, axis}).second) return;  // read before: the same size
     owner_.size_reads_.push_back(
@@ -74,7 +76,7 @@ class Recorder::Observer final : public detail::OpObserver {
   }
 
   void on_variable_read(const Variable& v, const Tensor& value) override {
-    if (ids_.count(value.impl())) return;  // already a value of this trace (assigned inside, or read before)
+    if (ids_.count(value.impl()->id)) return;  // already a value of this trace (assigned inside, or read before)
     value_of(value);
     owner_.input_variables_.back() = v;
   }
@@ -103,16 +105,14 @@ class Recorder::Observer final : public detail::OpObserver {
   int new_value(const Tensor& t) {
     int id = static_cast<int>(trace_.values.size());
     trace_.values.push_back({t.shape(), t.dtype()});
-    ids_[t.impl()] = id;
-    alive_.push_back(t);  // keeps the address from being reused while recording
+    ids_[t.impl()->id] = id;  // values are not kept alive: ops may overwrite dead ones (needs_values)
     depends_on_input_.push_back(false);
     return id;
   }
 
   Recorder& owner_;
   Trace trace_;
-  std::unordered_map<const detail::TensorImpl*, int> ids_;
-  std::vector<Tensor> alive_;
+  std::unordered_map<uint64_t, int> ids_;  // TensorImpl::id -> value
   std::vector<bool> depends_on_input_;
   std::vector<Tensor> assigned_values_;  // per owner_.assigned_variables_
   std::set<std::pair<int, int64_t>> sizes_read_;  // (value, axis) read by C++ code
