@@ -2,6 +2,7 @@
 #include <immintrin.h>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +21,10 @@ namespace ejit::detail {
 namespace {
 
 thread_local bool t_in_pool_work = false;
+std::atomic<int> g_busy_cores{0};  // BusyCore objects alive
+
+/// Threads a job may use: the pool's, less the cores busy outside it (at least 1).
+int usable(int threads) { return std::max(1, threads - g_busy_cores.load(std::memory_order_relaxed)); }
 
 class ThreadPool {
  public:
@@ -27,6 +32,7 @@ class ThreadPool {
   ~ThreadPool() { stop(); }
 
   int threads() const { return threads_; }
+  bool hot() const { return spinning_.load(std::memory_order_relaxed) > 0; }
 
   void resize(int threads) {
     std::lock_guard run(run_mu_);
@@ -36,7 +42,7 @@ class ThreadPool {
 
   void run(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) {
     std::unique_lock run(run_mu_, std::try_to_lock);
-    if (t_in_pool_work || threads_ == 1 || !run.owns_lock()) {
+    if (t_in_pool_work || usable(threads_) == 1 || !run.owns_lock()) {
       for (int64_t c = 0; c < num_chunks; ++c) fn(ctx, c);
       return;
     }
@@ -101,10 +107,12 @@ class ThreadPool {
     for (;;) {
       // Spin about 50 us for the next job (back-to-back ops), then sleep.
       auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      spinning_.fetch_add(1, std::memory_order_relaxed);
       while (generation_.load(std::memory_order_acquire) == seen) {
         for (int i = 0; i < 64; ++i) _mm_pause();
         if (std::chrono::steady_clock::now() > until) break;
       }
+      spinning_.fetch_sub(1, std::memory_order_relaxed);
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || generation_.load(std::memory_order_relaxed) != seen; });
       seen = generation_.load(std::memory_order_relaxed);
@@ -135,6 +143,7 @@ class ThreadPool {
   std::atomic<int64_t> next_{0};
   std::atomic<int64_t> done_{0};
   std::atomic<int> active_{0};
+  std::atomic<int> spinning_{0};  // workers polling for a job before they sleep
 };
 
 // The pool, and whether this process was fork()ed since it was made: a child has none of the
@@ -170,7 +179,12 @@ int default_threads() {
 }
 
 void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) { pool().run(num_chunks, fn, ctx); }
-int pool_threads() { return t_in_pool_work ? 1 : pool().threads(); }
+int pool_threads() { return t_in_pool_work ? 1 : usable(pool().threads()); }
+
+bool pool_hot() { return pool().hot(); }
+
+BusyCore::BusyCore() { g_busy_cores.fetch_add(1, std::memory_order_relaxed); }
+BusyCore::~BusyCore() { g_busy_cores.fetch_sub(1, std::memory_order_relaxed); }
 
 }  // namespace ejit::detail
 

@@ -1,6 +1,7 @@
 #include "compile_queue.h"
 
 #include "compile.h"
+#include "../core/parallel.h"
 #include "../support/profiler.h"
 
 #include <pthread.h>
@@ -111,7 +112,10 @@ class CompileQueue {
     std::unique_lock lock(mu_);
     if (!warmed_) {
       lock.unlock();
-      warm_up_compiler();
+      {
+        BusyCore busy;
+        warm_up_compiler();
+      }
       std::atexit([] { get().stop(); });
       lock.lock();
       warmed_ = true;
@@ -132,7 +136,10 @@ class CompileQueue {
       // in LLVM's code generator) and of every earlier job. A new kind of compile (the first
       // GPU program) can still make statics of its own; its successors are covered.
       std::atexit([] { get().stop(); });
-      job();
+      {
+        BusyCore busy;  // eager ops meanwhile leave this core to the compile
+        job();
+      }
       job = nullptr;  // captures go before the job counts as done
       lock.lock();
       running_ = 0;
