@@ -11,26 +11,13 @@ namespace ejit::detail {
 /// the pool has one thread.
 void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx);
 
-/// Threads parallel work may use now: the pool's (including the caller), less the cores
-/// that BusyCore marks; 1 inside pool work.
+/// Threads in the pool (including the caller); 1 inside pool work.
 int pool_threads();
 
 /// True when a pool thread is polling for work (it polls 50 us after each job, then
 /// sleeps): a job reaches it in about 1 us; a sleeping one wakes in about 30 us (measured on
 /// these VMs), which only work longer than that pays for.
 bool pool_hot();
-
-/// While alive, one core counts as busy with this process's work outside the pool (a
-/// background compile): parallel work splits among one thread fewer. On 2 cores eager ops
-/// then run on the caller alone, instead of waiting for a pool thread that shares its core
-/// with the compile (the digits demo's eager steps ran 1.5x slower that way).
-class BusyCore {
- public:
-  BusyCore();
-  ~BusyCore();
-  BusyCore(const BusyCore&) = delete;
-  BusyCore& operator=(const BusyCore&) = delete;
-};
 
 /// EJIT_NUM_THREADS, else the hardware threads (at least 1): the pool's size when it is
 /// made, and how many threads a compile shares its work among.

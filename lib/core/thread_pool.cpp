@@ -2,7 +2,6 @@
 #include <immintrin.h>
 #include <pthread.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -21,10 +20,6 @@ namespace ejit::detail {
 namespace {
 
 thread_local bool t_in_pool_work = false;
-std::atomic<int> g_busy_cores{0};  // BusyCore objects alive
-
-/// Threads a job may use: the pool's, less the cores busy outside it (at least 1).
-int usable(int threads) { return std::max(1, threads - g_busy_cores.load(std::memory_order_relaxed)); }
 
 class ThreadPool {
  public:
@@ -42,7 +37,7 @@ class ThreadPool {
 
   void run(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) {
     std::unique_lock run(run_mu_, std::try_to_lock);
-    if (t_in_pool_work || usable(threads_) == 1 || !run.owns_lock()) {
+    if (t_in_pool_work || threads_ == 1 || !run.owns_lock()) {
       for (int64_t c = 0; c < num_chunks; ++c) fn(ctx, c);
       return;
     }
@@ -179,12 +174,10 @@ int default_threads() {
 }
 
 void run_chunks(int64_t num_chunks, void (*fn)(void*, int64_t), void* ctx) { pool().run(num_chunks, fn, ctx); }
-int pool_threads() { return t_in_pool_work ? 1 : usable(pool().threads()); }
+int pool_threads() { return t_in_pool_work ? 1 : pool().threads(); }
 
 bool pool_hot() { return pool().hot(); }
 
-BusyCore::BusyCore() { g_busy_cores.fetch_add(1, std::memory_order_relaxed); }
-BusyCore::~BusyCore() { g_busy_cores.fetch_sub(1, std::memory_order_relaxed); }
 
 }  // namespace ejit::detail
 

@@ -1,7 +1,6 @@
 #include "compile_queue.h"
 
 #include "compile.h"
-#include "../core/parallel.h"
 #include "../support/profiler.h"
 
 #include <pthread.h>
@@ -112,10 +111,7 @@ class CompileQueue {
     std::unique_lock lock(mu_);
     if (!warmed_) {
       lock.unlock();
-      {
-        BusyCore busy;
-        warm_up_compiler();
-      }
+      warm_up_compiler();
       std::atexit([] { get().stop(); });
       lock.lock();
       warmed_ = true;
@@ -136,10 +132,7 @@ class CompileQueue {
       // in LLVM's code generator) and of every earlier job. A new kind of compile (the first
       // GPU program) can still make statics of its own; its successors are covered.
       std::atexit([] { get().stop(); });
-      {
-        BusyCore busy;  // eager ops meanwhile leave this core to the compile
-        job();
-      }
+      job();
       job = nullptr;  // captures go before the job counts as done
       lock.lock();
       running_ = 0;

@@ -2,7 +2,6 @@
 #include <thread>
 
 #include "test_util.h"
-#include "../../lib/core/parallel.h"
 
 using namespace ejit;
 
@@ -47,28 +46,5 @@ TEST_CASE("resizing the pool repeatedly never hangs", "[runtime]") {
     set_num_threads(1 + i % 3);
     REQUIRE(sum(x).item<float>() == float(1 << 18));
   }
-  set_num_threads(saved);
-}
-
-TEST_CASE("a core busy outside the pool (a background compile) leaves parallel work one thread fewer", "[runtime]") {
-  const int saved = num_threads();
-  set_num_threads(3);
-  CHECK(detail::pool_threads() == 3);
-  Tensor x = rand({1 << 20}, 2);
-  const auto want = exp(x).to_vector<float>();
-  {
-    detail::BusyCore compile;
-    CHECK(detail::pool_threads() == 2);
-    {
-      detail::BusyCore another;
-      CHECK(detail::pool_threads() == 1);
-      detail::BusyCore third;
-      CHECK(detail::pool_threads() == 1);  // never fewer than the caller
-      CHECK(exp(x).to_vector<float>() == want);
-    }
-    CHECK(num_threads() == 3);  // the pool's size is unchanged
-    CHECK(exp(x).to_vector<float>() == want);
-  }
-  CHECK(detail::pool_threads() == 3);
   set_num_threads(saved);
 }
