@@ -8,11 +8,9 @@
 // CPU compile that was a tenth of a cold compile's instructions (8M for the W1 chain).
 #include "Canonicalize.h"
 
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <vector>
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/PatternMatch.h"
@@ -26,19 +24,21 @@ namespace {
 
 using PatternSet = std::shared_ptr<const mlir::FrozenRewritePatternSet>;
 
-/// The JIT's contexts (kept for the process's life): their pattern sets are built once.
-std::mutex& persistent_mutex() {
-  static std::mutex& mu = *new std::mutex;  // leaked, as every static the compiler reads
-  return mu;
-}
-std::vector<mlir::MLIRContext*>& persistent_contexts() {
-  static auto& contexts = *new std::vector<mlir::MLIRContext*>;
-  return contexts;
+/// The JIT's contexts (kept for the process's life) and their pattern sets, built once
+/// per context (patterns name its ops) and registry hash (a dialect loaded later brings its
+/// patterns into a new set).
+struct Persistent {
+  std::mutex mu;
+  std::map<mlir::MLIRContext*, std::map<size_t, PatternSet>> sets;
+};
+Persistent& persistent() {
+  static Persistent& p = *new Persistent;  // leaked, as every static the compiler reads
+  return p;
 }
 bool is_persistent(mlir::MLIRContext* context) {
-  std::lock_guard lock(persistent_mutex());
-  const auto& all = persistent_contexts();
-  return std::find(all.begin(), all.end(), context) != all.end();
+  Persistent& p = persistent();
+  std::lock_guard lock(p.mu);
+  return p.sets.count(context) != 0;
 }
 
 /// Every loaded dialect's and registered op's canonicalization patterns, as upstream's
@@ -51,13 +51,11 @@ PatternSet collect_patterns(mlir::MLIRContext* context) {
   return std::make_shared<const mlir::FrozenRewritePatternSet>(std::move(patterns));
 }
 
-/// A persistent context's patterns, kept per context (patterns name its ops) and registry
-/// hash: a dialect loaded later brings its patterns into a new set.
+/// A persistent context's pattern set for its dialects of now.
 PatternSet kept_patterns(mlir::MLIRContext* context) {
-  static std::mutex& mu = *new std::mutex;  // leaked, as every static the compiler reads
-  static auto& sets = *new std::map<std::pair<mlir::MLIRContext*, size_t>, PatternSet>;
-  std::lock_guard lock(mu);
-  PatternSet& set = sets[{context, static_cast<size_t>(context->getRegistryHash())}];
+  Persistent& p = persistent();
+  std::lock_guard lock(p.mu);
+  PatternSet& set = p.sets[context][static_cast<size_t>(context->getRegistryHash())];
   if (!set) set = collect_patterns(context);
   return set;
 }
@@ -97,8 +95,9 @@ void register_canonicalize_pass() {
 }
 
 void keep_canonicalization_patterns(mlir::MLIRContext* context) {
-  std::lock_guard lock(persistent_mutex());
-  persistent_contexts().push_back(context);
+  Persistent& p = persistent();
+  std::lock_guard lock(p.mu);
+  p.sets.try_emplace(context);
 }
 
 }  // namespace ejit::detail

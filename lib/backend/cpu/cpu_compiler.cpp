@@ -544,6 +544,27 @@ struct GroupSlot {
   int slot = 0;
 };
 
+/// The compiler, held for one compile (compile_module, or compile_in_groups for all its
+/// groups): its lock, and LLVM's loop strength reduction off while a compile may run. A
+/// disk-only lookup compiles nothing: it needs a disk cache and only tries the lock (a busy
+/// compiler is a miss, never a wait).
+struct CompilerHold {
+  std::unique_lock<std::mutex> lock;
+  std::optional<NoLoopStrengthReduction> no_lsr;
+  std::string error;  // why the compiler is not held ("" when it is)
+
+  CompilerHold(bool disk_only, bool has_disk_cache) : lock(compiler_mutex(), std::defer_lock) {
+    if (!disk_only) {
+      lock.lock();
+      no_lsr.emplace();
+    } else if (!has_disk_cache) {
+      error = "[jit] no disk cache to load from";
+    } else if (!lock.try_lock()) {
+      error = "[jit] the compiler is busy: no disk cache lookup now";
+    }
+  }
+};
+
 std::vector<CompileResult> compile_module(const std::vector<const Trace*>& traces, const CpuCompileFlags& flags,
                                           ObjectCode* export_object, const GroupSlot* group = nullptr) {
   const bool keep_ir = flags.keep_ir, keep_asm = flags.keep_asm, fast_codegen = flags.fast_codegen;
@@ -553,16 +574,8 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   CompileResult& result = results.at(0);  // the module's IR, times and error
   // The disk cache serves calls that want no IR (IR is only made by compiling).
   const bool use_disk = !export_object && !keep_ir && !keep_asm && !options::dump_any() && !disk_cache_dir().empty();
-  std::unique_lock lock(compiler_mutex(), std::defer_lock);
-  if (group) {
-    // the coordinator holds the lock
-  } else if (!flags.disk_only) {
-    lock.lock();
-  } else if (!use_disk) {
-    return failed_results(n, "[jit] no disk cache to load from");
-  } else if (!lock.try_lock()) {
-    return failed_results(n, "[jit] the compiler is busy: no disk cache lookup now");
-  }
+  std::optional<CompilerHold> hold;  // a group's coordinator holds it for all its groups
+  if (!group && !hold.emplace(flags.disk_only, use_disk).error.empty()) return failed_results(n, hold->error);
   const int slot = group ? group->slot : 0;
   auto ms_since = [](auto t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); };
   const std::string text = module_text(traces);
@@ -665,8 +678,6 @@ std::vector<CompileResult> compile_module(const std::vector<const Trace*>& trace
   llvm_module->setDataLayout(machine->createDataLayout());
   llvm_module->setTargetTriple(machine->getTargetTriple().str());
   if (std::string missing = add_packed_wrappers(*llvm_module, n); !missing.empty()) return fail_with("[jit] " + missing);
-  std::optional<NoLoopStrengthReduction> no_lsr;  // a group's coordinator holds one for all its threads
-  if (!group) no_lsr.emplace();
   // One object, or (a large module for the JIT, no IR wanted) one per part compiled on a thread of its own.
   const unsigned parts = export_object || want_llvm || want_asm || group ? 1 : module_parts(*llvm_module, n);
   std::vector<std::string> objects;
@@ -775,10 +786,8 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
   if (flags.keep_ir || flags.keep_asm || options::dump_any()) return {};
   const std::vector<std::vector<const Trace*>> groups = kernel_groups(traces);
   if (groups.empty()) return {};
-  std::unique_lock lock(compiler_mutex(), std::defer_lock);
-  if (!flags.disk_only) lock.lock();
-  else if (disk_cache_dir().empty()) return failed_results(traces.size(), "[jit] no disk cache to load from");
-  else if (!lock.try_lock()) return failed_results(traces.size(), "[jit] the compiler is busy: no disk cache lookup now");
+  const CompilerHold hold(flags.disk_only, !disk_cache_dir().empty());
+  if (!hold.error.empty()) return failed_results(traces.size(), hold.error);
   const size_t workers = flags.disk_only ? 1  // no MLIR, no codegen: each group loads or misses
                                          : compile_threads(std::min<size_t>(groups.size(), kMaxParts));
   std::vector<std::vector<CompileResult>> made(groups.size());
@@ -797,9 +806,7 @@ std::vector<CompileResult> compile_in_groups(const std::vector<const Trace*>& tr
       }
     }
   };
-  std::optional<NoLoopStrengthReduction> no_lsr;
   if (!flags.disk_only) {  // a disk-only lookup loads objects: no compiler to make
-    no_lsr.emplace();
     for (size_t w = 0; w < workers; ++w) {  // made here, not by the threads
       std::string error;
       compiler_context(static_cast<int>(w));

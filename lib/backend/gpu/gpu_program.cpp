@@ -236,8 +236,12 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
   // was (their inputs are made before their first; nothing else reads their insides).
   // A match whose kernel cannot be made (no libdevice for its sqrt or f64 exp) takes the
   // old plan, which says why where it fails too.
-  std::vector<RowKernelMatch> row_kernels;
-  std::vector<GpuKernels> row_plans;
+  struct PlannedRowKernel {
+    RowKernelMatch match;
+    GpuKernels plan;
+  };
+  std::vector<PlannedRowKernel> row_kernels;
+  std::vector<int> row_kernel_of(trace.nodes.size(), -1);  // node -> index in row_kernels
   for (RowKernelMatch& m : match_row_kernels(trace, uses)) {
     GpuKernels plan;
     std::string why;
@@ -245,19 +249,16 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       notes.push_back(why);
       continue;
     }
-    row_kernels.push_back(std::move(m));
-    row_plans.push_back(std::move(plan));
+    for (int k : m.nodes) row_kernel_of[static_cast<size_t>(k)] = static_cast<int>(row_kernels.size());
+    row_kernels.push_back({std::move(m), std::move(plan)});
   }
-  std::vector<int> row_kernel_of(trace.nodes.size(), -1);
-  for (size_t i = 0; i < row_kernels.size(); ++i)
-    for (int k : row_kernels[i].nodes) row_kernel_of[static_cast<size_t>(k)] = static_cast<int>(i);
   std::vector<int> open;
   for (size_t k = 0; k < trace.nodes.size(); ++k) {
     const TraceNode& n = trace.nodes[k];
     if (n.kind == NodeKind::Constant) continue;
     if (row_kernel_of[k] >= 0) {
-      const size_t i = static_cast<size_t>(row_kernel_of[k]);
-      const RowKernelMatch& m = row_kernels[i];
+      PlannedRowKernel& planned = row_kernels[static_cast<size_t>(row_kernel_of[k])];
+      const RowKernelMatch& m = planned.match;
       if (static_cast<int>(k) != m.nodes.back()) continue;
       emit_group(open);
       open.clear();
@@ -266,7 +267,7 @@ std::unique_ptr<GpuProgram> build_program(const Trace& recorded, bool keep_ir, s
       s.nodes = m.nodes;
       s.inputs = row_kernel_inputs(m);
       s.outputs = {m.output};
-      s.kernels = std::move(row_plans[i]);
+      s.kernels = std::move(planned.plan);
       s.what = fmt::format("{}{} as one kernel, a block per row ({} rows of {})",
                            m.kind == RowKernel::Softmax ? "softmax" : m.kind == RowKernel::LogSoftmax ? "log_softmax" : "layer norm",
                            m.scale >= 0 && m.shift >= 0 ? " with scale and shift" : m.scale >= 0 ? " with scale" : m.shift >= 0 ? " with shift" : "",
