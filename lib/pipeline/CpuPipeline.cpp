@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "Pipeline.h"
+#include "SharedNests.h"
 #include "StreamingStores.h"
 #include "llvm/ADT/DenseSet.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -172,6 +173,7 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
     for (mlir::func::FuncOp kernel : kernels(m)) {
       const int64_t extent = split_outer_loop(kernel);
       mark_streaming_stores(kernel, extent);
+      if (extent == 0 && !kernel->hasAttr("passthrough")) share_repeated_nests(kernel);  // runs whole
       if (extent != 0)
         kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
     }
@@ -200,6 +202,7 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
   add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, "
                  "finalize-memref-to-llvm{use-aligned-alloc=1}, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
+  add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });
 }
 
 }  // namespace ejit::detail

@@ -404,3 +404,53 @@ TEST_CASE("kernels larger than the cache stream their outputs past it and still 
     for (size_t i = 0; i < 3; ++i) REQUIRE(max_diff(want[i], got[i]) == 0);
   }
 }
+
+TEST_CASE("an update repeated over parameters of many shapes runs as one shared function and matches", "[jit][shared]") {
+  // An optimizer step: the same elementwise body on each parameter. Its kernel runs whole
+  // (no common row count), so each body shape is one function called per parameter
+  // (lib/pipeline/SharedNests.h), 2-D and 3-D buffers as 1-D ones.
+  const std::vector<Shape> shapes = {{64, 128}, {128}, {128, 64}, {3, 5, 7}, {1}, {10}, {64, 10}, {}, {33}};
+  std::vector<Tensor> inputs = {full({}, 0.01f)};
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    inputs.push_back(randn(shapes[i], 100 + i));               // parameter
+    inputs.push_back(randn(shapes[i], 200 + i));               // gradient
+    inputs.push_back(randn(shapes[i], 300 + i));               // moment
+  }
+  for (const Shape& s : {Shape{17, 3}, Shape{4}})  // f64 parameters: a function of their own
+    for (uint64_t k = 0; k < 3; ++k) inputs.push_back(randn(s, 400 + k + 10 * s.rank(), DType::F64));
+  inputs.push_back(randn({5, 6}, 500));
+  auto step = [](const std::vector<Tensor>& in) {
+    std::vector<Tensor> out;
+    const Tensor& lr = in[0];
+    for (size_t i = 1; i + 3 < in.size(); i += 3) {
+      const Tensor &p = in[i], &g = in[i + 1], &m = in[i + 2];
+      const double beta = i == 10 ? 0.8 : 0.9;  // one parameter's body differs only in a constant
+      Tensor m2 = m * beta + g * (1 - beta);
+      out.push_back(p - lr.astype(p.dtype()) * m2 / (sqrt(abs(m2)) + 1e-8));
+      out.push_back(m2);
+    }
+    out.push_back(tanh(in.back()) * 2.f);  // a body of its own: stays in the kernel
+    return out;
+  };
+  Recorder rec;
+  rec.add_inputs(inputs);
+  const Trace trace = rec.finish(step(inputs));
+  const Compiled c = compile(trace, {.keep_ir = true});
+  REQUIRE(c.ok());
+  const std::string& loops = c.ir(Stage::Loops);
+  INFO(loops);
+  size_t calls = 0;
+  for (size_t at = loops.find("call @kernel"); at != std::string::npos; at = loops.find("call @kernel", at + 1)) ++calls;
+  // Every parameter but the rank-0 and 1-element ones (no loops) and the one whose constant
+  // differs (its body is its own), and both f64 ones.
+  CHECK(calls == shapes.size() - 3 + 2);
+  CHECK(loops.find("math.tanh") < loops.find("func.func private"));  // the body of its own, in the kernel
+  CHECK(loops.find("ejit.shared_nest") != std::string::npos);
+  CHECK(c.ir(Stage::LLVMDialect).find("llvm.func internal @kernel") != std::string::npos);
+  const std::vector<Tensor> got = c.run(inputs), want = eval_trace(trace, inputs);
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    INFO("output " << i);
+    REQUIRE(max_diff(got[i], want[i]) < 1e-5);
+  }
+}
