@@ -144,6 +144,28 @@ int main(int argc, char** argv) {
                  });
     cold_compile("MLP 784-512-10 SGD step", mlp, reps, "<= 100 ms");
 
+    // An optimizer's update: one elementwise body on each of 20 parameters of 10 shapes
+    // (lib/pipeline/SharedNests.h: one function per body, called per parameter).
+    std::vector<Tensor> params = {ejit::full({}, 0.001f)};
+    for (int i = 0; i < 20; ++i) {
+      const Shape shape = i % 2 ? Shape{16 * (i % 7 + 1)} : Shape{16 * (i % 5 + 1), 8 * (i % 4 + 1)};
+      for (int k = 0; k < 3; ++k) params.push_back(randn(shape, static_cast<uint64_t>(10 * i + k)));  // p, g, m
+    }
+    auto adam = [&](bool one_body) {
+      return record(params, [one_body](const std::vector<Tensor>& a) {
+        std::vector<Tensor> out;
+        for (size_t i = 1; i + 2 < a.size(); i += 3) {
+          const float beta = one_body ? 0.9f : 0.9f - 0.001f * static_cast<float>(i);  // a constant per parameter
+          Tensor m = a[i + 2] * beta + a[i + 1] * (1 - beta);
+          out.push_back(a[i] - a[0] * m / (sqrt(abs(m)) + 1e-8f));
+          out.push_back(m);
+        }
+        return out;
+      });
+    };
+    cold_compile("Adam-like update, 20 params", adam(true), reps, "-");
+    cold_compile("  the same, 20 bodies", adam(false), reps, "- (a constant per parameter: nothing shared)");
+
     // What a new process pays for a trace compiled before: loading it from the disk cache
     // (every compile() reads the entry again; there is no in-memory copy on this path).
     const std::string dir = (std::filesystem::temp_directory_path() / fmt::format("ejit-compile-bench-{}", getpid())).string();
