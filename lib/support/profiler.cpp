@@ -172,8 +172,8 @@ void append(ThreadBuffer& b, const RecordHeader& h, std::string_view name, std::
         header.name_size = static_cast<uint16_t>(name.size());
         header.args_size = static_cast<uint16_t>(args.size());
         std::memcpy(p, &header, sizeof header);
-        std::memcpy(p + sizeof header, name.data(), name.size());
-        std::memcpy(p + sizeof header + name.size(), args.data(), args.size());
+        if (!name.empty()) std::memcpy(p + sizeof header, name.data(), name.size());
+        if (!args.empty()) std::memcpy(p + sizeof header + name.size(), args.data(), args.size());  // data() may be null
         c->used.store(used + static_cast<uint32_t>(size), std::memory_order_release);
         b.recorded += size;
       } catch (...) {
