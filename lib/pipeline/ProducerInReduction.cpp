@@ -53,22 +53,32 @@ mlir::OpOperand* identity_reader(GenericOp op, mlir::Value v) {
 bool rewrite(GenericOp p, llvm::SmallPtrSetImpl<mlir::Operation*>& erased) {
   if (!writes_fresh(p) || !all_parallel(p) || !calls_math(p)) return false;
   mlir::Value value = p->getResult(0);
-  std::vector<mlir::OpOperand*> uses;
-  for (mlir::OpOperand& u : value.getUses()) uses.push_back(&u);
-  if (uses.size() != 2) return false;
-  GenericOp r, c;
-  for (mlir::OpOperand* u : uses) {
-    auto g = llvm::dyn_cast<GenericOp>(u->getOwner());
-    if (!g || g->getBlock() != p->getBlock()) return false;
-    (all_parallel(g) ? c : r) = g;
+  // R: the one reduction that reads P; the other readers are all after it.
+  GenericOp r;
+  std::vector<mlir::OpOperand*> others;
+  for (mlir::OpOperand& u : value.getUses()) {
+    auto g = llvm::dyn_cast<GenericOp>(u.getOwner());
+    if (g && !all_parallel(g)) {
+      if (r && r != g) return false;
+      r = g;
+    } else {
+      others.push_back(&u);
+    }
   }
-  if (!r || !c || r == c || !r.hasPureTensorSemantics() || !r->isBeforeInBlock(c)) return false;
-  if (r.getNumLoops() != p.getNumLoops() || c.getNumLoops() != p.getNumLoops() || !writes_fresh(c) ||
-      c->getResult(0).getType() != value.getType())
+  if (!r || others.empty() || r->getBlock() != p->getBlock() || !r.hasPureTensorSemantics() ||
+      r.getNumLoops() != p.getNumLoops())
     return false;
   mlir::OpOperand* in_r = identity_reader(r, value);
-  mlir::OpOperand* in_c = identity_reader(c, value);
-  if (!in_r || !in_c) return false;
+  if (!in_r) return false;
+  for (mlir::OpOperand* o : others)
+    if (o->getOwner()->getBlock() != r->getBlock() || !r->isBeforeInBlock(o->getOwner())) return false;
+  // C: one elementwise reader over P's loops, which then computes in place in P's stored
+  // value; else every other reader reads the stored value.
+  auto c = others.size() == 1 ? llvm::dyn_cast<GenericOp>(others[0]->getOwner()) : GenericOp();
+  mlir::OpOperand* in_c = c ? identity_reader(c, value) : nullptr;
+  if (!c || !all_parallel(c) || c.getNumLoops() != p.getNumLoops() || !writes_fresh(c) ||
+      c->getResult(0).getType() != value.getType() || !in_c)
+    c = GenericOp(), in_c = nullptr;
 
   // R': P's inputs, R's other inputs; R's outputs and P's init. Its body computes P's value,
   // then R's, and yields R's values and P's.
@@ -103,6 +113,14 @@ bool rewrite(GenericOp p, llvm::SmallPtrSetImpl<mlir::Operation*>& erased) {
         nb.create<mlir::linalg::YieldOp>(loc, yields);
       });
   mlir::Value stored = fused->getResults().back();
+  r->replaceAllUsesWith(fused->getResults().drop_back());
+  erased.insert(r);
+  r->erase();
+  if (!c) {
+    for (mlir::OpOperand* o : others) o->set(stored);
+    p->erase();
+    return true;
+  }
 
   // C': C's other inputs; P's stored value as its init, read through the init's argument.
   b.setInsertionPoint(c);
@@ -124,9 +142,6 @@ bool rewrite(GenericOp p, llvm::SmallPtrSetImpl<mlir::Operation*>& erased) {
   c->replaceAllUsesWith(in_place);
   erased.insert(c);
   c->erase();
-  r->replaceAllUsesWith(fused->getResults().drop_back());
-  erased.insert(r);
-  r->erase();
   p->erase();
   return true;
 }

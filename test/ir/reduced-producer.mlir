@@ -65,3 +65,25 @@ func.func @readers(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>, tens
   %5 = ejit.tanh %2 : tensor<4x8xf32> -> tensor<4x8xf32>
   return %3, %4, %5 : tensor<4x8xf32>, tensor<4xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// The exp of a log_softmax that a training step also returns (for its backward pass) and
+// scales: the row sum computes it once and stores it; the result and the scaling read the
+// stored value (the two readers other than the sum need not be one elementwise op).
+// CHECK-LABEL: func.func @returned
+// CHECK: %[[R:.*]]:2 = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} ins({{.*}}%[[R]]#1 : {{.*}})
+// CHECK-NOT: math.exp
+// CHECK: return %[[R]]#1,
+func.func @returned(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %two = ejit.constant dense<2.000000e+00> : tensor<f32>
+  %0 = ejit.exp %x : tensor<4x8xf32> -> tensor<4x8xf32>
+  %s = ejit.sum %0 {axes = array<i64: 1>, keepdims = false} : tensor<4x8xf32> -> tensor<4xf32>
+  %1 = ejit.reshape %s : tensor<4xf32> -> tensor<4x1xf32>
+  %l = ejit.log %1 : tensor<4x1xf32> -> tensor<4x1xf32>
+  %2 = ejit.sub %x, %l : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+  %3 = ejit.mul %0, %two : tensor<4x8xf32>, tensor<f32> -> tensor<4x8xf32>
+  return %0, %2, %3 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
