@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   {
     const float* pp = p.data<float>();
     std::vector<float> out(n);
-    struct Fn { const char* name; Tensor (*op)(const Tensor&); float (*libm)(float); };
+    struct Fn { const char* name; Tensor (*op)(Tensor); float (*libm)(float); };
     const Fn fns[] = {{"exp", exp, [](float x) { return std::exp(x); }},
                       {"tanh", tanh, [](float x) { return std::tanh(x); }},
                       {"log", log, [](float x) { return std::log(x); }},

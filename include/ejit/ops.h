@@ -16,7 +16,9 @@ namespace ejit {
 // An rvalue argument (a temporary, or std::move(t)) is given up: the op may write its
 // result over that tensor's memory when no other handle or view shares it, so a chain
 // such as exp(a * b) + 1 needs one buffer, not three. The handle is undefined afterwards.
-#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Tensor name(const Tensor& x); Tensor name(Tensor&& x);
+// Unary ops take their argument by value (one function each, so that `ejit::tanh` can be
+// passed where a function is wanted, as to nn::Dense); binary ops have rvalue overloads.
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) Tensor name(Tensor x);
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                               \
   Tensor name(const Tensor& a, const Tensor& b); Tensor name(Tensor&& a, const Tensor& b); \
   Tensor name(const Tensor& a, Tensor&& b); Tensor name(Tensor&& a, Tensor&& b);       \

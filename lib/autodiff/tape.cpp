@@ -63,7 +63,7 @@ struct GradientTape::Impl final : detail::OpObserver {
   // A recording tape keeps each op's inputs for the backward pass: an op must not write
   // over one. Paused (its own backward pass) or spent, it records nothing new, and what it
   // recorded it holds handles to, which no op writes over.
-  bool needs_values() const override { return active(); }
+  bool needs_values(const Tensor&) const override { return active(); }
   void on_host_read(const Tensor&, const char*, bool) override {}
   void on_variable_read(const Variable& v, const Tensor& value) override {
     if (active() && v.trainable() && watch_variables) watch(value);

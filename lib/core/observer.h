@@ -43,9 +43,11 @@ class OpObserver {
  public:
   virtual ~OpObserver() = default;
   virtual void on_op(const PrimOp& op) = 0;
-  /// True when the observer may read an op's inputs after the op (a tape's backward pass
-  /// does): ops then never write their result over an input given up by the caller.
-  virtual bool needs_values() const { return true; }
+  /// True when the observer may read `input`'s values after the op it is an input of: a
+  /// tape's backward pass reads the op's inputs; a recorder reads an input it has not seen
+  /// (the trace captures it). An op then never writes its result over that input, even
+  /// when the caller gave it up.
+  virtual bool needs_values(const Tensor& /*input*/) const { return true; }
   /// A host read of a tensor's values (`how`: item/to_vector/at, data<T>()): control flow
   /// or C++ code may depend on them; `may_write`: the pointer handed out is writable.
   virtual void on_host_read(const Tensor& t, const char* how, bool may_write) = 0;
@@ -62,12 +64,12 @@ class OpObserver {
 /// The active observers of this thread, oldest first, or null when there are none or
 /// reporting is paused (the common case: one thread-local load).
 const std::vector<OpObserver*>* observers();
-/// True when no active observer of this thread needs the values of an op's inputs later.
-inline bool inputs_may_be_overwritten() {
+/// True when no active observer of this thread needs `input`'s values after an op.
+inline bool may_overwrite(const Tensor& input) {
   const auto* list = observers();
   if (!list) return true;
   for (const OpObserver* o : *list)
-    if (o->needs_values()) return false;
+    if (o->needs_values(input)) return false;
   return true;
 }
 /// Adds / removes an observer of this thread (removal in any order).

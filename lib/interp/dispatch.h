@@ -44,7 +44,7 @@ inline bool can_overwrite(const Tensor& t, int64_t numel, DType dtype) {
   const TensorImpl* i = t.impl();
   return i->refs.load(std::memory_order_acquire) == 1 && i->storage->refs.load(std::memory_order_acquire) == 1 &&
          i->numel == numel && itemsize(i->dtype) == itemsize(dtype) && i->storage->device.is_cpu() &&
-         inputs_may_be_overwritten();
+         may_overwrite(t);
 }
 /// A tensor of `shape` and `dtype` on t's memory (which can_overwrite allowed).
 inline Tensor on_storage_of(const Tensor& t, const Shape& shape, DType dtype) {

@@ -153,9 +153,8 @@ Tensor binary(BinaryOp op, Tensor&& a, Tensor&& b) {
   return out;
 }
 
-#define EJIT_UNARY_OP(Name, name, Kind, expr, ...)                          \
-  Tensor name(const Tensor& x) { return unary(UnaryOp::Name, x); }          \
-  Tensor name(Tensor&& x) { return unary(UnaryOp::Name, std::move(x)); }
+#define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \
+  Tensor name(Tensor x) { return unary(UnaryOp::Name, std::move(x)); }
 #define EJIT_BINARY_OP(Name, name, Kind, expr, ...)                                                                  \
   Tensor name(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Name, a, b); }                             \
   Tensor name(Tensor&& a, const Tensor& b) { return binary(BinaryOp::Name, std::move(a), b); }                       \

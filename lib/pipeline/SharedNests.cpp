@@ -7,7 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include "CpuPipeline.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
@@ -21,6 +20,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OperationSupport.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace ejit::detail {
@@ -116,9 +116,24 @@ mlir::Type argument_type(mlir::Type t) {
   return mlir::MemRefType::get(llvm::SmallVector<int64_t>(m.getRank(), mlir::ShapedType::kDynamic), m.getElementType());
 }
 
-/// The candidate's arguments, or false when the nest cannot be a function: a buffer not of
-/// identity layout, or two buffers with one root (noalias would not hold).
+/// The buffer a view (cast, subview, reshape, expand or collapse, ...) is of.
+mlir::Value buffer_root(mlir::Value v) {
+  for (int depth = 0; depth < 64; ++depth) {
+    auto view = v.getDefiningOp<mlir::ViewLikeOpInterface>();
+    if (!view) break;
+    v = view.getViewSource();
+  }
+  return v;
+}
+
+/// The candidate's arguments, or false when the nest cannot be a function: results, a lower
+/// bound or step that is not a constant, a buffer not of identity layout (or in another
+/// memory space), a value other than a buffer or a number, or two buffers with one root
+/// (noalias would not hold).
 bool collect_arguments(Candidate& c) {
+  if (c.nest.getNumResults() != 0) return false;
+  auto constant = [](mlir::Value v) { return mlir::matchPattern(v, mlir::m_Constant()); };
+  if (!llvm::all_of(c.nest.getLowerBound(), constant) || !llvm::all_of(c.nest.getStep(), constant)) return false;
   llvm::SetVector<mlir::Value> above;
   mlir::getUsedValuesDefinedAbove(c.nest.getRegion(), above);
   for (mlir::Value v : c.nest.getUpperBound()) c.arguments.push_back(v);
@@ -126,7 +141,9 @@ bool collect_arguments(Candidate& c) {
   for (mlir::Value v : above) {
     if (mlir::matchPattern(v, mlir::m_Constant())) continue;
     if (auto m = llvm::dyn_cast<mlir::MemRefType>(v.getType())) {
-      if (!m.getLayout().isIdentity() || !roots.insert(view_root(v)).second) return false;
+      if (!m.getLayout().isIdentity() || m.getMemorySpace() || !roots.insert(buffer_root(v)).second) return false;
+    } else if (!v.getType().isIntOrIndexOrFloat()) {
+      return false;
     }
     c.arguments.push_back(v);
   }

@@ -24,7 +24,9 @@ class Recorder::Observer final : public detail::OpObserver {
     return id;
   }
 
-  bool needs_values() const override { return false; }  // a trace keeps ids and types, not data
+  // A trace keeps ids and types, not data: only a tensor it has not seen, which it would
+  // capture as an input with its values of the moment, must stay as it is.
+  bool needs_values(const Tensor& input) const override { return !ids_.count(input.impl()->id); }
 
   void on_op(const detail::PrimOp& op) override {
     TraceNode node{op.kind, op.sub, {}, -1, op.ints, op.value, {}, op.host_call};

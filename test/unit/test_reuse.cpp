@@ -1,6 +1,7 @@
 // Elementwise ops given an rvalue (a temporary, std::move(t), a op= b) may write their result
 // over its memory: only when nothing else can see that memory, and with the same values.
 #include <cstring>
+#include <functional>
 #include <random>
 
 #include "test_util.h"
@@ -147,6 +148,33 @@ TEST_CASE("a recorder keeps ids, not values: recorded temporaries are reused, tr
   const Tensor want = chain(a, b, c) + exp(a * b);
   require_identical(z, want);
   require_identical(eval_trace(trace, {a, b, c})[0], want);
+}
+
+TEST_CASE("a recorder captures a tensor it has not seen before an op may write over it", "[reuse]") {
+  const Tensor a = rand({8}, 11);
+  Tensor c = a * 2.f;  // made before recording: the trace captures it as an input
+  const Tensor c_before = copy_of(c);
+  Recorder rec;
+  rec.add_inputs({a});
+  Tensor y = exp(std::move(c)) + a;
+  const Trace trace = rec.finish({y});
+  const Tensor want = exp(c_before) + a;
+  require_identical(y, want);
+  REQUIRE(rec.input_tensors().size() == 2);
+  require_identical(rec.input_tensors()[1], c_before);  // captured with its values, not exp's
+  require_identical(eval_trace(trace, rec.input_tensors())[0], want);
+}
+
+TEST_CASE("unary ops are one function each: they pass where a function is wanted", "[reuse]") {
+  const Tensor x = rand({2, 3}, 12);
+  std::function<Tensor(const Tensor&)> f = ejit::exp;
+  require_identical(f(x), exp(x));
+  Tensor (*g)(Tensor) = ejit::tanh;
+  require_identical(g(x), tanh(x));
+  nn::Dense layer(3, 4, ejit::tanh);
+  const Tensor h = layer(x);
+  CHECK(h.shape() == Shape{2, 4});
+  CHECK(max(abs(h)).item<float>() <= 1.f);
 }
 
 TEST_CASE("random expressions give identical values with temporaries reused and kept", "[reuse]") {
