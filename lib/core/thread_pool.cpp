@@ -178,7 +178,6 @@ int pool_threads() { return t_in_pool_work ? 1 : pool().threads(); }
 
 bool pool_hot() { return pool().hot(); }
 
-
 }  // namespace ejit::detail
 
 namespace ejit {

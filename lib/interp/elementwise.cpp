@@ -129,28 +129,20 @@ using namespace detail;
 
 // An rvalue argument is given up: the op may write its result over that memory, and the
 // caller's handle is undefined afterwards (when the op succeeds) whether or not it did.
+namespace {
+/// `out`, once the op that made it succeeded: the given-up handle is released.
+Tensor releasing(Tensor out, Tensor& given) {
+  given = Tensor();
+  return out;
+}
+}  // namespace
 Tensor unary(UnaryOp op, const Tensor& x) { return unary_op(op, x, false); }
-Tensor unary(UnaryOp op, Tensor&& x) {
-  Tensor out = unary_op(op, x, true);
-  x = Tensor();
-  return out;
-}
+Tensor unary(UnaryOp op, Tensor&& x) { return releasing(unary_op(op, x, true), x); }
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) { return binary_op(op, a, b, false, false); }
-Tensor binary(BinaryOp op, Tensor&& a, const Tensor& b) {
-  Tensor out = binary_op(op, a, b, true, false);
-  a = Tensor();
-  return out;
-}
-Tensor binary(BinaryOp op, const Tensor& a, Tensor&& b) {
-  Tensor out = binary_op(op, a, b, false, true);
-  b = Tensor();
-  return out;
-}
+Tensor binary(BinaryOp op, Tensor&& a, const Tensor& b) { return releasing(binary_op(op, a, b, true, false), a); }
+Tensor binary(BinaryOp op, const Tensor& a, Tensor&& b) { return releasing(binary_op(op, a, b, false, true), b); }
 Tensor binary(BinaryOp op, Tensor&& a, Tensor&& b) {
-  Tensor out = binary_op(op, a, b, true, true);
-  a = Tensor();
-  b = Tensor();
-  return out;
+  return releasing(releasing(binary_op(op, a, b, true, true), a), b);
 }
 
 #define EJIT_UNARY_OP(Name, name, Kind, expr, ...) \

@@ -106,7 +106,8 @@ mlir::scf::ParallelOp flatten(mlir::scf::ParallelOp p, int64_t elements) {
 struct Candidate {
   mlir::scf::ParallelOp nest;
   std::vector<mlir::Value> arguments;
-  mlir::func::FuncOp function;  // the nest as a function of its arguments
+  std::vector<mlir::Value> constants;  // its lower bounds, steps and the constants it uses
+  mlir::func::FuncOp function;         // the nest as a function of its arguments
 };
 
 /// A buffer argument of dynamic size (identity layout), or the type itself.
@@ -137,9 +138,14 @@ bool collect_arguments(Candidate& c) {
   llvm::SetVector<mlir::Value> above;
   mlir::getUsedValuesDefinedAbove(c.nest.getRegion(), above);
   for (mlir::Value v : c.nest.getUpperBound()) c.arguments.push_back(v);
+  c.constants.assign(c.nest.getLowerBound().begin(), c.nest.getLowerBound().end());
+  c.constants.insert(c.constants.end(), c.nest.getStep().begin(), c.nest.getStep().end());
   llvm::DenseSet<mlir::Value> roots;
   for (mlir::Value v : above) {
-    if (mlir::matchPattern(v, mlir::m_Constant())) continue;
+    if (constant(v)) {
+      c.constants.push_back(v);
+      continue;
+    }
     if (auto m = llvm::dyn_cast<mlir::MemRefType>(v.getType())) {
       if (!m.getLayout().isIdentity() || m.getMemorySpace() || !roots.insert(buffer_root(v)).second) return false;
     } else if (!v.getType().isIntOrIndexOrFloat()) {
@@ -163,14 +169,8 @@ mlir::func::FuncOp make_function(Candidate& c, mlir::ModuleOp module, const std:
   mlir::OpBuilder b = mlir::OpBuilder::atBlockEnd(entry);
   mlir::IRMapping map;
   for (auto [value, arg] : llvm::zip(c.arguments, entry->getArguments())) map.map(value, arg);
-  llvm::SetVector<mlir::Value> above;
-  mlir::getUsedValuesDefinedAbove(c.nest.getRegion(), above);
-  auto clone_constant = [&](mlir::Value v) {
-    if (!map.contains(v) && mlir::matchPattern(v, mlir::m_Constant())) map.map(v, b.clone(*v.getDefiningOp())->getResult(0));
-  };
-  for (mlir::Value v : c.nest.getLowerBound()) clone_constant(v);
-  for (mlir::Value v : c.nest.getStep()) clone_constant(v);
-  for (mlir::Value v : above) clone_constant(v);
+  for (mlir::Value v : c.constants)  // an upper bound that is also a constant in the body stays an argument
+    if (!map.contains(v)) map.map(v, b.clone(*v.getDefiningOp())->getResult(0));
   b.clone(*c.nest, map);
   b.create<mlir::func::ReturnOp>(loc);
   f->setAttr(kSharedNestAttr, mlir::UnitAttr::get(context));
@@ -201,7 +201,7 @@ int share_repeated_nests(mlir::func::FuncOp kernel) {
       for (int64_t n : *bounds) elements *= n;
       if (bounds->size() > 1) nest = flatten(nest, elements);
     }
-    Candidate c{nest, {}, {}};
+    Candidate c{nest, {}, {}, {}};
     if (collect_arguments(c)) candidates.push_back(std::move(c));
   }
   if (candidates.size() < 2) return 0;

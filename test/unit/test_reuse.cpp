@@ -28,6 +28,8 @@ TEST_CASE("an op writes over a temporary's memory, and the given-up handle is un
   Tensor y = exp(std::move(t));
   CHECK(y.raw_data() == memory);
   CHECK_FALSE(t.defined());  // NOLINT(bugprone-use-after-move): given up, as documented
+  CHECK_THROWS_WITH(exp(t) + 1.f, Catch::Contains("[exp]") && Catch::Contains("undefined tensor"));  // NOLINT
+  CHECK_THROWS_WITH(t.numel(), Catch::Contains("[tensor] use of an undefined tensor"));             // NOLINT
   require_identical(y, exp(a * b + 0.f));
 
   Tensor z = (y + 1.f) * 2.f;  // y is named: its memory is not reused
