@@ -8,6 +8,7 @@
 #include "AccurateTrig.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "OutlineMath.h"
 #include "Pipeline.h"
 #include "SharedNests.h"
 #include "StreamingStores.h"
@@ -192,6 +193,9 @@ std::map<std::string, int64_t> take_row_extents(mlir::ModuleOp module) {
 }
 
 void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
+  add_module_pass(pm, "ejit-outline-math", [](mlir::ModuleOp m) {
+    return outline_math(m), mlir::success();
+  });
   // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm.
   add_module_pass(pm, "ejit-math-polynomials", [](mlir::ModuleOp m) {
     mlir::RewritePatternSet patterns(m.getContext());
@@ -199,10 +203,11 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
   });
-  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, "
+  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, convert-vector-to-llvm, "
                  "finalize-memref-to-llvm{use-aligned-alloc=1}, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
   add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });
+  add_module_pass(pm, "ejit-mark-math-functions", [](mlir::ModuleOp m) { return mark_math_functions(m), mlir::success(); });
 }
 
 }  // namespace ejit::detail

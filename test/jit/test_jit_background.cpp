@@ -141,6 +141,54 @@ TEST_CASE("fast code generation: 60 random op chains equal the interpreter", "[j
   CHECK(compiled + from_disk >= 40);
 }
 
+TEST_CASE("outlined transcendentals: called in a first tier, inlined in full code, the same results",
+          "[jit][background][outline]") {
+  // lib/pipeline/OutlineMath.h: ops applied three times or more in a kernel call one
+  // function; a first tier calls its vector form in the vector loop, full code inlines that
+  // and calls the scalar form in a scalar remainder only. The expansion is the same ops, so
+  // an elementwise kernel computes the same bits either way.
+  const std::pair<const char*, Tensor (*)(Tensor)> ops[] = {{"exp", exp},   {"expm1", expm1},     {"log", log},   {"log1p", log1p},
+                                                            {"sin", sin},   {"cos", cos},         {"tanh", tanh}, {"erf", erf},
+                                                            {"gelu", gelu}, {"sigmoid", sigmoid}};
+  // Rows of 13 (a vector of 8 and a tail the vectorizer masks), and 1001 in one loop split
+  // among threads (a vector loop and a scalar remainder).
+  for (const Shape& shape : {Shape{77, 13}, Shape{1001}}) {
+    const Tensor a = randn(shape, 31) * 3.f, b = randn(shape, 32) * 3.f;
+    for (const auto& [name, f] : ops) {
+      INFO(name << " on " << shape.rank() << "-D");
+      Recorder rec;
+      rec.add_inputs({a, b});
+      const Tensor u = abs(a) + 0.25f, v = abs(b) + 0.5f;
+      const Tensor eager = f(u) + f(v) * 0.5f - f(u * v);
+      const Trace t = rec.finish({eager});
+      const Compiled first = compile(t, {.keep_ir = true, .fast_codegen = true});
+      const Compiled full = compile(t, {.keep_ir = true});
+      REQUIRE(first.ok());
+      REQUIRE(full.ok());
+      CHECK(first.ir(Stage::LLVM).find("call <8 x float> @kernel_") != std::string::npos);  // the vector loop calls the vector form
+      CHECK(full.ir(Stage::LLVM).find("call <8 x float> @kernel_") == std::string::npos);   // full code: inlined
+      if (shape.rank() == 1) CHECK(full.ir(Stage::LLVM).find("call float @kernel_") != std::string::npos);  // but in the remainder
+      const Tensor got = first.run({a, b}).at(0);
+      require_agree(got, eager, 2e-5, 2e-6, "first tier vs interpreter");
+      CHECK(got.to_vector<float>() == full.run({a, b}).at(0).to_vector<float>());
+    }
+  }
+}
+
+TEST_CASE("outlined transcendentals: in a row reduction's kernel", "[jit][background][outline]") {
+  const Tensor a = randn({77, 13}, 33) * 3.f, b = randn({77, 13}, 34) * 3.f;
+  Recorder rec;
+  rec.add_inputs({a, b});
+  const Tensor eager = softmax(a, -1) + exp(b) * 0.1f - exp(a * 0.5f);
+  const Trace t = rec.finish({eager});
+  for (bool fast : {true, false}) {
+    const Compiled c = compile(t, {.keep_ir = true, .fast_codegen = fast});
+    REQUIRE(c.ok());
+    CHECK((c.ir(Stage::LLVMDialect).find("@kernel_exp_f32") != std::string::npos));
+    require_agree(c.run({a, b}).at(0), eager, 2e-5, 2e-6, fast ? "first tier vs interpreter" : "full code vs interpreter");
+  }
+}
+
 TEST_CASE("fast code generation: stored apart from full code, which it never stands in for", "[jit][background]") {
   const ScopedCache cache("fast-codegen");  // empty, whatever EJIT_CACHE_DIR the run has
   Tensor x = randn({53, 29}, 13);

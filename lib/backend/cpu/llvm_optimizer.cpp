@@ -8,6 +8,7 @@
 // the W1 chain, softmax, layer norm and the MLP step (bench/compile_bench, bench/jit_bench):
 // a third to a fifth of -O3's optimization time, the same run time within noise.
 #include "llvm_optimizer.h"
+#include "math_calls.h"
 #include "streaming_stores.h"
 
 #include <fmt/format.h>
@@ -19,30 +20,36 @@
 
 namespace ejit::detail {
 
-std::string llvm_pipeline(unsigned opt_level, bool first_tier) {
-  // inferattrs marks aligned_alloc's result noalias (and free's effects) for alias analysis;
-  // deadargelim drops the buffer fields (sizes, strides, ...) @kernel never reads, and dce
-  // their loads in the wrapper: with many buffers, passing them all dominated code generation.
-  static constexpr const char* kCleanup = "sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg";
-  static constexpr const char* kLoops = "loop-mssa(loop-rotate,licm),loop(indvars)";
-  // infer-alignment: which vector stores streaming_stores.h may make non-temporal.
-  static constexpr const char* kVectorize =
-      "loop-vectorize,loop-unroll<O3>,instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
-  // Unrolling took a fifth of the MLP step's LLVM time, and its code a third of the fast
-  // code generator's time (117 -> 77 ms for the whole first-tier compile).
-  static constexpr const char* kVectorizeOnly = "loop-vectorize,instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
-  static constexpr const char* kArgs = "deadargelim,function(dce)";
+namespace {
+
+// inferattrs marks aligned_alloc's result noalias (and free's effects) for alias analysis;
+// deadargelim drops the buffer fields (sizes, strides, ...) @kernel never reads, and dce
+// their loads in the wrapper: with many buffers, passing them all dominated code generation.
+constexpr const char* kCleanup = "sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg";
+constexpr const char* kLoops = "loop-mssa(loop-rotate,licm),loop(indvars)";
+// After vectorization; infer-alignment: which vector stores streaming_stores.h may make
+// non-temporal. Unrolling took a fifth of the MLP step's LLVM time, and its code a third of
+// the fast code generator's time (117 -> 77 ms for the whole first-tier compile): a first
+// tier does without.
+constexpr const char* kAfterVectorize = "loop-unroll<O3>,instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
+constexpr const char* kAfterVectorizeFirstTier = "instcombine<no-verify-fixpoint>,simplifycfg,infer-alignment";
+constexpr const char* kArgs = "deadargelim,function(dce)";
+
+/// The pipeline for EJIT_OPT_LEVEL `opt_level` in two halves, before and after the loop
+/// vectorizer (level 2), or all of it in the first.
+std::pair<std::string, std::string> pipeline_halves(unsigned opt_level, bool first_tier) {
   switch (opt_level) {
-    case 0: return "";
-    case 1: return fmt::format("inferattrs,function({},{}),{}", kCleanup, kLoops, kArgs);
+    case 0: return {"", ""};
+    case 1: return {fmt::format("inferattrs,function({},{}),{}", kCleanup, kLoops, kArgs), ""};
     case 2:
-      return fmt::format("inferattrs,function({},{},{}),{}", kCleanup, kLoops, first_tier ? kVectorizeOnly : kVectorize, kArgs);
-    default: return "default<O3>";
+      return {fmt::format("inferattrs,function({},{},loop-vectorize)", kCleanup, kLoops),
+              fmt::format("function({}),{}", first_tier ? kAfterVectorizeFirstTier : kAfterVectorize, kArgs)};
+    default: return {"default<O3>", ""};
   }
 }
 
-std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigned opt_level, bool first_tier) {
-  const std::string pipeline = llvm_pipeline(opt_level, first_tier);
+/// Runs the textual `pipeline` on `module`; "" on success, else why.
+std::string run_pipeline(llvm::Module& module, llvm::TargetMachine& tm, const std::string& pipeline) {
   if (pipeline.empty()) return "";
   llvm::LoopAnalysisManager lam;
   llvm::FunctionAnalysisManager fam;
@@ -58,6 +65,28 @@ std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigne
   if (llvm::Error e = pb.parsePassPipeline(mpm, pipeline))
     return "[jit] ejit's LLVM pipeline does not parse: " + llvm::toString(std::move(e));
   mpm.run(module, mam);
+  return "";
+}
+
+}  // namespace
+
+std::string llvm_pipeline(unsigned opt_level, bool first_tier) {
+  const auto [before, after] = pipeline_halves(opt_level, first_tier);
+  return after.empty() ? before : before + "," + after;
+}
+
+std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigned opt_level, bool first_tier) {
+  const auto [before, after] = pipeline_halves(opt_level, first_tier);
+  // Outlined math (pipeline/OutlineMath.h) settles once the vectorizer has chosen its vector
+  // forms; without a vectorizer run in between, every call is inlined up front (full code).
+  const bool vectorizes = !after.empty();
+  if (!vectorizes) settle_math_calls(module, /*inline_calls=*/true);
+  if (std::string e = run_pipeline(module, tm, before); !e.empty()) return e;
+  if (vectorizes) {
+    settle_math_calls(module, /*inline_calls=*/!first_tier);
+    if (std::string e = run_pipeline(module, tm, after); !e.empty()) return e;
+    settle_math_calls(module, /*inline_calls=*/false);  // the remainders that the cleanup found dead had calls
+  }
   make_streaming_stores(module);
   return "";
 }

@@ -1,0 +1,18 @@
+// LLVM's half of outlined math (pipeline/OutlineMath.h): where the calls of the outlined
+// functions stay once the loop vectorizer has run.
+#pragma once
+
+namespace llvm {
+class Module;
+}
+
+namespace ejit::detail {
+
+/// With `inline_calls` (full code): inlines every call of a vector form, and of the scalar
+/// form except in a scalar loop that the vectorizer has been through (the remainder of a
+/// vector loop: a few elements per loop or row, which keep one copy of the expansion between
+/// them). Without (a first tier), every call stays. Then deletes the outlined functions that
+/// nothing calls. Run after loop-vectorize, or before any pass to inline every call.
+void settle_math_calls(llvm::Module& module, bool inline_calls);
+
+}  // namespace ejit::detail
