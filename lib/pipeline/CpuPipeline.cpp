@@ -203,7 +203,7 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
   });
-  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, convert-vector-to-llvm, "
+  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, "
                  "finalize-memref-to-llvm{use-aligned-alloc=1}, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
   add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });

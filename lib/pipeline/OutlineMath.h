@@ -11,6 +11,10 @@
 // loop. After vectorization (backend/cpu/math_calls.h), full code inlines the vector forms,
 // and the scalar form everywhere but in the scalar remainders, which keep their calls; a
 // first tier keeps every call. The expansion is the same ops either way: results do not change.
+// On vectors the expansions broadcast their constants (vector.broadcast), which fold into
+// vector constants: no vector op is left for the LLVM conversion (convert-vector-to-llvm,
+// 1 ms a module even with nothing to convert, is not run; a leftover op would fail the
+// compile, which the tests of every outlined op would see).
 #pragma once
 
 #include "mlir/IR/BuiltinOps.h"
