@@ -178,6 +178,10 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
     total = bytes < 0 || total < 0 ? -1 : total + bytes;
   }
   if (total >= 0 && total < streaming_bytes()) return;
+  mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
+  llvm::SmallVector<mlir::Attribute> marks = {b.getStringAttr(kPrefetchAttr)};  // its loops that compute prefetch
+  auto mark = [&] { kernel->setAttr("passthrough", b.getArrayAttr(marks)); };
+  mark();
   const Accesses a = accesses(kernel);
   // An output the kernel reads back (softmax's exp, stored, then scaled in place) should stay
   // in cache; so should a small one (a row sum of a large input), which is read next.
@@ -193,14 +197,13 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
   // slower in two benchmarks (its vector loop unchanged; not understood).
   const llvm::SmallVector<mlir::Operation*> loops = light_output_loops(kernel, outputs);
   if (loops.empty()) return;
-  mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
   if (total < 0) version_loops(b, kernel, outputs, loops);
   b.setInsertionPointToStart(&kernel.getBody().front());
   for (mlir::BlockArgument out : outputs)  // only these can be proven aligned, so only these stream
     b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kCpuBlockAlignment));
   if (extent != 0 && a.one_dim) round_row_bounds(b, kernel, extent_value(b, kernel, extent));
   // Static sizes: the whole kernel is a candidate, and the LLVM half's rule picks its loops.
-  if (total >= 0) kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(kStreamingAttr)}));
+  if (total >= 0) marks.push_back(b.getStringAttr(kStreamingAttr)), mark();
 }
 
 }  // namespace ejit::detail

@@ -15,6 +15,8 @@
 //    the vector stores into those outputs that LLVM proves aligned become non-temporal, and
 //    the kernel ends with a store fence. (The vectorizer refuses loops whose scalar stores
 //    are non-temporal, so they are marked only after it.)
+// Loops of such large kernels that compute more than they move (the W1 chain: exp, tanh and
+// a division per element) keep ordinary stores and prefetch their loads instead.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,9 @@ int64_t streaming_bytes();
 int64_t streaming_output_bytes();  // a quarter of streaming_bytes()
 /// The function attribute (LLVM's, through the LLVM dialect's passthrough) of such kernels.
 inline constexpr const char* kStreamingAttr = "ejit-streaming-stores";
+/// The function attribute of a kernel whose buffers hold streaming_bytes() or more (or whose
+/// sizes are dynamic): its loops that compute more than they move prefetch (the LLVM half).
+inline constexpr const char* kPrefetchAttr = "ejit-prefetch";
 
 /// Marks `kernel` (after split_outer_loop, whose trip count `extent` is) for streaming stores
 /// when it qualifies.
