@@ -3,6 +3,7 @@
 // The switches below cover every UnaryOp/BinaryOp enumerator (-Werror=switch): a new row
 // of ops.def does not compile until it says how it lowers.
 #include "ScalarOps.h"
+#include "AccurateExpLog.h"
 
 #include <cmath>
 #include <limits>
@@ -75,6 +76,10 @@ Value buildUnary(OpBuilder& b, Location loc, UnaryOp op, Value x, std::string* w
   const bool fl = isa<FloatType>(t);
   auto one = [&] { return constantLike(b, loc, t, 1); };
   auto zero = [&] { return constantLike(b, loc, t, 0); };
+  // f(+-0) = +-0 for the odd functions whose expansions lose the sign of zero (sin(-0) was +0).
+  auto keep_zero = [&](Value fx) -> Value {
+    return b.create<arith::SelectOp>(loc, cmpf(b, loc, arith::CmpFPredicate::OEQ, x, zero()), x, fx);
+  };
   switch (op) {
     case UnaryOp::Neg: return fl ? Value(b.create<arith::NegFOp>(loc, x)) : b.create<arith::SubIOp>(loc, zero(), x);
     case UnaryOp::Abs: return fl ? Value(b.create<math::AbsFOp>(loc, x)) : b.create<math::AbsIOp>(loc, x);
@@ -97,24 +102,28 @@ Value buildUnary(OpBuilder& b, Location loc, UnaryOp op, Value x, std::string* w
     case UnaryOp::Ceil: return fl ? Value(b.create<math::CeilOp>(loc, x)) : x;
     case UnaryOp::Round: return fl ? Value(b.create<math::RoundEvenOp>(loc, x)) : x;
     case UnaryOp::Exp: return b.create<math::ExpOp>(loc, x);
-    case UnaryOp::Expm1: return b.create<math::ExpM1Op>(loc, x);
+    case UnaryOp::Expm1: return keep_zero(b.create<math::ExpM1Op>(loc, x));
     case UnaryOp::Log: return b.create<math::LogOp>(loc, x);
-    case UnaryOp::Log1p: return b.create<math::Log1pOp>(loc, x);
+    case UnaryOp::Log1p: return keep_zero(b.create<math::Log1pOp>(loc, x));
     case UnaryOp::Sqrt: return b.create<math::SqrtOp>(loc, x);
     case UnaryOp::Rsqrt: return b.create<arith::DivFOp>(loc, one(), b.create<math::SqrtOp>(loc, x));
-    case UnaryOp::Sin: return b.create<math::SinOp>(loc, x);
+    case UnaryOp::Sin: return keep_zero(b.create<math::SinOp>(loc, x));
     case UnaryOp::Cos: return b.create<math::CosOp>(loc, x);
     case UnaryOp::Tanh: return b.create<math::TanhOp>(loc, x);
     case UnaryOp::Sigmoid: {
-      Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x));
-      return b.create<arith::DivFOp>(loc, one(), b.create<arith::AddFOp>(loc, one(), e));
+      // 1/(1+e^-|x|) for x >= 0, e^-|x|/(1+e^-|x|) otherwise: e^-x overflowed for x < -88,
+      // which made sigmoid 0 instead of e^x.
+      Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, b.create<math::AbsFOp>(loc, x)));
+      Value num = b.create<arith::SelectOp>(loc, cmpf(b, loc, arith::CmpFPredicate::OGE, x, zero()), one(), e);
+      return b.create<arith::DivFOp>(loc, num, b.create<arith::AddFOp>(loc, one(), e));
     }
     case UnaryOp::Gelu: {
+      if (t.isF32()) return buildGelu(b, loc, x);
       Value s = b.create<arith::MulFOp>(loc, x, constantLike(b, loc, t, 0.70710678118654752440));
       Value e = b.create<arith::AddFOp>(loc, one(), b.create<math::ErfOp>(loc, s));
       return b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, x, constantLike(b, loc, t, 0.5)), e);
     }
-    case UnaryOp::Erf: return b.create<math::ErfOp>(loc, x);
+    case UnaryOp::Erf: return keep_zero(b.create<math::ErfOp>(loc, x));
     case UnaryOp::LogicalNot: {
       Value tr = truth(b, loc, x);
       return b.create<arith::XOrIOp>(loc, tr, b.create<arith::ConstantOp>(loc, b.getBoolAttr(true)));

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "AccurateExpLog.h"
 #include "AccurateTrig.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -192,14 +193,41 @@ std::map<std::string, int64_t> take_row_extents(mlir::ModuleOp module) {
   return extents;
 }
 
+namespace {
+
+/// An f64 math op as a call of libm's `name`: convert-math-to-llvm lowers expm1 as
+/// exp(x) - 1 and log1p as log(1 + x), which lose every digit near 0 (expm1(1e-30) was 0).
+template <class Op> struct LibmCall : mlir::OpRewritePattern<Op> {
+  LibmCall(mlir::MLIRContext* context, const char* name) : mlir::OpRewritePattern<Op>(context), name_(name) {}
+  mlir::LogicalResult matchAndRewrite(Op op, mlir::PatternRewriter& rw) const override {
+    if (!op.getType().isF64()) return mlir::failure();
+    auto module = op->template getParentOfType<mlir::ModuleOp>();
+    if (!module.lookupSymbol(name_)) {
+      mlir::OpBuilder::InsertionGuard guard(rw);
+      rw.setInsertionPointToStart(module.getBody());
+      auto type = rw.getFunctionType(op->getOperandTypes(), op->getResultTypes());
+      rw.create<mlir::func::FuncOp>(module.getLoc(), name_, type).setPrivate();
+    }
+    rw.replaceOpWithNewOp<mlir::func::CallOp>(op, name_, op->getResultTypes(), op->getOperands());
+    return mlir::success();
+  }
+  const char* name_;
+};
+
+}  // namespace
+
 void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-outline-math", [](mlir::ModuleOp m) {
     return outline_math(m), mlir::success();
   });
-  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm.
+  // f32 transcendentals as polynomials, so LLVM vectorizes them instead of calling libm;
+  // f64 expm1 and log1p as libm's.
   add_module_pass(pm, "ejit-math-polynomials", [](mlir::ModuleOp m) {
     mlir::RewritePatternSet patterns(m.getContext());
     mlir::ejit::populateAccurateTrigPatterns(patterns);
+    mlir::ejit::populateAccurateExpLogPatterns(patterns);
+    patterns.add<LibmCall<mlir::math::ExpM1Op>>(m.getContext(), "expm1");
+    patterns.add<LibmCall<mlir::math::Log1pOp>>(m.getContext(), "log1p");
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
   });
