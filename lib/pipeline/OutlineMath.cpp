@@ -25,6 +25,13 @@ bool expanded_math(mlir::Operation* op) {
   return op->getNumResults() == 1 && f32(op->getResult(0).getType()) && llvm::all_of(op->getOperandTypes(), f32);
 }
 
+/// libm's function for an op whose expansion is accurate only for |x| <= kLibmAbove, else "".
+const char* libm_fallback(mlir::OperationName name) {
+  if (name.getStringRef() == mlir::math::SinOp::getOperationName()) return "sinf";
+  if (name.getStringRef() == mlir::math::CosOp::getOperationName()) return "cosf";
+  return "";
+}
+
 /// One op name and attributes, and where a function applies it.
 struct Uses {
   mlir::OperationName name;
@@ -70,7 +77,8 @@ int outline_math(mlir::ModuleOp module) {
       it->ops.push_back(op);
     });
     for (const Uses& u : found) {
-      if (u.ops.size() < kMinMathUses) continue;
+      const char* libm = libm_fallback(u.name);
+      if (u.ops.size() < kMinMathUses && !*libm) continue;
       mlir::Operation* like = u.ops.front();
       const std::string name = fmt::format("{}_{}_f32", f.getName().str(), u.name.stripDialect().str());
       mlir::Type f32 = like->getResult(0).getType();
@@ -78,10 +86,12 @@ int outline_math(mlir::ModuleOp module) {
       for (unsigned width : kMathVectorWidths) {
         mlir::func::FuncOp vector = make_function(symbols, like, fmt::format("{}_v{}", name, width), mlir::VectorType::get({width}, f32));
         vector->setAttr(kMathFunctionAttr, mlir::UnitAttr::get(context));
+        if (*libm) vector->setAttr(kMathLibmAttr, mlir::StringAttr::get(context, libm));
         variants.push_back(mlir::StringAttr::get(context, vector.getName()));
       }
       mlir::func::FuncOp scalar = make_function(symbols, like, name, f32);
       scalar->setAttr(kMathFunctionAttr, mlir::ArrayAttr::get(context, variants));
+      if (*libm) scalar->setAttr(kMathLibmAttr, mlir::StringAttr::get(context, libm));
       for (mlir::Operation* op : u.ops) {
         mlir::OpBuilder b(op);
         auto call = b.create<mlir::func::CallOp>(op->getLoc(), scalar, op->getOperands());
@@ -107,9 +117,15 @@ void mark_math_functions(mlir::ModuleOp module) {
     f.setMemoryAttr(mlir::LLVM::MemoryEffectsAttr::get(context, {none, none, none}));
     f.setNoUnwind(true);
     f.setWillReturn(true);
+    llvm::SmallVector<mlir::Attribute> passthrough;
+    if (auto libm = f->getAttrOfType<mlir::StringAttr>(kMathLibmAttr)) {
+      passthrough.push_back(pair(kLLVMMathLibmAttr, libm.str()));
+      f->removeAttr(kMathLibmAttr);
+    }
     auto variants = llvm::dyn_cast<mlir::ArrayAttr>(mark);
     if (!variants) {
-      f.setPassthroughAttr(b.getArrayAttr({pair(kLLVMMathAttr, "vector")}));
+      passthrough.push_back(pair(kLLVMMathAttr, "vector"));
+      f.setPassthroughAttr(b.getArrayAttr(passthrough));
       continue;
     }
     // The vector function ABI's name for "this function on N lanes, no mask, every argument
@@ -118,7 +134,9 @@ void mark_math_functions(mlir::ModuleOp module) {
     for (size_t i = 0; i < variants.size(); ++i)
       mappings += fmt::format("{}_ZGV_LLVM_N{}{}_{}({})", i ? "," : "", kMathVectorWidths[i], std::string(f.getNumArguments(), 'v'),
                               f.getName().str(), llvm::cast<mlir::StringAttr>(variants[i]).str());
-    f.setPassthroughAttr(b.getArrayAttr({pair(kLLVMMathAttr, "scalar"), pair("vector-function-abi-variant", mappings)}));
+    passthrough.push_back(pair(kLLVMMathAttr, "scalar"));
+    passthrough.push_back(pair("vector-function-abi-variant", mappings));
+    f.setPassthroughAttr(b.getArrayAttr(passthrough));
   }
 }
 

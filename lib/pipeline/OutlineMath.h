@@ -35,6 +35,15 @@ inline constexpr const char* kMathFunctionAttr = "ejit.math_function";
 /// backend/cpu/math_calls.h: "scalar" or "vector".
 inline constexpr const char* kLLVMMathAttr = "ejit-math";
 
+/// On an outlined sin or cos until the LLVM dialect: libm's function ("sinf", "cosf"), which
+/// computes the result where |x| > kLibmAbove: AccurateTrig's reduction is exact only below
+/// (sin(1e30) was inf). Such ops are outlined even when used once, so that the check and
+/// the call are one branch per call (per vector in a vector form) that is never taken in
+/// practice. The LLVM function attribute kLLVMMathLibmAttr carries it on.
+inline constexpr const char* kMathLibmAttr = "ejit.math_libm";
+inline constexpr const char* kLLVMMathLibmAttr = "ejit-math-libm";
+inline constexpr float kLibmAbove = 0x1p40f;
+
 /// Outlines the f32 math ops of each function of `module`, as above. Returns how many ops
 /// became calls.
 int outline_math(mlir::ModuleOp module);

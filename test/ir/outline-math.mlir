@@ -39,3 +39,18 @@ func.func @g(%arg0: tensor<100xf64>) -> tensor<100xf64> {
   %2 = ejit.tanh %1 : tensor<100xf64> -> tensor<100xf64>
   return %2 : tensor<100xf64>
 }
+
+// -----
+
+// sin and cos are outlined even when used once: their functions carry libm's name, which
+// computes them for |x| > 2^40 (backend/cpu/math_calls.h adds that branch in LLVM IR).
+// CHECK-LABEL: llvm.func @h(
+// CHECK: llvm.call @h_sin_f32(%{{.*}}) : (f32) -> f32
+// CHECK: llvm.func internal @h_sin_f32_v4(
+// CHECK-SAME: passthrough = {{\[\[}}"ejit-math-libm", "sinf"], ["ejit-math", "vector"]]
+// CHECK: llvm.func internal @h_sin_f32(
+// CHECK-SAME: passthrough = {{\[\[}}"ejit-math-libm", "sinf"], ["ejit-math", "scalar"], ["vector-function-abi-variant"
+func.func @h(%arg0: tensor<100xf32>) -> tensor<100xf32> {
+  %0 = ejit.sin %arg0 : tensor<100xf32> -> tensor<100xf32>
+  return %0 : tensor<100xf32>
+}

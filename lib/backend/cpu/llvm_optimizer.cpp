@@ -80,6 +80,7 @@ std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigne
   // Outlined math (pipeline/OutlineMath.h) settles once the vectorizer has chosen its vector
   // forms; without a vectorizer run in between, every call is inlined up front (full code).
   const bool vectorizes = !after.empty();
+  add_libm_fallbacks(module);
   if (!vectorizes) settle_math_calls(module, /*inline_calls=*/true);
   if (std::string e = run_pipeline(module, tm, before); !e.empty()) return e;
   if (vectorizes) {

@@ -5,7 +5,9 @@
 #include "../../pipeline/OutlineMath.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/IR/Dominators.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Instructions.h"
+#include "llvm/IR/Intrinsics.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Transforms/Utils/Cloning.h"
 
@@ -28,6 +30,46 @@ bool scalar_remainder(const llvm::Loop* loop) {
 }
 
 }  // namespace
+
+void add_libm_fallbacks(llvm::Module& module) {
+  llvm::LLVMContext& context = module.getContext();
+  for (llvm::Function& f : module) {
+    if (f.isDeclaration() || !f.hasFnAttribute(kLLVMMathLibmAttr) || f.arg_size() != 1) continue;
+    llvm::Type* f32 = llvm::Type::getFloatTy(context);
+    const llvm::FunctionCallee libm = module.getOrInsertFunction(
+        f.getFnAttribute(kLLVMMathLibmAttr).getValueAsString(), llvm::FunctionType::get(f32, {f32}, false));
+    llvm::Argument* x = f.getArg(0);
+    std::vector<llvm::ReturnInst*> returns;
+    for (llvm::BasicBlock& block : f)
+      if (auto* ret = llvm::dyn_cast<llvm::ReturnInst>(block.getTerminator())) returns.push_back(ret);
+    for (llvm::ReturnInst* ret : returns) {
+      llvm::Value* fast = ret->getReturnValue();
+      llvm::BasicBlock* block = ret->getParent();
+      llvm::BasicBlock* done = block->splitBasicBlock(ret, "done");
+      block->getTerminator()->eraseFromParent();
+      llvm::IRBuilder<> b(block);
+      llvm::Value* huge = b.CreateFCmpOGT(b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, x),
+                                          llvm::ConstantFP::get(x->getType(), kLibmAbove));  // false for NaN
+      auto* lanes = llvm::dyn_cast<llvm::FixedVectorType>(x->getType());
+      llvm::BasicBlock* slow = llvm::BasicBlock::Create(context, "libm", &f, done);
+      b.CreateCondBr(lanes ? b.CreateOrReduce(huge) : huge, slow, done);
+      llvm::IRBuilder<> s(slow);
+      llvm::Value* exact = nullptr;
+      if (lanes) {
+        exact = llvm::PoisonValue::get(lanes);
+        for (unsigned l = 0; l < lanes->getNumElements(); ++l)
+          exact = s.CreateInsertElement(exact, s.CreateCall(libm, {s.CreateExtractElement(x, l)}), l);
+      } else {
+        exact = s.CreateCall(libm, {x});
+      }
+      s.CreateBr(done);
+      llvm::PHINode* result = llvm::PHINode::Create(x->getType(), 2, "result", done->begin());
+      result->addIncoming(fast, block);
+      result->addIncoming(exact, slow);
+      ret->setOperand(0, result);
+    }
+  }
+}
 
 void settle_math_calls(llvm::Module& module, bool inline_calls) {
   if (inline_calls) {

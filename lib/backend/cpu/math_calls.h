@@ -8,6 +8,12 @@ class Module;
 
 namespace ejit::detail {
 
+/// In each outlined sin or cos (marked kLLVMMathLibmAttr), scalar or vector: where any
+/// argument is larger than kLibmAbove in magnitude, the result comes from libm's function
+/// (for a vector form, every lane's: the branch is never taken in practice). Run before
+/// settle_math_calls and the pipelines.
+void add_libm_fallbacks(llvm::Module& module);
+
 /// With `inline_calls` (full code): inlines every call of a vector form, and of the scalar
 /// form except in a scalar loop that the vectorizer has been through (the remainder of a
 /// vector loop: a few elements per loop or row, which keep one copy of the expansion between

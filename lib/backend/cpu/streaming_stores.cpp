@@ -2,9 +2,9 @@
 
 #include "../../pipeline/StreamingStores.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Analysis/LoopInfo.h"
 #include "llvm/Analysis/ValueTracking.h"
 #include "llvm/ADT/SmallPtrSet.h"
-#include "llvm/IR/CFG.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/IRBuilder.h"
@@ -33,24 +33,25 @@ bool cheap(llvm::Intrinsic::ID id) {
   }
 }
 
-/// Whether the loop body `block` moves memory more than it computes: at most one
+/// Whether the loop body `blocks` moves memory more than it computes: at most one
 /// instruction (besides address arithmetic and control) per 4 bytes loaded or stored.
 /// Measured on 16M-float traces (2 cores, AVX2): a*b + c ran 1.23x faster streamed (0.02
 /// instructions per byte), an 8-op polynomial 1.2x (0.07), exp(a*b) the same (0.29), and
 /// the W1 chain (exp, tanh and a division: 0.41) 8% slower.
-bool memory_bound(const llvm::BasicBlock& block, const llvm::DataLayout& layout) {
+bool memory_bound(llvm::ArrayRef<llvm::BasicBlock*> blocks, const llvm::DataLayout& layout) {
   uint64_t ops = 0, bytes = 0;
-  for (const llvm::Instruction& i : block) {
-    if (auto* load = llvm::dyn_cast<llvm::LoadInst>(&i)) bytes += layout.getTypeStoreSize(load->getType()).getFixedValue();
-    else if (auto* store = llvm::dyn_cast<llvm::StoreInst>(&i))
-      bytes += layout.getTypeStoreSize(store->getValueOperand()->getType()).getFixedValue();
-    else if (auto* call = llvm::dyn_cast<llvm::CallInst>(&i)) {
-      if (!cheap(call->getIntrinsicID())) return false;  // a math function (pow, exp, sin, ...): a loop of its own
-      ++ops;
-    } else if (!llvm::isa<llvm::GetElementPtrInst, llvm::PHINode, llvm::BranchInst, llvm::ICmpInst>(i)) {
-      ++ops;
+  for (const llvm::BasicBlock* block : blocks)
+    for (const llvm::Instruction& i : *block) {
+      if (auto* load = llvm::dyn_cast<llvm::LoadInst>(&i)) bytes += layout.getTypeStoreSize(load->getType()).getFixedValue();
+      else if (auto* store = llvm::dyn_cast<llvm::StoreInst>(&i))
+        bytes += layout.getTypeStoreSize(store->getValueOperand()->getType()).getFixedValue();
+      else if (auto* call = llvm::dyn_cast<llvm::CallInst>(&i)) {
+        if (!cheap(call->getIntrinsicID())) return false;  // a math function (pow, exp, sin, ...): a loop of its own
+        ++ops;
+      } else if (!llvm::isa<llvm::GetElementPtrInst, llvm::PHINode, llvm::BranchInst, llvm::ICmpInst>(i)) {
+        ++ops;
+      }
     }
-  }
   return ops * 4 <= bytes;
 }
 
@@ -61,21 +62,17 @@ bool memory_bound(const llvm::BasicBlock& block, const llvm::DataLayout& layout)
 /// 15.6 ms at 2 KiB. In loops that stream (a*b + c) prefetches took 5.0-7.2 ms to 7.9-10.
 constexpr int64_t kPrefetchBytes = 2048;
 
-/// A loop's body: a block that branches back to itself.
-bool loop_body(const llvm::BasicBlock& block) {
-  return llvm::is_contained(llvm::successors(&block), &block);
-}
-
-/// Prefetches what the vector loads of the loop body `block` read kPrefetchBytes ahead
-/// (those whose address the loop computes: the ones that walk its buffers). Without them
-/// the hardware prefetchers ran too little ahead of a loop busy computing: its loads came
-/// from memory late, and it ran well below the memory's bandwidth.
-void prefetch_ahead(llvm::BasicBlock& block) {
+/// Prefetches what the vector loads of `loop`'s blocks read kPrefetchBytes ahead (those
+/// whose address the loop computes: the ones that walk its buffers). Without them the
+/// hardware prefetchers ran too little ahead of a loop busy computing: its loads came from
+/// memory late, and it ran well below the memory's bandwidth.
+void prefetch_ahead(const llvm::Loop& loop) {
   llvm::SmallVector<llvm::LoadInst*> loads;
-  for (llvm::Instruction& i : block)
-    if (auto* load = llvm::dyn_cast<llvm::LoadInst>(&i); load && load->getType()->isVectorTy())
-      if (auto* address = llvm::dyn_cast<llvm::Instruction>(load->getPointerOperand()); address && address->getParent() == &block)
-        loads.push_back(load);
+  for (llvm::BasicBlock* block : loop.blocks())
+    for (llvm::Instruction& i : *block)
+      if (auto* load = llvm::dyn_cast<llvm::LoadInst>(&i); load && load->getType()->isVectorTy())
+        if (auto* address = llvm::dyn_cast<llvm::Instruction>(load->getPointerOperand()); address && loop.contains(address))
+          loads.push_back(load);
   for (llvm::LoadInst* load : loads) {
     llvm::IRBuilder<> b(load);
     llvm::Value* ahead = b.CreateGEP(b.getInt8Ty(), load->getPointerOperand(), b.getInt64(kPrefetchBytes));
@@ -117,9 +114,12 @@ void make_streaming_stores(llvm::Module& module) {
       llvm::MDNode::get(ctx, llvm::ConstantAsMetadata::get(llvm::ConstantInt::get(llvm::Type::getInt32Ty(ctx), 1)));
   for (llvm::Function& f : module) {
     if (f.isDeclaration()) continue;
-    if (f.hasFnAttribute(kPrefetchAttr))
-      for (llvm::BasicBlock& block : f)
-        if (loop_body(block) && !memory_bound(block, layout)) prefetch_ahead(block);
+    if (f.hasFnAttribute(kPrefetchAttr)) {  // innermost loops (with an inlined sin's cold libm path: several blocks)
+      const llvm::DominatorTree dominators(f);
+      const llvm::LoopInfo loops(dominators);
+      for (const llvm::Loop* loop : loops.getLoopsInPreorder())
+        if (loop->isInnermost() && !memory_bound(loop->getBlocks(), layout)) prefetch_ahead(*loop);
+    }
     const llvm::SmallPtrSet<llvm::BasicBlock*, 16> blocks = streaming_blocks(f);
     if (blocks.empty()) continue;
     bool made = false;
@@ -132,7 +132,7 @@ void make_streaming_stores(llvm::Module& module) {
         if (bytes < 16 || !llvm::isPowerOf2_64(bytes) || store->getAlign().value() < bytes) continue;
         if (!llvm::isa<llvm::Argument>(llvm::getUnderlyingObject(store->getPointerOperand()))) continue;
         if (!checked) {
-          bound = memory_bound(*block, layout);
+          bound = memory_bound({block}, layout);
           checked = true;
         }
         if (!bound) continue;
