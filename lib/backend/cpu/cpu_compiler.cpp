@@ -28,6 +28,7 @@
 #include "../../runtime/cpu_features.h"
 #include "../../runtime/packed_kernel.h"
 #include "llvm_optimizer.h"
+#include "math_calls.h"
 #include "EjitToLinalg.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/Bitcode/BitcodeWriter.h"
@@ -394,6 +395,7 @@ unsigned module_parts(const llvm::Module& module, size_t kernels) {
 /// why; `optimize_ms` is the longest part's optimization.
 std::string compile_parts(llvm::Module& module, unsigned parts, bool fast_codegen, unsigned opt_level,
                           std::vector<std::string>& objects, double& optimize_ms) {
+  tie_math_forms(module);
   std::vector<llvm::SmallVector<char, 0>> bitcode;
   llvm::SplitModule(
       module, parts,

@@ -31,6 +31,22 @@ bool scalar_remainder(const llvm::Loop* loop) {
 
 }  // namespace
 
+void tie_math_forms(llvm::Module& module) {
+  for (llvm::Function& f : module) {
+    if (f.isDeclaration() || !outlined(f) || !scalar_form(f)) continue;
+    // "_ZGV_LLVM_N4v_name(name_v4),_ZGV_LLVM_N8v_name(name_v8)": the names in parentheses
+    llvm::StringRef mappings = f.getFnAttribute("vector-function-abi-variant").getValueAsString();
+    llvm::Instruction* first = &*f.getEntryBlock().getFirstInsertionPt();
+    while (!mappings.empty()) {
+      const size_t open = mappings.find('('), close = mappings.find(')');
+      if (open == llvm::StringRef::npos || close == llvm::StringRef::npos || close < open) break;
+      if (llvm::Function* vector = module.getFunction(mappings.slice(open + 1, close)))
+        new llvm::PtrToIntInst(vector, llvm::Type::getInt64Ty(module.getContext()), "", first);  // an instruction: IRBuilder folds
+      mappings = mappings.drop_front(close + 1);
+    }
+  }
+}
+
 void add_libm_fallbacks(llvm::Module& module) {
   llvm::LLVMContext& context = module.getContext();
   for (llvm::Function& f : module) {

@@ -8,6 +8,12 @@ class Module;
 
 namespace ejit::detail {
 
+/// Makes each scalar outlined function reference its vector forms (a dead ptrtoint each,
+/// which the first cleanup deletes), so that llvm::SplitModule keeps them in the part of the
+/// kernels that call it: nothing else references them, and a part without them calls the
+/// scalar form per lane. Run before splitting a module.
+void tie_math_forms(llvm::Module& module);
+
 /// In each outlined sin or cos (marked kLLVMMathLibmAttr), scalar or vector: where any
 /// argument is larger than kLibmAbove in magnitude, the result comes from libm's function
 /// (for a vector form, every lane's: the branch is never taken in practice). Run before
