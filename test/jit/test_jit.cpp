@@ -1,10 +1,16 @@
 // jit(): compiled results equal the interpreter's; the cache hits, misses and falls back.
+#include "../../lib/backend/cpu/math_calls.h"
 #include "../../lib/pipeline/CpuPipeline.h"
 #include "../../lib/pipeline/Pipeline.h"
 #include "../../lib/pipeline/StreamingStores.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/AsmParser/Parser.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Transforms/Utils/SplitModule.h"
 #include <ejit/compile.h>
 #include <ejit/jit.h>
 #include <unistd.h>
@@ -453,4 +459,43 @@ TEST_CASE("an update repeated over parameters of many shapes runs as one shared 
     INFO("output " << i);
     REQUIRE(max_diff(got[i], want[i]) < 1e-5);
   }
+}
+
+TEST_CASE("a module split into parts keeps each outlined function's vector forms with it", "[jit][outline]") {
+  // lib/backend/cpu/math_calls.h: nothing but an attribute names the vector forms, so
+  // llvm::SplitModule (a module compiled in parts, a thread each) placed them apart from
+  // their kernel, whose loop then could not call them; tie_math_forms() references them.
+  std::string ir;
+  for (int k = 0; k < 4; ++k) {
+    const std::string f = "kernel" + std::to_string(k) + "_tanh_f32";
+    ir += "define void @kernel" + std::to_string(k) + "(ptr %p) {\n  %x = load float, ptr %p\n  %y = call float @" + f +
+          "(float %x)\n  store float %y, ptr %p\n  ret void\n}\n";
+    ir += "define internal float @" + f + "(float %x) #" + std::to_string(k) + " {\n  ret float %x\n}\n";
+    for (int w : {4, 8})
+      ir += "define internal <" + std::to_string(w) + " x float> @" + f + "_v" + std::to_string(w) + "(<" + std::to_string(w) +
+            " x float> %x) {\n  ret <" + std::to_string(w) + " x float> %x\n}\n";
+    ir += "attributes #" + std::to_string(k) + " = { \"ejit-math\"=\"scalar\" \"vector-function-abi-variant\"=\"_ZGV_LLVM_N4v_" + f +
+          "(" + f + "_v4),_ZGV_LLVM_N8v_" + f + "(" + f + "_v8)\" }\n";
+  }
+  llvm::LLVMContext context;
+  llvm::SMDiagnostic error;
+  std::unique_ptr<llvm::Module> module = llvm::parseAssemblyString(ir, error, context);
+  REQUIRE(module);
+  ejit::detail::tie_math_forms(*module);
+  int parts = 0;
+  llvm::SplitModule(
+      *module, 2,
+      [&](std::unique_ptr<llvm::Module> part) {
+        ++parts;
+        for (const llvm::Function& f : *part) {
+          if (f.isDeclaration() || !f.getName().ends_with("_tanh_f32")) continue;
+          INFO(f.getName().str());
+          for (const char* w : {"_v4", "_v8"}) {
+            const llvm::Function* vector = part->getFunction((f.getName() + w).str());
+            CHECK((vector && !vector->isDeclaration()));
+          }
+        }
+      },
+      /*PreserveLocals=*/true);
+  CHECK(parts == 2);
 }
