@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -170,12 +171,62 @@ std::vector<mlir::func::FuncOp> kernels(mlir::ModuleOp module) {
 
 }  // namespace
 
+int64_t kernel_iterations(mlir::func::FuncOp kernel, int64_t extent) {
+  mlir::Block& body = kernel.getBody().front();
+  // A loop bound's trip count: constants, or the kernel's row range [lo, hi).
+  auto trips = [&](mlir::Value lb, mlir::Value ub, mlir::Value step) -> int64_t {
+    if (lb == body.getArgument(0) && ub == body.getArgument(1)) return extent > 0 ? extent : -1;
+    std::optional<int64_t> l = mlir::getConstantIntValue(lb), u = mlir::getConstantIntValue(ub), s = mlir::getConstantIntValue(step);
+    if (!l || !u || !s || *s <= 0) return -1;
+    return *u > *l ? (*u - *l + *s - 1) / *s : 0;
+  };
+  auto loop_trips = [&](mlir::Operation* op) -> int64_t {
+    if (auto f = llvm::dyn_cast<mlir::scf::ForOp>(op)) return trips(f.getLowerBound(), f.getUpperBound(), f.getStep());
+    auto p = llvm::cast<mlir::scf::ParallelOp>(op);
+    int64_t n = 1;
+    for (unsigned d = 0; d < p.getNumLoops(); ++d) {
+      const int64_t t = trips(p.getLowerBound()[d], p.getUpperBound()[d], p.getStep()[d]);
+      if (t < 0) return -1;
+      n *= t;
+    }
+    return n;
+  };
+  auto is_loop = [](mlir::Operation* op) { return llvm::isa<mlir::scf::ForOp, mlir::scf::ParallelOp>(op); };
+  int64_t total = 0;
+  const mlir::WalkResult walked = kernel.walk([&](mlir::Operation* op) {
+    if (llvm::isa<mlir::func::CallOp>(op)) return mlir::WalkResult::interrupt();
+    if (!is_loop(op)) return mlir::WalkResult::advance();
+    bool innermost = true;
+    op->walk([&](mlir::Operation* inner) { innermost &= inner == op || !is_loop(inner); });
+    if (!innermost) return mlir::WalkResult::advance();
+    int64_t n = 1;
+    for (mlir::Operation* l = op; l != kernel.getOperation(); l = l->getParentOp()) {
+      if (!is_loop(l)) continue;
+      const int64_t t = loop_trips(l);
+      if (t < 0 || n > (int64_t{1} << 40)) return mlir::WalkResult::interrupt();
+      n *= t;
+    }
+    total += n;
+    return mlir::WalkResult::advance();
+  });
+  return walked.wasInterrupted() ? -1 : total;
+}
+
 void add_cpu_loop_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-split-outer-loop", [](mlir::ModuleOp m) {
     for (mlir::func::FuncOp kernel : kernels(m)) {
       const int64_t extent = split_outer_loop(kernel);
       mark_streaming_stores(kernel, extent);
+      const int64_t iterations = kernel_iterations(kernel, extent);
       if (extent == 0 && !kernel->hasAttr("passthrough")) share_repeated_nests(kernel);  // runs whole
+      if (iterations >= 0 && iterations <= kSmallKernelIterations) {  // the kernel and its shared nests
+        const mlir::UnitAttr small = mlir::UnitAttr::get(m.getContext());
+        kernel->setAttr(kSmallKernelAttr, small);
+        kernel.walk([&](mlir::func::CallOp call) {
+          if (auto nest = m.lookupSymbol<mlir::func::FuncOp>(call.getCallee()); nest && nest->hasAttr(kSharedNestAttr))
+            nest->setAttr(kSmallKernelAttr, small);
+        });
+      }
       if (extent != 0)
         kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
     }
@@ -236,6 +287,17 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
   add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });
   add_module_pass(pm, "ejit-mark-math-functions", [](mlir::ModuleOp m) { return mark_math_functions(m), mlir::success(); });
+  add_module_pass(pm, "ejit-mark-small-kernels", [](mlir::ModuleOp m) {
+    for (auto f : m.getOps<mlir::LLVM::LLVMFuncOp>()) {
+      if (!f->hasAttr(kSmallKernelAttr)) continue;
+      f->removeAttr(kSmallKernelAttr);
+      llvm::SmallVector<mlir::Attribute> marks;
+      if (mlir::ArrayAttr old = f.getPassthroughAttr()) marks.append(old.begin(), old.end());
+      marks.push_back(mlir::StringAttr::get(m.getContext(), kLLVMSmallKernelAttr));
+      f.setPassthroughAttr(mlir::ArrayAttr::get(m.getContext(), marks));
+    }
+    return mlir::success();
+  });
 }
 
 }  // namespace ejit::detail

@@ -22,6 +22,19 @@ mlir::Value view_root(mlir::Value v);
 /// ignored).
 int64_t split_outer_loop(mlir::func::FuncOp kernel);
 
+/// The loop iterations `kernel` (after split_outer_loop, whose trip count `extent` is) runs
+/// in all: each innermost loop's trip count times its enclosing loops'. -1 when a trip count
+/// is known only at run time, or the kernel calls a function (a shared nest).
+int64_t kernel_iterations(mlir::func::FuncOp kernel, int64_t extent);
+
+/// Kernels of at most this many iterations are small: a first tier compiles their loops
+/// without vectorizing them (the LLVM function attribute kLLVMSmallKernelAttr). They run in
+/// tens of microseconds scalar, and the loop vectorizer and the code of its vector loops
+/// and remainders were a quarter of a first tier's compile of the digits demo's step.
+inline constexpr int64_t kSmallKernelIterations = 1 << 15;
+inline constexpr const char* kSmallKernelAttr = "ejit.small_kernel";
+inline constexpr const char* kLLVMSmallKernelAttr = "ejit-small-kernel";
+
 /// The CPU's end of the loops stage: split_outer_loop of every kernel, its trip count kept in
 /// the kernel's attribute ejit.row_extent until take_row_extents reads (and removes) them.
 void add_cpu_loop_passes(mlir::OpPassManager& pm);

@@ -6,6 +6,8 @@
 // nests run as one 1-D loop over their buffers collapsed to 1-D; a body that appears once
 // (here p2's update fused with g2 * g2) stays in the kernel.
 
+// A kernel of a few hundred iterations is small (CpuPipeline.h: a first tier keeps its loops
+// scalar), and so are its shared nests.
 // CHECK-LABEL: func.func @kernel(
 // CHECK-DAG: %[[C32:.*]] = arith.constant 32 : index
 // CHECK-DAG: %[[P0:.*]] = memref.collapse_shape %arg2 {{\[\[}}0, 1]] : memref<4x8xf32> into memref<32xf32>
@@ -19,7 +21,7 @@
 // CHECK: memref.load %{{.*}}[%[[I]]] : memref<15xf32>
 // CHECK: arith.mulf %[[G:.*]], %[[G]] : f32
 // CHECK: return
-// CHECK: func.func private @kernel_nest0(%[[N:.*]]: index, %[[P:.*]]: memref<?xf32>, %[[GR:.*]]: memref<?xf32>, %[[LR:.*]]: memref<f32>, %[[OUT:.*]]: memref<?xf32>) attributes {ejit.shared_nest}
+// CHECK: func.func private @kernel_nest0(%[[N:.*]]: index, %[[P:.*]]: memref<?xf32>, %[[GR:.*]]: memref<?xf32>, %[[LR:.*]]: memref<f32>, %[[OUT:.*]]: memref<?xf32>) attributes {ejit.shared_nest, ejit.small_kernel}
 // CHECK: scf.parallel (%[[J:.*]]) = (%{{.*}}) to (%[[N]])
 // CHECK-DAG: memref.load %[[P]][%[[J]]]
 // CHECK-DAG: memref.load %[[GR]][%[[J]]]
@@ -30,7 +32,9 @@
 // LLVM: llvm.call @kernel_nest0(
 // LLVM: llvm.call @kernel_nest0(
 // LLVM: llvm.func internal @kernel_nest0(%{{.*}}: i64, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64
+// LLVM-SAME: passthrough = ["ejit-small-kernel"]
 // LLVM-NOT: ejit.shared_nest
+// LLVM-NOT: ejit.small_kernel
 module {
   func.func private @trace(%p0: tensor<4x8xf32>, %g0: tensor<4x8xf32>, %p1: tensor<8xf32>, %g1: tensor<8xf32>, %p2: tensor<3x5xf32>, %g2: tensor<3x5xf32>, %lr: tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<3x5xf32>, tensor<3x5xf32>) {
     %0 = ejit.mul %g0, %lr : tensor<4x8xf32>, tensor<f32> -> tensor<4x8xf32>

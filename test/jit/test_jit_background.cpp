@@ -151,27 +151,52 @@ TEST_CASE("outlined transcendentals: called in a first tier, inlined in full cod
                                                             {"sin", sin},   {"cos", cos},         {"tanh", tanh}, {"erf", erf},
                                                             {"gelu", gelu}, {"sigmoid", sigmoid}};
   // Rows of 13 (a vector of 8 and a tail the vectorizer masks), and 1001 in one loop split
-  // among threads (a vector loop and a scalar remainder).
-  for (const Shape& shape : {Shape{77, 13}, Shape{1001}}) {
+  // among threads (a vector loop and a scalar remainder); the first tier vectorizes only
+  // kernels of more than 2^15 iterations (the larger two).
+  for (const Shape& shape : {Shape{77, 13}, Shape{1001}, Shape{3001, 13}, Shape{40001}}) {
     const Tensor a = randn(shape, 31) * 3.f, b = randn(shape, 32) * 3.f;
     for (const auto& [name, f] : ops) {
       INFO(name << " on " << shape.rank() << "-D");
       Recorder rec;
       rec.add_inputs({a, b});
       const Tensor u = abs(a) + 0.25f, v = abs(b) + 0.5f;
-      const Tensor eager = f(u) + f(v) * 0.5f - f(u * v);
+      const Tensor eager = f(u) + f(v) * 0.5f + f(u * v);  // a sum: no cancellation of exp's large terms
       const Trace t = rec.finish({eager});
       const Compiled first = compile(t, {.keep_ir = true, .fast_codegen = true});
       const Compiled full = compile(t, {.keep_ir = true});
       REQUIRE(first.ok());
       REQUIRE(full.ok());
-      CHECK(first.ir(Stage::LLVM).find("call <8 x float> @kernel_") != std::string::npos);  // the vector loop calls the vector form
+      if (shape.numel() > (1 << 15))  // the vector loop calls the vector form
+        CHECK(first.ir(Stage::LLVM).find("call <8 x float> @kernel_") != std::string::npos);
       CHECK(full.ir(Stage::LLVM).find("call <8 x float> @kernel_") == std::string::npos);   // full code: inlined
       if (shape.rank() == 1) CHECK(full.ir(Stage::LLVM).find("call float @kernel_") != std::string::npos);  // but in the remainder
       const Tensor got = first.run({a, b}).at(0);
       require_agree(got, eager, 2e-5, 2e-6, "first tier vs interpreter");
       CHECK(got.to_vector<float>() == full.run({a, b}).at(0).to_vector<float>());
     }
+  }
+}
+
+TEST_CASE("fast code generation: small kernels keep scalar loops while larger ones and full code vectorize", "[jit][background]") {
+  // lib/pipeline/CpuPipeline.h: kSmallKernelIterations (2^15 loop iterations in all).
+  auto trace_of = [](const Shape& shape) {
+    const Tensor a = randn(shape, 41), b = randn(shape, 42);
+    Recorder rec;
+    rec.add_inputs({a, b});
+    const Tensor eager = a * b + a / (b * b + 1.f);
+    return std::make_tuple(rec.finish({eager}), a, b, eager);
+  };
+  for (const Shape& shape : {Shape{64, 10}, Shape{32768}, Shape{256, 512}}) {
+    const auto [t, a, b, eager] = trace_of(shape);
+    const bool small = shape.numel() <= (1 << 15);
+    INFO(shape.str());
+    const Compiled first = compile(t, {.keep_ir = true, .fast_codegen = true});
+    const Compiled full = compile(t, {.keep_ir = true});
+    REQUIRE(first.ok());
+    REQUIRE(full.ok());
+    CHECK((first.ir(Stage::LLVM).find("x float>") == std::string::npos) == small);  // no vector code in a small first tier
+    CHECK(full.ir(Stage::LLVM).find("x float>") != std::string::npos);
+    require_agree(first.run({a, b}).at(0), eager, 2e-6, 2e-6, "first tier vs interpreter");
   }
 }
 

@@ -13,7 +13,11 @@
 
 #include <fmt/format.h>
 
+#include "../../pipeline/CpuPipeline.h"
+#include "llvm/Analysis/LoopInfo.h"
+#include "llvm/IR/Dominators.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Transforms/Utils/LoopUtils.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
@@ -68,6 +72,17 @@ std::string run_pipeline(llvm::Module& module, llvm::TargetMachine& tm, const st
   return "";
 }
 
+/// A first tier's small kernels (pipeline/CpuPipeline.h: kSmallKernelIterations) keep scalar
+/// loops: each loop of theirs tells the vectorizer not to.
+void keep_small_kernels_scalar(llvm::Module& module) {
+  for (llvm::Function& f : module) {
+    if (f.isDeclaration() || !f.hasFnAttribute(kLLVMSmallKernelAttr)) continue;
+    const llvm::DominatorTree dominators(f);
+    llvm::LoopInfo loops(dominators);
+    for (llvm::Loop* loop : loops.getLoopsInPreorder()) llvm::addStringMetadataToLoop(loop, "llvm.loop.vectorize.enable", 0);
+  }
+}
+
 }  // namespace
 
 std::string llvm_pipeline(unsigned opt_level, bool first_tier) {
@@ -81,6 +96,7 @@ std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigne
   // forms; without a vectorizer run in between, every call is inlined up front (full code).
   const bool vectorizes = !after.empty();
   add_libm_fallbacks(module);
+  if (first_tier && vectorizes) keep_small_kernels_scalar(module);
   if (!vectorizes) settle_math_calls(module, /*inline_calls=*/true);
   if (std::string e = run_pipeline(module, tm, before); !e.empty()) return e;
   if (vectorizes) {
