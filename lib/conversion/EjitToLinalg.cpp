@@ -257,6 +257,11 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
     Value init = emptyTensor(rw, loc, rt.getShape(), acc,
                              [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), kept[i]); });
     Value identity = buildReduceInit(rw, loc, kind, acc);
+    // A float sum starts from -0, IEEE addition's identity: a sum of -0s is -0, as the
+    // interpreter's (it was +0). A sum over no elements stays +0, as the interpreter's.
+    const bool empty = llvm::any_of(op.getAxes(), [&](int64_t ax) { return in.getDimSize(ax) == 0; });
+    if (kind == ::ejit::ReduceOp::Sum && isa<FloatType>(acc) && !empty)
+      identity = rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(acc, -0.0));
     Value filled = rw.create<linalg::FillOp>(loc, identity, init).getResult(0);
     SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, rw.getContext())};
     auto generic = rw.create<linalg::GenericOp>(
