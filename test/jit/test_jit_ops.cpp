@@ -246,3 +246,30 @@ TEST_CASE("reductions, softmax and layer norm over rows of edge values match the
     }
   }
 }
+
+TEST_CASE("casts of edge values between every pair of dtypes match the interpreter", "[jit][ops][edges]") {
+  // Floats to integers saturate and NaN becomes 0 (lib/core/convert.h); compiled code must agree.
+  const std::vector<double> values = {0.0, -0.0, 0.4, -0.4, 0.5, -0.5, 1.5, -1.5, 2.5, 1e9, -1e9, 2147483647.0, 2147483648.0,
+                                      -2147483648.0, -2147483649.0, 9.2e18, -9.3e18, 1e30, -1e30,
+                                      std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                                      std::numeric_limits<double>::quiet_NaN(), 5e-324, 1e-40};
+  const int64_t n = static_cast<int64_t>(values.size());
+  for (DType from : kDTypes) {
+    const Tensor x = cast(from_vector(values, {n}), from);  // the interpreter's own conversion of each value
+    for (DType to : kDTypes) {
+      if (to == from) continue;
+      Recorder rec;
+      rec.add_inputs({x});
+      const Tensor out = cast(x, to);
+      const Trace t = rec.finish({out, out == out});  // two ops: one kernel computes the cast
+      const Compiled c = compile(t);
+      INFO(name(from) << " -> " << name(to));
+      REQUIRE(c.ok());
+      const std::vector<double> got = c.run({x}).at(0).to_vector<double>(), want = out.to_vector<double>();
+      for (int64_t k = 0; k < n; ++k) {
+        INFO("value " << values[k] << " as " << name(from) << ": compiled " << got[k] << ", interpreted " << want[k]);
+        CHECK((got[k] == want[k] ? std::signbit(got[k]) == std::signbit(want[k]) : std::isnan(got[k]) && std::isnan(want[k])));
+      }
+    }
+  }
+}
