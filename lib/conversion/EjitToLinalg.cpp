@@ -258,10 +258,20 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
                              [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), kept[i]); });
     Value identity = buildReduceInit(rw, loc, kind, acc);
     // A float sum starts from -0, IEEE addition's identity: a sum of -0s is -0, as the
-    // interpreter's (it was +0). A sum over no elements stays +0, as the interpreter's.
+    // interpreter's (it was +0). A sum over no elements stays +0, as the interpreter's
+    // (decided at run time for a dynamic size).
     const bool empty = llvm::any_of(op.getAxes(), [&](int64_t ax) { return in.getDimSize(ax) == 0; });
-    if (kind == ::ejit::ReduceOp::Sum && isa<FloatType>(acc) && !empty)
-      identity = rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(acc, -0.0));
+    if (kind == ::ejit::ReduceOp::Sum && isa<FloatType>(acc) && !empty) {
+      Value negative_zero = rw.create<arith::ConstantOp>(loc, rw.getFloatAttr(acc, -0.0));
+      Value none = nullptr;  // true when some dynamic reduced dim is 0
+      for (int64_t ax : op.getAxes()) {
+        if (!in.isDynamicDim(ax)) continue;
+        Value dim = rw.create<tensor::DimOp>(loc, a.getX(), ax);
+        Value zero_dim = rw.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, dim, rw.create<arith::ConstantIndexOp>(loc, 0));
+        none = none ? rw.create<arith::OrIOp>(loc, none, zero_dim).getResult() : zero_dim;
+      }
+      identity = none ? rw.create<arith::SelectOp>(loc, none, identity, negative_zero).getResult() : negative_zero;
+    }
     Value filled = rw.create<linalg::FillOp>(loc, identity, init).getResult(0);
     SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, rw.getContext())};
     auto generic = rw.create<linalg::GenericOp>(

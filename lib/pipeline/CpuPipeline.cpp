@@ -218,7 +218,9 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
       const int64_t extent = split_outer_loop(kernel);
       mark_streaming_stores(kernel, extent);
       const int64_t iterations = kernel_iterations(kernel, extent);
-      if (extent == 0 && !kernel->hasAttr("passthrough")) share_repeated_nests(kernel);  // runs whole
+      auto passthrough = kernel->getAttrOfType<mlir::ArrayAttr>("passthrough");
+      const bool streams = passthrough && llvm::is_contained(passthrough.getValue(), mlir::StringAttr::get(m.getContext(), kStreamingAttr));
+      if (extent == 0 && !streams) share_repeated_nests(kernel);  // runs whole
       if (iterations >= 0 && iterations <= kSmallKernelIterations) {  // the kernel and its shared nests
         const mlir::UnitAttr small = mlir::UnitAttr::get(m.getContext());
         kernel->setAttr(kSmallKernelAttr, small);

@@ -71,10 +71,13 @@ void add_libm_fallbacks(llvm::Module& module) {
       b.CreateCondBr(lanes ? b.CreateOrReduce(huge) : huge, slow, done);
       llvm::IRBuilder<> s(slow);
       llvm::Value* exact = nullptr;
-      if (lanes) {
-        exact = llvm::PoisonValue::get(lanes);
-        for (unsigned l = 0; l < lanes->getNumElements(); ++l)
-          exact = s.CreateInsertElement(exact, s.CreateCall(libm, {s.CreateExtractElement(x, l)}), l);
+      if (lanes) {  // libm's only in the lanes that need it: an element's result never depends on its neighbours
+        exact = fast;
+        for (unsigned l = 0; l < lanes->getNumElements(); ++l) {
+          llvm::Value* lane = s.CreateSelect(s.CreateExtractElement(huge, l), s.CreateCall(libm, {s.CreateExtractElement(x, l)}),
+                                             s.CreateExtractElement(fast, l));
+          exact = s.CreateInsertElement(exact, lane, l);
+        }
       } else {
         exact = s.CreateCall(libm, {x});
       }
@@ -105,8 +108,12 @@ void settle_math_calls(llvm::Module& module, bool inline_calls) {
       (void)llvm::InlineFunction(*call, info);  // a call it cannot inline stays a call: the same result
     }
   }
-  for (llvm::Function& f : llvm::make_early_inc_range(module))
-    if (outlined(f) && f.use_empty()) f.eraseFromParent();
+  for (llvm::Function& f : llvm::make_early_inc_range(module)) {
+    if (!outlined(f)) continue;
+    for (llvm::User* user : llvm::make_early_inc_range(f.users()))  // tie_math_forms' ties, perhaps inlined into kernels
+      if (auto* tie = llvm::dyn_cast<llvm::PtrToIntInst>(user); tie && tie->use_empty()) tie->eraseFromParent();
+    if (f.use_empty()) f.eraseFromParent();
+  }
 }
 
 }  // namespace ejit::detail

@@ -14,10 +14,10 @@ namespace ejit::detail {
 /// scalar form per lane. Run before splitting a module.
 void tie_math_forms(llvm::Module& module);
 
-/// In each outlined sin or cos (marked kLLVMMathLibmAttr), scalar or vector: where any
-/// argument is larger than kLibmAbove in magnitude, the result comes from libm's function
-/// (for a vector form, every lane's: the branch is never taken in practice). Run before
-/// settle_math_calls and the pipelines.
+/// In each outlined sin or cos (marked kLLVMMathLibmAttr), scalar or vector: where an
+/// argument is larger than kLibmAbove in magnitude, its result comes from libm's function
+/// (a vector form branches when any lane is, and calls libm for those lanes only; the
+/// branch is never taken in practice). Run before settle_math_calls and the pipelines.
 void add_libm_fallbacks(llvm::Module& module);
 
 /// With `inline_calls` (full code): inlines every call of a vector form, and of the scalar
