@@ -14,10 +14,12 @@
 #include <fmt/format.h>
 
 #include "../../pipeline/CpuPipeline.h"
+#include "../../pipeline/OutlineMath.h"
 #include "llvm/Analysis/LoopInfo.h"
 #include "llvm/IR/Dominators.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Transforms/Utils/LoopUtils.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Target/TargetMachine.h"
@@ -97,6 +99,26 @@ std::string optimize_llvm(llvm::Module& module, llvm::TargetMachine& tm, unsigne
   const bool vectorizes = !after.empty();
   add_libm_fallbacks(module);
   if (first_tier && vectorizes) keep_small_kernels_scalar(module);
+  if (opt_level >= 3) {
+    // -O3's own inliner would inline them before its vectorizer (a sin's libm branch then
+    // kept its loop scalar): not until after the whole pipeline, as at level 2.
+    // The vector forms, which nothing calls yet, are kept from its global DCE.
+    std::vector<llvm::GlobalValue*> forms;
+    for (llvm::Function& f : module)
+      if (f.hasFnAttribute(kLLVMMathAttr)) f.addFnAttr(llvm::Attribute::NoInline), forms.push_back(&f);
+    llvm::appendToCompilerUsed(module, forms);
+    if (std::string e = run_pipeline(module, tm, before); !e.empty()) return e;
+    llvm::removeFromUsedLists(module, [](llvm::Constant* c) {
+      auto* f = llvm::dyn_cast<llvm::Function>(c->stripPointerCasts());
+      return f && f->hasFnAttribute(kLLVMMathAttr);
+    });
+    for (llvm::Function& f : module)
+      if (f.hasFnAttribute(kLLVMMathAttr)) f.removeFnAttr(llvm::Attribute::NoInline);
+    settle_math_calls(module, /*inline_calls=*/true);
+    if (std::string e = run_pipeline(module, tm, "function(instcombine<no-verify-fixpoint>,simplifycfg)"); !e.empty()) return e;
+    make_streaming_stores(module);
+    return "";
+  }
   if (!vectorizes) settle_math_calls(module, /*inline_calls=*/true);
   if (std::string e = run_pipeline(module, tm, before); !e.empty()) return e;
   if (vectorizes) {
