@@ -220,7 +220,11 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
       const int64_t iterations = kernel_iterations(kernel, extent);
       auto passthrough = kernel->getAttrOfType<mlir::ArrayAttr>("passthrough");
       const bool streams = passthrough && llvm::is_contained(passthrough.getValue(), mlir::StringAttr::get(m.getContext(), kStreamingAttr));
-      if (extent == 0 && !streams) share_repeated_nests(kernel);  // runs whole
+      if (extent == 0 && !streams && share_repeated_nests(kernel) > 0 && passthrough)  // runs whole
+        kernel.walk([&](mlir::func::CallOp call) {  // its nests prefetch as it would (passthrough: kPrefetchAttr)
+          if (auto nest = m.lookupSymbol<mlir::func::FuncOp>(call.getCallee()); nest && nest->hasAttr(kSharedNestAttr))
+            nest->setAttr("passthrough", passthrough);
+        });
       if (iterations >= 0 && iterations <= kSmallKernelIterations) {  // the kernel and its shared nests
         const mlir::UnitAttr small = mlir::UnitAttr::get(m.getContext());
         kernel->setAttr(kSmallKernelAttr, small);

@@ -387,6 +387,24 @@ TEST_CASE("kernels larger than the cache stream their outputs past it and still 
     CHECK(loops.find("llvm.sideeffect") != std::string::npos);
     CHECK(f.ir(Stage::Asm).find("movntp") != std::string::npos);
   }
+  SECTION("an update over the threshold whose loops compute prefetches, and still shares its nests") {
+    // Not memory-bound (tanh and exp): no streaming stores, but the kernel is marked to prefetch
+    // (a passthrough attribute, which once turned shared nests off for it).
+    const std::vector<Tensor> args = {randn({n}, 1), randn({n}, 2), randn({n / 2, 2}, 3), randn({n / 2, 2}, 4)};
+    const Trace t = test::record_trace(
+        [](const std::vector<Tensor>& x) {
+          return std::vector<Tensor>{x[0] - tanh(x[1]) * exp(x[1]) * 0.01f, x[2] - tanh(x[3]) * exp(x[3]) * 0.01f};
+        },
+        args);
+    const Compiled c = compile(t, {.keep_ir = true});
+    REQUIRE(c.ok());
+    CHECK(c.ir(Stage::Loops).find("call @kernel_nest") != std::string::npos);
+    CHECK(c.ir(Stage::LLVM).find("llvm.prefetch") != std::string::npos);
+    CHECK(c.ir(Stage::LLVM).find("!nontemporal") == std::string::npos);
+    const std::vector<Tensor> got = c.run(args);
+    REQUIRE(max_diff(got.at(0), args[0] - tanh(args[1]) * exp(args[1]) * 0.01f) < 1e-5);
+    REQUIRE(max_diff(got.at(1), args[2] - tanh(args[3]) * exp(args[3]) * 0.01f) < 1e-5);
+  }
   SECTION("dynamic rows of layer norm stream too, and equal the interpreter") {
     auto f = jit([](const Tensor& x) { return layer_norm(x); }, "layer_norm", JitOptions{.compile = CompileMode::Sync});
     for (int64_t rows : {n / 512, n / 512 + 4, n / 512 + 1, int64_t{3}}) {  // rows of 4 KiB, in and out
