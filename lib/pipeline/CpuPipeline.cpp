@@ -18,7 +18,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -171,6 +170,13 @@ std::vector<mlir::func::FuncOp> kernels(mlir::ModuleOp module) {
 
 }  // namespace
 
+void add_passthrough(mlir::func::FuncOp f, llvm::StringRef mark) {
+  llvm::SmallVector<mlir::Attribute> marks;
+  if (auto old = f->getAttrOfType<mlir::ArrayAttr>("passthrough")) marks.append(old.begin(), old.end());
+  marks.push_back(mlir::StringAttr::get(f.getContext(), mark));
+  f->setAttr("passthrough", mlir::ArrayAttr::get(f.getContext(), marks));
+}
+
 int64_t kernel_iterations(mlir::func::FuncOp kernel, int64_t extent) {
   mlir::Block& body = kernel.getBody().front();
   // A loop bound's trip count: constants, or the kernel's row range [lo, hi).
@@ -218,21 +224,15 @@ void add_cpu_loop_passes(mlir::OpPassManager& pm) {
       const int64_t extent = split_outer_loop(kernel);
       mark_streaming_stores(kernel, extent);
       const int64_t iterations = kernel_iterations(kernel, extent);
+      if (iterations >= 0 && iterations <= kSmallKernelIterations) add_passthrough(kernel, kLLVMSmallKernelAttr);
+      // Its shared nests (it runs whole) carry its marks: prefetch, small (not streaming, which keeps them inline).
       auto passthrough = kernel->getAttrOfType<mlir::ArrayAttr>("passthrough");
       const bool streams = passthrough && llvm::is_contained(passthrough.getValue(), mlir::StringAttr::get(m.getContext(), kStreamingAttr));
-      if (extent == 0 && !streams && share_repeated_nests(kernel) > 0 && passthrough)  // runs whole
-        kernel.walk([&](mlir::func::CallOp call) {  // its nests prefetch as it would (passthrough: kPrefetchAttr)
+      if (extent == 0 && !streams && share_repeated_nests(kernel) > 0 && passthrough)
+        kernel.walk([&](mlir::func::CallOp call) {
           if (auto nest = m.lookupSymbol<mlir::func::FuncOp>(call.getCallee()); nest && nest->hasAttr(kSharedNestAttr))
             nest->setAttr("passthrough", passthrough);
         });
-      if (iterations >= 0 && iterations <= kSmallKernelIterations) {  // the kernel and its shared nests
-        const mlir::UnitAttr small = mlir::UnitAttr::get(m.getContext());
-        kernel->setAttr(kSmallKernelAttr, small);
-        kernel.walk([&](mlir::func::CallOp call) {
-          if (auto nest = m.lookupSymbol<mlir::func::FuncOp>(call.getCallee()); nest && nest->hasAttr(kSharedNestAttr))
-            nest->setAttr(kSmallKernelAttr, small);
-        });
-      }
       if (extent != 0)
         kernel->setAttr(kRowExtentAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(m.getContext(), 64), extent));
     }
@@ -293,17 +293,6 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
                  "convert-cf-to-llvm, reconcile-unrealized-casts");
   add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });
   add_module_pass(pm, "ejit-mark-math-functions", [](mlir::ModuleOp m) { return mark_math_functions(m), mlir::success(); });
-  add_module_pass(pm, "ejit-mark-small-kernels", [](mlir::ModuleOp m) {
-    for (auto f : m.getOps<mlir::LLVM::LLVMFuncOp>()) {
-      if (!f->hasAttr(kSmallKernelAttr)) continue;
-      f->removeAttr(kSmallKernelAttr);
-      llvm::SmallVector<mlir::Attribute> marks;
-      if (mlir::ArrayAttr old = f.getPassthroughAttr()) marks.append(old.begin(), old.end());
-      marks.push_back(mlir::StringAttr::get(m.getContext(), kLLVMSmallKernelAttr));
-      f.setPassthroughAttr(mlir::ArrayAttr::get(m.getContext(), marks));
-    }
-    return mlir::success();
-  });
 }
 
 }  // namespace ejit::detail

@@ -22,17 +22,21 @@ mlir::Value view_root(mlir::Value v);
 /// ignored).
 int64_t split_outer_loop(mlir::func::FuncOp kernel);
 
+/// Adds `mark` to `f`'s passthrough attribute: an LLVM function attribute once in the LLVM
+/// dialect (streaming stores, prefetching, small kernels).
+void add_passthrough(mlir::func::FuncOp f, llvm::StringRef mark);
+
 /// The loop iterations `kernel` (after split_outer_loop, whose trip count `extent` is) runs
 /// in all: each innermost loop's trip count times its enclosing loops'. -1 when a trip count
 /// is known only at run time, or the kernel calls a function (a shared nest).
 int64_t kernel_iterations(mlir::func::FuncOp kernel, int64_t extent);
 
 /// Kernels of at most this many iterations are small: a first tier compiles their loops
-/// without vectorizing them (the LLVM function attribute kLLVMSmallKernelAttr). They run in
+/// (and their shared nests') without vectorizing them (the LLVM function attribute
+/// kLLVMSmallKernelAttr, through the passthrough attribute). They run in
 /// tens of microseconds scalar, and the loop vectorizer and the code of its vector loops
 /// and remainders were a quarter of a first tier's compile of the digits demo's step.
 inline constexpr int64_t kSmallKernelIterations = 1 << 15;
-inline constexpr const char* kSmallKernelAttr = "ejit.small_kernel";
 inline constexpr const char* kLLVMSmallKernelAttr = "ejit-small-kernel";
 
 /// The CPU's end of the loops stage: split_outer_loop of every kernel, its trip count kept in

@@ -178,10 +178,8 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
     total = bytes < 0 || total < 0 ? -1 : total + bytes;
   }
   if (total >= 0 && total < streaming_bytes()) return;
+  add_passthrough(kernel, kPrefetchAttr);  // its loops that compute prefetch
   mlir::OpBuilder b = mlir::OpBuilder::atBlockBegin(&kernel.getBody().front());
-  llvm::SmallVector<mlir::Attribute> marks = {b.getStringAttr(kPrefetchAttr)};  // its loops that compute prefetch
-  auto mark = [&] { kernel->setAttr("passthrough", b.getArrayAttr(marks)); };
-  mark();
   const Accesses a = accesses(kernel);
   // An output the kernel reads back (softmax's exp, stored, then scaled in place) should stay
   // in cache; so should a small one (a row sum of a large input), which is read next.
@@ -203,7 +201,7 @@ void mark_streaming_stores(mlir::func::FuncOp kernel, int64_t extent) {
     b.create<mlir::memref::AssumeAlignmentOp>(kernel.getLoc(), out, static_cast<uint32_t>(kCpuBlockAlignment));
   if (extent != 0 && a.one_dim) round_row_bounds(b, kernel, extent_value(b, kernel, extent));
   // Static sizes: the whole kernel is a candidate, and the LLVM half's rule picks its loops.
-  if (total >= 0) marks.push_back(b.getStringAttr(kStreamingAttr)), mark();
+  if (total >= 0) add_passthrough(kernel, kStreamingAttr);
 }
 
 }  // namespace ejit::detail

@@ -21,7 +21,7 @@
 // CHECK: memref.load %{{.*}}[%[[I]]] : memref<15xf32>
 // CHECK: arith.mulf %[[G:.*]], %[[G]] : f32
 // CHECK: return
-// CHECK: func.func private @kernel_nest0(%[[N:.*]]: index, %[[P:.*]]: memref<?xf32>, %[[GR:.*]]: memref<?xf32>, %[[LR:.*]]: memref<f32>, %[[OUT:.*]]: memref<?xf32>) attributes {ejit.shared_nest, ejit.small_kernel}
+// CHECK: func.func private @kernel_nest0(%[[N:.*]]: index, %[[P:.*]]: memref<?xf32>, %[[GR:.*]]: memref<?xf32>, %[[LR:.*]]: memref<f32>, %[[OUT:.*]]: memref<?xf32>) attributes {ejit.shared_nest, passthrough = ["ejit-small-kernel"]}
 // CHECK: scf.parallel (%[[J:.*]]) = (%{{.*}}) to (%[[N]])
 // CHECK-DAG: memref.load %[[P]][%[[J]]]
 // CHECK-DAG: memref.load %[[GR]][%[[J]]]
@@ -34,7 +34,6 @@
 // LLVM: llvm.func internal @kernel_nest0(%{{.*}}: i64, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: !llvm.ptr {llvm.noalias}, %{{.*}}: i64
 // LLVM-SAME: passthrough = ["ejit-small-kernel"]
 // LLVM-NOT: ejit.shared_nest
-// LLVM-NOT: ejit.small_kernel
 module {
   func.func private @trace(%p0: tensor<4x8xf32>, %g0: tensor<4x8xf32>, %p1: tensor<8xf32>, %g1: tensor<8xf32>, %p2: tensor<3x5xf32>, %g2: tensor<3x5xf32>, %lr: tensor<f32>) -> (tensor<4x8xf32>, tensor<8xf32>, tensor<3x5xf32>, tensor<3x5xf32>) {
     %0 = ejit.mul %g0, %lr : tensor<4x8xf32>, tensor<f32> -> tensor<4x8xf32>

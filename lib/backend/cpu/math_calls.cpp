@@ -1,5 +1,7 @@
 #include "math_calls.h"
 
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "../../pipeline/OutlineMath.h"
@@ -92,17 +94,23 @@ void add_libm_fallbacks(llvm::Module& module) {
 
 void settle_math_calls(llvm::Module& module, bool inline_calls) {
   if (inline_calls) {
+    // The calls of outlined functions from other functions; loops only of callers of a
+    // scalar form (most functions call none).
+    std::map<llvm::Function*, std::unique_ptr<llvm::LoopInfo>> loops_of;
+    auto loop_of = [&](llvm::BasicBlock* block) {
+      std::unique_ptr<llvm::LoopInfo>& loops = loops_of[block->getParent()];
+      if (!loops) loops = std::make_unique<llvm::LoopInfo>(llvm::DominatorTree(*block->getParent()));
+      return loops->getLoopFor(block);
+    };
     std::vector<llvm::CallBase*> calls;
-    for (llvm::Function& f : module) {
-      if (f.isDeclaration() || outlined(f)) continue;
-      const llvm::DominatorTree dominators(f);
-      const llvm::LoopInfo loops(dominators);
-      for (llvm::BasicBlock& block : f)
-        for (llvm::Instruction& i : block)
-          if (auto* call = llvm::dyn_cast<llvm::CallBase>(&i))
-            if (const llvm::Function* callee = call->getCalledFunction(); callee && outlined(*callee))
-              if (!scalar_form(*callee) || !scalar_remainder(loops.getLoopFor(&block))) calls.push_back(call);
+    for (llvm::Function& callee : module) {
+      if (!outlined(callee)) continue;
+      for (llvm::User* user : callee.users())
+        if (auto* call = llvm::dyn_cast<llvm::CallBase>(user); call && call->getCalledFunction() == &callee)
+          if (!outlined(*call->getFunction()) && (!scalar_form(callee) || !scalar_remainder(loop_of(call->getParent()))))
+            calls.push_back(call);
     }
+    loops_of.clear();  // before inlining changes the blocks they describe
     for (llvm::CallBase* call : calls) {
       llvm::InlineFunctionInfo info;
       (void)llvm::InlineFunction(*call, info);  // a call it cannot inline stays a call: the same result
