@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "any_chain.h"
 #include "op_chains.h"
 
 using namespace ejit;
@@ -163,6 +164,26 @@ TEST_CASE("cuda: 100 random op chains, jitted on the GPU, equal the interpreter"
     INFO("seed " << seed);
     REQUIRE(f.stats().hits == 1);
     require_same(got, eager, "random chain", 2e-4, 2e-5);
+  }
+}
+
+TEST_CASE("cuda: random chains over every op kind, dtype and axis, jitted on the GPU, equal the interpreter",
+          "[cuda][random][any]") {
+  SKIP_WITHOUT_CUDA();
+  for (uint64_t seed = 0; seed < 100; ++seed) {
+    const AnyChainCase c = any_chain_case(seed, 13);
+    std::vector<ChainOutput> info;
+    const std::vector<Tensor> want = random_any_chain(seed, c.a, c.b, 4, &info);
+    auto f = jit([seed](const Tensor& x, const Tensor& y) { return random_any_chain(seed, x, y); });
+    const Tensor ga = c.a.to(kGpu), gb = c.b.to(kGpu);
+    f(ga, gb);
+    const std::vector<Tensor> got = f(ga, gb);
+    INFO(c.what << "\n" << f.ir(Stage::Ejit));
+    REQUIRE(got.size() == want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      REQUIRE(got[i].device() == kGpu);
+      require_chain_output(got[i], want[i], info[i], false, "output " + std::to_string(i));
+    }
   }
 }
 
