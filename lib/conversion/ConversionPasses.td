@@ -9,10 +9,11 @@ def ConvertEjitToLinalg : Pass<"convert-ejit-to-linalg", "::mlir::ModuleOp"> {
   let description = [{
     Elementwise ops become `linalg.generic` ops with parallel loops (broadcast operands
     are collapsed so their indexing maps stay projected permutations), reductions
-    `linalg.generic` ops with reduction loops over a `linalg.fill`ed init, matmul
+    `linalg.generic` ops with reduction loops over a `linalg.fill`ed init (argmax and
+    argmin two: the extreme, then the first position holding it), matmul
     `linalg.matmul`/`linalg.batch_matmul`, shape ops tensor reshapes, `linalg.transpose`
-    and slices. Fails, naming the op, on an op without a lowering yet (argmax, argmin,
-    take, gather, broadcast-batch matmul). Matmul is lowered only where the module has the
+    and slices. Fails, naming the op, on an op without a lowering yet (take, gather,
+    broadcast-batch matmul). Matmul is lowered only where the module has the
     unit attribute `ejit.codegen_matmul` (the GPU back end, or EJIT_CODEGEN_MATMUL=1) or the
     pass option says so: elsewhere it stays on the BLAS.
   }];

@@ -286,6 +286,62 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
   ::ejit::ReduceOp kind;
 };
 
+/// argmax / argmin over one axis as two reductions over it: the extreme (NaN wins, as in
+/// max and min), then the least position holding it, or holding a NaN: the interpreter's
+/// first index among ties, a NaN counting as the extreme. Both passes are exact, and the
+/// second reads the first's result as softmax's sum reads its max (fused per row block).
+template <class Op> struct ArgReduceLowering : OpConversionPattern<Op> {
+  ArgReduceLowering(MLIRContext* ctx, bool isMax) : OpConversionPattern<Op>(ctx), isMax(isMax) {}
+  LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    Value x = a.getX();
+    auto in = tensorType(x);
+    auto rt = tensorType(op.getResult());
+    if (op.getKeepdims()) return rw.notifyMatchFailure(op, "keepdims reductions are reshaped by the recorder");
+    if (op.getAxes().size() != 1) return rw.notifyMatchFailure(op, "an index reduction over other than one axis");
+    const int64_t r = in.getRank(), axis = op.getAxes()[0];
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iters;
+    SmallVector<int64_t> kept;  // the input dim of each result dim
+    for (int64_t d = 0; d < r; ++d) {
+      iters.push_back(d == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (d != axis) outExprs.push_back(rw.getAffineDimExpr(d)), kept.push_back(d);
+    }
+    const AffineMap inMap = rw.getMultiDimIdentityMap(r), outMap = AffineMap::get(r, 0, outExprs, rw.getContext());
+    auto filled = [&](Value value) {
+      Value empty = emptyTensor(rw, loc, rt.getShape(), value.getType(),
+                                [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, x, kept[i]); });
+      return rw.create<linalg::FillOp>(loc, value, empty).getResult(0);
+    };
+    Type et = in.getElementType();
+    const ::ejit::ReduceOp kind = isMax ? ::ejit::ReduceOp::Max : ::ejit::ReduceOp::Min;
+    auto extreme = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rt.clone(et)}, ValueRange{x}, ValueRange{filled(buildReduceInit(rw, loc, kind, et))},
+        SmallVector<AffineMap>{inMap, outMap}, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+          b.create<linalg::YieldOp>(l, buildReduceStep(b, l, kind, args[1], args[0]));
+        });
+    Type i64 = rw.getI64Type();
+    Value len = rw.create<arith::IndexCastOp>(loc, i64, getValueOrCreateConstantIndexOp(rw, loc, dimOf(rw, loc, x, axis)));
+    auto position = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rt}, ValueRange{x, extreme.getResult(0)}, ValueRange{filled(len)},
+        SmallVector<AffineMap>{inMap, outMap, outMap}, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+          Value i = b.create<arith::IndexCastOp>(l, i64, b.create<linalg::IndexOp>(l, axis));
+          Value hit;
+          if (isa<FloatType>(et)) {
+            Value equal = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, args[0], args[1]);
+            Value nan = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO, args[0], args[0]);
+            hit = b.create<arith::OrIOp>(l, equal, nan);
+          } else {
+            hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, args[0], args[1]);
+          }
+          b.create<linalg::YieldOp>(l, b.create<arith::MinSIOp>(l, args[2], b.create<arith::SelectOp>(l, hit, i, len)).getResult());
+        });
+    rw.replaceOp(op, position.getResult(0));
+    return success();
+  }
+  bool isMax;
+};
+
 struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
@@ -483,6 +539,8 @@ void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
   patterns.add<ReduceLowering<ProdOp>>(ctx, ::ejit::ReduceOp::Prod);
   patterns.add<ReduceLowering<MaxOp>>(ctx, ::ejit::ReduceOp::Max);
   patterns.add<ReduceLowering<MinOp>>(ctx, ::ejit::ReduceOp::Min);
+  patterns.add<ArgReduceLowering<ArgMaxOp>>(ctx, /*isMax=*/true);
+  patterns.add<ArgReduceLowering<ArgMinOp>>(ctx, /*isMax=*/false);
   patterns.add<CastLowering, WhereLowering, BroadcastToLowering, ConstantLowering, ReshapeLowering, PermuteLowering,
                MatmulLowering, SliceLowering, ConcatLowering, PadLowering>(ctx);
 }
@@ -499,7 +557,7 @@ bool isElementwiseOp(Operation* op) {
 LogicalResult lowerEjitToLinalg(Operation* root) {
   // Dynamic dims (jit()'s) reach elementwise ops, reductions and the shape ops only.
   WalkResult dynamic = root->walk([](Operation* op) {
-    if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp>(op) ||
+    if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp, ArgMaxOp, ArgMinOp>(op) ||
         isa<SliceOp, ConcatOp, PadOp>(op) ||  // a dynamic slice length comes from ejit.dim_sizes
         isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();

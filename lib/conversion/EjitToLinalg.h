@@ -12,8 +12,8 @@ inline constexpr const char* kCodegenMatmulAttr = "ejit.codegen_matmul";
 /// dynamic traces): per such dim, the function argument and dim its size is read from.
 inline constexpr const char* kDimSizesAttr = "ejit.dim_sizes";
 
-/// Patterns lowering every ejit op that has a lowering (argmax/argmin, take, gather and
-/// negative-step slices do not yet: conversion fails on them, and callers run eagerly).
+/// Patterns lowering every ejit op that has a lowering (take and gather do not yet:
+/// conversion fails on them, and callers run them on the interpreter).
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns);
 /// Applies them to `root`; fails, with a diagnostic naming the op, if any ejit op remains.
 LogicalResult lowerEjitToLinalg(Operation* root);

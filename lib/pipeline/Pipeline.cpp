@@ -514,7 +514,8 @@ std::string strict_reason(const Trace& trace, const TraceNode& n) {
       return static_cast<BinaryOp>(n.sub) == BinaryOp::Pow && is_floating(in)
                  ? "strict numerics: pow runs on the interpreter" : "";
     case NodeKind::Reduce:  // the interpreter's summation order (lanes, pairwise); max/min for signed zeros
-      return is_floating(in) ? "strict numerics: float reductions run on the interpreter" : "";
+      return is_floating(in) && kind(static_cast<ReduceOp>(n.sub)) != ReduceKind::Index
+                 ? "strict numerics: float reductions run on the interpreter" : "";
     case NodeKind::MatMul: return "matmul runs on the BLAS";
     default: return "";
   }
@@ -537,8 +538,6 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
     case NodeKind::Take: return "take has no CPU lowering yet";
     case NodeKind::Gather: return "gather has no CPU lowering yet";
     case NodeKind::HostCall: return "host callbacks run on the host";
-    case NodeKind::Reduce:
-      return kind(static_cast<ReduceOp>(n.sub)) == ReduceKind::Index ? node_name(n) + " has no CPU lowering yet" : "";
     default: return "";
   }
 }

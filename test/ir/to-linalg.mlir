@@ -63,6 +63,38 @@ func.func @max_cols(%arg0: tensor<4x3xf32>) -> tensor<3xf32> {
 
 // -----
 
+// argmax: the largest element (NaN wins), then the least position holding it or a NaN.
+// CHECK-LABEL: func.func @argmax_rows
+// CHECK: %[[EXT:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.maximumf
+// CHECK: %[[LEN:.*]] = arith.index_cast %{{.*}} : index to i64
+// CHECK: linalg.fill ins(%[[LEN]] : i64)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%arg0, %[[EXT]] : tensor<4x3xf32>, tensor<4xf32>)
+// CHECK: linalg.index 1
+// CHECK: arith.cmpf oeq
+// CHECK: arith.cmpf uno
+// CHECK: arith.minsi
+func.func @argmax_rows(%arg0: tensor<4x3xf32>) -> tensor<4xi64> {
+  %0 = ejit.argmax %arg0 {axes = array<i64: 1>, keepdims = false} : tensor<4x3xf32> -> tensor<4xi64>
+  return %0 : tensor<4xi64>
+}
+
+// -----
+
+// argmin of integers over a dynamic dim: comparisons of integers, the length from tensor.dim.
+// CHECK-LABEL: func.func @argmin_dynamic
+// CHECK: arith.minsi
+// CHECK: tensor.dim %arg0, %{{.*}} : tensor<?x5xi32>
+// CHECK: linalg.index 0
+// CHECK: arith.cmpi eq
+func.func @argmin_dynamic(%arg0: tensor<?x5xi32>) -> tensor<5xi64> {
+  %0 = ejit.argmin %arg0 {axes = array<i64: 0>, keepdims = false} : tensor<?x5xi32> -> tensor<5xi64>
+  return %0 : tensor<5xi64>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @shapes
 // CHECK: tensor.collapse_shape
 // CHECK: tensor.expand_shape

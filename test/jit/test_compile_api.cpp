@@ -64,17 +64,17 @@ TEST_CASE("compile: the host assembly and the GPU listing come when asked", "[ji
 }
 
 TEST_CASE("compile: a trace that does not compile says why, and run() throws", "[jit][compile]") {
-  // argmax has no CPU lowering and is the only op: nothing compiles.
-  const Trace t = parse_trace(R"(func.func @f(%x: tensor<4x5xf32>) -> (tensor<4xi64>) {
-  %r = ejit.argmax %x {axes = array<i64: 1>, keepdims = false} : tensor<4x5xf32> -> tensor<4xi64>
-  return %r : tensor<4xi64>
+  // take has no CPU lowering and is the only op: nothing compiles.
+  const Trace t = parse_trace(R"(func.func @f(%x: tensor<4x5xf32>, %i: tensor<2xi64>) -> (tensor<2x5xf32>) {
+  %r = ejit.take %x, %i {axis = 0 : i64} : tensor<4x5xf32>, tensor<2xi64> -> tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
 })");
   const Compiled c = compile(t);
   REQUIRE_FALSE(c.ok());
-  CHECK(c.error().find("argmax") != std::string::npos);
-  const std::string e = error_of([&] { c.run({randn({4, 5}, 1)}); });
+  CHECK(c.error().find("take") != std::string::npos);
+  const std::string e = error_of([&] { c.run({randn({4, 5}, 1), from_vector<int64_t>({1, 3}, {2})}); });
   CHECK(e.find("[compile]") != std::string::npos);
-  CHECK(e.find("argmax") != std::string::npos);
+  CHECK(e.find("take") != std::string::npos);
 }
 
 TEST_CASE("compile: run() checks its inputs against the trace's", "[jit][compile]") {

@@ -101,14 +101,16 @@ TEST_CASE("host control flow on a traced value compiles per branch and stays cor
 }
 
 TEST_CASE("an op without a CPU lowering falls back to eager execution", "[jit]") {
-  auto f = jit([](const Tensor& a) { return argmax(a, 1); });
+  const Tensor columns = from_vector<int64_t>({4, 0, 2}, {3});
+  auto pick = [&](const Tensor& a) { return take(a, columns, 1); };
+  auto f = jit(pick);
   Tensor x = randn({4, 5}, 2);
-  REQUIRE(f(x).to_vector<int64_t>() == argmax(x, 1).to_vector<int64_t>());
-  REQUIRE(f(x).to_vector<int64_t>() == argmax(x, 1).to_vector<int64_t>());
+  REQUIRE(f(x).to_vector<float>() == pick(x).to_vector<float>());
+  REQUIRE(f(x).to_vector<float>() == pick(x).to_vector<float>());
   REQUIRE(f.stats().eager_calls == 1);
   Comparison c = f.compare(1, x);
   REQUIRE_FALSE(c.compiled);
-  REQUIRE_THAT(c.reason, Catch::Matchers::Contains("argmax"));
+  REQUIRE_THAT(c.reason, Catch::Matchers::Contains("take"));
 }
 
 TEST_CASE("ops without a lowering run on the interpreter between compiled kernels", "[jit]") {

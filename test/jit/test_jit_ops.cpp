@@ -273,3 +273,44 @@ TEST_CASE("casts of edge values between every pair of dtypes match the interpret
     }
   }
 }
+
+TEST_CASE("argmax and argmin compile: ties, NaN, infinities, signed zeros, every dtype, both tiers", "[jit][ops]") {
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  // Rows: ties (first wins), NaN after and before the extreme (the first NaN wins), all
+  // -inf, all +inf, signed zeros, one NaN alone.
+  const std::vector<float> v = {1, 3, 3, 0,  2, 5, nan, 5,  nan, 1, nan, 9,  -inf, -inf, -inf, -inf,
+                                inf, inf, 1, inf,  -0.f, 0.f, -0.f, 0.f,  0, 0, 0, nan,  -2, 7, -2, 7};
+  const Tensor x = from_vector(v, {8, 4});
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool}) {
+    const Tensor t = is_floating(dt) ? cast(x, dt) : cast(where(logical_not(isfinite(x)), 0.f, x), dt);
+    const Tensor one = ones({8, 4}, dt == DType::Bool ? DType::Bool : dt);
+    for (int axis : {0, 1}) {
+      for (bool is_max : {true, false}) {
+        auto fn = [&](const Tensor& a, const Tensor& b) {
+          const Tensor p = dt == DType::Bool ? logical_and(a, b) : a * b;  // keeps the op in a kernel
+          return is_max ? argmax(p, axis) : argmin(p, axis);
+        };
+        Recorder rec;
+        rec.add_inputs({t, one});
+        const Tensor want = fn(t, one);
+        const Trace trace = rec.finish({want});
+        for (bool fast : {false, true}) {
+          INFO(name(dt) << (is_max ? " argmax" : " argmin") << " axis " << axis << (fast ? ", first tier" : ", full code"));
+          const Compiled c = compile(trace, {.keep_ir = true, .fast_codegen = fast});
+          REQUIRE(c.ok());
+          REQUIRE(c.ir(Stage::Linalg).find("ejit.arg") == std::string::npos);  // compiled, not on the interpreter
+          REQUIRE(c.run({t, one}).at(0).to_vector<int64_t>() == want.to_vector<int64_t>());
+        }
+      }
+    }
+  }
+  // A column of 70001 rows (vector loops, row chunks) with its maximum late and tied.
+  Tensor big = rand({70001, 3}, 5);
+  big = where(arange(70001).reshape({70001, 1}) == int64_t{69998}, 2.f, big);
+  auto f = jit([](const Tensor& a) { return std::vector<Tensor>{argmax(a * 1.f, 0), argmin(a * 1.f, 1)}; });
+  f(big);
+  const std::vector<Tensor> got = f(big);
+  REQUIRE(f.stats().hits == 1);
+  REQUIRE(got[0].to_vector<int64_t>() == std::vector<int64_t>{69998, 69998, 69998});
+  REQUIRE(got[1].to_vector<int64_t>() == argmin(big, 1).to_vector<int64_t>());
+}

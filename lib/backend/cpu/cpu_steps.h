@@ -1,5 +1,5 @@
-// Traces with ops that do not compile (matmul, which stays on the BLAS; take, gather, argmax,
-// ...) still compile around them: the trace is cut into steps, fused native kernels for the
+// Traces with ops that do not compile (matmul, which stays on the BLAS; take, gather, host
+// callbacks) still compile around them: the trace is cut into steps, fused native kernels for the
 // ops that lower and single interpreter ops for the others, run in order on one set of values.
 #pragma once
 
