@@ -81,6 +81,33 @@ TEST_CASE("argmax and argmin return the first index among ties", "[reduce][kerne
   REQUIRE(argmax(x, std::nullopt, true).shape() == Shape{1, 1});
 }
 
+TEST_CASE("argmax and argmin down columns: ties, NaN, tiles of columns, every dtype", "[reduce][kernels]") {
+  // (3, 37, 600): 600 columns are two full tiles and a part; rows repeat values (ties) and
+  // a few hold NaN (the first NaN wins).
+  const int64_t outer = 3, len = 37, inner = 600;
+  std::vector<double> v(static_cast<size_t>(outer * len * inner));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>((i * 7919) % 13) - 6;
+  for (size_t i = 5; i < v.size(); i += 1777) v[i] = std::nan("");
+  const Tensor x64 = from_vector(v, {outer, len, inner});
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool}) {
+    const Tensor x = is_floating(dt) ? cast(x64, dt) : cast(where(isnan(x64), 1.0, x64), dt);
+    const std::vector<double> xs = x.to_vector<double>();
+    for (bool is_max : {true, false}) {
+      std::vector<int64_t> want;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < inner; ++j) {
+          int64_t best = 0;
+          auto at = [&](int64_t r) { return xs[static_cast<size_t>((o * len + r) * inner + j)]; };
+          for (int64_t r = 1; r < len && !std::isnan(at(best)); ++r)
+            if (std::isnan(at(r)) || (is_max ? at(r) > at(best) : at(r) < at(best))) best = r;
+          want.push_back(best);
+        }
+      INFO(name(dt) << (is_max ? " argmax" : " argmin"));
+      REQUIRE((is_max ? argmax(x, 1) : argmin(x, 1)).to_vector<int64_t>() == want);
+    }
+  }
+}
+
 TEST_CASE("a 1M-element f32 sum stays within 3e-6 relative", "[reduce][kernels]") {
   const int64_t n = 1 << 20;
   Tensor x = rand({n}, 11, DType::F32, 0.0, 1.0) + 1000.f;
