@@ -162,6 +162,23 @@ double child_triad_ms(const char* self, bool quick, int reps) {
   return ms;
 }
 
+/// The median of v.
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+/// Rounds in which the timed sides take turns (each a median of `reps` runs): a ratio is
+/// the median of its rounds' ratios. This machine's speed drifts over seconds (one kernel
+/// timed 0.85-1.66 ms in one process): sides timed seconds apart compared the drift.
+int bench_rounds(bool quick) { return quick ? 1 : 5; }
+
+/// "median of 5 interleaved rounds, 0.91-1.12" for ratios r.
+std::string rounds_note(const std::vector<double>& r) {
+  const auto [lo, hi] = std::minmax_element(r.begin(), r.end());
+  return fmt::format("median of {} interleaved rounds, {:.2f}-{:.2f}", r.size(), *lo, *hi);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,24 +218,35 @@ int main(int argc, char** argv) {
   const double first_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
   const double ready_ms = ms_since_t0();
   double compile_chain = f.stats().compile_ms;
-  double compiled = median_ms(reps, [&] { y = f(a, b, c); });
-  double eager = median_ms(reps, [&] { y = exp(a * b) + tanh(c) * 0.5f - a / (1 + b * b); });
+  // Compiled, interpreted, hand-fused and Eigen take turns (bench_rounds).
+  const bool eigen = bench::have_eigen_tensor();
+  std::vector<float> out(n);
+  std::vector<double> t_jit, t_eager, t_hand, t_eigen, speedup, of_hand, of_eigen;
+  for (int r = 0; r < bench_rounds(quick); ++r) {
+    t_jit.push_back(median_ms(reps, [&] { y = f(a, b, c); }));
+    t_eager.push_back(median_ms(reps, [&] { y = exp(a * b) + tanh(c) * 0.5f - a / (1 + b * b); }));
+    t_hand.push_back(median_ms(reps, [&] { bench::hand_fused_chain(a.data<float>(), b.data<float>(), c.data<float>(), out.data(), n); }));
+    if (eigen)
+      t_eigen.push_back(median_ms(reps, [&] { bench::eigen_chain(a.data<float>(), b.data<float>(), c.data<float>(), out.data(), n, num_threads()); }));
+    speedup.push_back(t_eager.back() / t_jit.back());
+    of_hand.push_back(t_hand.back() / t_jit.back());
+    if (eigen) of_eigen.push_back(t_eigen.back() / t_jit.back());
+  }
+  const double compiled = median_of(t_jit), eager = median_of(t_eager), hand = median_of(t_hand);
   fmt::print("first call       {:8.2f} ms   {:5.2f}x the eager time (target <= 1.2x; compile mode {}); compiled code "
              "in use {:.1f} ms after it began (fast code generation), fully compiled {:.1f} ms after\n", first_ms,
              first_ms / eager, compile_mode() == CompileMode::Sync ? "sync" : "background", first_version_ms, ready_ms);
   fmt::print("                            {:5.2f}x the eager chain's own first call ({:.2f} ms: fresh memory for its "
              "results costs page faults either way)\n", first_ms / eager_first_ms, eager_first_ms);
-  std::vector<float> out(n);
-  double hand = median_ms(reps, [&] { bench::hand_fused_chain(a.data<float>(), b.data<float>(), c.data<float>(), out.data(), n); });
   fmt::print("interpreted      {:8.2f} ms\n", eager);
-  fmt::print("compiled (jit)   {:8.2f} ms   {:5.1f}x faster than interpreted (target >= 5x)\n", compiled, eager / compiled);
+  fmt::print("compiled (jit)   {:8.2f} ms   {:5.1f}x faster than interpreted (target >= 5x; {})\n", compiled,
+             median_of(speedup), rounds_note(speedup));
   fmt::print("hand-fused C++   {:8.2f} ms   (-O3 -march=native -ffast-math, OpenMP): jit reaches {:.0f}% of its speed "
-             "(target >= 90%)\n", hand, 100 * hand / compiled);
+             "(target >= 90%; {})\n", hand, 100 * median_of(of_hand), rounds_note(of_hand));
   fmt::print("triad bandwidth floor (3 reads + 1 write): {:.2f} ms\n", 4.0 * n * 4 / (bw.triad_gbs * 1e6));
-  if (bench::have_eigen_tensor()) {
-    double eig = median_ms(reps, [&] { bench::eigen_chain(a.data<float>(), b.data<float>(), c.data<float>(), out.data(), n, num_threads()); });
-    fmt::print("Eigen Tensor     {:8.2f} ms   (ThreadPoolDevice, {} threads): jit is {:.2f}x Eigen's speed (target > 1)\n",
-               eig, num_threads(), eig / compiled);
+  if (eigen) {
+    fmt::print("Eigen Tensor     {:8.2f} ms   (ThreadPoolDevice, {} threads): jit is {:.2f}x Eigen's speed (target > 1; {})\n",
+               median_of(t_eigen), num_threads(), median_of(of_eigen), rounds_note(of_eigen));
   } else {
     fmt::print("Eigen Tensor: not installed (libeigen3-dev), skipped\n");
   }
@@ -242,38 +270,29 @@ int main(int argc, char** argv) {
   auto ln = jit([](const Tensor& t) { return layer_norm(t); });
   Comparison cs = sm.compare(reps, x), cl = ln.compare(reps, x);
   // The compiled functions and the hand-written row loops (one pass per row block) take
-  // turns in rounds of `reps` runs each; a ratio is the median of its rounds' ratios. This
-  // machine's speed drifts over seconds (the same kernel timed 0.85-1.66 ms in one process):
-  // runs seconds apart compared the drift, not the code. Each compiled run drops the last
-  // result first, as a loop reusing its output would (the hand loops write one buffer).
+  // turns (bench_rounds). Each compiled run drops the last result first, as a loop reusing
+  // its output would (the hand loops write one buffer).
   Tensor rows_out = Tensor::empty(x.shape(), DType::F32);
   const int64_t rows = x.dim(0), cols = x.dim(1);
   const float* in = static_cast<const float*>(x.raw_data());
   float* out_rows = static_cast<float*>(rows_out.raw_data());
-  struct Rounds {
+  struct Rows {
     std::vector<double> compiled, hand, ratio;
-    static double median(std::vector<double> v) {
-      std::sort(v.begin(), v.end());
-      return v[v.size() / 2];
-    }
   } rs_sm, rs_ln;
-  const int rounds = quick ? 1 : 5;
   Tensor held;
-  auto round = [&](Rounds& rs, auto& f, void (*hand)(const float*, float*, int64_t, int64_t)) {
+  auto round = [&](Rows& rs, auto& fn, void (*by_hand)(const float*, float*, int64_t, int64_t)) {
     const double c = median_ms(reps, [&] {
       held = Tensor();
-      held = f(x);
+      held = fn(x);
     });
-    const double h = median_ms(reps, [&] { hand(in, out_rows, rows, cols); });
+    const double h = median_ms(reps, [&] { by_hand(in, out_rows, rows, cols); });
     rs.compiled.push_back(c), rs.hand.push_back(h), rs.ratio.push_back(c / h);
   };
-  for (int r = 0; r < rounds; ++r) round(rs_sm, sm, bench::hand_softmax), round(rs_ln, ln, bench::hand_layer_norm);
-  for (auto [label, rs, interp] : {std::tuple{"softmax   ", &rs_sm, cs.interpreted_ms}, std::tuple{"layer_norm", &rs_ln, cl.interpreted_ms}}) {
-    const auto [lo, hi] = std::minmax_element(rs->ratio.begin(), rs->ratio.end());
+  for (int r = 0; r < bench_rounds(quick); ++r) round(rs_sm, sm, bench::hand_softmax), round(rs_ln, ln, bench::hand_layer_norm);
+  for (auto [label, rs, interp] : {std::tuple{"softmax   ", &rs_sm, cs.interpreted_ms}, std::tuple{"layer_norm", &rs_ln, cl.interpreted_ms}})
     fmt::print("{} interpreted {:6.2f} ms, compiled {:6.2f} ms, hand-fused rows {:6.2f} ms: compiled/hand {:.2f}x "
-               "(median of {} interleaved rounds, {:.2f}-{:.2f}; target <= 1.10x)\n",
-               label, interp, Rounds::median(rs->compiled), Rounds::median(rs->hand), Rounds::median(rs->ratio), rounds, *lo, *hi);
-  }
+               "({}; target <= 1.10x)\n",
+               label, interp, median_of(rs->compiled), median_of(rs->hand), median_of(rs->ratio), rounds_note(rs->ratio));
 
   fmt::print("\n== sin(a*8) * cos(b*1000) + sin(c), {} f32 (accurate reduction; compute-bound) ==\n", n);
   auto trig = jit([](const Tensor& a, const Tensor& b, const Tensor& c) { return sin(a * 8.f) * cos(b * 1000.f) + sin(c); });
