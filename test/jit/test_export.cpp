@@ -16,6 +16,7 @@
 #include "../../lib/runtime/gpu_executor.h"
 #include "../../lib/runtime/gpu_plan.h"
 #include "../../lib/trace/dynamic_dims.h"
+#include "any_chain.h"
 #include "op_chains.h"
 #include "test_util.h"
 
@@ -66,6 +67,34 @@ TEST_CASE("export: random op chains (several signatures in one library) equal th
     REQUIRE(lib.signatures() == traces.size());
     REQUIRE(lib.name() == "chains");
     require_matches_interpreter(lib, 5);
+  }
+}
+
+TEST_CASE("export: random chains over every op kind, one signature each, equal the interpreter", "[export][any]") {
+  TempDir dir("export-any");
+  std::vector<Trace> traces;
+  std::vector<uint64_t> seeds;
+  std::vector<AnyChainCase> cases;
+  std::set<std::string> signatures;
+  for (uint64_t seed = 500; traces.size() < 30; ++seed) {
+    AnyChainCase c = any_chain_case(seed, 13);
+    if (!signatures.insert(c.a.shape().str() + std::string(name(c.a.dtype())) + c.b.shape().str() + std::string(name(c.b.dtype()))).second)
+      continue;
+    traces.push_back(record([&](const std::vector<Tensor>& x) { return random_any_chain(seed, x[0], x[1]); }, {c.a, c.b}));
+    seeds.push_back(seed);
+    cases.push_back(std::move(c));
+  }
+  export_library(traces, dir / "any.so", {.name = "any"});
+  const CompiledLibrary lib = load_compiled(dir / "any.so");
+  REQUIRE(lib.signatures() == traces.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    std::vector<ChainOutput> info;
+    const std::vector<Tensor> want = random_any_chain(seeds[i], cases[i].a, cases[i].b, 4, &info);
+    const std::vector<Tensor> got = lib({cases[i].a, cases[i].b});
+    INFO(cases[i].what << "\n" << lib.plan(i));
+    CHECK(lib.plan(i).rfind("0 kernels", 0) == std::string::npos);  // compiled, at least in part
+    REQUIRE(got.size() == want.size());
+    for (size_t k = 0; k < got.size(); ++k) require_chain_output(got[k], want[k], info[k], false, "output " + std::to_string(k));
   }
 }
 
