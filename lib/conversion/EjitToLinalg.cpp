@@ -342,6 +342,84 @@ template <class Op> struct ArgReduceLowering : OpConversionPattern<Op> {
   bool isMax;
 };
 
+/// An index element of take / gather as an index into a dim of size n: negative ones count
+/// from the end, as the interpreter's. Clamped to [0, n): the executor checks indices before
+/// a kernel runs (PackedKernel), so an index out of range never reaches here; if one did,
+/// the load stays inside x.
+Value indexInto(OpBuilder& b, Location loc, Value i, int64_t n) {
+  Type i64 = b.getI64Type();
+  if (i.getType() != i64) i = b.create<arith::ExtSIOp>(loc, i64, i);
+  auto constant = [&](int64_t c) { return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(c)).getResult(); };
+  Value negative = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, i, constant(0));
+  i = b.create<arith::SelectOp>(loc, negative, b.create<arith::AddIOp>(loc, i, constant(n)), i);
+  i = b.create<arith::MaxSIOp>(loc, b.create<arith::MinSIOp>(loc, i, constant(n - 1)), constant(0));
+  return b.create<arith::IndexCastOp>(loc, b.getIndexType(), i);
+}
+
+/// take(x, indices, axis): x with its dim `axis` replaced by the indices' dims; each element
+/// reads x (tensor.extract) at the index the indices give. Static shapes only (the CPU back
+/// end keeps take with dynamic dims on the interpreter).
+struct TakeLowering : OpConversionPattern<TakeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(TakeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    Value x = a.getX(), indices = a.getIndices();
+    auto xt = tensorType(x), it = tensorType(indices), rt = tensorType(op.getResult());
+    if (!xt.hasStaticShape() || !it.hasStaticShape() || !rt.hasStaticShape())
+      return rw.notifyMatchFailure(op, "take with dynamic dims");
+    const int64_t axis = op.getAxis(), k = it.getRank(), r = rt.getRank(), n = xt.getDimSize(axis);
+    if (n == 0) return rw.notifyMatchFailure(op, "take from an empty dim");
+    SmallVector<AffineExpr> indexDims;
+    for (int64_t d = 0; d < k; ++d) indexDims.push_back(rw.getAffineDimExpr(axis + d));
+    SmallVector<AffineMap> maps = {AffineMap::get(r, 0, indexDims, rw.getContext()), rw.getMultiDimIdentityMap(r)};
+    SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    auto generic = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < xt.getRank(); ++d) {
+            if (d < axis) at.push_back(b.create<linalg::IndexOp>(l, d));
+            else if (d == axis) at.push_back(indexInto(b, l, args[0], n));
+            else at.push_back(b.create<linalg::IndexOp>(l, d - 1 + k));
+          }
+          b.create<linalg::YieldOp>(l, b.create<tensor::ExtractOp>(l, x, at).getResult());
+        });
+    rw.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// gather(x, indices, axis): out[..., j, ...] = x[..., indices[..., j, ...], ...], x and
+/// the indices broadcasting on the other dims. Static shapes only, as take.
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
+    Location loc = op.getLoc();
+    Value x = a.getX();
+    auto xt = tensorType(x), it = tensorType(a.getIndices()), rt = tensorType(op.getResult());
+    if (!xt.hasStaticShape() || !it.hasStaticShape() || !rt.hasStaticShape())
+      return rw.notifyMatchFailure(op, "gather with dynamic dims");
+    const int64_t axis = op.getAxis(), r = rt.getRank(), n = xt.getDimSize(axis);
+    if (n == 0) return rw.notifyMatchFailure(op, "gather from an empty dim");
+    auto [indices, indexMap] = broadcastOperand(rw, loc, a.getIndices(), rt.getShape());
+    SmallVector<AffineMap> maps = {indexMap, rw.getMultiDimIdentityMap(r)};
+    SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
+    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    auto generic = rw.create<linalg::GenericOp>(
+        loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+          SmallVector<Value> at;
+          for (int64_t d = 0; d < r; ++d) {
+            if (d == axis) at.push_back(indexInto(b, l, args[0], n));
+            else if (xt.getDimSize(d) == 1) at.push_back(b.create<arith::ConstantIndexOp>(l, 0));
+            else at.push_back(b.create<linalg::IndexOp>(l, d));
+          }
+          b.create<linalg::YieldOp>(l, b.create<tensor::ExtractOp>(l, x, at).getResult());
+        });
+    rw.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
@@ -542,7 +620,7 @@ void populateEjitToLinalgPatterns(RewritePatternSet& patterns) {
   patterns.add<ArgReduceLowering<ArgMaxOp>>(ctx, /*isMax=*/true);
   patterns.add<ArgReduceLowering<ArgMinOp>>(ctx, /*isMax=*/false);
   patterns.add<CastLowering, WhereLowering, BroadcastToLowering, ConstantLowering, ReshapeLowering, PermuteLowering,
-               MatmulLowering, SliceLowering, ConcatLowering, PadLowering>(ctx);
+               MatmulLowering, SliceLowering, ConcatLowering, PadLowering, TakeLowering, GatherLowering>(ctx);
 }
 
 namespace {

@@ -535,8 +535,16 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
       for (int d = 0; same_batch && d + 2 < a.rank(); ++d) same_batch = a[d] == b[d];
       return same_batch ? "" : "matmul with broadcast batch dims has no CPU lowering yet";
     }
-    case NodeKind::Take: return "take has no CPU lowering yet";
-    case NodeKind::Gather: return "gather has no CPU lowering yet";
+    case NodeKind::Take:
+    case NodeKind::Gather: {  // compiled for static shapes; indices checked by the executor (PackedKernel)
+      bool dynamic = false;
+      for (int v : {n.inputs[0], n.inputs[1], n.output})
+        for (int64_t d : trace.values[v].shape) dynamic |= d < 0;
+      if (dynamic) return node_name(n) + " with dynamic dims runs on the interpreter";
+      const Shape& x = trace.values[n.inputs[0]].shape;
+      return n.ints.empty() || n.ints[0] < 0 || n.ints[0] >= x.rank() || x[n.ints[0]] == 0
+                 ? node_name(n) + " from an empty dim runs on the interpreter" : "";
+    }
     case NodeKind::HostCall: return "host callbacks run on the host";
     default: return "";
   }

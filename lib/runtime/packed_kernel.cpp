@@ -7,6 +7,7 @@
 #include "../support/check.h"
 #include "../support/profiler.h"
 #include "../trace/dynamic_dims.h"
+#include "../trace/subtrace.h"
 #include "profile_names.h"
 #include "row_extent.h"
 
@@ -16,7 +17,33 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
     : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent),
       profile_name_(kernel_profile_name(trace)) {
   for (int o : trace.outputs) outs_.push_back(trace.values[o]);
+  std::vector<int> producer(trace.values.size(), -1);
+  for (size_t k = 0; k < trace.nodes.size(); ++k) producer[trace.nodes[k].output] = static_cast<int>(k);
+  for (const TraceNode& n : trace.nodes) {
+    if (n.kind != NodeKind::Take && n.kind != NodeKind::Gather) continue;
+    // Indices computed inside a kernel never get here (cpu_steps.cpp's partition): they are
+    // an input (reshaped, perhaps), or a constant the recording checked against these
+    // static sizes.
+    auto in = std::find(trace.inputs.begin(), trace.inputs.end(), reshape_source(trace, producer, n.inputs[1]));
+    if (in == trace.inputs.end()) continue;
+    index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), n.kind == NodeKind::Take ? "take" : "gather",
+                             static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape});
+  }
 }
+
+namespace {
+
+/// The interpreter's check of take's and gather's indices (lib/interp/indexing.cpp).
+template <class T> void check_indices(const Tensor& indices, const char* op, int axis, const Shape& x) {
+  const int64_t n = x[axis];
+  const T* p = static_cast<const T*>(indices.raw_data());
+  for (int64_t k = 0, count = indices.numel(); k < count; ++k) {
+    const int64_t i = p[k];
+    if (i < -n || i >= n) fail(op, "index {} is out of range for dim {} of size {} (shape {})", i, axis, n, x);
+  }
+}
+
+}  // namespace
 
 std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
   ProfileScope prof("kernel", profile_name_);
@@ -24,6 +51,12 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     if (!inputs[i].device().is_cpu())
       fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
            inputs[i].device().str());
+  for (const IndexCheck& c : index_checks_) {
+    const Tensor& indices = inputs.at(c.input);
+    if (indices.dtype() == DType::I32) check_indices<int32_t>(indices, c.op, c.axis, c.x);
+    else if (indices.dtype() == DType::I64) check_indices<int64_t>(indices, c.op, c.axis, c.x);
+    else fail(c.op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
+  }
   std::vector<Tensor> outputs;
   const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
   for (const ValueType& v : outs_) {

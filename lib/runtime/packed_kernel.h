@@ -54,6 +54,15 @@ class PackedKernel final : public Executable {
   PackedFn fn_ = nullptr;
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
   std::string profile_name_;  // the kernel's "kernel" events in profiles
+  /// A take or gather whose indices are an input of the kernel: checked before it runs, as
+  /// the interpreter checks them (the kernel clamps; it never reports).
+  struct IndexCheck {
+    size_t input;      // position of the indices among the kernel's inputs
+    const char* op;    // "take" or "gather"
+    int axis;
+    Shape x;           // the shape indexed
+  };
+  std::vector<IndexCheck> index_checks_;
 };
 
 /// "" when a kernel with this trace can take this row extent (a dynamic one names a buffer

@@ -59,4 +59,9 @@ Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const Trac
   return sub;
 }
 
+int reshape_source(const Trace& t, const std::vector<int>& producer, int v) {
+  while (producer[v] >= 0 && t.nodes[producer[v]].kind == NodeKind::Reshape) v = t.nodes[producer[v]].inputs[0];
+  return v;
+}
+
 }  // namespace ejit::detail

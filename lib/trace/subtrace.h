@@ -21,6 +21,11 @@ struct TraceUses {
   explicit TraceUses(const Trace& t);
 };
 
+/// The value whose elements v's are, through reshapes (`producer`: per value, the node
+/// making it or -1, as TraceUses::producer): the indices take and gather read, checked
+/// where they come from.
+int reshape_source(const Trace& t, const std::vector<int>& producer, int v);
+
 /// The nodes (indices into t.nodes, in order) as a trace of their own: values from outside
 /// become inputs (their ids appended to `inputs`), except constants for which
 /// inline_constant(node, type) is true, which are copied in; values used after the nodes, or

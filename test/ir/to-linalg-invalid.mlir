@@ -1,14 +1,6 @@
 // RUN: ejit-opt %s --convert-ejit-to-linalg --verify-diagnostics --split-input-file
 // An op without a lowering makes the conversion fail and names the op.
 
-func.func @take(%x: tensor<5x3xf32>, %i: tensor<2xi64>) -> tensor<2x3xf32> {
-  // expected-error @+1 {{failed to legalize operation 'ejit.take'}}
-  %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<5x3xf32>, tensor<2xi64> -> tensor<2x3xf32>
-  return %0 : tensor<2x3xf32>
-}
-
-// -----
-
 // matmul stays on the BLAS (eagerly) unless asked (EJIT_CODEGEN_MATMUL=1, or the pass option codegen-matmul=1).
 func.func @matmul(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
   // expected-error @+1 {{failed to legalize operation 'ejit.matmul'}}

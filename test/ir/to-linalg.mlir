@@ -95,6 +95,38 @@ func.func @argmin_dynamic(%arg0: tensor<?x5xi32>) -> tensor<5xi64> {
 
 // -----
 
+// take: one element of x per element of the result, at the index the indices give
+// (negative ones from the end, clamped: the executor checks them before the kernel runs).
+// CHECK-DAG: #[[IDX:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @take_rows
+// CHECK: linalg.generic {indexing_maps = [#[[IDX]], #{{.*}}]
+// CHECK-SAME: ins(%arg1 : tensor<2x2xi64>)
+// CHECK: arith.cmpi slt
+// CHECK: arith.minsi
+// CHECK: arith.maxsi
+// CHECK: %[[ROW:.*]] = arith.index_cast
+// CHECK: %[[COL:.*]] = linalg.index 2
+// CHECK: tensor.extract %arg0[%[[ROW]], %[[COL]]] : tensor<5x3xf32>
+func.func @take_rows(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>) -> tensor<2x2x3xf32> {
+  %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<5x3xf32>, tensor<2x2xi64> -> tensor<2x2x3xf32>
+  return %0 : tensor<2x2x3xf32>
+}
+
+// -----
+
+// gather along the columns, i32 indices broadcasting along the rows.
+// CHECK-LABEL: func.func @gather_columns
+// CHECK: tensor.collapse_shape %arg1
+// CHECK: arith.extsi %{{.*}} : i32 to i64
+// CHECK: %[[COL:.*]] = arith.index_cast
+// CHECK: tensor.extract %arg0[%{{.*}}, %[[COL]]] : tensor<4x6xf32>
+func.func @gather_columns(%x: tensor<4x6xf32>, %i: tensor<1x2xi32>) -> tensor<4x2xf32> {
+  %0 = ejit.gather %x, %i {axis = 1 : i64} : tensor<4x6xf32>, tensor<1x2xi32> -> tensor<4x2xf32>
+  return %0 : tensor<4x2xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @shapes
 // CHECK: tensor.collapse_shape
 // CHECK: tensor.expand_shape

@@ -98,6 +98,26 @@ TEST_CASE("export: random chains over every op kind, one signature each, equal t
   }
 }
 
+TEST_CASE("export: take and gather in kernels check their indices in the library too", "[export][indexing]") {
+  TempDir dir("export-take");
+  const Tensor table = randn({30, 4}, 1), ids = from_vector<int64_t>({29, -30, 5}, {3}), labels = from_vector<int64_t>({1, 3, 0}, {3});
+  const Trace t = record([](const std::vector<Tensor>& a) {
+    const Tensor rows = take(a[0] * 2.f, a[1], 0);
+    return std::vector<Tensor>{rows + 1.f, cross_entropy(rows, a[2])};
+  }, {table, ids, labels});
+  export_library({t}, dir / "take.so");
+  const CompiledLibrary lib = load_compiled(dir / "take.so");
+  INFO(lib.plan(0));
+  REQUIRE(lib.plan(0) == "1 kernel, 0 interpreter steps");
+  const std::vector<Tensor> got = lib({table, ids, labels}), want = eval_trace(t, {table, ids, labels});
+  REQUIRE(got[0].to_vector<float>() == want[0].to_vector<float>());
+  require_agree(got[1], want[1], 1e-6, 1e-6, "cross entropy");
+  REQUIRE_THAT(error_of([&] { lib({table, from_vector<int64_t>({29, 30, 5}, {3}), labels}); }),
+               Catch::Contains("[take] index 30 is out of range for dim 0 of size 30"));
+  REQUIRE_THAT(error_of([&] { lib({table, ids, from_vector<int64_t>({1, 4, 0}, {3})}); }),
+               Catch::Contains("[gather] index 4 is out of range for dim 1 of size 4"));
+}
+
 TEST_CASE("export: matmuls on the BLAS with folded transposes, reductions, gradients", "[export]") {
   TempDir dir("export-grad");
   const Tensor x = randn({16, 8}, 1), w = randn({8, 4}, 2), y = randn({16, 4}, 3);

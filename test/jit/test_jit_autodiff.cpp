@@ -45,10 +45,9 @@ TEST_CASE("a jitted training step (forward + backward + SGD) compiles and equals
   CHECK(s.misses == 1);
   CHECK(s.hits == 4);
   CHECK(s.eager_calls == 0);
-  // Kernels for the elementwise work, the BLAS and the interpreter between them.
+  // Kernels for the elementwise work (cross-entropy's gather among them), the BLAS between them.
   std::string ir = step.ir(Stage::Linalg);
-  CHECK_THAT(ir, Catch::Contains("kernels; between them the interpreter runs:") && Catch::Contains("matmul runs on the BLAS") &&
-                     Catch::Contains("gather"));
+  CHECK_THAT(ir, Catch::Contains("kernels; between them the interpreter runs: matmul runs on the BLAS\n"));
   CHECK_THAT(ir, Catch::Contains("linalg.generic"));
   // The loss went down.
   CHECK(sgd_step(x, labels, compiled[0], compiled[1], compiled[2], compiled[3])[0].item<float>() <

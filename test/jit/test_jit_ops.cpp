@@ -7,6 +7,8 @@
 #include <functional>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "op_chains.h"
 
 using namespace ejit;
@@ -313,4 +315,106 @@ TEST_CASE("argmax and argmin compile: ties, NaN, infinities, signed zeros, every
   REQUIRE(f.stats().hits == 1);
   REQUIRE(got[0].to_vector<int64_t>() == std::vector<int64_t>{69998, 69998, 69998});
   REQUIRE(got[1].to_vector<int64_t>() == argmin(big, 1).to_vector<int64_t>());
+}
+
+namespace {
+
+/// take and gather, compiled in a kernel with the ops around them, both tiers: equal to the
+/// interpreter bit for bit (they move elements).
+void check_indexing(const std::function<Tensor(const Tensor&, const Tensor&)>& fn, const Tensor& x, const Tensor& indices,
+                    const std::string& what) {
+  Recorder rec;
+  rec.add_inputs({x, indices});
+  const Tensor want = fn(x, indices);
+  const Trace trace = rec.finish({want});
+  for (bool fast : {false, true}) {
+    INFO(what << (fast ? ", first tier" : ", full code"));
+    const Compiled c = compile(trace, {.keep_ir = true, .fast_codegen = fast});
+    REQUIRE(c.ok());
+    const std::string linalg = c.ir(Stage::Linalg);
+    REQUIRE(linalg.find("ejit.take") == std::string::npos);  // in the kernel, not on the interpreter
+    REQUIRE(linalg.find("ejit.gather") == std::string::npos);
+    REQUIRE(linalg.find("interpreter runs") == std::string::npos);
+    const Tensor got = c.run({x, indices}).at(0);
+    REQUIRE(got.shape() == want.shape());
+    REQUIRE(got.dtype() == want.dtype());
+    REQUIRE(got.to_vector<double>() == want.to_vector<double>());
+  }
+}
+
+}  // namespace
+
+TEST_CASE("take and gather compile with the ops around them: every dtype, axis and index dtype, negative indices",
+          "[jit][ops][indexing]") {
+  const Tensor base = rand({5, 6, 7}, 3, DType::F64, -8.0, 8.0);
+  for (DType dt : {DType::F32, DType::F64, DType::I32, DType::I64, DType::Bool}) {
+    const Tensor x = dt == DType::Bool ? base > 0.0 : cast(is_floating(dt) ? base : round(base), dt);
+    // An exact op before the take keeps it in a kernel with company.
+    auto scaled = [&](const Tensor& t) { return dt == DType::Bool ? logical_not(logical_not(t)) : t + t; };
+    for (DType it : {DType::I32, DType::I64}) {
+      for (int axis : {0, 1, 2}) {
+        const int64_t n = base.dim(axis);
+        // Repeats, negative indices (from the end), the first and the last.
+        const Tensor idx = cast(from_vector<int64_t>({n - 1, 0, -1, -n, 2, 2}, {2, 3}), it);
+        check_indexing([&](const Tensor& t, const Tensor& i) { return take(scaled(t), i, axis); }, x, idx,
+                       fmt::format("take {} by {} on axis {}", name(dt), name(it), axis));
+        // gather: indices of x's rank, broadcasting on the other dims (size 1 there).
+        Shape is = x.shape();
+        is[axis] = 4;
+        for (int d = 0; d < 3; ++d)
+          if (d != axis && d != 2) is[d] = 1;
+        const Tensor g = cast(rand(is, 9, DType::F64, static_cast<double>(-n), static_cast<double>(n) - 0.01), DType::F64);
+        check_indexing([&](const Tensor& t, const Tensor& i) { return gather(scaled(t), i, axis); }, x,
+                       cast(floor(g), it), fmt::format("gather {} by {} on axis {}", name(dt), name(it), axis));
+      }
+    }
+  }
+  // A 0-d index: take drops the axis.
+  check_indexing([](const Tensor& t, const Tensor& i) { return take(t * 2.f, i, 1); }, randn({4, 9}, 1),
+                 from_vector<int64_t>({-3}, {}), "take of a 0-d index");
+}
+
+TEST_CASE("compiled take and gather check their indices before the kernel runs, as the interpreter does",
+          "[jit][ops][indexing]") {
+  const Tensor table = randn({50, 8}, 1);
+  auto embed = jit([](const Tensor& t, const Tensor& ids) { return take(t * 2.f, ids, 0) + 1.f; }, "embed");
+  const Tensor ids = from_vector<int64_t>({3, -1, 49, 0}, {2, 2});
+  embed(table, ids);
+  REQUIRE(embed(table, ids).to_vector<float>() == (take(table * 2.f, ids, 0) + 1.f).to_vector<float>());
+  REQUIRE(embed.stats().hits == 1);
+  for (int64_t bad : {int64_t{50}, int64_t{-51}, int64_t{1} << 40}) {
+    const std::string e = error_of([&] { embed(table, from_vector<int64_t>({3, bad, 1, 0}, {2, 2})); });
+    INFO(e);
+    REQUIRE(e.find("[take] index " + std::to_string(bad) + " is out of range for dim 0 of size 50 (shape (50,8))") !=
+            std::string::npos);
+  }
+  REQUIRE(embed(table, ids).to_vector<float>() == (take(table * 2.f, ids, 0) + 1.f).to_vector<float>());
+
+  // Numbers of ids that vary: jit() makes their dim dynamic, and take then runs on the
+  // interpreter between kernels; every size right, a bad id an error.
+  auto embed_any = jit([](const Tensor& t, const Tensor& i) { return take(t * 2.f, i, 0) + 1.f; }, "embed_any");
+  for (int64_t k : {3, 5, 9, 4, 7}) {
+    const Tensor some = cast(round(rand({k}, static_cast<uint64_t>(k), DType::F32, -50.0, 49.0)), DType::I64);
+    REQUIRE(embed_any(table, some).to_vector<float>() == (take(table * 2.f, some, 0) + 1.f).to_vector<float>());
+  }
+  REQUIRE(error_of([&] { embed_any(table, from_vector<int64_t>({1, 2, 3, 4, 50, 6}, {6})); }).find("[take] index 50") !=
+          std::string::npos);
+
+  // cross_entropy's gather of the labels: compiled, its labels checked.
+  const Tensor logits = randn({16, 10}, 2), labels = cast(round(rand({16}, 3) * 9.f), DType::I64);
+  auto loss = jit([](const Tensor& l, const Tensor& y) { return cross_entropy(l * 1.5f, y); }, "loss");
+  loss(logits, labels);
+  require_agree(loss(logits, labels), cross_entropy(logits * 1.5f, labels), 1e-6, 1e-6, "cross entropy");
+  REQUIRE(loss.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+  const std::string e = error_of([&] { loss(logits, labels + int64_t{10}); });
+  REQUIRE(e.find("[gather] index") != std::string::npos);
+  REQUIRE(e.find("out of range for dim 1 of size 10") != std::string::npos);
+
+  // Indices computed in the same kernel: the take runs on the interpreter (which checks).
+  auto pick = [](const Tensor& t) { return take(t * 2.f, argmax(t * 3.f, 1), 0) + 1.f; };
+  auto computed = jit(pick, "computed");
+  const Tensor sq = randn({6, 6}, 4);
+  computed(sq);
+  REQUIRE(computed(sq).to_vector<float>() == pick(sq).to_vector<float>());
+  REQUIRE(computed.ir(Stage::Linalg).find("take of indices computed in a kernel runs on the interpreter") != std::string::npos);
 }

@@ -56,6 +56,8 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
 constexpr size_t kMaxKernelNodes = 256;
 
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
+  std::vector<int> producer(t.values.size(), -1);
+  for (size_t k = 0; k < t.nodes.size(); ++k) producer[t.nodes[k].output] = static_cast<int>(k);
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
@@ -68,7 +70,12 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
     const TraceNode& n = t.nodes[k];
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
-    if (interpreter_reason(t, n, strict).empty()) {
+    // take's and gather's indices are checked before a kernel runs (PackedKernel): indices
+    // computed inside the kernel being gathered (other than by reshapes) would be checked
+    // by nobody.
+    const bool indices_inside = (n.kind == NodeKind::Take || n.kind == NodeKind::Gather) &&
+                                in_open[reshape_source(t, producer, n.inputs[1])];
+    if (interpreter_reason(t, n, strict).empty() && !indices_inside) {
       if (open.nodes.size() >= kMaxKernelNodes) close();
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
@@ -134,7 +141,11 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     Step& step = plan.steps[i];
     if (!step.compiled) {
-      interpreted.insert(interpreter_reason(trace, trace.nodes[step.nodes[0]], plan.strict));
+      const TraceNode& n = trace.nodes[step.nodes[0]];
+      std::string why = interpreter_reason(trace, n, plan.strict);
+      if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather))
+        why = std::string(n.kind == NodeKind::Take ? "take" : "gather") + " of indices computed in a kernel runs on the interpreter";
+      interpreted.insert(why);
       final_steps.push_back(std::move(step));
       continue;
     }

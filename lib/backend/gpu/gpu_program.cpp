@@ -65,6 +65,7 @@ Placement place(const Trace& t, const TraceNode& n) {
       return same_batch ? Placement::Fuse : Placement::Host;
     }
     case NodeKind::Take: return Placement::Take;
+    case NodeKind::Gather: return Placement::Host;  // the CPU's lowering leaves index checks to its executor
     default: return interpreter_reason(t, n).empty() ? Placement::Fuse : Placement::Host;
   }
 }
