@@ -2,9 +2,9 @@
 // op of the table (ops.def), in every dtype each takes, over no, one or both axes with and
 // without kept dims; casts between every pair of dtypes; where; matmul; the data movement
 // ops (permute, broadcast, reshape, squeeze, slice with steps, concat, stack, pad, take,
-// gather); the composites (softmax, log_softmax, layer norm, one_hot, cross_entropy);
-// constants; and several outputs of mixed dtypes and shapes, inputs and repeats among
-// them. Used by the compiled-vs-interpreted tests (CPU, and GPU where one is present).
+// gather, their indices computed or constant); the composites (softmax, log_softmax, layer
+// norm, one_hot, cross_entropy); constants; and several outputs of mixed dtypes and shapes,
+// inputs and repeats among them. Used by the compiled-vs-interpreted tests (CPU, and GPU where one is present).
 //
 // Values stay small (each one carries a bound on its magnitude, and a power of two scales
 // it back), so no result overflows. Ops that are discontinuous (floor, round, sign,
@@ -123,6 +123,14 @@ class Chain {
     Tensor i = cast(broadcast_to(src, {m_, n_}), DType::I64);
     if (shape.rank() == 1) i = max(i, {shape[0] == n_ ? 0 : 1});
     return abs(i) % size;
+  }
+
+  /// Constant indices in [-size, size) of shape `shape` (negative ones count from the end).
+  Tensor constant_indices(const Shape& shape, int64_t size) {
+    std::vector<int64_t> v(static_cast<size_t>(shape.numel()));
+    for (int64_t& i : v) i = pick(static_cast<int>(2 * size)) - size;
+    Tensor c = from_vector(v, shape).to(device_);
+    return pick(2) ? c : cast(c, DType::I32);
   }
 
   Value step() {
@@ -293,14 +301,15 @@ class Chain {
         Tensor r = concat({slice(x.t, 1, 0, std::nullopt, 2), slice(ty, 1, 1, std::nullopt, 2)}, 1);
         return {r, both, b};
       }
-      case 5: {  // take along an axis with computed indices
+      case 5: {  // take along an axis: indices computed (the interpreter's) or constant (compiled)
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
-        return {take(x.t, indices({size}, size), axis), x.exact, b};
+        return {take(x.t, pick(2) ? indices({size}, size) : constant_indices({size}, size), axis), x.exact, b};
       }
       case 6: {
         const int axis = pick(2);
-        return {gather(x.t, indices({m_, n_}, axis ? n_ : m_), axis), x.exact, b};
+        const int64_t size = axis ? n_ : m_;
+        return {gather(x.t, pick(2) ? indices({m_, n_}, size) : constant_indices({m_, n_}, size), axis), x.exact, b};
       }
       case 7: {  // stack, then reduce the new axis
         const int64_t ax = pick(3);
@@ -325,6 +334,9 @@ class Chain {
       case 0: return {softmax(x.t, pick(2) ? -1 : 0), false, 1};
       case 1: return {log_softmax(x.t, pick(2) ? -1 : 0), false, 2 * x.bound + std::log(static_cast<double>(m_ * n_)) + 1};
       case 2: {
+        // A ramp along the rows: the normalized rounding noise of a constant row (x - mean is
+        // an ulp or 0, times 1/sqrt(eps)) would differ between any two summation orders.
+        x.t = x.t + cast(arange(n_).to(device_), x.t.dtype()) * 0.25;
         if (pick(2)) return {layer_norm(x.t), false, std::sqrt(static_cast<double>(n_)) + 1};
         Tensor g = cast(rand({n_}, static_cast<uint64_t>(pick(1000)), DType::F32, -2.0, 2.0).to(device_), x.t.dtype());
         Tensor beta = cast(rand({n_}, static_cast<uint64_t>(pick(1000)), DType::F32, -1.0, 1.0).to(device_), x.t.dtype());
