@@ -357,23 +357,25 @@ Value indexInto(OpBuilder& b, Location loc, Value i, int64_t n) {
 }
 
 /// take(x, indices, axis): x with its dim `axis` replaced by the indices' dims; each element
-/// reads x (tensor.extract) at the index the indices give. Static shapes only (the CPU back
-/// end keeps take with dynamic dims on the interpreter).
+/// reads x (tensor.extract) at the index the indices give. x's shape is static (the CPU back
+/// end keeps other takes on the interpreter); the indices' dims may be dynamic (a number of
+/// ids that varies).
 struct TakeLowering : OpConversionPattern<TakeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TakeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
     Location loc = op.getLoc();
     Value x = a.getX(), indices = a.getIndices();
     auto xt = tensorType(x), it = tensorType(indices), rt = tensorType(op.getResult());
-    if (!xt.hasStaticShape() || !it.hasStaticShape() || !rt.hasStaticShape())
-      return rw.notifyMatchFailure(op, "take with dynamic dims");
+    if (!xt.hasStaticShape()) return rw.notifyMatchFailure(op, "take from a tensor with dynamic dims");
     const int64_t axis = op.getAxis(), k = it.getRank(), r = rt.getRank(), n = xt.getDimSize(axis);
     if (n == 0) return rw.notifyMatchFailure(op, "take from an empty dim");
     SmallVector<AffineExpr> indexDims;
     for (int64_t d = 0; d < k; ++d) indexDims.push_back(rw.getAffineDimExpr(axis + d));
     SmallVector<AffineMap> maps = {AffineMap::get(r, 0, indexDims, rw.getContext()), rw.getMultiDimIdentityMap(r)};
     SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
-    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    // A dynamic result dim is one of the indices' (x's are static).
+    Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(),
+                             [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, indices, d - axis); });
     auto generic = rw.create<linalg::GenericOp>(
         loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
           SmallVector<Value> at;
@@ -637,6 +639,7 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
   WalkResult dynamic = root->walk([](Operation* op) {
     if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp, ArgMaxOp, ArgMinOp>(op) ||
         isa<SliceOp, ConcatOp, PadOp>(op) ||  // a dynamic slice length comes from ejit.dim_sizes
+        isa<TakeOp>(op) ||                     // dynamic indices (TakeLowering)
         isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();
     auto dynamic = [](Type t) {

@@ -7,6 +7,7 @@
 #include "SiblingFusion.h"
 #include "Canonicalize.h"
 
+#include <algorithm>
 #include <pthread.h>
 
 #include <array>
@@ -536,11 +537,14 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
       return same_batch ? "" : "matmul with broadcast batch dims has no CPU lowering yet";
     }
     case NodeKind::Take:
-    case NodeKind::Gather: {  // compiled for static shapes; indices checked by the executor (PackedKernel)
-      bool dynamic = false;
-      for (int v : {n.inputs[0], n.inputs[1], n.output})
-        for (int64_t d : trace.values[v].shape) dynamic |= d < 0;
-      if (dynamic) return node_name(n) + " with dynamic dims runs on the interpreter";
+    case NodeKind::Gather: {  // indices checked by the executor (PackedKernel) against x's static shape
+      auto dynamic = [&](int v) {
+        const Shape& s = trace.values[v].shape;
+        return std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; });
+      };
+      // take's indices may have dynamic dims (its result has them); gather's shapes are static.
+      if (dynamic(n.inputs[0]) || (n.kind == NodeKind::Gather && (dynamic(n.inputs[1]) || dynamic(n.output))))
+        return node_name(n) + " with dynamic dims runs on the interpreter";
       const Shape& x = trace.values[n.inputs[0]].shape;
       return n.ints.empty() || n.ints[0] < 0 || n.ints[0] >= x.rank() || x[n.ints[0]] == 0
                  ? node_name(n) + " from an empty dim runs on the interpreter" : "";

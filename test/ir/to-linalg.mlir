@@ -114,6 +114,18 @@ func.func @take_rows(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>) -> tensor<2x2x3xf
 
 // -----
 
+// A number of indices that varies: the result's dynamic dim is theirs.
+// CHECK-LABEL: func.func @take_dynamic
+// CHECK: %[[N:.*]] = tensor.dim %arg1, %{{.*}} : tensor<?xi32>
+// CHECK: tensor.empty(%[[N]]) : tensor<?x3xf32>
+// CHECK: tensor.extract %arg0
+func.func @take_dynamic(%x: tensor<5x3xf32>, %i: tensor<?xi32>) -> tensor<?x3xf32> {
+  %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<5x3xf32>, tensor<?xi32> -> tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}
+
+// -----
+
 // gather along the columns, i32 indices broadcasting along the rows.
 // CHECK-LABEL: func.func @gather_columns
 // CHECK: tensor.collapse_shape %arg1
