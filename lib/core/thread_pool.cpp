@@ -1,4 +1,8 @@
 // The one thread pool: workers spin briefly for the next job, then sleep on a condition variable.
+// A job's chunks are split into one contiguous block per thread: each thread runs its own
+// block first, then takes what is left of the others'. The same rows go to the same core
+// call after call (its caches still hold them), and a thread that is late (asleep,
+// descheduled) costs nothing: the others take its chunks.
 #include <immintrin.h>
 #include <pthread.h>
 
@@ -44,12 +48,12 @@ class ThreadPool {
     {
       std::lock_guard lock(mu_);
       fn_ = fn, ctx_ = ctx, num_chunks_ = num_chunks, open_ = true, error_ = nullptr;
-      next_.store(0, std::memory_order_relaxed);
+      for (int p = 0; p < threads_; ++p) blocks_[p].next.store(block_begin(p, num_chunks), std::memory_order_relaxed);
       done_.store(0, std::memory_order_relaxed);
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
-    work(fn, ctx, num_chunks);
+    work(0, fn, ctx, num_chunks);
     while (done_.load(std::memory_order_acquire) < num_chunks) _mm_pause();
     {
       std::lock_guard lock(mu_);
@@ -62,11 +66,12 @@ class ThreadPool {
  private:
   void start(int threads) {
     threads_ = threads < 1 ? 1 : threads;
+    blocks_ = std::vector<Block>(static_cast<size_t>(threads_));
     stopping_ = false;
     // The generation is read here, not in the new thread: a stop() that comes before the
     // thread first runs must still wake it.
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
+    for (int i = 1; i < threads_; ++i) workers_.emplace_back([this, gen, i] { worker_loop(i, gen); });
   }
 
   void stop() {
@@ -80,24 +85,32 @@ class ThreadPool {
     workers_.clear();
   }
 
-  void work(void (*fn)(void*, int64_t), void* ctx, int64_t num_chunks) {
+  /// Thread p's block of a job's chunks is [block_begin(p), block_begin(p + 1)).
+  int64_t block_begin(int p, int64_t num_chunks) const { return num_chunks * p / threads_; }
+
+  /// Runs chunks of the job: thread `self`'s block first, then the rest of the others'.
+  void work(int self, void (*fn)(void*, int64_t), void* ctx, int64_t num_chunks) {
     bool was = t_in_pool_work;
     t_in_pool_work = true;
-    for (;;) {
-      int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-      if (c >= num_chunks) break;
-      try {
-        fn(ctx, c);
-      } catch (...) {
-        std::lock_guard lock(mu_);
-        if (!error_) error_ = std::current_exception();
+    for (int k = 0; k < threads_; ++k) {
+      const int p = (self + k) % threads_;
+      const int64_t end = block_begin(p + 1, num_chunks);
+      for (;;) {
+        const int64_t c = blocks_[p].next.fetch_add(1, std::memory_order_relaxed);
+        if (c >= end) break;
+        try {
+          fn(ctx, c);
+        } catch (...) {
+          std::lock_guard lock(mu_);
+          if (!error_) error_ = std::current_exception();
+        }
+        done_.fetch_add(1, std::memory_order_release);
       }
-      done_.fetch_add(1, std::memory_order_release);
     }
     t_in_pool_work = was;
   }
 
-  void worker_loop(uint64_t seen) {
+  void worker_loop(int self, uint64_t seen) {
     profile_thread_name("ejit pool");
     for (;;) {
       // Spin about 50 us for the next job (back-to-back ops), then sleep.
@@ -118,7 +131,7 @@ class ThreadPool {
       int64_t n = num_chunks_;
       active_.fetch_add(1, std::memory_order_relaxed);
       lock.unlock();
-      work(fn, ctx, n);
+      work(self, fn, ctx, n);
       active_.fetch_sub(1, std::memory_order_release);
     }
   }
@@ -135,7 +148,10 @@ class ThreadPool {
   bool open_ = false;
   bool stopping_ = false;
   std::exception_ptr error_;
-  std::atomic<int64_t> next_{0};
+  struct alignas(64) Block {  // a thread's block: the next chunk of it to run
+    std::atomic<int64_t> next{0};
+  };
+  std::vector<Block> blocks_;  // one per thread (the caller's first)
   std::atomic<int64_t> done_{0};
   std::atomic<int> active_{0};
   std::atomic<int> spinning_{0};  // workers polling for a job before they sleep
