@@ -336,6 +336,8 @@ template <class Op> struct ArgReduceLowering : OpConversionPattern<Op> {
           }
           b.create<linalg::YieldOp>(l, b.create<arith::MinSIOp>(l, args[2], b.create<arith::SelectOp>(l, hit, i, len)).getResult());
         });
+    extreme->setAttr(kReadsStoredAttr, rw.getUnitAttr());
+    position->setAttr(kReadsStoredAttr, rw.getUnitAttr());
     rw.replaceOp(op, position.getResult(0));
     return success();
   }

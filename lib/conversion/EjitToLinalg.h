@@ -12,6 +12,12 @@ inline constexpr const char* kCodegenMatmulAttr = "ejit.codegen_matmul";
 /// dynamic traces): per such dim, the function argument and dim its size is read from.
 inline constexpr const char* kDimSizesAttr = "ejit.dim_sizes";
 
+/// On a linalg.generic whose operands must be read as stored, never recomputed inside it by
+/// a fused copy of their producer: argmax's two passes compare elements for equality, and
+/// two copies of a producer (a vector loop in one pass, a scalar remainder in the other)
+/// could differ in the last bit.
+inline constexpr const char* kReadsStoredAttr = "ejit.reads_stored";
+
 /// Patterns lowering every ejit op that has a lowering (take and gather do not yet:
 /// conversion fails on them, and callers run them on the interpreter).
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns);

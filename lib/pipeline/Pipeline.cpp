@@ -278,12 +278,14 @@ bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
 
 bool single_use(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  return producer && producer->hasOneUse() && fused_body_small(producer, operand);
+  return producer && producer->hasOneUse() && fused_body_small(producer, operand) &&
+         !operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr);
 }
 
 bool small_producer(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  return producer && body_ops(producer) <= kMaxClonedBodyOps && fused_body_small(producer, operand);
+  return producer && body_ops(producer) <= kMaxClonedBodyOps && fused_body_small(producer, operand) &&
+         !operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr);
 }
 
 /// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise

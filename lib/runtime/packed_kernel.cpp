@@ -21,13 +21,20 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
   for (size_t k = 0; k < trace.nodes.size(); ++k) producer[trace.nodes[k].output] = static_cast<int>(k);
   for (const TraceNode& n : trace.nodes) {
     if (n.kind != NodeKind::Take && n.kind != NodeKind::Gather) continue;
-    // Indices computed inside a kernel never get here (cpu_steps.cpp's partition): they are
-    // an input (reshaped, perhaps), or a constant the recording checked against these
-    // static sizes.
-    auto in = std::find(trace.inputs.begin(), trace.inputs.end(), reshape_source(trace, producer, n.inputs[1]));
-    if (in == trace.inputs.end()) continue;
-    index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), n.kind == NodeKind::Take ? "take" : "gather",
-                             static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape});
+    const char* op = n.kind == NodeKind::Take ? "take" : "gather";
+    int source = -1;
+    switch (index_origin(trace, producer, n, &source)) {
+      case IndexOrigin::Constant: break;  // checked already, and constant
+      case IndexOrigin::Input: {
+        const auto in = std::find(trace.inputs.begin(), trace.inputs.end(), source);
+        index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), op, static_cast<int>(n.ints.at(0)),
+                                 trace.values[n.inputs[0]].shape});
+        break;
+      }
+      case IndexOrigin::Unchecked:  // cpu_steps.cpp's partition never makes such a kernel
+        unchecked_ = op;
+        break;
+    }
   }
 }
 
@@ -51,6 +58,7 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     if (!inputs[i].device().is_cpu())
       fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
            inputs[i].device().str());
+  if (unchecked_) fail("jit", "a compiled kernel's {} reads indices nothing checks", unchecked_);
   for (const IndexCheck& c : index_checks_) {
     const Tensor& indices = inputs.at(c.input);
     if (indices.dtype() == DType::I32) check_indices<int32_t>(indices, c.op, c.axis, c.x);

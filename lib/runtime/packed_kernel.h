@@ -63,6 +63,7 @@ class PackedKernel final : public Executable {
     Shape x;           // the shape indexed
   };
   std::vector<IndexCheck> index_checks_;
+  const char* unchecked_ = nullptr;  // a take or gather of indices nothing checks: run() refuses
 };
 
 /// "" when a kernel with this trace can take this row extent (a dynamic one names a buffer

@@ -1,8 +1,11 @@
 // Pieces of a trace as traces of their own (compiled steps, GPU groups).
 #include "subtrace.h"
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
+
+#include "dynamic_dims.h"
 
 namespace ejit::detail {
 
@@ -59,9 +62,22 @@ Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const Trac
   return sub;
 }
 
-int reshape_source(const Trace& t, const std::vector<int>& producer, int v) {
+IndexOrigin index_origin(const Trace& t, const std::vector<int>& producer, const TraceNode& n, int* source) {
+  int v = n.inputs.at(1);
   while (producer[v] >= 0 && t.nodes[producer[v]].kind == NodeKind::Reshape) v = t.nodes[producer[v]].inputs[0];
-  return v;
+  if (source) *source = v;
+  if (std::find(t.inputs.begin(), t.inputs.end(), v) != t.inputs.end()) return IndexOrigin::Input;
+  if (producer[v] < 0) return IndexOrigin::Unchecked;
+  const TraceNode& c = t.nodes[producer[v]];
+  const Shape& x = t.values[n.inputs[0]].shape;
+  const int64_t axis = n.ints.empty() ? -1 : n.ints[0];
+  if (c.kind != NodeKind::Constant || is_size_constant(c) || !c.constant.defined() || axis < 0 || axis >= x.rank() ||
+      x[axis] < 0 || !is_integer(c.constant.dtype()))
+    return IndexOrigin::Unchecked;
+  const int64_t size = x[axis];
+  for (int64_t i : c.constant.to_vector<int64_t>())
+    if (i < -size || i >= size) return IndexOrigin::Unchecked;
+  return IndexOrigin::Constant;
 }
 
 }  // namespace ejit::detail

@@ -21,10 +21,16 @@ struct TraceUses {
   explicit TraceUses(const Trace& t);
 };
 
-/// The value whose elements v's are, through reshapes (`producer`: per value, the node
-/// making it or -1, as TraceUses::producer): the indices take and gather read, checked
-/// where they come from.
-int reshape_source(const Trace& t, const std::vector<int>& producer, int v);
+/// Where the indices of take or gather node `n` come from, through reshapes (`producer`:
+/// per value, the node making it or -1, as TraceUses::producer). Compiled code clamps
+/// indices and cannot fail a call, so they must be checked before it runs: an input of the
+/// kernel is checked by its executor (PackedKernel), a constant here, once.
+enum class IndexOrigin {
+  Input,       // a trace input (`*source`: its value id)
+  Constant,    // a constant (not a size constant) whose every index is in range
+  Unchecked,   // anything else: computed, a size constant (its value varies), a bad constant
+};
+IndexOrigin index_origin(const Trace& t, const std::vector<int>& producer, const TraceNode& n, int* source = nullptr);
 
 /// The nodes (indices into t.nodes, in order) as a trace of their own: values from outside
 /// become inputs (their ids appended to `inputs`), except constants for which

@@ -70,11 +70,13 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
     const TraceNode& n = t.nodes[k];
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
-    // take's and gather's indices are checked before a kernel runs (PackedKernel): indices
-    // computed inside the kernel being gathered (other than by reshapes) would be checked
-    // by nobody.
+    // take's and gather's indices are checked before a kernel runs: a kernel input by its
+    // executor (PackedKernel), a constant already. Others (computed in the kernel being
+    // gathered, a size constant, a constant out of range) keep the op on the interpreter.
+    int index_value = -1;
     const bool indices_inside = (n.kind == NodeKind::Take || n.kind == NodeKind::Gather) &&
-                                in_open[reshape_source(t, producer, n.inputs[1])];
+                                (index_origin(t, producer, n, &index_value) == IndexOrigin::Unchecked ||
+                                 in_open[index_value]);
     if (interpreter_reason(t, n, strict).empty() && !indices_inside) {
       if (open.nodes.size() >= kMaxKernelNodes) close();
       open.nodes.push_back(static_cast<int>(k));
@@ -144,7 +146,8 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
       const TraceNode& n = trace.nodes[step.nodes[0]];
       std::string why = interpreter_reason(trace, n, plan.strict);
       if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather))
-        why = std::string(n.kind == NodeKind::Take ? "take" : "gather") + " of indices computed in a kernel runs on the interpreter";
+        why = std::string(n.kind == NodeKind::Take ? "take" : "gather") +
+              " of indices computed in a kernel (or unchecked) runs on the interpreter";
       interpreted.insert(why);
       final_steps.push_back(std::move(step));
       continue;
