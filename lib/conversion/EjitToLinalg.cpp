@@ -359,25 +359,29 @@ Value indexInto(OpBuilder& b, Location loc, Value i, int64_t n) {
 }
 
 /// take(x, indices, axis): x with its dim `axis` replaced by the indices' dims; each element
-/// reads x (tensor.extract) at the index the indices give. x's shape is static (the CPU back
-/// end keeps other takes on the interpreter); the indices' dims may be dynamic (a number of
-/// ids that varies).
+/// reads x (tensor.extract) at the index the indices give. The dim indexed is static (the
+/// executor checks indices against it; the CPU back end keeps other takes on the
+/// interpreter); the other dims of x and the indices' may be dynamic (a number of ids, a
+/// batch, that varies).
 struct TakeLowering : OpConversionPattern<TakeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TakeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
     Location loc = op.getLoc();
     Value x = a.getX(), indices = a.getIndices();
     auto xt = tensorType(x), it = tensorType(indices), rt = tensorType(op.getResult());
-    if (!xt.hasStaticShape()) return rw.notifyMatchFailure(op, "take from a tensor with dynamic dims");
     const int64_t axis = op.getAxis(), k = it.getRank(), r = rt.getRank(), n = xt.getDimSize(axis);
+    if (xt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "take along a dynamic dim");
     if (n == 0) return rw.notifyMatchFailure(op, "take from an empty dim");
     SmallVector<AffineExpr> indexDims;
     for (int64_t d = 0; d < k; ++d) indexDims.push_back(rw.getAffineDimExpr(axis + d));
     SmallVector<AffineMap> maps = {AffineMap::get(r, 0, indexDims, rw.getContext()), rw.getMultiDimIdentityMap(r)};
     SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
-    // A dynamic result dim is one of the indices' (x's are static).
-    Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(),
-                             [&](int64_t d) -> Value { return rw.create<tensor::DimOp>(loc, indices, d - axis); });
+    // A dynamic result dim is one of x's before or after the axis, or one of the indices'.
+    Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(), [&](int64_t d) -> Value {
+      if (d < axis) return rw.create<tensor::DimOp>(loc, x, d);
+      if (d >= axis + k) return rw.create<tensor::DimOp>(loc, x, d - k + 1);
+      return rw.create<tensor::DimOp>(loc, indices, d - axis);
+    });
     auto generic = rw.create<linalg::GenericOp>(
         loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
           SmallVector<Value> at;
@@ -394,21 +398,28 @@ struct TakeLowering : OpConversionPattern<TakeOp> {
 };
 
 /// gather(x, indices, axis): out[..., j, ...] = x[..., indices[..., j, ...], ...], x and
-/// the indices broadcasting on the other dims. Static shapes only, as take.
+/// the indices broadcasting on the other dims. The dim indexed is static, as take's.
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
     Location loc = op.getLoc();
     Value x = a.getX();
     auto xt = tensorType(x), it = tensorType(a.getIndices()), rt = tensorType(op.getResult());
-    if (!xt.hasStaticShape() || !it.hasStaticShape() || !rt.hasStaticShape())
-      return rw.notifyMatchFailure(op, "gather with dynamic dims");
     const int64_t axis = op.getAxis(), r = rt.getRank(), n = xt.getDimSize(axis);
+    if (xt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "gather along a dynamic dim");
     if (n == 0) return rw.notifyMatchFailure(op, "gather from an empty dim");
+    // A dynamic dim of the result: the indices' along the axis, else x's or the indices'
+    // (the other broadcasts along it, with size 1).
+    for (int64_t d = 0; d < r; ++d)
+      if (rt.isDynamicDim(d) && d != axis && !xt.isDynamicDim(d) && !it.isDynamicDim(d))
+        return rw.notifyMatchFailure(op, "a dynamic result dim neither operand has");
+    Value original = a.getIndices();
     auto [indices, indexMap] = broadcastOperand(rw, loc, a.getIndices(), rt.getShape());
     SmallVector<AffineMap> maps = {indexMap, rw.getMultiDimIdentityMap(r)};
     SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
-    Value init = rw.create<tensor::EmptyOp>(loc, rt.getShape(), rt.getElementType());
+    Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(), [&](int64_t d) -> Value {
+      return rw.create<tensor::DimOp>(loc, d != axis && xt.isDynamicDim(d) ? x : original, d);
+    });
     auto generic = rw.create<linalg::GenericOp>(
         loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
           SmallVector<Value> at;
@@ -641,7 +652,7 @@ LogicalResult lowerEjitToLinalg(Operation* root) {
   WalkResult dynamic = root->walk([](Operation* op) {
     if (!isa<EjitDialect>(op->getDialect()) || isa<CastOp, WhereOp, ReshapeOp, PermuteOp, SumOp, ProdOp, MaxOp, MinOp, ArgMaxOp, ArgMinOp>(op) ||
         isa<SliceOp, ConcatOp, PadOp>(op) ||  // a dynamic slice length comes from ejit.dim_sizes
-        isa<TakeOp>(op) ||                     // dynamic indices (TakeLowering)
+        isa<TakeOp, GatherOp>(op) ||           // along a static dim (TakeLowering, GatherLowering)
         isElementwiseOp(op) || (isa<BroadcastToOp>(op) && op->hasAttr(kDimSizesAttr)))
       return WalkResult::advance();
     auto dynamic = [](Type t) {

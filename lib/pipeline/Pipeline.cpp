@@ -540,16 +540,11 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
     }
     case NodeKind::Take:
     case NodeKind::Gather: {  // indices checked by the executor (PackedKernel) against x's static shape
-      auto dynamic = [&](int v) {
-        const Shape& s = trace.values[v].shape;
-        return std::any_of(s.begin(), s.end(), [](int64_t d) { return d < 0; });
-      };
-      // take's indices may have dynamic dims (its result has them); gather's shapes are static.
-      if (dynamic(n.inputs[0]) || (n.kind == NodeKind::Gather && (dynamic(n.inputs[1]) || dynamic(n.output))))
-        return node_name(n) + " with dynamic dims runs on the interpreter";
+      // Any dim may be dynamic but the one indexed: the executor checks indices against it.
       const Shape& x = trace.values[n.inputs[0]].shape;
-      return n.ints.empty() || n.ints[0] < 0 || n.ints[0] >= x.rank() || x[n.ints[0]] == 0
-                 ? node_name(n) + " from an empty dim runs on the interpreter" : "";
+      if (n.ints.empty() || n.ints[0] < 0 || n.ints[0] >= x.rank()) return node_name(n) + " of a bad axis";
+      if (x[n.ints[0]] < 0) return node_name(n) + " along a dynamic dim runs on the interpreter";
+      return x[n.ints[0]] == 0 ? node_name(n) + " from an empty dim runs on the interpreter" : "";
     }
     case NodeKind::HostCall: return "host callbacks run on the host";
     default: return "";

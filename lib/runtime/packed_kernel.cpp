@@ -58,15 +58,16 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     if (!inputs[i].device().is_cpu())
       fail("jit", "a CPU kernel got input {} of shape {} on {}: CPU kernels take CPU tensors", i, inputs[i].shape(),
            inputs[i].device().str());
+  const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
   if (unchecked_) fail("jit", "a compiled kernel's {} reads indices nothing checks", unchecked_);
-  for (const IndexCheck& c : index_checks_) {
+  for (const IndexCheck& c : index_checks_) {  // the dim indexed is static; others may not be
     const Tensor& indices = inputs.at(c.input);
-    if (indices.dtype() == DType::I32) check_indices<int32_t>(indices, c.op, c.axis, c.x);
-    else if (indices.dtype() == DType::I64) check_indices<int64_t>(indices, c.op, c.axis, c.x);
+    const Shape x = concrete(c.x, sizes);
+    if (indices.dtype() == DType::I32) check_indices<int32_t>(indices, c.op, c.axis, x);
+    else if (indices.dtype() == DType::I64) check_indices<int64_t>(indices, c.op, c.axis, x);
     else fail(c.op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
   }
   std::vector<Tensor> outputs;
-  const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
   for (const ValueType& v : outs_) {
     outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
     // Kernels may promise LLVM this of large outputs (pipeline/StreamingStores.h).
