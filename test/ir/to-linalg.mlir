@@ -126,6 +126,18 @@ func.func @take_dynamic(%x: tensor<5x3xf32>, %i: tensor<?xi32>) -> tensor<?x3xf3
 
 // -----
 
+// cross_entropy's gather over a batch that varies: the rows' size from x, the class dim static.
+// CHECK-LABEL: func.func @gather_dynamic_batch
+// CHECK: %[[B:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x10xf32>
+// CHECK: tensor.empty(%[[B]]) : tensor<?x1xf32>
+// CHECK: tensor.extract %arg0
+func.func @gather_dynamic_batch(%x: tensor<?x10xf32>, %i: tensor<?x1xi64>) -> tensor<?x1xf32> {
+  %0 = ejit.gather %x, %i {axis = 1 : i64} : tensor<?x10xf32>, tensor<?x1xi64> -> tensor<?x1xf32>
+  return %0 : tensor<?x1xf32>
+}
+
+// -----
+
 // gather along the columns, i32 indices broadcasting along the rows.
 // CHECK-LABEL: func.func @gather_columns
 // CHECK: tensor.collapse_shape %arg1
