@@ -358,6 +358,20 @@ Value indexInto(OpBuilder& b, Location loc, Value i, int64_t n) {
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), i);
 }
 
+/// The result `init` stands for, one element per index (`indices` read at `indexMap`): x
+/// (tensor.extract) at the coordinates `at` gives for the index.
+Value indexedRead(OpBuilder& rw, Location loc, Value x, Value indices, AffineMap indexMap, Value init,
+                  function_ref<SmallVector<Value>(OpBuilder&, Location, Value)> at) {
+  auto rt = tensorType(init);
+  SmallVector<AffineMap> maps = {indexMap, rw.getMultiDimIdentityMap(rt.getRank())};
+  SmallVector<utils::IteratorType> iters(rt.getRank(), utils::IteratorType::parallel);
+  auto generic = rw.create<linalg::GenericOp>(
+      loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+        b.create<linalg::YieldOp>(l, b.create<tensor::ExtractOp>(l, x, at(b, l, args[0])).getResult());
+      });
+  return generic.getResult(0);
+}
+
 /// take(x, indices, axis): x with its dim `axis` replaced by the indices' dims; each element
 /// reads x (tensor.extract) at the index the indices give. The dim indexed is static (the
 /// executor checks indices against it; the CPU back end keeps other takes on the
@@ -374,25 +388,22 @@ struct TakeLowering : OpConversionPattern<TakeOp> {
     if (n == 0) return rw.notifyMatchFailure(op, "take from an empty dim");
     SmallVector<AffineExpr> indexDims;
     for (int64_t d = 0; d < k; ++d) indexDims.push_back(rw.getAffineDimExpr(axis + d));
-    SmallVector<AffineMap> maps = {AffineMap::get(r, 0, indexDims, rw.getContext()), rw.getMultiDimIdentityMap(r)};
-    SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
     // A dynamic result dim is one of x's before or after the axis, or one of the indices'.
     Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(), [&](int64_t d) -> Value {
       if (d < axis) return rw.create<tensor::DimOp>(loc, x, d);
       if (d >= axis + k) return rw.create<tensor::DimOp>(loc, x, d - k + 1);
       return rw.create<tensor::DimOp>(loc, indices, d - axis);
     });
-    auto generic = rw.create<linalg::GenericOp>(
-        loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
-          SmallVector<Value> at;
-          for (int64_t d = 0; d < xt.getRank(); ++d) {
-            if (d < axis) at.push_back(b.create<linalg::IndexOp>(l, d));
-            else if (d == axis) at.push_back(indexInto(b, l, args[0], n));
-            else at.push_back(b.create<linalg::IndexOp>(l, d - 1 + k));
-          }
-          b.create<linalg::YieldOp>(l, b.create<tensor::ExtractOp>(l, x, at).getResult());
-        });
-    rw.replaceOp(op, generic.getResult(0));
+    rw.replaceOp(op, indexedRead(rw, loc, x, indices, AffineMap::get(r, 0, indexDims, rw.getContext()), init,
+                                 [&](OpBuilder& b, Location l, Value index) {
+                                   SmallVector<Value> at;
+                                   for (int64_t d = 0; d < xt.getRank(); ++d) {
+                                     if (d < axis) at.push_back(b.create<linalg::IndexOp>(l, d));
+                                     else if (d == axis) at.push_back(indexInto(b, l, index, n));
+                                     else at.push_back(b.create<linalg::IndexOp>(l, d - 1 + k));
+                                   }
+                                   return at;
+                                 }));
     return success();
   }
 };
@@ -415,22 +426,18 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
         return rw.notifyMatchFailure(op, "a dynamic result dim neither operand has");
     Value original = a.getIndices();
     auto [indices, indexMap] = broadcastOperand(rw, loc, a.getIndices(), rt.getShape());
-    SmallVector<AffineMap> maps = {indexMap, rw.getMultiDimIdentityMap(r)};
-    SmallVector<utils::IteratorType> iters(r, utils::IteratorType::parallel);
     Value init = emptyTensor(rw, loc, rt.getShape(), rt.getElementType(), [&](int64_t d) -> Value {
       return rw.create<tensor::DimOp>(loc, d != axis && xt.isDynamicDim(d) ? x : original, d);
     });
-    auto generic = rw.create<linalg::GenericOp>(
-        loc, TypeRange{rt}, ValueRange{indices}, ValueRange{init}, maps, iters, [&](OpBuilder& b, Location l, ValueRange args) {
-          SmallVector<Value> at;
-          for (int64_t d = 0; d < r; ++d) {
-            if (d == axis) at.push_back(indexInto(b, l, args[0], n));
-            else if (xt.getDimSize(d) == 1) at.push_back(b.create<arith::ConstantIndexOp>(l, 0));
-            else at.push_back(b.create<linalg::IndexOp>(l, d));
-          }
-          b.create<linalg::YieldOp>(l, b.create<tensor::ExtractOp>(l, x, at).getResult());
-        });
-    rw.replaceOp(op, generic.getResult(0));
+    rw.replaceOp(op, indexedRead(rw, loc, x, indices, indexMap, init, [&](OpBuilder& b, Location l, Value index) {
+      SmallVector<Value> at;
+      for (int64_t d = 0; d < r; ++d) {
+        if (d == axis) at.push_back(indexInto(b, l, index, n));
+        else if (xt.getDimSize(d) == 1) at.push_back(b.create<arith::ConstantIndexOp>(l, 0));
+        else at.push_back(b.create<linalg::IndexOp>(l, d));
+      }
+      return at;
+    }));
     return success();
   }
 };
