@@ -12,8 +12,9 @@ def ConvertEjitToLinalg : Pass<"convert-ejit-to-linalg", "::mlir::ModuleOp"> {
     `linalg.generic` ops with reduction loops over a `linalg.fill`ed init (argmax and
     argmin two: the extreme, then the first position holding it), matmul
     `linalg.matmul`/`linalg.batch_matmul`, shape ops tensor reshapes, `linalg.transpose`
-    and slices. Fails, naming the op, on an op without a lowering yet (take, gather,
-    broadcast-batch matmul). Matmul is lowered only where the module has the
+    and slices, take and gather `linalg.generic` ops that read their source with
+    `tensor.extract` (along a static dim). Fails, naming the op, on an op without a
+    lowering (host calls, broadcast-batch matmul, take or gather along a dynamic dim). Matmul is lowered only where the module has the
     unit attribute `ejit.codegen_matmul` (the GPU back end, or EJIT_CODEGEN_MATMUL=1) or the
     pass option says so: elsewhere it stays on the BLAS.
   }];

@@ -18,8 +18,9 @@ inline constexpr const char* kDimSizesAttr = "ejit.dim_sizes";
 /// could differ in the last bit.
 inline constexpr const char* kReadsStoredAttr = "ejit.reads_stored";
 
-/// Patterns lowering every ejit op that has a lowering (take and gather do not yet:
-/// conversion fails on them, and callers run them on the interpreter).
+/// Patterns lowering every ejit op that has a lowering (host calls do not; take and gather
+/// along a dynamic dim do not: conversion fails on them, and callers run them on the
+/// interpreter).
 void populateEjitToLinalgPatterns(RewritePatternSet& patterns);
 /// Applies them to `root`; fails, with a diagnostic naming the op, if any ejit op remains.
 LogicalResult lowerEjitToLinalg(Operation* root);
