@@ -62,12 +62,14 @@ TEST_CASE("random chains over every op kind, dtype and axis: compiled equals int
 }
 
 TEST_CASE("strict: random chains over every op kind, compiled equals interpreted bit for bit", "[jit][strict][random][any]") {
-  constexpr uint64_t kChains = 150;
+  // 150 of small dims, then 50 of dims up to 300 (matmuls cut into several BLAS calls: a
+  // cut that followed the pool's state once gave an eager product other last bits).
+  constexpr uint64_t kChains = 200;
   JitOptions strict;
   strict.strict = true;
   uint64_t compiled = 0;
   for (uint64_t seed = 1000; seed < 1000 + kChains; ++seed) {
-    const AnyChainCase c = any_chain_case(seed, 13);
+    const AnyChainCase c = any_chain_case(seed, seed < 1150 ? 13 : 300);
     const std::vector<Tensor> want = random_any_chain(seed, c.a, c.b);
     auto f = jit([seed](const Tensor& x, const Tensor& y) { return random_any_chain(seed, x, y); }, "chain", strict);
     f(c.a, c.b);

@@ -1,4 +1,8 @@
 // matmul: 2-D, batched with broadcast batch dims, 1-D operands, dtypes and large sizes.
+#include <chrono>
+#include <cstring>
+#include <thread>
+
 #include "test_util.h"
 
 using namespace ejit;
@@ -68,4 +72,19 @@ TEST_CASE("large matmuls give the same result on every call (the BLAS runs on se
   for (int i = 0; i < 150; ++i) mismatches += matmul(x, w).to_vector<float>() != first;
   INFO("backend: " << matmul_backend());
   REQUIRE(mismatches == 0);
+}
+
+TEST_CASE("a product's bits do not depend on whether the pool is awake", "[matmul]") {
+  // Products between 1 and 8 MFLOP run on the pool only while a thread of it polls; the
+  // pieces they are cut into (one BLAS call each) are the same either way.
+  const Tensor big = rand({1 << 20}, 1);
+  for (const auto& [sa, sb] : {std::pair<Shape, Shape>{{220, 127}, {127, 127}}, {{3, 90, 64}, {3, 64, 100}}}) {
+    const Tensor a = randn(sa, 2), b = randn(sb, 3);
+    (void)sum(big * 2.f).item<float>();  // pool work just before: a thread polls
+    const Tensor hot = matmul(a, b);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the pool's threads sleep
+    const Tensor cold = matmul(a, b);
+    INFO(sa.str() << " x " << sb.str());
+    REQUIRE(std::memcmp(hot.raw_data(), cold.raw_data(), hot.nbytes()) == 0);
+  }
 }
