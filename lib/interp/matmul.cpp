@@ -70,21 +70,21 @@ std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& operand_batc
 }
 
 /// How a product of `flops` is cut into pieces (BLAS calls over blocks of rows or columns),
-/// and whether they run on the pool. The cut depends on the size and the thread count only:
-/// the BLAS gives an element other last bits in another block (its edge kernels), so a cut
-/// that followed the pool's state (a thread polling or asleep) made one product differ from
-/// call to call, and strict numerics' compiled code from the interpreter. Waking the pool
-/// costs more than it saves on small products: a 96^3 product (1.8 MFLOP) took 23 us on one
-/// thread, 16 us on two polling threads and 33 us when the second one had to wake; from
-/// 192^3 (14 MFLOP) two threads win either way. So up to 8 MFLOP the pieces run on the
-/// caller while the pool sleeps.
+/// run on the pool. The cut depends on the size and the thread count only: the BLAS gives
+/// an element other last bits in another block (its edge kernels), and a cut that followed
+/// the pool's state (a thread polling or asleep) made one product differ from call to call,
+/// and strict numerics' compiled code from the interpreter. Below 8 MFLOP one piece on the
+/// caller: waking the pool costs more than it saves (a 96^3 product, 1.8 MFLOP, took 23 us
+/// on one thread and 33 us when a second one had to wake; from 192^3, 14 MFLOP, two threads
+/// win either way). (Running four pieces in turn on the caller, to keep the cut of a
+/// product the pool might run, slowed the digits step's 1-MFLOP products: a packing each.)
 struct MatmulPlan {
   int64_t pieces;
   bool on_pool;
 };
 MatmulPlan matmul_plan(double flops) {
-  if (!blas().concurrent_calls || flops < 1e6) return {1, false};
-  return {2 * pool_threads(), flops >= 8e6 || pool_hot()};
+  if (!blas().concurrent_calls || flops < 8e6) return {1, false};
+  return {2 * pool_threads(), true};
 }
 
 /// fn(0), ..., fn(n - 1): on the pool, or in order on this thread.
