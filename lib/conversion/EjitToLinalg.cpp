@@ -234,6 +234,31 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   }
 };
 
+/// The loops of a reduction of `x` over the dims in `axes`: iterator types, the maps of
+/// the input (identity) and of the result (its kept dims), and a result of `type` filled
+/// with `value` (a dynamic kept dim sized from x).
+struct ReductionLoops {
+  SmallVector<utils::IteratorType> iters;
+  SmallVector<AffineMap> maps;  // input, result
+  SmallVector<int64_t> kept;    // the input dim of each result dim
+
+  ReductionLoops(OpBuilder& b, Value x, ArrayRef<int64_t> axes) {
+    const int64_t r = tensorType(x).getRank();
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < r; ++d) {
+      const bool reduced = llvm::is_contained(axes, d);
+      iters.push_back(reduced ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (!reduced) outExprs.push_back(b.getAffineDimExpr(d)), kept.push_back(d);
+    }
+    maps = {b.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, b.getContext())};
+  }
+  Value filled(OpBuilder& b, Location loc, Value x, RankedTensorType type, Value value) const {
+    Value empty = emptyTensor(b, loc, type.getShape(), value.getType(),
+                              [&](int64_t i) -> Value { return b.create<tensor::DimOp>(loc, x, kept[i]); });
+    return b.create<linalg::FillOp>(loc, value, empty).getResult(0);
+  }
+};
+
 template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
   ReduceLowering(MLIRContext* ctx, ::ejit::ReduceOp kind) : OpConversionPattern<Op>(ctx), kind(kind) {}
   LogicalResult matchAndRewrite(Op op, typename Op::Adaptor a, ConversionPatternRewriter& rw) const override {
@@ -241,21 +266,8 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
     auto in = tensorType(a.getX());
     auto rt = tensorType(op.getResult());
     if (op.getKeepdims()) return rw.notifyMatchFailure(op, "keepdims reductions are reshaped by the recorder");
-    const int64_t r = in.getRank();
-    SmallVector<bool> reduced(r, false);
-    for (int64_t ax : op.getAxes()) reduced[ax] = true;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iters;
-    for (int64_t d = 0; d < r; ++d) {
-      iters.push_back(reduced[d] ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-      if (!reduced[d]) outExprs.push_back(rw.getAffineDimExpr(d));
-    }
+    const ReductionLoops loops(rw, a.getX(), op.getAxes());
     Type acc = rt.getElementType();
-    SmallVector<int64_t> kept;  // the input dim of each result dim
-    for (int64_t d = 0; d < r; ++d)
-      if (!reduced[d]) kept.push_back(d);
-    Value init = emptyTensor(rw, loc, rt.getShape(), acc,
-                             [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, a.getX(), kept[i]); });
     Value identity = buildReduceInit(rw, loc, kind, acc);
     // A float sum starts from -0, IEEE addition's identity: a sum of -0s is -0, as the
     // interpreter's (it was +0). A sum over no elements stays +0, as the interpreter's
@@ -272,10 +284,9 @@ template <class Op> struct ReduceLowering : OpConversionPattern<Op> {
       }
       identity = none ? rw.create<arith::SelectOp>(loc, none, identity, negative_zero).getResult() : negative_zero;
     }
-    Value filled = rw.create<linalg::FillOp>(loc, identity, init).getResult(0);
-    SmallVector<AffineMap> maps = {rw.getMultiDimIdentityMap(r), AffineMap::get(r, 0, outExprs, rw.getContext())};
     auto generic = rw.create<linalg::GenericOp>(
-        loc, TypeRange{rt}, ValueRange{a.getX()}, ValueRange{filled}, maps, iters,
+        loc, TypeRange{rt}, ValueRange{a.getX()}, ValueRange{loops.filled(rw, loc, a.getX(), rt, identity)}, loops.maps,
+        loops.iters,
         [&](OpBuilder& b, Location l, ValueRange args) {
           Value x = buildCast(b, l, args[0], acc);
           b.create<linalg::YieldOp>(l, buildReduceStep(b, l, kind, args[1], x));
@@ -299,32 +310,22 @@ template <class Op> struct ArgReduceLowering : OpConversionPattern<Op> {
     auto rt = tensorType(op.getResult());
     if (op.getKeepdims()) return rw.notifyMatchFailure(op, "keepdims reductions are reshaped by the recorder");
     if (op.getAxes().size() != 1) return rw.notifyMatchFailure(op, "an index reduction over other than one axis");
-    const int64_t r = in.getRank(), axis = op.getAxes()[0];
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iters;
-    SmallVector<int64_t> kept;  // the input dim of each result dim
-    for (int64_t d = 0; d < r; ++d) {
-      iters.push_back(d == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
-      if (d != axis) outExprs.push_back(rw.getAffineDimExpr(d)), kept.push_back(d);
-    }
-    const AffineMap inMap = rw.getMultiDimIdentityMap(r), outMap = AffineMap::get(r, 0, outExprs, rw.getContext());
-    auto filled = [&](Value value) {
-      Value empty = emptyTensor(rw, loc, rt.getShape(), value.getType(),
-                                [&](int64_t i) -> Value { return rw.create<tensor::DimOp>(loc, x, kept[i]); });
-      return rw.create<linalg::FillOp>(loc, value, empty).getResult(0);
-    };
+    const int64_t axis = op.getAxes()[0];
+    const ReductionLoops loops(rw, x, op.getAxes());
+    auto filled = [&](Value value) { return loops.filled(rw, loc, x, rt, value); };
     Type et = in.getElementType();
     const ::ejit::ReduceOp kind = isMax ? ::ejit::ReduceOp::Max : ::ejit::ReduceOp::Min;
     auto extreme = rw.create<linalg::GenericOp>(
         loc, TypeRange{rt.clone(et)}, ValueRange{x}, ValueRange{filled(buildReduceInit(rw, loc, kind, et))},
-        SmallVector<AffineMap>{inMap, outMap}, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+        loops.maps, loops.iters, [&](OpBuilder& b, Location l, ValueRange args) {
           b.create<linalg::YieldOp>(l, buildReduceStep(b, l, kind, args[1], args[0]));
         });
     Type i64 = rw.getI64Type();
     Value len = rw.create<arith::IndexCastOp>(loc, i64, getValueOrCreateConstantIndexOp(rw, loc, dimOf(rw, loc, x, axis)));
     auto position = rw.create<linalg::GenericOp>(
         loc, TypeRange{rt}, ValueRange{x, extreme.getResult(0)}, ValueRange{filled(len)},
-        SmallVector<AffineMap>{inMap, outMap, outMap}, iters, [&](OpBuilder& b, Location l, ValueRange args) {
+        SmallVector<AffineMap>{loops.maps[0], loops.maps[1], loops.maps[1]}, loops.iters,
+        [&](OpBuilder& b, Location l, ValueRange args) {
           Value i = b.create<arith::IndexCastOp>(l, i64, b.create<linalg::IndexOp>(l, axis));
           Value hit;
           if (isa<FloatType>(et)) {

@@ -69,28 +69,18 @@ std::vector<int64_t> batch_offsets(const Shape& batch, const Shape& operand_batc
   return offs;
 }
 
-/// How a product of `flops` is cut into pieces (BLAS calls over blocks of rows or columns),
-/// run on the pool. The cut depends on the size and the thread count only: the BLAS gives
-/// an element other last bits in another block (its edge kernels), and a cut that followed
-/// the pool's state (a thread polling or asleep) made one product differ from call to call,
-/// and strict numerics' compiled code from the interpreter. Below 8 MFLOP one piece on the
-/// caller: waking the pool costs more than it saves (a 96^3 product, 1.8 MFLOP, took 23 us
-/// on one thread and 33 us when a second one had to wake; from 192^3, 14 MFLOP, two threads
-/// win either way). (Running four pieces in turn on the caller, to keep the cut of a
-/// product the pool might run, slowed the digits step's 1-MFLOP products: a packing each.)
-struct MatmulPlan {
-  int64_t pieces;
-  bool on_pool;
-};
-MatmulPlan matmul_plan(double flops) {
-  if (!blas().concurrent_calls || flops < 8e6) return {1, false};
-  return {2 * pool_threads(), true};
-}
-
-/// fn(0), ..., fn(n - 1): on the pool, or in order on this thread.
-template <class F> void run_pieces(const MatmulPlan& plan, int64_t n, F&& fn) {
-  if (plan.on_pool) return parallel_chunks(n, fn);
-  for (int64_t t = 0; t < n; ++t) fn(t);
+/// Pieces (BLAS calls over blocks of rows or columns, on the pool) to cut a product of
+/// `flops` into. The cut depends on the size and the thread count only: the BLAS gives an
+/// element other last bits in another block (its edge kernels), and a cut that followed the
+/// pool's state (a thread polling or asleep) made one product differ from call to call, and
+/// strict numerics' compiled code from the interpreter. Below 8 MFLOP one piece: waking the
+/// pool costs more than it saves (a 96^3 product, 1.8 MFLOP, took 23 us on one thread and
+/// 33 us when a second one had to wake; from 192^3, 14 MFLOP, two threads win either way).
+/// (Running four pieces in turn on the caller, to keep the cut of a product the pool might
+/// run, slowed the digits step's 1-MFLOP products: a packing each.)
+int64_t matmul_pieces(double flops) {
+  if (!blas().concurrent_calls || flops < 8e6) return 1;
+  return 2 * pool_threads();
 }
 
 template <class T>
@@ -103,15 +93,14 @@ void run_matmul(const Tensor& a, const Tensor& b, Tensor& out, const Shape& batc
   std::vector<int64_t> oa = batch_offsets(batch, a_batch, m * k), ob = batch_offsets(batch, b_batch, k * n);
   // Enough blocks to keep every thread busy on big products; split the longer of m and n.
   const double flops = 2.0 * nb * m * n * k;
-  const MatmulPlan plan = matmul_plan(flops);
-  const int64_t want = plan.pieces;
+  const int64_t want = matmul_pieces(flops);
   const bool split_rows = m >= n;
   const int64_t extent = split_rows ? m : n;
   int64_t splits = std::clamp<int64_t>((want + nb - 1) / nb, 1, std::max<int64_t>(1, extent / 16));
   int64_t block = (extent + splits - 1) / splits;
   block = (block + 15) / 16 * 16;
   splits = (extent + block - 1) / block;
-  run_pieces(plan, nb * splits, [&](int64_t t) {
+  parallel_chunks(nb * splits, [&](int64_t t) {
     int64_t bi = t / splits, s = t % splits;
     int64_t lo = s * block, len = std::min(extent, lo + block) - lo;
     const T* A = pa + oa[bi];
@@ -149,13 +138,13 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
       const T* pb = detail::host_data<T>(b);
       T* pc = detail::host_data<T>(out);
       const int64_t lda = a.dim(1), ldb = b.dim(1);
-      const MatmulPlan plan = matmul_plan(2.0 * m * n * k);
+      const int64_t want = matmul_pieces(2.0 * m * n * k);
       const bool split_rows = m >= n;
       const int64_t extent = split_rows ? m : n;
-      int64_t splits = std::clamp<int64_t>(plan.pieces, 1, std::max<int64_t>(1, extent / 16));
+      int64_t splits = std::clamp<int64_t>(want, 1, std::max<int64_t>(1, extent / 16));
       const int64_t block = ((extent + splits - 1) / splits + 15) / 16 * 16;
       splits = (extent + block - 1) / block;
-      run_pieces(plan, splits, [&](int64_t s) {
+      parallel_chunks(splits, [&](int64_t s) {
         const int64_t lo = s * block, len = std::min(extent, lo + block) - lo;
         if (split_rows)  // rows lo.. of op(A): columns of a stored (k,m) A
           gemm_block(len, n, k, pa + (trans_a ? lo : lo * lda), lda, pb, ldb, pc + lo * n, n, trans_a, trans_b);

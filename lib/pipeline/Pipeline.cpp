@@ -268,8 +268,10 @@ constexpr int64_t kMaxClonedBodyOps = 16;
 constexpr int64_t kMaxFusedBodyOps = 256;
 
 /// Also refuses a producer that updates its init in place (compute_reduced_producers_once
-/// makes them): a copy of it in another loop nest would update that buffer again.
+/// makes them): a copy of it in another loop nest would update that buffer again; and a
+/// consumer that must read its operands as stored (kReadsStoredAttr: argmax's passes).
 bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
+  if (operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr)) return false;
   if (auto g = llvm::dyn_cast<mlir::linalg::GenericOp>(producer))
     for (mlir::OpOperand& out : g.getDpsInitsMutable())
       if (!g.getMatchingBlockArgument(&out).use_empty()) return false;
@@ -278,14 +280,12 @@ bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
 
 bool single_use(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  return producer && producer->hasOneUse() && fused_body_small(producer, operand) &&
-         !operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr);
+  return producer && producer->hasOneUse() && fused_body_small(producer, operand);
 }
 
 bool small_producer(mlir::OpOperand* operand) {
   mlir::Operation* producer = operand->get().getDefiningOp();
-  return producer && body_ops(producer) <= kMaxClonedBodyOps && fused_body_small(producer, operand) &&
-         !operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr);
+  return producer && body_ops(producer) <= kMaxClonedBodyOps && fused_body_small(producer, operand);
 }
 
 /// Elementwise fusion without upstream's reshape propagation, which would re-express row-wise

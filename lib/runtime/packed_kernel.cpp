@@ -17,8 +17,7 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
     : code_(std::move(code)), symbols_(symbol_sources(trace)), fn_(fn), extent_(extent),
       profile_name_(kernel_profile_name(trace)) {
   for (int o : trace.outputs) outs_.push_back(trace.values[o]);
-  std::vector<int> producer(trace.values.size(), -1);
-  for (size_t k = 0; k < trace.nodes.size(); ++k) producer[trace.nodes[k].output] = static_cast<int>(k);
+  const std::vector<int> producer = producers(trace);
   for (const TraceNode& n : trace.nodes) {
     if (n.kind != NodeKind::Take && n.kind != NodeKind::Gather) continue;
     const char* op = n.kind == NodeKind::Take ? "take" : "gather";

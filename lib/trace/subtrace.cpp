@@ -9,12 +9,15 @@
 
 namespace ejit::detail {
 
-TraceUses::TraceUses(const Trace& t)
-    : producer(t.values.size(), -1), consumers(t.values.size()), is_output(t.values.size(), 0) {
-  for (size_t k = 0; k < t.nodes.size(); ++k) {
-    producer[t.nodes[k].output] = static_cast<int>(k);
+std::vector<int> producers(const Trace& t) {
+  std::vector<int> producer(t.values.size(), -1);
+  for (size_t k = 0; k < t.nodes.size(); ++k) producer[t.nodes[k].output] = static_cast<int>(k);
+  return producer;
+}
+
+TraceUses::TraceUses(const Trace& t) : producer(producers(t)), consumers(t.values.size()), is_output(t.values.size(), 0) {
+  for (size_t k = 0; k < t.nodes.size(); ++k)
     for (int v : t.nodes[k].inputs) consumers[v].push_back(static_cast<int>(k));
-  }
   for (int v : t.outputs) is_output[v] = 1;
 }
 

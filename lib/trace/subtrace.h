@@ -12,6 +12,9 @@ namespace ejit::detail {
 /// The same op, attributes, wiring and (for constants) contents.
 bool same_node(const TraceNode& a, const TraceNode& b);
 
+/// Per value of a trace: the node producing it (-1 for inputs).
+std::vector<int> producers(const Trace& t);
+
 /// Per value of a trace: the node producing it (-1 for inputs), the nodes reading it, and
 /// whether it is an output.
 struct TraceUses {
@@ -22,7 +25,7 @@ struct TraceUses {
 };
 
 /// Where the indices of take or gather node `n` come from, through reshapes (`producer`:
-/// per value, the node making it or -1, as TraceUses::producer). Compiled code clamps
+/// producers(t)). Compiled code clamps
 /// indices and cannot fail a call, so they must be checked before it runs: an input of the
 /// kernel is checked by its executor (PackedKernel), a constant here, once.
 enum class IndexOrigin {

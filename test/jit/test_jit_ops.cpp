@@ -87,6 +87,17 @@ TEST_CASE("slices with negative steps compile and match", "[jit][ops]") {
 
 namespace {
 
+/// fn() on `inputs`, recorded as a trace and compiled in full and as a first tier (with its
+/// IR); check(compiled, the eager outputs, the tier's name) for each.
+void for_both_tiers(const std::vector<Tensor>& inputs, const std::function<std::vector<Tensor>()>& fn,
+                    const std::function<void(const Compiled&, const std::vector<Tensor>&, const char*)>& check) {
+  Recorder rec;
+  rec.add_inputs(inputs);
+  const std::vector<Tensor> eager = fn();
+  const Trace t = rec.finish(eager);
+  for (bool fast : {false, true}) check(compile(t, {.keep_ir = true, .fast_codegen = fast}), eager, fast ? "first tier" : "full code");
+}
+
 /// Inputs at the edges of a float type: zeros of both signs, subnormals, the limits of
 /// exp, huge arguments of sin and cos, infinities and NaN.
 template <class T> std::vector<T> special_values() {
@@ -117,21 +128,17 @@ template <class T> void check_special_values(DType dtype) {
   for (int i = 0; i < kNumUnaryOps; ++i) {
     const auto op = static_cast<UnaryOp>(i);
     if (kind(op) != UnaryKind::Float && kind(op) != UnaryKind::Numeric) continue;
-    Recorder rec;
-    rec.add_inputs({x, one});
-    const Tensor eager = unary(op, x) * one;
-    const Trace t = rec.finish({eager});
-    const std::vector<T> want = eager.to_vector<T>();
-    for (bool fast : {false, true}) {
-      const Compiled c = compile(t, {.fast_codegen = fast});
-      INFO(name(op) << " on " << name(dtype) << (fast ? ", first tier" : ", full code"));
-      REQUIRE(c.ok());
-      const std::vector<T> got = c.run({x, one}).at(0).template to_vector<T>();
-      for (size_t k = 0; k < values.size(); ++k) {
-        INFO(name(op) << "(" << values[k] << "): compiled " << got[k] << ", interpreted " << want[k]);
-        CHECK(same_edge(got[k], want[k], 4e-6));
-      }
-    }
+    for_both_tiers({x, one}, [&] { return std::vector<Tensor>{unary(op, x) * one}; },
+                   [&](const Compiled& c, const std::vector<Tensor>& eager, const char* tier) {
+                     INFO(name(op) << " on " << name(dtype) << ", " << tier);
+                     REQUIRE(c.ok());
+                     const std::vector<T> got = c.run({x, one}).at(0).template to_vector<T>();
+                     const std::vector<T> want = eager[0].template to_vector<T>();
+                     for (size_t k = 0; k < values.size(); ++k) {
+                       INFO(name(op) << "(" << values[k] << "): compiled " << got[k] << ", interpreted " << want[k]);
+                       CHECK(same_edge(got[k], want[k], 4e-6));
+                     }
+                   });
   }
 }
 
@@ -166,23 +173,20 @@ template <class T> void check_binary_special_values(DType dtype) {
   for (int i = 0; i < kNumBinaryOps; ++i) {
     const auto op = static_cast<BinaryOp>(i);
     if (kind(op) == BinaryKind::Logical) continue;  // computes in bool
-    Recorder rec;
-    rec.add_inputs({a, b, one});
-    const Tensor r = binary(op, a, b);
-    const Tensor eager = is_floating(r.dtype()) ? r * cast(one, r.dtype()) : logical_and(r, one);  // * one: kept in a kernel
-    const Trace t = rec.finish({eager});
-    const std::vector<double> want = eager.to_vector<double>();
-    for (bool fast : {false, true}) {
-      const Compiled c = compile(t, {.fast_codegen = fast});
-      INFO(name(op) << " on " << name(dtype) << (fast ? ", first tier" : ", full code"));
+    auto fn = [&] {
+      const Tensor r = binary(op, a, b);
+      return std::vector<Tensor>{is_floating(r.dtype()) ? r * cast(one, r.dtype()) : logical_and(r, one)};  // * one: kept in a kernel
+    };
+    for_both_tiers({a, b, one}, fn, [&](const Compiled& c, const std::vector<Tensor>& eager, const char* tier) {
+      INFO(name(op) << " on " << name(dtype) << ", " << tier);
       REQUIRE(c.ok());
-      const std::vector<double> got = c.run({a, b, one}).at(0).to_vector<double>();
+      const std::vector<double> got = c.run({a, b, one}).at(0).to_vector<double>(), want = eager[0].to_vector<double>();
       for (int64_t k = 0; k < n; ++k) {
         INFO(name(op) << "(" << as[k] << ", " << bs[k] << "): compiled " << got[k] << ", interpreted " << want[k]);
         if constexpr (std::is_integral_v<T>) CHECK((got[k] == want[k] || (std::isnan(got[k]) && std::isnan(want[k]))));
         else CHECK(same_edge<T>(static_cast<T>(got[k]), static_cast<T>(want[k]), 4e-6));
       }
-    }
+    });
   }
 }
 
@@ -230,22 +234,17 @@ TEST_CASE("reductions, softmax and layer norm over rows of edge values match the
       {"column sum", [](const Tensor& t) { return sum(t, {0}, true); }},
       {"column max", [](const Tensor& t) { return max(t, {0}, true); }}};
   for (const auto& [what, f] : ops) {
-    Recorder rec;
-    rec.add_inputs({x, one});
-    const Tensor eager = f(x * one);
-    const Trace t = rec.finish({eager});
-    const std::vector<float> want = eager.to_vector<float>();
-    for (bool fast : {false, true}) {
-      const Compiled c = compile(t, {.fast_codegen = fast});
-      INFO(what << (fast ? ", first tier" : ", full code"));
-      REQUIRE(c.ok());
-      const std::vector<float> got = c.run({x, one}).at(0).to_vector<float>();
-      REQUIRE(got.size() == want.size());
-      for (size_t k = 0; k < got.size(); ++k) {
-        INFO(what << " element " << k << ": compiled " << got[k] << ", interpreted " << want[k]);
-        CHECK(same_edge(got[k], want[k], 1e-5));
-      }
-    }
+    for_both_tiers({x, one}, [&] { return std::vector<Tensor>{f(x * one)}; },
+                   [&](const Compiled& c, const std::vector<Tensor>& eager, const char* tier) {
+                     INFO(what << ", " << tier);
+                     REQUIRE(c.ok());
+                     const std::vector<float> got = c.run({x, one}).at(0).to_vector<float>(), want = eager[0].to_vector<float>();
+                     REQUIRE(got.size() == want.size());
+                     for (size_t k = 0; k < got.size(); ++k) {
+                       INFO(what << " element " << k << ": compiled " << got[k] << ", interpreted " << want[k]);
+                       CHECK(same_edge(got[k], want[k], 1e-5));
+                     }
+                   });
   }
 }
 
@@ -292,17 +291,13 @@ TEST_CASE("argmax and argmin compile: ties, NaN, infinities, signed zeros, every
           const Tensor p = dt == DType::Bool ? logical_and(a, b) : a * b;  // keeps the op in a kernel
           return is_max ? argmax(p, axis) : argmin(p, axis);
         };
-        Recorder rec;
-        rec.add_inputs({t, one});
-        const Tensor want = fn(t, one);
-        const Trace trace = rec.finish({want});
-        for (bool fast : {false, true}) {
-          INFO(name(dt) << (is_max ? " argmax" : " argmin") << " axis " << axis << (fast ? ", first tier" : ", full code"));
-          const Compiled c = compile(trace, {.keep_ir = true, .fast_codegen = fast});
-          REQUIRE(c.ok());
-          REQUIRE(c.ir(Stage::Linalg).find("ejit.arg") == std::string::npos);  // compiled, not on the interpreter
-          REQUIRE(c.run({t, one}).at(0).to_vector<int64_t>() == want.to_vector<int64_t>());
-        }
+        for_both_tiers({t, one}, [&] { return std::vector<Tensor>{fn(t, one)}; },
+                       [&](const Compiled& c, const std::vector<Tensor>& want, const char* tier) {
+                         INFO(name(dt) << (is_max ? " argmax" : " argmin") << " axis " << axis << ", " << tier);
+                         REQUIRE(c.ok());
+                         REQUIRE(c.ir(Stage::Linalg).find("ejit.arg") == std::string::npos);  // compiled, not on the interpreter
+                         REQUIRE(c.run({t, one}).at(0).to_vector<int64_t>() == want[0].to_vector<int64_t>());
+                       });
       }
     }
   }
@@ -323,23 +318,19 @@ namespace {
 /// interpreter bit for bit (they move elements).
 void check_indexing(const std::function<Tensor(const Tensor&, const Tensor&)>& fn, const Tensor& x, const Tensor& indices,
                     const std::string& what) {
-  Recorder rec;
-  rec.add_inputs({x, indices});
-  const Tensor want = fn(x, indices);
-  const Trace trace = rec.finish({want});
-  for (bool fast : {false, true}) {
-    INFO(what << (fast ? ", first tier" : ", full code"));
-    const Compiled c = compile(trace, {.keep_ir = true, .fast_codegen = fast});
-    REQUIRE(c.ok());
-    const std::string linalg = c.ir(Stage::Linalg);
-    REQUIRE(linalg.find("ejit.take") == std::string::npos);  // in the kernel, not on the interpreter
-    REQUIRE(linalg.find("ejit.gather") == std::string::npos);
-    REQUIRE(linalg.find("interpreter runs") == std::string::npos);
-    const Tensor got = c.run({x, indices}).at(0);
-    REQUIRE(got.shape() == want.shape());
-    REQUIRE(got.dtype() == want.dtype());
-    REQUIRE(got.to_vector<double>() == want.to_vector<double>());
-  }
+  for_both_tiers({x, indices}, [&] { return std::vector<Tensor>{fn(x, indices)}; },
+                 [&](const Compiled& c, const std::vector<Tensor>& eager, const char* tier) {
+                   INFO(what << ", " << tier);
+                   REQUIRE(c.ok());
+                   const std::string linalg = c.ir(Stage::Linalg);
+                   REQUIRE(linalg.find("ejit.take") == std::string::npos);  // in the kernel, not on the interpreter
+                   REQUIRE(linalg.find("ejit.gather") == std::string::npos);
+                   REQUIRE(linalg.find("interpreter runs") == std::string::npos);
+                   const Tensor got = c.run({x, indices}).at(0), &want = eager[0];
+                   REQUIRE(got.shape() == want.shape());
+                   REQUIRE(got.dtype() == want.dtype());
+                   REQUIRE(got.to_vector<double>() == want.to_vector<double>());
+                 });
 }
 
 }  // namespace

@@ -56,8 +56,7 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
 constexpr size_t kMaxKernelNodes = 256;
 
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
-  std::vector<int> producer(t.values.size(), -1);
-  for (size_t k = 0; k < t.nodes.size(); ++k) producer[t.nodes[k].output] = static_cast<int>(k);
+  const std::vector<int> producer = producers(t);
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
