@@ -1,0 +1,26 @@
+// LLVM's code generation choices for CPU kernels. LLVM reads them from process-wide options
+// (what llc takes on its command line), so a CPU compile sets them while it runs, under the
+// compiler lock: the GPU's NVPTX pipeline, under the same lock, keeps LLVM's defaults.
+#pragma once
+
+#include <memory>
+
+namespace ejit::detail {
+
+/// The settings of one CPU compile, from construction to destruction (which restores
+/// LLVM's defaults). An option given on a command line (ejit-opt's) is left as given.
+class CpuCodegenSettings {
+ public:
+  /// `fast_codegen`: a first tier (LLVM's fast instruction selector and register
+  /// allocator, no schedulers), which only the loop strength reduction setting concerns.
+  explicit CpuCodegenSettings(bool fast_codegen);
+  ~CpuCodegenSettings();
+  CpuCodegenSettings(const CpuCodegenSettings&) = delete;
+  CpuCodegenSettings& operator=(const CpuCodegenSettings&) = delete;
+
+ private:
+  struct Holds;
+  std::unique_ptr<Holds> holds_;
+};
+
+}  // namespace ejit::detail
