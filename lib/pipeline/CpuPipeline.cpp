@@ -22,6 +22,14 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVM.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Transforms/DialectConversion.h"
 
 namespace ejit::detail {
 
@@ -273,6 +281,29 @@ template <class Op> struct LibmCall : mlir::OpRewritePattern<Op> {
 
 }  // namespace
 
+namespace {
+
+/// memref (aligned_alloc for allocations), arith, index, func and cf to the LLVM dialect in
+/// one conversion, as upstream's convert-func-to-llvm also converts arith and cf: five
+/// passes of their own walked the module five times, each with a type converter and
+/// pattern set built for the run.
+mlir::LogicalResult convert_to_llvm(mlir::ModuleOp module) {
+  mlir::MLIRContext* context = module.getContext();
+  mlir::LowerToLLVMOptions options(context);
+  options.allocLowering = mlir::LowerToLLVMOptions::AllocLowering::AlignedAlloc;
+  mlir::LLVMTypeConverter converter(context, options);
+  mlir::RewritePatternSet patterns(context);
+  mlir::populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
+  mlir::arith::populateArithToLLVMConversionPatterns(converter, patterns);
+  mlir::index::populateIndexToLLVMConversionPatterns(converter, patterns);
+  mlir::populateFuncToLLVMConversionPatterns(converter, patterns);
+  mlir::cf::populateControlFlowToLLVMConversionPatterns(converter, patterns);
+  mlir::LLVMConversionTarget target(*context);
+  return mlir::applyPartialConversion(module, target, std::move(patterns));
+}
+
+}  // namespace
+
 void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
   add_module_pass(pm, "ejit-outline-math", [](mlir::ModuleOp m) {
     return outline_math(m), mlir::success();
@@ -288,9 +319,9 @@ void add_cpu_llvm_passes(mlir::OpPassManager& pm) {
     mlir::populateMathPolynomialApproximationPatterns(patterns, {});
     return mlir::applyPatternsAndFoldGreedily(m, std::move(patterns));
   });
-  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm, "
-                 "finalize-memref-to-llvm{use-aligned-alloc=1}, convert-arith-to-llvm, convert-index-to-llvm, convert-func-to-llvm, "
-                 "convert-cf-to-llvm, reconcile-unrealized-casts");
+  add_passes(pm, "expand-strided-metadata, lower-affine, convert-scf-to-cf, convert-math-to-llvm, convert-math-to-libm");
+  add_module_pass(pm, "ejit-convert-to-llvm", convert_to_llvm);
+  add_passes(pm, "reconcile-unrealized-casts");
   add_module_pass(pm, "ejit-mark-shared-nests", [](mlir::ModuleOp m) { return mark_shared_nests(m), mlir::success(); });
   add_module_pass(pm, "ejit-mark-math-functions", [](mlir::ModuleOp m) { return mark_math_functions(m), mlir::success(); });
 }
