@@ -209,11 +209,32 @@ void strided_copies_to_linalg(mlir::ModuleOp module) {
   }
 }
 
-/// Gives every use of an init tensor its own op: each use of a tensor.empty, and each use of a
-/// linalg.fill of one (the init of a reduction). CSE merges identical inits; one shared by two
-/// results that are both returned made empty-tensor elimination and bufferization accumulate
-/// both results into one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s).
+/// Whether `value` is built in the kernel: a tensor.empty, a linalg.fill, or slices inserted
+/// into one of them (a concat's or pad's result under construction).
+bool built_in_kernel(mlir::Value value) {
+  while (auto insert = value.getDefiningOp<mlir::tensor::InsertSliceOp>()) value = insert.getDest();
+  mlir::Operation* def = value.getDefiningOp();
+  return def && mlir::isa<mlir::tensor::EmptyOp, mlir::linalg::FillOp>(def);
+}
+
+/// Gives every use of an init tensor its own op: each use of a tensor.empty, each use of a
+/// linalg.fill of one (the init of a reduction), and each use of a slice inserted into one (a
+/// concat under construction). CSE merges identical inits; one shared by two results that are
+/// both returned made empty-tensor elimination and bufferization accumulate both results into
+/// one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s), or build one
+/// result in the other's output buffer, which that output's copy then overwrote (two concats
+/// whose first parts were equal: x = [p, a] and y = [p, x[:, 1::2]]).
 void untie_empty_tensors(mlir::ModuleOp module) {
+  std::vector<mlir::tensor::InsertSliceOp> inserts;  // last first: a clone's dest is untied after it
+  module.walk([&](mlir::tensor::InsertSliceOp insert) { inserts.push_back(insert); });
+  for (auto it = inserts.rbegin(); it != inserts.rend(); ++it) {
+    mlir::tensor::InsertSliceOp insert = *it;
+    if (insert->hasOneUse() || insert->use_empty() || !built_in_kernel(insert.getDest())) continue;
+    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(insert->getResult(0).getUses()))) {
+      mlir::OpBuilder b(insert);
+      use.set(b.clone(*insert)->getResult(0));
+    }
+  }
   module.walk([](mlir::linalg::FillOp fill) {
     if (!fill.hasPureTensorSemantics()) return;
     for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(fill->getResult(0).getUses()))) {
