@@ -43,8 +43,10 @@ struct Value {
 
 class Chain {
  public:
-  Chain(uint64_t seed, const Tensor& a, const Tensor& b, double input_bound)
-      : rng_(seed), m_(a.dim(0)), n_(a.dim(1)), device_(a.device()) {
+  /// `max_rows` > 0: the rows (m) may vary from call to call, up to max_rows (see
+  /// random_any_chain_any_rows).
+  Chain(uint64_t seed, const Tensor& a, const Tensor& b, double input_bound, int64_t max_rows = 0)
+      : rng_(seed), m_(a.dim(0)), n_(a.dim(1)), rows_vary_(max_rows > 0), bm_(rows_vary_ ? max_rows : m_), device_(a.device()) {
     pool_.push_back({a, true, input_bound});
     pool_.push_back({b, true, input_bound});
   }
@@ -112,10 +114,10 @@ class Chain {
       default: return {0, 1};
     }
   }
-  /// Elements a reduction over `axes` of (m, n) combines.
+  /// Elements a reduction over `axes` of (m, n) combines, at most (for bounds).
   int64_t count(const std::vector<int64_t>& axes) const {
-    if (axes.empty() || axes.size() == 2) return m_ * n_;
-    return axes[0] == 0 ? m_ : n_;
+    if (axes.empty() || axes.size() == 2) return bm_ * n_;
+    return axes[0] == 0 ? bm_ : n_;
   }
   /// Indices in [0, size) of shape `shape`, computed in the trace from an exact value.
   Tensor indices(const Shape& shape, int64_t size) {
@@ -245,7 +247,7 @@ class Chain {
         std::optional<int64_t> axis;
         if (pick(3)) axis = pick(2);
         Tensor r = pick(2) ? argmax(e.t, axis, keep) : argmin(e.t, axis, keep);
-        return fit({r, true, static_cast<double>(m_ * n_)});
+        return fit({r, true, static_cast<double>(bm_ * n_)});
       }
     }
   }
@@ -272,7 +274,7 @@ class Chain {
     const DType dt = x.t.dtype();
     Tensor ty = cast(y.t, dt), tz = cast(z.t, dt);
     const double b = x.bound * y.bound * z.bound;
-    const double mm = static_cast<double>(m_), nn = static_cast<double>(n_);
+    const double mm = static_cast<double>(bm_), nn = static_cast<double>(n_);
     Tensor r = pick(2) ? matmul(matmul(x.t, transpose(ty)), tz)    // (m, m) (m, n)
                        : matmul(x.t, matmul(transpose(ty), tz));   // (m, n) (n, n)
     return {r, !is_floating(dt) && x.exact && y.exact && z.exact, b * mm * nn};
@@ -304,12 +306,14 @@ class Chain {
       case 5: {  // take along an axis: indices computed (the interpreter's) or constant (compiled)
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
-        return {take(x.t, pick(2) ? indices({size}, size) : constant_indices({size}, size), axis), x.exact, b};
+        const bool computed = pick(2) || (rows_vary_ && axis == 0);  // constants would follow the rows
+        return {take(x.t, computed ? indices({size}, size) : constant_indices({size}, size), axis), x.exact, b};
       }
       case 6: {
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
-        return {gather(x.t, pick(2) ? indices({m_, n_}, size) : constant_indices({m_, n_}, size), axis), x.exact, b};
+        const bool computed = pick(2) || rows_vary_;
+        return {gather(x.t, computed ? indices({m_, n_}, size) : constant_indices({m_, n_}, size), axis), x.exact, b};
       }
       case 7: {  // stack, then reduce the new axis
         const int64_t ax = pick(3);
@@ -332,7 +336,7 @@ class Chain {
     Value x = floats(full(some()));
     switch (pick(6)) {
       case 0: return {softmax(x.t, pick(2) ? -1 : 0), false, 1};
-      case 1: return {log_softmax(x.t, pick(2) ? -1 : 0), false, 2 * x.bound + std::log(static_cast<double>(m_ * n_)) + 1};
+      case 1: return {log_softmax(x.t, pick(2) ? -1 : 0), false, 2 * x.bound + std::log(static_cast<double>(bm_ * n_)) + 1};
       case 2: {
         // A ramp along the rows: the normalized rounding noise of a constant row (x - mean is
         // an ulp or 0, times 1/sqrt(eps)) would differ between any two summation orders.
@@ -349,7 +353,7 @@ class Chain {
       case 4: {
         Tensor labels = reshape(indices({m_}, n_), {m_});
         const Reduction red = static_cast<Reduction>(pick(3));
-        return fit({cross_entropy(x.t, labels, red), false, (2 * x.bound + std::log(static_cast<double>(n_)) + 1) * static_cast<double>(m_)});
+        return fit({cross_entropy(x.t, labels, red), false, (2 * x.bound + std::log(static_cast<double>(n_)) + 1) * static_cast<double>(bm_)});
       }
       default: {  // constants made in the trace
         Tensor r = x.t + full_like(x.t, 2) - cast(arange(n_).to(device_), x.t.dtype()) * 0.25;
@@ -370,6 +374,8 @@ class Chain {
 
   std::mt19937_64 rng_;
   int64_t m_, n_;
+  bool rows_vary_;  // m may differ between calls: nothing but shapes may follow it
+  int64_t bm_;      // the most rows, for magnitude bounds (and the constants that tame them)
   Device device_;  // the inputs': constants made here go there too
   std::vector<Value> pool_;
 };
@@ -441,6 +447,15 @@ inline void require_chain_output(const Tensor& compiled, const Tensor& want, Cha
 inline std::vector<Tensor> random_any_chain(uint64_t seed, const Tensor& a, const Tensor& b, double input_bound = 4,
                                             std::vector<ChainOutput>* info = nullptr) {
   return any_chain_detail::Chain(seed, a, b, input_bound).run(info);
+}
+
+/// random_any_chain for a function whose rows (a's dim 0, and b's if it has rows) may vary
+/// between calls, up to `max_rows`, and n (a's dim 1) may not equal any of them: the ops, their
+/// constants and the magnitude bounds depend on n and the seed only, so jit() may make the rows
+/// dynamic (JitOptions::dynamic = true) and run every size on one compile.
+inline std::vector<Tensor> random_any_chain_any_rows(uint64_t seed, const Tensor& a, const Tensor& b, int64_t max_rows,
+                                                     std::vector<ChainOutput>* info = nullptr) {
+  return any_chain_detail::Chain(seed, a, b, 4, max_rows).run(info);
 }
 
 }  // namespace ejit::test
