@@ -8,7 +8,8 @@
 namespace ejit::detail {
 
 /// The settings of one CPU compile, from construction to destruction (which restores
-/// LLVM's defaults). An option given on a command line (ejit-opt's) is left as given.
+/// LLVM's defaults). An option that a command line set (a program that parses LLVM's
+/// options itself) is left as given.
 class CpuCodegenSettings {
  public:
   /// `fast_codegen`: a first tier (LLVM's fast instruction selector and register
