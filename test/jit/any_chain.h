@@ -339,8 +339,9 @@ class Chain {
       case 1: return {log_softmax(x.t, pick(2) ? -1 : 0), false, 2 * x.bound + std::log(static_cast<double>(bm_ * n_)) + 1};
       case 2: {
         // A ramp along the rows: the normalized rounding noise of a constant row (x - mean is
-        // an ulp or 0, times 1/sqrt(eps)) would differ between any two summation orders.
-        x.t = x.t + cast(arange(n_).to(device_), x.t.dtype()) * 0.25;
+        // an ulp or 0, times 1/sqrt(eps)) would differ between any two summation orders. Its
+        // slope is not the constants step's (0.25), which would cancel that step's ramp.
+        x.t = x.t + cast(arange(n_).to(device_), x.t.dtype()) * 0.375;
         if (pick(2)) return {layer_norm(x.t), false, std::sqrt(static_cast<double>(n_)) + 1};
         Tensor g = cast(rand({n_}, static_cast<uint64_t>(pick(1000)), DType::F32, -2.0, 2.0).to(device_), x.t.dtype());
         Tensor beta = cast(rand({n_}, static_cast<uint64_t>(pick(1000)), DType::F32, -1.0, 1.0).to(device_), x.t.dtype());
