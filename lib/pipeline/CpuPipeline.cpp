@@ -296,8 +296,10 @@ mlir::LogicalResult convert_to_llvm(mlir::ModuleOp module) {
   mlir::populateFinalizeMemRefToLLVMConversionPatterns(converter, patterns);
   mlir::arith::populateArithToLLVMConversionPatterns(converter, patterns);
   mlir::index::populateIndexToLLVMConversionPatterns(converter, patterns);
-  mlir::populateFuncToLLVMConversionPatterns(converter, patterns);
+  const mlir::SymbolTable symbols(module);  // as upstream's convert-func-to-llvm: calls look up their callee
+  mlir::populateFuncToLLVMConversionPatterns(converter, patterns, &symbols);
   mlir::cf::populateControlFlowToLLVMConversionPatterns(converter, patterns);
+  mlir::cf::populateAssertToLLVMConversionPattern(converter, patterns);  // as convert-cf-to-llvm
   mlir::LLVMConversionTarget target(*context);
   return mlir::applyPartialConversion(module, target, std::move(patterns));
 }

@@ -217,22 +217,34 @@ bool built_in_kernel(mlir::Value value) {
   return def && mlir::isa<mlir::tensor::EmptyOp, mlir::linalg::FillOp>(def);
 }
 
+/// Whether `use` writes into the tensor it names: the destination of an insert, or the init
+/// of a destination-style op (a linalg op's outs).
+bool writes_into(mlir::OpOperand& use) {
+  if (auto insert = mlir::dyn_cast<mlir::tensor::InsertSliceOp>(use.getOwner())) return &use == &insert.getDestMutable();
+  auto dps = mlir::dyn_cast<mlir::DestinationStyleOpInterface>(use.getOwner());
+  return dps && dps.isDpsInit(&use);
+}
+
 /// Gives every use of an init tensor its own op: each use of a tensor.empty, each use of a
-/// linalg.fill of one (the init of a reduction), and each use of a slice inserted into one (a
-/// concat under construction). CSE merges identical inits; one shared by two results that are
-/// both returned made empty-tensor elimination and bufferization accumulate both results into
-/// one buffer (seen with {sum(x), sum(y)}, and {s, log(s)} for a row sum s), or build one
-/// result in the other's output buffer, which that output's copy then overwrote (two concats
-/// whose first parts were equal: x = [p, a] and y = [p, x[:, 1::2]]).
+/// linalg.fill of one (the init of a reduction), and each write into a slice inserted into one
+/// (a concat under construction, which later ops read as it is). CSE merges identical inits;
+/// one shared by two results that are both returned made empty-tensor elimination and
+/// bufferization accumulate both results into one buffer (seen with {sum(x), sum(y)}, and {s,
+/// log(s)} for a row sum s), or build one result in the other's output buffer, which that
+/// output's copy then overwrote (two concats whose first parts were equal: x = [p, a] and
+/// y = [p, x[:, 1::2]]).
 void untie_empty_tensors(mlir::ModuleOp module) {
   std::vector<mlir::tensor::InsertSliceOp> inserts;  // last first: a clone's dest is untied after it
   module.walk([&](mlir::tensor::InsertSliceOp insert) { inserts.push_back(insert); });
   for (auto it = inserts.rbegin(); it != inserts.rend(); ++it) {
     mlir::tensor::InsertSliceOp insert = *it;
-    if (insert->hasOneUse() || insert->use_empty() || !built_in_kernel(insert.getDest())) continue;
-    for (mlir::OpOperand& use : llvm::make_early_inc_range(llvm::drop_begin(insert->getResult(0).getUses()))) {
+    if (!built_in_kernel(insert.getDest())) continue;
+    std::vector<mlir::OpOperand*> writes;
+    for (mlir::OpOperand& use : insert->getResult(0).getUses())
+      if (writes_into(use)) writes.push_back(&use);
+    for (size_t w = 1; w < writes.size(); ++w) {  // the first write keeps the original
       mlir::OpBuilder b(insert);
-      use.set(b.clone(*insert)->getResult(0));
+      writes[w]->set(b.clone(*insert)->getResult(0));
     }
   }
   module.walk([](mlir::linalg::FillOp fill) {

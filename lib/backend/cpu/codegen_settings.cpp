@@ -12,28 +12,37 @@ namespace ejit::detail {
 
 namespace {
 
-/// One LLVM option set to `value` as a command line would set it, until destruction resets
-/// it to its default. Nothing when LLVM has no such option or a command line set it.
+/// One boolean LLVM option set to `value` as a command line would set it (some passes ask
+/// whether it occurred), until destruction gives it back its value and no occurrence.
+/// Nothing when LLVM has no such option or a command line set it.
 class OptionHold {
  public:
-  OptionHold(const char* name, const char* value) {
+  OptionHold(const char* name, bool value) {
     const auto& options = llvm::cl::getRegisteredOptions();
     auto it = options.find(name);
     if (it == options.end() || it->second->getNumOccurrences() > 0) return;
-    if (it->second->addOccurrence(0, name, value)) {  // true: the value did not parse
-      it->second->reset();
+    auto* option = static_cast<llvm::cl::opt<bool>*>(it->second);
+    before_ = option->getValue();
+    if (option->addOccurrence(0, name, value ? "true" : "false")) {  // true: the value did not parse
+      restore(option);
       return;
     }
-    option_ = it->second;
+    option_ = option;
   }
   ~OptionHold() {
-    if (option_) option_->reset();
+    if (option_) restore(option_);
   }
   OptionHold(const OptionHold&) = delete;
   OptionHold& operator=(const OptionHold&) = delete;
 
  private:
-  llvm::cl::Option* option_ = nullptr;
+  void restore(llvm::cl::opt<bool>* option) const {
+    option->reset();  // no occurrence (and the default value)
+    option->setValue(before_);  // a value a program set without a command line stays
+  }
+
+  llvm::cl::opt<bool>* option_ = nullptr;
+  bool before_ = false;
 };
 
 /// LLVM's basic register allocator instead of its default (greedy) one, until destruction.
@@ -68,7 +77,7 @@ struct CpuCodegenSettings::Holds {
   // variable, which x86 addressing takes as is; LSR rewrote them into an induction
   // variable per buffer at 13-19% of a kernel's compile time and a third of a 256-output
   // kernel's, with no change in run time measured (jit_bench).
-  OptionHold no_lsr{"disable-lsr", "true"};
+  OptionHold no_lsr{"disable-lsr", true};
   // Optimized code only. Kernels are loops of straight-line vector code whose splat
   // constants are live across the loop: greedy register allocation spent a third of the
   // code generation of a 20-op tanh chain splitting and evicting their ranges (and spilled
@@ -81,8 +90,8 @@ struct CpuCodegenSettings::Holds {
 CpuCodegenSettings::CpuCodegenSettings(bool fast_codegen) : holds_(std::make_unique<Holds>()) {
   if (fast_codegen) return;
   holds_->basic_regalloc.emplace();
-  holds_->no_machine_scheduler.emplace("enable-misched", "false");
-  holds_->no_post_ra_scheduler.emplace("disable-post-ra", "true");
+  holds_->no_machine_scheduler.emplace("enable-misched", false);
+  holds_->no_post_ra_scheduler.emplace("disable-post-ra", true);
 }
 
 CpuCodegenSettings::~CpuCodegenSettings() = default;

@@ -1,6 +1,9 @@
 // LLVM's code generation choices for CPU kernels. LLVM reads them from process-wide options
 // (what llc takes on its command line), so a CPU compile sets them while it runs, under the
-// compiler lock: the GPU's NVPTX pipeline, under the same lock, keeps LLVM's defaults.
+// compiler lock: the GPU's NVPTX pipeline, under the same lock, keeps LLVM's defaults. Code
+// outside ejit that generates machine code with the same libLLVM at the same time, on
+// another thread, would see them too (an unoptimized one would get the basic register
+// allocator, which LLVM does not allow there).
 #pragma once
 
 #include <memory>
