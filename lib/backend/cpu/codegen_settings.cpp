@@ -12,16 +12,21 @@ namespace ejit::detail {
 
 namespace {
 
+/// LLVM's option `name`; null when LLVM has no such option or a command line set it.
+llvm::cl::Option* unset_option(const char* name) {
+  const auto& options = llvm::cl::getRegisteredOptions();
+  auto it = options.find(name);
+  return it == options.end() || it->second->getNumOccurrences() > 0 ? nullptr : it->second;
+}
+
 /// One boolean LLVM option set to `value` as a command line would set it (some passes ask
 /// whether it occurred), until destruction gives it back its value and no occurrence.
 /// Nothing when LLVM has no such option or a command line set it.
 class OptionHold {
  public:
   OptionHold(const char* name, bool value) {
-    const auto& options = llvm::cl::getRegisteredOptions();
-    auto it = options.find(name);
-    if (it == options.end() || it->second->getNumOccurrences() > 0) return;
-    auto* option = static_cast<llvm::cl::opt<bool>*>(it->second);
+    auto* option = static_cast<llvm::cl::opt<bool>*>(unset_option(name));
+    if (!option) return;
     before_ = option->getValue();
     if (option->addOccurrence(0, name, value ? "true" : "false")) {  // true: the value did not parse
       restore(option);
@@ -53,11 +58,10 @@ class BasicRegisterAllocation {
  public:
   BasicRegisterAllocation() {
     using Option = llvm::cl::opt<llvm::RegisterRegAlloc::FunctionPassCtor, false, llvm::RegisterPassParser<llvm::RegisterRegAlloc>>;
-    const auto& options = llvm::cl::getRegisteredOptions();
-    auto it = options.find("regalloc");
-    if (it == options.end() || it->second->getNumOccurrences() > 0) return;
+    auto* option = static_cast<Option*>(unset_option("regalloc"));
+    if (!option) return;
     before_ = llvm::RegisterRegAlloc::getDefault();
-    if (!before_) before_ = static_cast<Option*>(it->second)->getValue();
+    if (!before_) before_ = option->getValue();
     llvm::RegisterRegAlloc::setDefault(llvm::createBasicRegisterAllocator);
   }
   ~BasicRegisterAllocation() {
