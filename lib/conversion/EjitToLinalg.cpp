@@ -345,18 +345,28 @@ template <class Op> struct ArgReduceLowering : OpConversionPattern<Op> {
   bool isMax;
 };
 
-/// An index element of take / gather as an index into a dim of size n: negative ones count
-/// from the end, as the interpreter's. Clamped to [0, n): the executor checks indices before
-/// a kernel runs (PackedKernel), so an index out of range never reaches here; if one did,
-/// the load stays inside x.
-Value indexInto(OpBuilder& b, Location loc, Value i, int64_t n) {
+/// An index element of take / gather as an index into a dim of size n (an i64 value):
+/// negative ones count from the end, as the interpreter's. Clamped to [0, n): the executor
+/// checks indices against n (PackedKernel: before a kernel runs when they are its input,
+/// after it when the kernel computes them), so an index out of range never gives a result;
+/// the load stays inside x all the same. n > 0 (dims that may be 0 stay on the interpreter).
+Value indexInto(OpBuilder& b, Location loc, Value i, Value n) {
   Type i64 = b.getI64Type();
   if (i.getType() != i64) i = b.create<arith::ExtSIOp>(loc, i64, i);
   auto constant = [&](int64_t c) { return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(c)).getResult(); };
   Value negative = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, i, constant(0));
-  i = b.create<arith::SelectOp>(loc, negative, b.create<arith::AddIOp>(loc, i, constant(n)), i);
-  i = b.create<arith::MaxSIOp>(loc, b.create<arith::MinSIOp>(loc, i, constant(n - 1)), constant(0));
+  i = b.create<arith::SelectOp>(loc, negative, b.create<arith::AddIOp>(loc, i, n), i);
+  Value last = b.create<arith::SubIOp>(loc, n, constant(1));
+  i = b.create<arith::MaxSIOp>(loc, b.create<arith::MinSIOp>(loc, i, last), constant(0));
   return b.create<arith::IndexCastOp>(loc, b.getIndexType(), i);
+}
+
+/// The size of x's dim `axis` as an i64 value (take and gather index it): a constant, or
+/// read from x when the dim is dynamic.
+Value indexedDimSize(OpBuilder& b, Location loc, Value x, int64_t axis) {
+  auto xt = tensorType(x);
+  if (!xt.isDynamicDim(axis)) return b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(xt.getDimSize(axis)));
+  return b.create<arith::IndexCastOp>(loc, b.getI64Type(), b.create<tensor::DimOp>(loc, x, axis));
 }
 
 /// The result `init` stands for, one element per index (`indices` read at `indexMap`): x
@@ -374,10 +384,9 @@ Value indexedRead(OpBuilder& rw, Location loc, Value x, Value indices, AffineMap
 }
 
 /// take(x, indices, axis): x with its dim `axis` replaced by the indices' dims; each element
-/// reads x (tensor.extract) at the index the indices give. The dim indexed is static (the
-/// executor checks indices against it; the CPU back end keeps other takes on the
-/// interpreter); the other dims of x and the indices' may be dynamic (a number of ids, a
-/// batch, that varies).
+/// reads x (tensor.extract) at the index the indices give. Any dim may be dynamic (a number
+/// of ids, a batch, a table that varies): the executor checks indices against the dim's size
+/// of the call. An empty dim indexed stays on the interpreter.
 struct TakeLowering : OpConversionPattern<TakeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TakeOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
@@ -385,8 +394,8 @@ struct TakeLowering : OpConversionPattern<TakeOp> {
     Value x = a.getX(), indices = a.getIndices();
     auto xt = tensorType(x), it = tensorType(indices), rt = tensorType(op.getResult());
     const int64_t axis = op.getAxis(), k = it.getRank(), r = rt.getRank(), n = xt.getDimSize(axis);
-    if (xt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "take along a dynamic dim");
     if (n == 0) return rw.notifyMatchFailure(op, "take from an empty dim");
+    Value size = indexedDimSize(rw, loc, x, axis);
     SmallVector<AffineExpr> indexDims;
     for (int64_t d = 0; d < k; ++d) indexDims.push_back(rw.getAffineDimExpr(axis + d));
     // A dynamic result dim is one of x's before or after the axis, or one of the indices'.
@@ -400,7 +409,7 @@ struct TakeLowering : OpConversionPattern<TakeOp> {
                                    SmallVector<Value> at;
                                    for (int64_t d = 0; d < xt.getRank(); ++d) {
                                      if (d < axis) at.push_back(b.create<linalg::IndexOp>(l, d));
-                                     else if (d == axis) at.push_back(indexInto(b, l, index, n));
+                                     else if (d == axis) at.push_back(indexInto(b, l, index, size));
                                      else at.push_back(b.create<linalg::IndexOp>(l, d - 1 + k));
                                    }
                                    return at;
@@ -410,7 +419,7 @@ struct TakeLowering : OpConversionPattern<TakeOp> {
 };
 
 /// gather(x, indices, axis): out[..., j, ...] = x[..., indices[..., j, ...], ...], x and
-/// the indices broadcasting on the other dims. The dim indexed is static, as take's.
+/// the indices broadcasting on the other dims. Dims may be dynamic, as take's.
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor a, ConversionPatternRewriter& rw) const override {
@@ -418,8 +427,8 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     Value x = a.getX();
     auto xt = tensorType(x), it = tensorType(a.getIndices()), rt = tensorType(op.getResult());
     const int64_t axis = op.getAxis(), r = rt.getRank(), n = xt.getDimSize(axis);
-    if (xt.isDynamicDim(axis)) return rw.notifyMatchFailure(op, "gather along a dynamic dim");
     if (n == 0) return rw.notifyMatchFailure(op, "gather from an empty dim");
+    Value size = indexedDimSize(rw, loc, x, axis);
     // A dynamic dim of the result: the indices' along the axis, else x's or the indices'
     // (the other broadcasts along it, with size 1).
     for (int64_t d = 0; d < r; ++d)
@@ -433,7 +442,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     rw.replaceOp(op, indexedRead(rw, loc, x, indices, indexMap, init, [&](OpBuilder& b, Location l, Value index) {
       SmallVector<Value> at;
       for (int64_t d = 0; d < r; ++d) {
-        if (d == axis) at.push_back(indexInto(b, l, index, n));
+        if (d == axis) at.push_back(indexInto(b, l, index, size));
         else if (xt.getDimSize(d) == 1) at.push_back(b.create<arith::ConstantIndexOp>(l, 0));
         else at.push_back(b.create<linalg::IndexOp>(l, d));
       }

@@ -572,11 +572,9 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
       return same_batch ? "" : "matmul with broadcast batch dims has no CPU lowering yet";
     }
     case NodeKind::Take:
-    case NodeKind::Gather: {  // indices checked by the executor (PackedKernel) against x's static shape
-      // Any dim may be dynamic but the one indexed: the executor checks indices against it.
+    case NodeKind::Gather: {  // indices checked by the executor (PackedKernel) against x's shape of the call
       const Shape& x = trace.values[n.inputs[0]].shape;
       if (n.ints.empty() || n.ints[0] < 0 || n.ints[0] >= x.rank()) return node_name(n) + " of a bad axis";
-      if (x[n.ints[0]] < 0) return node_name(n) + " along a dynamic dim runs on the interpreter";
       return x[n.ints[0]] == 0 ? node_name(n) + " from an empty dim runs on the interpreter" : "";
     }
     case NodeKind::HostCall: return "host callbacks run on the host";

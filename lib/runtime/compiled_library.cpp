@@ -160,7 +160,7 @@ CompiledLibrary load_compiled(const std::string& path) {
     std::vector<detail::Step> steps;
     size_t compiled = 0;
     for (detail::ExportedStep& s : e.steps) {
-      detail::Step step{s.compiled, s.nodes, nullptr, s.inputs, s.outputs, {}};
+      detail::Step step{s.compiled, s.nodes, nullptr, s.inputs, s.outputs, {}, {}};
       if (s.compiled) {
         ++compiled;
         step.kernel = std::make_unique<detail::PackedKernel>(impl->object, kernels[s.kernel], s.sub, s.extent);

@@ -26,13 +26,23 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
       case IndexOrigin::Constant: break;  // checked already, and constant
       case IndexOrigin::Input: {
         const auto in = std::find(trace.inputs.begin(), trace.inputs.end(), source);
-        index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), op, static_cast<int>(n.ints.at(0)),
-                                 trace.values[n.inputs[0]].shape});
+        index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), false, op,
+                                 static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape});
         break;
       }
-      case IndexOrigin::Unchecked:  // cpu_steps.cpp's partition never makes such a kernel
-        unchecked_ = op;
+      case IndexOrigin::Unchecked: {  // computed here: checked in the output they go to
+        const auto out = std::find(trace.outputs.begin(), trace.outputs.end(), source);
+        const int p = producer.at(static_cast<size_t>(source));
+        const Shape& x = trace.values[n.inputs[0]].shape;
+        const int axis = static_cast<int>(n.ints.at(0));
+        // cpu_steps.cpp's partition never makes a kernel of other indices; one from a file might
+        if (out == trace.outputs.end() || p < 0 || trace.nodes[p].kind == NodeKind::Constant || axis < 0 ||
+            axis >= x.rank() || x[axis] <= 0)
+          unchecked_ = op;
+        else
+          index_checks_.push_back({static_cast<size_t>(out - trace.outputs.begin()), true, op, axis, x});
         break;
+      }
     }
   }
 }
@@ -40,13 +50,19 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
 namespace {
 
 /// The interpreter's check of take's and gather's indices (lib/interp/indexing.cpp).
-template <class T> void check_indices(const Tensor& indices, const char* op, int axis, const Shape& x) {
+template <class T> void check_indices_as(const Tensor& indices, const char* op, int axis, const Shape& x) {
   const int64_t n = x[axis];
   const T* p = static_cast<const T*>(indices.raw_data());
   for (int64_t k = 0, count = indices.numel(); k < count; ++k) {
     const int64_t i = p[k];
     if (i < -n || i >= n) fail(op, "index {} is out of range for dim {} of size {} (shape {})", i, axis, n, x);
   }
+}
+
+void check_indices(const Tensor& indices, const char* op, int axis, const Shape& x) {
+  if (indices.dtype() == DType::I32) check_indices_as<int32_t>(indices, op, axis, x);
+  else if (indices.dtype() == DType::I64) check_indices_as<int64_t>(indices, op, axis, x);
+  else fail(op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
 }
 
 }  // namespace
@@ -59,13 +75,8 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
            inputs[i].device().str());
   const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
   if (unchecked_) fail("jit", "a compiled kernel's {} reads indices nothing checks", unchecked_);
-  for (const IndexCheck& c : index_checks_) {  // the dim indexed is static; others may not be
-    const Tensor& indices = inputs.at(c.input);
-    const Shape x = concrete(c.x, sizes);
-    if (indices.dtype() == DType::I32) check_indices<int32_t>(indices, c.op, c.axis, x);
-    else if (indices.dtype() == DType::I64) check_indices<int64_t>(indices, c.op, c.axis, x);
-    else fail(c.op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
-  }
+  for (const IndexCheck& c : index_checks_)
+    if (!c.after) check_indices(inputs.at(c.position), c.op, c.axis, concrete(c.x, sizes));
   std::vector<Tensor> outputs;
   for (const ValueType& v : outs_) {
     outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
@@ -97,7 +108,7 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     int64_t lo = 0, hi = extent;
     args[0] = &lo, args[1] = &hi;
     fn_(args.data());
-    return outputs;
+    return checked_after(std::move(outputs), sizes);
   }
   const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
   // Each thread's chunk is run a few rows at a time: a kernel's loop nests (a row reduction,
@@ -111,6 +122,12 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
       fn_(a.data());
     }
   });
+  return checked_after(std::move(outputs), sizes);
+}
+
+std::vector<Tensor> PackedKernel::checked_after(std::vector<Tensor> outputs, const std::vector<int64_t>& sizes) const {
+  for (const IndexCheck& c : index_checks_)
+    if (c.after) check_indices(outputs.at(c.position), c.op, c.axis, concrete(c.x, sizes));
   return outputs;
 }
 

@@ -55,14 +55,18 @@ class PackedKernel final : public Executable {
   int64_t extent_ = 0;  // trip count of the outer parallel loop, 0 if the kernel runs whole, < 0: dynamic_extent()
   std::string profile_name_;  // the kernel's "kernel" events in profiles
   /// A take or gather whose indices are an input of the kernel: checked before it runs, as
-  /// the interpreter checks them (the kernel clamps; it never reports).
+  /// the interpreter checks them; whose indices the kernel computes: checked after it runs,
+  /// in the output the kernel writes them to (the kernel clamps; it never reports).
   struct IndexCheck {
-    size_t input;      // position of the indices among the kernel's inputs
+    size_t position;   // of the indices among the kernel's inputs (or outputs, when `after`)
+    bool after;
     const char* op;    // "take" or "gather"
     int axis;
     Shape x;           // the shape indexed
   };
   std::vector<IndexCheck> index_checks_;
+  /// `outputs` of a run, once the indices it computed passed their checks.
+  std::vector<Tensor> checked_after(std::vector<Tensor> outputs, const std::vector<int64_t>& sizes) const;
   const char* unchecked_ = nullptr;  // a take or gather of indices nothing checks: run() refuses
 };
 

@@ -20,6 +20,8 @@ struct Step {
   std::unique_ptr<Executable> kernel;    // compiled steps
   std::vector<int> inputs, outputs;      // compiled steps: trace value ids in and out
   Trace sub;                             // compiled steps: the kernel's own trace
+  std::vector<int> checked_outputs;      // compiled steps: indices it computes for its take or gather,
+                                         // outputs of it so that its executor checks them
 };
 
 /// Per step (reads[s]: the values step s reads): the values no later step reads, to release

@@ -23,7 +23,7 @@ TraceUses::TraceUses(const Trace& t) : producer(producers(t)), consumers(t.value
 
 Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
                        const std::function<bool(const TraceNode&, const ValueType&)>& inline_constant, std::vector<int>& inputs,
-                       std::vector<int>& outputs) {
+                       std::vector<int>& outputs, const std::vector<int>& also_outputs) {
   const auto& [producer, consumers, is_output] = uses;
   Trace sub;
   std::unordered_map<int, int> local;
@@ -56,7 +56,7 @@ Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const Trac
   }
   for (int k : nodes) {
     const int v = t.nodes[k].output;
-    bool used_outside = is_output[v] != 0;
+    bool used_outside = is_output[v] != 0 || std::find(also_outputs.begin(), also_outputs.end(), v) != also_outputs.end();
     for (int c : consumers[v]) used_outside |= members.count(c) == 0;
     if (!used_outside) continue;
     sub.outputs.push_back(local[v]);

@@ -25,9 +25,9 @@ struct TraceUses {
 };
 
 /// Where the indices of take or gather node `n` come from, through reshapes (`producer`:
-/// producers(t)). Compiled code clamps
-/// indices and cannot fail a call, so they must be checked before it runs: an input of the
-/// kernel is checked by its executor (PackedKernel), a constant here, once.
+/// producers(t)). Compiled code clamps indices and cannot fail a call, so its executor
+/// (PackedKernel) checks them: an input of the kernel before it runs, indices the kernel
+/// computes (an output of it then) after it runs; a constant is checked once.
 enum class IndexOrigin {
   Input,       // a trace input (`*source`: its value id)
   Constant,    // a constant (not a size constant) whose every index is in range
@@ -37,10 +37,10 @@ IndexOrigin index_origin(const Trace& t, const std::vector<int>& producer, const
 
 /// The nodes (indices into t.nodes, in order) as a trace of their own: values from outside
 /// become inputs (their ids appended to `inputs`), except constants for which
-/// inline_constant(node, type) is true, which are copied in; values used after the nodes, or
-/// outputs of t, become outputs (appended to `outputs`).
+/// inline_constant(node, type) is true, which are copied in; values used after the nodes,
+/// outputs of t, or in `also_outputs` become outputs (appended to `outputs`).
 Trace extract_subtrace(const Trace& t, const std::vector<int>& nodes, const TraceUses& uses,
                        const std::function<bool(const TraceNode&, const ValueType&)>& inline_constant, std::vector<int>& inputs,
-                       std::vector<int>& outputs);
+                       std::vector<int>& outputs, const std::vector<int>& also_outputs = {});
 
 }  // namespace ejit::detail

@@ -437,11 +437,99 @@ TEST_CASE("compiled take and gather check their indices before the kernel runs, 
   REQUIRE(e.find("[gather] index") != std::string::npos);
   REQUIRE(e.find("out of range for dim 1 of size 10") != std::string::npos);
 
-  // Indices computed in the same kernel: the take runs on the interpreter (which checks).
+  // Indices computed in the same kernel: compiled, and checked after it runs.
   auto pick = [](const Tensor& t) { return take(t * 2.f, argmax(t * 3.f, 1), 0) + 1.f; };
   auto computed = jit(pick, "computed");
   const Tensor sq = randn({6, 6}, 4);
   computed(sq);
   REQUIRE(computed(sq).to_vector<float>() == pick(sq).to_vector<float>());
-  REQUIRE(computed.ir(Stage::Linalg).find("take of indices computed in a kernel (or unchecked) runs on the interpreter") != std::string::npos);
+  REQUIRE(computed.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+}
+
+TEST_CASE("take and gather of indices a kernel computes compile and are checked after it runs, as the interpreter checks",
+          "[jit][ops][indexing]") {
+  // Buckets: indices computed from floats (negative ones count from the end), into a table.
+  const Tensor table = randn({10, 4}, 1);
+  auto bucket = [&](const Tensor& x) { return take(table * 2.f, cast(floor(x * 10.f), DType::I64), 0) + 1.f; };
+  auto f = jit(bucket, "bucket");
+  const Tensor inside = rand({3, 5}, 2, DType::F32, -0.99, 0.99);
+  f(inside);
+  REQUIRE(f(inside).to_vector<float>() == bucket(inside).to_vector<float>());
+  REQUIRE(f.stats().hits == 1);
+  REQUIRE(f.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+  REQUIRE(f.ir(Stage::Linalg).find("ejit.take") == std::string::npos);
+  // An index out of range: the call fails as it does eagerly, and the next call is right.
+  for (float v : {1.5f, -1.05f, 3e9f}) {
+    const Tensor bad = where(arange(15).reshape({3, 5}) == int64_t{7}, v, inside);
+    const std::string want = error_of([&] { bucket(bad); }), got = error_of([&] { f(bad); });
+    INFO(want);
+    REQUIRE(want.find("[take] index") != std::string::npos);
+    REQUIRE(got == want);
+  }
+  REQUIRE(f(inside).to_vector<float>() == bucket(inside).to_vector<float>());
+
+  // gather: each row's largest element through argmax, reshaped to a column in the kernel.
+  auto top = [](const Tensor& l) { return gather(l * 2.f, argmax(l + 1.f, 1).reshape({l.dim(0), 1}), 1) - 1.f; };
+  auto g = jit(top, "top");
+  const Tensor logits = randn({7, 5}, 3);
+  g(logits);
+  REQUIRE(g(logits).to_vector<float>() == top(logits).to_vector<float>());
+  REQUIRE(g.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+
+  // Large enough to run in row chunks on every thread, in both tiers.
+  const Tensor rows = rand({40000, 3}, 4, DType::F32, -0.99, 0.99);
+  for_both_tiers({rows, table}, [&] { return std::vector<Tensor>{bucket(rows)}; },
+                 [&](const Compiled& c, const std::vector<Tensor>& eager, const char* tier) {
+                   INFO(tier);
+                   REQUIRE(c.ok());
+                   REQUIRE(c.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+                   REQUIRE(c.run({rows, table}).at(0).to_vector<float>() == eager[0].to_vector<float>());
+                   const Tensor bad = where(arange(120000).reshape({40000, 3}) == int64_t{99999}, 2.f, rows);
+                   REQUIRE(error_of([&] { c.run({bad, table}); }) == error_of([&] { bucket(bad); }));
+                 });
+}
+
+TEST_CASE("take and gather along a dynamic dim compile: indices checked against each call's size", "[jit][ops][indexing]") {
+  JitOptions dynamic;
+  dynamic.dynamic = true;
+  // Tables whose number of rows varies; -1 is each table's last row.
+  const Tensor ids = from_vector<int64_t>({0, -1, 3, 5, -7}, {5});
+  auto lookup = [](const Tensor& t, const Tensor& i) { return take(t * 2.f, i, 0) + 1.f; };
+  auto f = jit(lookup, "lookup", dynamic);
+  for (int64_t rows : {12, 20, 33, 9}) {
+    const Tensor t = randn({rows, 4}, static_cast<uint64_t>(rows));
+    INFO(rows << " rows");
+    REQUIRE(f(t, ids).to_vector<float>() == lookup(t, ids).to_vector<float>());
+  }
+  REQUIRE(f.stats().misses == 2);  // the second size compiled code for every size
+  REQUIRE(f.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+  REQUIRE(f.ir(Stage::Linalg).find("ejit.take") == std::string::npos);
+  const Tensor few = randn({6, 4}, 6);
+  const std::string e = error_of([&] { f(few, ids); });
+  REQUIRE(e == error_of([&] { lookup(few, ids); }));
+  REQUIRE(e.find("[take] index -7 is out of range for dim 0 of size 6") != std::string::npos);
+
+  // gather along a number of classes that varies.
+  auto pick = [](const Tensor& l, const Tensor& i) { return gather(l * 2.f, i, 1) + 1.f; };
+  auto g = jit(pick, "pick", dynamic);
+  const Tensor idx = from_vector<int64_t>({0, -1, 4, 2, 7, -3, 1, 0}, {4, 2});
+  for (int64_t classes : {10, 13, 17}) {
+    const Tensor l = randn({4, classes}, static_cast<uint64_t>(classes));
+    REQUIRE(g(l, idx).to_vector<float>() == pick(l, idx).to_vector<float>());
+  }
+  REQUIRE(g.stats().misses == 2);
+  REQUIRE(g.ir(Stage::Linalg).find("interpreter runs") == std::string::npos);
+  const Tensor narrow = randn({4, 5}, 5);
+  REQUIRE(error_of([&] { g(narrow, idx); }) == error_of([&] { pick(narrow, idx); }));
+
+  // Indices computed in the kernel into a dim that varies: the take runs on the interpreter
+  // (a call could make that dim empty), and every size is right.
+  auto first = [](const Tensor& t) { return take(t * 2.f, argmax(t * 3.f, 1), 0) + 1.f; };
+  auto h = jit(first, "first", dynamic);
+  for (int64_t rows : {8, 11, 15}) {
+    const Tensor t = randn({rows, 6}, static_cast<uint64_t>(rows));
+    REQUIRE(h(t).to_vector<float>() == first(t).to_vector<float>());
+  }
+  REQUIRE(h.stats().misses == 2);
+  REQUIRE(h.ir(Stage::Linalg).find("indices computed into a dynamic dim runs on the interpreter") != std::string::npos);
 }

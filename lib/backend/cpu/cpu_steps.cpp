@@ -58,34 +58,45 @@ constexpr size_t kMaxKernelNodes = 256;
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
   const std::vector<int> producer = producers(t);
   std::vector<Step> steps;
-  Step open{true, {}, nullptr, {}, {}, {}};
+  Step open{true, {}, nullptr, {}, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
   auto close = [&] {
     for (int k : open.nodes) in_open[t.nodes[k].output] = 0;
     if (!open.nodes.empty()) steps.push_back(std::move(open));
-    open = Step{true, {}, nullptr, {}, {}, {}};
+    open = Step{true, {}, nullptr, {}, {}, {}, {}};
   };
   for (size_t k = 0; k < t.nodes.size(); ++k) {
     const TraceNode& n = t.nodes[k];
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
-    // take's and gather's indices are checked before a kernel runs: a kernel input by its
-    // executor (PackedKernel), a constant already. Others (computed in the kernel being
-    // gathered, a size constant, a constant out of range) keep the op on the interpreter.
-    int index_value = -1;
-    const bool indices_inside = (n.kind == NodeKind::Take || n.kind == NodeKind::Gather) &&
-                                (index_origin(t, producer, n, &index_value) == IndexOrigin::Unchecked ||
-                                 in_open[index_value]);
-    if (interpreter_reason(t, n, strict).empty() && !indices_inside) {
+    // take's and gather's indices are checked by the kernel's executor (PackedKernel): a
+    // kernel input before the kernel runs; indices the kernel computes after it, as an output
+    // of it (its code clamps them meanwhile, and the call fails). Constants are checked once,
+    // here. A size constant or a constant out of range keeps the op on the interpreter, and so
+    // do indices computed in the kernel into a dynamic dim (a call could make it empty).
+    bool compiles = interpreter_reason(t, n, strict).empty();
+    int computed_inside = -1;  // the indices' value when the kernel being gathered computes them
+    if (compiles && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather)) {
+      int source = -1;
+      if (index_origin(t, producer, n, &source) == IndexOrigin::Unchecked) {
+        const int p = producer[source];
+        const bool computed = p >= 0 && t.nodes[p].kind != NodeKind::Constant;
+        const bool inside = computed && in_open[source] && open.nodes.size() < kMaxKernelNodes;
+        compiles = computed && !(inside && t.values[n.inputs[0]].shape[n.ints[0]] < 0);
+        if (inside) computed_inside = source;
+      }
+    }
+    if (compiles) {
       if (open.nodes.size() >= kMaxKernelNodes) close();
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
+      if (computed_inside >= 0) open.checked_outputs.push_back(computed_inside);
       continue;
     }
     bool depends = false;
     for (int v : n.inputs) depends |= in_open[folded_from[v] >= 0 ? folded_from[v] : v] != 0;
     if (depends) close();
-    steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}, {}});
+    steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}, {}, {}});
   }
   close();
   // A kernel of one op (plus reshapes, free views eagerly) fuses nothing: the interpreter's
@@ -99,14 +110,15 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
       out.push_back(std::move(s));
       continue;
     }
-    for (int k : s.nodes) out.push_back(Step{false, {k}, nullptr, {}, {}, {}});
+    for (int k : s.nodes) out.push_back(Step{false, {k}, nullptr, {}, {}, {}, {}});
   }
   return out;
 }
 
 /// The nodes of a compiled step as a trace of their own (constants copied in, so they fold).
 Trace sub_trace(const Trace& t, Step& step, const TraceUses& uses) {
-  return extract_subtrace(t, step.nodes, uses, [](const TraceNode&, const ValueType&) { return true; }, step.inputs, step.outputs);
+  return extract_subtrace(t, step.nodes, uses, [](const TraceNode&, const ValueType&) { return true; }, step.inputs, step.outputs,
+                          step.checked_outputs);
 }
 
 
@@ -146,7 +158,8 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
       std::string why = interpreter_reason(trace, n, plan.strict);
       if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather))
         why = std::string(n.kind == NodeKind::Take ? "take" : "gather") +
-              " of indices computed in a kernel (or unchecked) runs on the interpreter";
+              " of a size, of a constant out of range or of indices computed into a dynamic dim runs on the "
+                                                                    "interpreter";
       interpreted.insert(why);
       final_steps.push_back(std::move(step));
       continue;
@@ -162,7 +175,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
     }
     if (!r.executable) {  // keep the function correct: these ops run on the interpreter too
       interpreted.insert(r.error);
-      for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}});
+      for (int k : step.nodes) final_steps.push_back(Step{false, {k}, nullptr, {}, {}, {}, {}});
       continue;
     }
     ++kernels;
@@ -187,7 +200,10 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   }
   for (std::string& ir : result.ir)
     if (!ir.empty())
-      ir = fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons) + ir;
+      ir = (reasons.empty() ? fmt::format("// {} kernel{} (with outputs of their own: indices they compute, checked "
+                                          "after they run)\n", kernels, kernels == 1 ? "" : "s")
+                            : fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons)) +
+           ir;
   if (options::log("compile"))
     fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}), {:.1f} ms since the compile began\n",
                trace.nodes.size(), kernels,
@@ -213,7 +229,9 @@ std::vector<CompileResult> compile_cpu_steps(const std::vector<const Trace*>& tr
     p.strict = strict;
     p.folded_from = transposes_into_gemm(*p.trace, strict);
     p.steps = partition(*p.trace, p.folded_from, strict);
-    p.whole = p.steps.size() == 1 && p.steps[0].compiled && !has_unsourced_symbols(*p.trace);
+    // (Indices the kernel computes are an output of it: a step of its own then.)
+    p.whole = p.steps.size() == 1 && p.steps[0].compiled && p.steps[0].checked_outputs.empty() &&
+              !has_unsourced_symbols(*p.trace);
     if (p.whole) {
       batch.push_back(p.trace);
       continue;
