@@ -116,6 +116,20 @@ TEST_CASE("export: take and gather in kernels check their indices in the library
                Catch::Contains("[take] index 30 is out of range for dim 0 of size 30"));
   REQUIRE_THAT(error_of([&] { lib({table, ids, from_vector<int64_t>({1, 4, 0}, {3})}); }),
                Catch::Contains("[gather] index 4 is out of range for dim 1 of size 4"));
+
+  // Indices the kernel computes: an output of it, checked after it runs, in the library too.
+  const Trace computed = record([](const std::vector<Tensor>& a) {
+    return std::vector<Tensor>{take(a[0] * 2.f, cast(floor(a[1] * 30.f), DType::I64), 0) + 1.f};
+  }, {table, from_vector<float>({0.5f, -0.2f, 0.99f}, {3})});
+  export_library({computed}, dir / "computed.so");
+  const CompiledLibrary clib = load_compiled(dir / "computed.so");
+  INFO(clib.plan(0));
+  REQUIRE(clib.plan(0) == "1 kernel, 0 interpreter steps");
+  const Tensor ok = from_vector<float>({0.1f, -0.99f, 0.7f}, {3}), bad = from_vector<float>({0.1f, 1.2f, 0.7f}, {3});
+  REQUIRE(clib({table, ok})[0].to_vector<float>() == eval_trace(computed, {table, ok})[0].to_vector<float>());
+  const std::string e = error_of([&] { clib({table, bad}); });
+  REQUIRE(e == error_of([&] { eval_trace(computed, {table, bad}); }));
+  REQUIRE_THAT(e, Catch::Contains("[take] index 36 is out of range for dim 0 of size 30"));
 }
 
 TEST_CASE("export: matmuls on the BLAS with folded transposes, reductions, gradients", "[export]") {
