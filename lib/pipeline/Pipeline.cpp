@@ -3,6 +3,7 @@
 #include "Pipeline.h"
 #include "CpuPipeline.h"
 #include "GpuPipeline.h"
+#include "ExtractFusion.h"
 #include "ProducerInReduction.h"
 #include "SiblingFusion.h"
 #include "Canonicalize.h"
@@ -328,6 +329,7 @@ mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module, bool gpu) {
     if (control == small_producer && !gpu) compute_reduced_producers_once(module);  // before it clones them
     mlir::RewritePatternSet patterns(module.getContext());
     mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    populate_extract_of_elementwise_patterns(patterns, kMaxClonedBodyOps);
     mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
     if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns)))) return mlir::failure();

@@ -126,6 +126,21 @@ func.func @take_dynamic(%x: tensor<5x3xf32>, %i: tensor<?xi32>) -> tensor<?x3xf3
 
 // -----
 
+// A table whose rows vary: negative indices and the clamp use its size of the call.
+// CHECK-LABEL: func.func @take_along_dynamic
+// CHECK: %[[ROWS:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x3xf32>
+// CHECK: %[[N:.*]] = arith.index_cast %[[ROWS]] : index to i64
+// CHECK: linalg.generic
+// CHECK: arith.addi %{{.*}}, %[[N]] : i64
+// CHECK: arith.subi %[[N]], %{{.*}} : i64
+// CHECK: tensor.extract %arg0
+func.func @take_along_dynamic(%x: tensor<?x3xf32>, %i: tensor<4xi64>) -> tensor<4x3xf32> {
+  %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<?x3xf32>, tensor<4xi64> -> tensor<4x3xf32>
+  return %0 : tensor<4x3xf32>
+}
+
+// -----
+
 // cross_entropy's gather over a batch that varies: the rows' size from x, the class dim static.
 // CHECK-LABEL: func.func @gather_dynamic_batch
 // CHECK: %[[B:.*]] = tensor.dim %arg0, %{{.*}} : tensor<?x10xf32>
