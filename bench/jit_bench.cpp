@@ -300,6 +300,26 @@ int main(int argc, char** argv) {
   fmt::print("interpreted {:6.2f} ms, compiled {:6.2f} ms ({:.1f}x), max abs error {:.1e}\n", ct.interpreted_ms,
              ct.compiled_ms, ct.interpreted_ms / ct.compiled_ms, ct.max_abs_error);
 
+  fmt::print("\n== indexing in kernels (take and gather fused with the ops around them) ==\n");
+  {
+    const int64_t table_rows = quick ? 1000 : 100000, rows = quick ? 64 : 2048;
+    const Tensor table = randn({table_rows, 128}, 11), small = randn({64, 256}, 12);
+    const Tensor ids = cast(floor(rand({256}, 13, DType::F32, 0.0, static_cast<double>(table_rows) - 0.01)), DType::I64);
+    const Tensor u = rand({quick ? 256 : 16384}, 14), x = randn({rows, rows}, 15), l = randn({rows * 32, 16}, 16);
+    auto scaled = jit([](const Tensor& t, const Tensor& i) { return take(t * 0.5f, i, 0) + 1.f; });
+    auto bucket = jit([](const Tensor& t, const Tensor& v) { return take(t, cast(floor(v * 64.f), DType::I64), 0) * 2.f + 1.f; });
+    auto pick = jit([](const Tensor& t) { return take(t * 2.f, argmax(t * 3.f, 1), 0) + 1.f; });
+    auto top = jit([](const Tensor& t) { return gather(t * 2.f, argmax(t + 1.f, 1).reshape({t.dim(0), 1}), 1) - 1.f; });
+    auto line = [](const char* what, const Comparison& c) {
+      fmt::print("{:<44} interpreted {:7.3f} ms, compiled {:7.3f} ms ({:.1f}x){}\n", what, c.interpreted_ms, c.compiled_ms,
+                 c.interpreted_ms / c.compiled_ms, c.compiled ? "" : " [not compiled: " + c.reason + "]");
+    };
+    line(fmt::format("256 rows of a scaled table ({}x128)", table_rows).c_str(), scaled.compare(reps, table, ids));
+    line(fmt::format("{} computed buckets into a 64x256 table", u.numel()).c_str(), bucket.compare(reps, small, u));
+    line(fmt::format("rows at each row's argmax ({0}x{0})", rows).c_str(), pick.compare(reps, x));
+    line(fmt::format("gather at each row's argmax ({}x16)", rows * 32).c_str(), top.compare(reps, l));
+  }
+
   fmt::print("\n== overheads ==\n");
   Tensor s8 = ones({8});
   auto tiny = jit([](const Tensor& t) { return t + 1.f; });
