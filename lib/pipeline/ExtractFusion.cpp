@@ -33,6 +33,12 @@ struct ExtractOfElementwise : mlir::OpRewritePattern<mlir::tensor::ExtractOp> {
       return rw.notifyMatchFailure(extract, "the producer's body is large");
     for (mlir::OpOperand* in : producer.getDpsInputOperands()) {
       if (!llvm::isa<mlir::RankedTensorType>(in->get().getType())) continue;
+      // One level only: the operands' extracts are never expanded again (a graph whose
+      // values meet again, v[k] = v[k-1] + v[k-2], would be copied once per path). Elementwise
+      // fusion merges such producers first, and the pattern then fires on the merged one.
+      if (auto g = in->get().getDefiningOp<GenericOp>();
+          g && llvm::all_of(g.getIteratorTypesArray(), [](auto t) { return t == mlir::utils::IteratorType::parallel; }))
+        return rw.notifyMatchFailure(extract, "an operand is itself an elementwise result");
       for (mlir::AffineExpr e : producer.getMatchingIndexingMap(in).getResults()) {
         auto c = llvm::dyn_cast<mlir::AffineConstantExpr>(e);
         if (!llvm::isa<mlir::AffineDimExpr>(e) && !(c && c.getValue() == 0))

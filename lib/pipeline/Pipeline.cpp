@@ -306,6 +306,15 @@ constexpr int64_t kMaxFusedBodyOps = 256;
 /// consumer that must read its operands as stored (kReadsStoredAttr: argmax's passes).
 bool fused_body_small(mlir::Operation* producer, mlir::OpOperand* operand) {
   if (operand->getOwner()->hasAttr(mlir::ejit::kReadsStoredAttr)) return false;
+  // A take's or gather's indices (the operand of a body that reads with tensor.extract) that
+  // something else reads too (an output: indices checked after the kernel runs) are read as
+  // stored: a copy in the take could round differently from the checked one (a vector loop
+  // and its scalar remainder), and would be computed again for every element of each row.
+  if (!producer->hasOneUse()) {
+    bool extracts = false;
+    operand->getOwner()->walk([&](mlir::tensor::ExtractOp) { extracts = true; });
+    if (extracts) return false;
+  }
   if (auto g = llvm::dyn_cast<mlir::linalg::GenericOp>(producer))
     for (mlir::OpOperand& out : g.getDpsInitsMutable())
       if (!g.getMatchingBlockArgument(&out).use_empty()) return false;

@@ -1,6 +1,7 @@
 #include "packed_kernel.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "../core/allocator.h"
 #include "../core/parallel.h"
@@ -49,20 +50,24 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
 
 namespace {
 
-/// The interpreter's check of take's and gather's indices (lib/interp/indexing.cpp).
-template <class T> void check_indices_as(const Tensor& indices, const char* op, int axis, const Shape& x) {
-  const int64_t n = x[axis];
+/// The first index out of [-n, n), if any.
+template <class T> std::optional<int64_t> first_out_of_range(const Tensor& indices, int64_t n) {
   const T* p = static_cast<const T*>(indices.raw_data());
-  for (int64_t k = 0, count = indices.numel(); k < count; ++k) {
-    const int64_t i = p[k];
-    if (i < -n || i >= n) fail(op, "index {} is out of range for dim {} of size {} (shape {})", i, axis, n, x);
-  }
+  for (int64_t k = 0, count = indices.numel(); k < count; ++k)
+    if (p[k] < -n || p[k] >= n) return static_cast<int64_t>(p[k]);
+  return std::nullopt;
 }
 
+std::optional<int64_t> bad_index(const Tensor& indices, const char* op, int64_t n) {
+  if (indices.dtype() == DType::I32) return first_out_of_range<int32_t>(indices, n);
+  if (indices.dtype() == DType::I64) return first_out_of_range<int64_t>(indices, n);
+  fail(op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
+}
+
+/// The interpreter's check of take's and gather's indices (lib/interp/indexing.cpp).
 void check_indices(const Tensor& indices, const char* op, int axis, const Shape& x) {
-  if (indices.dtype() == DType::I32) check_indices_as<int32_t>(indices, op, axis, x);
-  else if (indices.dtype() == DType::I64) check_indices_as<int64_t>(indices, op, axis, x);
-  else fail(op, "indices must be i32 or i64, got {} (shape {})", indices.dtype(), indices.shape());
+  if (std::optional<int64_t> i = bad_index(indices, op, x[axis]))
+    fail(op, "index {} is out of range for dim {} of size {} (shape {})", *i, axis, x[axis], x);
 }
 
 }  // namespace
@@ -75,8 +80,24 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
            inputs[i].device().str());
   const std::vector<int64_t> sizes = symbol_sizes(symbols_, inputs);  // of dynamic dims
   if (unchecked_) fail("jit", "a compiled kernel's {} reads indices nothing checks", unchecked_);
-  for (const IndexCheck& c : index_checks_)
-    if (!c.after) check_indices(inputs.at(c.position), c.op, c.axis, concrete(c.x, sizes));
+  // Indices given to the kernel are checked before it runs. When some are bad and a take
+  // or gather before them (in trace order) reads indices the kernel computes, the
+  // interpreter would have failed on those first if they are bad too: the kernel runs (its
+  // code clamps indices; not when a dim indexed is empty), and every check runs after it,
+  // in order (checked_after).
+  bool check_all_after = false;
+  for (size_t i = 0; i < index_checks_.size() && !check_all_after; ++i) {
+    const IndexCheck& c = index_checks_[i];
+    if (c.after) continue;
+    const Shape x = concrete(c.x, sizes);
+    if (!bad_index(inputs.at(c.position), c.op, x[c.axis])) continue;
+    const bool computed_before = std::any_of(index_checks_.begin(), index_checks_.begin() + static_cast<std::ptrdiff_t>(i),
+                                             [](const IndexCheck& e) { return e.after; });
+    const bool none_empty = std::all_of(index_checks_.begin(), index_checks_.end(),
+                                        [&](const IndexCheck& e) { return concrete(e.x, sizes)[e.axis] > 0; });
+    if (!computed_before || !none_empty) check_indices(inputs.at(c.position), c.op, c.axis, x);  // fails
+    check_all_after = true;
+  }
   std::vector<Tensor> outputs;
   for (const ValueType& v : outs_) {
     outputs.push_back(Tensor::empty(concrete(v.shape, sizes), v.dtype, Device::cpu()));
@@ -108,7 +129,7 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     int64_t lo = 0, hi = extent;
     args[0] = &lo, args[1] = &hi;
     fn_(args.data());
-    return checked_after(std::move(outputs), sizes);
+    return checked_after(std::move(outputs), inputs, sizes, check_all_after);
   }
   const int64_t grain = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, work / extent));
   // Each thread's chunk is run a few rows at a time: a kernel's loop nests (a row reduction,
@@ -122,12 +143,13 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
       fn_(a.data());
     }
   });
-  return checked_after(std::move(outputs), sizes);
+  return checked_after(std::move(outputs), inputs, sizes, check_all_after);
 }
 
-std::vector<Tensor> PackedKernel::checked_after(std::vector<Tensor> outputs, const std::vector<int64_t>& sizes) const {
+std::vector<Tensor> PackedKernel::checked_after(std::vector<Tensor> outputs, const std::vector<Tensor>& inputs,
+                                                const std::vector<int64_t>& sizes, bool all) const {
   for (const IndexCheck& c : index_checks_)
-    if (c.after) check_indices(outputs.at(c.position), c.op, c.axis, concrete(c.x, sizes));
+    if (c.after || all) check_indices((c.after ? outputs : inputs).at(c.position), c.op, c.axis, concrete(c.x, sizes));
   return outputs;
 }
 

@@ -65,8 +65,10 @@ class PackedKernel final : public Executable {
     Shape x;           // the shape indexed
   };
   std::vector<IndexCheck> index_checks_;
-  /// `outputs` of a run, once the indices it computed passed their checks.
-  std::vector<Tensor> checked_after(std::vector<Tensor> outputs, const std::vector<int64_t>& sizes) const;
+  /// `outputs` of a run, once the indices it computed (with `all`, every index check, in
+  /// trace order) passed their checks.
+  std::vector<Tensor> checked_after(std::vector<Tensor> outputs, const std::vector<Tensor>& inputs,
+                                    const std::vector<int64_t>& sizes, bool all) const;
   const char* unchecked_ = nullptr;  // a take or gather of indices nothing checks: run() refuses
 };
 

@@ -167,7 +167,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
     case NodeKind::Where:
     case NodeKind::Reduce:
     case NodeKind::Permute:
-    case NodeKind::Take:  // on the interpreter: its dims are its operands'
+    case NodeKind::Take:  // its dims are its operands' (indices checked against each call's sizes)
     case NodeKind::Gather:
     case NodeKind::MatMul: return "";  // its dims are its operands' (on the BLAS, between kernels)
     case NodeKind::BroadcastTo: {  // a target dim broadcast from 1 is read from an input (ejit.dim_sizes)

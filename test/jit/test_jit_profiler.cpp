@@ -32,8 +32,8 @@ bool inside(const ProfileEvent& child, const ProfileEvent& parent) {
          child.start_ns + child.duration_ns <= parent.start_ns + parent.duration_ns;
 }
 
-/// A matmul on the BLAS, an elementwise kernel and a take of indices that kernel computes
-/// (the interpreter's: a kernel's executor checks only indices made before it).
+/// A matmul on the BLAS, kernels (one with a take of indices it computes, checked after it
+/// runs) and a host callback on the interpreter between them.
 std::vector<Tensor> scores(const Tensor& x, const Tensor& w) {
   Tensor h = relu(matmul(x, w) + 1.f) * 0.5f;
   Tensor top = take(h, argmax(h, 1), 1);  // compiled with h: its indices are checked after the kernel

@@ -151,15 +151,23 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   std::set<std::string> interpreted;  // reasons, for the log and the error
   std::vector<Step> final_steps;
   int kernels = 0;
+  const bool checks_outputs = std::any_of(plan.steps.begin(), plan.steps.end(),
+                                          [](const Step& s) { return !s.checked_outputs.empty(); });
   for (size_t i = 0; i < plan.steps.size(); ++i) {
     Step& step = plan.steps[i];
     if (!step.compiled) {
       const TraceNode& n = trace.nodes[step.nodes[0]];
       std::string why = interpreter_reason(trace, n, plan.strict);
-      if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather))
-        why = std::string(n.kind == NodeKind::Take ? "take" : "gather") +
-              " of a size, of a constant out of range or of indices computed into a dynamic dim runs on the "
-                                                                    "interpreter";
+      if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather)) {
+        int source = -1;
+        const bool unchecked = index_origin(trace, producers(trace), n, &source) == IndexOrigin::Unchecked;
+        const int p = unchecked ? producers(trace)[source] : -1;
+        why = node_name(n) + (!unchecked ? " alone in its kernel runs on the interpreter"
+                              : p >= 0 && trace.nodes[p].kind != NodeKind::Constant
+                                  ? " of indices computed into a dynamic dim runs on the interpreter"
+                                  : " of a size, or of constant indices out of range or into a dynamic dim, runs on "
+                                    "the interpreter");
+      }
       interpreted.insert(why);
       final_steps.push_back(std::move(step));
       continue;
@@ -200,9 +208,9 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
   }
   for (std::string& ir : result.ir)
     if (!ir.empty())
-      ir = (reasons.empty() ? fmt::format("// {} kernel{} (with outputs of their own: indices they compute, checked "
-                                          "after they run)\n", kernels, kernels == 1 ? "" : "s")
-                            : fmt::format("// {} kernels; between them the interpreter runs: {}\n", kernels, reasons)) +
+      ir = fmt::format("// {} kernels{}{}\n", kernels,
+                       reasons.empty() ? "" : "; between them the interpreter runs: " + reasons,
+                       checks_outputs ? " (with outputs of their own: indices they compute, checked after they run)" : "") +
            ir;
   if (options::log("compile"))
     fmt::print(stderr, "[ejit compile] {} ops as {} kernels and {} interpreter ops ({}), {:.1f} ms since the compile began\n",
