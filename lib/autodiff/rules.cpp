@@ -95,7 +95,12 @@ Tensor slice_vjp(const Tensor& x, const Tensor& g_in, int ax, int64_t start, int
   return pad(g, widths, 0);
 }
 
+/// On the CPU a scatter-add (index_add: the rows of g added where they were taken); on a
+/// GPU a one-hot matrix times g on cuBLAS, O(n * indices) memory, fine for the small tables
+/// GPU programs take (a scatter kernel there is not written yet).
 std::vector<Tensor> take_vjp(const Tensor& x, const Tensor& indices, const Tensor& g, int ax) {
+  if (!g.device().is_cuda() && !x.device().is_cuda() && !indices.device().is_cuda() && g.dtype() != DType::Bool)
+    return {index_add([&] { DeviceScope on(x.device()); return zeros(x.shape(), g.dtype()); }(), indices, g, ax), Tensor()};
   const Shape& xs = x.shape();
   int64_t pre = 1, post = 1;
   for (int d = 0; d < ax; ++d) pre *= xs[d];

@@ -2,8 +2,8 @@
 // op of the table (ops.def), in every dtype each takes, over no, one or both axes with and
 // without kept dims; casts between every pair of dtypes; where; matmul; the data movement
 // ops (permute, broadcast, reshape, squeeze, slice with steps, concat, stack, pad, take,
-// gather, their indices computed or constant); the composites (softmax, log_softmax, layer
-// norm, one_hot, cross_entropy); constants; and several outputs of mixed dtypes and shapes,
+// gather, index_add, their indices computed or constant); the composites (softmax,
+// log_softmax, layer norm, one_hot, cross_entropy); constants; and several outputs of mixed dtypes and shapes,
 // inputs and repeats among them. Used by the compiled-vs-interpreted tests (CPU, and GPU where one is present).
 //
 // Values stay small (each one carries a bound on its magnitude, and a power of two scales
@@ -303,11 +303,17 @@ class Chain {
         Tensor r = concat({slice(x.t, 1, 0, std::nullopt, 2), slice(ty, 1, 1, std::nullopt, 2)}, 1);
         return {r, both, b};
       }
-      case 5: {  // take along an axis: indices computed (the interpreter's) or constant (compiled)
+      case 5: {  // take along an axis: indices computed (checked after their kernel) or constant
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
         const bool computed = pick(2) || (rows_vary_ && axis == 0);  // constants would follow the rows
-        return {take(x.t, computed ? indices({size}, size) : constant_indices({size}, size), axis), x.exact, b};
+        const Tensor idx = computed ? indices({size}, size) : constant_indices({size}, size);
+        // index_add (take's gradient, a host step between kernels): slices of y added at the
+        // indices, repeats adding up. Not where rows vary: its result's rows would (a host
+        // callback's results have the sizes it declared).
+        if (!rows_vary_ && x.t.dtype() != DType::Bool && pick(3) == 0)
+          return {index_add(x.t, idx, ty, axis), both, b * static_cast<double>(size + 1)};
+        return {take(x.t, idx, axis), x.exact, b};
       }
       case 6: {
         const int axis = pick(2);

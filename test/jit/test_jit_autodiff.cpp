@@ -122,3 +122,44 @@ TEST_CASE("a jitted training step on Variables (tape watches them, assign_sub up
   CHECK(step.stats().hits == 5);
   CHECK(step.stats().eager_calls == 0);
 }
+
+TEST_CASE("a jitted training step with an embedding: take's gradient (index_add, on the host) equals eager at every batch size",
+          "[jit][autodiff][indexing]") {
+  // Bag of words: embedding rows summed per example, a linear layer, cross-entropy. The
+  // table's gradient is a scatter-add of the rows' gradients (repeats add up), a host step
+  // between the compiled kernels; the batch size varies, so jit() makes it dynamic.
+  auto make = [] { return std::vector<Variable>{Variable(randn({50, 8}, 21) * 0.3f, "table"), Variable(randn({8, 3}, 22) * 0.3f, "w")}; };
+  auto step_on = [](std::vector<Variable>& v) {
+    return [&v](const Tensor& ids, const Tensor& yb) {
+      GradientTape tape;
+      Tensor bags = sum(take(v[0], ids, 0), {1});  // (batch, words, 8) -> (batch, 8)
+      Tensor loss = cross_entropy(matmul(bags, v[1]), yb);
+      std::vector<Tensor> g = tape.gradient(loss, v);
+      for (size_t i = 0; i < v.size(); ++i) v[i].assign_sub(g[i] * 0.5f);
+      return loss;
+    };
+  };
+  std::vector<Variable> ve = make(), vj = make();
+  auto eager = step_on(ve);
+  JitOptions dynamic;
+  dynamic.dynamic = true;
+  auto step = jit(step_on(vj), "bag_step", dynamic);
+  for (int64_t batch : {16, 24, 24, 40, 9}) {
+    INFO("batch " << batch);
+    const Tensor ids = cast(floor(rand({batch, 5}, static_cast<uint64_t>(batch) + 100, DType::F32, -50.0, 49.99)), DType::I64);
+    const Tensor labels = cast(floor(rand({batch}, static_cast<uint64_t>(batch) + 200, DType::F32, 0.0, 2.99)), DType::I64);
+    require_close(step(ids, labels), eager(ids, labels), 1e-5);
+    for (size_t i = 0; i < ve.size(); ++i) require_close(vj[i].value(), ve[i].value(), 1e-5);
+  }
+  CHECK(step.stats().misses == 2);  // the second batch size compiled code for every size
+  CHECK(step.stats().eager_calls == 0);
+  const std::string ir = step.ir(Stage::Linalg);
+  CHECK_THAT(ir, Catch::Contains("host callbacks run on the host"));
+  CHECK_THAT(ir, Catch::Contains("linalg.generic"));
+  // A bad id fails the compiled call as it fails eagerly, and nothing is assigned.
+  const Tensor before = vj[0].value() * 1.f;
+  const Tensor bad = from_vector<int64_t>({1, 2, 3, 4, 50, 0, 0, 0, 0, 0}, {2, 5});
+  CHECK(ejit::test::error_of([&] { step(bad, from_vector<int64_t>({0, 1}, {2})); }) ==
+        ejit::test::error_of([&] { take(vj[0].value(), bad, 0); }));
+  CHECK(vj[0].value().to_vector<float>() == before.to_vector<float>());
+}

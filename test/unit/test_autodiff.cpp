@@ -120,6 +120,10 @@ TEST_CASE("shape and indexing ops match finite differences", "[autodiff]") {
   Tensor idx = tensor({2, 0, -1, 2}, {2, 2});
   check_gradients([idx](auto& in) { return take(in[0], idx, 1); }, {x});
   check_gradients([idx](auto& in) { return take(in[0], idx, 0); }, {x});
+  // index_add (take's gradient, a host callback with a gradient of its own), repeats included.
+  check_gradients([idx](auto& in) { return index_add(in[0], idx, in[1], 1); }, {x, r64(take(x, idx, 1).shape(), 31)});
+  check_gradients([idx](auto& in) { return index_add(in[0] * 2.0, idx, in[1] * in[1], 0); },
+                  {x, r64(take(x, idx, 0).shape(), 32)});
   Tensor gidx = tensor({0, 4, 4, 1, -1, 2}, {3, 1, 2});
   check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {x});
   check_gradients([](auto& in) { return where(in[0] > 0.0, in[0] * 2.0, in[1]); }, {x, r64({4, 5}, 25)});

@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "ejit/ejit.h"
+#include "test_util.h"
 
 using namespace ejit;
+using ejit::test::error_of;
 
 namespace {
 
@@ -261,6 +263,42 @@ TEST_CASE("indexing: take with 2-D and rank-0 indices", "[indexing]") {
 }
 
 // ---------------------------------------------------------------- gather
+
+TEST_CASE("indexing: index_add adds slices at indices, repeats in order, and is take's gradient", "[indexing]") {
+  Tensor x = iota({3, 4});  // [[0,1,2,3],[4,5,6,7],[8,9,10,11]]
+  // Rows: repeated and negative indices add up.
+  Tensor rows = index_add(x, tensor({2, 0, -1}), from_vector<int64_t>({1, 1, 1, 1, 10, 10, 10, 10, 100, 100, 100, 100}, {3, 4}));
+  CHECK(iv(rows) == I64s{10, 11, 12, 13, 4, 5, 6, 7, 109, 110, 111, 112});
+  CHECK(iv(x) == I64s{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});  // x itself is unchanged
+  // Columns, 2-D indices: updates have take's result shape.
+  Tensor idx = tensor({3, 3, 0, -1}, {2, 2});
+  Tensor cols = index_add(cast(x, DType::F32), idx, full({3, 2, 2}, 0.5), 1);
+  CHECK(fv(cols) == F32s{0.5, 1, 2, 4.5, 4.5, 5, 6, 8.5, 8.5, 9, 10, 12.5});
+  // Every dtype but bool; empty indices leave x as it is.
+  for (DType dt : {DType::I32, DType::I64, DType::F32, DType::F64}) {
+    Tensor y = index_add(cast(x, dt), tensor({1}), cast(full({1, 4}, 2.0), dt), 0);
+    CHECK(y.dtype() == dt);
+    CHECK(iv(cast(y, DType::I64)) == I64s{0, 1, 2, 3, 6, 7, 8, 9, 8, 9, 10, 11});
+  }
+  CHECK(iv(index_add(x, from_vector<int64_t>({}, {0}), from_vector<int64_t>({}, {3, 0}), 1)) == iv(x));
+  // A long table, many repeats: the sum does not depend on the thread pool.
+  Tensor table = zeros({1000, 64}), ids = cast(arange(0, 20000, 1) % int64_t{7}, DType::I64);
+  Tensor summed = index_add(table, ids, full({20000, 64}, 1.0), 0);
+  F32s want(1000, 0.f);
+  for (int r = 0; r < 7; ++r) want[static_cast<size_t>(r)] = (r == 0 ? 2858.f : 2857.f) * 64.f;  // 20000 = 7 * 2857 + 1
+  CHECK(fv(sum(summed, {1})) == want);
+  // Errors name the op and the shapes.
+  CHECK_THAT(error_of([&] { index_add(x, tensor({3}), full({1, 4}, 1.0, DType::I64), 0); }),
+             Catch::Contains("[index_add] index 3 is out of range for dim 0 of size 3 (shape (3,4))"));
+  CHECK_THAT(error_of([&] { index_add(x, tensor({1}), full({1, 3}, 1.0, DType::I64), 0); }),
+             Catch::Contains("[index_add] updates of shape (1,3) and dtype i64 do not fit x (3,4) i64 with indices (1,) along axis 0 (expected (1,4) i64)"));
+  CHECK_THAT(error_of([&] { index_add(x, tensor({1}), full({1, 4}, 1.0), 0); }), Catch::Contains("[index_add] updates of shape (1,4) and dtype f32"));
+  CHECK_THAT(error_of([&] { index_add(x, tensor({1.f}), full({1, 4}, 1.0, DType::I64), 0); }),
+             Catch::Contains("[index_add] indices must be i32 or i64, got f32"));
+  CHECK_THAT(error_of([&] { index_add(x > int64_t{2}, tensor({1}), full({1, 4}, true, DType::Bool), 0); }),
+             Catch::Contains("[index_add] not defined for dtype bool"));
+  CHECK_THAT(error_of([&] { index_add(x, tensor({1}), full({1, 4}, 1.0, DType::I64), 2); }), Catch::Contains("index_add"));
+}
 
 TEST_CASE("indexing: gather is take_along_axis", "[indexing]") {
   Tensor x = iota({3, 4});  // [[0,1,2,3],[4,5,6,7],[8,9,10,11]]
