@@ -84,6 +84,28 @@ void tape_overhead(int n_ops, int reps) {
   fmt::print("  backward pass             {:7.3f} us per recorded op\n", backward * 1e3 / n_ops);
 }
 
+/// take's gradient (an embedding table's): index_add, against the one-hot matrix product
+/// it replaced (ones where an id picks a row, times the rows' gradients), in this run.
+void embedding_gradient(int64_t vocab, int64_t ids, int reps) {
+  const Tensor table = randn({vocab, 64}, 1), w = randn({ids, 64}, 3);
+  const Tensor idx = cast(floor(rand({ids}, 2, DType::F32, 0.0, static_cast<double>(vocab) - 0.01)), DType::I64);
+  Tensor g, g_onehot;
+  const double scatter = bench::median_ms(reps, [&] {
+    GradientTape tape;
+    tape.watch(table);
+    Tensor loss = sum(take(table, idx, 0) * w);
+    g = tape.gradient(loss, {table})[0];
+  });
+  const double onehot = bench::median_ms(reps, [&] {
+    const Tensor oh = cast(eq(unsqueeze(idx, -1), arange(0, vocab, 1, DType::I64)), DType::F32);  // (ids, vocab)
+    g_onehot = matmul(transpose(oh), w);
+  });
+  fmt::print("embedding gradient, {} ids of a {}x64 table: take + index_add {:.2f} ms, the one-hot product alone "
+             "{:.2f} ms ({:.0f}x; {:.0f} MB of one-hot), max |difference| {:.1e}\n",
+             ids, vocab, scatter, onehot, onehot / scatter, static_cast<double>(ids * vocab) * 4 / 1e6,
+             max(abs(g - g_onehot)).item<double>());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,6 +119,7 @@ int main(int argc, char** argv) {
   const int reps = quick ? 2 : 21;
   fmt::print("ejit train_bench: {} threads, kernels {}, matmul {}\n\n", num_threads(), kernel_isa(), matmul_backend());
   tape_overhead(quick ? 1000 : 10000, quick ? 2 : 11);
+  embedding_gradient(quick ? 1000 : 30000, quick ? 256 : 4096, quick ? 2 : 5);
 
   const int batch = quick ? 16 : 256, in = 784, hidden = quick ? 32 : 512, out = 10;
   Tensor x = randn({batch, in}, 1);
