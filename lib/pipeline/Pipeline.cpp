@@ -341,7 +341,9 @@ mlir::LogicalResult fuse_elementwise(mlir::ModuleOp module, bool gpu) {
     populate_extract_of_elementwise_patterns(patterns, kMaxClonedBodyOps);
     mlir::linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     mlir::tensor::populateFoldTensorEmptyPatterns(patterns);
-    if (mlir::failed(mlir::applyPatternsAndFoldGreedily(module, std::move(patterns)))) return mlir::failure();
+    // Not converging within the driver's iterations (a graph whose values meet again and
+    // again: each round fuses one more level) leaves valid IR, fused less than it could be.
+    (void)mlir::applyPatternsAndFoldGreedily(module, std::move(patterns));
   }
   return mlir::success();
 }

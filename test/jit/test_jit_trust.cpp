@@ -235,3 +235,23 @@ TEST_CASE("a chain whose every step reads the previous value twice compiles, and
   require_close(got, step(x), 1e-4);
   CHECK(f.ir(Stage::Fused).find("linalg.generic") != std::string::npos);
 }
+
+TEST_CASE("a graph whose values meet again and again (v[k] = v[k-1] + v[k-2]) compiles, and matches", "[jit][trust]") {
+  // Each round of elementwise fusion fuses one more level of such a graph; past the greedy
+  // driver's iterations it stopped converging, and the whole compile failed ("fusion
+  // failed": the function stayed eager).
+  auto paths = [](const Tensor& t, const Tensor& ids) {
+    Tensor a = exp(t), b = sin(t);
+    for (int k = 0; k < 23; ++k) {
+      Tensor c = a + b;
+      a = b, b = c;
+    }
+    return std::vector<Tensor>{take(b, ids, 0)};
+  };
+  auto f = jit(paths);
+  const Tensor t = randn({500, 8}, 13), ids = from_vector<int64_t>({3, 499, -1, 0}, {4});
+  f(t, ids);
+  const std::vector<Tensor> got = f(t, ids), want = paths(t, ids);
+  REQUIRE(f.stats().hits == 1);
+  for (size_t i = 0; i < got.size(); ++i) require_close(got[i], want[i], 1e-4);
+}
