@@ -445,4 +445,27 @@ def Ejit_GatherOp : Ejit_Op<"gather", [Ejit_InferType]> {
   let hasVerifier = 1;
 }
 
+def Ejit_IndexAddOp : Ejit_Op<"index_add", [Ejit_InferType]> {
+  let summary = "PyTorch index_add: slices of updates added into x at indices";
+  let description = [{
+    `x` with each slice of `updates` added at its index along `axis` (negative indices
+    wrap once; repeated indices add up, in order). `updates` has take's result shape,
+    `x.shape[:axis] + indices.shape + x.shape[axis+1:]`, and x's element type; the result
+    has x's type. take's gradient. No lowering: the JIT runs it on the host between
+    compiled kernels.
+
+    Example:
+
+    ```mlir
+    %r = ejit.index_add %x, %idx, %u {axis = 0 : i64} : tensor<5x3xf32>, tensor<2xi64>, tensor<2x3xf32> -> tensor<5x3xf32>
+    ```
+  }];
+  let arguments = (ins Ejit_AnyTensor:$x, Ejit_IndexTensor:$indices, Ejit_AnyTensor:$updates, I64Attr:$axis);
+  let results = (outs Ejit_AnyTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $indices `,` $updates attr-dict `:` type($x) `,` type($indices) `,` type($updates) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // EJIT_OPS_TD

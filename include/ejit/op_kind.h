@@ -14,7 +14,8 @@ namespace ejit {
 /// picks the UnaryOp, BinaryOp or ReduceOp.
 enum class NodeKind : uint8_t {
   Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather,
-  HostCall  // one result of a host_callback call (ints: {result index}); runs on the host
+  HostCall,  // one result of a host_callback call (ints: {result index}); runs on the host
+  IndexAdd   // x with the slices of updates added at indices along an axis (ints: {axis}); a scatter on the host
 };
 
 /// How a unary op treats dtypes (see ops.def).

@@ -95,12 +95,15 @@ Tensor slice_vjp(const Tensor& x, const Tensor& g_in, int ax, int64_t start, int
   return pad(g, widths, 0);
 }
 
-/// On the CPU a scatter-add (index_add: the rows of g added where they were taken); on a
-/// GPU a one-hot matrix times g on cuBLAS, O(n * indices) memory, fine for the small tables
-/// GPU programs take (a scatter kernel there is not written yet).
+/// On the CPU a scatter-add (index_add of the rows of g where they were taken, into zeros
+/// broadcast from a scalar: no table-sized constant in a trace); on a GPU a one-hot matrix
+/// times g on cuBLAS, O(n * indices) memory, fine for the small tables GPU programs take
+/// (index_add has no GPU kernel yet).
 std::vector<Tensor> take_vjp(const Tensor& x, const Tensor& indices, const Tensor& g, int ax) {
-  if (!g.device().is_cuda() && !x.device().is_cuda() && !indices.device().is_cuda() && g.dtype() != DType::Bool)
-    return {index_add([&] { DeviceScope on(x.device()); return zeros(x.shape(), g.dtype()); }(), indices, g, ax), Tensor()};
+  if (!g.device().is_cuda() && !x.device().is_cuda() && !indices.device().is_cuda() && g.dtype() != DType::Bool) {
+    Tensor zero = [&] { DeviceScope on(x.device()); return zeros(Shape{}, g.dtype()); }();
+    return {index_add(broadcast_to(zero, x.shape()), indices, g, ax), Tensor()};
+  }
   const Shape& xs = x.shape();
   int64_t pre = 1, post = 1;
   for (int d = 0; d < ax; ++d) pre *= xs[d];
@@ -184,6 +187,7 @@ std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<boo
     case NodeKind::Pad: return {pad_vjp(in[0], g, op.ints)};
     case NodeKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
     case NodeKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
+    case NodeKind::IndexAdd: return {g, Tensor(), take(g, in[1], op.ints[0])};
     case NodeKind::HostCall: break;  // its gradient is the callback's own (record_custom_gradient), or none
   }
   return std::vector<Tensor>(in.size());

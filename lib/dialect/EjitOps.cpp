@@ -1078,3 +1078,40 @@ LogicalResult GatherOp::verify() {
       *this, inferGather(getOperation(), (*this)->getOperands(), getAxisAttr()),
       getResult(), getX());
 }
+
+namespace {
+/// index_add's result: x's type, once updates has take's result shape and x's element
+/// type (and x is not bool).
+FailureOr<RankedTensorType> inferIndexAdd(const Emitter &emit, ValueRange operands,
+                                          Attribute axisAttr) {
+  if (failed(checkOperands(emit, operands, 3)))
+    return failure();
+  FailureOr<RankedTensorType> taken = inferTake(emit, operands.take_front(2), axisAttr);
+  if (failed(taken))
+    return failure();
+  if (elementOf(operands[0]).isInteger(1))
+    return emit() << "is not defined for i1 (bool) tensors";
+  ArrayRef<int64_t> u = shapeOf(operands[2]);
+  if (u != taken->getShape() || elementOf(operands[2]) != elementOf(operands[0]))
+    return emit() << "updates of shape " << str(u) << " must have take's result shape "
+                  << str(taken->getShape()) << " and x's element type";
+  return RankedTensorType::get(shapeOf(operands[0]), elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult IndexAddOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferIndexAdd(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().axis, attributes, "axis")),
+      inferred);
+}
+
+LogicalResult IndexAddOp::verify() {
+  return verifyInferred(
+      *this, inferIndexAdd(getOperation(), (*this)->getOperands(), getAxisAttr()),
+      getResult(), getX());
+}

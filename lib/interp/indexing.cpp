@@ -1,4 +1,4 @@
-// Ops that select or assemble elements: slice, concat, stack, take, gather, pad.
+// Ops that select or assemble elements: slice, concat, stack, take, gather, index_add, pad.
 #include <algorithm>
 
 #include "dispatch.h"
@@ -185,6 +185,69 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
     for (int d = r - 1; d >= 0 && ++counter[d] == out_shape[d]; --d) counter[d] = 0;
   }
   record_op(NodeKind::Gather, {x, indices}, out, 0, {ax});
+  return out;
+}
+
+namespace {
+
+/// x's slices along the axis with the slices of `updates` added at `idx` (in range, wrapped),
+/// on the CPU. Slices of one outer index run in order, so that repeated indices add up in
+/// order (the result does not depend on the thread pool); outer indices run in parallel.
+template <class T>
+void add_slices(Tensor& into, const Tensor& from, const std::vector<int64_t>& idx, int64_t outer, int64_t n, int64_t inner) {
+  T* out = static_cast<T*>(into.raw_data());  // raw_data: the op's own reads, no host reads for a recorder
+  const T* updates = static_cast<const T*>(from.raw_data());
+  const auto k = static_cast<int64_t>(idx.size());
+  parallel_for(outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, k * inner)), [&](int64_t lo, int64_t hi) {
+    for (int64_t o = lo; o < hi; ++o)
+      for (int64_t j = 0; j < k; ++j) {
+        T* dst = out + (o * n + idx[static_cast<size_t>(j)]) * inner;
+        const T* src = updates + (o * k + j) * inner;
+        for (int64_t e = 0; e < inner; ++e) dst[e] += src[e];
+      }
+  });
+}
+
+Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const Tensor& updates, int ax) {
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
+  for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
+  const int64_t n = x.shape()[ax];
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::cpu());
+  std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
+  switch (x.dtype()) {
+    case DType::I32: add_slices<int32_t>(out, updates, idx, outer, n, inner); break;
+    case DType::I64: add_slices<int64_t>(out, updates, idx, outer, n, inner); break;
+    case DType::F32: add_slices<float>(out, updates, idx, outer, n, inner); break;
+    case DType::F64: add_slices<double>(out, updates, idx, outer, n, inner); break;
+    case DType::Bool: break;  // refused by index_add
+  }
+  return out;
+}
+
+}  // namespace
+
+Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  OpScope prof("index_add", x, indices);
+  check_defined("index_add", x);
+  check_defined("index_add", indices);
+  check_defined("index_add", updates);
+  if (x.rank() == 0) fail("index_add", "cannot add into a rank-0 tensor");
+  const int ax = normalize_axis("index_add", axis, x.rank(), x.shape());
+  const Device device = op_device("index_add", {&x, &indices, &updates});
+  if (x.dtype() == DType::Bool) fail("index_add", "not defined for dtype bool (shape {})", x.shape());
+  std::vector<int64_t> dims(x.shape().begin(), x.shape().begin() + ax);
+  dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
+  dims.insert(dims.end(), x.shape().begin() + ax + 1, x.shape().end());
+  if (updates.shape() != Shape(dims) || updates.dtype() != x.dtype())
+    fail("index_add", "updates of shape {} and dtype {} do not fit x {} {} with indices {} along axis {} (expected {} {})",
+         updates.shape(), updates.dtype(), x.shape(), x.dtype(), indices.shape(), ax, Shape(dims), x.dtype());
+  std::vector<int64_t> idx = index_values("index_add", indices);
+  for (int64_t& i : idx) i = checked_index("index_add", i, x.shape()[ax], ax, x.shape());
+  // No GPU kernel yet: a GPU tensor's scatter runs on the host, between copies.
+  Tensor out = device.is_cuda() ? index_add_on_cpu(x.to(Device::cpu()), idx, updates.to(Device::cpu()), ax).to(device)
+                                : index_add_on_cpu(x, idx, updates, ax);
+  record_op(NodeKind::IndexAdd, {x, indices, updates}, out, 0, {ax});
   return out;
 }
 

@@ -591,6 +591,7 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
       return x[n.ints[0]] == 0 ? node_name(n) + " from an empty dim runs on the interpreter" : "";
     }
     case NodeKind::HostCall: return "host callbacks run on the host";
+    case NodeKind::IndexAdd: return "index_add runs on the interpreter (a scatter: repeated indices add up in order)";
     default: return "";
   }
 }

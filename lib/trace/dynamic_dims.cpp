@@ -169,11 +169,8 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
     case NodeKind::Permute:
     case NodeKind::Take:  // its dims are its operands' (indices checked against each call's sizes)
     case NodeKind::Gather:
+    case NodeKind::IndexAdd:  // x's dims (the interpreter's, between kernels)
     case NodeKind::MatMul: return "";  // its dims are its operands' (on the BLAS, between kernels)
-    case NodeKind::HostCall:  // called with each call's inputs; its results have the sizes it declared
-      for (int64_t d : out_shape)
-        if (d < 0) return "a host callback's results have the sizes it declared";
-      return "";
     case NodeKind::BroadcastTo: {  // a target dim broadcast from 1 is read from an input (ejit.dim_sizes)
       const Shape& in = t.values[n.inputs[0]].shape;
       for (int d = 0; d < out_shape.rank(); ++d) {

@@ -114,6 +114,14 @@ func.func @indexing(%x: tensor<5x3xf32>, %i: tensor<2x2xi64>, %m: tensor<2x3xf32
   return %0, %1, %2, %3 : tensor<2x2x3xf32>, tensor<5x2x2xf32>, tensor<2x1xf32>, tensor<2x4xf32>
 }
 
+// index_add: updates of take's result shape added into x.
+// CHECK-LABEL: func.func @index_add
+// CHECK-NEXT: ejit.index_add %arg0, %arg1, %arg2 {axis = 1 : i64} : tensor<5x3xf32>, tensor<2x2xi32>, tensor<5x2x2xf32> -> tensor<5x3xf32>
+func.func @index_add(%x: tensor<5x3xf32>, %i: tensor<2x2xi32>, %u: tensor<5x2x2xf32>) -> tensor<5x3xf32> {
+  %0 = ejit.index_add %x, %i, %u {axis = 1 : i64} : tensor<5x3xf32>, tensor<2x2xi32>, tensor<5x2x2xf32> -> tensor<5x3xf32>
+  return %0 : tensor<5x3xf32>
+}
+
 // A recorded trace as the exporter writes it.
 // CHECK-LABEL: func.func @trace
 // CHECK: ejit.mul

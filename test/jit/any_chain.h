@@ -308,10 +308,9 @@ class Chain {
         const int64_t size = axis ? n_ : m_;
         const bool computed = pick(2) || (rows_vary_ && axis == 0);  // constants would follow the rows
         const Tensor idx = computed ? indices({size}, size) : constant_indices({size}, size);
-        // index_add (take's gradient, a host step between kernels): slices of y added at the
-        // indices, repeats adding up. Not where rows vary: its result's rows would (a host
-        // callback's results have the sizes it declared).
-        if (!rows_vary_ && x.t.dtype() != DType::Bool && pick(3) == 0)
+        // index_add (take's gradient, an interpreter step between kernels): slices of y
+        // added at the indices, repeats adding up.
+        if (x.t.dtype() != DType::Bool && pick(3) == 0)
           return {index_add(x.t, idx, ty, axis), both, b * static_cast<double>(size + 1)};
         return {take(x.t, idx, axis), x.exact, b};
       }

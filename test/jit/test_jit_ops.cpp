@@ -565,3 +565,24 @@ TEST_CASE("take and gather along a dynamic dim compile: indices checked against 
   REQUIRE(h.stats().misses == 2);
   REQUIRE(h.ir(Stage::Linalg).find("indices computed into a dynamic dim runs on the interpreter") != std::string::npos);
 }
+
+TEST_CASE("index_add in a trace: saved as text, loaded, run between compiled kernels as eagerly", "[jit][indexing]") {
+  ejit::test::TempDir dir("index-add-trace");
+  const Tensor x = randn({6, 4}, 1), ids = from_vector<int32_t>({5, 0, -1, 2, 5}, {5}), u = randn({5, 4}, 2);
+  auto fn = [](const std::vector<Tensor>& a) {
+    return std::vector<Tensor>{index_add(a[0] * 2.f + 0.5f, a[1], exp(a[2]) * 3.f, 0) * 0.25f - 1.f};
+  };
+  const Trace t = ejit::test::record_trace(fn, {x, ids, u});
+  const std::string path = (dir.path / "t.mlir").string();
+  t.save(path);
+  const Trace back = load_trace(path);
+  const Compiled c = compile(back, {.keep_ir = true});
+  REQUIRE(c.ok());
+  CHECK_THAT(c.ir(Stage::Linalg), Catch::Contains("index_add runs on the interpreter"));
+  CHECK_THAT(c.ir(Stage::Linalg), Catch::Contains("linalg.generic"));
+  require_agree(c.run({x, ids, u}).at(0), fn({x, ids, u}).at(0), 1e-6, 1e-6, "index_add between kernels");
+  const Tensor bad = from_vector<int32_t>({5, 0, 6, 2, 5}, {5});
+  const std::string e = error_of([&] { c.run({x, bad, u}); });
+  REQUIRE(e == error_of([&] { fn({x, bad, u}); }));
+  REQUIRE(e.find("[index_add] index 6 is out of range for dim 0 of size 6") != std::string::npos);
+}
