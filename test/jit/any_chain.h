@@ -311,7 +311,7 @@ class Chain {
         // index_add (take's gradient, an interpreter step between kernels): slices of y
         // added at the indices, repeats adding up.
         if (x.t.dtype() != DType::Bool && pick(3) == 0)
-          return {index_add(x.t, idx, ty, axis), both, b * static_cast<double>(size + 1)};
+          return {index_add(x.t, idx, ty, axis), both, b * static_cast<double>((axis ? n_ : bm_) + 1)};  // bm_: rows' bound
         return {take(x.t, idx, axis), x.exact, b};
       }
       case 6: {
