@@ -17,6 +17,7 @@ enum class NodeKind : uint8_t {
   HostCall,  // one result of a host_callback call (ints: {result index}); runs on the host
   IndexAdd   // x with the slices of updates added at indices along an axis (ints: {axis}); a scatter on the host
 };
+inline constexpr int kNumNodeKinds = static_cast<int>(NodeKind::IndexAdd) + 1;
 
 /// How a unary op treats dtypes (see ops.def).
 /// How a recorded slice's bounds were given (its fourth int): what tells x[1:] (its length

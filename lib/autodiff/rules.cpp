@@ -187,7 +187,7 @@ std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<boo
     case NodeKind::Pad: return {pad_vjp(in[0], g, op.ints)};
     case NodeKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
     case NodeKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
-    case NodeKind::IndexAdd: return {g, Tensor(), take(g, in[1], op.ints[0])};
+    case NodeKind::IndexAdd: return {need[0] ? g : Tensor(), Tensor(), need[2] ? take(g, in[1], op.ints[0]) : Tensor()};
     case NodeKind::HostCall: break;  // its gradient is the callback's own (record_custom_gradient), or none
   }
   return std::vector<Tensor>(in.size());

@@ -1086,6 +1086,8 @@ FailureOr<RankedTensorType> inferIndexAdd(const Emitter &emit, ValueRange operan
                                           Attribute axisAttr) {
   if (failed(checkOperands(emit, operands, 3)))
     return failure();
+  if (shapeOf(operands[0]).empty())
+    return emit() << "cannot add into a rank-0 tensor";
   FailureOr<RankedTensorType> taken = inferTake(emit, operands.take_front(2), axisAttr);
   if (failed(taken))
     return failure();

@@ -214,6 +214,7 @@ Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const 
   for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
   const int64_t n = x.shape()[ax];
   Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::cpu());
+  if (x.numel() == 0) return out;  // no storage to copy (null pointers)
   std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
   switch (x.dtype()) {
     case DType::I32: add_slices<int32_t>(out, updates, idx, outer, n, inner); break;

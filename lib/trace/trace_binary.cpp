@@ -26,7 +26,6 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "constants are saved as little-endian host bytes");
 
 constexpr char kMagic[8] = {'E', 'J', 'T', 'R', 'A', 'C', 'E', '\0'};
-constexpr int kNumNodeKinds = static_cast<int>(NodeKind::IndexAdd) + 1;
 /// A value of more bytes than this (128 TiB, the x86-64 user address space) cannot exist.
 constexpr int64_t kMaxValueBytes = int64_t{1} << 47;
 /// Bytes a value, node and tensor take at least (for count checks).
