@@ -28,7 +28,7 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
       case IndexOrigin::Input: {
         const auto in = std::find(trace.inputs.begin(), trace.inputs.end(), source);
         index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), false, op,
-                                 static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape});
+                                 static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape, Tensor()});
         break;
       }
       case IndexOrigin::Unchecked: {  // computed here: checked in the output they go to
@@ -36,12 +36,16 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
         const int p = producer.at(static_cast<size_t>(source));
         const Shape& x = trace.values[n.inputs[0]].shape;
         const int axis = static_cast<int>(n.ints.at(0));
+        const bool bad_axis = axis < 0 || axis >= x.rank();
+        const TraceNode* c = p >= 0 && trace.nodes[p].kind == NodeKind::Constant ? &trace.nodes[p] : nullptr;
+        if (!bad_axis && c && x[axis] < 0 && !is_size_constant(*c) && c->constant.defined() &&
+            is_integer(c->constant.dtype()))  // constant indices into a dynamic dim: before each run
+          index_checks_.push_back({0, false, op, axis, x, c->constant});
         // cpu_steps.cpp's partition never makes a kernel of other indices; one from a file might
-        if (out == trace.outputs.end() || p < 0 || trace.nodes[p].kind == NodeKind::Constant || axis < 0 ||
-            axis >= x.rank() || x[axis] <= 0)
+        else if (out == trace.outputs.end() || c || p < 0 || bad_axis || x[axis] <= 0)
           unchecked_ = op;
         else
-          index_checks_.push_back({static_cast<size_t>(out - trace.outputs.begin()), true, op, axis, x});
+          index_checks_.push_back({static_cast<size_t>(out - trace.outputs.begin()), true, op, axis, x, Tensor()});
         break;
       }
     }
@@ -90,12 +94,12 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
     const IndexCheck& c = index_checks_[i];
     if (c.after) continue;
     const Shape x = concrete(c.x, sizes);
-    if (!bad_index(inputs.at(c.position), c.op, x[c.axis])) continue;
+    if (!bad_index(c.indices(inputs, {}), c.op, x[c.axis])) continue;
     const bool computed_before = std::any_of(index_checks_.begin(), index_checks_.begin() + static_cast<std::ptrdiff_t>(i),
                                              [](const IndexCheck& e) { return e.after; });
     const bool none_empty = std::all_of(index_checks_.begin(), index_checks_.end(),
                                         [&](const IndexCheck& e) { return concrete(e.x, sizes)[e.axis] > 0; });
-    if (!computed_before || !none_empty) check_indices(inputs.at(c.position), c.op, c.axis, x);  // fails
+    if (!computed_before || !none_empty) check_indices(c.indices(inputs, {}), c.op, c.axis, x);  // fails
     check_all_after = true;
   }
   std::vector<Tensor> outputs;
@@ -149,7 +153,7 @@ std::vector<Tensor> PackedKernel::run(const std::vector<Tensor>& inputs) const {
 std::vector<Tensor> PackedKernel::checked_after(std::vector<Tensor> outputs, const std::vector<Tensor>& inputs,
                                                 const std::vector<int64_t>& sizes, bool all) const {
   for (const IndexCheck& c : index_checks_)
-    if (c.after || all) check_indices((c.after ? outputs : inputs).at(c.position), c.op, c.axis, concrete(c.x, sizes));
+    if (c.after || all) check_indices(c.indices(inputs, outputs), c.op, c.axis, concrete(c.x, sizes));
   return outputs;
 }
 

@@ -63,6 +63,10 @@ class PackedKernel final : public Executable {
     const char* op;    // "take" or "gather"
     int axis;
     Shape x;           // the shape indexed
+    Tensor constant;   // or constant indices into a dynamic dim (checked before, for each call)
+    const Tensor& indices(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs) const {
+      return constant.defined() ? constant : (after ? outputs : inputs).at(position);
+    }
   };
   std::vector<IndexCheck> index_checks_;
   /// `outputs` of a run, once the indices it computed (with `all`, every index check, in

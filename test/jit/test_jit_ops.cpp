@@ -554,6 +554,21 @@ TEST_CASE("take and gather along a dynamic dim compile: indices checked against 
   const Tensor narrow = randn({4, 5}, 5);
   REQUIRE(error_of([&] { g(narrow, idx); }) == error_of([&] { pick(narrow, idx); }));
 
+  // Constant indices into rows that vary: checked before each call's kernel, for its size.
+  auto fixed = [](const Tensor& t) { return take(t * 2.f, from_vector<int64_t>({0, -1, 3, -4}, {4}), 0) + 1.f; };
+  auto k = jit(fixed, "fixed", dynamic);
+  for (int64_t rows : {8, 11, 15, 4}) {
+    const Tensor t = randn({rows, 6}, static_cast<uint64_t>(rows));
+    REQUIRE(k(t).to_vector<float>() == fixed(t).to_vector<float>());
+  }
+  REQUIRE(k.stats().misses == 2);
+  REQUIRE(all_in_kernels(k.ir(Stage::Linalg)));
+  const Tensor three = randn({3, 6}, 3);
+  const std::string e3 = error_of([&] { k(three); });
+  REQUIRE(e3 == error_of([&] { fixed(three); }));
+  REQUIRE(e3.find("[take] index 3 is out of range for dim 0 of size 3") != std::string::npos);
+  REQUIRE(k.stats().misses == 2);  // the dynamic code's check, not a recording, failed it
+
   // Indices computed in the kernel into a dim that varies: the take runs on the interpreter
   // (a call could make that dim empty), and every size is right.
   auto first = [](const Tensor& t) { return take(t * 2.f, argmax(t * 3.f, 1), 0) + 1.f; };

@@ -55,6 +55,11 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
 /// 256-op bodies anyway, so a cut costs at most one pass over memory per 256 ops.
 constexpr size_t kMaxKernelNodes = 256;
 
+/// A constant the executor can check as indices for each call's size of a dynamic dim.
+bool checked_per_call(const TraceNode& c) {
+  return c.kind == NodeKind::Constant && !is_size_constant(c) && c.constant.defined() && is_integer(c.constant.dtype());
+}
+
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
   const std::vector<int> producer = producers(t);
   std::vector<Step> steps;
@@ -70,10 +75,11 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
     if (n.kind == NodeKind::Constant) continue;  // values known up front; copied into kernels that use them
     if (folded_from[n.output] >= 0) continue;    // a transpose the BLAS reads in place (see transposes_into_gemm)
     // take's and gather's indices are checked by the kernel's executor (PackedKernel): a
-    // kernel input before the kernel runs; indices the kernel computes after it, as an output
-    // of it (its code clamps them meanwhile, and the call fails). Constants are checked once,
-    // here. A size constant or a constant out of range keeps the op on the interpreter, and so
-    // do indices computed in the kernel into a dynamic dim (a call could make it empty).
+    // kernel input, or a constant into a dynamic dim, before the kernel runs; indices the
+    // kernel computes after it, as an output of it (its code clamps them meanwhile, and the
+    // call fails). Other constants are checked once, here. A size constant or a constant out
+    // of range keeps the op on the interpreter, and so do indices computed in the kernel into
+    // a dynamic dim (a call could make it empty).
     bool compiles = interpreter_reason(t, n, strict).empty();
     int computed_inside = -1;  // the indices' value when the kernel being gathered computes them
     if (compiles && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather)) {
@@ -82,7 +88,8 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
         const int p = producer[source];
         const bool computed = p >= 0 && t.nodes[p].kind != NodeKind::Constant;
         const bool inside = computed && in_open[source] && open.nodes.size() < kMaxKernelNodes;
-        compiles = computed && !(inside && t.values[n.inputs[0]].shape[n.ints[0]] < 0);
+        const bool dynamic_dim = t.values[n.inputs[0]].shape[n.ints[0]] < 0;
+        compiles = computed ? !(inside && dynamic_dim) : p >= 0 && dynamic_dim && checked_per_call(t.nodes[p]);
         if (inside) computed_inside = source;
       }
     }
@@ -165,8 +172,7 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
         why = node_name(n) + (!unchecked ? " alone in its kernel runs on the interpreter"
                               : p >= 0 && trace.nodes[p].kind != NodeKind::Constant
                                   ? " of indices computed into a dynamic dim runs on the interpreter"
-                                  : " of a size, or of constant indices out of range or into a dynamic dim, runs on "
-                                    "the interpreter");
+                                  : " of a size or of constant indices out of range runs on the interpreter");
       }
       interpreted.insert(why);
       final_steps.push_back(std::move(step));
