@@ -143,8 +143,10 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis);
 /// (repeated indices add up, in order; negative ones wrap once). updates has take's result
 /// shape: x.shape[:axis] + indices.shape + x.shape[axis+1:]. take's gradient. Runs on the
 /// CPU, inside jit() too (an interpreter step between compiled kernels; GPU tensors are
-/// copied to the host and back).
+/// copied to the host and back). An rvalue x is given up, as binary ops' are: the result may
+/// be written over its memory, and the handle is undefined afterwards.
 Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis = 0);
+Tensor index_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis = 0);
 /// Pads each dim with (before, after) elements of `value`.
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widths, Scalar value = 0);
 

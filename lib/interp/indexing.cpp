@@ -208,14 +208,17 @@ void add_slices(Tensor& into, const Tensor& from, const std::vector<int64_t>& id
   });
 }
 
-Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const Tensor& updates, int ax) {
+/// `given`: x is an rvalue the caller gave up; the result goes over its memory when nothing
+/// else shares it (take's gradient: the zeros it starts from are not copied).
+Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const Tensor& updates, int ax, bool given) {
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
   for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
   const int64_t n = x.shape()[ax];
-  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::cpu());
+  const bool over_x = given && x.numel() > 0 && can_overwrite(x, x.numel(), x.dtype());
+  Tensor out = over_x ? on_storage_of(x, x.shape(), x.dtype()) : Tensor::empty(x.shape(), x.dtype(), Device::cpu());
   if (x.numel() == 0) return out;  // no storage to copy (null pointers)
-  std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
+  if (!over_x) std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
   switch (x.dtype()) {
     case DType::I32: add_slices<int32_t>(out, updates, idx, outer, n, inner); break;
     case DType::I64: add_slices<int64_t>(out, updates, idx, outer, n, inner); break;
@@ -228,7 +231,9 @@ Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const 
 
 }  // namespace
 
-Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+namespace {
+
+Tensor index_add_op(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis, bool given) {
   OpScope prof("index_add", x, indices);
   check_defined("index_add", x);
   check_defined("index_add", indices);
@@ -246,9 +251,21 @@ Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, 
   std::vector<int64_t> idx = index_values("index_add", indices);
   for (int64_t& i : idx) i = checked_index("index_add", i, x.shape()[ax], ax, x.shape());
   // No GPU kernel yet: a GPU tensor's scatter runs on the host, between copies.
-  Tensor out = device.is_cuda() ? index_add_on_cpu(x.to(Device::cpu()), idx, updates.to(Device::cpu()), ax).to(device)
-                                : index_add_on_cpu(x, idx, updates, ax);
+  Tensor out = device.is_cuda() ? index_add_on_cpu(x.to(Device::cpu()), idx, updates.to(Device::cpu()), ax, false).to(device)
+                                : index_add_on_cpu(x, idx, updates, ax, given);
   record_op(NodeKind::IndexAdd, {x, indices, updates}, out, 0, {ax});
+  return out;
+}
+
+}  // namespace
+
+Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  return index_add_op(x, indices, updates, axis, false);
+}
+
+Tensor index_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  Tensor out = index_add_op(x, indices, updates, axis, true);
+  x = Tensor();  // given up, whether or not its memory was used
   return out;
 }
 

@@ -299,6 +299,15 @@ TEST_CASE("indexing: index_add adds slices at indices, repeats in order, and is 
     CHECK(fv(added) == want);
   }
   CHECK(index_add(zeros({0, 4}), from_vector<int64_t>({}, {0}), zeros({0, 0}), 1).shape() == Shape{0, 4});
+  // An x given up (an rvalue) may hold the result; one another handle shares is never changed.
+  Tensor mine = cast(x, DType::F32), shared = cast(x, DType::F32), other = shared;
+  const Tensor ones = full({2, 4}, 1.0);
+  Tensor r1 = index_add(std::move(mine), tensor({0, 0}), ones, 0), r2 = index_add(std::move(shared), tensor({0, 0}), ones, 0);
+  CHECK(!mine.defined());
+  CHECK(!shared.defined());
+  CHECK(fv(r1) == fv(r2));
+  CHECK(fv(r1) == F32s{2, 3, 4, 5, 4, 5, 6, 7, 8, 9, 10, 11});
+  CHECK(fv(other) == fv(cast(x, DType::F32)));
   // Errors name the op and the shapes.
   CHECK_THAT(error_of([&] { index_add(x, tensor({3}), full({1, 4}, 1.0, DType::I64), 0); }),
              Catch::Contains("[index_add] index 3 is out of range for dim 0 of size 3 (shape (3,4))"));
