@@ -25,6 +25,10 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
     int source = -1;
     switch (index_origin(trace, producer, n, &source)) {
       case IndexOrigin::Constant: break;  // checked already, and constant
+      case IndexOrigin::ConstantPerCall:  // into a dynamic dim: before each run, for its size
+        index_checks_.push_back({0, false, op, static_cast<int>(n.ints.at(0)), trace.values[n.inputs[0]].shape,
+                                 trace.nodes[producer.at(static_cast<size_t>(source))].constant});
+        break;
       case IndexOrigin::Input: {
         const auto in = std::find(trace.inputs.begin(), trace.inputs.end(), source);
         index_checks_.push_back({static_cast<size_t>(in - trace.inputs.begin()), false, op,
@@ -36,13 +40,9 @@ PackedKernel::PackedKernel(std::shared_ptr<const KernelCode> code, PackedFn fn, 
         const int p = producer.at(static_cast<size_t>(source));
         const Shape& x = trace.values[n.inputs[0]].shape;
         const int axis = static_cast<int>(n.ints.at(0));
-        const bool bad_axis = axis < 0 || axis >= x.rank();
-        const TraceNode* c = p >= 0 && trace.nodes[p].kind == NodeKind::Constant ? &trace.nodes[p] : nullptr;
-        if (!bad_axis && c && x[axis] < 0 && !is_size_constant(*c) && c->constant.defined() &&
-            is_integer(c->constant.dtype()))  // constant indices into a dynamic dim: before each run
-          index_checks_.push_back({0, false, op, axis, x, c->constant});
         // cpu_steps.cpp's partition never makes a kernel of other indices; one from a file might
-        else if (out == trace.outputs.end() || c || p < 0 || bad_axis || x[axis] <= 0)
+        if (out == trace.outputs.end() || p < 0 || trace.nodes[p].kind == NodeKind::Constant || axis < 0 ||
+            axis >= x.rank() || x[axis] <= 0)
           unchecked_ = op;
         else
           index_checks_.push_back({static_cast<size_t>(out - trace.outputs.begin()), true, op, axis, x, Tensor()});

@@ -75,8 +75,9 @@ IndexOrigin index_origin(const Trace& t, const std::vector<int>& producer, const
   const Shape& x = t.values[n.inputs[0]].shape;
   const int64_t axis = n.ints.empty() ? -1 : n.ints[0];
   if (c.kind != NodeKind::Constant || is_size_constant(c) || !c.constant.defined() || axis < 0 || axis >= x.rank() ||
-      x[axis] < 0 || !is_integer(c.constant.dtype()))
+      !is_integer(c.constant.dtype()))
     return IndexOrigin::Unchecked;
+  if (x[axis] < 0) return IndexOrigin::ConstantPerCall;
   const int64_t size = x[axis];
   for (int64_t i : c.constant.to_vector<int64_t>())
     if (i < -size || i >= size) return IndexOrigin::Unchecked;

@@ -30,8 +30,9 @@ struct TraceUses {
 /// computes (an output of it then) after it runs; a constant is checked once.
 enum class IndexOrigin {
   Input,       // a trace input (`*source`: its value id)
-  Constant,    // a constant (not a size constant) whose every index is in range
-  Unchecked,   // anything else: computed, a size constant (its value varies), a bad constant
+  Constant,         // a constant (not a size constant) whose every index is in range
+  ConstantPerCall,  // a constant (not a size constant) into a dynamic dim: checked for each call's size
+  Unchecked,        // anything else: computed, a size constant (its value varies), a bad constant
 };
 IndexOrigin index_origin(const Trace& t, const std::vector<int>& producer, const TraceNode& n, int* source = nullptr);
 

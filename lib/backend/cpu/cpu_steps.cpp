@@ -55,11 +55,6 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
 /// 256-op bodies anyway, so a cut costs at most one pass over memory per 256 ops.
 constexpr size_t kMaxKernelNodes = 256;
 
-/// A constant the executor can check as indices for each call's size of a dynamic dim.
-bool checked_per_call(const TraceNode& c) {
-  return c.kind == NodeKind::Constant && !is_size_constant(c) && c.constant.defined() && is_integer(c.constant.dtype());
-}
-
 std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from, bool strict) {
   const std::vector<int> producer = producers(t);
   std::vector<Step> steps;
@@ -88,8 +83,7 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
         const int p = producer[source];
         const bool computed = p >= 0 && t.nodes[p].kind != NodeKind::Constant;
         const bool inside = computed && in_open[source] && open.nodes.size() < kMaxKernelNodes;
-        const bool dynamic_dim = t.values[n.inputs[0]].shape[n.ints[0]] < 0;
-        compiles = computed ? !(inside && dynamic_dim) : p >= 0 && dynamic_dim && checked_per_call(t.nodes[p]);
+        compiles = computed && !(inside && t.values[n.inputs[0]].shape[n.ints[0]] < 0);
         if (inside) computed_inside = source;
       }
     }
@@ -167,8 +161,9 @@ CompileResult assemble(Plan& plan, std::vector<CompileResult>& kernel_results, s
       std::string why = interpreter_reason(trace, n, plan.strict);
       if (why.empty() && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather)) {
         int source = -1;
-        const bool unchecked = index_origin(trace, producers(trace), n, &source) == IndexOrigin::Unchecked;
-        const int p = unchecked ? producers(trace)[source] : -1;
+        const std::vector<int> producer = producers(trace);
+        const bool unchecked = index_origin(trace, producer, n, &source) == IndexOrigin::Unchecked;
+        const int p = unchecked ? producer[source] : -1;
         why = node_name(n) + (!unchecked ? " alone in its kernel runs on the interpreter"
                               : p >= 0 && trace.nodes[p].kind != NodeKind::Constant
                                   ? " of indices computed into a dynamic dim runs on the interpreter"
