@@ -271,3 +271,39 @@ TEST_CASE("host_callback: a host read after a callback keeps the function eager,
   CHECK(f.stats().eager_calls + f.stats().misses == 6);
   REQUIRE_FALSE(f.misses().empty());
 }
+
+TEST_CASE("host_callback: after a take that fails it does not run, as eagerly, even when it does not depend on the take",
+          "[jit][host_callback][errors][indexing]") {
+  // The callback reads only x, so the partition could run it before the kernel that holds
+  // the take; eagerly the take fails first and the callback never runs.
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  const Tensor table = randn({10, 4}, 1);
+  auto fn = [calls, table](const Tensor& x, const Tensor& ids) {
+    Tensor rows = take(table * 2.f, ids, 0) + 1.f;
+    Tensor seen = host_callback("count", [calls](const std::vector<Tensor>& in) {
+      ++*calls;
+      return std::vector<Tensor>{in[0] * 1.f};
+    }, {x}, {{x.shape(), x.dtype()}})[0];
+    return rows.sum() + matmul(seen, seen).sum();
+  };
+  // Indices a kernel computes (checked after it runs) and indices given (checked before).
+  auto computed = [fn](const Tensor& x, const Tensor& ids) { return fn(x, cast(floor(ids * 10.f), DType::I64)); };
+  const Tensor x = randn({3, 3}, 2);
+  const Tensor good_ids = from_vector<int64_t>({1, 2}, {2}), bad_ids = from_vector<int64_t>({1, 40}, {2});
+  const Tensor good_f = tensor({0.15f, 0.25f}), bad_f = tensor({0.15f, 4.f});
+  using Fn = std::function<Tensor(const Tensor&, const Tensor&)>;
+  for (auto [f, good, bad] : {std::tuple{Fn(fn), good_ids, bad_ids}, std::tuple{Fn(computed), good_f, bad_f}}) {
+    auto j = jit(f, "take then callback");
+    j(x, good);
+    require_close(j(x, good), f(x, good), 1e-5);
+    REQUIRE(j.stats().hits == 1);
+    const int before = calls->load();
+    const std::string want = error_of([&] { f(x, bad); });
+    INFO(want);
+    REQUIRE(want.find("[take] index") != std::string::npos);
+    REQUIRE(calls->load() == before);
+    REQUIRE(error_of([&] { j(x, bad); }) == want);
+    CHECK(calls->load() == before);
+    require_close(j(x, good), f(x, good), 1e-5);
+  }
+}

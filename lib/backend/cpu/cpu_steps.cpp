@@ -47,8 +47,16 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
   return from;
 }
 
+/// Whether a node can fail a call at run time (indices out of range) or act outside it (a
+/// host callback): such nodes keep their trace order among themselves.
+bool fails_or_acts(NodeKind kind) {
+  return kind == NodeKind::Take || kind == NodeKind::Gather || kind == NodeKind::IndexAdd || kind == NodeKind::HostCall;
+}
+
 /// Trace order, except that an interpreter node that does not depend on the kernel being
-/// gathered runs before it, so that the kernel can also take the ops after that node.
+/// gathered runs before it, so that the kernel can also take the ops after that node;
+/// unless both can fail or act (a callback after a take that fails must not run, and two
+/// errors come in trace order, as eagerly).
 /// Ops of one kernel at most: a longer run of compiled ops becomes several kernels (in one
 /// module). MLIR's bufferization and LLVM's code generation take time superlinear in a
 /// function's size (5000 outputs: 36 s to bufferize in one function); fused loops stop at
@@ -60,10 +68,12 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
   std::vector<Step> steps;
   Step open{true, {}, nullptr, {}, {}, {}, {}};
   std::vector<char> in_open(t.values.size(), 0);
+  bool open_fails = false;  // the kernel being gathered checks indices on each call
   auto close = [&] {
     for (int k : open.nodes) in_open[t.nodes[k].output] = 0;
     if (!open.nodes.empty()) steps.push_back(std::move(open));
     open = Step{true, {}, nullptr, {}, {}, {}, {}};
+    open_fails = false;
   };
   for (size_t k = 0; k < t.nodes.size(); ++k) {
     const TraceNode& n = t.nodes[k];
@@ -77,9 +87,12 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
     // a dynamic dim (a call could make it empty).
     bool compiles = interpreter_reason(t, n, strict).empty();
     int computed_inside = -1;  // the indices' value when the kernel being gathered computes them
+    bool checked = false;      // a take or gather whose indices are checked on each call
     if (compiles && (n.kind == NodeKind::Take || n.kind == NodeKind::Gather)) {
       int source = -1;
-      if (index_origin(t, producer, n, &source) == IndexOrigin::Unchecked) {
+      const IndexOrigin origin = index_origin(t, producer, n, &source);
+      checked = origin != IndexOrigin::Constant;
+      if (origin == IndexOrigin::Unchecked) {
         const int p = producer[source];
         const bool computed = p >= 0 && t.nodes[p].kind != NodeKind::Constant;
         const bool inside = computed && in_open[source] && open.nodes.size() < kMaxKernelNodes;
@@ -92,9 +105,10 @@ std::vector<Step> partition(const Trace& t, const std::vector<int>& folded_from,
       open.nodes.push_back(static_cast<int>(k));
       in_open[n.output] = 1;
       if (computed_inside >= 0) open.checked_outputs.push_back(computed_inside);
+      open_fails |= checked;
       continue;
     }
-    bool depends = false;
+    bool depends = open_fails && fails_or_acts(n.kind);
     for (int v : n.inputs) depends |= in_open[folded_from[v] >= 0 ? folded_from[v] : v] != 0;
     if (depends) close();
     steps.push_back(Step{false, {static_cast<int>(k)}, nullptr, {}, {}, {}, {}});
