@@ -78,17 +78,12 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
       const auto folded = [&](size_t i) { return i < n.inputs.size() && folded_from_[n.inputs[i]] >= 0; };
       ProfileScope prof(n.kind == NodeKind::MatMul ? "blas" : "interp",  // compiled kernels are events of their own
                         [&] { return interp_step_name(n, in, folded(0), folded(1)); });
+      const ValueType& type = trace_.values[n.output];
+      const ValueType want = symbols_.empty() ? type : ValueType{concrete(type.shape, sizes), type.dtype};  // this call's sizes
       if (n.kind == NodeKind::MatMul && (folded(0) || folded(1)))
-        v[n.output] = matmul_2d(in[0], in[1], folded(0), folded(1));
-      else if (!symbols_.empty())  // the node's type with this call's sizes
-        v[n.output] = host.eval(n, in, {concrete(trace_.values[n.output].shape, sizes), trace_.values[n.output].dtype});
+        v[n.output] = check_node_result(n, matmul_2d(in[0], in[1], folded(0), folded(1)), want);
       else
-        v[n.output] = host.eval(n, in, trace_.values[n.output]);
-      const ValueType& want = trace_.values[n.output];  // what the steps after it were compiled for
-      const Tensor& got = v[n.output];
-      if (got.dtype() != want.dtype || (symbols_.empty() ? got.shape() != want.shape : got.rank() != want.shape.rank()))
-        fail("jit", "step {} ({}) made {}{}, the compiled code expects {}{}", s, node_name(n), got.dtype(), got.shape(),
-             want.dtype, want.shape);
+        v[n.output] = host.eval(n, in, want);
       if (check_kernels) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
     }
     for (int id : release_[s]) v[id] = Tensor();

@@ -111,7 +111,17 @@ Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueT
 namespace detail {
 
 Tensor NodeEvaluator::eval(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& result) {
-  if (n.kind != NodeKind::HostCall) return eval_node(n, in, result);
+  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, in, result), result);
+}
+
+Tensor check_node_result(const TraceNode& n, Tensor out, const ValueType& result) {
+  if (out.shape() != result.shape || out.dtype() != result.dtype)
+    fail("eval_trace", "'{}' gave {}, the trace says {}", node_name(n), type_str(out.shape(), out.dtype()),
+         type_str(result.shape, result.dtype));
+  return out;
+}
+
+Tensor NodeEvaluator::call(const TraceNode& n, const std::vector<Tensor>& in) {
   if (!n.host_call || n.ints.size() != 1 || n.ints[0] < 0 ||
       n.ints[0] >= std::max<int64_t>(1, static_cast<int64_t>(n.host_call->results.size())))  // 1: a token
     fail("eval_trace", "a host_call node without its callback or with a result index out of range: a trace saved to "
@@ -172,11 +182,7 @@ std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& in
       values[n.output] = detail::size_constant_value(n, sizes);
       continue;
     }
-    Tensor out = evaluator.eval(n, in, want);
-    if (out.shape() != want.shape || out.dtype() != want.dtype)
-      fail("eval_trace", "node {} ('{}') gave {}, the trace says {}", k, node_name(n),
-           type_str(out.shape(), out.dtype()), type_str(want.shape, want.dtype));
-    values[n.output] = std::move(out);
+    values[n.output] = evaluator.eval(n, in, want);
   }
   std::vector<Tensor> outputs;
   for (int id : trace.outputs) {

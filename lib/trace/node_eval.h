@@ -15,9 +15,12 @@ class NodeEvaluator {
  public:
   /// `device`: where host callback results go (the program's device).
   explicit NodeEvaluator(Device device = Device::cpu()) : device_(device) {}
+  /// The node's value; an Error when it is not of type `result` (the trace's, with the
+  /// call's sizes).
   Tensor eval(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);
 
  private:
+  Tensor call(const TraceNode& node, const std::vector<Tensor>& inputs);  // a host callback's result, its fn run once
   struct Done {
     const HostCall* call;
     std::vector<Tensor> results;
@@ -25,5 +28,9 @@ class NodeEvaluator {
   Device device_;
   std::vector<Done> done_;
 };
+
+/// `out`, or an Error when it is not of type `result`: what the ops after a node were
+/// compiled (or typed) for. A trace from a file may declare a type its inputs do not give.
+Tensor check_node_result(const TraceNode& node, Tensor out, const ValueType& result);
 
 }  // namespace ejit::detail

@@ -255,3 +255,21 @@ TEST_CASE("a graph whose values meet again and again (v[k] = v[k-1] + v[k-2]) co
   REQUIRE(f.stats().hits == 1);
   for (size_t i = 0; i < got.size(); ++i) require_close(got[i], want[i], 1e-4);
 }
+
+TEST_CASE("a compiled trace whose interpreter step gives another type than the trace declares fails the call",
+          "[jit][trust][errors]") {
+  // A trace from a file (a cache entry, an exported library) is untrusted: the kernels after
+  // a BLAS step were compiled for the type the trace declares, so a step that gives another
+  // must stop the call before a kernel reads past its buffer.
+  const Tensor a = ones({2, 3}), b = ones({3, 4});
+  Trace t = record_trace([](const std::vector<Tensor>& in) { return std::vector<Tensor>{exp(matmul(in[0], in[1]) * 2.f) + 1.f}; },
+                         {a, b});
+  for (TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::MatMul) t.values[n.output].shape = Shape{2, 5};
+  for (TraceNode& n : t.nodes)
+    if (n.kind != NodeKind::MatMul && n.kind != NodeKind::Constant) t.values[n.output].shape = Shape{2, 5};
+  t.values[t.outputs[0]].shape = Shape{2, 5};
+  const Compiled c = compile(t);
+  REQUIRE(c.ok());
+  REQUIRE(error_of([&] { c.run({a, b}); }) == "[eval_trace] 'matmul' gave (2,4) f32, the trace says (2,5) f32");
+}

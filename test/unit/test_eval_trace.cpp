@@ -81,3 +81,12 @@ TEST_CASE("eval_trace: clear errors for the wrong inputs", "[eval_trace]") {
   REQUIRE_THROWS_WITH(eval_trace(t, {ones({2, 3}), ones({3}, DType::F64)}), Contains("input 1 is (3,) f64"));
   REQUIRE(eval_trace(t, {zeros({2, 3}), ones({3})})[0].to_vector<float>() == std::vector<float>(6, 2.f));
 }
+
+TEST_CASE("eval_trace: a node whose result is not the type the trace declares is an error", "[eval_trace]") {
+  Trace t = record([](const std::vector<Tensor>& a) { return std::vector<Tensor>{matmul(a[0], a[1]) + 1.f}; },
+                   {ones({2, 3}), ones({3, 4})});
+  for (TraceNode& n : t.nodes)
+    if (n.kind == NodeKind::MatMul) t.values[n.output].shape = Shape{2, 5};  // a forged file's claim
+  REQUIRE_THROWS_WITH(eval_trace(t, {ones({2, 3}), ones({3, 4})}),
+                      StartsWith("[eval_trace] 'matmul' gave (2,4) f32, the trace says (2,5) f32"));
+}
