@@ -16,6 +16,9 @@ namespace ejit::detail {
 
 /// Throws "[op] ... undefined tensor" for an undefined handle.
 void check_defined(const char* op, const Tensor& t);
+/// Throws "[op] index i is out of range for dim `axis` of size n (shape x)": the message of
+/// take, gather and index_add, eagerly and in compiled code alike.
+[[noreturn]] void fail_index_out_of_range(const char* op, int64_t index, int axis, const Shape& x);
 /// Rank-0 tensor holding a C++ scalar, flagged weak for promotion.
 Tensor scalar_operand(Scalar s);
 /// The same as an operand beside `other`: in other's dtype when that is what promotion

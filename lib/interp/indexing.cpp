@@ -21,11 +21,15 @@ std::vector<int64_t> index_values(const char* op, const Tensor& indices) {
 }
 
 int64_t checked_index(const char* op, int64_t i, int64_t n, int axis, const Shape& shape) {
-  if (i < -n || i >= n) fail(op, "index {} is out of range for dim {} of size {} (shape {})", i, axis, n, shape);
+  if (i < -n || i >= n) fail_index_out_of_range(op, i, axis, shape);
   return i < 0 ? i + n : i;
 }
 
 }  // namespace
+
+void detail::fail_index_out_of_range(const char* op, int64_t index, int axis, const Shape& x) {
+  fail(op, "index {} is out of range for dim {} of size {} (shape {})", index, axis, x[axis], x);
+}
 
 Tensor slice(const Tensor& x, int64_t axis, std::optional<int64_t> start, std::optional<int64_t> stop, int64_t step) {
   OpScope prof("slice", x);

@@ -4,6 +4,7 @@
 
 #include "../core/observer.h"
 #include "../cuda/cublas.h"
+#include "../interp/dispatch.h"
 #include "../support/check.h"
 #include "../support/profiler.h"
 #include "../trace/node_eval.h"
@@ -105,7 +106,7 @@ void GpuProgram::run_step(const GpuStep& s, size_t step, const Loaded& loaded, D
       const int64_t size = xs[axis];
       for (int64_t i : v[n.inputs[1]].to_vector<int64_t>())
         if (i < -size || i >= size)
-          fail("take", "index {} is out of range for dim {} of size {} (shape {})", i, axis, size, xs);
+          fail_index_out_of_range("take", i, axis, xs);
       if (!s.kernels.launches.empty()) return run_kernels(s, s.kernels, fns, device, v, sizes);
       GpuKernels plan;  // a program with dynamic dims: this call's shapes
       plan_take_launch(xs, axis, v[n.inputs[1]].numel(), plan);

@@ -5,6 +5,7 @@
 
 #include "../core/allocator.h"
 #include "../core/parallel.h"
+#include "../interp/dispatch.h"
 #include "../support/check.h"
 #include "../support/profiler.h"
 #include "../trace/dynamic_dims.h"
@@ -71,7 +72,7 @@ std::optional<int64_t> bad_index(const Tensor& indices, const char* op, int64_t 
 /// The interpreter's check of take's and gather's indices (lib/interp/indexing.cpp).
 void check_indices(const Tensor& indices, const char* op, int axis, const Shape& x) {
   if (std::optional<int64_t> i = bad_index(indices, op, x[axis]))
-    fail(op, "index {} is out of range for dim {} of size {} (shape {})", *i, axis, x[axis], x);
+    fail_index_out_of_range(op, *i, axis, x);
 }
 
 }  // namespace
