@@ -143,6 +143,9 @@ bool is_recording();
 std::vector<Tensor> eval_trace(const Trace& trace, const std::vector<Tensor>& inputs);
 /// Runs one node with the eager ops; `result` is the type the trace gives its output.
 Tensor eval_node(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);
+/// The same with the inputs given up: an elementwise op or index_add writes its result over
+/// an input's memory when nothing else shares it (as the ops' rvalue overloads do).
+Tensor eval_node(const TraceNode& node, std::vector<Tensor>&& inputs, const ValueType& result);
 /// The node's op as the ejit dialect spells it ("exp", "matmul", "argmax", ...).
 std::string node_name(const TraceNode& node);
 

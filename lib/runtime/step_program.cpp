@@ -75,6 +75,12 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
     } else {
       const TraceNode& n = trace_.nodes[st.nodes[0]];
       for (int id : n.inputs) in.push_back(v[source(id)]);
+      // Values read for the last time here are given up (their handles dropped), so that an
+      // op can write over their memory (index_add over the zeros of take's gradient).
+      for (int id : n.inputs)
+        if (source(id) == id && std::count(n.inputs.begin(), n.inputs.end(), id) == 1 &&
+            std::find(release_[s].begin(), release_[s].end(), id) != release_[s].end())
+          v[id] = Tensor();
       const auto folded = [&](size_t i) { return i < n.inputs.size() && folded_from_[n.inputs[i]] >= 0; };
       ProfileScope prof(n.kind == NodeKind::MatMul ? "blas" : "interp",  // compiled kernels are events of their own
                         [&] { return interp_step_name(n, in, folded(0), folded(1)); });
@@ -83,7 +89,7 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
       if (n.kind == NodeKind::MatMul && (folded(0) || folded(1)))
         v[n.output] = check_node_result(n, matmul_2d(in[0], in[1], folded(0), folded(1)), want);
       else
-        v[n.output] = host.eval(n, in, want);
+        v[n.output] = host.eval(n, std::move(in), want);
       if (check_kernels) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);
     }
     for (int id : release_[s]) v[id] = Tensor();

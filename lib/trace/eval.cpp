@@ -108,10 +108,31 @@ Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueT
   fail("eval_trace", "unknown node kind {}", static_cast<int>(n.kind));
 }
 
+Tensor eval_node(const TraceNode& n, std::vector<Tensor>&& in, const ValueType& out) {
+  switch (n.kind) {  // the ops with rvalue overloads; a malformed node fails in the other eval_node
+    case NodeKind::Unary:
+      if (in.size() == 1 && n.sub < kNumUnaryOps) return unary(static_cast<UnaryOp>(n.sub), std::move(in[0]));
+      break;
+    case NodeKind::Binary:
+      if (in.size() == 2 && n.sub < kNumBinaryOps)
+        return binary(static_cast<BinaryOp>(n.sub), std::move(in[0]), std::move(in[1]));
+      break;
+    case NodeKind::IndexAdd:
+      if (in.size() == 3 && !n.ints.empty()) return index_add(std::move(in[0]), in[1], in[2], n.ints[0]);
+      break;
+    default: break;
+  }
+  return eval_node(n, in, out);
+}
+
 namespace detail {
 
 Tensor NodeEvaluator::eval(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& result) {
   return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, in, result), result);
+}
+
+Tensor NodeEvaluator::eval(const TraceNode& n, std::vector<Tensor>&& in, const ValueType& result) {
+  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, std::move(in), result), result);
 }
 
 Tensor check_node_result(const TraceNode& n, Tensor out, const ValueType& result) {

@@ -18,6 +18,8 @@ class NodeEvaluator {
   /// The node's value; an Error when it is not of type `result` (the trace's, with the
   /// call's sizes).
   Tensor eval(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);
+  /// The same with the inputs given up (eval_node's rvalue form).
+  Tensor eval(const TraceNode& node, std::vector<Tensor>&& inputs, const ValueType& result);
 
  private:
   Tensor call(const TraceNode& node, const std::vector<Tensor>& inputs);  // a host callback's result, its fn run once

@@ -581,6 +581,36 @@ TEST_CASE("take and gather along a dynamic dim compile: indices checked against 
   REQUIRE(h.ir(Stage::Linalg).find("indices computed into a dynamic dim runs on the interpreter") != std::string::npos);
 }
 
+TEST_CASE("interpreter steps write over values read for the last time, and never over a value read again or the caller's",
+          "[jit][indexing]") {
+  // index_add and exp (strict: transcendentals run on the interpreter) between kernels: z
+  // dies at its index_add (written over), w is read again after its index_add, x is the
+  // caller's, the constant is the program's.
+  auto fn = [](const Tensor& x, const Tensor& ids, const Tensor& u) {
+    Tensor z = x * 2.f, w = x + 1.f;
+    Tensor a = index_add(z, ids, u, 0), b = index_add(w, ids, u, 0), c = index_add(x, ids, u, 0);
+    Tensor k = index_add(full({6, 4}, 0.5f), ids, u, 0);
+    Tensor e = exp(a * 0.5f) + exp(w);
+    return std::vector<Tensor>{a * 3.f, b + w, c - 1.f, k + 2.f, e * 1.f};
+  };
+  const Tensor x = randn({6, 4}, 1), ids = from_vector<int64_t>({5, 0, -1, 5}, {4}), u = randn({4, 4}, 2);
+  const std::vector<float> x_before = x.to_vector<float>();
+  const std::vector<Tensor> want = fn(x, ids, u);
+  for (bool strict : {false, true}) {
+    INFO("strict " << strict);
+    auto f = jit([&](const Tensor& a, const Tensor& i, const Tensor& v) { return fn(a, i, v); }, "given up",
+                 JitOptions{.strict = strict});
+    f(x, ids, u);
+    for (int call = 0; call < 3; ++call) {  // the program's constants stay as they were
+      const std::vector<Tensor> got = f(x, ids, u);
+      REQUIRE(f.stats().hits == call + 1);
+      REQUIRE(got.size() == want.size());
+      for (size_t i = 0; i < got.size(); ++i) require_agree(got[i], want[i], 1e-5, 1e-5, "output");
+      REQUIRE(x.to_vector<float>() == x_before);
+    }
+  }
+}
+
 TEST_CASE("index_add in a trace: saved as text, loaded, run between compiled kernels as eagerly", "[jit][indexing]") {
   ejit::test::TempDir dir("index-add-trace");
   const Tensor x = randn({6, 4}, 1), ids = from_vector<int32_t>({5, 0, -1, 2, 5}, {5}), u = randn({5, 4}, 2);
