@@ -468,4 +468,27 @@ def Ejit_IndexAddOp : Ejit_Op<"index_add", [Ejit_InferType]> {
   let hasVerifier = 1;
 }
 
+def Ejit_ScatterAddOp : Ejit_Op<"scatter_add", [Ejit_InferType]> {
+  let summary = "PyTorch scatter_add, as gather's adjoint: updates added where gather reads";
+  let description = [{
+    `x` with each element of `updates` added where `ejit.gather %x, %indices` reads the
+    element at its position: along `axis` at its index (negative indices wrap once), on a
+    dim where x has size 1 at 0. `updates` has gather's result type; elements that land on
+    one place add up in order. The result has x's type. gather's gradient. No lowering: the
+    JIT runs it on the host between compiled kernels.
+
+    Example:
+
+    ```mlir
+    %r = ejit.scatter_add %x, %idx, %u {axis = 1 : i64} : tensor<2x3xf32>, tensor<2x4xi64>, tensor<2x4xf32> -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Ejit_AnyTensor:$x, Ejit_IndexTensor:$indices, Ejit_AnyTensor:$updates, I64Attr:$axis);
+  let results = (outs Ejit_AnyTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $indices `,` $updates attr-dict `:` type($x) `,` type($indices) `,` type($updates) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // EJIT_OPS_TD

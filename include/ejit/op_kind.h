@@ -15,9 +15,10 @@ namespace ejit {
 enum class NodeKind : uint8_t {
   Constant, Unary, Binary, Cast, Where, Reduce, MatMul, Reshape, Permute, BroadcastTo, Slice, Concat, Pad, Take, Gather,
   HostCall,  // one result of a host_callback call (ints: {result index}); runs on the host
-  IndexAdd   // x with the slices of updates added at indices along an axis (ints: {axis}); a scatter on the host
+  IndexAdd,  // x with the slices of updates added at indices along an axis (ints: {axis}); a scatter on the host
+  ScatterAdd // x with each element of updates added where gather would read it (ints: {axis}); on the host
 };
-inline constexpr int kNumNodeKinds = static_cast<int>(NodeKind::IndexAdd) + 1;
+inline constexpr int kNumNodeKinds = static_cast<int>(NodeKind::ScatterAdd) + 1;
 
 /// How a unary op treats dtypes (see ops.def).
 /// How a recorded slice's bounds were given (its fourth int): what tells x[1:] (its length

@@ -147,6 +147,14 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis);
 /// be written over its memory, and the handle is undefined afterwards.
 Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis = 0);
 Tensor index_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis = 0);
+/// PyTorch's scatter_add, as gather's adjoint: x with each element of `updates` added where
+/// gather(x, indices, axis) reads the element at its position (along `axis` at its index,
+/// negative ones wrapping once; on a dim where x has size 1, at 0). updates has gather's
+/// result shape. Elements that land on one place add up in order (row-major over updates),
+/// so the result does not depend on threads. gather's gradient. Runs on the CPU as
+/// index_add does (an interpreter step inside jit()); an rvalue x is given up.
+Tensor scatter_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis);
+Tensor scatter_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis);
 /// Pads each dim with (before, after) elements of `value`.
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& widths, Scalar value = 0);
 

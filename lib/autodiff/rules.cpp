@@ -95,15 +95,23 @@ Tensor slice_vjp(const Tensor& x, const Tensor& g_in, int ax, int64_t start, int
   return pad(g, widths, 0);
 }
 
-/// On the CPU a scatter-add (index_add of the rows of g where they were taken, into zeros
-/// broadcast from a scalar: no table-sized constant in a trace); on a GPU a one-hot matrix
-/// times g on cuBLAS, O(n * indices) memory, fine for the small tables GPU programs take
-/// (index_add has no GPU kernel yet).
+/// Whether an indexing op's gradient can be a scatter-add: on the CPU (index_add and
+/// scatter_add have no GPU kernel yet) and of a dtype that adds.
+bool scatters(const Tensor& x, const Tensor& indices, const Tensor& g) {
+  return !g.device().is_cuda() && !x.device().is_cuda() && !indices.device().is_cuda() && g.dtype() != DType::Bool;
+}
+
+/// Zeros of x's shape broadcast from a scalar: no table-sized constant in a trace.
+Tensor zeros_for(const Tensor& x, DType dtype) {
+  Tensor zero = [&] { DeviceScope on(x.device()); return zeros(Shape{}, dtype); }();
+  return broadcast_to(zero, x.shape());
+}
+
+/// On the CPU a scatter-add (index_add of the rows of g where they were taken); on a GPU a
+/// one-hot matrix times g on cuBLAS, O(n * indices) memory, fine for the small tables GPU
+/// programs take.
 std::vector<Tensor> take_vjp(const Tensor& x, const Tensor& indices, const Tensor& g, int ax) {
-  if (!g.device().is_cuda() && !x.device().is_cuda() && !indices.device().is_cuda() && g.dtype() != DType::Bool) {
-    Tensor zero = [&] { DeviceScope on(x.device()); return zeros(Shape{}, g.dtype()); }();
-    return {index_add(broadcast_to(zero, x.shape()), indices, g, ax), Tensor()};
-  }
+  if (scatters(x, indices, g)) return {index_add(zeros_for(x, g.dtype()), indices, g, ax), Tensor()};
   const Shape& xs = x.shape();
   int64_t pre = 1, post = 1;
   for (int d = 0; d < ax; ++d) pre *= xs[d];
@@ -114,7 +122,12 @@ std::vector<Tensor> take_vjp(const Tensor& x, const Tensor& indices, const Tenso
   return {reshape(matmul(transpose(oh), g3), xs), Tensor()};  // (n, ni) @ (pre, ni, post) -> (pre, n, post)
 }
 
+/// With one pick per slice (cross-entropy's gather of each row's label) the one-hot product
+/// is the gradient's own size and fuses into the kernels around it; with K picks per slice
+/// it would be K times that, so on the CPU a scatter-add (scatter_add, gather's adjoint).
 std::vector<Tensor> gather_vjp(const Tensor& x, const Tensor& indices, const Tensor& g, int ax) {
+  if (indices.shape()[ax] > 1 && scatters(x, indices, g))
+    return {scatter_add(zeros_for(x, g.dtype()), indices, g, ax), Tensor()};
   const int r = x.rank();
   Tensor oh = one_hot_wrapped(indices, x.shape()[ax], g.dtype());  // indices.shape + (n)
   std::vector<int64_t> perm;
@@ -188,6 +201,7 @@ std::vector<Tensor> vjp(const PrimOp& op, const Tensor& g, const std::vector<boo
     case NodeKind::Take: return take_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
     case NodeKind::Gather: return gather_vjp(in[0], in[1], g, static_cast<int>(op.ints[0]));
     case NodeKind::IndexAdd: return {need[0] ? g : Tensor(), Tensor(), need[2] ? take(g, in[1], op.ints[0]) : Tensor()};
+    case NodeKind::ScatterAdd: return {need[0] ? g : Tensor(), Tensor(), need[2] ? gather(g, in[1], op.ints[0]) : Tensor()};
     case NodeKind::HostCall: break;  // its gradient is the callback's own (record_custom_gradient), or none
   }
   return std::vector<Tensor>(in.size());

@@ -1117,3 +1117,42 @@ LogicalResult IndexAddOp::verify() {
       *this, inferIndexAdd(getOperation(), (*this)->getOperands(), getAxisAttr()),
       getResult(), getX());
 }
+
+namespace {
+/// scatter_add's result: x's type, once updates has gather's result type (and x is not
+/// bool).
+FailureOr<RankedTensorType> inferScatterAdd(const Emitter &emit, ValueRange operands,
+                                            Attribute axisAttr) {
+  if (failed(checkOperands(emit, operands, 3)))
+    return failure();
+  if (shapeOf(operands[0]).empty())
+    return emit() << "cannot add into a rank-0 tensor";
+  FailureOr<RankedTensorType> gathered = inferGather(emit, operands.take_front(2), axisAttr);
+  if (failed(gathered))
+    return failure();
+  if (elementOf(operands[0]).isInteger(1))
+    return emit() << "is not defined for i1 (bool) tensors";
+  if (operands[2].getType() != Type(*gathered))
+    return emit() << "updates of shape " << str(shapeOf(operands[2]))
+                  << " must have gather's result shape " << str(gathered->getShape())
+                  << " and x's element type";
+  return RankedTensorType::get(shapeOf(operands[0]), elementOf(operands[0]));
+}
+} // namespace
+
+LogicalResult ScatterAddOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> location, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferred) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  return setInferred(
+      inferScatterAdd(Emitter(location, getOperationName()), operands,
+           property(adaptor.getProperties().axis, attributes, "axis")),
+      inferred);
+}
+
+LogicalResult ScatterAddOp::verify() {
+  return verifyInferred(
+      *this, inferScatterAdd(getOperation(), (*this)->getOperands(), getAxisAttr()),
+      getResult(), getX());
+}

@@ -151,6 +151,43 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
   return out;
 }
 
+namespace {
+
+/// gather's result shape: dim `ax` from indices, on the other dims x's and indices'
+/// broadcast (both of x's rank).
+Shape gather_shape(const char* op, const Tensor& x, const Tensor& indices, int ax) {
+  Shape out = x.shape();
+  for (int d = 0; d < x.rank(); ++d) {
+    if (d == ax) { out[d] = indices.shape()[d]; continue; }
+    const int64_t a = x.shape()[d], b = indices.shape()[d];
+    if (a != b && a != 1 && b != 1) fail(op, "x {} and indices {} cannot broadcast on dim {}", x.shape(), indices.shape(), d);
+    out[d] = a == 1 ? b : a;
+  }
+  return out;
+}
+
+/// Calls f(t, xo) for each position t of gather's result (row-major) with the offset xo in
+/// x of the element gather reads there (`idx`: the indices, checked and wrapped).
+template <class F>
+void for_each_gathered(const Shape& x, const Shape& indices, const Shape& out, int ax, const std::vector<int64_t>& idx, F&& f) {
+  const auto xs = strides_of(x), is = strides_of(indices);
+  const int r = x.rank();
+  int64_t total = 1;
+  for (int d = 0; d < r; ++d) total *= out[d];
+  std::vector<int64_t> counter(r, 0);
+  for (int64_t t = 0; t < total; ++t) {
+    int64_t xo = 0, io = 0;
+    for (int d = 0; d < r; ++d) {
+      io += (indices[d] == 1 ? 0 : counter[d]) * is[d];
+      if (d != ax) xo += (x[d] == 1 ? 0 : counter[d]) * xs[d];
+    }
+    f(t, xo + idx[io] * xs[ax]);
+    for (int d = r - 1; d >= 0 && ++counter[d] == out[d]; --d) counter[d] = 0;
+  }
+}
+
+}  // namespace
+
 Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   OpScope prof("gather", x, indices);
   check_defined("gather", x);
@@ -159,14 +196,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
     fail("gather", "indices of shape {} must have the rank of x {}", indices.shape(), x.shape());
   if (x.rank() == 0) fail("gather", "cannot gather from a rank-0 tensor");
   int ax = normalize_axis("gather", axis, x.rank(), x.shape());
-  Shape out_shape = x.shape();
-  for (int d = 0; d < x.rank(); ++d) {
-    if (d == ax) { out_shape[d] = indices.shape()[d]; continue; }
-    int64_t a = x.shape()[d], b = indices.shape()[d];
-    if (a != b && a != 1 && b != 1)
-      fail("gather", "x {} and indices {} cannot broadcast on dim {}", x.shape(), indices.shape(), d);
-    out_shape[d] = a == 1 ? b : a;
-  }
+  const Shape out_shape = gather_shape("gather", x, indices, ax);
   const Device device = op_device("gather", {&x, &indices});
   std::vector<int64_t> idx = index_values("gather", indices);
   const int64_t n = x.shape()[ax];
@@ -174,20 +204,9 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   if (device.is_cuda())
     return run_on_device("gather", {NodeKind::Gather, 0, {x, indices}, {ax}, false, 0, out_shape, x.dtype()}, device);
   Tensor out = Tensor::empty(out_shape, x.dtype());
-  auto xs = strides_of(x.shape()), is = strides_of(indices.shape());
   const size_t isz = itemsize(x.dtype());
-  const int r = x.rank();
-  std::vector<int64_t> counter(r, 0);
-  for (int64_t t = 0; t < out.numel(); ++t) {
-    int64_t xo = 0, io = 0;
-    for (int d = 0; d < r; ++d) {
-      io += (indices.shape()[d] == 1 ? 0 : counter[d]) * is[d];
-      if (d != ax) xo += (x.shape()[d] == 1 ? 0 : counter[d]) * xs[d];
-    }
-    xo += idx[io] * xs[ax];
-    std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz);
-    for (int d = r - 1; d >= 0 && ++counter[d] == out_shape[d]; --d) counter[d] = 0;
-  }
+  for_each_gathered(x.shape(), indices.shape(), out_shape, ax, idx,
+                    [&](int64_t t, int64_t xo) { std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz); });
   record_op(NodeKind::Gather, {x, indices}, out, 0, {ax});
   return out;
 }
@@ -212,17 +231,33 @@ void add_slices(Tensor& into, const Tensor& from, const std::vector<int64_t>& id
   });
 }
 
-/// `given`: x is an rvalue the caller gave up; the result goes over its memory when nothing
-/// else shares it (take's gradient: the zeros it starts from are not copied).
+/// scatter_add's sums on the CPU, in order of the updates' positions (row-major).
+template <class T>
+void add_gathered(Tensor& into, const Tensor& from, const Shape& x, const Shape& indices, int ax,
+                  const std::vector<int64_t>& idx) {
+  T* out = static_cast<T*>(into.raw_data());
+  const T* updates = static_cast<const T*>(from.raw_data());
+  for_each_gathered(x, indices, from.shape(), ax, idx, [&](int64_t t, int64_t xo) { out[xo] += updates[t]; });
+}
+
+/// The result of an op that adds into x, on the CPU, before its additions: x's memory when
+/// the caller gave x up (`given`) and nothing else shares it (take's gradient: the zeros it
+/// starts from are not copied), else a copy of x.
+Tensor start_from(const Tensor& x, bool given) {
+  if (given && x.numel() > 0 && can_overwrite(x, x.numel(), x.dtype())) return on_storage_of(x, x.shape(), x.dtype());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), Device::cpu());
+  if (x.numel() > 0)  // an empty x has no storage to copy (null pointers)
+    std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
+  return out;
+}
+
 Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const Tensor& updates, int ax, bool given) {
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
   for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
   const int64_t n = x.shape()[ax];
-  const bool over_x = given && x.numel() > 0 && can_overwrite(x, x.numel(), x.dtype());
-  Tensor out = over_x ? on_storage_of(x, x.shape(), x.dtype()) : Tensor::empty(x.shape(), x.dtype(), Device::cpu());
-  if (x.numel() == 0) return out;  // no storage to copy (null pointers)
-  if (!over_x) std::memcpy(bytes(out), bytes(x), static_cast<size_t>(x.numel()) * itemsize(x.dtype()));
+  Tensor out = start_from(x, given);
+  if (x.numel() == 0) return out;
   switch (x.dtype()) {
     case DType::I32: add_slices<int32_t>(out, updates, idx, outer, n, inner); break;
     case DType::I64: add_slices<int64_t>(out, updates, idx, outer, n, inner); break;
@@ -233,31 +268,77 @@ Tensor index_add_on_cpu(const Tensor& x, const std::vector<int64_t>& idx, const 
   return out;
 }
 
+Tensor scatter_add_on_cpu(const Tensor& x, const Tensor& indices, const std::vector<int64_t>& idx, const Tensor& updates, int ax,
+                          bool given) {
+  Tensor out = start_from(x, given);
+  if (updates.numel() == 0) return out;
+  switch (x.dtype()) {
+    case DType::I32: add_gathered<int32_t>(out, updates, x.shape(), indices.shape(), ax, idx); break;
+    case DType::I64: add_gathered<int64_t>(out, updates, x.shape(), indices.shape(), ax, idx); break;
+    case DType::F32: add_gathered<float>(out, updates, x.shape(), indices.shape(), ax, idx); break;
+    case DType::F64: add_gathered<double>(out, updates, x.shape(), indices.shape(), ax, idx); break;
+    case DType::Bool: break;  // refused by scatter_add
+  }
+  return out;
+}
+
+/// The checks index_add and scatter_add share, before their shape rules: defined operands,
+/// a rank, a dtype that adds. Returns the axis.
+int check_adding_into(const char* op, const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  check_defined(op, x);
+  check_defined(op, indices);
+  check_defined(op, updates);
+  if (x.rank() == 0) fail(op, "cannot add into a rank-0 tensor");
+  const int ax = normalize_axis(op, axis, x.rank(), x.shape());
+  if (x.dtype() == DType::Bool) fail(op, "not defined for dtype bool (shape {})", x.shape());
+  return ax;
+}
+
+/// The checked indices of an op that adds into x (dtype, range).
+std::vector<int64_t> checked_indices(const char* op, const Tensor& indices, const Tensor& x, int ax) {
+  std::vector<int64_t> idx = index_values(op, indices);
+  for (int64_t& i : idx) i = checked_index(op, i, x.shape()[ax], ax, x.shape());
+  return idx;
+}
+
 }  // namespace
 
 namespace {
 
 Tensor index_add_op(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis, bool given) {
   OpScope prof("index_add", x, indices);
-  check_defined("index_add", x);
-  check_defined("index_add", indices);
-  check_defined("index_add", updates);
-  if (x.rank() == 0) fail("index_add", "cannot add into a rank-0 tensor");
-  const int ax = normalize_axis("index_add", axis, x.rank(), x.shape());
+  const int ax = check_adding_into("index_add", x, indices, updates, axis);
   const Device device = op_device("index_add", {&x, &indices, &updates});
-  if (x.dtype() == DType::Bool) fail("index_add", "not defined for dtype bool (shape {})", x.shape());
   std::vector<int64_t> dims(x.shape().begin(), x.shape().begin() + ax);
   dims.insert(dims.end(), indices.shape().begin(), indices.shape().end());
   dims.insert(dims.end(), x.shape().begin() + ax + 1, x.shape().end());
   if (updates.shape() != Shape(dims) || updates.dtype() != x.dtype())
     fail("index_add", "updates of shape {} and dtype {} do not fit x {} {} with indices {} along axis {} (expected {} {})",
          updates.shape(), updates.dtype(), x.shape(), x.dtype(), indices.shape(), ax, Shape(dims), x.dtype());
-  std::vector<int64_t> idx = index_values("index_add", indices);
-  for (int64_t& i : idx) i = checked_index("index_add", i, x.shape()[ax], ax, x.shape());
+  const std::vector<int64_t> idx = checked_indices("index_add", indices, x, ax);
   // No GPU kernel yet: a GPU tensor's scatter runs on the host, between copies.
   Tensor out = device.is_cuda() ? index_add_on_cpu(x.to(Device::cpu()), idx, updates.to(Device::cpu()), ax, false).to(device)
                                 : index_add_on_cpu(x, idx, updates, ax, given);
   record_op(NodeKind::IndexAdd, {x, indices, updates}, out, 0, {ax});
+  return out;
+}
+
+Tensor scatter_add_op(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis, bool given) {
+  OpScope prof("scatter_add", x, indices);
+  const int ax = check_adding_into("scatter_add", x, indices, updates, axis);
+  if (indices.rank() != x.rank())
+    fail("scatter_add", "indices of shape {} must have the rank of x {}", indices.shape(), x.shape());
+  const Device device = op_device("scatter_add", {&x, &indices, &updates});
+  const Shape gathered = gather_shape("scatter_add", x, indices, ax);
+  if (updates.shape() != gathered || updates.dtype() != x.dtype())
+    fail("scatter_add",
+         "updates of shape {} and dtype {} do not fit x {} {} with indices {} along axis {} (expected gather's result {} {})",
+         updates.shape(), updates.dtype(), x.shape(), x.dtype(), indices.shape(), ax, gathered, x.dtype());
+  const std::vector<int64_t> idx = checked_indices("scatter_add", indices, x, ax);
+  Tensor out = device.is_cuda()
+                   ? scatter_add_on_cpu(x.to(Device::cpu()), indices, idx, updates.to(Device::cpu()), ax, false).to(device)
+                   : scatter_add_on_cpu(x, indices, idx, updates, ax, given);
+  record_op(NodeKind::ScatterAdd, {x, indices, updates}, out, 0, {ax});
   return out;
 }
 
@@ -270,6 +351,16 @@ Tensor index_add(const Tensor& x, const Tensor& indices, const Tensor& updates, 
 Tensor index_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
   Tensor out = index_add_op(x, indices, updates, axis, true);
   x = Tensor();  // given up, whether or not its memory was used
+  return out;
+}
+
+Tensor scatter_add(const Tensor& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  return scatter_add_op(x, indices, updates, axis, false);
+}
+
+Tensor scatter_add(Tensor&& x, const Tensor& indices, const Tensor& updates, int64_t axis) {
+  Tensor out = scatter_add_op(x, indices, updates, axis, true);
+  x = Tensor();
   return out;
 }
 

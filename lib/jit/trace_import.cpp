@@ -258,6 +258,7 @@ void Importer::import_op(mlir::Operation& op) {
     else if (auto tk = llvm::dyn_cast<mlir::ejit::TakeOp>(op)) n.kind = NodeKind::Take, n.ints = {static_cast<int64_t>(tk.getAxis())};
     else if (auto g = llvm::dyn_cast<mlir::ejit::GatherOp>(op)) n.kind = NodeKind::Gather, n.ints = {static_cast<int64_t>(g.getAxis())};
     else if (auto ia = llvm::dyn_cast<mlir::ejit::IndexAddOp>(op)) n.kind = NodeKind::IndexAdd, n.ints = {static_cast<int64_t>(ia.getAxis())};
+    else if (auto sa = llvm::dyn_cast<mlir::ejit::ScatterAddOp>(op)) n.kind = NodeKind::ScatterAdd, n.ints = {static_cast<int64_t>(sa.getAxis())};
     else if (auto pd = llvm::dyn_cast<mlir::ejit::PadOp>(op)) {
       n.kind = NodeKind::Pad;
       n.ints = i64s(pd.getLow());

@@ -592,6 +592,7 @@ std::string interpreter_reason(const Trace& trace, const TraceNode& n, bool stri
     }
     case NodeKind::HostCall: return "host callbacks run on the host";
     case NodeKind::IndexAdd: return "index_add runs on the interpreter (a scatter: repeated indices add up in order)";
+    case NodeKind::ScatterAdd: return "scatter_add runs on the interpreter (a scatter: repeated indices add up in order)";
     default: return "";
   }
 }

@@ -170,6 +170,7 @@ std::string takes_dynamic(const TraceNode& n, const Trace& t, const std::vector<
     case NodeKind::Take:  // its dims are its operands' (indices checked against each call's sizes)
     case NodeKind::Gather:
     case NodeKind::IndexAdd:  // x's dims (the interpreter's, between kernels)
+    case NodeKind::ScatterAdd:
     case NodeKind::MatMul: return "";  // its dims are its operands' (on the BLAS, between kernels)
     case NodeKind::BroadcastTo: {  // a target dim broadcast from 1 is read from an input (ejit.dim_sizes)
       const Shape& in = t.values[n.inputs[0]].shape;

@@ -36,6 +36,7 @@ std::string node_name(const TraceNode& n) {
     case NodeKind::Gather: return "gather";
     case NodeKind::HostCall: return "host_call";
     case NodeKind::IndexAdd: return "index_add";
+    case NodeKind::ScatterAdd: return "scatter_add";
   }
   return "node";
 }
@@ -103,6 +104,7 @@ Tensor eval_node(const TraceNode& n, const std::vector<Tensor>& in, const ValueT
     case NodeKind::Take: need(2, 1); return take(in[0], in[1], n.ints[0]);
     case NodeKind::Gather: need(2, 1); return gather(in[0], in[1], n.ints[0]);
     case NodeKind::IndexAdd: need(3, 1); return index_add(in[0], in[1], in[2], n.ints[0]);
+    case NodeKind::ScatterAdd: need(3, 1); return scatter_add(in[0], in[1], in[2], n.ints[0]);
     case NodeKind::HostCall: return detail::NodeEvaluator(in.empty() ? default_device() : in[0].device()).eval(n, in, out);
   }
   fail("eval_trace", "unknown node kind {}", static_cast<int>(n.kind));
@@ -119,6 +121,9 @@ Tensor eval_node(const TraceNode& n, std::vector<Tensor>&& in, const ValueType& 
       break;
     case NodeKind::IndexAdd:
       if (in.size() == 3 && !n.ints.empty()) return index_add(std::move(in[0]), in[1], in[2], n.ints[0]);
+      break;
+    case NodeKind::ScatterAdd:
+      if (in.size() == 3 && !n.ints.empty()) return scatter_add(std::move(in[0]), in[1], in[2], n.ints[0]);
       break;
     default: break;
   }

@@ -204,6 +204,7 @@ std::string Trace::to_mlir(std::string_view function_name) const {
       case NodeKind::Take: op = "take", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::Gather: op = "gather", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::IndexAdd: op = "index_add", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
+      case NodeKind::ScatterAdd: op = "scatter_add", attrs = fmt::format("{{axis = {} : i64}}", n.ints[0]); break;
       case NodeKind::HostCall:
         out += fmt::format("  {} = ejit.host_call \"{}\"({}) {{index = {} : i64}} : ({}) -> {}\n", names[n.output],
                            n.host_call ? escaped(n.host_call->name) : std::string("?"), operands, n.ints.at(0),

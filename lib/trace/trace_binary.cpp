@@ -44,7 +44,7 @@ int arity(NodeKind k) {
     case NodeKind::Unary: case NodeKind::Cast: case NodeKind::Reduce: case NodeKind::Reshape:
     case NodeKind::Permute: case NodeKind::BroadcastTo: case NodeKind::Slice: case NodeKind::Pad: return 1;
     case NodeKind::Binary: case NodeKind::MatMul: case NodeKind::Take: case NodeKind::Gather: return 2;
-    case NodeKind::Where: case NodeKind::IndexAdd: return 3;
+    case NodeKind::Where: case NodeKind::IndexAdd: case NodeKind::ScatterAdd: return 3;
     case NodeKind::Concat: case NodeKind::HostCall: return -1;
   }
   return -1;
@@ -63,7 +63,7 @@ int num_subs(NodeKind k) {
 const char* kind_name(NodeKind k) {
   constexpr const char* names[] = {"constant", "unary", "binary", "cast", "where", "reduce", "matmul", "reshape",
                                    "permute", "broadcast_to", "slice", "concat", "pad", "take", "gather", "host_call",
-                                   "index_add"};
+                                   "index_add", "scatter_add"};
   static_assert(std::size(names) == kNumNodeKinds);
   return names[static_cast<int>(k)];
 }
@@ -373,7 +373,7 @@ Trace deserialize_trace(std::string_view bytes, const std::vector<Tensor>* pool)
       case NodeKind::Slice:  // axis, start, step[, SliceBounds]
         if (num_ints != 3 && num_ints != 4) bad_ints("3 or 4");
         break;
-      case NodeKind::Concat: case NodeKind::Take: case NodeKind::Gather: case NodeKind::IndexAdd:
+      case NodeKind::Concat: case NodeKind::Take: case NodeKind::Gather: case NodeKind::IndexAdd: case NodeKind::ScatterAdd:
         if (num_ints != 1) bad_ints("1");
         break;
       case NodeKind::Pad: {

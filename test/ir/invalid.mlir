@@ -577,6 +577,38 @@ func.func @index_add_result(%x: tensor<5x3xf32>, %i: tensor<2xi64>, %u: tensor<2
 
 // -----
 
+func.func @scatter_add_updates(%x: tensor<5x3xf32>, %i: tensor<5x2xi64>, %u: tensor<5x3xf32>) -> tensor<5x3xf32> {
+  // expected-error @+1 {{'ejit.scatter_add' op updates of shape (5,3) must have gather's result shape (5,2) and x's element type}}
+  %0 = ejit.scatter_add %x, %i, %u {axis = 1 : i64} : tensor<5x3xf32>, tensor<5x2xi64>, tensor<5x3xf32> -> tensor<5x3xf32>
+  return %0 : tensor<5x3xf32>
+}
+
+// -----
+
+func.func @scatter_add_rank(%x: tensor<5x3xf32>, %i: tensor<2xi64>, %u: tensor<2xf32>) -> tensor<5x3xf32> {
+  // expected-error @+1 {{'ejit.scatter_add' op indices of shape (2,) must have the rank of x (5,3)}}
+  %0 = ejit.scatter_add %x, %i, %u {axis = 1 : i64} : tensor<5x3xf32>, tensor<2xi64>, tensor<2xf32> -> tensor<5x3xf32>
+  return %0 : tensor<5x3xf32>
+}
+
+// -----
+
+func.func @scatter_add_bool(%x: tensor<5xi1>, %i: tensor<2xi64>, %u: tensor<2xi1>) -> tensor<5xi1> {
+  // expected-error @+1 {{'ejit.scatter_add' op is not defined for i1 (bool) tensors}}
+  %0 = ejit.scatter_add %x, %i, %u {axis = 0 : i64} : tensor<5xi1>, tensor<2xi64>, tensor<2xi1> -> tensor<5xi1>
+  return %0 : tensor<5xi1>
+}
+
+// -----
+
+func.func @scatter_add_result(%x: tensor<5x3xf32>, %i: tensor<5x2xi64>, %u: tensor<5x2xf32>) -> tensor<5x2xf32> {
+  // expected-error @+1 {{'ejit.scatter_add' op result shape (5,2) should be (5,3)}}
+  %0 = ejit.scatter_add %x, %i, %u {axis = 1 : i64} : tensor<5x3xf32>, tensor<5x2xi64>, tensor<5x2xf32> -> tensor<5x2xf32>
+  return %0 : tensor<5x2xf32>
+}
+
+// -----
+
 func.func @take_rank0(%x: tensor<f32>, %i: tensor<2xi64>) -> tensor<2xf32> {
   // expected-error @+1 {{'ejit.take' op cannot take from a rank-0 tensor}}
   %0 = ejit.take %x, %i {axis = 0 : i64} : tensor<f32>, tensor<2xi64> -> tensor<2xf32>

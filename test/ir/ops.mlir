@@ -122,6 +122,15 @@ func.func @index_add(%x: tensor<5x3xf32>, %i: tensor<2x2xi32>, %u: tensor<5x2x2x
   return %0 : tensor<5x3xf32>
 }
 
+// scatter_add: updates of gather's result shape (x's 1 broadcast against the indices' 4)
+// added into x.
+// CHECK-LABEL: func.func @scatter_add
+// CHECK-NEXT: ejit.scatter_add %arg0, %arg1, %arg2 {axis = 1 : i64} : tensor<1x3xf32>, tensor<4x2xi64>, tensor<4x2xf32> -> tensor<1x3xf32>
+func.func @scatter_add(%x: tensor<1x3xf32>, %i: tensor<4x2xi64>, %u: tensor<4x2xf32>) -> tensor<1x3xf32> {
+  %0 = ejit.scatter_add %x, %i, %u {axis = 1 : i64} : tensor<1x3xf32>, tensor<4x2xi64>, tensor<4x2xf32> -> tensor<1x3xf32>
+  return %0 : tensor<1x3xf32>
+}
+
 // A recorded trace as the exporter writes it.
 // CHECK-LABEL: func.func @trace
 // CHECK: ejit.mul

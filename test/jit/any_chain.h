@@ -2,7 +2,7 @@
 // op of the table (ops.def), in every dtype each takes, over no, one or both axes with and
 // without kept dims; casts between every pair of dtypes; where; matmul; the data movement
 // ops (permute, broadcast, reshape, squeeze, slice with steps, concat, stack, pad, take,
-// gather, index_add, their indices computed or constant); the composites (softmax,
+// gather, index_add, scatter_add, their indices computed or constant); the composites (softmax,
 // log_softmax, layer norm, one_hot, cross_entropy); constants; and several outputs of mixed dtypes and shapes,
 // inputs and repeats among them. Used by the compiled-vs-interpreted tests (CPU, and GPU where one is present).
 //
@@ -318,7 +318,12 @@ class Chain {
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
         const bool computed = pick(2) || rows_vary_;
-        return {gather(x.t, computed ? indices({m_, n_}, size) : constant_indices({m_, n_}, size), axis), x.exact, b};
+        const Tensor idx = computed ? indices({m_, n_}, size) : constant_indices({m_, n_}, size);
+        // scatter_add (gather's gradient, an interpreter step between kernels): each element
+        // of y added where gather reads it, repeats adding up.
+        if (x.t.dtype() != DType::Bool && pick(3) == 0)
+          return {scatter_add(x.t, idx, ty, axis), both, b * static_cast<double>((axis ? n_ : bm_) + 1)};
+        return {gather(x.t, idx, axis), x.exact, b};
       }
       case 7: {  // stack, then reduce the new axis
         const int64_t ax = pick(3);

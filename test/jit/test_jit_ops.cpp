@@ -611,6 +611,43 @@ TEST_CASE("interpreter steps write over values read for the last time, and never
   }
 }
 
+TEST_CASE("gather's gradient with several picks a slice is scatter_add between kernels: jitted equals eager", "[jit][indexing]") {
+  // Each row's 3 largest-scored classes of 50 (top-k style), their log-probabilities summed.
+  auto loss_and_grad = [](const Tensor& logits, const Tensor& picks) {
+    GradientTape tape;
+    tape.watch(logits);
+    Tensor loss = -sum(gather(log_softmax(logits * 1.5f, 1), picks, 1));
+    return std::vector<Tensor>{loss, tape.gradient(loss, {logits})[0]};
+  };
+  auto f = jit(loss_and_grad, "picks");
+  const Tensor logits = randn({8, 50}, 1), picks = cast(floor(rand({8, 3}, 2, DType::F32, 0.0, 49.99)), DType::I64);
+  f(logits, picks);
+  const std::vector<Tensor> got = f(logits, picks), want = loss_and_grad(logits, picks);
+  REQUIRE(f.stats().hits == 1);
+  CHECK_THAT(f.ir(Stage::Linalg), Catch::Contains("scatter_add runs on the interpreter"));
+  CHECK_THAT(f.ir(Stage::Linalg), Catch::Contains("linalg.generic"));
+  require_agree(got[0], want[0], 1e-5, 1e-5, "loss");
+  require_agree(got[1], want[1], 1e-5, 1e-5, "gradient");
+  // A bad pick fails as eagerly, and the next call is right.
+  const Tensor bad = where(arange(24).reshape({8, 3}) == int64_t{5}, int64_t{50}, picks);
+  const std::string e = error_of([&] { f(logits, bad); });
+  REQUIRE(e == error_of([&] { loss_and_grad(logits, bad); }));
+  REQUIRE(e.find("[gather] index 50 is out of range for dim 1 of size 50") != std::string::npos);
+  require_agree(f(logits, picks)[1], want[1], 1e-5, 1e-5, "gradient after a failed call");
+
+  // scatter_add in a trace saved as text and loaded.
+  ejit::test::TempDir dir("scatter-add-trace");
+  auto fn = [](const std::vector<Tensor>& a) { return std::vector<Tensor>{scatter_add(a[0] * 2.f, a[1], exp(a[2]), 1) - 1.f}; };
+  const Tensor x = randn({8, 50}, 3), u = randn({8, 3}, 4);
+  const Trace t = ejit::test::record_trace(fn, {x, picks, u});
+  const std::string path = (dir.path / "t.mlir").string();
+  t.save(path);
+  const Compiled c = compile(load_trace(path), {.keep_ir = true});
+  REQUIRE(c.ok());
+  CHECK_THAT(c.ir(Stage::Linalg), Catch::Contains("scatter_add runs on the interpreter"));
+  require_agree(c.run({x, picks, u}).at(0), fn({x, picks, u}).at(0), 1e-6, 1e-6, "scatter_add between kernels");
+}
+
 TEST_CASE("index_add in a trace: saved as text, loaded, run between compiled kernels as eagerly", "[jit][indexing]") {
   ejit::test::TempDir dir("index-add-trace");
   const Tensor x = randn({6, 4}, 1), ids = from_vector<int32_t>({5, 0, -1, 2, 5}, {5}), u = randn({5, 4}, 2);

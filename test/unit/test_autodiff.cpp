@@ -125,7 +125,12 @@ TEST_CASE("shape and indexing ops match finite differences", "[autodiff]") {
   check_gradients([idx](auto& in) { return index_add(in[0] * 2.0, idx, in[1] * in[1], 0); },
                   {x, r64(take(x, idx, 0).shape(), 32)});
   Tensor gidx = tensor({0, 4, 4, 1, -1, 2}, {3, 1, 2});
-  check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {x});
+  check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {x});  // two picks a slice: scatter_add
+  Tensor one = tensor({4, 0, -1}, {3, 1, 1});
+  check_gradients([one](auto& in) { return gather(in[0], one, 2); }, {x});  // one pick a slice: the one-hot product
+  check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {r64({3, 1, 5}, 33)});  // x broadcast on dim 1
+  check_gradients([gidx](auto& in) { return scatter_add(in[0] * 2.0, gidx, in[1] * in[1], 2); },
+                  {x, r64(gather(x, gidx, 2).shape(), 34)});
   check_gradients([](auto& in) { return where(in[0] > 0.0, in[0] * 2.0, in[1]); }, {x, r64({4, 5}, 25)});
   check_gradients([](auto& in) { return cast(cast(in[0], DType::F32), DType::F64); }, {x}, 1e-4, 1e-3);
 }

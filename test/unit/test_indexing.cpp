@@ -321,6 +321,56 @@ TEST_CASE("indexing: index_add adds slices at indices, repeats in order, and is 
   CHECK_THAT(error_of([&] { index_add(x, tensor({1}), full({1, 4}, 1.0, DType::I64), 2); }), Catch::Contains("index_add"));
 }
 
+TEST_CASE("indexing: scatter_add adds each element where gather reads it, in order, and is gather's adjoint", "[indexing]") {
+  Tensor x = iota({3, 4});  // [[0,1,2,3],[4,5,6,7],[8,9,10,11]]
+  // Along the columns, two picks per row, repeats and negative indices add up.
+  Tensor idx = tensor({0, 0, 3, -1, 2, 1}, {3, 2});
+  Tensor cols = scatter_add(x, idx, from_vector<int64_t>({1, 10, 100, 1000, 5, 7}, {3, 2}), 1);
+  CHECK(iv(cols) == I64s{11, 1, 2, 3, 4, 5, 6, 1107, 8, 16, 15, 11});
+  CHECK(iv(x) == I64s{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});  // x itself is unchanged
+  // Along the rows; indices broadcast over the columns (one row of indices for every column).
+  Tensor rows = scatter_add(cast(x, DType::F32), tensor({2, 2}, {2, 1}), full({2, 4}, 0.5), 0);
+  CHECK(fv(rows) == F32s{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12});
+  // x of size 1 on a dim indices spans: the updates along it add up at 0.
+  Tensor narrow = scatter_add(zeros({1, 3}), tensor({0, 2, 2, 1}, {4, 1}), from_vector<float>({1, 2, 3, 4}, {4, 1}), 1);
+  CHECK(fv(narrow) == F32s{1, 4, 5});
+  // The adjoint of gather: <gather(a, i), u> == <a, scatter_add(0, i, u)> for random data.
+  const Tensor a = randn({5, 6, 3}, 7, DType::F64), gi = cast(floor(rand({5, 9, 1}, 8, DType::F64, 0.0, 5.999)), DType::I64);
+  const Tensor u = randn(gather(a, gi, 1).shape(), 9, DType::F64);
+  const double lhs = sum(gather(a, gi, 1) * u).item<double>(), rhs = sum(a * scatter_add(zeros_like(a), gi, u, 1)).item<double>();
+  CHECK(std::fabs(lhs - rhs) < 1e-9 * (1 + std::fabs(lhs)));
+  // Every dtype but bool; nothing to add leaves x as it is.
+  for (DType dt : {DType::I32, DType::I64, DType::F32, DType::F64}) {
+    Tensor y = scatter_add(cast(x, dt), tensor({1, 1, 1, 1}, {1, 4}), cast(full({1, 4}, 2.0), dt), 0);
+    CHECK(y.dtype() == dt);
+    CHECK(iv(cast(y, DType::I64)) == I64s{0, 1, 2, 3, 6, 7, 8, 9, 8, 9, 10, 11});
+  }
+  CHECK(iv(scatter_add(x, from_vector<int64_t>({}, {3, 0}), from_vector<int64_t>({}, {3, 0}), 1)) == iv(x));
+  // An x given up (an rvalue) may hold the result; one another handle shares is never changed.
+  Tensor mine = cast(x, DType::F32), shared = cast(x, DType::F32), other = shared;
+  const Tensor twos = full({1, 4}, 2.0);
+  Tensor r1 = scatter_add(std::move(mine), tensor({0, 0, 0, 0}, {1, 4}), twos, 0);
+  Tensor r2 = scatter_add(std::move(shared), tensor({0, 0, 0, 0}, {1, 4}), twos, 0);
+  CHECK(!mine.defined());
+  CHECK(fv(r1) == fv(r2));
+  CHECK(fv(r1) == F32s{2, 3, 4, 5, 4, 5, 6, 7, 8, 9, 10, 11});
+  CHECK(fv(other) == fv(cast(x, DType::F32)));
+  // Errors name the op and the shapes.
+  CHECK_THAT(error_of([&] { scatter_add(x, tensor({0, 1}, {2, 1}), full({2, 1}, 1.0, DType::I64), 1); }),
+             Catch::Contains("[scatter_add] x (3,4) and indices (2,1) cannot broadcast on dim 0"));
+  CHECK_THAT(error_of([&] { scatter_add(x, tensor({4, 0, 1}, {3, 1}), full({3, 1}, 1.0, DType::I64), 1); }),
+             Catch::Contains("[scatter_add] index 4 is out of range for dim 1 of size 4 (shape (3,4))"));
+  CHECK_THAT(error_of([&] { scatter_add(x, tensor({0, 0, 1}, {3, 1}), full({3, 2}, 1.0, DType::I64), 1); }),
+             Catch::Contains("[scatter_add] updates of shape (3,2) and dtype i64 do not fit x (3,4) i64 with indices (3,1) "
+                             "along axis 1 (expected gather's result (3,1) i64)"));
+  CHECK_THAT(error_of([&] { scatter_add(x, tensor({0, 1}), full({2}, 1.0, DType::I64), 0); }),
+             Catch::Contains("[scatter_add] indices of shape (2,) must have the rank of x (3,4)"));
+  CHECK_THAT(error_of([&] { scatter_add(x > int64_t{2}, tensor({1}, {1, 1}), full({1, 4}, true, DType::Bool), 0); }),
+             Catch::Contains("[scatter_add] not defined for dtype bool"));
+  CHECK_THAT(error_of([&] { scatter_add(scalar(1.0), tensor({0}), scalar(1.0), 0); }),
+             Catch::Contains("[scatter_add] cannot add into a rank-0 tensor"));
+}
+
 TEST_CASE("indexing: gather is take_along_axis", "[indexing]") {
   Tensor x = iota({3, 4});  // [[0,1,2,3],[4,5,6,7],[8,9,10,11]]
   SECTION("one index per row along axis 1") {

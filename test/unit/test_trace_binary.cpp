@@ -110,15 +110,17 @@ TEST_CASE("trace_binary: elementwise, reductions, shape ops and several outputs 
     Tensor b = broadcast_to(reshape(s, Shape{3, 1}), Shape{3, 4});
     Tensor tk = take(x, tensor<int64_t>({2, 0}), 1);
     Tensor ia = index_add(y, tensor<int64_t>({1, -1, 1}), x * 2.f, 0);  // repeats add up
-    return std::vector<Tensor>{s, am, mn, sl, c, pd, w, r, b, tk, e, ia};
+    Tensor sa = scatter_add(y, tensor<int64_t>({1, -1, 1}, {3, 1}), slice(x, 1, 0, 1), 1);
+    return std::vector<Tensor>{s, am, mn, sl, c, pd, w, r, b, tk, e, ia, sa};
   };
   Trace t = check_fn(fn, {randn({3, 4}, 1), randn({3, 4}, 2)});
-  REQUIRE(t.outputs.size() == 12);
+  REQUIRE(t.outputs.size() == 13);
   std::vector<bool> seen(kNumNodeKinds, false);
   for (const TraceNode& n : t.nodes) seen[static_cast<int>(n.kind)] = true;
   for (NodeKind k : {NodeKind::Constant, NodeKind::Unary, NodeKind::Binary, NodeKind::Cast, NodeKind::Where,
                      NodeKind::Reduce, NodeKind::MatMul, NodeKind::Reshape, NodeKind::Permute, NodeKind::BroadcastTo,
-                     NodeKind::Slice, NodeKind::Concat, NodeKind::Pad, NodeKind::Take, NodeKind::IndexAdd}) {
+                     NodeKind::Slice, NodeKind::Concat, NodeKind::Pad, NodeKind::Take, NodeKind::IndexAdd,
+                     NodeKind::ScatterAdd}) {
     INFO("node kind " << static_cast<int>(k));
     REQUIRE(seen[static_cast<int>(k)]);
   }
@@ -325,6 +327,12 @@ TEST_CASE("trace_binary: forged fields are located errors", "[trace_binary]") {
   t.nodes[0].ints = {0};
   const Trace loaded = deserialize_trace(serialize_trace(t));
   REQUIRE_THROWS_WITH(eval_trace(loaded, {randn(t.values[0].shape, 1)}), Catch::Contains("[index_add] indices must be i32 or i64"));
+  t.nodes[0].kind = NodeKind::ScatterAdd;
+  t.nodes[0].inputs = {0, 0};
+  require_load_error(serialize_trace(t), "a scatter_add node with 2 inputs (3 expected)");
+  t.nodes[0].inputs = {0, 0, 0};
+  const Trace scatter = deserialize_trace(serialize_trace(t));
+  REQUIRE_THROWS_WITH(eval_trace(scatter, {randn(t.values[0].shape, 1)}), Catch::Contains("[scatter_add] "));
 }
 
 TEST_CASE("trace_binary: host callbacks cannot be exported", "[trace_binary]") {

@@ -95,7 +95,8 @@ std::vector<int64_t> index_limits(const Trace& t) {
   auto bound = [&](int value, int64_t n) { limit[value] = limit[value] ? std::min(limit[value], n) : n; };
   for (auto it = t.nodes.rbegin(); it != t.nodes.rend(); ++it) {  // consumers before producers
     const TraceNode& n = *it;
-    if ((n.kind == NodeKind::Take || n.kind == NodeKind::Gather || n.kind == NodeKind::IndexAdd) && n.inputs.size() >= 2 &&
+    if ((n.kind == NodeKind::Take || n.kind == NodeKind::Gather || n.kind == NodeKind::IndexAdd ||
+         n.kind == NodeKind::ScatterAdd) && n.inputs.size() >= 2 &&
         !n.ints.empty()) {
       const Shape& x = t.values[n.inputs[0]].shape;
       int64_t axis = n.ints[0] < 0 ? n.ints[0] + x.rank() : n.ints[0];

@@ -50,7 +50,8 @@ std::vector<int> transposes_into_gemm(const Trace& t, bool strict) {
 /// Whether a node can fail a call at run time (indices out of range) or act outside it (a
 /// host callback): such nodes keep their trace order among themselves.
 bool fails_or_acts(NodeKind kind) {
-  return kind == NodeKind::Take || kind == NodeKind::Gather || kind == NodeKind::IndexAdd || kind == NodeKind::HostCall;
+  return kind == NodeKind::Take || kind == NodeKind::Gather || kind == NodeKind::IndexAdd || kind == NodeKind::ScatterAdd ||
+         kind == NodeKind::HostCall;
 }
 
 /// Trace order, except that an interpreter node that does not depend on the kernel being
