@@ -117,6 +117,27 @@ void embedding_gradient(int64_t vocab, int64_t ids, int reps) {
              max(abs(g - g_onehot)).item<double>(), max(abs(g_jit - g_onehot)).item<double>());
 }
 
+/// gather's gradient with k picks per row of a (rows, n) matrix (sampled classes): scatter_add,
+/// against the one-hot product it replaced (a (rows, k, n) spread of the gradient, summed).
+void gather_gradient(int64_t rows, int64_t n, int64_t k, int reps) {
+  const Tensor x = randn({rows, n}, 1), w = randn({rows, k}, 3);
+  const Tensor idx = cast(floor(rand({rows, k}, 2, DType::F32, 0.0, static_cast<double>(n) - 0.01)), DType::I64);
+  Tensor g, g_onehot;
+  const double scatter = bench::median_ms(reps, [&] {
+    GradientTape tape;
+    tape.watch(x);
+    g = tape.gradient(sum(gather(x, idx, 1) * w), {x})[0];
+  });
+  const double onehot = bench::median_ms(reps, [&] {
+    const Tensor oh = cast(eq(unsqueeze(idx, -1), arange(0, n, 1, DType::I64)), DType::F32);  // (rows, k, n)
+    g_onehot = sum(unsqueeze(w, -1) * oh, {1});
+  });
+  fmt::print("gather gradient, {} picks in each of {} rows of {}: scatter_add {:.2f} ms, the one-hot product "
+             "{:.2f} ms ({:.1f}x; {:.0f} MB of one-hot), max |difference| {:.1e}\n",
+             k, rows, n, scatter, onehot, onehot / scatter, static_cast<double>(rows * k * n) * 4 / 1e6,
+             max(abs(g - g_onehot)).item<double>());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -131,6 +152,7 @@ int main(int argc, char** argv) {
   fmt::print("ejit train_bench: {} threads, kernels {}, matmul {}\n\n", num_threads(), kernel_isa(), matmul_backend());
   tape_overhead(quick ? 1000 : 10000, quick ? 2 : 11);
   embedding_gradient(quick ? 1000 : 30000, quick ? 256 : 4096, quick ? 2 : 5);
+  gather_gradient(quick ? 64 : 1024, quick ? 1000 : 30000, quick ? 4 : 16, quick ? 2 : 5);
 
   const int batch = quick ? 16 : 256, in = 784, hidden = quick ? 32 : 512, out = 10;
   Tensor x = randn({batch, in}, 1);
