@@ -1133,9 +1133,8 @@ FailureOr<RankedTensorType> inferScatterAdd(const Emitter &emit, ValueRange oper
   if (elementOf(operands[0]).isInteger(1))
     return emit() << "is not defined for i1 (bool) tensors";
   if (operands[2].getType() != Type(*gathered))
-    return emit() << "updates of shape " << str(shapeOf(operands[2]))
-                  << " must have gather's result shape " << str(gathered->getShape())
-                  << " and x's element type";
+    return emit() << "updates of type " << operands[2].getType()
+                  << " must have gather's result type " << Type(*gathered);
   return RankedTensorType::get(shapeOf(operands[0]), elementOf(operands[0]));
 }
 } // namespace

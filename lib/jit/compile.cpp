@@ -79,7 +79,7 @@ std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& trace
 
 struct Compiled::Impl {
   detail::CompileResult result;
-  std::vector<ValueType> inputs;  // what run() takes
+  Trace inputs;  // what run() takes: the trace's input types, as a trace of inputs only
 };
 
 Compiled::Compiled() : impl_(std::make_unique<Impl>()) {}
@@ -96,18 +96,26 @@ bool Compiled::from_disk_cache() const { return impl_->result.from_disk_cache; }
 
 std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
   if (!ok()) fail("compile", "this trace did not compile: {}", impl_->result.error);
-  const std::vector<ValueType>& want = impl_->inputs;
-  if (inputs.size() != want.size()) fail("compile", "{} inputs given, the trace takes {}", inputs.size(), want.size());
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i].shape() != want[i].shape || inputs[i].dtype() != want[i].dtype)
-      fail("compile", "input {} is {}{}; the trace takes {}{}", i, name(inputs[i].dtype()), inputs[i].shape(),
-           name(want[i].dtype), want[i].shape);
+  const Trace& want = impl_->inputs;
+  if (inputs.size() != want.inputs.size())
+    fail("compile", "{} inputs given, the trace takes {}", inputs.size(), want.inputs.size());
+  if (detail::has_dynamic_dims(want)) {  // any size of a dynamic dim (at least its least size)
+    if (std::string why = detail::dynamic_mismatch(want, inputs); !why.empty()) fail("compile", "{}", why);
+  } else {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].shape() != want.values[i].shape || inputs[i].dtype() != want.values[i].dtype)
+        fail("compile", "input {} is {}{}; the trace takes {}{}", i, name(inputs[i].dtype()), inputs[i].shape(),
+             name(want.values[i].dtype), want.values[i].shape);
+  }
   return impl_->result.executable->run(inputs);
 }
 
 Compiled compile(const Trace& trace, const CompileOptions& options) {
   Compiled c;
-  for (int v : trace.inputs) c.impl_->inputs.push_back(trace.values[v]);
+  for (int v : trace.inputs) {
+    c.impl_->inputs.inputs.push_back(static_cast<int>(c.impl_->inputs.values.size()));
+    c.impl_->inputs.values.push_back(trace.values[v]);
+  }
   c.impl_->result = detail::compile_trace(trace, options);  // never throws
   return c;
 }

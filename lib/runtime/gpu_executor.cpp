@@ -39,7 +39,7 @@ std::vector<Tensor> GpuProgram::run(const std::vector<Tensor>& inputs) const {
   for (auto& [value, tensor] : loaded.constants) v[value] = tensor;
   for (const TraceNode& n : trace_.nodes)  // mean's divisor over a dynamic dim: this call's
     if (is_size_constant(n)) v[n.output] = size_constant_value(n, sizes).to(device);
-  NodeEvaluator host(device);
+  NodeEvaluator host(device, "jit");
   for (size_t s = 0; s < steps_.size(); ++s) {
     run_step(steps_[s], s, loaded, device, v, host, sizes);
     for (int id : release_[s]) v[id] = Tensor();

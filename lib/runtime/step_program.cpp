@@ -55,7 +55,7 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
     v[c.output] = is_size_constant(c) ? size_constant_value(c, sizes) : c.constant;
   }
   std::vector<Tensor> in;
-  NodeEvaluator host;
+  NodeEvaluator host(Device::cpu(), "jit");
   for (size_t s = 0; s < steps_.size(); ++s) {
     const Step& st = steps_[s];
     in.clear();
@@ -87,7 +87,7 @@ std::vector<Tensor> StepProgram::run(const std::vector<Tensor>& inputs) const {
       const ValueType& type = trace_.values[n.output];
       const ValueType want = symbols_.empty() ? type : ValueType{concrete(type.shape, sizes), type.dtype};  // this call's sizes
       if (n.kind == NodeKind::MatMul && (folded(0) || folded(1)))
-        v[n.output] = check_node_result(n, matmul_2d(in[0], in[1], folded(0), folded(1)), want);
+        v[n.output] = check_node_result(n, matmul_2d(in[0], in[1], folded(0), folded(1)), want, "jit");
       else
         v[n.output] = host.eval(n, std::move(in), want);
       if (check_kernels) fmt::print(stderr, "[ejit check] step {}: {} on the interpreter -> value {}\n", s, node_name(n), n.output);

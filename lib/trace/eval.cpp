@@ -133,16 +133,17 @@ Tensor eval_node(const TraceNode& n, std::vector<Tensor>&& in, const ValueType& 
 namespace detail {
 
 Tensor NodeEvaluator::eval(const TraceNode& n, const std::vector<Tensor>& in, const ValueType& result) {
-  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, in, result), result);
+  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, in, result), result, op_);
 }
 
 Tensor NodeEvaluator::eval(const TraceNode& n, std::vector<Tensor>&& in, const ValueType& result) {
-  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, std::move(in), result), result);
+  return check_node_result(n, n.kind == NodeKind::HostCall ? call(n, in) : eval_node(n, std::move(in), result), result,
+                           op_);
 }
 
-Tensor check_node_result(const TraceNode& n, Tensor out, const ValueType& result) {
+Tensor check_node_result(const TraceNode& n, Tensor out, const ValueType& result, const char* op) {
   if (out.shape() != result.shape || out.dtype() != result.dtype)
-    fail("eval_trace", "'{}' gave {}, the trace says {}", node_name(n), type_str(out.shape(), out.dtype()),
+    fail(op, "'{}' (value {}) gave {}, the trace says {}", node_name(n), n.output, type_str(out.shape(), out.dtype()),
          type_str(result.shape, result.dtype));
   return out;
 }

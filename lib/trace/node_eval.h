@@ -13,8 +13,9 @@ namespace ejit::detail {
 /// One per run; not shared between threads.
 class NodeEvaluator {
  public:
-  /// `device`: where host callback results go (the program's device).
-  explicit NodeEvaluator(Device device = Device::cpu()) : device_(device) {}
+  /// `device`: where host callback results go (the program's device); `op`: what errors
+  /// name ("eval_trace", or "jit" for a compiled program's interpreter steps).
+  explicit NodeEvaluator(Device device = Device::cpu(), const char* op = "eval_trace") : device_(device), op_(op) {}
   /// The node's value; an Error when it is not of type `result` (the trace's, with the
   /// call's sizes).
   Tensor eval(const TraceNode& node, const std::vector<Tensor>& inputs, const ValueType& result);
@@ -28,11 +29,13 @@ class NodeEvaluator {
     std::vector<Tensor> results;
   };
   Device device_;
+  const char* op_;
   std::vector<Done> done_;
 };
 
-/// `out`, or an Error when it is not of type `result`: what the ops after a node were
-/// compiled (or typed) for. A trace from a file may declare a type its inputs do not give.
-Tensor check_node_result(const TraceNode& node, Tensor out, const ValueType& result);
+/// `out`, or an Error "[op] ..." naming the node and its value when it is not of type
+/// `result`: what the ops after a node were compiled (or typed) for. A trace from a file may
+/// declare a type its inputs do not give.
+Tensor check_node_result(const TraceNode& node, Tensor out, const ValueType& result, const char* op);
 
 }  // namespace ejit::detail

@@ -578,7 +578,7 @@ func.func @index_add_result(%x: tensor<5x3xf32>, %i: tensor<2xi64>, %u: tensor<2
 // -----
 
 func.func @scatter_add_updates(%x: tensor<5x3xf32>, %i: tensor<5x2xi64>, %u: tensor<5x3xf32>) -> tensor<5x3xf32> {
-  // expected-error @+1 {{'ejit.scatter_add' op updates of shape (5,3) must have gather's result shape (5,2) and x's element type}}
+  // expected-error @+1 {{'ejit.scatter_add' op updates of type 'tensor<5x3xf32>' must have gather's result type 'tensor<5x2xf32>'}}
   %0 = ejit.scatter_add %x, %i, %u {axis = 1 : i64} : tensor<5x3xf32>, tensor<5x2xi64>, tensor<5x3xf32> -> tensor<5x3xf32>
   return %0 : tensor<5x3xf32>
 }

@@ -124,6 +124,8 @@ class Chain {
     Tensor src = any_exact().t;
     Tensor i = cast(broadcast_to(src, {m_, n_}), DType::I64);
     if (shape.rank() == 1) i = max(i, {shape[0] == n_ ? 0 : 1});
+    if (shape.rank() == 2 && shape[0] == 1 && m_ != 1) i = max(i, {0}, true);  // one row, broadcast over the rows
+    if (shape.rank() == 2 && shape[1] == 1 && n_ != 1) i = max(i, {1}, true);
     return abs(i) % size;
   }
 
@@ -318,7 +320,10 @@ class Chain {
         const int axis = pick(2);
         const int64_t size = axis ? n_ : m_;
         const bool computed = pick(2) || rows_vary_;
-        const Tensor idx = computed ? indices({m_, n_}, size) : constant_indices({m_, n_}, size);
+        // Now and then indices shared along the other dim (a row picked for all its columns,
+        // or the same columns picked in every row): they broadcast against x.
+        const Shape shape = pick(4) == 0 ? (axis ? Shape{1, n_} : Shape{m_, 1}) : Shape{m_, n_};
+        const Tensor idx = computed ? indices(shape, size) : constant_indices(shape, size);
         // scatter_add (gather's gradient, an interpreter step between kernels): each element
         // of y added where gather reads it, repeats adding up.
         if (x.t.dtype() != DType::Bool && pick(3) == 0)

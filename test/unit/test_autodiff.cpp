@@ -128,7 +128,9 @@ TEST_CASE("shape and indexing ops match finite differences", "[autodiff]") {
   check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {x});  // two picks a slice: scatter_add
   Tensor one = tensor({4, 0, -1}, {3, 1, 1});
   check_gradients([one](auto& in) { return gather(in[0], one, 2); }, {x});  // one pick a slice: the one-hot product
-  check_gradients([gidx](auto& in) { return gather(in[0], gidx, 2); }, {r64({3, 1, 5}, 33)});  // x broadcast on dim 1
+  Tensor wide = tensor({0, 4, 4, 1, -1, 2, 3, 3, 0, 1, 2, 2, 4, 0, 1, 1, 2, 3, 0, 0, 4, 4, 3, 2}, {3, 4, 2});
+  check_gradients([wide](auto& in) { return gather(in[0], wide, 2); }, {r64({3, 1, 5}, 33)});  // x broadcast on dim 1
+  check_gradients([wide](auto& in) { return scatter_add(in[0], wide, in[1], 2); }, {r64({3, 1, 5}, 35), r64({3, 4, 2}, 36)});
   check_gradients([gidx](auto& in) { return scatter_add(in[0] * 2.0, gidx, in[1] * in[1], 2); },
                   {x, r64(gather(x, gidx, 2).shape(), 34)});
   check_gradients([](auto& in) { return where(in[0] > 0.0, in[0] * 2.0, in[1]); }, {x, r64({4, 5}, 25)});

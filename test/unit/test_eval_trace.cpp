@@ -88,5 +88,5 @@ TEST_CASE("eval_trace: a node whose result is not the type the trace declares is
   for (TraceNode& n : t.nodes)
     if (n.kind == NodeKind::MatMul) t.values[n.output].shape = Shape{2, 5};  // a forged file's claim
   REQUIRE_THROWS_WITH(eval_trace(t, {ones({2, 3}), ones({3, 4})}),
-                      StartsWith("[eval_trace] 'matmul' gave (2,4) f32, the trace says (2,5) f32"));
+                      StartsWith("[eval_trace] 'matmul' (value 2) gave (2,4) f32, the trace says (2,5) f32"));
 }
