@@ -1012,22 +1012,26 @@ FailureOr<RankedTensorType> inferTake(const Emitter &emit, ValueRange operands,
 }
 } // namespace
 
-LogicalResult TakeOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferred) {
-  Adaptor adaptor(operands, attributes, properties, regions);
-  return setInferred(
-      inferTake(Emitter(location, getOperationName()), operands,
-           property(adaptor.getProperties().axis, attributes, "axis")),
-      inferred);
-}
+/// inferReturnTypes and verify of an indexing op: its rule `infer` (emitter, operands, axis
+/// attribute) gives its result type, and the result must be that type.
+#define EJIT_INDEXING_OP_TYPES(Op, infer)                                        \
+  LogicalResult Op::inferReturnTypes(                                            \
+      MLIRContext *, std::optional<Location> location, ValueRange operands,      \
+      DictionaryAttr attributes, OpaqueProperties properties,                    \
+      RegionRange regions, SmallVectorImpl<Type> &inferred) {                    \
+    Adaptor adaptor(operands, attributes, properties, regions);                  \
+    return setInferred(                                                          \
+        infer(Emitter(location, getOperationName()), operands,                   \
+              property(adaptor.getProperties().axis, attributes, "axis")),       \
+        inferred);                                                               \
+  }                                                                              \
+  LogicalResult Op::verify() {                                                   \
+    return verifyInferred(                                                       \
+        *this, infer(getOperation(), (*this)->getOperands(), getAxisAttr()),     \
+        getResult(), getX());                                                    \
+  }
 
-LogicalResult TakeOp::verify() {
-  return verifyInferred(
-      *this, inferTake(getOperation(), (*this)->getOperands(), getAxisAttr()),
-      getResult(), getX());
-}
+EJIT_INDEXING_OP_TYPES(TakeOp, inferTake)
 
 namespace {
 /// gather's result: dim `axis` from indices, the other dims x and indices broadcast.
@@ -1062,22 +1066,7 @@ FailureOr<RankedTensorType> inferGather(const Emitter &emit, ValueRange operands
 }
 } // namespace
 
-LogicalResult GatherOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferred) {
-  Adaptor adaptor(operands, attributes, properties, regions);
-  return setInferred(
-      inferGather(Emitter(location, getOperationName()), operands,
-           property(adaptor.getProperties().axis, attributes, "axis")),
-      inferred);
-}
-
-LogicalResult GatherOp::verify() {
-  return verifyInferred(
-      *this, inferGather(getOperation(), (*this)->getOperands(), getAxisAttr()),
-      getResult(), getX());
-}
+EJIT_INDEXING_OP_TYPES(GatherOp, inferGather)
 
 namespace {
 /// index_add's result: x's type, once updates has take's result shape and x's element
@@ -1101,22 +1090,7 @@ FailureOr<RankedTensorType> inferIndexAdd(const Emitter &emit, ValueRange operan
 }
 } // namespace
 
-LogicalResult IndexAddOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferred) {
-  Adaptor adaptor(operands, attributes, properties, regions);
-  return setInferred(
-      inferIndexAdd(Emitter(location, getOperationName()), operands,
-           property(adaptor.getProperties().axis, attributes, "axis")),
-      inferred);
-}
-
-LogicalResult IndexAddOp::verify() {
-  return verifyInferred(
-      *this, inferIndexAdd(getOperation(), (*this)->getOperands(), getAxisAttr()),
-      getResult(), getX());
-}
+EJIT_INDEXING_OP_TYPES(IndexAddOp, inferIndexAdd)
 
 namespace {
 /// scatter_add's result: x's type, once updates has gather's result type (and x is not
@@ -1139,19 +1113,4 @@ FailureOr<RankedTensorType> inferScatterAdd(const Emitter &emit, ValueRange oper
 }
 } // namespace
 
-LogicalResult ScatterAddOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> location, ValueRange operands,
-    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
-    SmallVectorImpl<Type> &inferred) {
-  Adaptor adaptor(operands, attributes, properties, regions);
-  return setInferred(
-      inferScatterAdd(Emitter(location, getOperationName()), operands,
-           property(adaptor.getProperties().axis, attributes, "axis")),
-      inferred);
-}
-
-LogicalResult ScatterAddOp::verify() {
-  return verifyInferred(
-      *this, inferScatterAdd(getOperation(), (*this)->getOperands(), getAxisAttr()),
-      getResult(), getX());
-}
+EJIT_INDEXING_OP_TYPES(ScatterAddOp, inferScatterAdd)
