@@ -150,6 +150,7 @@ void strided_copy(DType dtype, const Shape& shape, char* dst, const int64_t* dst
       using U = decltype(tag);
       U* d = reinterpret_cast<U*>(p[0]);
       const U* x = reinterpret_cast<const U*>(p[1]);
+      if (s[0] == 1 && s[1] == 0) return std::fill(d, d + n, *x);  // a broadcast element: a fill (vectorized)
       for (int64_t i = 0; i < n; ++i) d[i * s[0]] = x[i * s[1]];
     };
     if (isz == 1) loop(uint8_t{});
