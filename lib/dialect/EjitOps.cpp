@@ -1114,3 +1114,4 @@ FailureOr<RankedTensorType> inferScatterAdd(const Emitter &emit, ValueRange oper
 } // namespace
 
 EJIT_INDEXING_OP_TYPES(ScatterAddOp, inferScatterAdd)
+#undef EJIT_INDEXING_OP_TYPES

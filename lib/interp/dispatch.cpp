@@ -155,7 +155,8 @@ void strided_copy(DType dtype, const Shape& shape, char* dst, const int64_t* dst
     };
     if (isz == 1) loop(uint8_t{});
     else if (isz == 4) loop(uint32_t{});
-    else loop(uint64_t{});
+    else if (isz == 8) loop(uint64_t{});
+    else fail("strided_copy", "no copy loop for {}-byte elements ({})", isz, dtype);
   });
 }
 

@@ -80,6 +80,7 @@ std::vector<CompileResult> compile_traces(const std::vector<const Trace*>& trace
 struct Compiled::Impl {
   detail::CompileResult result;
   Trace inputs;  // what run() takes: the trace's input types, as a trace of inputs only
+  bool unsourced = false;  // a dynamic dim that no input has (a forged trace): no call can give its size
 };
 
 Compiled::Compiled() : impl_(std::make_unique<Impl>()) {}
@@ -99,6 +100,7 @@ std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
   const Trace& want = impl_->inputs;
   if (inputs.size() != want.inputs.size())
     fail("compile", "{} inputs given, the trace takes {}", inputs.size(), want.inputs.size());
+  if (impl_->unsourced) fail("compile", "a dynamic dim that none of the trace's inputs has: no call gives its size");
   if (detail::has_dynamic_dims(want)) {  // any size of a dynamic dim (at least its least size)
     if (std::string why = detail::dynamic_mismatch(want, inputs); !why.empty()) fail("compile", "{}", why);
   } else {
@@ -112,6 +114,7 @@ std::vector<Tensor> Compiled::run(const std::vector<Tensor>& inputs) const {
 
 Compiled compile(const Trace& trace, const CompileOptions& options) {
   Compiled c;
+  c.impl_->unsourced = detail::has_unsourced_symbols(trace);
   for (int v : trace.inputs) {
     c.impl_->inputs.inputs.push_back(static_cast<int>(c.impl_->inputs.values.size()));
     c.impl_->inputs.values.push_back(trace.values[v]);

@@ -151,7 +151,7 @@ Tensor check_node_result(const TraceNode& n, Tensor out, const ValueType& result
 Tensor NodeEvaluator::call(const TraceNode& n, const std::vector<Tensor>& in) {
   if (!n.host_call || n.ints.size() != 1 || n.ints[0] < 0 ||
       n.ints[0] >= std::max<int64_t>(1, static_cast<int64_t>(n.host_call->results.size())))  // 1: a token
-    fail("eval_trace", "a host_call node without its callback or with a result index out of range: a trace saved to "
+    fail(op_, "a host_call node without its callback or with a result index out of range: a trace saved to "
                        "a file cannot call back into the program that recorded it");
   auto it = std::find_if(done_.begin(), done_.end(), [&](const Done& d) { return d.call == n.host_call.get(); });
   if (it == done_.end()) {

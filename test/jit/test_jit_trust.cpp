@@ -292,4 +292,17 @@ TEST_CASE("a compiled trace whose interpreter step gives another type than the t
   INFO(e);
   REQUIRE(e.find("[jit] 'matmul'") == 0);
   REQUIRE(e.find("gave (6,4) f32, the trace says (6,5) f32") != std::string::npos);
+
+  // A dynamic dim that no input has: no call can give its size (a BLAS step's result here,
+  // beside a kernel that compiles).
+  Trace unsourced = record_trace(
+      [](const std::vector<Tensor>& in) { return std::vector<Tensor>{exp(in[0] * 2.f) + 1.f, matmul(in[0], in[1])}; },
+      {ones({2, 3}), b});
+  for (const TraceNode& n : unsourced.nodes)
+    if (n.kind == NodeKind::MatMul) unsourced.values[n.output].shape[0] = ejit::detail::encode_dim(ejit::detail::DimExpr{0});
+  const Compiled u = compile(unsourced);
+  INFO(u.error());
+  REQUIRE(u.ok());
+  CHECK(error_of([&] { u.run({ones({2, 3}), b}); }) ==
+        "[compile] a dynamic dim that none of the trace's inputs has: no call gives its size");
 }
