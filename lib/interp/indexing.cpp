@@ -166,16 +166,17 @@ Shape gather_shape(const char* op, const Tensor& x, const Tensor& indices, int a
   return out;
 }
 
-/// Calls f(t, xo) for each position t of gather's result (row-major) with the offset xo in
-/// x of the element gather reads there (`idx`: the indices, checked and wrapped).
+/// Calls f(t, xo) for each position t in [lo, hi) of gather's result (row-major) with the
+/// offset xo in x of the element gather reads there (`idx`: the indices, checked and wrapped).
 template <class F>
-void for_each_gathered(const Shape& x, const Shape& indices, const Shape& out, int ax, const std::vector<int64_t>& idx, F&& f) {
+void for_each_gathered(const Shape& x, const Shape& indices, const Shape& out, int ax, const std::vector<int64_t>& idx,
+                       int64_t lo, int64_t hi, F&& f) {
+  if (lo >= hi) return;
   const auto xs = strides_of(x), is = strides_of(indices);
   const int r = x.rank();
-  int64_t total = 1;
-  for (int d = 0; d < r; ++d) total *= out[d];
   std::vector<int64_t> counter(r, 0);
-  for (int64_t t = 0; t < total; ++t) {
+  for (int64_t rest = lo, d = r - 1; d >= 0; --d) counter[d] = rest % out[d], rest /= out[d];  // lo's position
+  for (int64_t t = lo; t < hi; ++t) {
     int64_t xo = 0, io = 0;
     for (int d = 0; d < r; ++d) {
       io += (indices[d] == 1 ? 0 : counter[d]) * is[d];
@@ -204,9 +205,19 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
   if (device.is_cuda())
     return run_on_device("gather", {NodeKind::Gather, 0, {x, indices}, {ax}, false, 0, out_shape, x.dtype()}, device);
   Tensor out = Tensor::empty(out_shape, x.dtype());
+  auto copy = [&](auto tag) {  // by element size: a load and a store, not a memcpy call, per element
+    using U = decltype(tag);
+    U* o = reinterpret_cast<U*>(bytes(out));
+    const U* from = reinterpret_cast<const U*>(bytes(x));
+    parallel_for(out.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      for_each_gathered(x.shape(), indices.shape(), out_shape, ax, idx, lo, hi, [&](int64_t t, int64_t xo) { o[t] = from[xo]; });
+    });
+  };
   const size_t isz = itemsize(x.dtype());
-  for_each_gathered(x.shape(), indices.shape(), out_shape, ax, idx,
-                    [&](int64_t t, int64_t xo) { std::memcpy(bytes(out) + t * isz, bytes(x) + xo * isz, isz); });
+  if (isz == 1) copy(uint8_t{});
+  else if (isz == 4) copy(uint32_t{});
+  else if (isz == 8) copy(uint64_t{});
+  else fail("gather", "no copy loop for {}-byte elements ({})", isz, x.dtype());
   record_op(NodeKind::Gather, {x, indices}, out, 0, {ax});
   return out;
 }
@@ -237,7 +248,7 @@ void add_gathered(Tensor& into, const Tensor& from, const Shape& x, const Shape&
                   const std::vector<int64_t>& idx) {
   T* out = static_cast<T*>(into.raw_data());
   const T* updates = static_cast<const T*>(from.raw_data());
-  for_each_gathered(x, indices, from.shape(), ax, idx, [&](int64_t t, int64_t xo) { out[xo] += updates[t]; });
+  for_each_gathered(x, indices, from.shape(), ax, idx, 0, from.numel(), [&](int64_t t, int64_t xo) { out[xo] += updates[t]; });
 }
 
 /// The result of an op that adds into x, on the CPU, before its additions: x's memory when
