@@ -139,14 +139,27 @@ Tensor take(const Tensor& x, const Tensor& indices, int64_t axis) {
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < ax; ++d) outer *= x.shape()[d];
   for (int d = ax + 1; d < x.rank(); ++d) inner *= x.shape()[d];
-  const size_t row = inner * itemsize(x.dtype());
+  const size_t isz = itemsize(x.dtype()), row = inner * isz;
   const int64_t k = static_cast<int64_t>(idx.size());
-  parallel_for(outer * k, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
-    for (int64_t t = b; t < e; ++t) {
-      int64_t o = t / k, j = t % k;
-      std::memcpy(bytes(out) + t * row, bytes(x) + (o * n + idx[j]) * row, row);
-    }
-  });
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1));
+  // Elements (along the last axis): a typed load and store each; rows: a memcpy each.
+  auto elements = [&](auto tag) {
+    using U = decltype(tag);
+    U* o = reinterpret_cast<U*>(bytes(out));
+    const U* from = reinterpret_cast<const U*>(bytes(x));
+    parallel_for(outer * k, grain, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) o[t] = from[t / k * n + idx[static_cast<size_t>(t % k)]];
+    });
+  };
+  if (inner == 1 && isz == 4) elements(uint32_t{});
+  else if (inner == 1 && isz == 8) elements(uint64_t{});
+  else
+    parallel_for(outer * k, grain, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        int64_t o = t / k, j = t % k;
+        std::memcpy(bytes(out) + t * row, bytes(x) + (o * n + idx[j]) * row, row);
+      }
+    });
   record_op(NodeKind::Take, {x, indices}, out, 0, {ax});
   return out;
 }
