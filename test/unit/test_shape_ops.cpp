@@ -449,3 +449,32 @@ TEST_CASE("shape_ops: unsqueeze", "[shape]") {
   CHECK(squeeze(unsqueeze(x, 1), {1}).shape() == Shape{2, 3});
   CHECK(squeeze(unsqueeze(unsqueeze(x, -1), 0)).shape() == Shape{2, 3});
 }
+
+TEST_CASE("shape_ops: permutes that transpose (copied in tiles) equal an element-by-element copy", "[shape]") {
+  // Sizes around the tile (16) and odd ones, rank 2 to 4, every dtype size (bool, i32, f64).
+  const std::vector<std::pair<Shape, std::vector<int64_t>>> cases = {
+      {Shape{37, 53}, {1, 0}},       {Shape{16, 16}, {1, 0}},         {Shape{1, 70}, {1, 0}},
+      {Shape{3, 33, 17}, {0, 2, 1}}, {Shape{5, 18, 40}, {2, 0, 1}},   {Shape{4, 2, 19, 21}, {0, 3, 1, 2}},
+      {Shape{300, 2}, {1, 0}},       {Shape{2, 300}, {1, 0}},         {Shape{33, 7, 65}, {2, 1, 0}},
+      {Shape{1000, 700}, {1, 0}}};  // tasks on every thread
+  for (const auto& [shape, perm] : cases)
+    for (DType dt : {DType::Bool, DType::I32, DType::F64}) {
+      INFO("shape " << shape.str() << ", dtype " << static_cast<int>(dt));
+      const Tensor x = cast(arange(0, shape.numel(), 1, DType::I64).reshape(shape) % int64_t{251}, dt);
+      const Tensor y = permute(x, perm);
+      // The reference: each output element read at its permuted position.
+      const std::vector<int64_t> xs = cast(x, DType::I64).to_vector<int64_t>();
+      std::vector<int64_t> strides(static_cast<size_t>(shape.rank()), 1);
+      for (int d = shape.rank() - 2; d >= 0; --d) strides[static_cast<size_t>(d)] = strides[static_cast<size_t>(d) + 1] * shape[d + 1];
+      std::vector<int64_t> want;
+      const Shape ys = y.shape();
+      std::vector<int64_t> at(static_cast<size_t>(ys.rank()), 0);
+      for (int64_t t = 0; t < ys.numel(); ++t) {
+        int64_t off = 0;
+        for (int d = 0; d < ys.rank(); ++d) off += at[static_cast<size_t>(d)] * strides[static_cast<size_t>(perm[static_cast<size_t>(d)])];
+        want.push_back(xs[static_cast<size_t>(off)]);
+        for (int d = ys.rank() - 1; d >= 0 && ++at[static_cast<size_t>(d)] == ys[d]; --d) at[static_cast<size_t>(d)] = 0;
+      }
+      CHECK(cast(y, DType::I64).to_vector<int64_t>() == want);
+    }
+}
