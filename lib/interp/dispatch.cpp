@@ -1,6 +1,7 @@
 // Dtype promotion, broadcasting and loop planning shared by the interpreter's ops.
 #include "../core/host_data.h"
 #include "dispatch.h"
+#include "ejit/runtime.h"
 
 #include <algorithm>
 #include <array>
@@ -145,7 +146,7 @@ namespace {
 /// 512x512 0.24 ms; in tiles 21-22 and 0.10 ms. Tiles of 32 were slower (31 ms, 0.22 ms):
 /// at power-of-two strides their strided lines meet in the same cache sets.
 template <class U>
-void copy_tiles(const LoopPlan& p, int j, char* dst, const char* src) {
+bool copy_tiles(const LoopPlan& p, int j, char* dst, const char* src) {
   constexpr int64_t kTile = 16;
   const int i = p.rank - 1;
   const int64_t ni = p.shape[i], nj = p.shape[j], dj = p.strides[0][j], si = p.strides[1][i];
@@ -153,6 +154,8 @@ void copy_tiles(const LoopPlan& p, int j, char* dst, const char* src) {
   for (int d = 0; d < p.rank; ++d)
     if (d != i && d != j) outer *= p.shape[d];
   const int64_t blocks = (nj + kTile - 1) / kTile;  // tasks: kTile rows of j (all of i) of one outer index
+  // Too few tasks for the threads (a [1e6, 16] transposed): run_plan splits the long rows.
+  if (outer * blocks < ejit::num_threads() && outer * nj * ni > kElementwiseGrain) return false;
   parallel_for(outer * blocks, std::max<int64_t>(1, kElementwiseGrain / (kTile * ni)), [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       int64_t rest = t / blocks, doff = 0, soff = 0;
@@ -172,9 +175,11 @@ void copy_tiles(const LoopPlan& p, int j, char* dst, const char* src) {
       }
     }
   });
+  return true;
 }
 
-/// copy_tiles when the plan is a transpose (see there); false otherwise.
+/// copy_tiles when the plan is a transpose (see there) with work for every thread; false
+/// otherwise.
 bool copied_as_tiles(const LoopPlan& p, size_t isz, char* dst, const char* src) {
   const int i = p.rank - 1;
   if (p.rank < 2 || p.strides[0][i] != 1 || p.strides[1][i] == 1 || p.strides[1][i] == 0) return false;
@@ -182,11 +187,10 @@ bool copied_as_tiles(const LoopPlan& p, size_t isz, char* dst, const char* src) 
   for (int d = 0; d < i; ++d)
     if (p.strides[1][d] == 1) j = d;
   if (j < 0) return false;
-  if (isz == 1) copy_tiles<uint8_t>(p, j, dst, src);
-  else if (isz == 4) copy_tiles<uint32_t>(p, j, dst, src);
-  else if (isz == 8) copy_tiles<uint64_t>(p, j, dst, src);
-  else return false;
-  return true;
+  if (isz == 1) return copy_tiles<uint8_t>(p, j, dst, src);
+  if (isz == 4) return copy_tiles<uint32_t>(p, j, dst, src);
+  if (isz == 8) return copy_tiles<uint64_t>(p, j, dst, src);
+  return false;
 }
 
 }  // namespace

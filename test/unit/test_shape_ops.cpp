@@ -456,11 +456,14 @@ TEST_CASE("shape_ops: permutes that transpose (copied in tiles) equal an element
       {Shape{37, 53}, {1, 0}},       {Shape{16, 16}, {1, 0}},         {Shape{1, 70}, {1, 0}},
       {Shape{3, 33, 17}, {0, 2, 1}}, {Shape{5, 18, 40}, {2, 0, 1}},   {Shape{4, 2, 19, 21}, {0, 3, 1, 2}},
       {Shape{300, 2}, {1, 0}},       {Shape{2, 300}, {1, 0}},         {Shape{33, 7, 65}, {2, 1, 0}},
-      {Shape{1000, 700}, {1, 0}}};  // tasks on every thread
+      {Shape{1000, 700}, {1, 0}},  // tasks on every thread
+      {Shape{2, 3, 5, 17}, {1, 0, 3, 2}},  // two outer dims left in the plan
+      {Shape{100000, 3}, {1, 0}}};  // too few tiles for the threads: rows instead
   for (const auto& [shape, perm] : cases)
     for (DType dt : {DType::Bool, DType::I32, DType::F64}) {
       INFO("shape " << shape.str() << ", dtype " << static_cast<int>(dt));
-      const Tensor x = cast(arange(0, shape.numel(), 1, DType::I64).reshape(shape) % int64_t{251}, dt);
+      const Tensor codes = arange(0, shape.numel(), 1, DType::I64).reshape(shape) * int64_t{7} % int64_t{251};
+      const Tensor x = dt == DType::Bool ? codes % int64_t{3} == int64_t{0} : cast(codes, dt);
       const Tensor y = permute(x, perm);
       // The reference: each output element read at its permuted position.
       const std::vector<int64_t> xs = cast(x, DType::I64).to_vector<int64_t>();
