@@ -213,10 +213,7 @@ void strided_copy(DType dtype, const Shape& shape, char* dst, const int64_t* dst
       if (s[0] == 1 && s[1] == 0) return std::fill(d, d + n, *x);  // a broadcast element: a fill (vectorized)
       for (int64_t i = 0; i < n; ++i) d[i * s[0]] = x[i * s[1]];
     };
-    if (isz == 1) loop(uint8_t{});
-    else if (isz == 4) loop(uint32_t{});
-    else if (isz == 8) loop(uint64_t{});
-    else fail("strided_copy", "no copy loop for {}-byte elements ({})", isz, dtype);
+    by_element_size("strided_copy", dtype, loop);
   });
 }
 

@@ -14,6 +14,16 @@
 
 namespace ejit::detail {
 
+/// Calls f(U{}) with U the unsigned integer of an element's size, for copies by element
+/// size whatever the dtype; an Error naming `op` for a size with no such integer.
+template <class F> void by_element_size(const char* op, DType dtype, F&& f) {
+  switch (itemsize(dtype)) {
+    case 1: return f(uint8_t{});
+    case 4: return f(uint32_t{});
+    case 8: return f(uint64_t{});
+    default: fail(op, "no copy loop for {}-byte elements ({})", itemsize(dtype), dtype);
+  }
+}
 /// Throws "[op] ... undefined tensor" for an undefined handle.
 void check_defined(const char* op, const Tensor& t);
 /// Throws "[op] index i is out of range for dim `axis` of size n (shape x)": the message of

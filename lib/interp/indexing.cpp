@@ -226,11 +226,7 @@ Tensor gather(const Tensor& x, const Tensor& indices, int64_t axis) {
       for_each_gathered(x.shape(), indices.shape(), out_shape, ax, idx, lo, hi, [&](int64_t t, int64_t xo) { o[t] = from[xo]; });
     });
   };
-  const size_t isz = itemsize(x.dtype());
-  if (isz == 1) copy(uint8_t{});
-  else if (isz == 4) copy(uint32_t{});
-  else if (isz == 8) copy(uint64_t{});
-  else fail("gather", "no copy loop for {}-byte elements ({})", isz, x.dtype());
+  by_element_size("gather", x.dtype(), copy);
   record_op(NodeKind::Gather, {x, indices}, out, 0, {ax});
   return out;
 }
